@@ -1,0 +1,20 @@
+"""Core types shared by every stage: capture tables, results, the estimator contract."""
+
+from undercount.core.estimator import Estimator, check_literals
+from undercount.core.provenance import Provenance
+from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult, Summary
+from undercount.core.table import CaptureTable, pattern_code, pattern_string
+
+__all__ = [
+    "CaptureTable",
+    "Diagnostic",
+    "Estimator",
+    "Interval",
+    "MSEResult",
+    "ModelRecord",
+    "Provenance",
+    "Summary",
+    "check_literals",
+    "pattern_code",
+    "pattern_string",
+]
