@@ -1,0 +1,210 @@
+"""The ``undercount`` command line (Typer + Rich).
+
+Each command is one library call plus rendering; there is no statistics here. User errors
+(:class:`~undercount.errors.UndercountError`) print one clear message, no traceback, and exit
+with the code in :data:`undercount.errors.EXIT_CODES`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from undercount import datasets as _datasets
+from undercount.errors import EXIT_CODES, UndercountError, UndercountWarning
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="undercount",
+    help="Multiple systems estimation: how many people are missing from every list.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_out = Console(soft_wrap=True)
+_err = Console(stderr=True, soft_wrap=True)
+
+
+class Method(StrEnum):
+    loglinear = "loglinear"
+    chapman = "chapman"
+    lincoln_petersen = "lincoln-petersen"
+    heterogeneity = "heterogeneity"
+    lcm = "lcm"
+    dga = "dga"
+    all = "all"
+
+
+class Select(StrEnum):
+    bic = "bic"
+    aic = "aic"
+    stepwise = "stepwise"
+    average = "average"
+
+
+class IntervalKind(StrEnum):
+    profile = "profile"
+    wald = "wald"
+    log = "log"
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class Prior(StrEnum):
+    inverse = "inverse"
+    negbin = "negbin"
+
+
+def _exit_code(exc: UndercountError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return 1
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except UndercountError as exc:
+        _err.print(f"[bold red]{type(exc).__name__}[/bold red]: {exc}", highlight=False)
+        raise typer.Exit(_exit_code(exc)) from None
+
+
+def _split(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@app.command()
+def estimate(
+    source: Annotated[
+        str, typer.Argument(help="A shipped dataset name (see `undercount datasets`) or a file.")
+    ],
+    lists: Annotated[
+        str | None, typer.Option(help="List columns, comma-separated (default: all but count).")
+    ] = None,
+    count_column: Annotated[str, typer.Option(help="Count column of an aggregated table.")] = (
+        "count"
+    ),
+    individual: Annotated[
+        bool, typer.Option(help="Each row is one person (needs --lists).")
+    ] = False,
+    method: Annotated[Method, typer.Option(help="Estimator family.")] = Method.loglinear,
+    select: Annotated[
+        Select | None, typer.Option(help="Log-linear model selection (default bic).")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="A hierarchical model like [12,13,23], or M0, Mt, Mth-Chao, ..."),
+    ] = None,
+    interval: Annotated[
+        IntervalKind | None, typer.Option(help="Interval for frequentist fits.")
+    ] = None,
+    level: Annotated[float, typer.Option(help="Interval level.")] = 0.95,
+    max_order: Annotated[
+        int | None, typer.Option(help="Highest interaction order searched (default J-1).")
+    ] = None,
+    chains: Annotated[int | None, typer.Option(help="MCMC chains (lcm).")] = None,
+    iterations: Annotated[int | None, typer.Option(help="MCMC iterations per chain.")] = None,
+    burn_in: Annotated[int | None, typer.Option(help="MCMC burn-in per chain.")] = None,
+    delta: Annotated[float | None, typer.Option(help="Hyper-Dirichlet mass (dga).")] = None,
+    prior: Annotated[Prior | None, typer.Option(help="Prior on N (dga).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for every random step.")] = None,
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Estimate the total number of people, observed and unobserved."""
+    from undercount.pipeline.estimate import estimate as run_estimate
+
+    with _user_errors(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UndercountWarning)
+        result = run_estimate(
+            source,
+            lists=_split(lists),
+            count_column=count_column,
+            individual=individual,
+            seed=seed,
+            method=method.value,
+            select=select.value if select else None,
+            model=model,
+            interval=interval.value if interval else None,
+            level=level,
+            max_order=max_order,
+            chains=chains,
+            iterations=iterations,
+            burn_in=burn_in,
+            delta=delta,
+            prior=prior.value if prior else None,
+        )
+    payload = result.to_dict()
+    extra_warnings = [str(w.message) for w in caught if issubclass(w.category, UndercountWarning)]
+    if extra_warnings:
+        payload.setdefault("warnings", [])
+        payload["warnings"] = [*extra_warnings, *payload["warnings"]]
+    if format is Format.json:
+        sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+        return
+    from undercount.cli._render import render_payload
+
+    render_payload(_out, payload)
+
+
+@app.command("datasets")
+def list_datasets(
+    name: Annotated[str | None, typer.Argument(help="Show one dataset in full.")] = None,
+) -> None:
+    """List the shipped datasets with their citations."""
+    with _user_errors():
+        if name is not None:
+            info = _datasets.info(name)
+            table = _datasets.load(name)
+            _out.print(f"[bold]{info.name}[/bold]: {info.description}")
+            _out.print(f"Lists: {info.lists}")
+            _out.print(f"Cells: {len(table.counts)}, n = {table.n_observed:,}")
+            _out.print(f"Citation: {info.citation}")
+            _out.print(f"Provenance: {info.provenance}")
+            return
+        t = Table(title="Shipped datasets")
+        t.add_column("name")
+        t.add_column("description")
+        t.add_column("citation")
+        for n in _datasets.names():
+            info = _datasets.info(n)
+            t.add_row(n, info.description, info.citation)
+        _out.print(t)
+
+
+def _register_optional() -> None:
+    # Stages that ship their own commands register them here.
+    import importlib
+    import importlib.util
+
+    for module in ("_link", "_simulate"):
+        name = f"undercount.cli.{module}"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    """Console entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app()

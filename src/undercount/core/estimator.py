@@ -21,7 +21,7 @@ import numpy as np
 
 from undercount.core.result import MSEResult
 from undercount.core.table import CaptureTable
-from undercount.errors import ConfigError, InputError
+from undercount.errors import ConfigError, EstimationError, InputError
 
 __all__ = ["Estimator", "check_literals"]
 
@@ -93,6 +93,11 @@ class Estimator(ABC):
         if self.stochastic and rng is None:
             raise ConfigError(
                 f"{type(self).__name__} is stochastic: pass rng=np.random.default_rng(seed)"
+            )
+        problems = table.degeneracies()
+        if problems:
+            raise EstimationError(
+                f"{table.source}: no estimate is possible: " + "; ".join(problems)
             )
         return self._fit(table.aggregate(), rng=rng)
 

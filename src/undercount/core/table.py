@@ -15,7 +15,6 @@ import hashlib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -98,7 +97,12 @@ class CaptureTable:
             if len(cov) != len(counts):
                 raise InputError(f"{self.source}: covariates must have one row per pattern row")
             object.__setattr__(self, "covariates", cov)
-        _check_structure(self.lists, patterns, counts, self.source)
+        if len(self.lists) < 2:
+            raise InputError(f"{self.source}: at least 2 lists are needed, got {len(self.lists)}")
+        if len(set(self.lists)) != len(self.lists):
+            raise InputError(f"{self.source}: duplicate list names {list(self.lists)}")
+        if (counts < 0).any():
+            raise InputError(f"{self.source}: negative counts")
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -297,7 +301,7 @@ class CaptureTable:
         order = np.argsort(codes, kind="stable")
         if new_cov is not None:
             new_cov = new_cov.iloc[order].reset_index(drop=True)
-        return cls(
+        table = cls(
             lists=tuple(lists),
             patterns=new_patterns[order],
             counts=flat["__n"].to_numpy()[order],
@@ -306,6 +310,10 @@ class CaptureTable:
             citation=citation,
             notes=tuple(notes),
         )
+        problems = table.degeneracies()
+        if problems:
+            raise InputError(f"{source}: lists unusable for estimation", problems)
+        return table
 
     # ------------------------------------------------------------------ views
     @property
@@ -368,7 +376,9 @@ class CaptureTable:
         lists = list(lists)
         unknown = [x for x in lists if x not in self.lists]
         if unknown:
-            raise InputError(f"{self.source}: unknown list(s) {unknown}; lists are {list(self.lists)}")
+            raise InputError(
+                f"{self.source}: unknown list(s) {unknown}; lists are {list(self.lists)}"
+            )
         idx = [self.lists.index(x) for x in lists]
         return CaptureTable._normalised_quiet(
             lists, self.patterns[:, idx], self.counts, self.covariates, self.source, self.citation
@@ -385,17 +395,37 @@ class CaptureTable:
                 f"{list(self.covariates.columns)}"
             )
         out: dict[tuple, CaptureTable] = {}
-        for key, idx in self.covariates.groupby(list(columns), dropna=False, sort=True).indices.items():
+        groups = self.covariates.groupby(list(columns), dropna=False, sort=True).indices
+        for key, idx in groups.items():
             key = key if isinstance(key, tuple) else (key,)
+            label = ", ".join(f"{c}={v}" for c, v in zip(columns, key, strict=True))
             out[key] = CaptureTable(
                 lists=self.lists,
                 patterns=self.patterns[idx],
                 counts=self.counts[idx],
                 covariates=self.covariates.iloc[idx].reset_index(drop=True),
-                source=f"{self.source} [{', '.join(f'{c}={v}' for c, v in zip(columns, key, strict=True))}]",
+                source=f"{self.source} [{label}]",
                 citation=self.citation,
             )
         return out
+
+    def degeneracies(self) -> list[str]:
+        """Why this table cannot be estimated at all (empty table, an empty list, a list
+        holding everyone); empty when it can. Files are rejected on these at reading time;
+        strata split from a good table may still have them, and estimators refuse them."""
+        n = self.n_observed
+        if n == 0:
+            return ["the table holds no records"]
+        problems = []
+        for name, size in self.list_sizes.items():
+            if size == 0:
+                problems.append(f"column {name!r}: the list has no records")
+            elif size == n:
+                problems.append(
+                    f"column {name!r}: the list holds all {n} observed records, so it misses "
+                    "no one observed and capture-recapture cannot estimate who it missed"
+                )
+        return problems
 
     def sha256(self) -> str:
         """Content hash of the aggregated cells (list names and counts)."""
@@ -480,27 +510,3 @@ def _as_counts(col: pd.Series) -> tuple[np.ndarray, list[tuple[int, object]]]:
     return out, bad
 
 
-def _check_structure(
-    lists: tuple[str, ...], patterns: np.ndarray, counts: np.ndarray, source: str
-) -> None:
-    problems: list[str] = []
-    if len(lists) < 2:
-        raise InputError(f"{source}: at least 2 lists are needed, got {len(lists)}")
-    if len(set(lists)) != len(lists):
-        raise InputError(f"{source}: duplicate list names {list(lists)}")
-    if (counts < 0).any():
-        raise InputError(f"{source}: negative counts")
-    n = int(counts.sum())
-    if n == 0:
-        raise InputError(f"{source}: the table holds no records")
-    sizes = (patterns.astype(np.int64) * counts[:, None]).sum(axis=0)
-    for name, size in zip(lists, sizes, strict=True):
-        if size == 0:
-            problems.append(f"column {name!r}: the list has no records")
-        elif size == n:
-            problems.append(
-                f"column {name!r}: the list holds all {n} observed records, so it misses no "
-                "one observed and capture-recapture cannot estimate who it missed"
-            )
-    if problems:
-        raise InputError(f"{source}: lists unusable for estimation", problems)

@@ -120,7 +120,7 @@ def fit_poisson(
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
-    m, p = X.shape
+    p = X.shape[1]
     if beta0 is None:
         eta = np.log(y + 0.5)
         mu = np.exp(eta)
@@ -132,7 +132,8 @@ def fit_poisson(
     dev_old = _deviance(y, mu) if beta is not None else math.inf
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
+    while it < max_iter:
+        it += 1
         w = mu
         z = eta + (y - mu) / mu
         sw = np.sqrt(w)

@@ -1,0 +1,99 @@
+"""Rich rendering of estimate payloads (the same dicts the JSON view prints)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["render_payload"]
+
+
+def _num(x: Any, digits: int = 1) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, int | float):
+        if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
+            return "-"
+        return f"{x:,.{digits}f}"
+    return str(x)
+
+
+def _interval(iv: list | None) -> str:
+    if not iv:
+        return "-"
+    lo, hi = iv
+    return f"{_num(lo)} – {'unbounded' if hi is None else _num(hi)}"
+
+
+def _headline(console: Console, p: dict[str, Any]) -> None:
+    level = p.get("level", 0.95)
+    console.print(
+        f"[bold]{p['method']}[/bold] · model [cyan]{p['model']}[/cyan] · lists "
+        f"{', '.join(p['lists'])}"
+    )
+    console.print(
+        f"Observed n = {p['n_observed']:,}   Estimate N = [bold]{_num(p['estimate'])}[/bold]   "
+        f"{level:.0%} interval ({p.get('interval_method', '')}) {_interval(p['interval'])}"
+    )
+    for key in ("mean", "mode"):
+        if key in p and p[key] is not None:
+            console.print(f"Posterior {key}: {_num(p[key])}")
+
+
+def _models(console: Console, p: dict[str, Any], top: int = 10) -> None:
+    models = p.get("models") or []
+    if not models:
+        return
+    usable = [m for m in models if m.get("status", "ok").startswith("ok")]
+    failing = [m for m in models if not m.get("status", "ok").startswith("ok")]
+    key = "bic" if any(m.get("bic") is not None for m in usable) else "weight"
+    if key == "bic":
+        usable.sort(key=lambda m: math.inf if m.get("bic") is None else m["bic"])
+    else:
+        usable.sort(key=lambda m: -(m.get("weight") or 0))
+    t = Table(title=f"Top models ({len(usable)} usable of {len(models)})")
+    for col in ("model", "estimate", "AIC", "BIC", "weight", "status"):
+        t.add_column(col, justify="left" if col in ("model", "status") else "right")
+    for m in usable[:top]:
+        t.add_row(m["model"], _num(m.get("estimate")), _num(m.get("aic"), 2),
+                  _num(m.get("bic"), 2), _num(m.get("weight"), 3), m.get("status", "ok"))
+    console.print(t)
+    if failing:
+        f = Table(title=f"Models not used ({len(failing)})")
+        f.add_column("model")
+        f.add_column("status")
+        f.add_column("reason")
+        for m in failing[:top]:
+            f.add_row(m["model"], m.get("status", ""), m.get("reason", ""))
+        if len(failing) > top:
+            f.add_row("…", "", f"{len(failing) - top} more (see --format json)")
+        console.print(f)
+
+
+def _warnings(console: Console, p: dict[str, Any]) -> None:
+    for w in p.get("warnings") or []:
+        console.print(f"[yellow]warning[/yellow]: {w}", highlight=False)
+
+
+def render_payload(console: Console, p: dict[str, Any]) -> None:
+    if p.get("method") == "all":
+        t = Table(title=f"All families · n = {p['n_observed']:,} · lists {', '.join(p['lists'])}")
+        for col in ("method", "model", "estimate", "interval", "interval method"):
+            t.add_column(col)
+        for r in p["results"]:
+            t.add_row(r["method"], r["model"], _num(r["estimate"]), _interval(r["interval"]),
+                      r.get("interval_method", ""))
+        for f in p.get("failures", []):
+            t.add_row(f["method"], "-", "-", "-", f"failed: {f['reason']}")
+        console.print(t)
+        for r in p["results"]:
+            _warnings(console, r)
+        return
+    _headline(console, p)
+    _models(console, p)
+    _warnings(console, p)
+    for a in p.get("assumptions") or []:
+        console.print(f"[dim]assumes[/dim]: {a}", highlight=False)

@@ -1,0 +1,169 @@
+"""``estimate``: the Python twin of ``undercount estimate``.
+
+Loads a capture table from a shipped dataset name or a file, builds the estimator from the
+same options the CLI takes, fits it with a seeded generator, and stamps provenance (package
+versions, settings, seed, input hash) on the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from undercount import datasets
+from undercount.core.provenance import Provenance, file_sha256
+from undercount.core.result import MSEResult
+from undercount.core.table import CaptureTable
+from undercount.errors import EstimationError
+from undercount.io.readers import read_table
+from undercount.pipeline.registry import EstimateOptions, applicable_methods, build_estimator
+
+__all__ = ["Comparison", "estimate", "load_table"]
+
+
+def load_table(
+    source: str | Path | CaptureTable,
+    *,
+    lists: Sequence[str] | None = None,
+    count_column: str = "count",
+    individual: bool = False,
+) -> tuple[CaptureTable, dict[str, str]]:
+    """Resolve a dataset name, a file path or a table; return it with its input hashes."""
+    if isinstance(source, CaptureTable):
+        table = source
+        hashes = {"<table>": table.sha256()}
+    elif isinstance(source, str) and not Path(source).exists() and datasets.is_dataset(source):
+        table = datasets.load(source)
+        hashes = {f"dataset:{table.source}": table.sha256()}
+    else:
+        path = Path(source)
+        if path.is_dir() and (path / "capture_table.json").exists():
+            table = _read_linked(path)
+        else:
+            table = read_table(
+                path, lists=lists, count_column=count_column, individual=individual
+            )
+        hashes = {str(path): file_sha256(path) if path.is_file() else table.sha256()}
+        return (table.select_lists(lists) if lists and not individual else table), hashes
+    if lists:
+        table = table.select_lists(lists)
+    return table, hashes
+
+
+def _read_linked(folder: Path) -> CaptureTable:
+    """Read the capture-history output of ``undercount link``."""
+    import pandas as pd
+
+    meta = json.loads((folder / "capture_table.json").read_text())
+    frame = pd.read_parquet(folder / meta.get("file", "capture_histories.parquet"))
+    return CaptureTable.from_individuals(
+        frame, lists=meta["lists"], covariates=meta.get("covariates"), source=str(folder)
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Several families fitted to one table, side by side (``--method all``)."""
+
+    results: tuple[MSEResult, ...]
+    failures: tuple[tuple[str, str], ...] = ()
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        first = self.results[0] if self.results else None
+        return {
+            "method": "all",
+            "n_observed": first.n_observed if first else None,
+            "lists": list(first.lists) if first else [],
+            "results": [r.to_dict() for r in self.results],
+            "failures": [{"method": m, "reason": why} for m, why in self.failures],
+            "provenance": self.provenance,
+        }
+
+
+def estimate(
+    source: str | Path | CaptureTable,
+    *,
+    lists: Sequence[str] | None = None,
+    count_column: str = "count",
+    individual: bool = False,
+    seed: int | None = None,
+    **options: Any,
+) -> MSEResult | Comparison:
+    """Estimate N for a dataset name, a file or a :class:`CaptureTable`.
+
+    ``options`` are the fields of :class:`~undercount.pipeline.registry.EstimateOptions`
+    (``method``, ``select``, ``model``, ``interval``, ``level``, ``max_order``, ``chains``,
+    ``iterations``, ``burn_in``, ``delta``, ``prior``), with the CLI's meanings.
+    A stochastic method run without a seed draws one from the operating system and records
+    it, so every result can be reproduced.
+    """
+    opts = EstimateOptions(**options)
+    table, hashes = load_table(
+        source, lists=lists, count_column=count_column, individual=individual
+    )
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    methods = applicable_methods(table) if opts.method == "all" else [opts.method]
+    results: list[MSEResult] = []
+    failures: list[tuple[str, str]] = []
+    for method in methods:
+        estimator = build_estimator(
+            opts if opts.method != "all" else _family_options(opts, method), method
+        )
+        rng = np.random.default_rng(seed)
+        try:
+            res = estimator.fit(table, rng=rng)
+        except EstimationError as exc:
+            if opts.method != "all":
+                raise
+            failures.append((method, str(exc)))
+            continue
+        prov = Provenance(
+            settings={"method": method, **estimator.get_params()},
+            seed=seed if type(estimator).stochastic else None,
+            inputs=hashes,
+        )
+        extra = dict(res.extra)
+        extra["provenance"] = prov.to_dict()
+        for note in table.notes:
+            extra.setdefault("input_notes", []).append(note)
+        results.append(dataclasses.replace(res, extra=extra))
+    if opts.method != "all":
+        return results[0]
+    if not results:
+        raise EstimationError(
+            "no method could estimate this table: "
+            + "; ".join(f"{m}: {why}" for m, why in failures)
+        )
+    return Comparison(
+        results=tuple(results),
+        failures=tuple(failures),
+        provenance=Provenance(settings=dataclasses.asdict(opts), seed=seed, inputs=hashes)
+        .to_dict(),
+    )
+
+
+_FAMILY_FIELDS = {
+    "loglinear": ("select", "model", "interval", "max_order"),
+    "heterogeneity": ("interval",),
+    "chapman": ("interval",),
+    "lincoln-petersen": ("interval",),
+    "lcm": ("chains", "iterations", "burn_in"),
+    "dga": ("delta", "prior"),
+}
+
+
+def _family_options(opts: EstimateOptions, method: str) -> EstimateOptions:
+    """Under ``--method all`` each family gets only the options that apply to it."""
+    keep = {name: getattr(opts, name) for name in _FAMILY_FIELDS[method]}
+    if method == "loglinear" and keep.get("select") not in (None, "aic", "bic", "stepwise",
+                                                             "average"):
+        keep.pop("select")
+    return EstimateOptions(method=method, level=opts.level, **keep)
