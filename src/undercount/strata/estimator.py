@@ -1,0 +1,320 @@
+"""Per-stratum estimation and totals (see the package docstring for the mathematics)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from undercount.core.estimator import Estimator
+from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
+from undercount.core.table import CaptureTable
+from undercount.errors import ConfigError, EstimationError, InputError
+from undercount.uncertainty.bootstrap import _point, _table, quantile_type8
+
+__all__ = [
+    "StratifiedEstimator",
+    "StratifiedResult",
+    "StratumReport",
+    "merge_suggestions",
+    "sum_draws",
+]
+
+
+@dataclass(frozen=True)
+class StratumReport:
+    """What a reader must know about one stratum's data."""
+
+    label: str
+    n_observed: int
+    list_sizes: dict[str, int]
+    zero_cells: int
+    empty_overlaps: tuple[str, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def sparse(self) -> bool:
+        return bool(self.problems)
+
+
+def _stratum_report(label: str, table: CaptureTable, min_records: int) -> StratumReport:
+    agg = table.aggregate()
+    full = agg.full_counts()
+    J = agg.n_lists
+    problems = list(agg.degeneracies())
+    empty = []
+    for i in range(J):
+        for j in range(i + 1, J):
+            both = sum(
+                int(c) for p, c in zip(agg.patterns, agg.counts, strict=True) if p[i] and p[j]
+            )
+            if both == 0:
+                empty.append(f"{agg.lists[i]}&{agg.lists[j]}")
+    zero_cells = int(np.sum(full[1:] == 0))
+    if agg.n_observed < min_records:
+        problems.append(f"only {agg.n_observed} records (fewer than {min_records})")
+    if empty:
+        problems.append(f"lists that never overlap: {', '.join(empty)}")
+    return StratumReport(
+        label=label,
+        n_observed=agg.n_observed,
+        list_sizes=agg.list_sizes,
+        zero_cells=zero_cells,
+        empty_overlaps=tuple(empty),
+        problems=tuple(problems),
+    )
+
+
+def merge_suggestions(
+    reports: dict[str, StratumReport], keys: dict[str, tuple], columns: tuple[str, ...]
+) -> list[str]:
+    """For each problem stratum, the neighbour (differing in one stratum column) with the
+    fewest records, as a plain-words suggestion."""
+    out = []
+    for label, rep in reports.items():
+        if not rep.sparse:
+            continue
+        key = keys[label]
+        neighbours = [
+            other
+            for other, k in keys.items()
+            if other != label and sum(a != b for a, b in zip(k, key, strict=True)) == 1
+        ]
+        if not neighbours:
+            out.append(f"stratum {label}: {'; '.join(rep.problems)}; no neighbour to merge with")
+            continue
+        best = min(neighbours, key=lambda o: reports[o].n_observed)
+        differs = next(
+            c for c, a, b in zip(columns, key, keys[best], strict=True) if a != b
+        )
+        out.append(
+            f"stratum {label}: {'; '.join(rep.problems)}; consider merging it with {best} "
+            f"(same except {differs})"
+        )
+    return out
+
+
+def _posterior_n(result: MSEResult) -> np.ndarray | None:
+    draws = result.draws
+    if draws is None:
+        return None
+    post = getattr(draws, "posterior", None)
+    if post is None or "N" not in post:
+        return None
+    return np.asarray(post["N"]).reshape(-1).astype(float)
+
+
+def sum_draws(draws: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Sum independent posterior draws of several strata, draw by draw.
+
+    Strata with different numbers of draws are brought to the smallest count by sampling
+    without replacement; draws within a stratum are shuffled first so that no chain
+    structure is paired across strata.
+    """
+    size = min(len(d) for d in draws)
+    total = np.zeros(size)
+    for d in draws:
+        total += rng.permutation(d)[:size]
+    return total
+
+
+@dataclass(frozen=True, kw_only=True)
+class StratifiedResult(MSEResult):
+    """A total over strata, with each stratum's own result and diagnostics."""
+
+    strata: dict[str, MSEResult] = field(default_factory=dict)
+    stratum_reports: dict[str, StratumReport] = field(default_factory=dict)
+    total_draws: np.ndarray | None = None
+
+
+def _run_joint(args) -> np.ndarray:
+    estimator, tables, draws_by_stratum = args
+    out = np.zeros(len(draws_by_stratum[0]))
+    for table, draws in zip(tables, draws_by_stratum, strict=True):
+        patterns, lists = table.patterns, table.lists
+        for i, counts in enumerate(draws):
+            if not np.isfinite(out[i]):
+                continue
+            keep = counts > 0
+            t = _table(lists, patterns[keep], counts[keep])
+            out[i] += math.inf if t is None else _point(estimator, t)
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class StratifiedEstimator(Estimator):
+    """Fit an estimator in every stratum and total them with proper uncertainty.
+
+    Parameters
+    ----------
+    estimator : Estimator
+        Any estimator; Bayesian ones are totalled by summed draws, frequentist ones by a
+        joint bootstrap across strata.
+    strata : tuple of str
+        Covariate columns of the (individual-level) table that define the strata.
+    n_replicates : int
+        Joint-bootstrap replicates for frequentist estimators.
+    level : float
+    min_records : int
+        Strata with fewer records are flagged as sparse.
+    on_failure : {"raise", "skip"}
+        A stratum whose estimator fails raises (default), or is left out of the total with a
+        loud diagnostic (the total then undercounts by at least its observed records, which
+        are added back as observed-only so the total never falls below n).
+    """
+
+    method: ClassVar[str] = "stratified"
+    stochastic: ClassVar[bool] = True
+
+    estimator: Estimator
+    strata: tuple[str, ...]
+    n_replicates: int = 1000
+    level: float = 0.95
+    min_records: int = 30
+    on_failure: Literal["raise", "skip"] = "raise"
+    n_jobs: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.strata:
+            raise ConfigError("strata must name at least one covariate column")
+        if not 0 < self.level < 1:
+            raise ConfigError(f"level={self.level!r} must be strictly between 0 and 1")
+
+    def fit(self, table: CaptureTable, *, rng: np.random.Generator | None = None) -> MSEResult:
+        if rng is None:
+            raise ConfigError("StratifiedEstimator is stochastic: pass rng=default_rng(seed)")
+        if not table.has_covariates:
+            raise InputError(f"{table.source}: stratification needs covariate columns")
+        return self._fit(table, rng=rng)
+
+    def _fit(self, table: CaptureTable, *, rng: np.random.Generator | None) -> MSEResult:
+        assert rng is not None
+        split = table.by_stratum(list(self.strata))
+        labels = {
+            key: ", ".join(f"{c}={v}" for c, v in zip(self.strata, key, strict=True))
+            for key in split
+        }
+        missing = [labels[k] for k in split if any(_is_missing(v) for v in k)]
+        if missing:
+            raise InputError(
+                f"{table.source}: {len(missing)} stratum value(s) are missing ({missing[0]}, "
+                "...); impute them first (undercount.uncertainty.imputation) or drop them"
+            )
+        reports = {
+            labels[k]: _stratum_report(labels[k], t, self.min_records) for k, t in split.items()
+        }
+        keys = {labels[k]: k for k in split}
+        diagnostics = [
+            Diagnostic("sparse_stratum", s, "warning")
+            for s in merge_suggestions(reports, keys, self.strata)
+        ]
+        streams = rng.spawn(len(split) + 1)
+        results: dict[str, MSEResult] = {}
+        skipped_n = 0
+        for (key, t), stream in zip(split.items(), streams[:-1], strict=True):
+            label = labels[key]
+            try:
+                results[label] = self.estimator.fit(t, rng=stream)
+            except EstimationError as exc:
+                if self.on_failure == "raise":
+                    raise EstimationError(f"stratum {label}: {exc}") from exc
+                skipped_n += t.n_observed
+                diagnostics.append(
+                    Diagnostic(
+                        "stratum_failed",
+                        f"stratum {label} could not be estimated ({exc}); its "
+                        f"{t.n_observed} observed records are counted as-is, with no "
+                        "allowance for the unobserved",
+                        "error",
+                    )
+                )
+        if not results:
+            raise EstimationError("no stratum could be estimated")
+        point = sum(r.estimate for r in results.values()) + skipped_n
+        draws = [_posterior_n(r) for r in results.values()]
+        if all(d is not None for d in draws):
+            total_draws = sum_draws(draws, streams[-1]) + skipped_n  # type: ignore[arg-type]
+            point = float(np.median(total_draws))
+            how = "summed posterior draws"
+        elif type(self.estimator).stochastic:
+            raise EstimationError(
+                f"{type(self.estimator).__name__} results carry no posterior draws of N to sum"
+            )
+        else:
+            total_draws = self._joint_bootstrap(split, results, streams[-1]) + skipped_n
+            how = "joint bootstrap across strata (percentile)"
+        lo, hi = quantile_type8(total_draws, [(1 - self.level) / 2, (1 + self.level) / 2])
+        models = tuple(
+            ModelRecord(
+                model=f"{label}: {r.model}",
+                estimate=r.estimate,
+                interval=r.interval,
+                status="ok",
+                extra={"n_observed": r.n_observed},
+            )
+            for label, r in results.items()
+        )
+        first = next(iter(results.values()))
+        for label, r in results.items():
+            diagnostics += [
+                dataclasses.replace(d, message=f"stratum {label}: {d.message}")
+                for d in r.diagnostics
+            ]
+        bound_sum = (
+            sum(r.interval.lower for r in results.values()),
+            sum(r.interval.upper for r in results.values()),
+        )
+        return StratifiedResult(
+            method=f"stratified {first.method}",
+            model=f"{len(results)} strata by {', '.join(self.strata)}",
+            estimate=float(point),
+            interval=Interval(float(lo), float(hi), self.level, how),
+            n_observed=table.n_observed,
+            lists=table.lists,
+            models=models,
+            diagnostics=tuple(diagnostics),
+            params={**self.get_params(), "estimator": type(self.estimator).__name__,
+                    "estimator_params": self.estimator.get_params()},
+            assumptions=(
+                *first.assumptions,
+                "each stratum's lists and model are estimated separately; strata are "
+                "independent",
+            ),
+            extra={
+                "strata": {label: r.to_dict() for label, r in results.items()},
+                "sum_of_stratum_bounds": list(bound_sum),
+                "total_method": how,
+            },
+            strata=results,
+            stratum_reports=reports,
+            total_draws=total_draws,
+        )
+
+    def _joint_bootstrap(self, split, results, rng: np.random.Generator) -> np.ndarray:
+        tables = [t.aggregate() for key, t in split.items()]
+        all_draws = []
+        for t in tables:
+            n = t.n_observed
+            all_draws.append(rng.multinomial(n, t.counts / n, size=self.n_replicates))
+        jobs = self.n_jobs or len(os.sched_getaffinity(0))
+        if jobs <= 1:
+            return _run_joint((self.estimator, tables, all_draws))
+        idx = np.array_split(np.arange(self.n_replicates), jobs * 4)
+        args = [(self.estimator, tables, [d[i] for d in all_draws]) for i in idx]
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            return np.concatenate(list(pool.map(_run_joint, args)))
+
+
+def _is_missing(v: Any) -> bool:
+    try:
+        return v is None or (isinstance(v, float) and math.isnan(v)) or v is np.nan or (
+            v is not None and str(v) in ("<NA>", "nan", "NaT")
+        )
+    except TypeError:
+        return False
