@@ -118,13 +118,12 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
             **_drop_none(model=opts.model, select=select, interval=opts.interval, level=opts.level)
         )
     if method in ("chapman", "lincoln-petersen"):
-        from undercount.models.twolist import TwoListEstimator
+        from undercount.models.twolist import ChapmanEstimator, LincolnPetersenEstimator
 
         _refuse(opts, method, "chains", "iterations", "burn_in", "delta", "prior", "max_order",
                 "select", "model")
-        return TwoListEstimator(
-            **_drop_none(kind=method, interval=opts.interval, level=opts.level)
-        )
+        cls = ChapmanEstimator if method == "chapman" else LincolnPetersenEstimator
+        return cls(**_drop_none(interval=opts.interval, level=opts.level))
     if method == "lcm":
         from undercount.models.latent_class import LatentClassEstimator
 
