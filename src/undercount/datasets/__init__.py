@@ -17,7 +17,7 @@ import pandas as pd
 from undercount.core.table import CaptureTable
 from undercount.errors import DataWarning, InputError
 
-__all__ = ["DatasetInfo", "info", "load", "names"]
+__all__ = ["DatasetInfo", "frame", "info", "is_dataset", "load", "names"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,10 @@ class DatasetInfo:
     citation: str
     provenance: str
     closed: bool = True
+    #: List columns when the table also has covariate columns (None: every column but count).
+    list_columns: tuple[str, ...] | None = None
+    #: A supplement to another table (not estimable alone): read it with :func:`frame`.
+    supplement_to: str | None = None
 
 
 _INFO: dict[str, DatasetInfo] = {
@@ -142,10 +146,44 @@ _INFO: dict[str, DatasetInfo] = {
             "ZeinaJamaluddine/gaza_mortality_capture_recapture @ 195e237, "
             "input/2.gaza_list_capture_analysis_pub.xlsx, sheet Gaza (tabulated).",
         ),
+        DatasetInfo(
+            "gaza_lancet_2025_strata",
+            "Gaza Lancet 2025 lists by age group, sex and month of death: counts of linked "
+            "decedents per capture pattern and covariate cell (n = 29,271; missing covariates "
+            "kept as missing, for imputation).",
+            "hospital, survey, social_media as in gaza_lancet_2025; covariates age_group "
+            "(0-14, 15-29, 30-44, 45-59, 60+, the study's bins), sex, month_of_death.",
+            "Jamaluddine, Z., Abukmail, H., Aly, S., Campbell, O. M. R. and Checchi, F. (2025). "
+            "Traumatic injury mortality in the Gaza Strip from Oct 7, 2023, to June 30, 2024: a "
+            "capture-recapture analysis. Lancet 405(10477):469-477. "
+            "doi:10.1016/S0140-6736(24)02678-3.",
+            "Frequency table tabulated by undercount from the authors' de-identified replication "
+            "records (ZeinaJamaluddine/gaza_mortality_capture_recapture @ 195e237, sheet Gaza). "
+            "The record-level file is not redistributed: its repository has no licence.",
+            list_columns=("hospital", "survey", "social_media"),
+        ),
+        DatasetInfo(
+            "gaza_lancet_2025_missing_persons_strata",
+            "The 633 persons reported missing (not dead) through the Gaza survey list, as a "
+            "frequency table like gaza_lancet_2025_strata (all survey-only).",
+            "hospital, survey, social_media; covariates age_group, sex, month_of_death.",
+            "Jamaluddine, Z., Abukmail, H., Aly, S., Campbell, O. M. R. and Checchi, F. (2025). "
+            "Traumatic injury mortality in the Gaza Strip from Oct 7, 2023, to June 30, 2024: a "
+            "capture-recapture analysis. Lancet 405(10477):469-477. "
+            "doi:10.1016/S0140-6736(24)02678-3.",
+            "Tabulated from input/2.gaza_list_capture_analysis_pub_missing.xlsx of the same "
+            "repository (the rows not in the main file).",
+            list_columns=("hospital", "survey", "social_media"),
+            supplement_to="gaza_lancet_2025_strata",
+        ),
     ]
 }
 
-_ALIASES = {"gaza-lancet-2025": "gaza_lancet_2025", "uk2013": "uk_2013", "hiv": "hiv_rome"}
+_ALIASES = {
+    "gaza-lancet-2025": "gaza_lancet_2025_strata",
+    "uk2013": "uk_2013",
+    "hiv": "hiv_rome",
+}
 
 
 def names() -> list[str]:
@@ -164,15 +202,30 @@ def info(name: str) -> DatasetInfo:
     return _INFO[_resolve(name)]
 
 
+def frame(name: str) -> pd.DataFrame:
+    """The shipped table as a DataFrame (list columns, covariates, ``count``)."""
+    key = _resolve(name)
+    with resources.files(__name__).joinpath("data", f"{key}.csv").open("r") as fh:
+        return pd.read_csv(fh)
+
+
 def load(name: str) -> CaptureTable:
     """Load a shipped table by name, e.g. ``load("kosovo")``."""
     key = _resolve(name)
-    with resources.files(__name__).joinpath("data", f"{key}.csv").open("r") as fh:
-        frame = pd.read_csv(fh)
+    if _INFO[key].supplement_to:
+        raise InputError(
+            f"{key} supplements {_INFO[key].supplement_to} and cannot be estimated alone; "
+            f"read it with undercount.datasets.frame({key!r})"
+        )
+    frame_ = frame(key)
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         return CaptureTable.from_frame(
-            frame, count_column="count", source=key, citation=_INFO[key].citation
+            frame_,
+            lists=_INFO[key].list_columns,
+            count_column="count",
+            source=key,
+            citation=_INFO[key].citation,
         )
 
 
