@@ -58,6 +58,17 @@ class IntervalKind(StrEnum):
     profile = "profile"
     wald = "wald"
     log = "log"
+    bca = "bca"
+    percentile = "percentile"
+
+
+class Recipe(StrEnum):
+    lancet2025 = "lancet2025"
+
+
+class ImputerKind(StrEnum):
+    hotdeck = "hotdeck"
+    chained_forest = "chained-forest"
 
 
 class Format(StrEnum):
@@ -126,6 +137,28 @@ def estimate(
     burn_in: Annotated[int | None, typer.Option(help="MCMC burn-in per chain.")] = None,
     delta: Annotated[float | None, typer.Option(help="Hyper-Dirichlet mass (dga).")] = None,
     prior: Annotated[Prior | None, typer.Option(help="Prior on N (dga).")] = None,
+    bootstrap: Annotated[
+        int | None,
+        typer.Option(help="Bootstrap replicates, re-running model selection in each."),
+    ] = None,
+    ntop: Annotated[
+        int | None, typer.Option(help="Restrict bootstrap re-selection to the top models.")
+    ] = None,
+    strata: Annotated[
+        str | None, typer.Option(help="Stratum columns, comma-separated (e.g. age_group,sex).")
+    ] = None,
+    imputations: Annotated[
+        int | None, typer.Option(help="Imputations of missing stratum values (default 20).")
+    ] = None,
+    imputer: Annotated[
+        ImputerKind | None, typer.Option(help="How missing stratum values are imputed.")
+    ] = None,
+    reported: Annotated[
+        float | None, typer.Option(help="An official figure to compare with (undercount).")
+    ] = None,
+    recipe: Annotated[
+        Recipe | None, typer.Option(help="Reproduce a published analysis step by step.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for every random step.")] = None,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
@@ -151,6 +184,13 @@ def estimate(
             burn_in=burn_in,
             delta=delta,
             prior=prior.value if prior else None,
+            bootstrap=bootstrap,
+            ntop=ntop,
+            strata=tuple(_split(strata)) if strata else None,
+            imputations=imputations,
+            imputer=imputer.value if imputer else None,
+            reported=reported,
+            recipe=recipe.value if recipe else None,
         )
     payload = result.to_dict()
     extra_warnings = [str(w.message) for w in caught if issubclass(w.category, UndercountWarning)]

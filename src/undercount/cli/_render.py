@@ -28,6 +28,32 @@ def _interval(iv: list | None) -> str:
     return f"{_num(lo)} – {'unbounded' if hi is None else _num(hi)}"
 
 
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def _strata(console: Console, p: dict[str, Any]) -> None:
+    strata = p.get("strata")
+    rows = p.get("strata_table")
+    if isinstance(strata, dict) and strata:
+        t = Table(title="Strata")
+        for col in ("stratum", "n", "model", "estimate", "interval"):
+            t.add_column(col)
+        for label, r in strata.items():
+            t.add_row(label, f"{r['n_observed']:,}", r["model"], _num(r["estimate"]),
+                      _interval(r["interval"]))
+        console.print(t)
+    elif isinstance(rows, list) and rows:
+        t = Table(title="Strata (published method: medians over imputations)")
+        keys = [k for k in rows[0] if k not in ("estimate", "lower", "upper", "imputations")]
+        for col in (*keys, "estimate", "lower", "upper"):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(*(str(r[k]) for k in keys), _num(r["estimate"]), _num(r["lower"]),
+                      _num(r["upper"]))
+        console.print(t)
+
+
 def _headline(console: Console, p: dict[str, Any]) -> None:
     level = p.get("level", 0.95)
     console.print(
@@ -41,6 +67,20 @@ def _headline(console: Console, p: dict[str, Any]) -> None:
     for key in ("mean", "mode"):
         if key in p and p[key] is not None:
             console.print(f"Posterior {key}: {_num(p[key])}")
+    boot = p.get("bootstrap")
+    if isinstance(boot, dict):
+        console.print(
+            f"Bootstrap: {boot['replicates']} replicates ({boot['kind']}, {boot['method']}), "
+            "model selection re-run in each"
+        )
+    if "undercount" in p:
+        u, r = p["undercount"], p["ratio"]
+        lo, hi = u["interval"]
+        console.print(
+            f"Reported figure {_num(p['reported'], 0)} is [bold]{u['estimate']:.1%}[/bold] "
+            f"({_pct(lo)}–{_pct(hi)}) below the estimate; estimate/reported = "
+            f"{r['estimate']:.2f} ({_num(r['interval'][0], 2)}–{_num(r['interval'][1], 2)})"
+        )
 
 
 def _models(console: Console, p: dict[str, Any], top: int = 10) -> None:
@@ -93,7 +133,9 @@ def render_payload(console: Console, p: dict[str, Any]) -> None:
             _warnings(console, r)
         return
     _headline(console, p)
-    _models(console, p)
+    _strata(console, p)
+    if not p.get("strata") and not p.get("strata_table"):
+        _models(console, p)
     _warnings(console, p)
     for a in p.get("assumptions") or []:
         console.print(f"[dim]assumes[/dim]: {a}", highlight=False)

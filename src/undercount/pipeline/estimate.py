@@ -20,9 +20,16 @@ from undercount import datasets
 from undercount.core.provenance import Provenance, file_sha256
 from undercount.core.result import MSEResult
 from undercount.core.table import CaptureTable
-from undercount.errors import EstimationError
+from undercount.errors import ConfigError, EstimationError
 from undercount.io.readers import read_table
-from undercount.pipeline.registry import EstimateOptions, applicable_methods, build_estimator
+from undercount.pipeline.registry import (
+    EstimateOptions,
+    applicable_methods,
+    build_estimator,
+    build_recipe,
+    wrap_estimator,
+)
+from undercount.uncertainty.reported import compare_reported
 
 __all__ = ["Comparison", "estimate", "load_table"]
 
@@ -100,7 +107,8 @@ def estimate(
 
     ``options`` are the fields of :class:`~undercount.pipeline.registry.EstimateOptions`
     (``method``, ``select``, ``model``, ``interval``, ``level``, ``max_order``, ``chains``,
-    ``iterations``, ``burn_in``, ``delta``, ``prior``), with the CLI's meanings.
+    ``iterations``, ``burn_in``, ``delta``, ``prior``, ``bootstrap``, ``ntop``, ``strata``,
+    ``imputations``, ``imputer``, ``reported``, ``recipe``), with the CLI's meanings.
     A stochastic method run without a seed draws one from the operating system and records
     it, so every result can be reproduced.
     """
@@ -110,13 +118,18 @@ def estimate(
     )
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
+    if opts.recipe is not None and opts.method == "all":
+        raise ConfigError("--recipe runs one published method; it cannot be combined with "
+                          "--method all")
     methods = applicable_methods(table) if opts.method == "all" else [opts.method]
     results: list[MSEResult] = []
     failures: list[tuple[str, str]] = []
     for method in methods:
-        estimator = build_estimator(
-            opts if opts.method != "all" else _family_options(opts, method), method
-        )
+        if opts.recipe is not None:
+            estimator = build_recipe(opts)
+        else:
+            family_opts = opts if opts.method != "all" else _family_options(opts, method)
+            estimator = wrap_estimator(build_estimator(family_opts, method), opts, table)
         rng = np.random.default_rng(seed)
         try:
             res = estimator.fit(table, rng=rng)
@@ -126,12 +139,14 @@ def estimate(
             failures.append((method, str(exc)))
             continue
         prov = Provenance(
-            settings={"method": method, **estimator.get_params()},
-            seed=seed if type(estimator).stochastic else None,
+            settings={"method": method, "recipe": opts.recipe, **_settings(estimator)},
+            seed=seed if getattr(type(estimator), "stochastic", True) else None,
             inputs=hashes,
         )
         extra = dict(res.extra)
         extra["provenance"] = prov.to_dict()
+        if opts.reported is not None:
+            extra.update(compare_reported(res.estimate, res.interval, opts.reported).to_dict())
         for note in table.notes:
             extra.setdefault("input_notes", []).append(note)
         results.append(dataclasses.replace(res, extra=extra))
@@ -150,6 +165,11 @@ def estimate(
     )
 
 
+def _settings(estimator: Any) -> dict[str, Any]:
+    get = getattr(estimator, "get_params", None)
+    return get() if get is not None else dataclasses.asdict(estimator)
+
+
 _FAMILY_FIELDS = {
     "loglinear": ("select", "model", "interval", "max_order"),
     "heterogeneity": ("interval",),
@@ -166,4 +186,8 @@ def _family_options(opts: EstimateOptions, method: str) -> EstimateOptions:
     if method == "loglinear" and keep.get("select") not in (None, "aic", "bic", "stepwise",
                                                              "average"):
         keep.pop("select")
-    return EstimateOptions(method=method, level=opts.level, **keep)
+    shared = {k: getattr(opts, k) for k in ("bootstrap", "strata", "imputations", "imputer",
+                                            "reported")}
+    if method in ("lcm", "dga"):
+        shared["bootstrap"] = None
+    return EstimateOptions(method=method, level=opts.level, **keep, **shared)

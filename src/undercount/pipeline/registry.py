@@ -7,6 +7,7 @@ stays fast and a missing optional part fails only when used.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +17,13 @@ from undercount.errors import ConfigError
 
 __all__ = [
     "METHODS",
+    "RECIPES",
     "EstimateOptions",
     "applicable_methods",
     "build_estimator",
+    "build_recipe",
     "is_family_model",
+    "wrap_estimator",
 ]
 
 METHODS = ("loglinear", "chapman", "lincoln-petersen", "heterogeneity", "lcm", "dga", "all")
@@ -37,6 +41,11 @@ HETEROGENEITY_MODELS = (
     "Mth-Darroch",
     "Mth-Gamma3.5",
 )
+
+
+RECIPES = ("lancet2025",)
+IMPUTERS = ("hotdeck", "chained-forest")
+BOOTSTRAP_INTERVALS = ("bca", "percentile")
 
 
 def is_family_model(model: str | None) -> bool:
@@ -61,6 +70,13 @@ class EstimateOptions:
     burn_in: int | None = None
     delta: float | None = None
     prior: str | None = None
+    bootstrap: int | None = None
+    ntop: int | None = None
+    strata: tuple[str, ...] | None = None
+    imputations: int | None = None
+    imputer: str | None = None
+    reported: float | None = None
+    recipe: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -69,6 +85,24 @@ class EstimateOptions:
             )
         if not 0 < self.level < 1:
             raise ConfigError(f"level={self.level!r} must be strictly between 0 and 1")
+        if self.recipe is not None and self.recipe not in RECIPES:
+            raise ConfigError(
+                f"recipe={self.recipe!r} is not known; choose one of {', '.join(RECIPES)}"
+            )
+        if self.imputer is not None and self.imputer not in IMPUTERS:
+            raise ConfigError(
+                f"imputer={self.imputer!r} is not allowed; choose one of {', '.join(IMPUTERS)}"
+            )
+        if self.bootstrap is not None:
+            if self.interval not in (None, *BOOTSTRAP_INTERVALS):
+                raise ConfigError(
+                    f"--interval {self.interval} cannot be combined with --bootstrap; choose "
+                    f"one of {', '.join(BOOTSTRAP_INTERVALS)}"
+                )
+        elif self.interval in BOOTSTRAP_INTERVALS:
+            raise ConfigError(f"--interval {self.interval} needs --bootstrap N")
+        if self.ntop is not None and self.bootstrap is None:
+            raise ConfigError("--ntop restricts the bootstrap; it needs --bootstrap N")
 
 
 def _drop_none(**kw: Any) -> dict[str, Any]:
@@ -83,8 +117,10 @@ def _refuse(opts: EstimateOptions, method: str, *names: str) -> None:
 
 
 def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimator:
-    """A configured estimator for one method (not ``"all"``)."""
+    """A configured estimator for one method (not ``"all"``), without wrappers."""
     method = method or opts.method
+    if opts.interval in BOOTSTRAP_INTERVALS:
+        opts = dataclasses.replace(opts, interval=None)
     if method == "loglinear" and is_family_model(opts.model):
         method = "heterogeneity"
     if method == "loglinear":
@@ -156,3 +192,54 @@ def applicable_methods(table: CaptureTable) -> list[str]:
     if table.n_lists <= 6:
         methods.append("dga")
     return methods
+
+
+def wrap_estimator(base: Estimator, opts: EstimateOptions, table: CaptureTable) -> Estimator:
+    """Add the bootstrap, stratification and imputation the options ask for."""
+    from undercount.strata import StratifiedEstimator
+    from undercount.uncertainty.bootstrap import Bootstrap
+    from undercount.uncertainty.imputation import MultipleImputation
+
+    interval = opts.interval if opts.interval in BOOTSTRAP_INTERVALS else "bca"
+    if not opts.strata:
+        if opts.bootstrap is None:
+            return base
+        if type(base).stochastic:
+            raise ConfigError(
+                f"--bootstrap does not apply to --method {opts.method}: it reports posterior "
+                "uncertainty already"
+            )
+        return Bootstrap(estimator=base, n_replicates=opts.bootstrap, interval=interval,
+                         ntop=opts.ntop, level=opts.level)
+    if opts.bootstrap is not None and interval != "percentile" and opts.interval is not None:
+        raise ConfigError("totals over strata use percentile intervals of the joint bootstrap")
+    if not table.has_covariates:
+        raise ConfigError(
+            f"--strata needs covariate columns; {table.source} has none (individual-level data "
+            "or an aggregated table with covariate columns)"
+        )
+    unknown = [c for c in opts.strata if c not in table.covariates.columns]
+    if unknown:
+        raise ConfigError(
+            f"--strata column(s) {unknown} not found; covariates are "
+            f"{list(table.covariates.columns)}"
+        )
+    stratified = StratifiedEstimator(
+        estimator=base, strata=tuple(opts.strata), n_replicates=opts.bootstrap or 1000,
+        level=opts.level,
+    )
+    if table.covariates[list(opts.strata)].isna().any().any():
+        return MultipleImputation(
+            estimator=stratified, columns=tuple(opts.strata), m=opts.imputations or 20,
+            imputer=opts.imputer or "hotdeck", level=opts.level,
+        )
+    return stratified
+
+
+def build_recipe(opts: EstimateOptions) -> Any:
+    from undercount.recipes import Lancet2025
+
+    return Lancet2025(
+        **_drop_none(m=opts.imputations, imputer=opts.imputer,
+                     strata=tuple(opts.strata) if opts.strata else None, level=opts.level)
+    )

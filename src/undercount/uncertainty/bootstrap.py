@@ -234,6 +234,7 @@ class Bootstrap(Estimator):
             "kind": self.kind,
             "ntop": self.ntop,
             "failed": n_inf,
+            "settings": _params(self),
         }
         if self.interval == "bca":
             jack = self._jackknife(estimator, table)
@@ -255,7 +256,6 @@ class Bootstrap(Estimator):
             base,
             interval=iv,
             diagnostics=(*base.diagnostics, *diagnostics),
-            params={**base.params, "bootstrap": _params(self)},
             extra=extra,
         )
 

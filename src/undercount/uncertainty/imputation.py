@@ -95,21 +95,30 @@ class HotDeckImputer:
     def impute(self, frame, lists, columns, rng):
         out = frame.copy()
         pattern = _pattern_keys(frame, lists)
+        values = {c: frame[c].to_numpy(dtype=object) for c in columns}
         missing = frame[list(columns)].isna().to_numpy()
         complete = ~missing.any(axis=1)
+        # Records that share a capture pattern, a missingness pattern and their observed
+        # values share a donor pool: draw their donors together.
+        groups: dict[tuple, list[int]] = {}
         for i in np.flatnonzero(missing.any(axis=1)):
-            observed = [c for c, m in zip(columns, missing[i], strict=True) if not m]
-            pool = complete & (pattern == pattern[i])
-            for c in observed:
-                agree = pool & (frame[c].to_numpy() == frame[c].iat[i])
-                if agree.any():
-                    pool = agree
+            key = (int(pattern[i]), tuple(missing[i]),
+                   tuple(values[c][i] for c, m in zip(columns, missing[i], strict=True) if not m))
+            groups.setdefault(key, []).append(int(i))
+        for (pat, miss, _), rows in groups.items():
+            pool = complete & (pattern == pat)
+            for c, m in zip(columns, miss, strict=True):
+                if not m:
+                    agree = pool & (values[c] == values[c][rows[0]])
+                    if agree.any():
+                        pool = agree
             if not pool.any():
                 pool = complete
-            donor = rng.choice(np.flatnonzero(pool))
-            for c, m in zip(columns, missing[i], strict=True):
+            donors = rng.choice(np.flatnonzero(pool), size=len(rows), replace=True)
+            for c, m in zip(columns, miss, strict=True):
                 if m:
-                    out.iat[i, out.columns.get_loc(c)] = frame[c].iat[donor]
+                    col = out.columns.get_loc(c)
+                    out.iloc[rows, col] = frame[c].to_numpy()[donors]
         return out
 
 

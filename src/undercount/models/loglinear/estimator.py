@@ -1,0 +1,431 @@
+"""Hierarchical Poisson log-linear multiple-systems estimation for J >= 3 lists.
+
+Model
+-----
+The counts ``y_w`` of the ``2^J - 1`` observable capture patterns are independent Poisson
+with
+
+.. math:: \\log \\mu_w = \\beta_0 + \\sum_{t \\in \\mathcal{M}} \\beta_t \\prod_{j \\in t} w_j ,
+
+for a hierarchical set of terms ``M`` that never contains the J-way interaction. The
+unobserved pattern has ``log mu_0 = beta_0``, so ``N-hat = n + exp(beta_0-hat)``
+(Fienberg 1972). The identifying assumption is that the highest-order interaction is zero:
+the dependence among lists seen in the observed patterns extends to the people on no list.
+
+Every model is checked for existence of the MLE and identifiability before use
+(:mod:`.existence`); models are chosen by BIC or AIC over all hierarchical models (J <= 5),
+by forward stepwise testing (Chan, Silverman & Vincent 2021), or averaged with AIC/BIC
+weights. See :mod:`.select` for the criteria (n in the BIC penalty is the number of people
+observed).
+
+References
+----------
+.. [1] Fienberg, S. E. (1972). The multiple recapture census for closed populations and
+   incomplete 2^k contingency tables. Biometrika 59:591-603. doi:10.1093/biomet/59.3.591
+.. [2] Bishop, Y. M. M., Fienberg, S. E. and Holland, P. W. (1975). Discrete Multivariate
+   Analysis, ch. 6. doi:10.1007/978-0-387-72806-3
+.. [3] Chan, L., Silverman, B. W. and Vincent, K. (2021). JASA 116:1297-1310.
+   doi:10.1080/01621459.2019.1708748
+.. [4] Baillargeon, S. and Rivest, L.-P. (2007). Rcapture. J. Stat. Softw. 19(5).
+   doi:10.18637/jss.v019.i05
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+
+from undercount.core.estimator import Estimator
+from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult, Summary
+from undercount.core.table import CaptureTable
+from undercount.errors import (
+    ConfigError,
+    MLENotFoundError,
+    NotIdentifiableError,
+)
+from undercount.models.loglinear._design import parse_model
+from undercount.models.loglinear._irls import PoissonFit, poisson_loglik, profile_interval
+from undercount.models.loglinear.select import (
+    LogLinearProblem,
+    ModelFit,
+    mixture_interval,
+    model_average,
+    select_by_criterion,
+    stepwise,
+)
+
+__all__ = ["LogLinearEstimator", "LogLinearResult"]
+
+_ASSUMPTIONS = (
+    "Closed population: everyone counted belonged to the population throughout the period.",
+    "No highest-order interaction among the lists: the dependence between lists seen among "
+    "people on at least one list extends to the people on none of them.",
+    "Records are linked without error within and across lists.",
+)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LogLinearResult(MSEResult):
+    """Result of :class:`LogLinearEstimator`.
+
+    Besides the :class:`MSEResult` fields:
+
+    params : pandas.Series
+        Coefficients of the chosen model indexed by term (``"(Intercept)"``, ``"EXH"``,
+        ``"EXH:ABA"``); terms fixed at minus infinity are ``-inf``. Empty for a model
+        average. (The estimator's settings are in ``settings``.)
+    bse : pandas.Series
+        Standard errors (NaN for fixed terms).
+    candidates : pandas.DataFrame
+        Every model considered: model, estimate, deviance, df, aic, bic, status, reason,
+        weight.
+    settings : dict
+        The estimator's parameters (for provenance).
+    """
+
+    params: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    bse: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> Summary:
+        base = Summary.from_result(dataclasses.replace(self, params={}))  # type: ignore[arg-type]
+        data = dict(base.data)
+        data["params"] = dict(self.settings)
+        data["coefficients"] = {
+            k: (None if not math.isfinite(v) else float(v)) for k, v in self.params.items()
+        }
+        return dataclasses.replace(base, data=data)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LogLinearResult):
+            return NotImplemented
+        return self.to_dict() == other.to_dict() and self.params.equals(other.params)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogLinearEstimator(Estimator):
+    """Hierarchical log-linear (Poisson) multiple-systems estimator for J >= 3 lists.
+
+    Parameters
+    ----------
+    model : str, optional
+        A fixed model in hierarchical notation (``"[12,13]"``, ``"[EXH:ABA, OSCE]"``); when
+        given, ``select`` is ignored and a model whose MLE does not exist raises.
+    select : {"bic", "aic", "stepwise", "average"}
+        ``"bic"``/``"aic"``: the best of all hierarchical models up to ``max_order``
+        (J <= 5; larger tables raise ConfigError pointing to ``"stepwise"``).
+        ``"stepwise"``: forward selection of two-list terms with threshold ``pthresh``
+        (Chan, Silverman & Vincent 2021; SparseMSE ``estimatepopulation.0``); ``max_order``
+        does not apply. ``"average"``: average of all usable models with ``weights``.
+    max_order : int, optional
+        Highest interaction order considered (default J-1).
+    interval : {"profile", "wald"}
+        Multinomial profile likelihood (Rcapture ``closedpCI.t``) or Wald on ``log(N-n)``.
+        A model average always uses the mixture interval (see :func:`.select.mixture_interval`).
+    level : float
+        Confidence level.
+    pthresh : float
+        Stepwise p-value threshold (SparseMSE default 0.02).
+    weights : {"aic", "bic"}
+        Criterion for the model-averaging weights ``exp(-Delta/2)``.
+    non_overlap : {"fix", "exclude"}
+        A term whose lists never overlap (zero observed margin) is ``"fix"``-ed at minus
+        infinity by removing the cells containing it (SparseMSE; the default) or the model
+        is ``"exclude"``-d. Each model's ``status``/``reason`` says which happened.
+
+    Notes
+    -----
+    ``N-hat = n + exp(beta_0)`` with ``log mu_w = x_w' beta``; AIC ``= -2 log L + 2k``,
+    BIC ``= -2 log L + k log n`` with the full Poisson log-likelihood and n the number of
+    people observed (Rcapture / MultipleSystemsEstimation convention; e.g. Korea
+    ``[12,23]``: BIC 57.14081). Intervals for a selected model are conditional on the
+    selection.
+    """
+
+    method: ClassVar[str] = "loglinear"
+    stochastic: ClassVar[bool] = False
+
+    model: str | None = None
+    select: Literal["bic", "aic", "stepwise", "average"] = "bic"
+    max_order: int | None = None
+    interval: Literal["profile", "wald"] = "profile"
+    level: float = 0.95
+    pthresh: float = 0.02
+    weights: Literal["aic", "bic"] = "aic"
+    non_overlap: Literal["fix", "exclude"] = "fix"
+    candidates: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.level < 1:
+            raise ConfigError(f"level={self.level!r} must be strictly between 0 and 1")
+        if not 0 <= self.pthresh <= 1:
+            raise ConfigError(f"pthresh={self.pthresh!r} must be between 0 and 1")
+        if self.max_order is not None and (
+            not isinstance(self.max_order, int | np.integer) or self.max_order < 1
+        ):
+            raise ConfigError(f"max_order={self.max_order!r} must be a positive integer")
+        if self.model is not None and not isinstance(self.model, str):
+            raise ConfigError(f"model={self.model!r} must be a string such as '[12,13]'")
+        if self.candidates is not None and self.select not in ("bic", "aic", "average"):
+            raise ConfigError("candidates restrict selection over all models; they do not "
+                              f"apply to select={self.select!r}")
+
+    # ------------------------------------------------------------------------------
+    def _select(self, problem: LogLinearProblem) -> tuple[ModelFit | None, list[ModelFit]]:
+        criterion = self.weights if self.select == "average" else self.select
+        if self.candidates is None:
+            return select_by_criterion(problem, criterion, self.max_order)
+        fits = [problem.fit(parse_model(spec, problem.table.lists)) for spec in self.candidates]
+        usable = [f for f in fits if f.usable]
+        best = min(usable, key=lambda f: f.criterion(criterion)) if usable else None
+        return best, fits
+
+    def point_estimate(self, table: CaptureTable) -> float:
+        """N-hat alone, selection included but no interval or records: the inner loop of
+        the bootstrap. Raises :class:`EstimationError` when no usable model exists."""
+        table = table.aggregate()
+        problem = LogLinearProblem(table, non_overlap=self.non_overlap)
+        if self.model is not None:
+            fit = problem.fit(parse_model(self.model, table.lists))
+            _raise_if_unusable(fit, problem)
+            return float(fit.estimate)
+        if self.select == "stepwise":
+            fit = stepwise(problem, self.pthresh).fit
+            _raise_if_unusable(fit, problem)
+            return float(fit.estimate)
+        best, fits = self._select(problem)
+        if self.select == "average":
+            if not any(f.usable for f in fits):
+                _raise_all_failed(fits, problem)
+            return float(model_average(fits, self.weights)[0])
+        if best is None:
+            _raise_all_failed(fits, problem)
+        return float(best.estimate)
+
+    def restrict_to_top(self, table: CaptureTable, ntop: int) -> LogLinearEstimator:
+        """The same estimator, selecting only among the ``ntop`` best models on ``table``
+        (Silverman, Chan & Vincent 2024's ``ntop`` bootstrap restriction)."""
+        if self.model is not None or self.select == "stepwise":
+            raise ConfigError("ntop applies to selection over all models (select bic, aic or "
+                              "average), not to a fixed model or stepwise selection")
+        problem = LogLinearProblem(table.aggregate(), non_overlap=self.non_overlap)
+        criterion = self.weights if self.select == "average" else self.select
+        _, fits = self._select(problem)
+        usable = sorted((f for f in fits if f.usable), key=lambda f: f.criterion(criterion))
+        return dataclasses.replace(self, candidates=tuple(f.spec for f in usable[:ntop]))
+
+    # ------------------------------------------------------------------------------
+    def _fit(self, table: CaptureTable, *, rng: np.random.Generator | None) -> MSEResult:
+        J = table.n_lists
+        if J < 3:
+            raise ConfigError(
+                f"log-linear models need at least 3 lists (this table has {J}); for two "
+                "lists use the two-list estimators (Lincoln-Petersen / Chapman)"
+            )
+        problem = LogLinearProblem(table, non_overlap=self.non_overlap)
+        diagnostics: list[Diagnostic] = []
+        extra: dict[str, Any] = {}
+        weights_by_spec: dict[str, float] = {}
+
+        if self.model is not None:
+            chosen = problem.fit(parse_model(self.model, table.lists))
+            fits = [chosen]
+            _raise_if_unusable(chosen, problem)
+            how = "fixed"
+        elif self.select in ("bic", "aic"):
+            chosen, fits = self._select(problem)
+            how = self.select
+        elif self.select == "stepwise":
+            sw = stepwise(problem, self.pthresh)
+            chosen, fits = sw.fit, list(sw.fits)
+            extra["stepwise_path"] = list(sw.path)
+            how = "stepwise"
+            if not chosen.usable:
+                _raise_if_unusable(chosen, problem)
+        else:
+            _, fits = self._select(problem)
+            chosen = None
+            how = "average"
+        if how in ("bic", "aic", "average") and not any(f.usable for f in fits):
+            _raise_all_failed(fits, problem)
+
+        unusable = [f for f in fits if not f.usable]
+        if unusable and how != "fixed":
+            counts: dict[str, int] = {}
+            for f in unusable:
+                counts[f.status] = counts.get(f.status, 0) + 1
+            diagnostics.append(Diagnostic(
+                "models_not_usable",
+                f"{len(unusable)} of {len(fits)} models considered were not used ("
+                + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+                + "); see result.models for each reason",
+                "info",
+            ))
+        zero_cell = [f for f in fits if f.status == "ok_zero_cells"]
+
+        if how == "average":
+            est, w, usable = model_average(fits, self.weights)
+            lo, hi = mixture_interval(problem.n, usable, w, self.level)
+            weights_by_spec = {f.spec: float(wi) for f, wi in zip(usable, w, strict=True)}
+            interval = Interval(lo, hi, self.level, "model-averaged Wald-log mixture")
+            model_label = "model average"
+            params = pd.Series(dtype=float)
+            bse = pd.Series(dtype=float)
+            extra["weights"] = self.weights
+            best = usable[int(np.argmax(w))]
+            extra["top_model"] = best.spec
+            if zero_cell:
+                diagnostics.append(_zero_cell_diag(zero_cell[0], averaged=True))
+        else:
+            assert chosen is not None
+            est = chosen.estimate
+            interval, prof = self._interval(problem, chosen)
+            if prof is not None:
+                extra["profile_mle"] = prof
+            model_label = chosen.spec
+            params, bse = _coefficients(problem, chosen)
+            extra.update({
+                "aic": chosen.aic, "bic": chosen.bic, "deviance": chosen.deviance,
+                "df": chosen.df,
+            })
+            fitted = np.zeros(2**J)
+            fitted[0] = chosen.estimate - problem.n
+            kept = np.arange(len(problem.y)) if chosen.keep is None else chosen.keep
+            fitted[1 + np.asarray(kept)] = chosen.mu
+            extra["fitted"] = fitted
+            if chosen.status == "ok_zero_cells":
+                diagnostics.append(_zero_cell_diag(chosen, averaged=False))
+                extra["removed_cells"] = [
+                    problem.cell_label(i) for i in sorted(
+                        set(range(len(problem.y))) - set(chosen.keep.tolist())
+                    )
+                ]
+            if not math.isfinite(interval.upper):
+                diagnostics.append(Diagnostic(
+                    "unbounded_interval",
+                    f"the {interval.method} interval's upper bound is unbounded: the data "
+                    "do not rule out arbitrarily large populations under this model",
+                ))
+            if how != "fixed":
+                diagnostics.append(Diagnostic(
+                    "conditional_interval",
+                    "the interval is conditional on the selected model and does not include "
+                    "model-selection uncertainty (bootstrap with re-selection for that)",
+                    "info",
+                ))
+        extra["selection"] = how
+        extra["n_models"] = len(fits)
+
+        records = tuple(_record(problem, f, self.level, weights_by_spec.get(f.spec))
+                        for f in fits)
+        candidates = pd.DataFrame([
+            {"model": r.model, "estimate": r.estimate, "deviance": r.deviance, "df": r.df,
+             "aic": r.aic, "bic": r.bic, "status": r.status, "reason": r.reason,
+             "weight": r.weight}
+            for r in records
+        ])
+        return LogLinearResult(
+            method=self.method,
+            model=model_label,
+            estimate=float(est),
+            interval=interval,
+            n_observed=table.n_observed,
+            lists=tuple(table.lists),
+            models=records,
+            diagnostics=tuple(diagnostics),
+            params=params,
+            bse=bse,
+            candidates=candidates,
+            settings=self.get_params(),
+            assumptions=_ASSUMPTIONS,
+            extra=extra,
+        )
+
+    def _interval(self, problem: LogLinearProblem, fit: ModelFit) -> tuple[Interval, float | None]:
+        if self.interval == "wald":
+            lo, hi = problem.wald(fit, self.level)
+            return Interval(lo, hi, self.level, "wald-log"), None
+        X = problem.design(fit.terms, fit.keep)
+        y = problem.y[fit.keep]
+        pf = PoissonFit(
+            beta=fit.beta, mu=fit.mu, cov=fit.cov, deviance=fit.deviance,
+            loglik=poisson_loglik(y, fit.mu), n_params=X.shape[1], converged=True,
+            iterations=0,
+        )
+        prof, lo, hi = profile_interval(X, y, pf, self.level)
+        return Interval(lo, hi, self.level, "profile"), prof
+
+
+def _coefficients(problem: LogLinearProblem, fit: ModelFit) -> tuple[pd.Series, pd.Series]:
+    names = ["(Intercept)", *problem.term_names(fit.terms)]
+    values = list(map(float, fit.beta))
+    ses = list(np.sqrt(np.maximum(np.diag(fit.cov), 0.0)))
+    for t in fit.fixed_terms:
+        names.append(problem.term_names([t])[0])
+        values.append(-math.inf)
+        ses.append(math.nan)
+    order = {t: i for i, t in enumerate(fit.model)}
+    all_terms = [None, *fit.terms, *fit.fixed_terms]
+    idx = sorted(range(len(names)), key=lambda i: -1 if all_terms[i] is None
+                 else order[all_terms[i]])
+    return (pd.Series([values[i] for i in idx], index=[names[i] for i in idx], dtype=float),
+            pd.Series([ses[i] for i in idx], index=[names[i] for i in idx], dtype=float))
+
+
+def _record(problem: LogLinearProblem, f: ModelFit, level: float,
+            weight: float | None) -> ModelRecord:
+    if not f.usable:
+        return ModelRecord(model=f.spec, estimate=None, n_params=f.n_params,
+                           status=f.status, reason=f.reason, weight=weight)
+    lo, hi = problem.wald(f, level)
+    return ModelRecord(
+        model=f.spec, estimate=f.estimate, interval=Interval(lo, hi, level, "wald-log"),
+        aic=f.aic, bic=f.bic, deviance=f.deviance, df=f.df, n_params=f.n_params,
+        status=f.status, reason=f.reason, weight=weight,
+    )
+
+
+def _zero_cell_diag(f: ModelFit, averaged: bool) -> Diagnostic:
+    where = "some averaged models" if averaged else f"model {f.spec}"
+    return Diagnostic(
+        "non_overlapping_lists",
+        f"{where}: {f.reason} (Chan, Silverman & Vincent 2021 treatment; "
+        "use non_overlap='exclude' to drop such models instead)",
+    )
+
+
+def _raise_if_unusable(f: ModelFit, problem: LogLinearProblem) -> None:
+    if f.usable:
+        return
+    if f.status == "not_identifiable":
+        raise NotIdentifiableError(f"model {f.spec} is not identifiable on this table: {f.reason}")
+    if f.status == "mle_not_found":
+        raise MLENotFoundError(
+            f"model {f.spec}: the maximum-likelihood estimate does not exist; {f.reason}. "
+            "Choose a model without the interactions these zero cells block, or use "
+            "select='bic'/'stepwise'",
+            cells=list(f.boundary),
+        )
+    if f.status == "excluded":
+        raise MLENotFoundError(f"model {f.spec}: {f.reason}", cells=[])
+    raise MLENotFoundError(f"model {f.spec} could not be fitted: {f.reason}")
+
+
+def _raise_all_failed(fits: list[ModelFit], problem: LogLinearProblem) -> None:
+    shown = "; ".join(f"{f.spec}: {f.status} ({f.reason})" for f in fits[:8])
+    more = f"; ... and {len(fits) - 8} more" if len(fits) > 8 else ""
+    cells = sorted({c for f in fits for c in f.boundary})
+    raise MLENotFoundError(
+        f"no log-linear model can be fitted to this table: every one of the {len(fits)} "
+        f"models fails the existence/identifiability check. {shown}{more}",
+        cells=cells,
+    )
