@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from undercount import datasets as _datasets
@@ -93,7 +94,8 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except UndercountError as exc:
-        _err.print(f"[bold red]{type(exc).__name__}[/bold red]: {exc}", highlight=False)
+        _err.print(f"[bold red]{type(exc).__name__}[/bold red]: {escape(str(exc))}",
+                   highlight=False)
         raise typer.Exit(_exit_code(exc)) from None
 
 
@@ -235,7 +237,7 @@ def _register_optional() -> None:
     import importlib
     import importlib.util
 
-    for module in ("_link", "_simulate"):
+    for module in ("_link", "_simulate", "_run"):
         name = f"undercount.cli.{module}"
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(app)

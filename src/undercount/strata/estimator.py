@@ -99,7 +99,11 @@ def merge_suggestions(
     return out
 
 
-def _posterior_n(result: MSEResult) -> np.ndarray | None:
+def _posterior_n(result: MSEResult, rng: np.random.Generator) -> np.ndarray | None:
+    sample = getattr(result, "sample", None)
+    if callable(sample):
+        # An exact posterior (graphical model averaging) is sampled rather than stored.
+        return np.asarray(sample(4000, rng=rng), dtype=float)
     draws = result.draws
     if draws is None:
         return None
@@ -237,9 +241,10 @@ class StratifiedEstimator(Estimator):
         if not results:
             raise EstimationError("no stratum could be estimated")
         point = sum(r.estimate for r in results.values()) + skipped_n
-        draws = [_posterior_n(r) for r in results.values()]
+        draw_rng = streams[-1]
+        draws = [_posterior_n(r, draw_rng) for r in results.values()]
         if all(d is not None for d in draws):
-            total_draws = sum_draws(draws, streams[-1]) + skipped_n  # type: ignore[arg-type]
+            total_draws = sum_draws(draws, draw_rng) + skipped_n  # type: ignore[arg-type]
             point = float(np.median(total_draws))
             how = "summed posterior draws"
         elif type(self.estimator).stochastic:
@@ -247,7 +252,7 @@ class StratifiedEstimator(Estimator):
                 f"{type(self.estimator).__name__} results carry no posterior draws of N to sum"
             )
         else:
-            total_draws = self._joint_bootstrap(split, results, streams[-1]) + skipped_n
+            total_draws = self._joint_bootstrap(split, results, draw_rng) + skipped_n
             how = "joint bootstrap across strata (percentile)"
         lo, hi = quantile_type8(total_draws, [(1 - self.level) / 2, (1 + self.level) / 2])
         models = tuple(

@@ -1,0 +1,107 @@
+"""The CLI's contract: options, JSON keys, errors with exit codes and no traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from undercount.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def run_json(*args: str) -> dict:
+    res = run(*args, "--format", "json")
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def test_kosovo_json_contract():
+    d = run_json("estimate", "kosovo")
+    for key, kind in [("n_observed", int), ("estimate", float), ("interval", list),
+                      ("level", float), ("method", str), ("model", str), ("lists", list),
+                      ("models", list), ("warnings", list)]:
+        assert isinstance(d[key], kind), key
+    assert d["n_observed"] == 4400 and d["level"] == 0.95
+    assert d["model"] == "[123,14,34]" and d["estimate"] == pytest.approx(10356.52, rel=1e-5)
+    assert d["lists"] == ["EXH", "ABA", "OSCE", "HRW"]
+    assert len(d["models"]) == 113
+    assert {"model", "estimate", "aic", "bic", "status"} <= set(d["models"][0])
+    assert d["provenance"]["inputs"]
+
+
+def test_options_reach_the_estimators():
+    d = run_json("estimate", "korea", "--select", "stepwise")
+    assert d["model"] == "[12,3]" and d["estimate"] == pytest.approx(268.7778, rel=1e-5)
+    d = run_json("estimate", "hiv_rome", "--model", "Mth-Chao")
+    assert d["method"] == "heterogeneity" and d["estimate"] == pytest.approx(11701.0, abs=0.1)
+    d = run_json("estimate", "kosovo", "--model", "[EXH:ABA, OSCE, HRW]", "--interval", "wald")
+    assert d["model"] == "[12,3,4]" and d["interval_method"] == "wald-log"
+    d = run_json("estimate", "hiv_rome", "--lists", "c1,c2", "--method", "chapman")
+    assert d["method"] == "chapman" and d["lists"] == ["c1", "c2"]
+
+
+def test_unbounded_upper_side_is_null_in_json():
+    d = run_json("estimate", "korea", "--model", "[12,23]")
+    assert d["interval"][0] is not None
+    assert all(isinstance(m["status"], str) for m in d["models"])
+
+
+def test_reported_figure_keys():
+    d = run_json("estimate", "gaza_lancet_2025", "--model", "[12,13,23]", "--interval", "wald",
+                 "--reported", "37877")
+    assert d["reported"] == 37877
+    assert d["undercount"]["estimate"] == pytest.approx(1 - 37877 / d["estimate"])
+    lo, hi = d["interval"]
+    assert d["undercount"]["interval"] == pytest.approx([1 - 37877 / lo, 1 - 37877 / hi])
+    assert d["ratio"]["estimate"] == pytest.approx(d["estimate"] / 37877)
+
+
+def test_table_view_shows_model_estimate_and_top_models():
+    res = run("estimate", "kosovo")
+    assert res.exit_code == 0
+    out = res.stdout
+    assert "[123,14,34]" in out and "10,356.5" in out and "4,400" in out
+    assert "Top models" in out and "BIC" in out
+
+
+def test_bad_file_gives_clear_error_and_exit_code(tmp_path):
+    p = tmp_path / "lists.csv"
+    p.write_text("A,B,C,count\n1,0,0,4\n0,2,0,3\n1,1,0,2\n0,0,1,1\n")
+    res = run("estimate", str(p))
+    assert res.exit_code == 2
+    assert "InputError" in res.output and "row 3, column 'B'" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_missing_file_and_unknown_dataset():
+    res = run("estimate", "no_such_thing")
+    assert res.exit_code == 2 and "file not found" in res.output
+
+
+def test_bad_option_combinations_are_config_errors():
+    res = run("estimate", "kosovo", "--method", "chapman")
+    assert res.exit_code in (3, 4)
+    res = run("estimate", "kosovo", "--interval", "bca")
+    assert res.exit_code == 3 and "needs --bootstrap" in res.output
+    res = run("estimate", "kosovo", "--model", "[12,99]")
+    assert res.exit_code == 3
+
+
+def test_mle_that_does_not_exist_is_an_error_not_a_number():
+    res = run("estimate", "artificial_3", "--model", "[12,3]")
+    assert res.exit_code == 4
+    assert "MLENotFoundError" in res.output
+
+
+def test_datasets_command():
+    res = run("datasets")
+    assert res.exit_code == 0 and "kosovo" in res.stdout
+    res = run("datasets", "kosovo")
+    assert "Ball, P." in res.stdout
