@@ -1,0 +1,403 @@
+"""The standardisation stage: one source list → records in the shape linkage expects.
+
+:func:`standardise` reads the columns a list publishes (mapped to *roles*), normalises names
+in both scripts, builds cross-script keys, parses dates and ages, checks national IDs, and
+returns one row per source record with the columns listed in :data:`OUTPUT_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from undercount.errors import ConfigError, DataWarning, InputError
+from undercount.names.arabic import (
+    clean_arabic,
+    is_arabic,
+    normalise_arabic,
+    normalise_arabic_token,
+    split_name,
+)
+from undercount.names.dates import age_heaped, completed_years, parse_ages, parse_dates
+from undercount.names.ids import clean_ids, ids_valid
+from undercount.names.keys import family_skeleton, skeleton
+from undercount.names.latin import (
+    normalise_latin,
+    normalise_latin_token,
+    split_latin_name,
+)
+
+__all__ = ["NAME_ROLES", "OUTPUT_COLUMNS", "ROLES", "standardise"]
+
+PARTS = ("given", "father", "grandfather", "family")
+#: Roles that hold names (full names or parts, in each script).
+NAME_ROLES: tuple[str, ...] = (
+    "name_ar", "name_lat",
+    *(f"{p}_ar" for p in PARTS), *(f"{p}_lat" for p in PARTS),
+)
+#: Every role :func:`standardise` interprets; any other role is a pass-through covariate.
+ROLES: tuple[str, ...] = (*NAME_ROLES, "sex", "age", "dob", "dod", "place", "national_id")
+#: The output contract (covariate columns follow these, in the order given).
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "list", "record_id", "row",
+    "name_ar", "name_lat",
+    "given", "father", "grandfather", "family",
+    "given_key", "father_key", "grandfather_key", "family_key", "name_key",
+    "sex", "age", "age_heaped", "dob", "dob_heaped", "birth_year", "dod",
+    "place", "national_id", "id_valid",
+)
+
+_SEX = {
+    **dict.fromkeys(["m", "male", "man", "boy", "h", "homme", "ذكر", "ذ", "رجل"], "m"),
+    **dict.fromkeys(["f", "female", "woman", "girl", "femme", "انثى", "انثي", "أنثى", "أنثي",
+                     "ا", "أ", "ث", "امراه", "امرأة", "مراه"], "f"),
+}
+_MAX_SHOWN_PER_COLUMN = 1000
+
+
+def _assign_parts(parts: list[str]) -> tuple[str | None, str | None, str | None, str | None]:
+    """Positions as in the shipped token tables: 1 → given; 2 → given, family; 3 → given,
+    father, family; 4+ → given, father, grandfather, …, family (the last part)."""
+    n = len(parts)
+    if n == 0:
+        return (None, None, None, None)
+    if n == 1:
+        return (parts[0], None, None, None)
+    if n == 2:
+        return (parts[0], None, None, parts[1])
+    if n == 3:
+        return (parts[0], parts[1], None, parts[2])
+    return (parts[0], parts[1], parts[2], parts[-1])
+
+
+def _arabic_full(raw: object) -> tuple[str | None, tuple]:
+    if not isinstance(raw, str) or not raw.strip():
+        return None, (None, None, None, None)
+    parts = [normalise_arabic_token(p) for p in split_name(raw)]
+    parts = [p for p in parts if p]
+    return (" ".join(parts) or None), _assign_parts(parts)
+
+
+def _latin_full(raw: object) -> tuple[str | None, tuple]:
+    if not isinstance(raw, str) or not raw.strip():
+        return None, (None, None, None, None)
+    parts = [p for p in split_latin_name(raw) if p]
+    return (" ".join(parts) or None), _assign_parts(parts)
+
+
+def _map_unique(values: pd.Series, func) -> pd.Series:
+    """Apply ``func`` once per distinct value (names repeat a lot across large lists).
+
+    Returns an object Series; missing values are passed to ``func`` as None.
+    """
+    obj = values.astype(object).reset_index(drop=True)
+    codes, uniq = pd.factorize(obj, use_na_sentinel=True)
+    table = np.empty(len(uniq) + 1, dtype=object)
+    for i, v in enumerate(uniq):
+        table[i] = func(v)
+    table[-1] = func(None)  # code -1 (missing) indexes the last slot
+    return pd.Series(table[codes], dtype=object)
+
+
+def _objects(values: list) -> pd.Series:
+    out = pd.Series([None] * len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _norm_part_ar(raw: object) -> str | None:
+    if not isinstance(raw, str):
+        return None
+    return normalise_arabic_token(raw) or None
+
+
+def _norm_part_lat(raw: object) -> str | None:
+    if not isinstance(raw, str):
+        return None
+    return normalise_latin_token(raw) or None
+
+
+def _norm_place(raw: object) -> str | None:
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    if is_arabic(raw):
+        return normalise_arabic(raw) or None
+    return normalise_latin(raw) or None
+
+
+def _key(part: object, *, family: bool = False) -> str | None:
+    if not isinstance(part, str) or not part:
+        return None
+    if family:
+        return family_skeleton(part) or None
+    return skeleton(part) or None
+
+
+def _norm_sex(raw: object) -> str | Literal[False] | None:
+    """'m', 'f', None (blank) or False (not understood)."""
+    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+        return None
+    text = unicodedata.normalize("NFKC", str(raw)).strip().lower().rstrip(".")
+    if not text:
+        return None
+    if text in _SEX:
+        return _SEX[text]
+    cleaned = clean_arabic(text) if is_arabic(text) else re.sub(r"[^a-z]", "", text)
+    return _SEX.get(cleaned, False)
+
+
+def standardise(
+    frame: pd.DataFrame,
+    columns: Mapping[str, str],
+    *,
+    list_name: str,
+    id_column: str | None = None,
+    source: str | None = None,
+    errors: Literal["raise", "coerce"] = "raise",
+    dayfirst: bool = True,
+) -> pd.DataFrame:
+    """Standardise one list's records for linkage.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The list as read (one row per record; the header is spreadsheet row 1, so the first
+        record is row 2). Not modified.
+    columns : mapping of role to source column
+        Roles: ``name_ar``, ``name_lat`` (full names); ``given_ar``, ``father_ar``,
+        ``grandfather_ar``, ``family_ar`` and the same with ``_lat`` (name parts); ``sex``,
+        ``age``, ``dob``, ``dod``, ``place``, ``national_id``. Any other role is a covariate,
+        copied unchanged into an output column named after the role.
+    list_name : str
+        The list's name, written in the ``list`` column.
+    id_column : str, optional
+        Column holding the source's record identifier (copied as a string into
+        ``record_id``; must be unique and present). Default: the row number.
+    source : str, optional
+        Name used in error messages (the file path); default ``list_name``.
+    errors : {"raise", "coerce"}
+        ``"raise"`` (default): collect every bad value (unparseable date, an age such as
+        ``"twelve"``, an unknown sex code, a death before the birth) and raise one
+        :class:`~undercount.errors.InputError` naming the source, row and column of each.
+        ``"coerce"``: set those values to missing and emit one
+        :class:`~undercount.errors.DataWarning` listing them. Structural problems (missing
+        columns, duplicate or missing record IDs) always raise.
+    dayfirst : bool
+        Read ``05/06/1990`` as 5 June (the default, the convention in the region).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :data:`OUTPUT_COLUMNS`, then the covariates:
+
+        - ``list``, ``record_id`` (str), ``row`` (int, spreadsheet row number);
+        - ``name_ar`` / ``name_lat``: full names in comparison form (compounds joined,
+          lam-alef artefacts repaired; see :mod:`undercount.names.arabic` and
+          :mod:`undercount.names.latin`), None if absent;
+        - ``given``, ``father``, ``grandfather``, ``family``: parts in comparison form,
+          Arabic where the record has an Arabic name, else Latin;
+        - ``*_key``: cross-script consonant skeletons (:mod:`undercount.names.keys`); the
+          family key is built without the article; ``name_key`` joins the given, father and
+          family keys;
+        - ``sex`` ("m", "f" or None); ``age`` (float years: the reported age, else
+          completed years from ``dob`` to ``dod``); ``age_heaped`` (a reported age ≥ 20 that
+          is a multiple of 5); ``dob``, ``dod`` (ISO dates or None); ``dob_heaped``
+          (1 January or year only); ``birth_year`` (Int64, from ``dob``);
+        - ``place`` (normalised text); ``national_id`` (digits or None) and ``id_valid``
+          (the Luhn check: True, False, or None when there is no ID).
+
+    Raises
+    ------
+    ConfigError
+        A covariate role that clashes with an output column.
+    InputError
+        A mapped column missing from ``frame``; bad record IDs; bad values (unless
+        ``errors="coerce"``).
+    """
+    source = source or list_name
+    if errors not in ("raise", "coerce"):
+        raise ConfigError(f"errors={errors!r}; allowed: 'raise', 'coerce'")
+    missing = [f"{role} -> {col!r}" for role, col in columns.items() if col not in frame.columns]
+    if id_column is not None and id_column not in frame.columns:
+        missing.append(f"id_column -> {id_column!r}")
+    if missing:
+        raise InputError(
+            f"{source}: column(s) not found: {', '.join(missing)}; the file has "
+            f"{[str(c) for c in frame.columns]}"
+        )
+    covariate_roles = [r for r in columns if r not in ROLES]
+    clash = [r for r in covariate_roles if r in OUTPUT_COLUMNS]
+    if clash:
+        raise ConfigError(
+            f"{source}: covariate role(s) {clash} clash with standardised output columns; "
+            "rename them"
+        )
+    data = frame.reset_index(drop=True)
+    n = len(data)
+    rows = np.arange(2, n + 2, dtype=np.int64)
+    out = pd.DataFrame({"list": pd.Series([list_name] * n, dtype=object)})
+
+    # Record IDs: structural, always raise.
+    if id_column is None:
+        record_id = pd.Series(rows.astype(str), dtype=object)
+    else:
+        raw = data[id_column].astype(object)
+        blank = raw.isna() | (raw.astype(str).str.strip() == "")
+        record_id = raw.map(lambda v: None if v is None else str(v).strip()).astype(object)
+        id_problems = [
+            f"row {r}, column {id_column!r}: the record ID is missing"
+            for r in rows[blank.to_numpy()]
+        ]
+        dup = record_id.duplicated(keep=False) & ~blank
+        id_problems += [
+            f"row {r}, column {id_column!r}: record ID {v!r} is not unique"
+            for r, v in zip(rows[dup.to_numpy()], record_id[dup], strict=True)
+        ]
+        if id_problems:
+            raise InputError(f"{source}: {len(id_problems)} bad record ID(s)", id_problems)
+    out["record_id"] = record_id
+    out["row"] = rows
+
+    problems: list[str] = []
+    problem_count = 0
+
+    def report(mask: np.ndarray, column: str, what: str, values: pd.Series) -> None:
+        nonlocal problem_count
+        idx = np.flatnonzero(mask)
+        problem_count += len(idx)
+        for i in idx[:_MAX_SHOWN_PER_COLUMN]:
+            problems.append(
+                f"{source}, row {rows[i]}, column {column!r}: {values.iloc[i]!r} {what}"
+            )
+
+    # Names.
+    def col(role: str) -> pd.Series | None:
+        return data[columns[role]] if role in columns else None
+
+    name_ar = pd.Series([None] * n, dtype=object)
+    name_lat = pd.Series([None] * n, dtype=object)
+    parts_ar = [pd.Series([None] * n, dtype=object) for _ in PARTS]
+    parts_lat = [pd.Series([None] * n, dtype=object) for _ in PARTS]
+    for script, full_role, full_func, part_func, name_out, parts_out in (
+        ("ar", "name_ar", _arabic_full, _norm_part_ar, name_ar, parts_ar),
+        ("lat", "name_lat", _latin_full, _norm_part_lat, name_lat, parts_lat),
+    ):
+        full = col(full_role)
+        if full is not None:
+            mapped = _map_unique(full, full_func)
+            name_out[:] = [m[0] for m in mapped]
+            for k in range(4):
+                parts_out[k][:] = [m[1][k] for m in mapped]
+        explicit = [col(f"{p}_{script}") for p in PARTS]
+        if any(e is not None for e in explicit):
+            for k, e in enumerate(explicit):
+                parts_out[k][:] = (
+                    _map_unique(e, part_func) if e is not None else [None] * n
+                )
+            if full is None:
+                joined = [
+                    " ".join(p for p in ps if p) or None
+                    for ps in zip(*parts_out, strict=True)
+                ]
+                name_out[:] = _objects(joined)
+    out["name_ar"] = name_ar
+    out["name_lat"] = name_lat
+    has_ar = np.array(
+        [any(isinstance(p, str) for p in ps) for ps in zip(*parts_ar, strict=True)], dtype=bool
+    ) if n else np.zeros(0, dtype=bool)
+    for k, part in enumerate(PARTS):
+        chosen = parts_ar[k].where(has_ar, parts_lat[k])
+        out[part] = chosen.astype(object)
+    for part in PARTS:
+        family = part == "family"
+        out[f"{part}_key"] = _map_unique(out[part], lambda v, f=family: _key(v, family=f))
+    out["name_key"] = _objects([
+        " ".join(k for k in ks if isinstance(k, str)) or None
+        for ks in zip(out["given_key"], out["father_key"], out["family_key"], strict=True)
+    ])
+
+    # Sex.
+    sex = pd.Series([None] * n, dtype=object)
+    if "sex" in columns:
+        raw = col("sex")
+        mapped = pd.Series(_map_unique(raw, _norm_sex), dtype=object)
+        bad = mapped.map(lambda v: v is False).to_numpy(dtype=bool)
+        report(bad, columns["sex"], "is not a sex code (expected m/f, male/female, ذكر/انثى)", raw)
+        sex = mapped.where(~bad, None)
+    out["sex"] = sex
+
+    # Dates.
+    def dates(role: str):
+        if role not in columns:
+            return None
+        parsed = parse_dates(col(role), dayfirst=dayfirst)
+        report(parsed.bad, columns[role], "is not a date in a recognised format", col(role))
+        return parsed
+
+    dob = dates("dob")
+    dod = dates("dod")
+    if dob is not None and dod is not None:
+        after = (dob.dates > dod.dates).to_numpy(dtype=bool)
+        what = f"is after the date of death ({columns['dod']!r})"
+        report(after, columns["dob"], what, col("dob"))
+        if after.any():
+            dob.dates[after] = pd.NaT
+    out["dob"] = dob.iso() if dob is not None else pd.Series([None] * n, dtype=object)
+    out["dob_heaped"] = (
+        (dob.heaped & dob.dates.notna().to_numpy()) if dob is not None else np.zeros(n, bool)
+    )
+    out["birth_year"] = (
+        dob.dates.dt.year.astype("Int64") if dob is not None else pd.array([pd.NA] * n, "Int64")
+    )
+    out["dod"] = dod.iso() if dod is not None else pd.Series([None] * n, dtype=object)
+
+    # Ages.
+    age = np.full(n, np.nan)
+    heaped = np.zeros(n, dtype=bool)
+    if "age" in columns:
+        age, bad = parse_ages(col("age"))
+        report(bad, columns["age"], "is not an age in years (0-125)", col("age"))
+        heaped = age_heaped(age)
+    if dob is not None and dod is not None:
+        derived = completed_years(dob.dates, dod.dates)
+        fill = np.isnan(age) & ~np.isnan(derived)
+        age[fill] = derived[fill]
+    out["age"] = age
+    out["age_heaped"] = heaped
+
+    out["place"] = (
+        _map_unique(col("place"), _norm_place) if "place" in columns else _objects([None] * n)
+    )
+    if "national_id" in columns:
+        digits = clean_ids(col("national_id"))
+        out["national_id"] = digits.reset_index(drop=True)
+        out["id_valid"] = ids_valid(digits)
+    else:
+        out["national_id"] = pd.Series([None] * n, dtype=object)
+        out["id_valid"] = pd.Series([None] * n, dtype=object)
+
+    for role in covariate_roles:
+        out[role] = data[columns[role]].to_numpy()
+
+    if problem_count:
+        shown = problems[:20]
+        if errors == "raise":
+            raise InputError(f"{source}: {problem_count} bad value(s)", problems)
+        msg = (
+            f"{source}: {problem_count} bad value(s) set to missing:\n"
+            + "\n".join(f"  - {p}" for p in shown)
+            + (f"\n  ... and {problem_count - len(shown)} more" if problem_count > 20 else "")
+        )
+        warnings.warn(msg, DataWarning, stacklevel=2)
+    for c in ("name_ar", "name_lat", *PARTS, *(f"{p}_key" for p in PARTS), "name_key",
+              "place", "national_id"):
+        out[c] = out[c].astype(object)
+    out["dob_heaped"] = out["dob_heaped"].astype(bool)
+    out["age_heaped"] = out["age_heaped"].astype(bool)
+    return out[[*OUTPUT_COLUMNS, *covariate_roles]]
