@@ -1,0 +1,97 @@
+"""CLI commands ``link`` and ``evaluate-linkage``; :func:`register` adds them to the app."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from undercount.errors import EXIT_CODES, UndercountError
+
+__all__ = ["register"]
+
+_out = Console(soft_wrap=True)
+_err = Console(stderr=True, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except UndercountError as exc:
+        code = next((EXIT_CODES[c] for c in type(exc).__mro__ if c in EXIT_CODES), 1)
+        _err.print(f"[bold red]{type(exc).__name__}[/bold red]: {exc}", highlight=False)
+        raise typer.Exit(code) from None
+
+
+def link(
+    project: Annotated[Path, typer.Argument(help="Project TOML file (lists, columns, options).")],
+) -> None:
+    """Link the project's lists into people and write records and capture histories."""
+    from undercount.link.pipeline import link_project
+
+    with _user_errors():
+        result = link_project(project)
+    rep = result.report
+    t = rep["timings"]
+    _out.print(
+        f"linked {rep['n_records']:,} records from {len(result.lists)} list(s) into "
+        f"{rep['n_clusters']:,} people ({rep['n_edges']:,} links at p >= "
+        f"{result.settings.threshold}; {rep['n_refused']:,} refused by cannot-link rules)"
+    )
+    _out.print(
+        f"{rep['n_suspicious']:,} suspicious cluster(s) listed in suspicious_clusters.csv; "
+        f"standardiser: {rep['standardiser']}"
+    )
+    _out.print(
+        "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in t.items()), highlight=False
+    )
+    _out.print(f"written to {result.output}")
+
+
+def evaluate_linkage_cmd(
+    linked: Annotated[Path, typer.Argument(help="Output folder of `undercount link`.")],
+    truth: Annotated[
+        str,
+        typer.Option(
+            help="Truth: a file with list, record_id, person_id (or record_id/unique_id and "
+            "person_id/cluster), or 'febrl' to read the entity from FEBRL record ids."
+        ),
+    ],
+    blocking: Annotated[bool, typer.Option(help="Also measure blocking recall.")] = True,
+    estimate: Annotated[
+        bool, typer.Option(help="Compare N-hat from true and linked histories.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score a linkage against known truth: pairwise, B-cubed, ARI, blocking recall, N-hat."""
+    from undercount.link.evaluate import evaluate_linkage, load_truth
+    from undercount.link.pipeline import read_linkage
+
+    with _user_errors():
+        data = read_linkage(linked)
+        labels = load_truth(truth, data["records"])
+        settings = data.get("settings")
+        ev = evaluate_linkage(
+            data["records"],
+            labels,
+            lists=data["sidecar"]["lists"],
+            standardised=data.get("standardised") if blocking else None,
+            blocking_rules=settings.blocking_rules if (blocking and settings) else None,
+            estimate=estimate,
+        )
+    if as_json:
+        _out.print_json(json.dumps(ev.to_dict(), default=str))
+    else:
+        _out.print(ev.summary(), highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``link`` and ``evaluate-linkage`` to ``app``."""
+    app.command("link")(link)
+    app.command("evaluate-linkage")(evaluate_linkage_cmd)

@@ -1,0 +1,46 @@
+"""Record linkage of victim lists with Splink 5 (DuckDB by default, Spark optional).
+
+The pipeline verbs have one module each: :mod:`~undercount.link.train`,
+:mod:`~undercount.link.predict`, :mod:`~undercount.link.cluster`,
+:mod:`~undercount.link.evaluate`; :func:`link_project` runs them all for a project file.
+Splink is imported lazily, on first use of a name that needs it.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__all__ = [
+    "LinkResult",
+    "LinkSettings",
+    "LinkageEvaluation",
+    "constrained_clusters",
+    "evaluate_linkage",
+    "get_db_api",
+    "link_project",
+    "link_records",
+    "read_linkage",
+]
+
+_WHERE = {
+    "LinkResult": "undercount.link.pipeline",
+    "link_project": "undercount.link.pipeline",
+    "link_records": "undercount.link.pipeline",
+    "read_linkage": "undercount.link.pipeline",
+    "LinkSettings": "undercount.link.settings",
+    "constrained_clusters": "undercount.link.cluster",
+    "LinkageEvaluation": "undercount.link.evaluate",
+    "evaluate_linkage": "undercount.link.evaluate",
+    "get_db_api": "undercount.link.backends",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'undercount.link' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

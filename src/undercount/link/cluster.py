@@ -1,0 +1,217 @@
+"""Clustering scored pairs into people, with cannot-link constraints.
+
+Algorithm (greedy constrained single linkage): sort the edges with match probability at or
+above the threshold by decreasing probability (ties by ``(uid_l, uid_r)``), and process them
+with a union–find. Each cluster keeps its one *valid* national ID and its one recorded sex (if
+any). An edge whose two clusters hold different valid IDs, or different sexes, is **refused**;
+otherwise the clusters are merged. So no cluster ever contains two different valid national
+IDs or two different sexes, and the strongest evidence decides which merge wins when two are
+incompatible. Without constraints this is exactly connected components at the threshold.
+
+Suspicious clusters are reported, not changed:
+
+- ``large``: more records than ``large_size`` (default ``max(10, 3 × number of lists)``);
+- ``weak_link``: the cluster falls apart when its edges below ``weak_probability`` are
+  removed, i.e. it is held together by weak edges only;
+- ``refused``: a cannot-link refusal touched the cluster (evidence of a conflict);
+- ``conflicting_covariates``: its records disagree on a covariate (added by
+  :mod:`undercount.tables.build`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pandas as pd
+
+__all__ = ["ClusterResult", "constrained_clusters", "suspicious_clusters"]
+
+
+@numba.njit(cache=True)
+def _find(parent, i):
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
+
+
+@numba.njit(cache=True)
+def _greedy(n, left, right, id_code, sex_code):
+    parent = np.arange(n)
+    size = np.ones(n, dtype=np.int64)
+    cid = id_code.copy()
+    csex = sex_code.copy()
+    status = np.zeros(left.shape[0], dtype=np.int8)  # 0 redundant, 1 merged, 2 refused
+    for e in range(left.shape[0]):
+        a = _find(parent, left[e])
+        b = _find(parent, right[e])
+        if a == b:
+            continue
+        if cid[a] >= 0 and cid[b] >= 0 and cid[a] != cid[b]:
+            status[e] = 2
+            continue
+        if csex[a] >= 0 and csex[b] >= 0 and csex[a] != csex[b]:
+            status[e] = 2
+            continue
+        if size[a] < size[b]:
+            a, b = b, a
+        parent[b] = a
+        size[a] += size[b]
+        if cid[a] < 0:
+            cid[a] = cid[b]
+        if csex[a] < 0:
+            csex[a] = csex[b]
+        status[e] = 1
+    roots = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        roots[i] = _find(parent, i)
+    return roots, status
+
+
+@numba.njit(cache=True)
+def _components(n, left, right):
+    parent = np.arange(n)
+    for e in range(left.shape[0]):
+        a = _find(parent, left[e])
+        b = _find(parent, right[e])
+        if a != b:
+            if a < b:
+                parent[b] = a
+            else:
+                parent[a] = b
+    roots = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        roots[i] = _find(parent, i)
+    return roots
+
+
+def _codes(values) -> np.ndarray:
+    """Integer codes of the non-missing values, -1 for missing."""
+    s = pd.Series(values, dtype=object)
+    codes, _ = pd.factorize(s, use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    """Cluster labels and per-edge outcomes.
+
+    Attributes
+    ----------
+    cluster : ndarray of int64, shape (n,)
+        Cluster id of each uid: clusters are numbered 0, 1, ... in order of their smallest
+        uid (list order, then row order).
+    edges : DataFrame
+        The input edges with ``status`` (``"merged"``, ``"redundant"`` within a cluster,
+        ``"refused"`` by a cannot-link, ``"between"``: an edge between clusters that was not
+        refused itself) and ``within`` (both ends in the same final cluster).
+    n_refused : int
+    """
+
+    cluster: np.ndarray
+    edges: pd.DataFrame
+    n_refused: int
+
+
+def constrained_clusters(
+    n: int,
+    edges: pd.DataFrame,
+    *,
+    national_id: np.ndarray | pd.Series | None = None,
+    sex: np.ndarray | pd.Series | None = None,
+) -> ClusterResult:
+    """Greedy constrained clustering of ``n`` records.
+
+    Parameters
+    ----------
+    n : int
+        Number of records; uids are ``0 .. n-1``.
+    edges : DataFrame
+        ``uid_l``, ``uid_r``, ``match_probability`` (already thresholded).
+    national_id : array of length n, optional
+        The *valid* national ID of each record, None where missing or failing its check.
+    sex : array of length n, optional
+        Recorded sex, None where missing.
+    """
+    left = edges["uid_l"].to_numpy(dtype=np.int64)
+    right = edges["uid_r"].to_numpy(dtype=np.int64)
+    prob = edges["match_probability"].to_numpy(dtype=np.float64)
+    if len(left) and (left.min() < 0 or max(left.max(), right.max()) >= n):
+        raise ValueError("edge uid out of range")
+    order = np.lexsort((right, left, -prob))
+    id_code = _codes(national_id) if national_id is not None else np.full(n, -1, np.int64)
+    sex_code = _codes(sex) if sex is not None else np.full(n, -1, np.int64)
+    roots, status_sorted = _greedy(n, left[order], right[order], id_code, sex_code)
+    status = np.empty_like(status_sorted)
+    status[order] = status_sorted
+    # Number clusters by their smallest uid.
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, roots, np.arange(n))
+    rank = np.empty(n, dtype=np.int64)
+    reps = np.flatnonzero(first[np.arange(n)] < n)
+    # reps are roots; order them by their smallest member.
+    reps = reps[np.argsort(first[reps], kind="stable")]
+    rank[reps] = np.arange(len(reps))
+    cluster = rank[roots]
+    within = cluster[left] == cluster[right]
+    labels = np.array(["redundant", "merged", "refused"], dtype=object)[status]
+    labels = np.where((labels == "redundant") & ~within, "between", labels)
+    out = edges.copy()
+    out["status"] = labels
+    out["within"] = within
+    return ClusterResult(cluster=cluster, edges=out, n_refused=int((status == 2).sum()))
+
+
+def suspicious_clusters(
+    result: ClusterResult,
+    *,
+    large_size: int,
+    weak_probability: float = 0.99,
+) -> pd.DataFrame:
+    """Clusters to review: ``cluster_id``, ``size``, ``reasons`` (comma-separated), evidence.
+
+    See the module docstring for the reasons.
+    """
+    n = len(result.cluster)
+    cluster = result.cluster
+    sizes = np.bincount(cluster)
+    e = result.edges
+    within = e[e["within"].to_numpy()]
+    left = within["uid_l"].to_numpy(dtype=np.int64)
+    right = within["uid_r"].to_numpy(dtype=np.int64)
+    prob = within["match_probability"].to_numpy()
+    strong = prob >= weak_probability
+    comp = _components(n, left[strong], right[strong])
+    # A cluster held together by weak edges has more than one strong component.
+    n_comp = pd.Series(comp).groupby(cluster).nunique().to_numpy()
+    min_edge = np.full(len(sizes), np.nan)
+    if len(prob):
+        mins = pd.Series(prob).groupby(cluster[left]).min()
+        min_edge[mins.index.to_numpy()] = mins.to_numpy()
+    refused = e[e["status"].to_numpy() == "refused"]
+    touched = np.zeros(len(sizes), dtype=bool)
+    touched[cluster[refused["uid_l"].to_numpy(dtype=np.int64)]] = True
+    touched[cluster[refused["uid_r"].to_numpy(dtype=np.int64)]] = True
+    reasons: list[list[str]] = [[] for _ in range(len(sizes))]
+    for c in np.flatnonzero(sizes > large_size):
+        reasons[c].append("large")
+    for c in np.flatnonzero(n_comp > 1):
+        reasons[c].append("weak_link")
+    for c in np.flatnonzero(touched):
+        reasons[c].append("refused")
+    flagged = [c for c in range(len(sizes)) if reasons[c]]
+    return pd.DataFrame(
+        {
+            "cluster_id": np.array(flagged, dtype=np.int64),
+            "size": sizes[flagged].astype(np.int64),
+            "weakest_edge": min_edge[flagged],
+            "strong_components": n_comp[flagged].astype(np.int64),
+            "reasons": [",".join(reasons[c]) for c in flagged],
+        }
+    )

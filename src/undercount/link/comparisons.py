@@ -1,0 +1,259 @@
+"""Comparisons for victim lists, written as Splink ``ComparisonCreator`` classes.
+
+Each class only lists its comparison levels (most to least specific); Splink turns them into
+SQL for the chosen backend. All work on the standardised columns of
+:func:`undercount.names.standardise`.
+
+In the Fellegi–Sunter model each comparison :math:`k` puts a record pair into one level
+:math:`\\gamma_k`; its evidence is the log-likelihood ratio
+
+.. math:: w_k = \\log_2 \\frac{m_{k,\\gamma_k}}{u_{k,\\gamma_k}}, \\qquad
+    m_{k,l} = P(\\gamma_k = l \\mid \\text{match}),\\;
+    u_{k,l} = P(\\gamma_k = l \\mid \\text{non-match}),
+
+and the match probability of a pair is
+:math:`\\operatorname{logit}_2^{-1}(\\log_2 \\tfrac{\\lambda}{1-\\lambda} + \\sum_k w_k)`.
+Null levels carry no evidence (weight 0). Term-frequency adjustments replace the u of an
+exact-match level by the frequency of the agreed value, so agreeing on a rare name counts for
+more than agreeing on a common one.
+
+References
+----------
+Fellegi, I. P. & Sunter, A. B. (1969). A theory for record linkage. *JASA* 64(328),
+1183–1210. https://doi.org/10.1080/01621459.1969.10501049
+
+Linacre, R. et al. (2022). Splink: free software for probabilistic record linkage at scale.
+*International Journal of Population Data Science* 7(3). https://doi.org/10.23889/ijpds.v7i3.1794
+"""
+
+from __future__ import annotations
+
+from splink.internals import comparison_level_library as cll
+from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+__all__ = [
+    "AgeComparison",
+    "CrossScriptNameComparison",
+    "DateOfDeathComparison",
+    "NationalIdComparison",
+    "PlaceComparison",
+    "SexComparison",
+    "build_comparison",
+]
+
+
+def _both_null(*columns: str) -> str:
+    return " AND ".join(f"({c}_l IS NULL OR {c}_r IS NULL)" for c in columns)
+
+
+class CrossScriptNameComparison(ComparisonCreator):
+    """One name part (``given``, ``father``, ``grandfather``, ``family``) or the whole name.
+
+    Levels:
+
+    1. null: the part or its skeleton key is missing on either side;
+    2. exact match on the standardised part (term-frequency adjusted);
+    3. exact match on the cross-script consonant skeleton ``<part>_key`` (term-frequency
+       adjusted on the key): same name in another script or spelling;
+    4. Jaro–Winkler similarity of the parts ≥ ``jw_high`` (typos);
+    5. Jaro–Winkler similarity of the keys ≥ ``jw_key`` (typos across scripts);
+    6. everything else.
+    """
+
+    def __init__(self, part: str, *, jw_high: float = 0.92, jw_key: float = 0.88):
+        self.part = part
+        self.jw_high = jw_high
+        self.jw_key = jw_key
+        super().__init__({"part": part, "key": f"{part}_key"})
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        part = self.col_expressions["part"]
+        key = self.col_expressions["key"]
+        key_exact = cll.ExactMatchLevel(key, term_frequency_adjustments=True)
+        key_exact.configure(disable_tf_exact_match_detection=True)
+        key_exact.configure(label_for_charts=f"Same skeleton key {self.part}_key")
+        null = cll.CustomLevel(
+            f"({self.part}_l IS NULL OR {self.part}_r IS NULL) AND "
+            f"({self.part}_key_l IS NULL OR {self.part}_key_r IS NULL)",
+            label_for_charts=f"{self.part} missing",
+        )
+        null.configure(is_null_level=True)
+        return [
+            null,
+            cll.ExactMatchLevel(part, term_frequency_adjustments=True),
+            key_exact,
+            cll.JaroWinklerLevel(part, self.jw_high),
+            cll.JaroWinklerLevel(key, self.jw_key),
+            cll.ElseLevel(),
+        ]
+
+    def create_description(self) -> str:
+        return f"Cross-script name comparison of {self.part}"
+
+    def create_output_column_name(self) -> str:
+        return self.part
+
+
+class AgeComparison(ComparisonCreator):
+    """Date of birth and age, with levels that know about heaping.
+
+    Levels:
+
+    1. null: neither DOB, birth year nor age on both sides;
+    2. same DOB, neither heaped (a 1 January DOB is weak evidence: ~27× its chance rate);
+    3. same DOB, at least one heaped;
+    4. same birth year;
+    5. ages (or birth years) within 1 year;
+    6. within 5 years when either side's age or DOB is heaped (rounded ages);
+    7. everything else.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("dob")
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        heaped = (
+            "(coalesce(age_heaped_l, false) OR coalesce(age_heaped_r, false) OR "
+            "coalesce(dob_heaped_l, false) OR coalesce(dob_heaped_r, false))"
+        )
+        null = cll.CustomLevel(
+            _both_null("dob") + " AND " + _both_null("birth_year") + " AND "
+            + _both_null("age"),
+            label_for_charts="DOB, birth year and age missing",
+        )
+        null.configure(is_null_level=True)
+        return [
+            null,
+            cll.CustomLevel(
+                "dob_l = dob_r AND NOT coalesce(dob_heaped_l, false) "
+                "AND NOT coalesce(dob_heaped_r, false)",
+                label_for_charts="Same DOB (not heaped)",
+            ),
+            cll.CustomLevel("dob_l = dob_r", label_for_charts="Same DOB (heaped)"),
+            cll.CustomLevel("birth_year_l = birth_year_r", label_for_charts="Same birth year"),
+            cll.CustomLevel(
+                "abs(age_l - age_r) <= 1 OR abs(birth_year_l - birth_year_r) <= 1",
+                label_for_charts="Age within 1 year",
+            ),
+            cll.CustomLevel(
+                f"{heaped} AND (abs(age_l - age_r) <= 5 OR abs(birth_year_l - birth_year_r) <= 5)",
+                label_for_charts="Heaped age within 5 years",
+            ),
+            cll.ElseLevel(),
+        ]
+
+    def create_description(self) -> str:
+        return "Heaping-aware DOB / age comparison"
+
+    def create_output_column_name(self) -> str:
+        return "dob_age"
+
+
+class DateOfDeathComparison(ComparisonCreator):
+    """Date of death: exact, within ``days`` days, else."""
+
+    def __init__(self, days: int = 3) -> None:
+        self.days = days
+        super().__init__("dod")
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        col = self.col_expression
+        return [
+            cll.NullLevel(col),
+            cll.ExactMatchLevel(col),
+            cll.AbsoluteDateDifferenceLevel(
+                col, input_is_string=True, threshold=self.days, metric="day"
+            ),
+            cll.ElseLevel(),
+        ]
+
+    def create_description(self) -> str:
+        return f"Date of death (exact / within {self.days} days)"
+
+    def create_output_column_name(self) -> str:
+        return "dod"
+
+
+def _fixed_else(m: float) -> ComparisonLevelCreator:
+    """An else level whose m is fixed, not estimated.
+
+    EM can drive the m of a disagreement level to exactly zero when training pairs never
+    disagree on the field (Splink then refuses the value and the session fails, as seen at
+    1M records); a fixed small m keeps a disagreement strong but finite evidence.
+    """
+    level = cll.ElseLevel()
+    level.configure(m_probability=m, fix_m_probability=True)
+    return level
+
+
+class PlaceComparison(ComparisonCreator):
+    """Place: exact (term-frequency adjusted), Jaro–Winkler ≥ 0.9, else (m fixed at 0.05)."""
+
+    def __init__(self) -> None:
+        super().__init__("place")
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        col = self.col_expression
+        return [
+            cll.NullLevel(col),
+            cll.ExactMatchLevel(col, term_frequency_adjustments=True),
+            cll.JaroWinklerLevel(col, 0.9),
+            _fixed_else(0.05),
+        ]
+
+    def create_output_column_name(self) -> str:
+        return "place"
+
+
+class SexComparison(ComparisonCreator):
+    """Sex: same; different (m fixed at 0.01; also a cannot-link in clustering); missing."""
+
+    def __init__(self) -> None:
+        super().__init__("sex")
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        col = self.col_expression
+        return [cll.NullLevel(col), cll.ExactMatchLevel(col), _fixed_else(0.01)]
+
+    def create_output_column_name(self) -> str:
+        return "sex"
+
+
+class NationalIdComparison(ComparisonCreator):
+    """National ID: exact; one substitution/insertion/deletion; one transposition; else."""
+
+    def __init__(self) -> None:
+        super().__init__("national_id")
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        col = self.col_expression
+        transposition = cll.DamerauLevenshteinLevel(col, 1)
+        transposition.configure(label_for_charts="One transposition")
+        return [
+            cll.NullLevel(col),
+            cll.ExactMatchLevel(col),
+            cll.LevenshteinLevel(col, 1),
+            transposition,
+            cll.ElseLevel(),
+        ]
+
+    def create_output_column_name(self) -> str:
+        return "national_id"
+
+
+def build_comparison(name: str) -> ComparisonCreator:
+    """Comparison for a name in :data:`undercount.link.settings.COMPARISONS`.
+
+    ``name:<part>`` is a :class:`CrossScriptNameComparison` on that part.
+    """
+    if name.startswith("name:"):
+        return CrossScriptNameComparison(name.split(":", 1)[1])
+    table = {
+        "dob_age": AgeComparison,
+        "dod": DateOfDeathComparison,
+        "place": PlaceComparison,
+        "sex": SexComparison,
+        "national_id": NationalIdComparison,
+    }
+    return table[name]()

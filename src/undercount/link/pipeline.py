@@ -1,0 +1,392 @@
+"""``link_project``: ingest → standardise → block → train → predict → cluster → write.
+
+Outputs (in the project's output folder, written atomically: everything goes to a temporary
+sibling folder that is renamed into place only when complete; inputs are never modified):
+
+``records.parquet``
+    One row per input record: ``list``, ``record_id``, ``row`` (spreadsheet row number in
+    its file: header row 1, first record row 2), ``uid``, ``cluster_id``, ``cluster_size``,
+    ``best_match_probability`` (its strongest edge inside its cluster; NaN for singletons),
+    ``n_links`` (its edges inside the cluster),
+    ``refused_links`` (its edges refused by a cannot-link), ``suspicious`` (its cluster is in
+    ``suspicious_clusters.csv``).
+``capture_histories.parquet``
+    One row per cluster (see :mod:`undercount.tables.build`).
+``capture_table.json``
+    List names, strata and covariates of ``capture_histories.parquet``.
+``suspicious_clusters.csv``
+    Clusters to review and why.
+``edges.parquet``
+    Scored pairs at or above the threshold, with their clustering status.
+``standardised.parquet``
+    The standardised records (blocking keys etc.), for review and blocking-recall checks.
+``link_settings.json``
+    :class:`~undercount.link.settings.LinkSettings` with the trained Splink model.
+``provenance.json``
+    Project, versions, input hashes, seed, timings and training report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from undercount.core.provenance import file_sha256, package_versions
+from undercount.core.table import CaptureTable
+from undercount.errors import LinkageError
+from undercount.io.project import ProjectConfig, load_project, read_list
+from undercount.link.settings import LinkSettings
+from undercount.tables.build import capture_histories, sidecar
+
+__all__ = ["LinkResult", "link_project", "link_records", "read_linkage"]
+
+#: Standardised fields carried to the person level when present (besides covariates).
+_PERSON_FIELDS = ("sex", "age", "birth_year", "place")
+
+
+@dataclass(frozen=True, eq=False)
+class LinkResult:
+    """Everything a linkage run produced.
+
+    Attributes
+    ----------
+    records, capture_histories, suspicious, edges, standardised : DataFrame
+        As written to the output folder (see the module docstring).
+    settings : LinkSettings
+        With the trained model.
+    lists, strata, covariates : tuple of str
+    output : Path or None
+        Where it was written.
+    report : dict
+        Timings (seconds per stage), counts, training report.
+    """
+
+    records: pd.DataFrame
+    capture_histories: pd.DataFrame
+    suspicious: pd.DataFrame
+    edges: pd.DataFrame
+    standardised: pd.DataFrame
+    settings: LinkSettings
+    lists: tuple[str, ...]
+    strata: tuple[str, ...] = ()
+    covariates: tuple[str, ...] = ()
+    output: Path | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def capture_table(self) -> CaptureTable:
+        """The capture histories as a :class:`CaptureTable` (strata kept as covariates)."""
+        return CaptureTable.from_individuals(
+            self.capture_histories, lists=list(self.lists), covariates=list(self.strata)
+        )
+
+
+def link_records(
+    standardised: pd.DataFrame,
+    *,
+    lists: tuple[str, ...],
+    settings: LinkSettings,
+    backend: str = "duckdb",
+    threads: int = 2,
+    memory_limit: str = "6GB",
+    temp_directory: str | None = None,
+    spark_session: Any = None,
+    train_model: bool = True,
+) -> tuple[pd.DataFrame, LinkSettings, pd.DataFrame, dict[str, Any]]:
+    """Train, predict and cluster already standardised records.
+
+    Returns ``(records, settings, edges, report)``; ``records`` is ``standardised`` plus
+    ``cluster_id`` and the per-record evidence columns.
+    """
+    from undercount.link.backends import get_db_api
+    from undercount.link.cluster import constrained_clusters
+    from undercount.link.predict import predict_edges
+    from undercount.link.train import build_linker, train
+
+    report: dict[str, Any] = {"timings": {}}
+    t0 = time.perf_counter()
+    db_api = get_db_api(
+        backend, threads=threads, memory_limit=memory_limit, temp_directory=temp_directory,
+        spark_session=spark_session,
+    )
+    linker = build_linker(db_api, standardised, settings)
+    if train_model and settings.model is None:
+        settings, report["training"] = train(linker, settings)
+    report["timings"]["train"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    edges = predict_edges(linker, settings.threshold)
+    report["timings"]["predict"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    n = len(standardised)
+    if not np.array_equal(standardised["uid"].to_numpy(), np.arange(n)):
+        raise LinkageError("internal: uids must be 0..n-1 in order")
+    valid_id = standardised["national_id"].where(
+        standardised["id_valid"].fillna(False).astype(bool), None
+    )
+    result = constrained_clusters(
+        n,
+        edges,
+        national_id=valid_id if "national_id" in settings.cannot_link else None,
+        sex=standardised["sex"] if "sex" in settings.cannot_link else None,
+    )
+    report["timings"]["cluster"] = time.perf_counter() - t0
+    report["n_edges"] = len(edges)
+    report["n_refused"] = result.n_refused
+    records = _record_evidence(standardised, result)
+    return records, settings, result.edges, report
+
+
+def _record_evidence(std: pd.DataFrame, result) -> pd.DataFrame:
+    n = len(std)
+    cluster = result.cluster
+    sizes = np.bincount(cluster)
+    e = result.edges
+    best = np.full(n, np.nan)
+    links = np.zeros(n, dtype=np.int64)
+    refused = np.zeros(n, dtype=np.int64)
+    w = e[e["within"].to_numpy()]
+    for side in ("uid_l", "uid_r"):
+        ids = w[side].to_numpy(dtype=np.int64)
+        np.fmax.at(best, ids, w["match_probability"].to_numpy())
+        np.add.at(links, ids, 1)
+        r = e.loc[e["status"].to_numpy() == "refused", side].to_numpy(dtype=np.int64)
+        np.add.at(refused, r, 1)
+    out = std.copy()
+    out["cluster_id"] = cluster
+    out["cluster_size"] = sizes[cluster]
+    out["best_match_probability"] = best
+    out["n_links"] = links
+    out["refused_links"] = refused
+    return out
+
+
+def link_project(
+    config: ProjectConfig | str | Path,
+    *,
+    write: bool = True,
+    spark_session: Any = None,
+) -> LinkResult:
+    """Link every list of a project and write the outputs (see the module docstring).
+
+    Parameters
+    ----------
+    config : ProjectConfig or path
+        A validated project, or the path of its TOML file.
+    write : bool
+        Write the output folder (atomically). False: only return the result.
+    spark_session : optional
+        A Spark session for ``backend = "spark"`` (default: a new local one).
+
+    Raises
+    ------
+    ConfigError, InputError
+        Before any work: bad project file, missing files or columns, bad record ids.
+    LinkageError
+        Linkage failed; nothing is written.
+    """
+    from undercount.link._standardise import standardise_lists, standardiser_name
+    from undercount.link.cluster import suspicious_clusters
+
+    if not isinstance(config, ProjectConfig):
+        config = load_project(config)
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    t0 = time.perf_counter()
+    frames = [read_list(spec) for spec in config.lists]  # every input error before any work
+    timings["read"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    std = standardise_lists(frames, config.lists)
+    timings["standardise"] = time.perf_counter() - t0
+    lk = config.link
+    settings = LinkSettings.for_records(
+        std,
+        n_lists=len(config.lists),
+        blocking_rules=lk.blocking_rules,
+        em_blocking_rules=lk.em_blocking_rules,
+        threshold=lk.threshold,
+        max_pairs=lk.max_pairs,
+        seed=config.seed,
+        em_max_iterations=lk.em_max_iterations,
+        em_convergence=lk.em_convergence,
+        prior=lk.prior,
+        prior_recall=lk.prior_recall,
+    )
+    tmp_parent = config.output.parent
+    try:
+        records, settings, edges, report = link_records(
+            std,
+            lists=config.list_names,
+            settings=settings,
+            backend=lk.backend,
+            threads=lk.threads,
+            memory_limit=lk.memory_limit,
+            temp_directory=str(tmp_parent / ".undercount_duckdb_tmp") if write else None,
+            spark_session=spark_session,
+        )
+    except (LinkageError, ImportError):
+        raise
+    except Exception as exc:  # Splink/DuckDB/Spark errors surface as one typed error
+        raise LinkageError(f"{config.path}: linkage failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        shutil.rmtree(tmp_parent / ".undercount_duckdb_tmp", ignore_errors=True)
+    timings.update(report.pop("timings"))
+
+    t0 = time.perf_counter()
+    covariates = _person_covariates(config, records)
+    histories = capture_histories(records, lists=config.list_names, covariates=covariates)
+    large = max(10, 3 * len(config.lists))
+    suspicious = suspicious_clusters(
+        _Result(records["cluster_id"].to_numpy(), edges), large_size=large
+    )
+    conflicted = histories.loc[histories["conflicts"] != "", ["cluster_id", "conflicts"]]
+    suspicious = _add_conflicts(suspicious, conflicted, records)
+    records["suspicious"] = records["cluster_id"].isin(suspicious["cluster_id"])
+    timings["tables"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_all
+    report.update(
+        standardiser=standardiser_name(),
+        n_records=len(records),
+        n_clusters=len(histories),
+        n_suspicious=len(suspicious),
+        timings=timings,
+    )
+    result = LinkResult(
+        records=_records_out(records),
+        capture_histories=histories,
+        suspicious=suspicious,
+        edges=edges,
+        standardised=std,
+        settings=settings,
+        lists=config.list_names,
+        strata=config.strata,
+        covariates=tuple(covariates),
+        output=config.output if write else None,
+        report=report,
+    )
+    if write:
+        _write(result, config)
+    return result
+
+
+class _Result:
+    def __init__(self, cluster, edges):
+        self.cluster = cluster
+        self.edges = edges
+
+
+def _person_covariates(config: ProjectConfig, records: pd.DataFrame) -> list[str]:
+    out = []
+    for col in (*config.strata, *_PERSON_FIELDS):
+        if col in records.columns and records[col].notna().any():
+            out.append(col)
+    from undercount.link._standardise import _cov_name
+
+    for spec in config.lists:
+        for col in spec.covariates:
+            name = _cov_name(col)
+            if name in records.columns:
+                out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def _add_conflicts(suspicious: pd.DataFrame, conflicted: pd.DataFrame, records) -> pd.DataFrame:
+    if conflicted.empty:
+        return suspicious.assign(conflicts="")
+    merged = suspicious.merge(conflicted, on="cluster_id", how="outer")
+    sizes = records.groupby("cluster_id").size()
+    merged["size"] = sizes.reindex(merged["cluster_id"]).to_numpy()
+    has = merged["conflicts"].notna()
+    merged["reasons"] = merged["reasons"].fillna("")
+    merged.loc[has, "reasons"] = (
+        merged.loc[has, "reasons"].str.cat(["conflicting_covariates"] * int(has.sum()), sep=",")
+        .str.strip(",")
+    )
+    merged["conflicts"] = merged["conflicts"].fillna("")
+    return merged.sort_values("cluster_id", ignore_index=True)
+
+
+def _records_out(records: pd.DataFrame) -> pd.DataFrame:
+    cols = [
+        "list", "record_id", "row", "uid", "cluster_id", "cluster_size",
+        "best_match_probability", "n_links", "refused_links", "suspicious",
+    ]
+    return records[cols].copy()
+
+
+def _write(result: LinkResult, config: ProjectConfig) -> None:
+    out = config.output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        result.records.to_parquet(tmp / "records.parquet", index=False)
+        result.capture_histories.to_parquet(tmp / "capture_histories.parquet", index=False)
+        result.suspicious.to_csv(tmp / "suspicious_clusters.csv", index=False)
+        result.edges.to_parquet(tmp / "edges.parquet", index=False)
+        result.standardised.to_parquet(tmp / "standardised.parquet", index=False)
+        side = sidecar(
+            lists=result.lists,
+            strata=result.strata,
+            covariates=result.covariates,
+            source=str(config.path),
+        )
+        (tmp / "capture_table.json").write_text(json.dumps(side, indent=2) + "\n")
+        result.settings.to_json(tmp / "link_settings.json")
+        prov = {
+            "project": config.to_dict(),
+            "inputs": {str(s.file): file_sha256(s.file) for s in config.lists},
+            "versions": {**package_versions(), **_link_versions()},
+            "seed": config.seed,
+            "report": result.report,
+        }
+        (tmp / "provenance.json").write_text(json.dumps(prov, indent=2, default=str) + "\n")
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _link_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {}
+    for name in ("splink", "duckdb", "pyspark"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def read_linkage(folder: str | Path) -> dict[str, Any]:
+    """Read a linkage output folder: records, capture histories, sidecar, settings."""
+    folder = Path(folder)
+    from undercount.errors import InputError
+
+    needed = ["records.parquet", "capture_histories.parquet", "capture_table.json"]
+    missing = [f for f in needed if not (folder / f).is_file()]
+    if missing:
+        raise InputError(f"{folder}: not a linkage output folder (missing {missing})")
+    out: dict[str, Any] = {
+        "records": pd.read_parquet(folder / "records.parquet"),
+        "capture_histories": pd.read_parquet(folder / "capture_histories.parquet"),
+        "sidecar": json.loads((folder / "capture_table.json").read_text()),
+    }
+    if (folder / "link_settings.json").is_file():
+        out["settings"] = LinkSettings.from_json(folder / "link_settings.json")
+    if (folder / "standardised.parquet").is_file():
+        out["standardised"] = pd.read_parquet(folder / "standardised.parquet")
+    return out

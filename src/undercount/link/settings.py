@@ -1,0 +1,277 @@
+"""Linkage settings as plain data (no SQL dialect), with JSON round-trip.
+
+:class:`LinkSettings` says *what* is compared and blocked; :mod:`undercount.link.backends`
+says *where* it runs. ``LinkSettings.to_json()`` is stored verbatim in every linkage output
+(``link_settings.json``) together with the trained Splink model, so a run can be repeated and
+audited.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from undercount.errors import ConfigError
+
+__all__ = [
+    "COMPARISONS",
+    "DEFAULT_BLOCKING_FOUR_PART",
+    "DEFAULT_BLOCKING_TWO_PART",
+    "LinkSettings",
+]
+
+#: Comparisons the settings may name (see :func:`undercount.link.comparisons.build_comparison`).
+COMPARISONS: tuple[str, ...] = (
+    "name:given",
+    "name:father",
+    "name:grandfather",
+    "name:family",
+    "dob_age",
+    "dod",
+    "sex",
+    "place",
+    "national_id",
+)
+#: Columns each comparison needs to carry any information.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "name:given": ("given_key",),
+    "name:father": ("father_key",),
+    "name:grandfather": ("grandfather_key",),
+    "name:family": ("family_key",),
+    "dob_age": ("dob", "birth_year", "age"),
+    "dod": ("dod",),
+    "sex": ("sex",),
+    "place": ("place",),
+    "national_id": ("national_id",),
+}
+
+#: Blocking rules for four-part (Arabic-style) names: any three of the four name keys, an
+#: exact ID, or a name key with the exact DOB. Each rule tolerates an error in the fields
+#: it leaves out, and none produces the ~N^2/5000 pairs a two-key rule gives on 1M records.
+DEFAULT_BLOCKING_FOUR_PART: tuple[tuple[str, ...], ...] = (
+    ("national_id",),
+    ("given_key", "father_key", "family_key"),
+    ("given_key", "father_key", "grandfather_key"),
+    ("given_key", "grandfather_key", "family_key"),
+    ("father_key", "grandfather_key", "family_key"),
+    ("given_key", "dob"),
+    ("family_key", "dob"),
+)
+#: Blocking rules for given + family names only (FEBRL, historical_50k).
+DEFAULT_BLOCKING_TWO_PART: tuple[tuple[str, ...], ...] = (
+    ("national_id",),
+    ("given_key", "family_key"),
+    ("given_key", "dob"),
+    ("family_key", "dob"),
+    ("family_key", "birth_year"),
+    ("given_key", "birth_year"),
+    ("dob", "place"),
+)
+# The third session blocks on no name, so it sees cross-script pairs (an Arabic list against
+# a Latin one) and learns how often true matches agree only on the skeleton key.
+_DEFAULT_EM_FOUR_PART = (
+    ("national_id",),
+    ("given_key", "father_key", "family_key"),
+    ("dod", "place"),
+)
+_DEFAULT_EM_TWO_PART = (("given_key", "family_key"), ("dob",))
+_DETERMINISTIC = (("national_id", "birth_year"), ("name_key", "dob"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkSettings:
+    """Everything that defines a linkage model, as data.
+
+    Attributes
+    ----------
+    link_type : {"link_and_dedupe", "dedupe_only"}
+        ``link_and_dedupe`` across several lists (lists hold within-list duplicates);
+        ``dedupe_only`` for one list.
+    comparisons : tuple of str
+        Names from :data:`COMPARISONS`.
+    blocking_rules : tuple of tuple of str
+        Pairs are compared when all columns of at least one rule agree (and are non-missing).
+    em_blocking_rules : tuple of tuple of str
+        One EM session per rule; the comparisons on a rule's columns are not estimated in it.
+    deterministic_rules : tuple of tuple of str
+        Near-certain rules used to estimate the prior match probability.
+    threshold : float
+        Minimum match probability of an edge used in clustering.
+    max_pairs : float
+        Random pairs for the u estimate.
+    em_max_pairs : float or None
+        Cap on the blocked pairs of one EM session (Splink's deterministic hash sampling).
+    seed : int
+    em_max_iterations, em_convergence
+    prior : float or None
+        Fixed probability that two random records match; None: estimated.
+    prior_recall : float
+        Assumed recall of ``deterministic_rules``.
+    m_floor : float
+        Smallest m probability a level may keep after training (then renormalised), so that
+        a level never seen among training matches (say, dates of death two days apart)
+        costs at most :math:`\\log_2(m_{floor}/u)` instead of minus infinity.
+    cannot_link : tuple of str
+        Fields whose disagreement forbids a merge (``"national_id"``: two different *valid*
+        IDs; ``"sex"``: different recorded sex).
+    model : dict or None
+        The trained Splink model (``Linker.misc.save_model_to_json``), once trained.
+    """
+
+    link_type: Literal["link_and_dedupe", "dedupe_only"] = "link_and_dedupe"
+    comparisons: tuple[str, ...] = COMPARISONS
+    blocking_rules: tuple[tuple[str, ...], ...] = DEFAULT_BLOCKING_FOUR_PART
+    em_blocking_rules: tuple[tuple[str, ...], ...] = _DEFAULT_EM_FOUR_PART
+    deterministic_rules: tuple[tuple[str, ...], ...] = _DETERMINISTIC
+    threshold: float = 0.9
+    max_pairs: float = 2e6
+    em_max_pairs: float | None = 2e6
+    seed: int = 0
+    em_max_iterations: int = 25
+    em_convergence: float = 1e-4
+    prior: float | None = None
+    prior_recall: float = 0.7
+    cannot_link: tuple[str, ...] = ("national_id", "sex")
+    m_floor: float = 1e-3
+    model: dict[str, Any] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in self.comparisons:
+            if name not in COMPARISONS:
+                raise ConfigError(
+                    f"LinkSettings.comparisons: unknown comparison {name!r}; "
+                    f"choose from {', '.join(COMPARISONS)}"
+                )
+        if self.link_type not in ("link_and_dedupe", "dedupe_only"):
+            raise ConfigError(
+                f"LinkSettings.link_type = {self.link_type!r}: must be link_and_dedupe or "
+                "dedupe_only"
+            )
+        if not self.blocking_rules:
+            raise ConfigError("LinkSettings.blocking_rules: at least one rule is needed")
+        if not 0 < self.threshold <= 1:
+            raise ConfigError(f"LinkSettings.threshold = {self.threshold}: must be in (0, 1]")
+        bad = [c for c in self.cannot_link if c not in ("national_id", "sex")]
+        if bad:
+            raise ConfigError(f"LinkSettings.cannot_link: unknown field(s) {bad}")
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("blocking_rules", "em_blocking_rules", "deterministic_rules"):
+            out[key] = [list(r) for r in out[key]]
+        for key in ("comparisons", "cannot_link"):
+            out[key] = list(out[key])
+        return out
+
+    def to_json(self, path: str | Path | None = None, *, indent: int = 2) -> str:
+        text = json.dumps(self.to_dict(), indent=indent, sort_keys=False, default=str)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LinkSettings:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"LinkSettings: unknown key(s) {unknown}")
+        data = dict(data)
+        for key in ("blocking_rules", "em_blocking_rules", "deterministic_rules"):
+            if key in data:
+                data[key] = tuple(tuple(r) for r in data[key])
+        for key in ("comparisons", "cannot_link"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text_or_path: str | Path) -> LinkSettings:
+        """Read from a JSON string or a file path."""
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            path = Path(text_or_path)
+            if not path.is_file():
+                raise ConfigError(f"{path}: settings file not found")
+            text = path.read_text(encoding="utf-8")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"LinkSettings JSON is not valid: {exc}") from exc
+        return cls.from_dict(data)
+
+    def with_model(self, model: dict[str, Any]) -> LinkSettings:
+        return replace(self, model=model)
+
+    # ------------------------------------------------------------------ defaults
+    @classmethod
+    def for_records(
+        cls,
+        records: pd.DataFrame,
+        *,
+        n_lists: int,
+        blocking_rules: Sequence[Sequence[str]] | None = None,
+        em_blocking_rules: Sequence[Sequence[str]] | None = None,
+        min_share: float = 0.01,
+        **options: Any,
+    ) -> LinkSettings:
+        """Defaults fitted to the columns the standardised records actually have.
+
+        A column is *available* when at least ``min_share`` of records have it. Comparisons
+        and default rules on unavailable columns are dropped; user-given rules are kept but
+        must use available columns.
+        """
+        share = {c: float(records[c].notna().mean()) for c in records.columns}
+        avail = {c for c, s in share.items() if s >= min_share}
+        comparisons = tuple(
+            name for name in COMPARISONS if any(c in avail for c in _NEEDS[name])
+        )
+        four_part = share.get("father_key", 0.0) >= 0.5
+        if blocking_rules is None:
+            base = DEFAULT_BLOCKING_FOUR_PART if four_part else DEFAULT_BLOCKING_TWO_PART
+            rules = tuple(r for r in base if all(c in avail for c in r))
+        else:
+            rules = _checked(blocking_rules, avail, share, "blocking_rules")
+        if em_blocking_rules is None:
+            base = _DEFAULT_EM_FOUR_PART if four_part else _DEFAULT_EM_TWO_PART
+            em = tuple(r for r in base if all(c in avail for c in r))
+            if not em:
+                em = rules[:2]
+        else:
+            em = _checked(em_blocking_rules, avail, share, "em_blocking_rules")
+        det = tuple(r for r in _DETERMINISTIC if all(c in avail for c in r))
+        if not det:
+            det = rules[:1]
+        if not rules:
+            raise ConfigError(
+                "no blocking rule can be used: the lists lack the columns of every default "
+                f"rule (available columns: {sorted(avail)})"
+            )
+        return cls(
+            link_type="link_and_dedupe" if n_lists > 1 else "dedupe_only",
+            comparisons=comparisons,
+            blocking_rules=rules,
+            em_blocking_rules=em,
+            deterministic_rules=det,
+            **options,
+        )
+
+
+def _checked(rules, avail, share, key):
+    out = []
+    for rule in rules:
+        missing = [c for c in rule if c not in avail]
+        if missing:
+            raise ConfigError(
+                f"[link] {key}: rule {list(rule)} uses column(s) {missing} that no list "
+                "provides (share non-missing: "
+                + ", ".join(f"{c}={share.get(c, 0):.0%}" for c in missing)
+                + ")"
+            )
+        out.append(tuple(rule))
+    return tuple(out)

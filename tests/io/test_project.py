@@ -1,0 +1,137 @@
+"""Project TOML: valid files load; every bad file fails early with a clear error."""
+
+import pandas as pd
+import pytest
+
+from undercount.errors import ConfigError, InputError
+from undercount.io.project import load_project, read_list
+
+GOOD = """
+[project]
+name = "simulated"
+seed = 42
+output = "linked"
+
+[[lists]]
+name = "hospital"
+file = "lists/hospital.csv"
+format = "csv"
+id_column = "record_id"
+[lists.columns]
+name_ar = "name"
+sex = "sex"
+covariates = ["governorate"]
+
+[[lists]]
+name = "family"
+file = "lists/family.csv"
+id_column = "rid"
+covariates = ["governorate"]
+[lists.columns]
+name_lat = "full_name"
+dob = "birth"
+
+[link]
+backend = "duckdb"
+threshold = 0.9
+blocking_rules = [["given_key", "family_key"], ["national_id"]]
+
+[strata]
+columns = ["sex"]
+"""
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "lists").mkdir()
+    pd.DataFrame(
+        {"record_id": ["h1", "h2"], "name": ["محمد احمد", "علي حسن"], "sex": ["m", "f"],
+         "governorate": ["Gaza", "Rafah"]}
+    ).to_csv(tmp_path / "lists/hospital.csv", index=False)
+    pd.DataFrame(
+        {"rid": [1, 2], "full_name": ["Mohammed Ahmed", "Ali Hassan"],
+         "birth": ["1990-01-01", None], "governorate": ["Gaza", None]}
+    ).to_csv(tmp_path / "lists/family.csv", index=False)
+
+    def write(text=GOOD):
+        path = tmp_path / "project.toml"
+        path.write_text(text)
+        return path
+
+    return write
+
+
+def test_good_project(project, tmp_path):
+    cfg = load_project(project())
+    assert cfg.name == "simulated" and cfg.seed == 42
+    assert cfg.output == (tmp_path / "linked").resolve()
+    assert cfg.list_names == ("hospital", "family")
+    h, f = cfg.lists
+    assert h.columns == {"name_ar": "name", "sex": "sex"}
+    assert h.covariates == ("governorate",) == f.covariates
+    assert f.format == "csv"  # from the extension
+    assert cfg.link.blocking_rules == (("given_key", "family_key"), ("national_id",))
+    assert cfg.strata == ("sex",)
+    frame = read_list(f)
+    assert frame["rid"].tolist() == ["1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("threshold = 0.9", "threshold = 0.9\ntreshold = 1",
+         r"unknown key \[link\]\.treshold"),
+        ('backend = "duckdb"', 'backend = "postgres"', "backend = 'postgres': must be one of"),
+        ("threshold = 0.9", "threshold = 1.5", r"threshold = 1.5: must be in \[0.0, 1.0\]"),
+        ('sex = "sex"', 'gender = "sex"', "unknown role 'gender'"),
+        ('file = "lists/hospital.csv"', 'file = "lists/nope.csv"',
+         "file 'lists/nope.csv' not found"),
+        ('format = "csv"', 'format = "sas"', "format = 'sas': must be one of"),
+        ('name = "family"', 'name = "hospital"', "list name\\(s\\) used more than once"),
+        ('columns = ["sex"]', 'columns = ["religion"]', "religion"),
+        ('seed = 42', 'seed = "x"', "seed = 'x': expected an integer"),
+        ('["national_id"]]', '["shoe"]]', r"blocking_rules\[1\]: unknown column"),
+        ('id_column = "rid"', "", "'id_column' is required"),
+        ('name_lat = "full_name"\ndob = "birth"', 'dob = "birth"', "no name column"),
+    ],
+)
+def test_bad_config(project, old, new, message):
+    assert old in GOOD
+    path = project(GOOD.replace(old, new, 1))
+    with pytest.raises(ConfigError, match=message) as info:
+        load_project(path)
+    assert str(path) in str(info.value)
+
+
+def test_all_problems_reported_together(project):
+    text = GOOD.replace("threshold = 0.9", "threshold = 2").replace('sex = "sex"', 'x = "sex"')
+    with pytest.raises(ConfigError, match="2 problems"):
+        load_project(project(text))
+
+
+def test_missing_column_names_file_and_role(project):
+    path = project(GOOD.replace('dob = "birth"', 'dob = "born"'))
+    pattern = r"family.csv: column 'born' \(list 'family', columns.dob\)"
+    with pytest.raises(InputError, match=pattern):
+        load_project(path)
+
+
+def test_bad_toml(project):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_project(project("[project\nname="))
+
+
+def test_missing_project_file(tmp_path):
+    with pytest.raises(ConfigError, match="project file not found"):
+        load_project(tmp_path / "none.toml")
+
+
+def test_repeated_and_blank_ids(project, tmp_path):
+    cfg = load_project(project())
+    pd.DataFrame({"record_id": ["h1", "h1", None], "name": ["a", "b", "c"], "sex": "m",
+                  "governorate": "G"}).to_csv(tmp_path / "lists/hospital.csv", index=False)
+    with pytest.raises(InputError) as info:
+        read_list(cfg.lists[0])
+    text = str(info.value)
+    assert "row 4, column 'record_id': blank record id" in text
+    assert "rows 2, 3, column 'record_id': record id 'h1' repeated" in text
