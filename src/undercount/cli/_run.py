@@ -1,0 +1,119 @@
+"""``undercount run / status / report``: the project pipeline on the command line.
+
+Each command is one call into :class:`undercount.pipeline.runner.Project`; errors in the
+project file are reported (file, key, column) before any stage starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from undercount.errors import EXIT_CODES, UndercountError
+
+__all__ = ["register"]
+
+_out = Console(soft_wrap=True)
+_err = Console(stderr=True, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except UndercountError as exc:
+        # Messages quote TOML tables like [estimate]: not Rich markup.
+        _err.print(f"[bold red]{type(exc).__name__}[/bold red]: {escape(str(exc))}",
+                   highlight=False)
+        code = next((EXIT_CODES[c] for c in type(exc).__mro__ if c in EXIT_CODES), 1)
+        raise typer.Exit(code) from None
+
+
+def run(
+    project: Annotated[Path, typer.Argument(help="The project file (TOML).")],
+    until: Annotated[
+        str | None, typer.Option(help="Stop after this stage (ingest, ..., report).")
+    ] = None,
+    force: Annotated[
+        list[str] | None, typer.Option(help="Rerun this stage even if cached (repeatable).")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Run every stage of a project (ingest → … → report), skipping cached ones."""
+    from undercount.pipeline.runner import Project
+
+    with _user_errors():
+        p = Project(project)
+        summary = p.run(until=until, force=tuple(force or ()), progress=progress,
+                        console=_err)
+    report = next((s for s in summary.stages if s.stage == "report"), None)
+    if report is not None:
+        sentence = report.summary.get("sentence")
+        if sentence:
+            _out.print(sentence, highlight=False)
+        _out.print(f"Report: {report.summary.get('html')}", highlight=False)
+        if report.summary.get("pdf"):
+            _out.print(f"PDF:    {report.summary.get('pdf')}", highlight=False)
+    _out.print(f"Store:  {summary.store}", highlight=False)
+
+
+def status(
+    project: Annotated[Path, typer.Argument(help="The project file (TOML).")],
+) -> None:
+    """Show which stages have run, with each stage's hash."""
+    from undercount.pipeline.runner import Project
+
+    with _user_errors():
+        p = Project(project, check_inputs=False)
+        rows = p.status()
+    t = Table(title=f"{p.config.name}: {p.store.path}")
+    for col in ("stage", "state", "input hash", "output hash", "finished (UTC)", "time"):
+        t.add_column(col)
+    colors = {"up to date": "green", "outdated": "yellow", "interrupted": "red"}
+    for r in rows:
+        color = colors.get(r["state"], "dim")
+        t.add_row(
+            r["stage"], f"[{color}]{r['state']}[/{color}]", r["input_hash"][:16],
+            r["output_hash"][:16],
+            r["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if r["finished_at"] else "",
+            f"{r['seconds']:.1f} s" if r["seconds"] is not None else "",
+        )
+    _out.print(t)
+
+
+def report(
+    project: Annotated[Path, typer.Argument(help="The project file (TOML).")],
+    html: Annotated[Path | None, typer.Option(help="Write the HTML here.")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="Also print a PDF here.")] = None,
+    redact: Annotated[
+        bool | None,
+        typer.Option("--redact/--no-redact", help="Leave out names and IDs (default: [report])."),
+    ] = None,
+) -> None:
+    """Render the report of a project from its store (after `undercount run`)."""
+    from undercount.pipeline.runner import Project
+
+    with _user_errors():
+        p = Project(project, check_inputs=False)
+        html_path = html or p.config.output / "report.html"
+        rep = p.report(redact=redact, html_path=html_path, pdf_path=pdf)
+    _out.print(rep.headline["sentence"], highlight=False)
+    _out.print(f"Report: {html_path}", highlight=False)
+    if pdf:
+        _out.print(f"PDF:    {pdf}", highlight=False)
+    sys.stdout.flush()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run``, ``status`` and ``report`` to the ``undercount`` app."""
+    app.command("run")(run)
+    app.command("status")(status)
+    app.command("report")(report)

@@ -1,0 +1,829 @@
+"""``undercount run``: the pipeline's stages, cached by content hash and resumable.
+
+Stages (a project with ``[[lists]]`` runs all of them; one with ``[capture_histories]``,
+already linked, skips ``standardise`` and ``link``)::
+
+    ingest → standardise → link → tabulate → estimate → report
+
+Each stage is a plain function ``stage(ctx) -> StageOutput``. Its *cache key* is the SHA-256
+of the stage's name, its settings (the part of the project file it reads), the output hashes
+of the stages it reads from, and the undercount version. A stage whose key matches the one
+recorded in the store's stage log (and whose outputs are still there) is skipped; otherwise it
+runs and commits its outputs and its log entry in one transaction. So:
+
+* rerunning an unchanged project does nothing but the cheap checks;
+* changing ``[estimate]`` reruns only ``estimate`` and ``report``;
+* a stage whose inputs changed but whose output did not (same content hash) stops the
+  cascade: the stages after it are skipped;
+* a run killed mid-stage loses only that stage's work: the next run resumes there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import math
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from undercount.core.provenance import file_sha256, package_versions
+from undercount.core.result import Diagnostic, MSEResult
+from undercount.core.table import CaptureTable
+from undercount.errors import ConfigError, InputError, UndercountWarning
+from undercount.pipeline.config import RunConfig, load_run_config
+from undercount.pipeline.store import StageRecord, Store, frame_hash
+
+__all__ = [
+    "STAGES",
+    "Project",
+    "RunSummary",
+    "Stage",
+    "StageContext",
+    "StageOutput",
+    "run_project",
+]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("undercount")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(
+        json.dumps(obj, sort_keys=True, default=str, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+# ------------------------------------------------------------------------------ progress
+class Progress:
+    """Rich progress bars with ETA, or nothing (quiet runs, notebooks, tests)."""
+
+    def __init__(self, enabled: bool = True, console: Any = None) -> None:
+        self.enabled = enabled
+        self._progress = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as RichProgress
+
+            self.console = console or Console(stderr=True)
+            self._progress = RichProgress(
+                SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                MofNCompleteColumn(), TextColumn("elapsed"), TimeElapsedColumn(),
+                TextColumn("ETA"), TimeRemainingColumn(), console=self.console,
+                transient=False,
+            )
+        else:
+            self.console = None
+
+    def __enter__(self) -> Progress:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    @contextlib.contextmanager
+    def task(self, description: str, total: float | None) -> Iterator[Callable[[float], None]]:
+        """A bar for one step; yields ``advance(k)``."""
+        if self._progress is None:
+            yield lambda k=1: None
+            return
+        tid = self._progress.add_task(description, total=total)
+        try:
+            yield lambda k=1: self._progress.advance(tid, k)
+        finally:
+            if total is not None:
+                self._progress.update(tid, completed=total)
+
+    def print(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text, highlight=False)
+
+
+# ------------------------------------------------------------------------------ stages
+@dataclass
+class StageOutput:
+    """What a stage returns; the runner writes it in one transaction."""
+
+    output_hash: str
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    drop: tuple[str, ...] = ()
+    estimates: list[dict[str, Any]] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)
+    artifacts: list[tuple[str, str, str]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StageContext:
+    config: RunConfig
+    store: Store
+    progress: Progress
+    upstream: dict[str, str]
+    memo: dict[str, Any]
+    run_id: str
+
+    def frame(self, table: str) -> pd.DataFrame:
+        """A table produced by an earlier stage (from this run's memory, else the store)."""
+        if table in self.memo:
+            return self.memo[table]
+        frame = self.store.read_frame(table)
+        self.memo[table] = frame
+        return frame
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[StageContext], StageOutput]
+    settings: Callable[[RunConfig], Any]
+    reads: tuple[str, ...] = ()
+    outputs_present: Callable[[StageContext, StageRecord], bool] | None = None
+
+
+def _raw_name(name: str) -> str:
+    return f"raw__{name}"
+
+
+# ---- ingest
+def _ingest_settings(cfg: RunConfig) -> Any:
+    if cfg.capture_histories is not None:
+        ch = cfg.capture_histories
+        return {"capture_histories": {"file": file_sha256(ch.file)}}
+    return {"lists": [
+        {"name": s.name, "sha256": file_sha256(s.file), "format": s.format,
+         "id_column": s.id_column, "columns": s.columns, "covariates": list(s.covariates),
+         "sheet": s.sheet}
+        for s in cfg.project.lists
+    ]}
+
+
+def _ingest(ctx: StageContext) -> StageOutput:
+    cfg = ctx.config
+    frames: dict[str, pd.DataFrame] = {}
+    if cfg.capture_histories is not None:
+        from undercount.io.readers import read_frame
+
+        with ctx.progress.task("ingest: capture histories", 1) as advance:
+            frame = read_frame(cfg.capture_histories.file)
+            advance(1)
+        frames[_raw_name("capture_histories")] = _as_text(frame)
+    else:
+        from undercount.io.project import read_list
+
+        with ctx.progress.task("ingest: reading lists", len(cfg.project.lists)) as advance:
+            for spec in cfg.project.lists:
+                frames[_raw_name(spec.name)] = _as_text(read_list(spec))
+                advance(1)
+    old = [t for t in ctx.store.tables() if t.startswith("raw__") and t not in frames]
+    ctx.memo.update(frames)
+    return StageOutput(
+        output_hash=_digest({k: frame_hash(v) for k, v in sorted(frames.items())}),
+        frames=frames, drop=tuple(old),
+        summary={"rows": {k: len(v) for k, v in frames.items()}},
+    )
+
+
+def _missing(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every value as text (missing as NULL): the raw records exactly as read."""
+    out = frame.copy()
+    for c in out.columns:
+        out[c] = pd.Series([None if _missing(v) else str(v) for v in out[c]],
+                           index=out.index, dtype=object)
+    out.columns = [str(c) for c in out.columns]
+    return out
+
+
+# ---- standardise
+def _standardise(ctx: StageContext) -> StageOutput:
+    from undercount.link._standardise import standardise_lists, standardiser_name
+
+    specs = ctx.config.project.lists
+    with ctx.progress.task("standardise: names, dates, IDs", 1) as advance:
+        frames = [ctx.frame(_raw_name(s.name)) for s in specs]
+        std = standardise_lists(frames, specs)
+        advance(1)
+    ctx.memo["standardised"] = std
+    return StageOutput(output_hash=frame_hash(std), frames={"standardised": std},
+                       summary={"records": len(std), "standardiser": standardiser_name()})
+
+
+# ---- link
+def _link_settings(cfg: RunConfig) -> Any:
+    return {"link": cfg.project.link.to_dict(), "seed": cfg.seed, "lists": cfg.list_names}
+
+
+def _link(ctx: StageContext) -> StageOutput:
+    from undercount.link._standardise import _fix_dtypes
+    from undercount.link.pipeline import link_records
+    from undercount.link.settings import LinkSettings
+
+    cfg = ctx.config
+    lk = cfg.project.link
+    std = ctx.memo.get("standardised")
+    if std is None:
+        std = _fix_dtypes(ctx.store.read_frame("standardised"))
+    with ctx.progress.task("link: train, score pairs, cluster", 1) as advance:
+        settings = LinkSettings.for_records(
+            std, n_lists=len(cfg.project.lists), blocking_rules=lk.blocking_rules,
+            em_blocking_rules=lk.em_blocking_rules, threshold=lk.threshold,
+            max_pairs=lk.max_pairs, seed=cfg.seed, em_max_iterations=lk.em_max_iterations,
+            em_convergence=lk.em_convergence, prior=lk.prior, prior_recall=lk.prior_recall,
+        )
+        tmp = cfg.output / ".duckdb_link_tmp"
+        try:
+            records, settings, edges, report = link_records(
+                std, lists=cfg.list_names, settings=settings, backend=lk.backend,
+                threads=lk.threads, memory_limit=lk.memory_limit, temp_directory=str(tmp),
+            )
+        finally:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        advance(1)
+    ctx.memo["clusters"] = records
+    settings_json = settings.to_json() if _accepts_no_path(settings.to_json) else None
+    return StageOutput(
+        output_hash=_digest([frame_hash(records), frame_hash(edges)]),
+        frames={"clusters": records, "pairs": edges},
+        results={"link_settings": settings_json or settings},
+        summary={"records": len(records), "clusters": int(records["cluster_id"].nunique()),
+                 "pairs": len(edges), "timings": report.get("timings", {})},
+    )
+
+
+def _accepts_no_path(fn: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return all(p.default is not inspect.Parameter.empty for p in params)
+
+
+# ---- tabulate
+def _tabulate_settings(cfg: RunConfig) -> Any:
+    from dataclasses import asdict
+
+    ch = None
+    if cfg.capture_histories is not None:
+        # Content, not paths: the raw file's content is in ingest's output hash.
+        ch = {"lists": cfg.capture_histories.lists, "strata": cfg.capture_histories.strata}
+    return {"lists": cfg.list_names, "strata": asdict(cfg.strata), "ch": ch}
+
+
+def _tabulate(ctx: StageContext) -> StageOutput:
+    cfg = ctx.config
+    lists = list(cfg.list_names)
+    with ctx.progress.task("tabulate: capture histories", 1) as advance:
+        if cfg.capture_histories is not None:
+            raw = ctx.frame(_raw_name("capture_histories"))
+            keep = [*lists, *cfg.capture_histories.strata]
+            persons = raw[keep].copy()
+            # Validate the 0/1 columns with the table's own checks (names row and column).
+            table = CaptureTable.from_individuals(
+                persons, lists=lists, covariates=list(cfg.capture_histories.strata),
+                source=str(cfg.capture_histories.file))
+            for name in lists:
+                persons[name] = pd.to_numeric(persons[name]).astype(np.int64)
+            del table
+        else:
+            from undercount.link.pipeline import _person_covariates
+            from undercount.tables.build import capture_histories
+
+            records = ctx.memo.get("clusters")
+            if records is None:
+                records = ctx.store.read_frame("clusters")
+            covariates = _person_covariates(cfg.project, records)
+            persons = capture_histories(records, lists=lists, covariates=covariates)
+        persons = _derive_strata(persons, cfg)
+        advance(1)
+    strata = list(cfg.strata.columns)
+    agg_cols = [*lists, *strata]
+    cells = (persons[agg_cols].astype({c: "string" for c in strata})
+             .value_counts(dropna=False).rename("count").reset_index()
+             .sort_values(agg_cols, ignore_index=True))
+    ctx.memo["capture_histories"] = persons
+    return StageOutput(
+        output_hash=frame_hash(persons),
+        frames={"capture_histories": persons, "capture_table": cells},
+        summary={"people": len(persons), "cells": len(cells)},
+    )
+
+
+def _derive_strata(persons: pd.DataFrame, cfg: RunConfig) -> pd.DataFrame:
+    from undercount.strata import bin_ages
+
+    out = persons.copy()
+    for name, (column, edges) in cfg.strata.bins.items():
+        out[name] = bin_ages(pd.to_numeric(out[column], errors="coerce"), list(edges))
+    for col in cfg.strata.columns:
+        out[col] = pd.Series([None if _missing(v) else str(v) for v in out[col]],
+                             index=out.index, dtype=object)
+    return out
+
+
+# ---- estimate
+def _estimate_settings(cfg: RunConfig) -> Any:
+    from dataclasses import asdict
+
+    return {"estimate": asdict(cfg.estimate), "strata": asdict(cfg.strata),
+            "lists": cfg.list_names}
+
+
+def _estimate(ctx: StageContext) -> StageOutput:
+    from undercount.pipeline.estimate import Comparison, estimate
+    from undercount.pipeline.registry import EstimateOptions, build_estimator
+
+    cfg = ctx.config
+    spec = cfg.estimate
+    lists = list(cfg.list_names)
+    persons = ctx.frame("capture_histories")
+    strata = list(cfg.strata.columns)
+    table = CaptureTable.from_individuals(persons[lists], lists=lists,
+                                          source=f"{cfg.name}: capture histories")
+    agg = table.aggregate()
+    steps = 1 + (spec.sensitivity and spec.method != "all") + bool(strata)
+    diagnostics: list[Diagnostic] = []
+    stratified = None
+    with ctx.progress.task("estimate", steps) as advance, warnings.catch_warnings(
+        record=True
+    ) as caught:
+        warnings.simplefilter("always", UndercountWarning)
+        main = estimate(agg, seed=spec.seed, method=spec.method, **spec.options)
+        advance(1)
+        comparison = None
+        if isinstance(main, Comparison):
+            comparison, main = main, main.results[0]
+        elif spec.sensitivity:
+            level = spec.options.get("level", 0.95)
+            comparison = estimate(agg, seed=spec.seed, method="all", level=level)
+            advance(1)
+        if strata:
+            stratified = _stratified(persons, lists, strata, cfg, diagnostics,
+                                     build_estimator, EstimateOptions)
+            advance(1)
+    for w in caught:
+        if issubclass(w.category, UndercountWarning):
+            diagnostics.append(Diagnostic("warning", str(w.message), "warning"))
+    main = _slim(main)
+    stratified = _slim(stratified) if stratified is not None else None
+    if comparison is not None:
+        comparison = dataclasses.replace(
+            comparison, results=tuple(_slim(r) for r in comparison.results))
+    headline = main
+    if stratified is not None and spec.headline == "stratified":
+        headline = stratified
+    results = {"headline": headline, "overall": main, "comparison": comparison,
+               "stratified": stratified, "diagnostics": diagnostics}
+    rows = [_estimate_row("headline", "headline", headline), _estimate_row("overall", "overall",
+                                                                          main)]
+    if comparison is not None:
+        rows += [_estimate_row("sensitivity", r.method, r) for r in comparison.results]
+    if stratified is not None:
+        rows.append(_estimate_row("stratified", "total", stratified))
+        rows += [_estimate_row("stratum", label, r)
+                 for label, r in getattr(stratified, "strata", {}).items()]
+    ctx.memo["results"] = results
+    return StageOutput(
+        output_hash=_digest([r["result"] for r in rows]),
+        estimates=rows, results=results,
+        summary={"estimate": headline.estimate, "interval": headline.interval.to_list(),
+                 "method": headline.method, "model": headline.model},
+    )
+
+
+def _slim(result: MSEResult) -> MSEResult:
+    """What the store keeps of a result: the base fields, with draws reduced to N.
+
+    Family subclasses may carry large working arrays (a dga posterior over a grid of tens of
+    millions of values of N, full MCMC traces); the report needs only the result's fields
+    and the draws of N, so the store stays small and loads fast.
+    """
+    from undercount.report import draws_of
+
+    draws = result.draws
+    posterior = getattr(draws, "posterior", None)
+    if posterior is not None and "N" in posterior:
+        import arviz as az
+
+        values = np.asarray(posterior["N"].values)
+        draws = az.from_dict(posterior={"N": values.reshape(1, -1) if values.ndim == 1
+                                        else values})
+    elif draws is not None:
+        arr = draws_of(result)
+        draws = None if arr is None else arr
+    strata = getattr(result, "strata", None)
+    if isinstance(strata, dict):  # a stratified total: keep its strata, slimmed
+        return dataclasses.replace(result, draws=draws,
+                                   strata={k: _slim(v) for k, v in strata.items()})
+    base = {f.name: getattr(result, f.name) for f in dataclasses.fields(MSEResult)}
+    base["draws"] = draws
+    return MSEResult(**base)
+
+
+def _stratified(persons, lists, strata, cfg, diagnostics, build_estimator, EstimateOptions):
+    from undercount.strata import StratifiedEstimator
+
+    spec = cfg.estimate
+    missing = persons[strata].isna().any(axis=1)
+    if missing.any():
+        if cfg.strata.missing == "error":
+            counts = {c: int(persons[c].isna().sum()) for c in strata}
+            raise InputError(
+                f"{cfg.path}: {int(missing.sum())} people have a missing stratum value "
+                f"({counts}); impute them, or set [strata] missing = \"drop\" to leave them out"
+            )
+        diagnostics.append(Diagnostic(
+            "strata_dropped",
+            f"{int(missing.sum()):,} people with a missing value of {', '.join(strata)} are "
+            "left out of the stratified estimate, which therefore covers only the people "
+            "with complete strata; dropping them biases the stratified total when they sit "
+            "disproportionately on some lists",
+            "warning"))
+    keep = persons.loc[~missing, [*lists, *strata]].copy()
+    for c in strata:
+        keep[c] = keep[c].astype(str)
+    table = CaptureTable.from_individuals(keep, lists=lists, covariates=strata,
+                                          source=f"{cfg.name}: strata")
+    method = spec.method if spec.method != "all" else "loglinear"
+    opts = EstimateOptions(method=method, **spec.options)
+    est = StratifiedEstimator(estimator=build_estimator(opts), strata=tuple(strata),
+                              n_replicates=spec.replicates,
+                              level=spec.options.get("level", 0.95), on_failure="skip",
+                              n_jobs=1)
+    result = est.fit(table, rng=np.random.default_rng(spec.seed))
+    prov = {"settings": {"stratified": True, "method": method, **spec.options,
+                         "replicates": spec.replicates, "strata": strata},
+            "seed": spec.seed, "versions": package_versions()}
+    return dataclasses.replace(result, extra={**result.extra, "provenance": prov})
+
+
+def _estimate_row(kind: str, label: str, r: MSEResult) -> dict[str, Any]:
+    def num(x: float) -> float | None:
+        return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+    d = r.to_dict()
+    return {"kind": kind, "label": label, "method": r.method, "model": r.model,
+            "estimate": num(r.estimate), "lower": num(r.interval.lower),
+            "upper": num(r.interval.upper), "level": r.interval.level,
+            "interval_method": r.interval.method, "n_observed": int(r.n_observed),
+            "result": d, "provenance": r.extra.get("provenance", {})}
+
+
+# ---- report
+def _report_settings(cfg: RunConfig) -> Any:
+    from dataclasses import asdict
+
+    return {"report": asdict(cfg.report), "reported": cfg.estimate.reported,
+            "reported_label": cfg.estimate.reported_label, "name": cfg.name,
+            "strata": list(cfg.strata.columns)}
+
+
+def report_paths(cfg: RunConfig) -> tuple[Path, Path | None]:
+    return cfg.output / "report.html", (cfg.output / "report.pdf" if cfg.report.pdf else None)
+
+
+def _report(ctx: StageContext, *, redact: bool | None = None, html_path: Path | None = None,
+            pdf_path: Path | bool | None = None) -> StageOutput:
+    cfg = ctx.config
+    default_html, default_pdf = report_paths(cfg)
+    html_path = html_path or default_html
+    pdf_target = default_pdf if pdf_path is None else (None if pdf_path is False else pdf_path)
+    with ctx.progress.task("report: HTML" + (" and PDF" if pdf_target else ""),
+                           2 if pdf_target else 1) as advance:
+        report = build_project_report(ctx, redact=cfg.report.redact if redact is None else redact)
+        html_path.parent.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(report.html, encoding="utf-8")
+        advance(1)
+        artifacts = [("html", str(html_path), file_sha256(html_path))]
+        if pdf_target:
+            from undercount.report.pdf import html_to_pdf
+
+            html_to_pdf(report.print_html, pdf_target)
+            artifacts.append(("pdf", str(pdf_target), file_sha256(pdf_target)))
+            advance(1)
+    return StageOutput(output_hash=artifacts[0][2], artifacts=artifacts,
+                       summary={"html": str(html_path),
+                                "pdf": str(pdf_target) if pdf_target else None,
+                                "sentence": report.headline["sentence"]})
+
+
+def _report_present(ctx: StageContext, rec: StageRecord) -> bool:
+    html, pdf = report_paths(ctx.config)
+    for path in (html, pdf):
+        if path is not None and not path.is_file():
+            return False
+    return html.is_file() and file_sha256(html) == rec.output_hash
+
+
+def build_project_report(ctx: StageContext, *, redact: bool) -> Any:
+    """The report for a project, from what the earlier stages stored."""
+    from undercount.report import build_report
+
+    cfg = ctx.config
+    results = ctx.memo.get("results")
+    if results is None:
+        results = {k: ctx.store.result(k) for k in
+                   ("headline", "overall", "comparison", "stratified", "diagnostics")}
+    persons = ctx.frame("capture_histories")
+    lists = list(cfg.list_names)
+    table = CaptureTable.from_individuals(persons[lists], lists=lists, source=cfg.name)
+    stratified = results["stratified"]
+    sensitive, samples = _identifying(ctx)
+    stage_hashes = {r.stage: r.input_hash[:16] for r in ctx.store.stages()}
+    stage_hashes.update({k: v[:16] for k, v in ctx.upstream.items() if k == "report"})
+    failures = {}
+    strata_note = ""
+    if stratified is not None:
+        failures = {d.message.split(" could not")[0].removeprefix("stratum "): d.message
+                    for d in stratified.diagnostics if d.code == "stratum_failed"}
+        strata_note = (
+            f"Each stratum is estimated separately ({stratified.method}); the total's interval "
+            f"comes from {stratified.extra.get('total_method', stratified.interval.method)}, "
+            "not from adding the strata's bounds.")
+    observed = {}
+    if stratified is not None:
+        for label, r in stratified.strata.items():
+            observed[label] = r.n_observed
+    return build_report(
+        results["headline"],
+        table=table,
+        comparison=results["comparison"],
+        strata=getattr(stratified, "strata", None),
+        strata_total=stratified,
+        strata_failures=failures,
+        strata_observed=observed,
+        strata_columns=list(cfg.strata.columns),
+        strata_note=strata_note,
+        reported=cfg.estimate.reported,
+        reported_label=cfg.estimate.reported_label,
+        title=cfg.report.title or cfg.name,
+        subtitle=cfg.report.subtitle,
+        subject=cfg.report.subject,
+        provenance={"project file": f"{cfg.path.name} sha256 {file_sha256(cfg.path)}",
+                    "stage input hashes": stage_hashes},
+        diagnostics=[*results.get("diagnostics", []),
+                     *(stratified.diagnostics if stratified is not None
+                       and results["headline"] is not stratified else ())],
+        records=samples,
+        sensitive=sensitive,
+        redact=redact,
+    )
+
+
+def _identifying(ctx: StageContext) -> tuple[list[str], dict[str, pd.DataFrame]]:
+    """Every name/ID value of the inputs, and a few records per input for the sample."""
+    cfg = ctx.config
+    sensitive: list[str] = []
+    samples: dict[str, pd.DataFrame] = {}
+    for source, cols in cfg.identifying_columns().items():
+        raw = ctx.frame(_raw_name(source))
+        for c in cols:
+            if c in raw.columns:
+                sensitive += [str(v) for v in raw[c].dropna().unique()]
+        samples[source] = raw.head(5)
+    return sensitive, samples
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("ingest", _ingest, _ingest_settings),
+    Stage("standardise", _standardise, lambda cfg: {"standardiser": "undercount.names"},
+          ("ingest",)),
+    Stage("link", _link, _link_settings, ("standardise",)),
+    Stage("tabulate", _tabulate, _tabulate_settings, ("link", "ingest")),
+    Stage("estimate", _estimate, _estimate_settings, ("tabulate",)),
+    Stage("report", _report, _report_settings, ("estimate", "tabulate", "ingest"),
+          outputs_present=_report_present),
+)
+
+
+# ------------------------------------------------------------------------------ running
+@dataclass(frozen=True)
+class StageRun:
+    stage: str
+    action: str  # "ran" | "cached"
+    input_hash: str
+    output_hash: str
+    seconds: float
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one ``run`` did, stage by stage."""
+
+    project: str
+    store: Path
+    stages: tuple[StageRun, ...]
+
+    def ran(self) -> list[str]:
+        return [s.stage for s in self.stages if s.action == "ran"]
+
+    def cached(self) -> list[str]:
+        return [s.stage for s in self.stages if s.action == "cached"]
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            f"<tr><td>{html.escape(s.stage)}</td><td>{s.action}</td>"
+            f"<td><code>{s.input_hash[:16]}</code></td><td>{s.seconds:.1f} s</td></tr>"
+            for s in self.stages
+        )
+        return (f"<div><b>{html.escape(self.project)}</b> ({html.escape(str(self.store))})"
+                "<table><tr><th>stage</th><th>action</th><th>hash</th><th>time</th></tr>"
+                f"{rows}</table></div>")
+
+    def __str__(self) -> str:
+        return "\n".join(f"{s.stage:<12} {s.action:<7} {s.input_hash[:16]}  {s.seconds:7.1f} s"
+                         for s in self.stages)
+
+
+class Project:
+    """A project file and its store: the Python twin of ``undercount run / status / report``.
+
+    >>> p = Project("project.toml")          # doctest: +SKIP
+    >>> p.run()                              # every stage, cached    # doctest: +SKIP
+    >>> p.run(until="tabulate")              # stop after a stage     # doctest: +SKIP
+    >>> p.results()["headline"]              # an MSEResult            # doctest: +SKIP
+    >>> p.report(redact=True)                # a Report (renders in notebooks) # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path, *, check_inputs: bool = True) -> None:
+        self.config = load_run_config(path, check_inputs=check_inputs)
+        self.store = Store(self.config.store_path)
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        if self.config.linked:
+            return STAGES
+        return tuple(s for s in STAGES if s.name not in ("standardise", "link"))
+
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def _key(self, stage: Stage, upstream: Mapping[str, str]) -> str:
+        return _digest({
+            "stage": stage.name,
+            "undercount": _version(),
+            "settings": stage.settings(self.config),
+            "inputs": {r: upstream[r] for r in stage.reads if r in upstream},
+        })
+
+    def run(
+        self,
+        *,
+        until: str | None = None,
+        force: Sequence[str] = (),
+        progress: bool = False,
+        console: Any = None,
+    ) -> RunSummary:
+        """Run every stage (up to ``until``), skipping those whose cache key is unchanged."""
+        names = self.stage_names()
+        for n in [until, *force]:
+            if n is not None and n not in names:
+                raise ConfigError(f"unknown stage {n!r}; stages are {', '.join(names)}")
+        run_id = uuid.uuid4().hex[:12]
+        upstream: dict[str, str] = {}
+        memo: dict[str, Any] = {}
+        done: list[StageRun] = []
+        version = _version()
+        with Progress(progress, console) as bar:
+            for stage in self.stages:
+                key = self._key(stage, upstream)
+                ctx = StageContext(self.config, self.store, bar, upstream, memo, run_id)
+                rec = self.store.stage(stage.name)
+                fresh = (rec is not None and rec.status == "done" and rec.input_hash == key
+                         and stage.name not in force
+                         and (stage.outputs_present is None or stage.outputs_present(ctx, rec)))
+                if fresh:
+                    assert rec is not None
+                    self.store.log_skip(stage.name, rec, run_id)
+                    upstream[stage.name] = rec.output_hash
+                    done.append(StageRun(stage.name, "cached", key, rec.output_hash, 0.0,
+                                         rec.summary))
+                    bar.print(f"[green]✓[/green] {stage.name:<11} cached  {key[:16]}")
+                else:
+                    self.store.mark_running(stage.name, key, run_id, version)
+                    t0 = time.perf_counter()
+                    out = stage.run(ctx)
+                    self.store.commit_stage(
+                        stage.name, input_hash=key, output_hash=out.output_hash, run_id=run_id,
+                        version=version, started=t0, frames=out.frames, drop=out.drop,
+                        estimates=out.estimates, results=out.results,
+                        artifacts=out.artifacts, summary=out.summary)
+                    seconds = time.perf_counter() - t0
+                    upstream[stage.name] = out.output_hash
+                    done.append(StageRun(stage.name, "ran", key, out.output_hash, seconds,
+                                         out.summary))
+                    bar.print(f"[green]✓[/green] {stage.name:<11} done    {key[:16]}  "
+                              f"{seconds:.1f} s")
+                if stage.name == until:
+                    break
+        return RunSummary(self.config.name, self.store.path, tuple(done))
+
+    def status(self) -> list[dict[str, Any]]:
+        """Each stage: whether it is done, and whether its recorded hash is still current."""
+        records = {r.stage: r for r in self.store.stages()}
+        upstream: dict[str, str] = {}
+        out = []
+        stale_above = False
+        for stage in self.stages:
+            rec = records.get(stage.name)
+            key = self._key(stage, upstream) if not stale_above else None
+            if rec is None:
+                state = "not run"
+            elif rec.status != "done":
+                state = "interrupted" if rec.status == "running" else rec.status
+            elif key is not None and rec.input_hash == key:
+                state = "up to date"
+            else:
+                state = "outdated"
+            if state == "up to date":
+                upstream[stage.name] = rec.output_hash
+            else:
+                stale_above = True
+            out.append({
+                "stage": stage.name, "state": state,
+                "input_hash": rec.input_hash if rec else "",
+                "output_hash": rec.output_hash if rec else "",
+                "finished_at": rec.finished_at if rec else None,
+                "seconds": rec.seconds if rec else None,
+                "summary": rec.summary if rec else {},
+            })
+        return out
+
+    def results(self) -> dict[str, Any]:
+        """The stored results of the estimate stage (``headline``, ``overall``, ...)."""
+        rec = self.store.stage("estimate")
+        if rec is None or rec.status != "done":
+            raise InputError(f"{self.config.path}: the estimate stage has not run yet")
+        return {k: self.store.result(k) for k in
+                ("headline", "overall", "comparison", "stratified", "diagnostics")}
+
+    def report(
+        self, *, redact: bool | None = None, html_path: str | Path | None = None,
+        pdf_path: str | Path | None = None,
+    ) -> Any:
+        """Build the report from the store (the estimate stage must have run).
+
+        With ``html_path``/``pdf_path`` the files are written as well.
+        """
+        rec = self.store.stage("estimate")
+        if rec is None or rec.status != "done":
+            raise InputError(
+                f"{self.config.path}: nothing to report yet; run `undercount run` first")
+        ctx = StageContext(self.config, self.store, Progress(False), {}, {}, "report")
+        report = build_project_report(
+            ctx, redact=self.config.report.redact if redact is None else redact)
+        if html_path is not None or pdf_path is not None:
+            report.write(html_path or self.config.output / "report.html", pdf_path)
+        return report
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            f"<tr><td>{s['stage']}</td><td>{s['state']}</td>"
+            f"<td><code>{s['input_hash'][:16]}</code></td></tr>" for s in self.status())
+        return (f"<div><b>{html.escape(self.config.name)}</b>"
+                "<table><tr><th>stage</th><th>state</th><th>hash</th></tr>"
+                f"{rows}</table></div>")
+
+
+def run_project(path: str | Path, **kwargs: Any) -> RunSummary:
+    """Load a project file and run it (keyword arguments as :meth:`Project.run`)."""
+    return Project(path).run(**kwargs)

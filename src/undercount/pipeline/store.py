@@ -1,0 +1,282 @@
+"""The project store: one embedded DuckDB file holding everything a run produced.
+
+``<output>/project.duckdb`` holds
+
+``raw__<input>``
+    Each input exactly as read (every value as text), one table per list or capture-history
+    file. Only the ingest stage writes them, whole, from the file; nothing updates them.
+``standardised``, ``clusters``, ``pairs``, ``labels``
+    Standardised records, records with their cluster, scored record pairs, and clerical
+    review labels (linked projects).
+``capture_histories``, ``capture_table``
+    One row per person (0/1 list columns and strata), and the aggregated cells.
+``estimates``
+    Every estimate (headline, strata, each family of the sensitivity analysis) with its
+    interval, the full result as JSON and its provenance (package versions, settings, seed,
+    input hashes); ``results`` keeps the result objects themselves (pickled) for the report.
+``stage_log`` / ``stage_history``
+    The current state of each stage (its input hash, output hash, when it finished) and
+    an append-only history of every stage execution and skip.
+
+Every stage writes in one transaction (``BEGIN`` … ``COMMIT``) that also marks the stage
+done, so a run killed at any point leaves the store as it was before that stage: completed
+stages stay complete, and the interrupted one has left nothing behind. Connections are held
+only while reading or writing, so ``undercount status`` can read the store while a long
+stage computes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import pickle
+import re
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from undercount.errors import ConfigError, InputError
+
+__all__ = ["StageRecord", "Store", "frame_hash"]
+
+SCHEMA_VERSION = "1"
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+_DDL = (
+    """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS stage_log (
+        stage VARCHAR PRIMARY KEY, input_hash VARCHAR, output_hash VARCHAR,
+        status VARCHAR, run_id VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
+        seconds DOUBLE, undercount_version VARCHAR, summary VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS stage_history (
+        stage VARCHAR, run_id VARCHAR, event VARCHAR, input_hash VARCHAR,
+        output_hash VARCHAR, at_time TIMESTAMP, seconds DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS estimates (
+        stage VARCHAR, kind VARCHAR, label VARCHAR, method VARCHAR, model VARCHAR,
+        estimate DOUBLE, lower DOUBLE, upper DOUBLE, level DOUBLE, interval_method VARCHAR,
+        n_observed BIGINT, result VARCHAR, provenance VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS results (stage VARCHAR, name VARCHAR, blob BLOB)""",
+    """CREATE TABLE IF NOT EXISTS artifacts (
+        stage VARCHAR, name VARCHAR, path VARCHAR, sha256 VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS labels (
+        uid_l BIGINT, uid_r BIGINT, label VARCHAR, reviewer VARCHAR, note VARCHAR,
+        at_time TIMESTAMP)""",
+)
+
+
+def frame_hash(frame: pd.DataFrame) -> str:
+    """Content hash of a DataFrame (column names, dtypes' values, row order)."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, frame.columns)).encode())
+    if len(frame):
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """One row of the stage log."""
+
+    stage: str
+    input_hash: str
+    output_hash: str
+    status: str
+    run_id: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    seconds: float | None
+    undercount_version: str
+    summary: dict[str, Any]
+
+
+class Store:
+    """The project's DuckDB file. Open connections only through :meth:`connect`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    # ------------------------------------------------------------------ connections
+    @contextlib.contextmanager
+    def connect(self, *, read_only: bool = False, retries: int = 50) -> Iterator[Any]:
+        import duckdb
+
+        if read_only and not self.path.exists():
+            raise InputError(f"{self.path}: no project store yet (run `undercount run` first)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = None
+        for attempt in range(retries):
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                # Another process holds the file for a moment (a stage committing).
+                if "lock" not in str(exc).lower() or attempt == retries - 1:
+                    raise InputError(f"{self.path}: cannot open the project store: {exc}") from exc
+                time.sleep(0.2)
+        assert con is not None
+        try:
+            if not read_only:
+                for ddl in _DDL:
+                    con.execute(ddl)
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
+                            [SCHEMA_VERSION])
+            yield con
+        finally:
+            con.close()
+
+    # ------------------------------------------------------------------ reading
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def tables(self) -> list[str]:
+        if not self.exists():
+            return []
+        with self.connect(read_only=True) as con:
+            return [r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables ORDER BY table_name"
+            ).fetchall()]
+
+    def read_frame(self, table: str) -> pd.DataFrame:
+        _check_name(table)
+        with self.connect(read_only=True) as con:
+            return con.execute(f'SELECT * FROM "{table}"').df()
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        with self.connect(read_only=True) as con:
+            return con.execute(sql, params or []).df()
+
+    def stage(self, name: str) -> StageRecord | None:
+        if not self.exists():
+            return None
+        with self.connect(read_only=True) as con:
+            row = con.execute(
+                "SELECT stage, input_hash, output_hash, status, run_id, started_at, "
+                "finished_at, seconds, undercount_version, summary FROM stage_log "
+                "WHERE stage = ?", [name]).fetchone()
+        return _record(row) if row else None
+
+    def stages(self) -> list[StageRecord]:
+        if not self.exists():
+            return []
+        with self.connect(read_only=True) as con:
+            rows = con.execute(
+                "SELECT stage, input_hash, output_hash, status, run_id, started_at, "
+                "finished_at, seconds, undercount_version, summary FROM stage_log "
+                "ORDER BY started_at").fetchall()
+        return [_record(r) for r in rows]
+
+    def history(self) -> pd.DataFrame:
+        return self.query("SELECT * FROM stage_history ORDER BY at_time")
+
+    def result(self, name: str) -> Any:
+        """A stored result object (unpickled); only from this project's own store."""
+        with self.connect(read_only=True) as con:
+            row = con.execute("SELECT blob FROM results WHERE name = ?", [name]).fetchone()
+        if row is None:
+            raise InputError(f"{self.path}: no stored result {name!r}")
+        return pickle.loads(row[0])
+
+    # ------------------------------------------------------------------ writing
+    def mark_running(self, stage: str, input_hash: str, run_id: str, version: str) -> None:
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(
+                "INSERT OR REPLACE INTO stage_log VALUES (?, ?, NULL, 'running', ?, ?, NULL, "
+                "NULL, ?, NULL)", [stage, input_hash, run_id, _now(), version])
+            con.execute("INSERT INTO stage_history VALUES (?, ?, 'started', ?, NULL, ?, NULL)",
+                        [stage, run_id, input_hash, _now()])
+            con.execute("COMMIT")
+
+    def log_skip(self, stage: str, record: StageRecord, run_id: str) -> None:
+        with self.connect() as con:
+            con.execute(
+                "INSERT INTO stage_history VALUES (?, ?, 'skipped', ?, ?, ?, 0)",
+                [stage, run_id, record.input_hash, record.output_hash, _now()])
+
+    def commit_stage(
+        self,
+        stage: str,
+        *,
+        input_hash: str,
+        output_hash: str,
+        run_id: str,
+        version: str,
+        started: float,
+        frames: Mapping[str, pd.DataFrame] | None = None,
+        drop: tuple[str, ...] = (),
+        estimates: list[dict[str, Any]] | None = None,
+        results: Mapping[str, Any] | None = None,
+        artifacts: list[tuple[str, str, str]] | None = None,
+        summary: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write a stage's outputs and mark it done, all in one transaction.
+
+        ``frames`` replace tables of the same name; ``drop`` removes stale tables;
+        ``estimates``, ``results`` and ``artifacts`` replace this stage's previous rows.
+        """
+        seconds = time.perf_counter() - started
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table in drop:
+                    _check_name(table)
+                    con.execute(f'DROP TABLE IF EXISTS "{table}"')
+                for table, frame in (frames or {}).items():
+                    _check_name(table)
+                    con.execute(f'DROP TABLE IF EXISTS "{table}"')
+                    con.register("_undercount_frame", frame)
+                    con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _undercount_frame')
+                    con.unregister("_undercount_frame")
+                for t in ("estimates", "results", "artifacts"):
+                    con.execute(f"DELETE FROM {t} WHERE stage = ?", [stage])
+                for e in estimates or []:
+                    con.execute(
+                        "INSERT INTO estimates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [stage, e["kind"], e["label"], e["method"], e["model"], e["estimate"],
+                         e["lower"], e["upper"], e["level"], e["interval_method"],
+                         e["n_observed"], json.dumps(e["result"], default=str),
+                         json.dumps(e["provenance"], default=str)])
+                for name, obj in (results or {}).items():
+                    con.execute("INSERT INTO results VALUES (?, ?, ?)",
+                                [stage, name, pickle.dumps(obj)])
+                for name, path, digest in artifacts or []:
+                    con.execute("INSERT INTO artifacts VALUES (?, ?, ?, ?)",
+                                [stage, name, path, digest])
+                row = con.execute("SELECT started_at FROM stage_log WHERE stage = ?",
+                                  [stage]).fetchone()
+                started_at = row[0] if row and row[0] else _now()
+                con.execute(
+                    "INSERT OR REPLACE INTO stage_log VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?)",
+                    [stage, input_hash, output_hash, run_id, started_at, _now(), seconds,
+                     version, json.dumps(dict(summary or {}), default=str)])
+                con.execute(
+                    "INSERT INTO stage_history VALUES (?, ?, 'done', ?, ?, ?, ?)",
+                    [stage, run_id, input_hash, output_hash, _now(), seconds])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise ConfigError(f"store table name {name!r} must be letters, digits and '_'")
+
+
+def _record(row: tuple) -> StageRecord:
+    return StageRecord(
+        stage=row[0], input_hash=row[1] or "", output_hash=row[2] or "", status=row[3],
+        run_id=row[4] or "", started_at=row[5], finished_at=row[6], seconds=row[7],
+        undercount_version=row[8] or "", summary=json.loads(row[9]) if row[9] else {},
+    )

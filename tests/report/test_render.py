@@ -1,0 +1,136 @@
+"""The HTML report: headline numbers, sections, self-containment, redaction."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from undercount.core.result import Diagnostic
+from undercount.report import RedactionError, build_report, draws_of, render_report
+from undercount.uncertainty import compare_reported
+
+REPORTED = 37877
+
+
+class _Headline(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attrs: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        d = dict(attrs)
+        if d.get("id") == "headline":
+            self.attrs = {k: v for k, v in d.items() if k.startswith("data-")}
+
+
+def headline_attrs(html: str) -> dict[str, str]:
+    p = _Headline()
+    p.feed(html)
+    return p.attrs
+
+
+def test_headline_numbers_match_the_result(gaza_result):
+    table, res = gaza_result
+    html = render_report(res, table=table, reported=REPORTED)
+    a = headline_attrs(html)
+    assert float(a["data-estimate"]) == res.estimate
+    assert float(a["data-lower"]) == res.interval.lower
+    assert float(a["data-upper"]) == res.interval.upper
+    assert int(a["data-n-observed"]) == 29271
+    cmp = compare_reported(res.estimate, res.interval, REPORTED)
+    assert float(a["data-undercount"]) == pytest.approx(cmp.undercount, rel=1e-12)
+    assert float(a["data-undercount-lower"]) == pytest.approx(
+        cmp.undercount_interval.lower, rel=1e-12)
+    # The saturated model's 64,696 and the paper's "under-reporting by 41%".
+    assert round(res.estimate) == 64696
+    text = re.sub(r"<[^>]+>", "", html)
+    assert f"An estimated {res.estimate:,.0f}" in text
+    assert "the lists together name 29,271 people" in text
+    assert f"{REPORTED:,} is 41% (" in text
+
+
+def test_sections_and_no_network_resources(gaza_result):
+    table, res = gaza_result
+    html = render_report(res, table=table, reported=REPORTED, comparison=[res])
+    for section in ("headline", "overlaps", "estimates", "sensitivity", "diagnostics",
+                    "assumptions", "provenance"):
+        assert f'id="{section}"' in html
+    assert html.count("<svg") >= 2  # UpSet plot and sensitivity forest
+    # Nothing is fetched: no src/href other than in-page anchors or data: URIs, no scripts.
+    assert not re.search(r"""(?:src|href)\s*=\s*["'](?!#|data:)""", html)
+    assert "<script" not in html.lower()
+    assert "@import" not in html
+    # Coverage of each list is its size over the estimate.
+    assert f'data-coverage="{22347 / res.estimate!r}"' in html
+
+
+def test_strata_forest_and_distributions(gaza_result):
+    import arviz as az
+
+    table, res = gaza_result
+    rng = np.random.default_rng(3)
+    draws = az.from_dict(posterior={"N": rng.normal(res.estimate, 2000, size=(2, 300))})
+    bayes = dataclasses.replace(res, method="dga", model="toy", draws=draws)
+    assert draws_of(bayes).shape == (600,)
+    assert draws_of(res) is None
+    html = render_report(res, table=table, strata={"sex=female": res, "sex=male": bayes},
+                         strata_total=res, strata_failures={"sex=nan": "too few records"},
+                         comparison=[res, bayes])
+    assert 'id="distributions"' in html
+    assert "600 posterior draws" in html
+    assert "sex=female" in html and "not estimated: too few records" in html
+
+
+NAMES = ["Zainab Al-Masri", "Mohammed Abu Salem", "Layla Haddad"]
+IDS = ["ID-400123456", "ID-400998877", "ID-401555111"]
+
+
+def _records() -> dict[str, pd.DataFrame]:
+    return {"hospital": pd.DataFrame({"record_id": IDS, "name": NAMES, "sex": ["f", "m", "f"]})}
+
+
+def test_redaction_removes_every_name_and_id(gaza_result):
+    table, res = gaza_result
+    diag = [("link", "warning", f"record {IDS[1]} ({NAMES[1]}) matched two people")]
+    kwargs = dict(table=table, reported=REPORTED, records=_records(), diagnostics=diag,
+                  sensitive=[*NAMES, *IDS], subtitle=f"reviewed with {NAMES[2]}")
+    plain = build_report(res, **kwargs).html
+    assert all(s in plain for s in NAMES + IDS)  # the test would catch a leak
+    report = build_report(res, redact=True, **kwargs)
+    for s in NAMES + IDS:
+        assert s not in report.html
+        assert s not in report.print_html
+    assert "[redacted]" in report.html
+    assert 'id="records"' not in report.html
+    assert headline_attrs(report.html)["data-estimate"] == repr(res.estimate)
+
+
+def test_redaction_refuses_to_write_a_leak(gaza_result, monkeypatch):
+    from undercount.report import render
+
+    table, res = gaza_result
+    # A scrubber that misses a value: the final check must stop the report.
+    monkeypatch.setattr(render._Scrubber, "__call__", lambda self, text: text)
+    monkeypatch.setattr(render._Scrubber, "deep", lambda self, obj: obj)
+    with pytest.raises(RedactionError):
+        build_report(res, table=table, title=f"List of {NAMES[0]}", sensitive=NAMES,
+                     redact=True)
+
+
+def test_diagnostics_are_listed(gaza_result):
+    table, res = gaza_result
+    extra = [Diagnostic("x", "the sky is falling", "error")]
+    html = render_report(res, table=table, diagnostics=extra)
+    assert "the sky is falling" in html
+
+
+def test_report_repr_html_is_isolated(gaza_result):
+    table, res = gaza_result
+    rep = build_report(res, table=table)
+    frag = rep._repr_html_()
+    assert frag.startswith("<iframe srcdoc=") and "<html" not in frag
