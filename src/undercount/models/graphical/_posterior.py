@@ -26,7 +26,7 @@ __all__ = ["BlockSums", "Posterior", "evaluate_block", "grow_grid", "screen_grap
 _M_PIECE = 1 << 15
 _CELLS = 1 << 21
 #: The grid never grows past this many values of m without an explicit n_missing_max.
-HARD_MAX_M = 1 << 25
+HARD_MAX_M = 1 << 22
 
 
 @dataclass
