@@ -17,8 +17,10 @@ code (``2.gaza_capture_recapture_code.R``, ``3.bespoke_functions.R``):
 Steps 5-7 do not give an interval of any stated level: averaging bounds ignores the
 spread between models, medians over imputations ignore the variance between imputations,
 and summing bounds treats strata as if they were all at their extremes together. This
-recipe reproduces the published figure so that it can be checked;
-:func:`lancet2025_done_right` gives the same data through undercount's defaults.
+recipe reproduces the published figure so that it can be checked; ``undercount estimate
+gaza-lancet-2025 --strata age_group,sex`` gives the same data through undercount's defaults
+(multiple imputation, a joint bootstrap across strata with model re-selection, Rubin's
+rules), and ``docs/gaza-lancet-2025.md`` sets the two side by side.
 
 References
 ----------
@@ -188,7 +190,9 @@ class Lancet2025:
                     "published_method",
                     "this reproduces the published method, whose interval is the sum of "
                     "AIC-averaged stratum bounds with medians over imputations: it has no "
-                    "stated coverage (see lancet2025_done_right for a valid interval)",
+                    "stated coverage. For a valid interval drop --recipe and use --strata "
+                    "age_group,sex (multiple imputation, joint bootstrap, Rubin's rules); see "
+                    "docs/gaza-lancet-2025.md",
                 ),
             ),
             params={"recipe": "lancet2025", "m": self.m, "imputer": self.imputer,
