@@ -7,22 +7,19 @@ with the code in :data:`undercount.errors.EXIT_CODES`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
 import warnings
-from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from undercount import datasets as _datasets
-from undercount.errors import EXIT_CODES, UndercountError, UndercountWarning
+from undercount.cli._common import out, user_errors
+from undercount.errors import UndercountWarning
 
 __all__ = ["app", "main"]
 
@@ -34,8 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_out = Console(soft_wrap=True)
-_err = Console(stderr=True, soft_wrap=True)
+_out = out
 
 
 class Method(StrEnum):
@@ -80,23 +76,6 @@ class Format(StrEnum):
 class Prior(StrEnum):
     inverse = "inverse"
     negbin = "negbin"
-
-
-def _exit_code(exc: UndercountError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in EXIT_CODES:
-            return EXIT_CODES[cls]
-    return 1
-
-
-@contextlib.contextmanager
-def _user_errors() -> Iterator[None]:
-    try:
-        yield
-    except UndercountError as exc:
-        _err.print(f"[bold red]{type(exc).__name__}[/bold red]: {escape(str(exc))}",
-                   highlight=False)
-        raise typer.Exit(_exit_code(exc)) from None
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -167,7 +146,7 @@ def estimate(
     """Estimate the total number of people, observed and unobserved."""
     from undercount.pipeline.estimate import estimate as run_estimate
 
-    with _user_errors(), warnings.catch_warnings(record=True) as caught:
+    with user_errors(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UndercountWarning)
         result = run_estimate(
             source,
@@ -212,7 +191,7 @@ def list_datasets(
     name: Annotated[str | None, typer.Argument(help="Show one dataset in full.")] = None,
 ) -> None:
     """List the shipped datasets with their citations."""
-    with _user_errors():
+    with user_errors():
         if name is not None:
             info = _datasets.info(name)
             table = _datasets.load(name)

@@ -6,35 +6,18 @@ project file are reported (file, key, column) before any stage starts.
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from undercount.errors import EXIT_CODES, UndercountError
+from undercount.cli._common import err, out, user_errors
 
 __all__ = ["register"]
 
-_out = Console(soft_wrap=True)
-_err = Console(stderr=True, soft_wrap=True)
-
-
-@contextlib.contextmanager
-def _user_errors() -> Iterator[None]:
-    try:
-        yield
-    except UndercountError as exc:
-        # Messages quote TOML tables like [estimate]: not Rich markup.
-        _err.print(f"[bold red]{type(exc).__name__}[/bold red]: {escape(str(exc))}",
-                   highlight=False)
-        code = next((EXIT_CODES[c] for c in type(exc).__mro__ if c in EXIT_CODES), 1)
-        raise typer.Exit(code) from None
+_out = out
 
 
 def run(
@@ -50,10 +33,10 @@ def run(
     """Run every stage of a project (ingest → … → report), skipping cached ones."""
     from undercount.pipeline.runner import Project
 
-    with _user_errors():
+    with user_errors():
         p = Project(project)
         summary = p.run(until=until, force=tuple(force or ()), progress=progress,
-                        console=_err)
+                        console=err)
     report = next((s for s in summary.stages if s.stage == "report"), None)
     if report is not None:
         sentence = report.summary.get("sentence")
@@ -71,7 +54,7 @@ def status(
     """Show which stages have run, with each stage's hash."""
     from undercount.pipeline.runner import Project
 
-    with _user_errors():
+    with user_errors():
         p = Project(project, check_inputs=False)
         rows = p.status()
     t = Table(title=f"{p.config.name}: {p.store.path}")
@@ -101,7 +84,7 @@ def report(
     """Render the report of a project from its store (after `undercount run`)."""
     from undercount.pipeline.runner import Project
 
-    with _user_errors():
+    with user_errors():
         p = Project(project, check_inputs=False)
         html_path = html or p.config.output / "report.html"
         rep = p.report(redact=redact, html_path=html_path, pdf_path=pdf)

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from undercount.errors import EXIT_CODES, ConfigError, UndercountError
+from undercount.cli._common import exit_code
+from undercount.errors import ConfigError, UndercountError
 
 __all__ = ["load_list_specs", "register"]
 
@@ -42,13 +43,6 @@ def load_list_specs(path: Path) -> tuple[list[Any], dict[str, Any]]:
         raise ConfigError(f"{path}: unknown [simulation] key(s) {unknown}; "
                           "allowed: people, mean_group_size")
     return [ListSpec.from_dict(e) for e in entries], options
-
-
-def _exit_code(exc: UndercountError) -> int:
-    for cls, code in EXIT_CODES.items():
-        if isinstance(exc, cls):
-            return code
-    return 1
 
 
 def register(app: typer.Typer) -> None:
@@ -110,7 +104,7 @@ def register(app: typer.Typer) -> None:
             sim.write(out, overwrite=overwrite)
         except UndercountError as exc:
             typer.echo(f"{type(exc).__name__}: {exc}", err=True)
-            raise typer.Exit(_exit_code(exc)) from None
+            raise typer.Exit(exit_code(exc)) from None
         sizes = ", ".join(f"{k} {len(v):,}" for k, v in sim.lists.items())
         observed = int(sim.population[list(sim.list_names)].to_numpy().any(axis=1).sum())
         typer.echo(f"N = {n:,} people; observed {observed:,}; records: {sizes}")

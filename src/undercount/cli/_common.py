@@ -1,0 +1,34 @@
+"""What every command shares: the consoles and the one place user errors are turned into
+a message and an exit code (:data:`undercount.errors.EXIT_CODES`), never a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from undercount.errors import EXIT_CODES, UndercountError
+
+__all__ = ["err", "exit_code", "out", "user_errors"]
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def exit_code(exc: UndercountError) -> int:
+    """The exit code of the most specific error class that has one."""
+    return next((EXIT_CODES[c] for c in type(exc).__mro__ if c in EXIT_CODES), 1)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    try:
+        yield
+    except UndercountError as exc:
+        # Messages quote things like [estimate] or [12,13]: print them as text, not markup.
+        err.print(f"[bold red]{type(exc).__name__}[/bold red]: {escape(str(exc))}",
+                  highlight=False)
+        raise typer.Exit(exit_code(exc)) from None
