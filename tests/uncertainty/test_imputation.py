@@ -85,3 +85,12 @@ def test_multiple_imputation_pools_and_reports_fmi():
     ).fit(table, rng=np.random.default_rng(9))
     assert bayes.extra["imputation"]["pooling"] == "pooled-draws"
     assert bayes.estimate == pytest.approx(2000, abs=20)
+
+
+def test_hotdeck_handles_pandas_string_na():
+    df = pd.DataFrame({"A": [1, 0, 1, 1, 0], "B": [0, 1, 1, 0, 1],
+                       "sex": pd.array(["f", "m", None, "f", "m"], dtype="string"),
+                       "age": pd.array(["0-14", None, "15-29", "0-14", "15-29"],
+                                       dtype="string")})
+    out = HotDeckImputer().impute(df, ["A", "B"], ["sex", "age"], np.random.default_rng(0))
+    assert not out[["sex", "age"]].isna().any().any()

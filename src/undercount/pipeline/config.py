@@ -14,7 +14,7 @@ The file shares its ``[project]``, ``[[lists]]`` and ``[link]`` tables with
 
     [strata]
     columns = ["age_group", "sex"]
-    missing = "error"          # or "drop": leave out records with a missing stratum value
+    missing = "impute"         # or "drop" (leave them out), or "error"; imputations = 20
     [strata.bins.age_group]    # derived stratum columns
     column = "age"
     edges = [0, 15, 30, 45, 60]
@@ -89,7 +89,8 @@ class StrataSpec:
 
     columns: tuple[str, ...] = ()
     bins: dict[str, tuple[str, tuple[float, ...]]] = field(default_factory=dict)
-    missing: str = "error"
+    missing: str = "impute"
+    imputations: int = 20
 
     def sources(self) -> list[str]:
         """Columns the strata are computed from."""
@@ -283,7 +284,7 @@ def _parse_capture_histories(t: dict, base: Path, p: _Problems) -> CaptureHistor
 
 def _parse_strata(t: dict, p: _Problems) -> StrataSpec:
     where = "[strata]"
-    _unknown(t, ("columns", "bins", "missing"), where, p)
+    _unknown(t, ("columns", "bins", "missing", "imputations"), where, p)
     columns = _str_list(t.get("columns", []), f"{where} columns", p)
     bins: dict[str, tuple[str, tuple[float, ...]]] = {}
     raw_bins = t.get("bins", {})
@@ -310,11 +311,15 @@ def _parse_strata(t: dict, p: _Problems) -> StrataSpec:
         bins[name] = (col, tuple(float(e) for e in edges))
         if name not in columns:
             p.add(f"{w} defines {name!r}, which is not in [strata] columns {list(columns)}")
-    missing = _text(t, "missing", "error", where, p)
-    if missing not in ("error", "drop"):
-        p.add(f"{where} missing = {missing!r}: must be \"error\" or \"drop\"")
-        missing = "error"
-    return StrataSpec(columns, bins, missing)
+    missing = _text(t, "missing", "impute", where, p)
+    if missing not in ("error", "drop", "impute"):
+        p.add(f"{where} missing = {missing!r}: must be \"impute\", \"drop\" or \"error\"")
+        missing = "impute"
+    imputations = t.get("imputations", 20)
+    if not isinstance(imputations, int) or isinstance(imputations, bool) or imputations < 2:
+        p.add(f"{where} imputations = {imputations!r}: must be an integer of at least 2")
+        imputations = 20
+    return StrataSpec(columns, bins, missing, imputations)
 
 
 def _parse_estimate(t: dict, seed: int, p: _Problems) -> EstimateSpec:

@@ -459,7 +459,8 @@ def _stratified(persons, lists, strata, cfg, diagnostics, build_estimator, Estim
 
     spec = cfg.estimate
     missing = persons[strata].isna().any(axis=1)
-    if missing.any():
+    impute = bool(missing.any()) and cfg.strata.missing == "impute"
+    if missing.any() and not impute:
         if cfg.strata.missing == "error":
             counts = {c: int(persons[c].isna().sum()) for c in strata}
             raise InputError(
@@ -473,9 +474,9 @@ def _stratified(persons, lists, strata, cfg, diagnostics, build_estimator, Estim
             "with complete strata; dropping them biases the stratified total when they sit "
             "disproportionately on some lists",
             "warning"))
-    keep = persons.loc[~missing, [*lists, *strata]].copy()
+    keep = persons.loc[persons.index if impute else ~missing, [*lists, *strata]].copy()
     for c in strata:
-        keep[c] = keep[c].astype(str)
+        keep[c] = keep[c].astype("string")
     table = CaptureTable.from_individuals(keep, lists=lists, covariates=strata,
                                           source=f"{cfg.name}: strata")
     method = spec.method if spec.method != "all" else "loglinear"
@@ -484,6 +485,12 @@ def _stratified(persons, lists, strata, cfg, diagnostics, build_estimator, Estim
                               n_replicates=spec.replicates,
                               level=spec.options.get("level", 0.95), on_failure="skip",
                               n_jobs=1)
+    if impute:
+        from undercount.uncertainty.imputation import MultipleImputation
+
+        est = MultipleImputation(estimator=est, columns=tuple(strata),
+                                 m=cfg.strata.imputations,
+                                 level=spec.options.get("level", 0.95))
     result = est.fit(table, rng=np.random.default_rng(spec.seed))
     prov = {"settings": {"stratified": True, "method": method, **spec.options,
                          "replicates": spec.replicates, "strata": strata},

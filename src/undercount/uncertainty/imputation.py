@@ -109,7 +109,8 @@ class HotDeckImputer:
             pool = complete & (pattern == pat)
             for c, m in zip(columns, miss, strict=True):
                 if not m:
-                    agree = pool & (values[c] == values[c][rows[0]])
+                    same = frame[c].eq(values[c][rows[0]]).fillna(False)
+                    agree = pool & same.to_numpy(dtype=bool)
                     if agree.any():
                         pool = agree
             if not pool.any():
