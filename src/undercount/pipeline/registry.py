@@ -14,6 +14,7 @@ from typing import Any
 from undercount.core.estimator import Estimator
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError
+from undercount.models.heterogeneity._designs import MODELS as HETEROGENEITY_MODELS
 
 __all__ = [
     "METHODS",
@@ -27,21 +28,6 @@ __all__ = [
 ]
 
 METHODS = ("loglinear", "chapman", "lincoln-petersen", "heterogeneity", "lcm", "dga", "all")
-
-#: Rcapture's closed-population family names (Baillargeon & Rivest 2007).
-HETEROGENEITY_MODELS = (
-    "M0",
-    "Mt",
-    "Mh-Chao",
-    "Mh-Poisson2",
-    "Mh-Darroch",
-    "Mh-Gamma3.5",
-    "Mth-Chao",
-    "Mth-Poisson2",
-    "Mth-Darroch",
-    "Mth-Gamma3.5",
-)
-
 
 RECIPES = ("lancet2025",)
 IMPUTERS = ("hotdeck", "chained-forest")
