@@ -3,33 +3,67 @@
 Reference (issue 4): SparseMSE's ``estimatepopulation(nboot = 1000)`` takes 191 s on the UK
 six-list table and 82 s on the five-list table on this machine class. Target: at least 50x
 faster. Run with ``.venv/bin/python benchmarks/bench_bootstrap.py [--replicates 1000]``.
+
+``--single`` also times the replicates' re-selection alone in this process (ms per replicate,
+wall and CPU: less sensitive to other processes than the parallel end-to-end time);
+``--profile`` adds a cProfile listing of that loop. Timings on a shared machine are noisy:
+the load average is printed with them.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import time
 
 import numpy as np
 
 from undercount import datasets
 from undercount.models.loglinear import LogLinearEstimator
-from undercount.uncertainty.bootstrap import Bootstrap
+from undercount.uncertainty.bootstrap import Bootstrap, _run_chunk
 
 SPARSEMSE_SECONDS = {"uk_2013": 191.0, "uk_2013_5": 82.0}
+
+
+def _single(est: LogLinearEstimator, name: str, replicates: int, profile: bool) -> None:
+    """Re-selection on the bootstrap's own resamples, one process, no pool or interval."""
+    table = datasets.load(name)
+    observed = table.full_counts()[1:]
+    n = int(observed.sum())
+    draws = np.random.default_rng(1234).multinomial(n, observed / n, size=replicates)
+    codes = np.arange(1, 2**table.n_lists)
+    args = (est, table.lists, codes, draws)
+    t0, c0 = time.perf_counter(), time.process_time()
+    _run_chunk(args)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"{name:10s} single process: {1e3 * wall / replicates:.3f} ms/replicate wall, "
+        f"{1e3 * cpu / replicates:.3f} ms CPU"
+    )
+    if profile:
+        prof = cProfile.Profile()
+        prof.runcall(_run_chunk, args)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(12)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--replicates", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--single", action="store_true",
+                        help="also time re-selection alone in one process (ms/replicate)")
+    parser.add_argument("--profile", action="store_true",
+                        help="with --single: print a cProfile listing of that loop")
     args = parser.parse_args()
     est = LogLinearEstimator(select="stepwise")
     # Warm up: numba compilation and process start-up are not part of the steady state.
     Bootstrap(estimator=est, n_replicates=40, n_jobs=1).fit(
         datasets.load("kosovo"), rng=np.random.default_rng(0))
-    print(f"cores available: {len(os.sched_getaffinity(0))}; replicates: {args.replicates}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"cores available: {len(os.sched_getaffinity(0))}; replicates: {args.replicates}; "
+          f"load average: {load}")
     for name, ref in SPARSEMSE_SECONDS.items():
         table = datasets.load(name)
         t0 = time.perf_counter()
@@ -42,6 +76,9 @@ def main() -> None:
             f"{res.interval.upper:,.0f}]  {dt:6.2f} s  SparseMSE {ref_scaled:6.1f} s  "
             f"speed-up {ref_scaled / dt:5.1f}x (target 50x)"
         )
+    if args.single or args.profile:
+        for name in SPARSEMSE_SECONDS:
+            _single(est, name, args.replicates, args.profile)
 
 
 if __name__ == "__main__":

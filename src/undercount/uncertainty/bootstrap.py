@@ -132,6 +132,25 @@ def _run_chunk(args: tuple[Estimator, tuple[str, ...], np.ndarray, np.ndarray]) 
     estimator, lists, codes, count_rows = args
     out = np.empty(len(count_rows))
     patterns = _patterns_from_codes(codes, len(lists))
+    cells = getattr(estimator, "_point_estimate_cells", None)
+    if cells is not None:
+        # Straight from the counts: no table is built for estimators that do not need one.
+        J = len(lists)
+        member = patterns.astype(np.int64)
+        full = np.zeros(2**J, dtype=np.int64)
+        for i, counts in enumerate(count_rows):
+            n = int(counts.sum())
+            sizes = counts @ member
+            if n == 0 or np.any(sizes == 0) or np.any(sizes == n):
+                out[i] = math.inf  # the degeneracies ``_table`` rejects
+                continue
+            full[:] = 0
+            full[codes] = counts
+            try:
+                out[i] = float(cells(lists, full))
+            except EstimationError:
+                out[i] = math.inf
+        return out
     for i, counts in enumerate(count_rows):
         keep = counts > 0
         table = _table(lists, patterns[keep], counts[keep])

@@ -42,7 +42,7 @@ import pandas as pd
 
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult, Summary
-from undercount.core.table import CaptureTable
+from undercount.core.table import CaptureTable, _patterns_from_codes
 from undercount.errors import (
     ConfigError,
     MLENotFoundError,
@@ -57,6 +57,7 @@ from undercount.models.loglinear.select import (
     model_average,
     select_by_criterion,
     stepwise,
+    stepwise_estimate,
 )
 
 __all__ = ["LogLinearEstimator", "LogLinearResult"]
@@ -193,6 +194,12 @@ class LogLinearEstimator(Estimator):
         """N-hat alone, selection included but no interval or records: the inner loop of
         the bootstrap. Raises :class:`EstimationError` when no usable model exists."""
         table = table.aggregate()
+        if self.model is None and self.select == "stepwise":
+            fast = stepwise_estimate(
+                table.full_counts(), table.n_lists, self.pthresh, self.non_overlap
+            )
+            if fast is not None:
+                return fast
         problem = LogLinearProblem(table, non_overlap=self.non_overlap)
         if self.model is not None:
             fit = problem.fit(parse_model(self.model, table.lists))
@@ -210,6 +217,23 @@ class LogLinearEstimator(Estimator):
         if best is None:
             _raise_all_failed(fits, problem)
         return float(best.estimate)
+
+    def _point_estimate_cells(self, lists: tuple[str, ...], full: np.ndarray) -> float:
+        """:meth:`point_estimate` of the table with cell counts ``full`` (length 2^J, indexed
+        by cell code, cell 0 empty), without building a table where stepwise selection can
+        answer from the counts alone (the bootstrap's inner loop)."""
+        if self.model is None and self.select == "stepwise":
+            fast = stepwise_estimate(full, len(lists), self.pthresh, self.non_overlap)
+            if fast is not None:
+                return fast
+        codes = np.flatnonzero(full)
+        table = CaptureTable(
+            lists=lists,
+            patterns=_patterns_from_codes(codes, len(lists)),
+            counts=full[codes],
+            source="<bootstrap>",
+        )
+        return self.point_estimate(table)
 
     def restrict_to_top(self, table: CaptureTable, ntop: int) -> LogLinearEstimator:
         """The same estimator, selecting only among the ``ntop`` best models on ``table``

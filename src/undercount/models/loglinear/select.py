@@ -53,7 +53,7 @@ from undercount.models.loglinear._design import (
     term_columns,
     term_name,
 )
-from undercount.models.loglinear._fast import newton_poisson
+from undercount.models.loglinear._fast import STEP_OK, newton_poisson, stepwise_point
 from undercount.models.loglinear.existence import boundary_cells, check_existence
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "model_average",
     "select_by_criterion",
     "stepwise",
+    "stepwise_estimate",
 ]
 
 #: Exhaustive AIC/BIC search and averaging are offered up to this many lists.
@@ -359,6 +360,8 @@ def stepwise(problem: LogLinearProblem, pthresh: float = 0.02) -> StepwiseResult
 
     Only candidates in increasing order of p-value are checked, until the first that
     passes: this selects the same term as checking all of them, at a fraction of the cost.
+    :func:`stepwise_estimate` runs the same search compiled, for the estimate alone (the
+    bootstrap's inner loop).
     """
     J = problem.J
     mains = main_effects(J)
@@ -429,6 +432,40 @@ def stepwise(problem: LogLinearProblem, pthresh: float = 0.02) -> StepwiseResult
     for f in fits:
         seen.setdefault(f.spec, f)
     return StepwiseResult(current, tuple(path), tuple(seen.values()))
+
+
+def stepwise_estimate(
+    counts: np.ndarray, n_lists: int, pthresh: float = 0.02, non_overlap: NonOverlap = "fix"
+) -> float | None:
+    """N-hat of :func:`stepwise` from the cell counts alone, or None.
+
+    The bootstrap's inner loop: the same search, checks and fits as
+    ``stepwise(LogLinearProblem(table, non_overlap), pthresh).fit.estimate``, run in one
+    compiled function with no :class:`ModelFit` records, model labels or cached designs.
+    It returns None (and the caller must run the full search, which also raises the right
+    errors) for tables the full search rejects (fewer than 3 or more than ``MAX_LISTS``
+    lists, an empty list) and whenever the search reaches a case that needs more than the
+    rank tests of :func:`.existence.check_existence` (an SVD or LP), an unusable
+    main-effects model, or a failed fit.
+
+    Parameters
+    ----------
+    counts : array of shape (2^J,) or (2^J - 1,)
+        Counts indexed by cell code (:meth:`CaptureTable.full_counts`), with or without the
+        unobservable cell 0 (which must be 0).
+    n_lists : int
+        J.
+    """
+    J = int(n_lists)
+    if not 3 <= J <= MAX_LISTS:
+        return None
+    y = np.ascontiguousarray(counts, dtype=np.float64)
+    if len(y) == 2**J:
+        y = y[1:]
+    if len(y) != 2**J - 1:
+        raise InputError(f"expected {2**J - 1} cell counts for {J} lists, got {len(y)}")
+    status, est = stepwise_point(y, J, float(pthresh), non_overlap == "exclude")
+    return float(est) if status == STEP_OK else None
 
 
 def _warm_start(prev: ModelFit, model: Model, problem: LogLinearProblem) -> np.ndarray | None:
