@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from undercount.errors import EXIT_CODES, UndercountError
+from undercount.cli._common import out as _out
+from undercount.cli._common import user_errors
 
 __all__ = ["register"]
 
-_out = Console(soft_wrap=True)
-_err = Console(stderr=True, soft_wrap=True)
-
-
-@contextlib.contextmanager
-def _user_errors() -> Iterator[None]:
-    try:
-        yield
-    except UndercountError as exc:
-        code = next((EXIT_CODES[c] for c in type(exc).__mro__ if c in EXIT_CODES), 1)
-        _err.print(f"[bold red]{type(exc).__name__}[/bold red]: {exc}", highlight=False)
-        raise typer.Exit(code) from None
 
 
 def link(
@@ -35,7 +21,7 @@ def link(
     """Link the project's lists into people and write records and capture histories."""
     from undercount.link.pipeline import link_project
 
-    with _user_errors():
+    with user_errors():
         result = link_project(project)
     rep = result.report
     t = rep["timings"]
@@ -73,7 +59,7 @@ def evaluate_linkage_cmd(
     from undercount.link.evaluate import evaluate_linkage, load_truth
     from undercount.link.pipeline import read_linkage
 
-    with _user_errors():
+    with user_errors():
         data = read_linkage(linked)
         labels = load_truth(truth, data["records"])
         settings = data.get("settings")

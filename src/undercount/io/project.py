@@ -156,8 +156,10 @@ class LinkConfig:
         for a pair to be compared. None: the default rules for the columns the lists have.
     em_blocking_rules : tuple of tuple of str, or None
         Blocking rules of the EM training sessions. None: defaults.
-    max_pairs : float
-        Record pairs sampled at random to estimate the u probabilities.
+    max_pairs : float or None
+        Record pairs sampled at random to estimate the u probabilities. None (default):
+        ``max(2e6, min(5e7, 20 × records))``, so rare levels (an exact national ID, u ~ 1e-6)
+        are still seen on large lists.
     em_max_iterations, em_convergence
         EM stopping rules.
     prior : float or None
@@ -175,7 +177,7 @@ class LinkConfig:
     threshold: float = 0.9
     blocking_rules: tuple[tuple[str, ...], ...] | None = None
     em_blocking_rules: tuple[tuple[str, ...], ...] | None = None
-    max_pairs: float = 2e6
+    max_pairs: float | None = None
     em_max_iterations: int = 25
     em_convergence: float = 1e-4
     prior: float | None = None
@@ -342,7 +344,10 @@ def _parse_link(table: Any, p: _Problems) -> LinkConfig:
         threshold=float(threshold),
         blocking_rules=_rules(table.get("blocking_rules"), "blocking_rules", p),
         em_blocking_rules=_rules(table.get("em_blocking_rules"), "em_blocking_rules", p),
-        max_pairs=float(_number(table, "max_pairs", 2e6, p, lo=1e3, hi=1e11)),
+        max_pairs=(
+            None if "max_pairs" not in table
+            else float(_number(table, "max_pairs", 2e6, p, lo=1e3, hi=1e11))
+        ),
         em_max_iterations=int(
             _number(table, "em_max_iterations", 25, p, lo=1, hi=10_000, integer=True)
         ),

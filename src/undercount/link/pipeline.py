@@ -212,7 +212,10 @@ def link_project(
         blocking_rules=lk.blocking_rules,
         em_blocking_rules=lk.em_blocking_rules,
         threshold=lk.threshold,
-        max_pairs=lk.max_pairs,
+        max_pairs=(
+            lk.max_pairs if lk.max_pairs is not None
+            else float(max(2e6, min(5e7, 20 * len(std))))
+        ),
         seed=config.seed,
         em_max_iterations=lk.em_max_iterations,
         em_convergence=lk.em_convergence,

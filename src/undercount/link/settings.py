@@ -73,11 +73,13 @@ DEFAULT_BLOCKING_TWO_PART: tuple[tuple[str, ...], ...] = (
     ("dob", "place"),
 )
 # The third session blocks on no name, so it sees cross-script pairs (an Arabic list against
-# a Latin one) and learns how often true matches agree only on the skeleton key.
+# a Latin one) and learns how often true matches agree only on the skeleton key. It must be
+# tight enough that its (sampled) pairs are rich in matches: on 1M records ("dod", "place")
+# alone gave ~7e8 pairs, of which a 2e6 sample held too few matches to learn from.
 _DEFAULT_EM_FOUR_PART = (
     ("national_id",),
     ("given_key", "father_key", "family_key"),
-    ("dod", "place"),
+    ("dod", "place", "sex", "age"),
 )
 _DEFAULT_EM_TWO_PART = (("given_key", "family_key"), ("dob",))
 _DETERMINISTIC = (("national_id", "birth_year"), ("name_key", "dob"))
