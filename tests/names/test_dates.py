@@ -92,3 +92,12 @@ def test_age_heaped():
                                          False]
     assert age_heaped(ages, base=10).tolist() == [False, False, True, False, False, False, True,
                                                   True, False]
+
+
+def test_dates_before_1677_parse():
+    # Historical lists (e.g. Splink's historical_50k) have birth years outside pandas' ns range.
+    from undercount.names.dates import parse_dates
+
+    got = parse_dates(pd.Series(["1520-03-04", "1066", "1990-01-01"]))
+    assert got.dates.dt.year.tolist() == [1520, 1066, 1990]
+    assert not got.bad.any()

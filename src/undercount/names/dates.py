@@ -134,7 +134,8 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
     """
     values = pd.Series(values).reset_index(drop=True)
     n = len(values)
-    dates = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    # Second resolution: historical records reach back before 1677, the limit of ns.
+    dates = pd.Series(pd.NaT, index=range(n), dtype="datetime64[s]")
     precision = pd.Series([None] * n, dtype=object)
     blank = _is_blank(values)
     obj = values.astype(object)
@@ -143,7 +144,9 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
     )
     is_dt &= ~blank
     if is_dt.any():
-        dates[is_dt] = pd.to_datetime(obj[is_dt], errors="coerce").to_numpy()
+        dates[is_dt] = (
+            pd.to_datetime(obj[is_dt], errors="coerce").astype("datetime64[s]").to_numpy()
+        )
         precision[is_dt] = "day"
     todo = ~blank & ~is_dt
     if todo.any():
@@ -158,7 +161,7 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
             ok = got.notna()
             if ok.any():
                 idx = ok[ok].index
-                dates[idx] = got[ok].to_numpy()
+                dates[idx] = got[ok].astype("datetime64[s]").to_numpy()
                 precision[idx] = prec
                 remaining[idx] = False
     bad = ~blank & dates.isna().to_numpy()
