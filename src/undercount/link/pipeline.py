@@ -168,6 +168,31 @@ def _record_evidence(std: pd.DataFrame, result) -> pd.DataFrame:
     return out
 
 
+def settings_for(std: pd.DataFrame, lk: Any, *, n_lists: int, seed: int | None) -> LinkSettings:
+    """Linkage settings for standardised records and a project's ``[link]`` table.
+
+    Without an explicit ``max_pairs``, u is estimated from ``max(2e6, min(5e7, 20 x
+    records))`` random pairs: at a million records 2e6 pairs never see rare levels such as
+    an exact national-ID match among non-matches.
+    """
+    return LinkSettings.for_records(
+        std,
+        n_lists=n_lists,
+        blocking_rules=lk.blocking_rules,
+        em_blocking_rules=lk.em_blocking_rules,
+        threshold=lk.threshold,
+        max_pairs=(
+            lk.max_pairs if lk.max_pairs is not None
+            else float(max(2e6, min(5e7, 20 * len(std))))
+        ),
+        seed=seed,
+        em_max_iterations=lk.em_max_iterations,
+        em_convergence=lk.em_convergence,
+        prior=lk.prior,
+        prior_recall=lk.prior_recall,
+    )
+
+
 def link_project(
     config: ProjectConfig | str | Path,
     *,
@@ -206,22 +231,7 @@ def link_project(
     std = standardise_lists(frames, config.lists)
     timings["standardise"] = time.perf_counter() - t0
     lk = config.link
-    settings = LinkSettings.for_records(
-        std,
-        n_lists=len(config.lists),
-        blocking_rules=lk.blocking_rules,
-        em_blocking_rules=lk.em_blocking_rules,
-        threshold=lk.threshold,
-        max_pairs=(
-            lk.max_pairs if lk.max_pairs is not None
-            else float(max(2e6, min(5e7, 20 * len(std))))
-        ),
-        seed=config.seed,
-        em_max_iterations=lk.em_max_iterations,
-        em_convergence=lk.em_convergence,
-        prior=lk.prior,
-        prior_recall=lk.prior_recall,
-    )
+    settings = settings_for(std, lk, n_lists=len(config.lists), seed=config.seed)
     tmp_parent = config.output.parent
     try:
         records, settings, edges, report = link_records(

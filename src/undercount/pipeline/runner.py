@@ -246,8 +246,7 @@ def _link_settings(cfg: RunConfig) -> Any:
 
 def _link(ctx: StageContext) -> StageOutput:
     from undercount.link._standardise import _fix_dtypes
-    from undercount.link.pipeline import link_records
-    from undercount.link.settings import LinkSettings
+    from undercount.link.pipeline import link_records, settings_for
 
     cfg = ctx.config
     lk = cfg.project.link
@@ -255,12 +254,7 @@ def _link(ctx: StageContext) -> StageOutput:
     if std is None:
         std = _fix_dtypes(ctx.store.read_frame("standardised"))
     with ctx.progress.task("link: train, score pairs, cluster", 1) as advance:
-        settings = LinkSettings.for_records(
-            std, n_lists=len(cfg.project.lists), blocking_rules=lk.blocking_rules,
-            em_blocking_rules=lk.em_blocking_rules, threshold=lk.threshold,
-            max_pairs=lk.max_pairs, seed=cfg.seed, em_max_iterations=lk.em_max_iterations,
-            em_convergence=lk.em_convergence, prior=lk.prior, prior_recall=lk.prior_recall,
-        )
+        settings = settings_for(std, lk, n_lists=len(cfg.project.lists), seed=cfg.seed)
         tmp = cfg.output / ".duckdb_link_tmp"
         try:
             records, settings, edges, report = link_records(
