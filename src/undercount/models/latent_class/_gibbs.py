@@ -1,0 +1,664 @@
+"""Numba kernels of the latent-class (LCMCR) Gibbs sampler. Arrays in, arrays out.
+
+The sampler works on the distinct observed capture patterns (cells) rather than on
+individuals: the class allocation of the ``c_m`` people sharing cell ``m`` is a single
+multinomial draw. Every random variate comes from the chain's own
+:class:`numpy.random.Generator` (numba's nopython support for ``Generator``), so a chain's
+draws depend only on its generator's state, never on thread scheduling.
+
+Samplers for the binomial (inversion for small means, Hörmann's transformed rejection
+with decomposition, "BTRD", otherwise) and gamma (Marsaglia & Tsang) distributions are
+written here because numba's generic binomial (about 300 ns a call) dominated the sweep.
+
+References
+----------
+Manrique-Vallier, D. (2016). Bayesian population size estimation using Dirichlet process
+mixtures. *Biometrics* 72:1246-1254. doi:10.1111/biom.12502
+Hörmann, W. (1993). The generation of binomial random variates. *Journal of Statistical
+Computation and Simulation* 46:101-110. doi:10.1080/00949659308811496
+Marsaglia, G. and Tsang, W. W. (2000). A simple method for generating gamma variables.
+*ACM Transactions on Mathematical Software* 26:363-372. doi:10.1145/358407.358414
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "STATUS_DIVERGED",
+    "STATUS_NUMERIC",
+    "STATUS_OK",
+    "binomial",
+    "log_gamma_variate",
+    "multinomial",
+    "negative_binomial",
+    "run_chain",
+]
+
+STATUS_OK = 0
+#: n0's conditional mean passed ``_N0_GUARD``: the posterior of N is (numerically) improper.
+STATUS_DIVERGED = 1
+#: Every class gave a cell probability 0 even on the log scale (pathological priors).
+STATUS_NUMERIC = 2
+
+# A conditional mean of n0 above this cannot be represented exactly in float64 nor drawn
+# reliably as a Poisson variate; a chain that gets there has run off to N = infinity.
+_N0_GUARD = 1e15
+
+# A multinomial switches from conditional binomials to placing trials one by one when at
+# most this many are left (one uniform each instead of a binomial per class).
+_FEW = 12
+
+# Stirling-series remainders log(k!) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi)/2],
+# exact for k < 10 (used by the binomial sampler's acceptance test).
+_FC_TABLE = np.array(
+    [
+        math.lgamma(k + 1.0) - ((k + 0.5) * math.log(k + 1.0) - (k + 1.0)
+                                + 0.5 * math.log(2.0 * math.pi))
+        for k in range(10)
+    ]
+)
+
+
+@njit(cache=True, nogil=True)
+def _fc(k: float) -> float:
+    if k < 10.0:
+        return _FC_TABLE[int(k)]
+    kp1 = k + 1.0
+    kp1sq = kp1 * kp1
+    return (1.0 / 12.0 - (1.0 / 360.0 - 1.0 / 1260.0 / kp1sq) / kp1sq) / kp1
+
+
+@njit(cache=True, nogil=True)
+def _uniform_pos(rng) -> float:
+    """Uniform on (0, 1] (safe under log)."""
+    return 1.0 - rng.random()
+
+
+@njit(cache=True, nogil=True)
+def _binomial_inversion(rng, n: int, p: float) -> int:
+    # Sequential search of the CDF; expected n*p + 1 steps, used for n*p < 10, p <= 1/2.
+    q = 1.0 - p
+    s = p / q
+    a = (n + 1) * s
+    r0 = math.exp(n * math.log1p(-p))
+    while True:
+        u = rng.random()
+        r = r0
+        x = 0
+        while u > r:
+            u -= r
+            x += 1
+            if x > n:
+                break
+            r *= a / x - s
+        if x <= n:
+            return x
+
+
+@njit(cache=True, nogil=True)
+def _binomial_btrd(rng, n: int, p: float) -> int:
+    # Hörmann's BTRD (transformed rejection with decomposition); needs n*p >= 10, p <= 1/2.
+    # About 80% of draws take the first branch: one uniform, no transcendental function.
+    nf = float(n)
+    npq = nf * p * (1.0 - p)
+    spq = math.sqrt(npq)
+    b = 1.15 + 2.53 * spq
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    c = nf * p + 0.5
+    v_r = 0.92 - 4.2 / b
+    u_rv_r = 0.86 * v_r
+    while True:
+        v = rng.random()
+        if v <= u_rv_r:
+            u = v / v_r - 0.43
+            return int(math.floor((2.0 * a / (0.5 - abs(u)) + b) * u + c))  # noqa: RUF046
+        if v >= v_r:
+            u = rng.random() - 0.5
+        else:
+            u = v / v_r - 0.93
+            u = (-0.5 if u < 0.0 else 0.5) - u
+            v = rng.random() * v_r
+        us = 0.5 - abs(u)
+        k = math.floor((2.0 * a / us + b) * u + c)
+        if k < 0.0 or k > nf:
+            continue
+        alpha = (2.83 + 5.1 / b) * spq
+        v = v * alpha / (a / (us * us) + b)
+        r = p / (1.0 - p)
+        m = math.floor((nf + 1.0) * p)
+        km = abs(k - m)
+        if km <= 15.0:
+            # f(k)/f(m) by the recursion f(i)/f(i-1) = (n + 1) r / i - r.
+            nr = (nf + 1.0) * r
+            f = 1.0
+            if m < k:
+                i = m
+                while i < k:
+                    i += 1.0
+                    f *= nr / i - r
+            elif m > k:
+                i = k
+                while i < m:
+                    i += 1.0
+                    v *= nr / i - r
+            if v <= f:
+                return int(k)
+            continue
+        # Squeeze on log f(k)/f(m), then the exact test with Stirling remainders.
+        v = math.log(v)
+        rho = (km / npq) * (((km / 3.0 + 0.625) * km + 1.0 / 6.0) / npq + 0.5)
+        t = -km * km / (2.0 * npq)
+        if v < t - rho:
+            return int(k)
+        if v > t + rho:
+            continue
+        nm = nf - m + 1.0
+        h = (m + 0.5) * math.log((m + 1.0) / (r * nm)) + _fc(m) + _fc(nf - m)
+        nk = nf - k + 1.0
+        if v <= (h + (nf + 1.0) * math.log(nm / nk) + (k + 0.5) * math.log(nk * r / (k + 1.0))
+                 - _fc(k) - _fc(nf - k)):
+            return int(k)
+
+
+@njit(cache=True, nogil=True)
+def binomial(rng, n: int, p: float) -> int:
+    """Binomial(n, p) variate."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    flip = p > 0.5
+    pp = 1.0 - p if flip else p
+    if n * pp < 10.0:
+        x = _binomial_inversion(rng, n, pp)
+    else:
+        x = _binomial_btrd(rng, n, pp)
+    return n - x if flip else x
+
+
+@njit(cache=True, nogil=True)
+def multinomial(
+    rng, n: int, w: np.ndarray, out: np.ndarray, idx: np.ndarray, suffix: np.ndarray
+) -> None:
+    """Multinomial(n, w / sum(w)) into ``out``; ``w`` are non-negative weights.
+
+    Classes are visited in decreasing weight. While many trials are left they are split off
+    by conditional binomials, X_k ~ Binomial(left, w_k / sum of the weights not yet
+    visited); the last few (at most ``_FEW``) are placed one at a time by inverting the
+    cumulative weights of the classes not yet visited. Both steps draw exactly from the
+    conditional multinomial, and visiting the big classes first means the binomial phase
+    ends after a handful of classes instead of K - 1.
+
+    ``idx`` (int64, length K) holds a permutation of the classes on entry, a guess of their
+    decreasing order (the order found at the previous sweep), and is sorted in place; the
+    guess only saves time. ``suffix`` (float64, length K) is scratch.
+    """
+    kk = w.shape[0]
+    for k in range(kk):
+        out[k] = 0
+    if n <= 0:
+        return
+    # Insertion sort of the class indices by decreasing weight: K is small and the
+    # previous order is nearly right, so this is close to K comparisons.
+    for i in range(1, kk):
+        ki = idx[i]
+        wi = w[ki]
+        j = i - 1
+        while j >= 0 and w[idx[j]] < wi:
+            idx[j + 1] = idx[j]
+            j -= 1
+        idx[j + 1] = ki
+    # Suffix sums in increasing order of size: exact enough, never a difference.
+    acc = 0.0
+    for i in range(kk - 1, -1, -1):
+        acc += w[idx[i]]
+        suffix[i] = acc
+    left = n
+    pos = 0
+    while left > _FEW and pos < kk - 1:
+        k = idx[pos]
+        rest = suffix[pos]
+        if rest <= 0.0:
+            break
+        p = w[k] / rest
+        x = binomial(rng, left, p) if p < 1.0 else left
+        out[k] += x
+        left -= x
+        pos += 1
+    if left == 0:
+        return
+    rest = suffix[pos]
+    if pos == kk - 1 or rest <= 0.0:
+        out[idx[pos]] += left
+        return
+    # Each remaining trial goes to visited-order class i with suffix[i + 1] < t <= suffix[i],
+    # t uniform on (0, rest]: classes of weight 0 (equal suffixes) are never chosen.
+    last = kk - 1
+    for _ in range(left):
+        t = rest * (1.0 - rng.random())
+        i = pos
+        while i < last and suffix[i + 1] >= t:
+            i += 1
+        out[idx[i]] += 1
+
+
+@njit(cache=True, nogil=True)
+def _gamma_mt(rng, a: float) -> float:
+    # Marsaglia-Tsang, a >= 1.
+    d = a - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        x = rng.standard_normal()
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        u = rng.random()
+        x2 = x * x
+        if u < 1.0 - 0.0331 * x2 * x2:
+            return d * v
+        if math.log(u) < 0.5 * x2 + d * (1.0 - v + math.log(v)):
+            return d * v
+
+
+@njit(cache=True, nogil=True)
+def log_gamma_variate(rng, a: float) -> float:
+    """log of a Gamma(a, 1) variate, finite even when ``a`` is tiny.
+
+    For ``a < 1``, Gamma(a) = Gamma(a + 1) U^{1/a}, taken on the log scale so that draws
+    far below the smallest double survive.
+    """
+    if a == 1.0:
+        return math.log(rng.standard_exponential())
+    if a > 1.0:
+        return math.log(_gamma_mt(rng, a))
+    return math.log(_gamma_mt(rng, a + 1.0)) + math.log(_uniform_pos(rng)) / a
+
+
+@njit(cache=True, nogil=True)
+def _gamma(rng, a: float) -> float:
+    if a == 1.0:
+        return rng.standard_exponential()
+    if a > 1.0:
+        return _gamma_mt(rng, a)
+    return math.exp(log_gamma_variate(rng, a))
+
+
+@njit(cache=True, nogil=True)
+def negative_binomial(rng, n: int, p: float) -> float:
+    """Failures before ``n`` successes of probability ``p`` (gamma-Poisson mixture).
+
+    Returns a float so that a conditional mean beyond ``_N0_GUARD`` can be signalled by
+    ``inf`` instead of overflowing.
+    """
+    lam = _gamma(rng, float(n)) * (1.0 - p) / p
+    if not lam < _N0_GUARD:
+        return math.inf
+    return float(rng.poisson(lam))
+
+
+@njit(cache=True, nogil=True)
+def _truncated_negbin(rng, n: int, p: float, cap: int) -> int:
+    """NegBin(n, p) conditioned on <= cap, by inversion from the cap downwards.
+
+    Used only when rejection keeps failing, i.e. when the mass sits at the cap. The pmf
+    ratio f(k-1)/f(k) = k / ((n + k - 1)(1 - p)) is used to walk down from the cap until
+    the weights become negligible.
+    """
+    q = 1.0 - p
+    size = min(cap + 1, 1 << 22)
+    wts = np.empty(size)
+    wts[0] = 1.0
+    total = 1.0
+    count = 1
+    k = cap
+    while k > 0 and count < size:
+        nxt = wts[count - 1] * k / ((n + k - 1) * q)
+        if nxt < 1e-17 * total and nxt <= wts[count - 1]:
+            break
+        wts[count] = nxt
+        total += nxt
+        count += 1
+        k -= 1
+    u = rng.random() * total
+    acc = 0.0
+    for i in range(count):
+        acc += wts[i]
+        if u < acc:
+            return cap - i
+    return cap - count + 1
+
+
+@njit(cache=True, nogil=True)
+def _class_weights_log(
+    x: np.ndarray, m: int, nu: np.ndarray, lm: np.ndarray, w: np.ndarray
+) -> float:
+    # Fallback when the linear-scale weights of a cell underflow: weights relative to the
+    # largest one, computed on the log scale. (A class weight nu_k that itself underflowed
+    # to 0 is below 1e-308 and keeps weight 0.)
+    kk = w.shape[0]
+    jj = x.shape[1]
+    top = -math.inf
+    for k in range(kk):
+        if not nu[k] > 0.0:
+            w[k] = -math.inf
+            continue
+        lw = math.log(nu[k])
+        for j in range(jj):
+            lw += math.log(lm[j, x[m, j], k])
+        w[k] = lw
+        if lw > top:
+            top = lw
+    total = 0.0
+    for k in range(kk):
+        w[k] = math.exp(w[k] - top) if top > -math.inf else 0.0
+        total += w[k]
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _beta_pair(rng, a: float, b: float) -> tuple[float, float]:
+    """(B, 1 - B) for B ~ Beta(a, b), each computed without cancellation."""
+    if a == 1.0 and b == 1.0:
+        u = _uniform_pos(rng)
+        return u, 1.0 - u
+    if a >= 1.0 and b >= 1.0:
+        g1 = _gamma(rng, a)
+        g2 = _gamma(rng, b)
+        s = g1 + g2
+        return g1 / s, g2 / s
+    l1 = log_gamma_variate(rng, a)
+    l2 = log_gamma_variate(rng, b)
+    top = max(l1, l2)
+    ls = top + math.log(math.exp(l1 - top) + math.exp(l2 - top))
+    return math.exp(l1 - ls), math.exp(l2 - ls)
+
+
+@njit(cache=True, nogil=True)
+def _log_beta_pair(rng, a: float, b: float) -> tuple[float, float]:
+    """(log B, log(1 - B)) for B ~ Beta(a, b); finite even when B or 1 - B underflows."""
+    if a >= 1.0 and b >= 1.0:
+        g1 = _gamma(rng, a)
+        g2 = _gamma(rng, b)
+        ls = math.log(g1 + g2)
+        return math.log(g1) - ls, math.log(g2) - ls
+    l1 = log_gamma_variate(rng, a)
+    l2 = log_gamma_variate(rng, b)
+    top = max(l1, l2)
+    ls = top + math.log(math.exp(l1 - top) + math.exp(l2 - top))
+    return l1 - ls, l2 - ls
+
+
+@njit(cache=True, nogil=True)
+def run_chain(
+    rng,
+    x: np.ndarray,
+    counts: np.ndarray,
+    a_alpha: float,
+    b_alpha: float,
+    prior_a: np.ndarray,
+    prior_b: np.ndarray,
+    max_n0: int,
+    n_warmup: int,
+    n_burn: int,
+    n_keep: int,
+    thin: int,
+    lam_init: np.ndarray,
+    log_nu_init: np.ndarray,
+    alpha_init: float,
+    n0_init: int,
+):
+    """Run one chain of the LCMCR Gibbs sampler.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The chain's own generator (advanced in place).
+    x : ndarray (M, J) uint8
+        Distinct observed capture patterns.
+    counts : ndarray (M,) int64
+        People in each pattern (all >= 1).
+    a_alpha, b_alpha : float
+        Gamma(shape, rate) prior of the stick-breaking concentration alpha.
+    prior_a, prior_b : ndarray (J,)
+        Beta(prior_a[j], prior_b[j]) prior of every class's inclusion probability on list j.
+    max_n0 : int
+        Upper bound on n0 (prior on N truncated at n + max_n0); negative for no bound.
+    n_warmup : int
+        Initial iterations with alpha held at ``alpha_init``, after which the classes are
+        relabelled by decreasing weight (LCMCR's initialisation). Part of ``n_burn``.
+    n_burn, n_keep, thin : int
+        Burn-in iterations, draws kept, and iterations per kept draw.
+    lam_init : ndarray (J, K)
+        Initial inclusion probabilities; K is the number of classes.
+    log_nu_init : ndarray (K,)
+        Initial log class weights (a stick-breaking draw).
+    alpha_init : float
+    n0_init : int
+        Initial number of unobserved people (allocated across classes at the start).
+
+    Returns
+    -------
+    n0, alpha, k_star, p0, capped : ndarrays (n_keep,)
+        Kept draws of n0, alpha, the number of occupied classes, the probability of the
+        unobserved pattern, and whether the bound ``max_n0`` truncated that draw's n0 update.
+    n_capped : int
+        Post-burn-in iterations whose n0 update was truncated by ``max_n0``.
+    status : int
+        ``STATUS_OK``, or why the chain stopped early (kept draws after that are -1 / NaN).
+    """
+    mm, jj = x.shape
+    kk = lam_init.shape[1]
+    n = 0
+    for m in range(mm):
+        n += counts[m]
+
+    # lm[j, 1, k] = lambda_jk and lm[j, 0, k] = 1 - lambda_jk, so that a cell's class
+    # weights are products of rows lm[j, x_j] with no branch.
+    lm = np.empty((jj, 2, kk))
+    for j in range(jj):
+        for k in range(kk):
+            lm[j, 1, k] = lam_init[j, k]
+            lm[j, 0, k] = 1.0 - lam_init[j, k]
+    # Class weights nu_k on the linear scale (the largest is >= 1/K, so only negligible
+    # classes can underflow), and log nu_K, which the alpha update needs exactly.
+    nu = np.exp(log_nu_init)
+    log_nu_last = log_nu_init[kk - 1]
+    alpha = alpha_init
+    n0 = n0_init
+
+    p0k = np.empty(kk)
+    w = np.empty(kk)
+    alloc = np.zeros(kk, dtype=np.int64)
+    cnt0 = np.zeros(kk, dtype=np.int64)
+    tot = np.zeros(kk, dtype=np.int64)
+    c1 = np.zeros((jj, kk), dtype=np.int64)
+    order = np.empty(kk, dtype=np.int64)
+    tmp = np.empty(kk)
+    itmp = np.empty(kk, dtype=np.int64)
+    suffix = np.empty(kk)
+    # Per-cell class order from the previous sweep (row mm: the unobserved).
+    idx = np.empty((mm + 1, kk), dtype=np.int64)
+    for m in range(mm + 1):
+        for k in range(kk):
+            idx[m, k] = k
+
+    out_n0 = np.full(n_keep, -1, dtype=np.int64)
+    out_alpha = np.full(n_keep, np.nan)
+    out_kstar = np.full(n_keep, -1, dtype=np.int64)
+    out_p0 = np.full(n_keep, np.nan)
+    out_capped = np.zeros(n_keep, dtype=np.bool_)
+    n_capped = 0
+    status = STATUS_OK
+
+    # Initial allocation of the unobserved, proportional to nu_k prod_j (1 - lambda_jk).
+    for k in range(kk):
+        pk = nu[k]
+        for j in range(jj):
+            pk *= lm[j, 0, k]
+        w[k] = pk
+    multinomial(rng, n0, w, cnt0, idx[mm], suffix)
+
+    n_total = n_burn + n_keep * thin
+    kept = 0
+    for it in range(n_total):
+        # -- class allocation of the observed cells ------------------------------------
+        for k in range(kk):
+            tot[k] = cnt0[k]
+        c1[:, :] = 0
+        for m in range(mm):
+            for k in range(kk):
+                w[k] = nu[k]
+            for j in range(jj):
+                row = lm[j, x[m, j]]
+                for k in range(kk):
+                    w[k] *= row[k]
+            total = 0.0
+            for k in range(kk):
+                total += w[k]
+            if not total > 1e-280:
+                total = _class_weights_log(x, m, nu, lm, w)
+                if not total > 0.0:
+                    status = STATUS_NUMERIC
+                    break
+            multinomial(rng, counts[m], w, alloc, idx[m], suffix)
+            for j in range(jj):
+                if x[m, j]:
+                    for k in range(kk):
+                        c1[j, k] += alloc[k]
+            for k in range(kk):
+                tot[k] += alloc[k]
+        if status != STATUS_OK:
+            break
+
+        # -- inclusion probabilities: Beta(a_j + on list, b_j + off list) ---------------
+        for j in range(jj):
+            for k in range(kk):
+                lam_jk, mu_jk = _beta_pair(
+                    rng, prior_a[j] + c1[j, k], prior_b[j] + (tot[k] - c1[j, k])
+                )
+                # Keep log() finite; changes nothing unless a prior puts mass at 0 or 1.
+                lm[j, 1, k] = max(lam_jk, 1e-300)
+                lm[j, 0, k] = max(mu_jk, 1e-300)
+
+        # -- stick-breaking weights: V_k ~ Beta(1 + n_k, alpha + n_{>k}) ---------------
+        k_star = 0
+        for k in range(kk):
+            if tot[k] > 0:
+                k_star += 1
+        # Linear scale while it is safe (both shapes >= 1 and the remaining stick far from
+        # underflow); on the log scale otherwise, e.g. for empty classes at the end of the
+        # stick, where the shape alpha + 0 may be tiny and 1 - V_k underflow.
+        rest = n + n0
+        rem = 1.0
+        log_rem = 0.0
+        for k in range(kk - 1):
+            rest -= tot[k]
+            a = 1.0 + tot[k]
+            b = alpha + rest
+            if b >= 1.0 and rem > 1e-250:
+                g1 = _gamma(rng, a)
+                g2 = _gamma(rng, b)
+                gs = g1 + g2
+                nu[k] = rem * (g1 / gs)
+                rem *= g2 / gs
+                log_rem += math.log(g2 / gs)
+            else:
+                log_v, log_1mv = _log_beta_pair(rng, a, b)
+                nu[k] = math.exp(log_rem + log_v)
+                log_rem += log_1mv
+                rem = math.exp(log_rem)
+        nu[kk - 1] = rem
+        log_nu_last = log_rem
+
+        # -- n0 | lambda, nu ~ NegBin(n, 1 - p0) (prior on N proportional to 1/N) ------
+        p0 = 0.0
+        for k in range(kk):
+            prod = 1.0
+            for j in range(jj):
+                prod *= lm[j, 0, k]
+            p0k[k] = prod
+            p0 += nu[k] * prod
+        if p0 < 0.9:
+            p_obs = 1.0 - p0
+        else:
+            # 1 - p0 without cancellation: sum_k nu_k (1 - prod_j (1 - lambda_jk)).
+            p_obs = 0.0
+            for k in range(kk):
+                if p0k[k] > 0.5:
+                    s = 0.0
+                    for j in range(jj):
+                        s += math.log1p(-lm[j, 1, k])
+                    p_obs += nu[k] * -math.expm1(s)
+                else:
+                    p_obs += nu[k] * (1.0 - p0k[k])
+        if not p_obs > 0.0:
+            status = STATUS_DIVERGED
+            break
+        capped = False
+        draw = negative_binomial(rng, n, p_obs)
+        if max_n0 >= 0 and draw > max_n0:
+            capped = True
+            tries = 0
+            while draw > max_n0 and tries < 64:
+                draw = negative_binomial(rng, n, p_obs)
+                tries += 1
+            if draw > max_n0:
+                draw = float(_truncated_negbin(rng, n, p_obs, max_n0))
+        if draw == math.inf:
+            status = STATUS_DIVERGED
+            break
+        n0 = int(draw)
+
+        # -- allocation of the unobserved across classes --------------------------------
+        for k in range(kk):
+            w[k] = nu[k] * p0k[k]
+        multinomial(rng, n0, w, cnt0, idx[mm], suffix)
+
+        # -- concentration: alpha ~ Gamma(a + K - 1, b - log nu_K) ----------------------
+        if it >= n_warmup:
+            alpha = _gamma(rng, a_alpha + kk - 1.0) / (b_alpha - log_nu_last)
+        elif it == n_warmup - 1:
+            # End of LCMCR's warm-up: relabel classes by decreasing weight, so the
+            # stick-breaking order starts from the big classes.
+            for k in range(kk):
+                tmp[k] = -nu[k]
+            order[:] = np.argsort(tmp, kind="mergesort")
+            _permute_f(nu, order, tmp)
+            _permute_i(cnt0, order, itmp)
+            for j in range(jj):
+                _permute_f(lm[j, 0], order, tmp)
+                _permute_f(lm[j, 1], order, tmp)
+
+        if it >= n_burn:
+            if capped:
+                n_capped += 1
+            t = it - n_burn
+            if (t + 1) % thin == 0:
+                out_n0[kept] = n0
+                out_alpha[kept] = alpha
+                out_kstar[kept] = k_star
+                out_p0[kept] = p0
+                out_capped[kept] = capped
+                kept += 1
+    return out_n0, out_alpha, out_kstar, out_p0, out_capped, n_capped, status
+
+
+@njit(cache=True, nogil=True)
+def _permute_f(v: np.ndarray, order: np.ndarray, tmp: np.ndarray) -> None:
+    for k in range(v.shape[0]):
+        tmp[k] = v[order[k]]
+    for k in range(v.shape[0]):
+        v[k] = tmp[k]
+
+
+@njit(cache=True, nogil=True)
+def _permute_i(v: np.ndarray, order: np.ndarray, tmp: np.ndarray) -> None:
+    for k in range(v.shape[0]):
+        tmp[k] = v[order[k]]
+    for k in range(v.shape[0]):
+        v[k] = tmp[k]

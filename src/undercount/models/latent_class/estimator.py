@@ -1,0 +1,470 @@
+"""Bayesian latent-class capture-recapture (LCMCR): a Dirichlet-process mixture of
+independent-lists models, fitted by Gibbs sampling on the observed cells.
+
+Heterogeneous capture probabilities make lists look dependent even when, for each person,
+being listed by one source says nothing about being listed by another. The latent-class
+model explains every dependence by a mixture: people fall into classes, and within a class
+lists capture independently. Manrique-Vallier (2016) puts a truncated stick-breaking
+(Dirichlet-process) prior on the class weights so that the data choose how many classes
+are occupied. This module reproduces his R package LCMCR (same model, priors, updates and
+prior on N) and adds several dispersed chains run in parallel, R-hat/ESS diagnostics, no
+silent cap on N, and optional informative priors on the inclusion probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from undercount.core.draws import import_arviz, make_draws
+from undercount.core.estimator import Estimator
+from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
+from undercount.core.table import CaptureTable, pattern_string
+from undercount.errors import ConfigError, EstimationError, NotIdentifiableError
+from undercount.models.latent_class import _gibbs
+
+__all__ = ["LatentClassEstimator"]
+
+#: R-hat above this, or bulk ESS below ``_ESS_MIN``, earns a warning (Vehtari et al. 2021).
+_RHAT_MAX = 1.01
+_ESS_MIN = 400.0
+
+_ASSUMPTIONS = (
+    "The population is closed: the same people could have been listed by every list.",
+    "People fall into a small number of latent classes (groups); the data decide how many.",
+    "Within a class, being on one list says nothing about being on another (the lists are "
+    "independent given the class); all dependence between lists comes from the classes.",
+    "The classes found among the people who were listed describe the people no list "
+    "recorded too: the unobserved differ from the observed only through the mix of classes.",
+    "Records are linked without error: each person appears at most once on each list.",
+)
+
+_SUMMARY_PROBS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatentClassEstimator(Estimator):
+    r"""Bayesian latent-class model (LCMCR) for the number of people no list recorded.
+
+    Parameters
+    ----------
+    max_classes : int
+        Truncation level K of the stick-breaking prior (LCMCR's ``K``; default 10). It is an
+        upper bound: the posterior decides how many classes are occupied (``k_star``).
+    alpha_prior : (float, float)
+        Gamma(shape, rate) prior on the stick-breaking concentration alpha (LCMCR's
+        ``a_alpha``, ``b_alpha``; default (0.25, 0.25)).
+    n_chains : int
+        Independent chains, started from dispersed points and run in parallel.
+    n_iter : int
+        Iterations per chain after burn-in.
+    burn_in : int
+        Iterations per chain discarded; the first ``min(500, burn_in)`` hold alpha fixed and
+        end with a relabelling of the classes by weight (LCMCR's initialisation).
+    thin : int
+        Keep every ``thin``-th iteration (``n_iter // thin`` draws per chain).
+    max_n : int or None
+        Optional upper bound on N (the prior on N truncated at ``max_n``). None (default)
+        means no bound. LCMCR silently bounds N by ``21 n``; here a bound is only ever set
+        by the user, and every iteration in which it truncates the draw of N is counted and
+        reported.
+    list_priors : (a, b), mapping of list name to (a, b), or None
+        Beta(a, b) priors on the lists' inclusion probabilities (in every class). One pair
+        applies to every list; a mapping sets some lists and leaves the others at Beta(1, 1)
+        (the default, as LCMCR). :func:`beta_prior_from_expansion_factor` derives a pair
+        from a belief about the expansion factor ``N / n``.
+    level : float
+        Probability of the equal-tailed posterior interval.
+    n_jobs : int or None
+        Threads running chains; None uses every available core. Results do not depend on
+        it.
+
+    Notes
+    -----
+    With lists :math:`j = 1, \dots, J`, capture pattern :math:`x \in \{0, 1\}^J` and
+    classes :math:`k = 1, \dots, K`:
+
+    .. math::
+
+        \Pr(x) = \sum_{k=1}^K \pi_k \prod_{j=1}^J \lambda_{jk}^{x_j}
+                 (1 - \lambda_{jk})^{1 - x_j},\qquad
+        \pi_k = V_k \prod_{l<k} (1 - V_l),\ V_K = 1,
+
+    with :math:`V_k \sim \mathrm{Beta}(1, \alpha)`, :math:`\alpha \sim
+    \mathrm{Gamma}(a, b)` (rate :math:`b`), :math:`\lambda_{jk} \sim \mathrm{Beta}(a_j,
+    b_j)` (default 1, 1) and :math:`p(N) \propto 1/N`. Each Gibbs sweep
+
+    1. splits the :math:`c_x` people in every observed cell across classes,
+       :math:`\mathrm{Multinomial}(c_x; \propto \pi_k \Pr(x \mid k))`;
+    2. draws :math:`\lambda_{jk} \sim \mathrm{Beta}(a_j + n_{jk}^{1}, b_j + n_{jk}^{0})`
+       from the class counts (observed and unobserved people);
+    3. draws :math:`V_k \sim \mathrm{Beta}(1 + n_k, \alpha + \sum_{l>k} n_l)`;
+    4. draws :math:`n_0 \sim \mathrm{NegBin}(n, 1 - p_0)` (failures before :math:`n`
+       successes), :math:`p_0 = \sum_k \pi_k \prod_j (1 - \lambda_{jk})`, which is the
+       conditional of :math:`n_0` under :math:`p(N) \propto 1/N`, and splits the
+       :math:`n_0` unobserved across classes :math:`\propto \pi_k \prod_j (1 - \lambda_{jk})`;
+    5. draws :math:`\alpha \sim \mathrm{Gamma}(a + K - 1, b - \log \pi_K)`.
+
+    The estimate is the posterior median of :math:`N = n + n_0`; the interval is the
+    equal-tailed posterior interval. R-hat (rank-normalised, split) and bulk/tail ESS of
+    N, :math:`k^*` (occupied classes) and :math:`\alpha` come from ArviZ.
+
+    The model needs at least three lists: with two, the latent classes cannot be told
+    apart from the data (:class:`~undercount.errors.NotIdentifiableError`).
+
+    References
+    ----------
+    Manrique-Vallier, D. (2016). Bayesian population size estimation using Dirichlet process
+    mixtures. *Biometrics* 72:1246-1254. doi:10.1111/biom.12502
+    Manrique-Vallier, D. (2023). LCMCR: Bayesian non-parametric latent-class
+    capture-recapture. R package version 0.4.14.
+    Vehtari, A., Gelman, A., Simpson, D., Carpenter, B. and Bürkner, P.-C. (2021).
+    Rank-normalization, folding, and localization: an improved R-hat for assessing
+    convergence of MCMC. *Bayesian Analysis* 16:667-718. doi:10.1214/20-BA1221
+    """
+
+    method: ClassVar[str] = "lcm"
+    stochastic: ClassVar[bool] = True
+
+    max_classes: int = 10
+    alpha_prior: tuple[float, float] = (0.25, 0.25)
+    n_chains: int = 4
+    n_iter: int = 200_000
+    burn_in: int = 20_000
+    thin: int = 20
+    max_n: int | None = None
+    list_priors: tuple[float, float] | Mapping[str, tuple[float, float]] | None = None
+    level: float = 0.95
+    n_jobs: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_int("max_classes", self.max_classes, 2)
+        _check_int("n_chains", self.n_chains, 1)
+        _check_int("n_iter", self.n_iter, 1)
+        _check_int("burn_in", self.burn_in, 0)
+        _check_int("thin", self.thin, 1)
+        if self.n_iter // self.thin < 1:
+            raise ConfigError(f"n_iter={self.n_iter} with thin={self.thin} keeps no draws")
+        if self.n_jobs is not None:
+            _check_int("n_jobs", self.n_jobs, 1)
+        if self.max_n is not None:
+            _check_int("max_n", self.max_n, 1)
+        _pair("alpha_prior", self.alpha_prior)
+        if not (0.0 < self.level < 1.0):
+            raise ConfigError(f"level={self.level!r}: need 0 < level < 1")
+        if self.list_priors is not None and not isinstance(self.list_priors, Mapping):
+            _pair("list_priors", self.list_priors)
+        elif isinstance(self.list_priors, Mapping):
+            for name, prior in self.list_priors.items():
+                _pair(f"list_priors[{name!r}]", prior)
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, table: CaptureTable, *, rng: np.random.Generator | None) -> MSEResult:
+        assert rng is not None  # Estimator.fit enforces it for stochastic families
+        x, counts = _cells(table)
+        n = int(counts.sum())
+        _check_table(table, x, counts)
+        if self.max_n is not None and self.max_n < n:
+            raise ConfigError(f"max_n={self.max_n} is below the {n} people observed")
+        prior_a, prior_b = self._lambda_priors(table)
+        a_alpha, b_alpha = (float(v) for v in self.alpha_prior)
+        kk = int(self.max_classes)
+        n_keep = self.n_iter // self.thin
+        n_warmup = min(500, self.burn_in)
+        max_n0 = -1 if self.max_n is None else int(self.max_n) - n
+
+        chain_rngs = rng.spawn(self.n_chains)
+        inits = [_initial_values(g, x, counts, kk) for g in chain_rngs]
+
+        def run(c: int) -> tuple:
+            lam0, log_nu0, alpha0, n00 = inits[c]
+            return _gibbs.run_chain(
+                chain_rngs[c], x, counts, a_alpha, b_alpha, prior_a, prior_b, max_n0,
+                n_warmup, self.burn_in, n_keep, self.thin, lam0, log_nu0, alpha0, n00,
+            )
+
+        workers = min(self.n_chains, self.n_jobs or _available_cores())
+        if workers <= 1:
+            outs = [run(c) for c in range(self.n_chains)]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                outs = list(pool.map(run, range(self.n_chains)))
+
+        statuses = [int(o[6]) for o in outs]
+        if any(s == _gibbs.STATUS_DIVERGED for s in statuses):
+            raise EstimationError(
+                "lcm: the sampler's draws of N ran off towards infinity (the probability of "
+                "being on no list approached 1). The data do not bound N under this model "
+                "and prior; set max_n to bound it explicitly, or use an informative "
+                "list_priors."
+            )
+        if any(s != _gibbs.STATUS_OK for s in statuses):
+            raise EstimationError(
+                "lcm: numerical failure (every latent class gave an observed pattern "
+                "probability 0); check list_priors"
+            )
+
+        n0 = np.stack([o[0] for o in outs])
+        alpha = np.stack([o[1] for o in outs])
+        k_star = np.stack([o[2] for o in outs])
+        p0 = np.stack([o[3] for o in outs])
+        capped = np.stack([o[4] for o in outs])
+        n_capped = int(sum(int(o[5]) for o in outs))
+        big_n = n + n0
+
+        draws = make_draws(
+            posterior={"N": big_n, "n0": n0, "alpha": alpha, "k_star": k_star},
+            sample_stats={"p_unobserved": p0, "hit_max_n": capped},
+            observed_data={"counts": counts},
+            constant_data={
+                "max_classes": kk,
+                "alpha_prior_shape": a_alpha,
+                "alpha_prior_rate": b_alpha,
+                "lambda_prior_a": prior_a,
+                "lambda_prior_b": prior_b,
+                "max_n": -1 if self.max_n is None else int(self.max_n),
+                "n_observed": n,
+            },
+            coords={"cell": [pattern_string(r) for r in x], "list": list(table.lists)},
+            dims={"counts": ["cell"], "lambda_prior_a": ["list"], "lambda_prior_b": ["list"]},
+            attrs={
+                "method": self.method,
+                "model": "LCMCR (Manrique-Vallier 2016)",
+                "n_chains": self.n_chains,
+                "burn_in": self.burn_in,
+                "thin": self.thin,
+                "n_iter": self.n_iter,
+            },
+        )
+        diag = _convergence(draws)
+        diagnostics = _diagnostics(diag, self.n_chains)
+        if self.max_n is not None:
+            total_iter = self.n_chains * self.n_iter
+            sev = "warning" if n_capped > 0 else "info"
+            diagnostics.append(
+                Diagnostic(
+                    "max_n",
+                    f"max_n={self.max_n:,} truncated the draw of N in {n_capped:,} of "
+                    f"{total_iter:,} post-burn-in iterations "
+                    f"({int(capped.sum()):,} of {capped.size:,} kept draws)"
+                    + ("; the bound shapes the posterior" if n_capped else ""),
+                    sev,
+                )
+            )
+
+        flat = big_n.ravel().astype(float)
+        tail = (1.0 - self.level) / 2.0
+        lower, median, upper = np.quantile(flat, [tail, 0.5, 1.0 - tail])
+        az = import_arviz()
+        mcse_median = float(
+            az.mcse(draws, var_names=["N"], method="quantile", prob=0.5)["N"].item()
+        )
+        qs = np.quantile(flat, _SUMMARY_PROBS)
+        draws_summary: dict[str, Any] = {f"q{p * 100:g}": float(q) for p, q in
+                                         zip(_SUMMARY_PROBS, qs, strict=True)}
+        draws_summary.update(
+            {
+                "sd": float(flat.std(ddof=1)) if flat.size > 1 else math.nan,
+                "mcse_median": mcse_median,
+                "n_draws": int(flat.size),
+                "k_star_mean": float(k_star.mean()),
+                "alpha_median": float(np.median(alpha)),
+            }
+        )
+        interval = Interval(float(lower), float(upper), self.level, "posterior quantiles")
+        extra: dict[str, Any] = {
+            "mean": float(flat.mean()),
+            "rhat": diag["N"]["rhat"],
+            "ess": {"bulk": diag["N"]["ess_bulk"], "tail": diag["N"]["ess_tail"]},
+            "convergence": diag,
+            "draws_summary": draws_summary,
+        }
+        if self.max_n is not None:
+            extra["n_capped"] = n_capped
+        model = f"LCMCR K={kk}"
+        record = ModelRecord(
+            model=model,
+            estimate=float(median),
+            interval=interval,
+            status="ok",
+            extra={"mean": float(flat.mean())},
+        )
+        return MSEResult(
+            method=self.method,
+            model=model,
+            estimate=float(median),
+            interval=interval,
+            n_observed=n,
+            lists=table.lists,
+            models=(record,),
+            diagnostics=tuple(diagnostics),
+            params=self.get_params(),
+            assumptions=_ASSUMPTIONS,
+            draws=draws,
+            extra=extra,
+        )
+
+    def _lambda_priors(self, table: CaptureTable) -> tuple[np.ndarray, np.ndarray]:
+        jj = table.n_lists
+        a = np.ones(jj)
+        b = np.ones(jj)
+        lp = self.list_priors
+        if lp is None:
+            return a, b
+        if not isinstance(lp, Mapping):
+            pa, pb = _pair("list_priors", lp)
+            return np.full(jj, pa), np.full(jj, pb)
+        unknown = sorted(set(lp) - set(table.lists))
+        if unknown:
+            raise ConfigError(
+                f"list_priors names list(s) {unknown} not in the table; lists are "
+                f"{list(table.lists)}"
+            )
+        for j, name in enumerate(table.lists):
+            if name in lp:
+                a[j], b[j] = _pair(f"list_priors[{name!r}]", lp[name])
+        return a, b
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ConfigError(f"{name}={value!r}: need an integer >= {minimum}")
+
+
+def _pair(name: str, value: Any) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={value!r}: need a pair of positive numbers") from None
+    if not (a > 0.0 and b > 0.0 and math.isfinite(a) and math.isfinite(b)):
+        raise ConfigError(f"{name}={value!r}: need a pair of positive finite numbers")
+    return a, b
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _cells(table: CaptureTable) -> tuple[np.ndarray, np.ndarray]:
+    keep = table.counts > 0
+    x = np.ascontiguousarray(table.patterns[keep], dtype=np.uint8)
+    counts = np.ascontiguousarray(table.counts[keep], dtype=np.int64)
+    return x, counts
+
+
+def _check_table(table: CaptureTable, x: np.ndarray, counts: np.ndarray) -> None:
+    jj = table.n_lists
+    if jj < 3:
+        raise NotIdentifiableError(
+            f"lcm needs at least 3 lists, the table has {jj}: with two lists the latent "
+            "classes (and so N) are not identifiable from the data"
+        )
+    if x.shape[0] < 2:
+        only = pattern_string(x[0]) if x.shape[0] else "none"
+        raise NotIdentifiableError(
+            f"lcm: the table has a single observed capture pattern ({only}); without "
+            "overlaps between lists nothing in the data bounds the number unobserved"
+        )
+    overlap = (x.sum(axis=1) >= 2) & (counts > 0)
+    if not overlap.any():
+        raise NotIdentifiableError(
+            "lcm: no one is on more than one list; without overlaps between lists nothing "
+            "in the data bounds the number unobserved"
+        )
+
+
+def _initial_values(
+    g: np.random.Generator, x: np.ndarray, counts: np.ndarray, kk: int
+) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Dispersed starting values for one chain.
+
+    Inclusion probabilities scatter around each list's observed coverage (Beta with
+    concentration 5), class weights are a stick-breaking draw with alpha = 1, the
+    concentration starts within a factor e of LCMCR's warm-up value 0.3 / K, and n0
+    between a quarter of n and three times n.
+    """
+    n = int(counts.sum())
+    cover = (x.astype(float) * counts[:, None]).sum(axis=0) / n
+    cover = np.clip(cover, 0.02, 0.98)
+    conc = 5.0
+    lam = g.beta(conc * cover[:, None], conc * (1.0 - cover[:, None]), size=(x.shape[1], kk))
+    lam = np.clip(lam, 1e-3, 1.0 - 1e-3)
+    v = g.beta(1.0, 1.0, size=kk - 1)
+    log_nu = np.empty(kk)
+    acc = 0.0
+    for k in range(kk - 1):
+        log_nu[k] = math.log(v[k]) + acc if v[k] > 0 else -745.0 + acc
+        acc += math.log1p(-v[k]) if v[k] < 1 else -745.0
+    log_nu[kk - 1] = acc
+    alpha = 0.3 / kk * math.exp(g.uniform(-1.0, 1.0))
+    n0 = round(n * g.uniform(0.25, 3.0))
+    return np.ascontiguousarray(lam), log_nu, alpha, n0
+
+
+def _convergence(draws: Any) -> dict[str, dict[str, float]]:
+    """R-hat and bulk/tail ESS of N, k_star and alpha (ArviZ)."""
+    az = import_arviz()
+    out: dict[str, dict[str, float]] = {}
+    names = ["N", "k_star", "alpha"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rhat = az.rhat(draws, var_names=names)
+        bulk = az.ess(draws, var_names=names, method="bulk")
+        tail = az.ess(draws, var_names=names, method="tail")
+    for v in names:
+        out[v] = {
+            "rhat": float(rhat[v].item()),
+            "ess_bulk": float(bulk[v].item()),
+            "ess_tail": float(tail[v].item()),
+        }
+    return out
+
+
+def _diagnostics(diag: dict[str, dict[str, float]], n_chains: int) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    r_n = diag["N"]["rhat"]
+    for v, d in diag.items():
+        r, eb = d["rhat"], d["ess_bulk"]
+        # alpha and k_star depend on how the classes are ordered along the stick, which
+        # the Gibbs sampler changes slowly; say so, with N's own R-hat beside them.
+        aside = "" if v == "N" else f" ({v} is a nuisance parameter; R-hat of N is {r_n:.3f})"
+        constant = not math.isfinite(r) and v == "k_star"
+        if constant:
+            # k_star can be the same in every draw; R-hat is then undefined, not a problem.
+            continue
+        if n_chains > 1 and not (r <= _RHAT_MAX):
+            out.append(
+                Diagnostic(
+                    "rhat",
+                    f"lcm: R-hat of {v} is {r:.3f} (> {_RHAT_MAX}); the chains disagree{aside}. "
+                    "Run longer (n_iter, burn_in) before trusting the estimate.",
+                )
+            )
+        if not (eb >= _ESS_MIN):
+            out.append(
+                Diagnostic(
+                    "ess",
+                    f"lcm: bulk effective sample size of {v} is {eb:.0f} (< {_ESS_MIN:.0f})"
+                    f"{aside}; posterior quantiles are imprecise. Run longer (n_iter).",
+                )
+            )
+    if n_chains == 1:
+        out.append(
+            Diagnostic(
+                "single_chain",
+                "lcm: one chain only; R-hat compares halves of it and cannot detect a chain "
+                "stuck in one mode. Use n_chains >= 2.",
+                "info",
+            )
+        )
+    return out
