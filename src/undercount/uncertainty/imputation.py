@@ -303,7 +303,7 @@ class MultipleImputation(Estimator):
             results.append(self.estimator.fit(t, rng=fit_rng))
         draws = [_total_draws(r) for r in results]
         n = table.n_observed
-        bayes = type(getattr(self.estimator, "estimator", self.estimator)).stochastic
+        bayes = all(_is_posterior(r) for r in results)
         pooling = self.pooling if self.pooling != "auto" else ("pooled-draws" if bayes else "rubin")
         extra: dict[str, Any] = {
             "imputation": {
@@ -354,6 +354,14 @@ class MultipleImputation(Estimator):
             extra={**first.extra, **extra},
             **({"total_draws": all_draws} if hasattr(first, "total_draws") else {}),
         )
+
+
+def _is_posterior(result: MSEResult) -> bool:
+    """Whether a result's uncertainty is a posterior (pool draws) or a bootstrap (Rubin)."""
+    if result.extra.get("total_method") == "summed posterior draws":
+        return True
+    post = getattr(result.draws, "posterior", None)
+    return post is not None and "N" in post
 
 
 def _total_draws(result: MSEResult) -> np.ndarray:
