@@ -84,6 +84,17 @@ def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _pair(value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    parts = _split(value) or []
+    try:
+        a, b = (float(x) for x in parts)
+    except ValueError:
+        raise typer.BadParameter(f"expected two numbers a,b; got {value!r}") from None
+    return a, b
+
+
 @app.command()
 def estimate(
     source: Annotated[
@@ -118,6 +129,10 @@ def estimate(
     burn_in: Annotated[int | None, typer.Option(help="MCMC burn-in per chain.")] = None,
     delta: Annotated[float | None, typer.Option(help="Hyper-Dirichlet mass (dga).")] = None,
     prior: Annotated[Prior | None, typer.Option(help="Prior on N (dga).")] = None,
+    prior_params: Annotated[
+        str | None,
+        typer.Option(help="Negative-binomial prior parameters a,b (dga --prior negbin)."),
+    ] = None,
     bootstrap: Annotated[
         int | None,
         typer.Option(help="Bootstrap replicates, re-running model selection in each."),
@@ -165,6 +180,7 @@ def estimate(
             burn_in=burn_in,
             delta=delta,
             prior=prior.value if prior else None,
+            prior_params=_pair(prior_params),
             bootstrap=bootstrap,
             ntop=ntop,
             strata=tuple(_split(strata)) if strata else None,

@@ -176,7 +176,7 @@ _FAMILY_FIELDS = {
     "chapman": ("interval",),
     "lincoln-petersen": ("interval",),
     "lcm": ("chains", "iterations", "burn_in"),
-    "dga": ("delta", "prior"),
+    "dga": ("delta", "prior", "prior_params"),
 }
 
 

@@ -56,6 +56,7 @@ class EstimateOptions:
     burn_in: int | None = None
     delta: float | None = None
     prior: str | None = None
+    prior_params: tuple[float, float] | None = None
     bootstrap: int | None = None
     ntop: int | None = None
     strata: tuple[str, ...] | None = None
@@ -165,7 +166,8 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
         if opts.interval not in (None, "posterior"):
             raise ConfigError("--interval does not apply to --method dga (posterior quantiles)")
         return GraphicalEstimator(
-            **_drop_none(delta=opts.delta, prior=opts.prior, level=opts.level)
+            **_drop_none(delta=opts.delta, prior=opts.prior, prior_params=opts.prior_params,
+                         level=opts.level)
         )
     raise ConfigError(f"method={method!r} is not allowed; choose one of {', '.join(METHODS)}")
 

@@ -1,0 +1,117 @@
+"""``undercount validate``: the simulation battery (do the intervals cover the truth?)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+
+def _split(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``validate`` command to ``app``."""
+
+    @app.command("validate")
+    def validate(
+        out: Annotated[Path, typer.Option("--out", help="Output folder for tables and plots.")],
+        designs: Annotated[
+            str | None,
+            typer.Option(help="Designs, comma-separated (default: all table-level designs)."),
+        ] = None,
+        families: Annotated[
+            str | None,
+            typer.Option(help="Estimator families, comma-separated (default: all six)."),
+        ] = None,
+        replicates: Annotated[int, typer.Option(help="Replicates R per design.")] = 100,
+        seed: Annotated[int, typer.Option(help="Master seed.")] = 0,
+        first_replicate: Annotated[
+            int, typer.Option(help="Number of the first replicate (to extend or split a run).")
+        ] = 0,
+        jobs: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+        bootstrap_replicates: Annotated[
+            int, typer.Option(help="Replicates of the bootstrap family.")
+        ] = 1000,
+        linkage_draws: Annotated[
+            int, typer.Option(help="Plausible linkages per replicate (linkavg-* families).")
+        ] = 20,
+        combine: Annotated[
+            str | None,
+            typer.Option(help="Only tabulate: replicates.csv files of earlier runs, "
+                              "comma-separated (the parts of one battery)."),
+        ] = None,
+        list_designs: Annotated[
+            bool, typer.Option("--list", help="List the designs and families and exit.")
+        ] = False,
+    ) -> None:
+        """Run the simulation battery: bias, RMSE, coverage and width per design and family."""
+        from rich.console import Console
+
+        from undercount.cli._common import exit_code
+        from undercount.errors import UndercountError
+        from undercount.simulate.battery import (
+            DESIGNS,
+            FAMILIES,
+            LINKAGE_FAMILIES,
+            BatteryOptions,
+            load_replicates,
+            run_battery,
+            summarise,
+            summary_markdown,
+            write_outputs,
+        )
+
+        console = Console(stderr=True)
+        if list_designs:
+            for name, d in DESIGNS.items():
+                typer.echo(f"design  {name:12s} {d.description}")
+            for name, (desc, _) in FAMILIES.items():
+                typer.echo(f"family  {name:12s} {desc}")
+            for name, base in LINKAGE_FAMILIES.items():
+                typer.echo(f"family  {name:12s} linkage averaging over {base}")
+            return
+        command = "undercount " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if combine:
+            try:
+                results = load_replicates(_split(combine) or [])
+            except UndercountError as exc:
+                console.print(f"[bold red]{type(exc).__name__}[/bold red]: {exc}")
+                raise typer.Exit(exit_code(exc)) from None
+            paths = write_outputs(results, out, command=command)
+            typer.echo(summary_markdown(summarise(results)))
+            typer.echo(f"Written: {', '.join(str(p) for p in paths.values())}")
+            return
+        try:
+            options = BatteryOptions(
+                bootstrap_replicates=bootstrap_replicates, linkage_draws=linkage_draws
+            )
+
+            def progress(done: int, total: int) -> None:
+                if done == total or done % max(1, total // 20) == 0:
+                    console.print(f"{done}/{total} replicates", highlight=False)
+
+            results = run_battery(
+                _split(designs),
+                _split(families),
+                replicates=replicates,
+                seed=seed,
+                jobs=jobs,
+                first_replicate=first_replicate,
+                options=options,
+                progress=progress,
+            )
+        except UndercountError as exc:
+            console.print(f"[bold red]{type(exc).__name__}[/bold red]: {exc}", highlight=False)
+            raise typer.Exit(exit_code(exc)) from None
+        paths = write_outputs(results, out, command=command)
+        typer.echo(summary_markdown(summarise(results)))
+        typer.echo(f"Written: {', '.join(str(p) for p in paths.values())}")
