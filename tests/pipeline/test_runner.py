@@ -10,6 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import typer
@@ -144,38 +145,72 @@ _SLOW_RUN = """
 import dataclasses, sys, time
 from undercount.pipeline import runner
 
-real = runner._estimate
+stage = sys.argv[2]
+real = next(s.run for s in runner.STAGES if s.name == stage)
 
 def slow(ctx):
     out = real(ctx)
-    print("ESTIMATE-COMPUTED", flush=True)
+    print(f"{stage.upper()}-COMPUTED", flush=True)
     time.sleep(120)   # killed here, before the stage commits
     return out
 
-runner.STAGES = tuple(dataclasses.replace(s, run=slow) if s.name == "estimate" else s
+runner.STAGES = tuple(dataclasses.replace(s, run=slow) if s.name == stage else s
                       for s in runner.STAGES)
 runner.Project(sys.argv[1]).run()
 """
 
 
-def test_killed_run_resumes_without_recomputing(tmp_path):
-    path = make_project(tmp_path / "a", strata=False)
+def _kill_during(tmp_path, path, stage):
     script = tmp_path / "slow.py"
     script.write_text(textwrap.dedent(_SLOW_RUN))
-    proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, str(script), str(path), stage],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         line = ""
-        while "ESTIMATE-COMPUTED" not in line and time.monotonic() < deadline:
+        while f"{stage.upper()}-COMPUTED" not in line and time.monotonic() < deadline:
             line = proc.stdout.readline()
             if not line and proc.poll() is not None:
                 pytest.fail(f"run ended early: {proc.stderr.read()}")
-        os.killpg(proc.pid, signal.SIGKILL)  # mid-stage, after ingest and tabulate committed
+        os.killpg(proc.pid, signal.SIGKILL)  # mid-stage, before it commits
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_run_killed_during_linkage_resumes_with_identical_results(tmp_path):
+    from undercount.simulate import simulate_lists
+
+    def project(folder):
+        sim = simulate_lists(n_people=400, lists=3, rng=np.random.default_rng(5), seed=5)
+        sim.write(folder, overwrite=True)
+        return folder / "project.toml"
+
+    path = project(tmp_path / "a")
+    _kill_during(tmp_path, path, "link")
+    p = Project(path)
+    states = {r["stage"]: r["state"] for r in p.status()}
+    assert states["ingest"] == "up to date" and states["standardise"] == "up to date"
+    assert states["link"] == "interrupted"
+    summary = p.run()
+    assert summary.cached() == ["ingest", "standardise"]
+    assert summary.ran()[0] == "link"
+    done = p.store.history()
+    done = done[done["event"] == "done"].groupby("stage").size().to_dict()
+    assert done["ingest"] == 1 and done["standardise"] == 1 and done["link"] == 1
+    clean = Project(project(tmp_path / "b"))
+    clean.run()
+    cols = "kind, label, method, model, estimate, lower, upper"
+    pd.testing.assert_frame_equal(
+        p.store.query(f"SELECT {cols} FROM estimates ORDER BY kind, label"),
+        clean.store.query(f"SELECT {cols} FROM estimates ORDER BY kind, label"))
+
+
+def test_killed_run_resumes_without_recomputing(tmp_path):
+    path = make_project(tmp_path / "a", strata=False)
+    _kill_during(tmp_path, path, "estimate")
     p = Project(path)
     states = {r["stage"]: r["state"] for r in p.status()}
     assert states == {"ingest": "up to date", "tabulate": "up to date",

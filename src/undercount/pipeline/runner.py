@@ -148,7 +148,12 @@ class StageContext:
     run_id: str
 
     def frame(self, table: str) -> pd.DataFrame:
-        """A table produced by an earlier stage (from this run's memory, else the store)."""
+        """A table produced by an earlier stage, as the store holds it.
+
+        Stages always read their inputs back from the store, never from the producing
+        stage's memory, so a resumed run computes from exactly what a fresh run computes
+        from (a round trip through the store can change dtypes and missing-value markers).
+        """
         if table in self.memo:
             return self.memo[table]
         frame = self.store.read_frame(table)
@@ -200,7 +205,6 @@ def _ingest(ctx: StageContext) -> StageOutput:
                 frames[_raw_name(spec.name)] = _as_text(read_list(spec))
                 advance(1)
     old = [t for t in ctx.store.tables() if t.startswith("raw__") and t not in frames]
-    ctx.memo.update(frames)
     return StageOutput(
         output_hash=_digest({k: frame_hash(v) for k, v in sorted(frames.items())}),
         frames=frames, drop=tuple(old),
@@ -234,7 +238,6 @@ def _standardise(ctx: StageContext) -> StageOutput:
         frames = [ctx.frame(_raw_name(s.name)) for s in specs]
         std = standardise_lists(frames, specs)
         advance(1)
-    ctx.memo["standardised"] = std
     return StageOutput(output_hash=frame_hash(std), frames={"standardised": std},
                        summary={"records": len(std), "standardiser": standardiser_name()})
 
@@ -266,7 +269,6 @@ def _link(ctx: StageContext) -> StageOutput:
 
             shutil.rmtree(tmp, ignore_errors=True)
         advance(1)
-    ctx.memo["clusters"] = records
     settings_json = settings.to_json() if _accepts_no_path(settings.to_json) else None
     return StageOutput(
         output_hash=_digest([frame_hash(records), frame_hash(edges)]),
@@ -329,7 +331,6 @@ def _tabulate(ctx: StageContext) -> StageOutput:
     cells = (persons[agg_cols].astype({c: "string" for c in strata})
              .value_counts(dropna=False).rename("count").reset_index()
              .sort_values(agg_cols, ignore_index=True))
-    ctx.memo["capture_histories"] = persons
     return StageOutput(
         output_hash=frame_hash(persons),
         frames={"capture_histories": persons, "capture_table": cells},
