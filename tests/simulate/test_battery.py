@@ -1,0 +1,136 @@
+"""The simulation battery's machinery: designs, seeding, failure accounting, outputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from undercount import datasets
+from undercount.errors import ConfigError
+from undercount.models.loglinear import LogLinearEstimator
+from undercount.simulate.battery import (
+    DESIGNS,
+    BatteryOptions,
+    FittedModelDesign,
+    LatentClassDesign,
+    load_replicates,
+    run_battery,
+    summarise,
+    summary_markdown,
+    write_outputs,
+)
+
+COLS = ["design", "replicate", "family", "truth", "n_observed", "estimate", "lower", "upper",
+        "status", "message"]
+
+
+def test_sim1_design_matches_manrique_vallier_2016():
+    d = DESIGNS["sim1"]
+    assert d.truth == 2000
+    assert d.sizes == (1800, 200)
+    assert d.probs[0] == (0.033, 0.033, 0.099, 0.132, 0.033)
+    assert d.probs[1] == (0.660, 0.825, 0.759, 0.990, 0.693)
+    table = d.sample(np.random.default_rng(0))
+    assert table.n_lists == 5
+    # Expected observed: 1800 * (1 - prod(1 - p1)) + 200 * (1 - prod(1 - p2)) = 701.2;
+    # sd about 20, so 5 sd is 100.
+    expected = 1800 * (1 - np.prod(1 - np.array(d.probs[0]))) + 200 * (
+        1 - np.prod(1 - np.array(d.probs[1])))
+    assert abs(table.n_observed - expected) < 100
+
+
+def test_fitted_model_design_truth_is_the_bic_fit():
+    d = DESIGNS["hiv_bic"]
+    assert isinstance(d, FittedModelDesign)
+    fit = LogLinearEstimator(select="bic").fit(datasets.load("hiv_rome"))
+    assert d.truth == round(fit.estimate)
+    table = d.sample(np.random.default_rng(1))
+    assert table.lists == ("c1", "c2", "c3", "c4")
+    # n ~ Binomial(N, 1 - p0); the observed share of the fit is n_obs/N-hat.
+    share = datasets.load("hiv_rome").n_observed / fit.estimate
+    sd = math.sqrt(d.truth * share * (1 - share))
+    assert abs(table.n_observed - d.truth * share) < 5 * sd
+
+
+def test_same_seed_same_results_regardless_of_jobs_and_other_families():
+    a = run_battery(["negdep4"], ["stepwise", "rcapture"], replicates=2, seed=7)
+    b = run_battery(["negdep4"], ["stepwise", "rcapture"], replicates=2, seed=7, jobs=2)
+    c = run_battery(["negdep4"], ["rcapture"], replicates=2, seed=7)
+    pd.testing.assert_frame_equal(a[COLS], b[COLS])
+    pd.testing.assert_frame_equal(
+        a[a["family"] == "rcapture"][COLS].reset_index(drop=True), c[COLS]
+    )
+    d = run_battery(["negdep4"], ["stepwise"], replicates=2, seed=8)
+    assert not np.array_equal(d["n_observed"], a[a["family"] == "stepwise"]["n_observed"])
+
+
+def test_not_applicable_and_failures_are_counted_not_dropped():
+    tiny = LatentClassDesign("tiny", "almost nobody is listed", 3, sizes=(30,),
+                             probs=((0.02, 0.02, 0.02),))
+    res = run_battery(["tiny", "sparse8"], ["stepwise", "dga"], replicates=3, seed=1,
+                      extra_designs={"tiny": tiny})
+    assert len(res) == 2 * 3 * 2
+    tiny_rows = res[res["design"] == "tiny"]
+    assert set(tiny_rows["status"]) <= {"failed", "ok"}
+    assert (tiny_rows["status"] == "failed").sum() >= 1
+    assert (res[(res["design"] == "sparse8") & (res["family"] == "dga")]["status"]
+            == "n/a").all()
+    s = summarise(res).set_index(["design", "family"])
+    assert s.loc[("sparse8", "dga"), "not_applicable"] == 3
+    assert s.loc[("sparse8", "dga"), "ok"] == 0
+    row = s.loc[("tiny", "stepwise")]
+    assert row["ok"] + row["failed"] + row["errors"] == 3
+    assert "n/a" in summary_markdown(summarise(res))
+
+
+def test_summarise_arithmetic():
+    frame = pd.DataFrame({
+        "design": "d", "family": "f", "replicate": range(5), "truth": 100, "n_observed": 50,
+        "estimate": [90.0, 100.0, 110.0, 120.0, math.nan],
+        "lower": [80.0, 95.0, 101.0, 90.0, math.nan],
+        "upper": [99.0, 105.0, 130.0, math.inf, math.nan],
+        "status": ["ok", "ok", "ok", "ok", "failed"], "message": "", "seconds": 0.0,
+    })
+    s = summarise(frame).iloc[0]
+    assert s["ok"] == 4 and s["failed"] == 1
+    assert s["coverage"] == pytest.approx(0.5)  # 95-105 and 90-inf cover 100
+    assert s["coverage_all"] == pytest.approx(2 / 5)
+    assert s["rel_bias"] == pytest.approx(0.05)
+    assert s["rel_rmse"] == pytest.approx(math.sqrt((100 + 0 + 100 + 400) / 4) / 100)
+    assert s["median_width"] == pytest.approx(np.median([19.0, 10.0, 29.0, math.inf]))
+    assert s["unbounded"] == 1
+
+
+def test_smoke_all_families_and_outputs(tmp_path):
+    # Short sampler and bootstrap settings: this checks the machinery, not the methods.
+    fast = BatteryOptions(bootstrap_replicates=200, lcm_iter=4000, lcm_burn_in=1000)
+    res = run_battery(["hiv_bic"], None, replicates=1, seed=3, options=fast)
+    assert list(res["family"]) == ["bic", "bootstrap", "stepwise", "rcapture", "lcm", "dga"]
+    assert (res["status"] == "ok").all(), res[["family", "message"]]
+    ok = res.set_index("family")
+    assert (ok["lower"] <= ok["estimate"]).all() and (ok["estimate"] <= ok["upper"]).all()
+    paths = write_outputs(res, tmp_path, command="undercount validate --replicates 1")
+    for p in paths.values():
+        assert p.exists() and p.stat().st_size > 0
+    summary = pd.read_csv(paths["summary_csv"])
+    assert len(summary) == 6
+    assert "undercount validate" in paths["summary_md"].read_text()
+    back = load_replicates([paths["replicates"]])
+    np.testing.assert_allclose(back["estimate"], res["estimate"])
+    np.testing.assert_allclose(back["upper"], res["upper"])
+    with pytest.raises(ConfigError):  # parts must not overlap
+        load_replicates([paths["replicates"], paths["replicates"]])
+
+
+@pytest.mark.slow
+def test_linkage_averaging_covers_more_often_than_fixed_linkage():
+    """Acceptance: on lists with known truth and linkage noise, intervals that average over
+    plausible linkages cover N at least as often as those that fix the linkage."""
+    res = run_battery(["link4"], ["stepwise", "linkavg-stepwise"], replicates=40, seed=11,
+                      jobs=2, options=BatteryOptions(linkage_draws=20))
+    s = summarise(res).set_index("family")
+    assert s.loc["linkavg-stepwise", "coverage"] >= s.loc["stepwise", "coverage"]
+    assert s.loc["linkavg-stepwise", "median_width"] > s.loc["stepwise", "median_width"]
