@@ -55,6 +55,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the simulation battery: bias, RMSE, coverage and width per design and family."""
         from rich.console import Console
+        from rich.markup import escape
 
         from undercount.cli._common import exit_code
         from undercount.errors import UndercountError
@@ -110,7 +111,8 @@ def register(app: typer.Typer) -> None:
                 progress=progress,
             )
         except UndercountError as exc:
-            console.print(f"[bold red]{type(exc).__name__}[/bold red]: {exc}", highlight=False)
+            console.print(f"[bold red]{type(exc).__name__}[/bold red]: {escape(str(exc))}",
+                          highlight=False)
             raise typer.Exit(exit_code(exc)) from None
         paths = write_outputs(results, out, command=command)
         typer.echo(summary_markdown(summarise(results)))

@@ -472,6 +472,20 @@ def _covariates(value: Any, where: str, p: _Problems) -> list[str]:
     return list(value)
 
 
+def read_toml(path: Path) -> tuple[dict[str, Any], str, Path]:
+    """A project file's parsed contents, its name for messages, and the folder that relative
+    paths in it are resolved against. Raises ConfigError for a missing or invalid file."""
+    source = str(path)
+    if not path.is_file():
+        raise ConfigError(f"{source}: project file not found")
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    return doc, source, path.resolve().parent
+
+
 def load_project(path: str | Path, *, check_inputs: bool = True) -> ProjectConfig:
     """Read and validate a project TOML file.
 
@@ -493,15 +507,7 @@ def load_project(path: str | Path, *, check_inputs: bool = True) -> ProjectConfi
         record ids.
     """
     path = Path(path)
-    source = str(path)
-    if not path.is_file():
-        raise ConfigError(f"{source}: project file not found")
-    try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
-    base = path.resolve().parent
+    doc, source, base = read_toml(path)
     p = _Problems(source)
     _unknown_keys(doc, ["project", "lists", "link", "strata"], "top level", p)
 

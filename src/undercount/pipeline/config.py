@@ -43,7 +43,6 @@ before any work starts, and raises one :class:`~undercount.errors.ConfigError` o
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -428,16 +427,10 @@ def load_run_config(path: str | Path, *, check_inputs: bool = True) -> RunConfig
     InputError
         An input file that cannot be read or lacks a named column.
     """
+    from undercount.io.project import read_toml
+
     path = Path(path)
-    source = str(path)
-    if not path.is_file():
-        raise ConfigError(f"{source}: project file not found")
-    try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
-    base = path.resolve().parent
+    doc, source, base = read_toml(path)
     p = _Problems(source)
     _unknown(doc, _TOP, "top level", p)
     project = _table(doc, "project", p)
