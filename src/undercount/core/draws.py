@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["import_arviz", "make_draws"]
+__all__ = ["import_arviz", "make_draws", "posterior_n"]
 
 
 def import_arviz() -> Any:
@@ -145,3 +145,22 @@ def _dataset(
             if d in coords:
                 used[d] = coords[d]
     return xr.Dataset(variables, coords=used, attrs=dict(attrs) if attrs else {})
+
+
+def posterior_n(
+    result: Any, *, rng: np.random.Generator | None = None, size: int = 4000
+) -> np.ndarray | None:
+    """Posterior draws of N carried by a result, flattened over chains; None if it has none.
+
+    A result with an exact posterior (``result.sample(size, rng=...)``, as graphical model
+    averaging returns) is sampled ``size`` times with ``rng``; otherwise the draws are read
+    from ``result.draws.posterior["N"]``. Bootstrap replicates are not posterior draws and
+    are not returned here.
+    """
+    sample = getattr(result, "sample", None)
+    if callable(sample) and rng is not None:
+        return np.asarray(sample(size, rng=rng), dtype=float)
+    post = getattr(getattr(result, "draws", None), "posterior", None)
+    if post is None or "N" not in post:
+        return None
+    return np.asarray(post["N"]).reshape(-1).astype(float)

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from undercount.core.draws import posterior_n
 from undercount.core.result import Diagnostic, Interval, MSEResult, json_number
 from undercount.core.table import CaptureTable
 from undercount.errors import UndercountError
@@ -168,11 +169,11 @@ def draws_of(result: MSEResult) -> np.ndarray | None:
     """
     candidates: list[Any] = []
     d = result.draws
-    if d is not None:
-        posterior = getattr(d, "posterior", None)
-        if posterior is not None and "N" in posterior:
-            candidates.append(posterior["N"].values)
-        elif isinstance(d, Mapping) or hasattr(d, "data_vars"):
+    post = posterior_n(result)
+    if post is not None:
+        candidates.append(post)
+    elif d is not None:
+        if isinstance(d, Mapping) or hasattr(d, "data_vars"):
             if "N" in d:
                 candidates.append(np.asarray(d["N"]))
         else:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from undercount.core.draws import posterior_n
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable
@@ -97,20 +98,6 @@ def merge_suggestions(
             f"(same except {differs})"
         )
     return out
-
-
-def _posterior_n(result: MSEResult, rng: np.random.Generator) -> np.ndarray | None:
-    sample = getattr(result, "sample", None)
-    if callable(sample):
-        # An exact posterior (graphical model averaging) is sampled rather than stored.
-        return np.asarray(sample(4000, rng=rng), dtype=float)
-    draws = result.draws
-    if draws is None:
-        return None
-    post = getattr(draws, "posterior", None)
-    if post is None or "N" not in post:
-        return None
-    return np.asarray(post["N"]).reshape(-1).astype(float)
 
 
 def sum_draws(draws: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
@@ -242,7 +229,7 @@ class StratifiedEstimator(Estimator):
             raise EstimationError("no stratum could be estimated")
         point = sum(r.estimate for r in results.values()) + skipped_n
         draw_rng = streams[-1]
-        draws = [_posterior_n(r, draw_rng) for r in results.values()]
+        draws = [posterior_n(r, rng=draw_rng) for r in results.values()]
         if all(d is not None for d in draws):
             total_draws = sum_draws(draws, draw_rng) + skipped_n  # type: ignore[arg-type]
             point = float(np.median(total_draws))

@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from undercount.core.draws import posterior_n
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, MSEResult
 from undercount.core.table import CaptureTable
@@ -360,17 +361,16 @@ def _is_posterior(result: MSEResult) -> bool:
     """Whether a result's uncertainty is a posterior (pool draws) or a bootstrap (Rubin)."""
     if result.extra.get("total_method") == "summed posterior draws":
         return True
-    post = getattr(result.draws, "posterior", None)
-    return post is not None and "N" in post
+    return posterior_n(result) is not None
 
 
 def _total_draws(result: MSEResult) -> np.ndarray:
     d = getattr(result, "total_draws", None)
     if d is not None:
         return np.asarray(d, dtype=float)
-    post = getattr(result.draws, "posterior", None)
-    if post is not None and "N" in post:
-        return np.asarray(post["N"]).reshape(-1).astype(float)
+    post = posterior_n(result)
+    if post is not None:
+        return post
     raise ConfigError(
         f"the {result.method} result has neither bootstrap totals nor posterior draws to pool"
     )

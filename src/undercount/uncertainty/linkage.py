@@ -83,6 +83,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from undercount.core.draws import posterior_n
 from undercount.core.estimator import Estimator, check_literals
 from undercount.core.result import Diagnostic, Interval, MSEResult
 from undercount.core.table import CaptureTable, _patterns_from_codes
@@ -252,13 +253,9 @@ def _draws_of_n(
     result: MSEResult, size: int, rng: np.random.Generator, level: float
 ) -> np.ndarray:
     """``size`` values representing the fit's distribution of N (see the module docstring)."""
-    draws = result.draws
-    if draws is not None and hasattr(draws, "posterior") and "N" in draws.posterior:
-        flat = np.asarray(draws.posterior["N"]).ravel().astype(float)
+    flat = posterior_n(result, rng=rng, size=size)
+    if flat is not None:
         return rng.choice(flat, size=size, replace=len(flat) < size)
-    sampler = getattr(result, "sample", None)
-    if callable(sampler) and getattr(result, "pmf", None) is not None and len(result.pmf):
-        return np.asarray(sampler(size, rng=rng), dtype=float)
     reps = result.extra.get("replicates") if isinstance(result.extra, dict) else None
     if reps is not None:
         reps = np.asarray(reps, dtype=float)
