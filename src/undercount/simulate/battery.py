@@ -38,6 +38,15 @@ probabilistic matcher, see :class:`LinkageDesign`; the linkage-fixed families ru
 table from thresholded clustering, the ``linkavg-*`` families average over plausible
 linkages (:class:`~undercount.uncertainty.linkage.LinkageAveraging`).
 
+End-to-end designs (``e2e*``): the lists are simulated with names, dates and IDs by the
+simulator behind ``undercount simulate`` and linked by the package's own Splink pipeline;
+the fixed-linkage families run on its clusters at the pipeline's threshold, the
+``linkavg-*`` families on its scored pairs, see :class:`EndToEndDesign`. ``e2e3``: N =
+1,500, 3 lists, the default (MoH-measured) recording noise; ``e2e4noisy``: N = 1,500, 4
+lists, heavy name, date and ID noise, missing IDs and large sibling groups. Capture is
+independent and homogeneous in both (:math:`M_t` holds), so only linkage can go wrong.
+Linkage and end-to-end designs run only when named (``--designs``).
+
 Families
 --------
 ``bic`` (log-linear, BIC-best model, conditional multinomial profile interval; J <= 5),
@@ -70,6 +79,7 @@ References
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -77,6 +87,7 @@ import traceback
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -87,16 +98,19 @@ import pandas as pd
 
 from undercount.core.table import CaptureTable, _patterns_from_codes
 from undercount.errors import ConfigError, EstimationError
+from undercount.simulate.lists import ListSpec, NoiseSpec
 
 __all__ = [
     "DESIGNS",
     "FAMILIES",
     "BatteryOptions",
     "Design",
+    "EndToEndDesign",
     "FittedModelDesign",
     "LatentClassDesign",
     "LinkageDesign",
     "LogitNormalDesign",
+    "RecordDesign",
     "load_replicates",
     "run_battery",
     "summarise",
@@ -219,7 +233,29 @@ def _list_names(J: int) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class LinkageDesign(Design):
+class RecordDesign(Design):
+    """A design that draws linked *records*, not only a table.
+
+    :meth:`sample_linkage` returns ``(fixed_table, records, pairs)``: the capture table of
+    the fixed (thresholded) linkage, one row per record (``uid`` = row number, ``list``,
+    ``person`` = true identity, and the cannot-link fields ``national_id``, ``sex``, with
+    ``id_valid`` where IDs carry a check digit), and the scored candidate pairs (``uid_l``,
+    ``uid_r``, ``match_probability``, ``is_match``). The fixed-linkage families run on the
+    table, the ``linkavg-*`` families on records and pairs. Such designs are not run unless
+    named, and get :data:`DEFAULT_LINKAGE_FAMILIES` added by default.
+    """
+
+    def sample(self, rng: np.random.Generator) -> CaptureTable:
+        return self.sample_linkage(rng)[0]
+
+    def sample_linkage(
+        self, rng: np.random.Generator
+    ) -> tuple[CaptureTable, pd.DataFrame, pd.DataFrame]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class LinkageDesign(RecordDesign):
     r"""Records with known identity, scored by a calibrated matcher (linkage uncertainty).
 
     N people carry a latent class as in :class:`LatentClassDesign` (sizes and probabilities
@@ -248,9 +284,6 @@ class LinkageDesign(Design):
     @property
     def truth(self) -> int:
         return int(sum(self.sizes))
-
-    def sample(self, rng: np.random.Generator) -> CaptureTable:
-        return self.sample_linkage(rng)[0]
 
     def sample_linkage(
         self, rng: np.random.Generator
@@ -320,6 +353,192 @@ class LinkageDesign(Design):
         )
         table = table_from_clusters(fixed.cluster, list_idx, lists, source=self.name)
         return table, records, pairs
+
+
+@dataclass(frozen=True)
+class EndToEndDesign(RecordDesign):
+    r"""End to end: lists from ``undercount simulate``, linked by the package's Splink pipeline.
+
+    Each replicate
+
+    1. simulates ``n`` people and the lists ``lists`` that record them, with four-part
+       Arabic or Latin names, dates, national IDs and the lists' recording noise
+       (:func:`~undercount.simulate.simulate_lists`, the simulator behind
+       ``undercount simulate``);
+    2. reads the lists as ``undercount link`` reads the files ``undercount simulate`` writes
+       (a CSV round trip, the column mapping of :meth:`Simulation.project_toml`) and links
+       them with the package's pipeline with the defaults of a project's ``[link]`` table:
+       standardisation, a Splink 5 Fellegi--Sunter model on DuckDB (prior from
+       deterministic rules, u from sampled pairs, m by EM), prediction, and greedy
+       constrained clustering at ``threshold`` (:func:`undercount.link.link_records`). Its
+       clusters give the fixed-linkage table;
+    3. scores the blocked pairs again with the trained model down to ``pair_floor``: these
+       are the candidate pairs the ``linkavg-*`` families sample from, with ``is_match``
+       from the simulator's true person ids. Pairs outside blocking or below the floor count
+       as non-matches there, as they would in practice.
+
+    The truth is ``n``, the simulated population (people, not records). The matcher's
+    probabilities are Splink's own, *not* calibrated by construction as in
+    :class:`LinkageDesign`: these designs test the whole chain, calibration included.
+
+    Determinism: the simulator's streams and the Splink seed (hash sampling of the u pairs)
+    are drawn from ``rng``, and DuckDB runs on one thread, so the same ``rng`` gives the
+    same table, records and pairs whatever the number of cores or worker processes. (With
+    two DuckDB threads the probabilities differed from the one-thread run in their last
+    digits: floating-point sums taken in another order.)
+    """
+
+    n: int = 1500
+    lists: tuple[ListSpec, ...] = ()
+    mean_group_size: float = 1.5
+    threshold: float = 0.9
+    pair_floor: float = 0.01
+
+    def __post_init__(self) -> None:
+        if len(self.lists) != self.n_lists:
+            raise ConfigError(
+                f"EndToEndDesign {self.name!r}: n_lists={self.n_lists} but "
+                f"{len(self.lists)} list specifications"
+            )
+        if not 0 < self.pair_floor <= self.threshold <= 1:
+            raise ConfigError(
+                f"EndToEndDesign {self.name!r}: need 0 < pair_floor ({self.pair_floor}) <= "
+                f"threshold ({self.threshold}) <= 1"
+            )
+
+    @property
+    def truth(self) -> int:
+        return int(self.n)
+
+    def sample_linkage(
+        self, rng: np.random.Generator
+    ) -> tuple[CaptureTable, pd.DataFrame, pd.DataFrame]:
+        """``(fixed_table, records, pairs)``.
+
+        ``records``: ``uid``, ``list``, ``record_id``, ``person`` (true person id), and the
+        standardised ``sex``, ``national_id`` and ``id_valid``; ``pairs``: ``uid_l``,
+        ``uid_r``, ``match_probability`` (Splink's), ``is_match``.
+        """
+        from undercount.simulate.lists import simulate_lists
+        from undercount.uncertainty.linkage import table_from_clusters
+
+        sim_rng, link_rng = rng.spawn(2)
+        sim = simulate_lists(
+            n_people=self.n, lists=self.lists, rng=sim_rng,
+            mean_group_size=self.mean_group_size,
+        )
+        std = _standardised_lists(sim)
+        names = sim.list_names
+        linked, scored = _link(
+            std, names, threshold=self.threshold, pair_floor=self.pair_floor,
+            seed=int(link_rng.integers(2**31 - 1)),
+        )
+        truth = pd.Series(
+            sim.truth["person_id"].to_numpy(),
+            index=pd.MultiIndex.from_frame(sim.truth[["list", "record_id"]].astype(str)),
+        )
+        person = truth.reindex(
+            pd.MultiIndex.from_arrays([std["list"].astype(str), std["record_id"].astype(str)])
+        )
+        if person.isna().any():  # pragma: no cover - the simulator's ids are the records' ids
+            from undercount.errors import LinkageError
+
+            raise LinkageError(f"internal: {self.name}: records without a true person id")
+        person = person.to_numpy(dtype=np.int64)
+        list_idx = std["list"].map({name: i for i, name in enumerate(names)}).to_numpy()
+        records = pd.DataFrame(
+            {
+                "uid": std["uid"].to_numpy(dtype=np.int64),
+                "list": std["list"].to_numpy(dtype=object),
+                "record_id": std["record_id"].to_numpy(dtype=object),
+                "person": person,
+                "sex": std["sex"].to_numpy(dtype=object),
+                "national_id": std["national_id"].to_numpy(dtype=object),
+                "id_valid": std["id_valid"],
+            }
+        )
+        left = scored["uid_l"].to_numpy(dtype=np.int64)
+        right = scored["uid_r"].to_numpy(dtype=np.int64)
+        pairs = pd.DataFrame(
+            {
+                "uid_l": left,
+                "uid_r": right,
+                "match_probability": scored["match_probability"].to_numpy(dtype=float),
+                "is_match": person[left] == person[right],
+            }
+        )
+        table = table_from_clusters(
+            linked["cluster_id"].to_numpy(), list_idx, names, source=self.name
+        )
+        return table, records, pairs
+
+
+def _standardised_lists(sim: Any) -> pd.DataFrame:
+    """The simulation's lists standardised as ``undercount link`` reads the files that
+    ``undercount simulate`` writes: each list through CSV text and back with
+    :func:`~undercount.io.project.read_list`'s parsing options, mapped by the lists of
+    :meth:`Simulation.project_toml`."""
+    import io
+    import tomllib
+
+    from undercount.io.project import ListSpec as InputList
+    from undercount.link._standardise import standardise_lists
+
+    frames, inputs = [], []
+    for entry in tomllib.loads(sim.project_toml())["lists"]:
+        spec = InputList(
+            name=entry["name"],
+            file=Path(f"<simulated>/{entry['file']}"),
+            format=entry["format"],
+            id_column=entry["id_column"],
+            columns=dict(entry["columns"]),
+        )
+        text = io.StringIO()
+        sim.lists[spec.name].to_csv(text, index=False, lineterminator="\n")
+        text.seek(0)
+        frame = pd.read_csv(
+            text, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True
+        )
+        frames.append(frame[spec.source_columns].reset_index(drop=True))
+        inputs.append(spec)
+    return standardise_lists(frames, inputs)
+
+
+@contextmanager
+def _quiet_splink():
+    """Splink logs a warning for every level EM never sees; a battery would print thousands."""
+    logger = logging.getLogger("splink")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _link(
+    std: pd.DataFrame, names: tuple[str, ...], *, threshold: float, pair_floor: float,
+    seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train, predict and cluster with the pipeline; then re-score the pairs down to the
+    floor with the trained model. Returns ``(linked_records, scored_pairs)``."""
+    from dataclasses import replace
+
+    from undercount.io.project import LinkConfig
+    from undercount.link.backends import get_db_api
+    from undercount.link.pipeline import link_records, settings_for
+    from undercount.link.predict import predict_edges
+    from undercount.link.train import build_linker
+
+    config = replace(LinkConfig(), threshold=threshold, threads=1)
+    settings = settings_for(std, config, n_lists=len(names), seed=seed)
+    with _quiet_splink():
+        linked, trained, _, _ = link_records(
+            std, lists=names, settings=settings, threads=1, memory_limit="2GB"
+        )
+        db_api = get_db_api("duckdb", threads=1, memory_limit="2GB")
+        scored = predict_edges(build_linker(db_api, std, trained), pair_floor)
+    return linked, scored
 
 
 def _builtin_designs() -> dict[str, Design]:
@@ -405,8 +624,78 @@ def _builtin_designs() -> dict[str, Design]:
             separation=1.25,
             decoys=2.0,
         ),
+        EndToEndDesign(
+            "e2e3",
+            "End to end, realistic noise: N = 1,500 simulated people on 3 lists (hospital and "
+            "family in Arabic, media in Latin script without IDs or DOB) with the default "
+            "MoH-measured recording noise, independent homogeneous capture (Mt holds), "
+            "linked by Splink, fixed linkage at 0.9",
+            3,
+            n=1500,
+            lists=_e2e_lists(noisy=False),
+            mean_group_size=1.5,
+        ),
+        EndToEndDesign(
+            "e2e4noisy",
+            "End to end, heavy noise: N = 1,500 people in large sibling groups (mean 4) on "
+            "4 lists (2 Arabic, 2 Latin-only) with heavy name, date and ID noise and many "
+            "missing IDs and dates, independent homogeneous capture (Mt holds), linked by "
+            "Splink, fixed linkage at 0.9",
+            4,
+            n=1500,
+            lists=_e2e_lists(noisy=True),
+            mean_group_size=4.0,
+        ),
     ]
     return {d.name: d for d in designs}
+
+
+def _e2e_lists(*, noisy: bool) -> tuple[ListSpec, ...]:
+    """Lists of the end-to-end designs: the kinds of :func:`default_lists` (scripts, fields,
+    the family list's PDF lam-alef reversal) with independent, homogeneous capture, so that
+    every family's model holds for the true table and only linkage can go wrong."""
+    if not noisy:
+        return (
+            ListSpec(name="hospital", rate=0.40, script="arabic"),
+            ListSpec(
+                name="family", rate=0.30, script="arabic",
+                noise=NoiseSpec(lam_alef=1.0, id_typo=0.012, id_wrong=0.01,
+                                missing={"dob": 0.02}),
+            ),
+            ListSpec(
+                name="media", rate=0.25, script="latin", fields=("sex", "age", "dod", "place"),
+                noise=NoiseSpec(missing={"age": 0.05, "place": 0.1}),
+            ),
+        )
+    # Deliberately hard (well beyond what the MoH releases show): names misspelt, joined,
+    # shortened and transliterated differently, heaped and revised ages, defaulted DOBs,
+    # mistyped IDs, and most IDs and many dates missing, so that siblings (who share
+    # father, grandfather, family name and governorate) are hard to tell apart.
+    heavy: dict[str, Any] = dict(
+        spelling=0.3, compound_spacing=0.3, drop_grandfather=0.4, latin_variation=0.8,
+        dob_jan01=0.3, age_heaping=0.5, age_revision=0.02, dob_revision=0.02, id_typo=0.03,
+        id_wrong=0.03, id_partial=0.02, duplicates=0.01,
+    )
+    return (
+        ListSpec(
+            name="hospital", rate=0.35, script="arabic",
+            noise=NoiseSpec(**heavy, missing={"national_id": 0.3, "dob": 0.2, "dod": 0.3}),
+        ),
+        ListSpec(
+            name="family", rate=0.30, script="arabic",
+            fields=("sex", "age", "dod", "place", "national_id"),
+            noise=NoiseSpec(**heavy, lam_alef=1.0,
+                            missing={"national_id": 0.7, "dod": 0.4, "age": 0.3}),
+        ),
+        ListSpec(
+            name="media", rate=0.25, script="latin", fields=("sex", "age", "place"),
+            noise=NoiseSpec(**heavy, missing={"age": 0.4, "place": 0.3}),
+        ),
+        ListSpec(
+            name="survey", rate=0.30, script="latin", fields=("sex", "age", "dod", "place"),
+            noise=NoiseSpec(**heavy, missing={"age": 0.3, "dod": 0.5}),
+        ),
+    )
 
 
 #: The built-in designs by name.
@@ -560,16 +849,31 @@ def _linkage_family(base: str, options: BatteryOptions, table, records, pairs, r
 
 
 # -------------------------------------------------------------------------------- runner
+def _sampling_failed(name: str, design: Design, families, r: int, exc: Exception) -> list:
+    """One ``error`` row per family when the replicate's data could not be drawn."""
+    message = f"sampling the data failed: {type(exc).__name__}: {exc}"[:300]
+    trace = traceback.format_exc(limit=3)
+    return [
+        {"design": name, "replicate": r, "family": fam, "truth": design.truth,
+         "n_observed": math.nan, "estimate": math.nan, "lower": math.nan, "upper": math.nan,
+         "status": "error", "message": message, "traceback": trace, "seconds": 0.0}
+        for fam in families
+    ]
+
+
 def _run_replicate(args: tuple[str, tuple[str, ...], int, int, BatteryOptions, dict]) -> list:
     design_name, families, r, seed, options, extra_designs = args
     design = extra_designs.get(design_name) or DESIGNS[design_name]
     dkey = _key(design_name)
     data_rng = _rng(seed, dkey, r, 0)
     records = pairs = None
-    if isinstance(design, LinkageDesign):
-        table, records, pairs = design.sample_linkage(data_rng)
-    else:
-        table = design.sample(data_rng)
+    try:
+        if isinstance(design, RecordDesign):
+            table, records, pairs = design.sample_linkage(data_rng)
+        else:
+            table = design.sample(data_rng)
+    except Exception as exc:  # e.g. the linkage of an end-to-end design broke: report it
+        return _sampling_failed(design_name, design, families, r, exc)
     ctx = _Context(table, options)
     rows = []
     for fam in families:
@@ -659,7 +963,7 @@ def run_battery(
     extra = dict(extra_designs or {})
     known = {**DESIGNS, **extra}
     names = list(designs) if designs else [
-        n for n, d in DESIGNS.items() if not isinstance(d, LinkageDesign)
+        n for n, d in DESIGNS.items() if not isinstance(d, RecordDesign)
     ]
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -677,7 +981,7 @@ def run_battery(
     tasks = []
     for name in names:
         fam_here = list(fams)
-        if isinstance(known[name], LinkageDesign) and not families:
+        if isinstance(known[name], RecordDesign) and not families:
             fam_here += list(DEFAULT_LINKAGE_FAMILIES)
         tasks += [
             (name, tuple(fam_here), r, seed, options, extra)
