@@ -173,3 +173,118 @@ def test_truncated_negative_binomial(n: int, p: float, cap: int) -> None:
     pmf = stats.nbinom.pmf(np.arange(cap + 1), n, p)
     pmf /= pmf.sum()
     assert _chi2_pvalue(draws, pmf) > P_MIN
+
+
+@njit
+def _collapsed_chain(rng, n, cnt0, tot, c1, prior_a, prior_b, alpha, cap, log_step, sweeps,
+                     every):
+    kk = cnt0.shape[0]
+    out = np.empty((sweeps // every, kk), dtype=np.int64)
+    accepted = np.zeros(2, dtype=np.int64)
+    n0 = 0
+    for k in range(kk):
+        n0 += cnt0[k]
+    for s in range(sweeps):
+        n0 = _gibbs._collapsed_moves(rng, n, n0, alpha, cnt0, tot, c1, prior_a, prior_b,
+                                     cap, 1, log_step, accepted, False, s + 1, True)
+        if (s + 1) % every == 0:
+            out[(s + 1) // every - 1] = cnt0
+    return out, accepted
+
+
+def _stick_integral(sizes: tuple[int, ...], alpha: float) -> float:
+    """log E[prod_k pi_k^{n_k}] under truncated stick-breaking, by quadrature."""
+    from scipy import integrate
+
+    total = 0.0
+    for k in range(len(sizes) - 1):
+        rest = sum(sizes[k + 1:])
+
+        def f(v: float, nk: int = sizes[k], r: int = rest) -> float:
+            return v ** nk * (1.0 - v) ** r * alpha * (1.0 - v) ** (alpha - 1.0)
+
+        val, _ = integrate.quad(f, 0.0, 1.0, epsabs=0.0, epsrel=1e-12, limit=200)
+        total += math.log(val)
+    return total
+
+
+def test_collapsed_moves_target_the_collapsed_posterior() -> None:
+    """The Metropolis moves on the unobserved per class (lambda and pi integrated out) have
+    as stationary distribution the exact collapsed conditional, computed here
+    independently: Beta integrals by scipy's betaln, stick-breaking integrals by
+    quadrature, the prior 1/N and the multinomial coefficient, over every (m_1, m_2, m_3)
+    with m_1 + m_2 + m_3 <= 25 (the bound max_n0)."""
+    from itertools import product
+
+    from scipy.special import betaln, gammaln
+
+    obs = np.array([6, 4, 3], dtype=np.int64)  # observed people allocated to each class
+    c1 = np.array([[5, 1, 0], [4, 2, 1], [2, 0, 3]], dtype=np.int64)  # of them on list j
+    prior_a = np.array([1.0, 1.5, 1.0])
+    prior_b = np.array([1.0, 2.0, 0.5])
+    alpha, cap, n = 0.7, 25, int(obs.sum())
+
+    states, logp = [], []
+    for m in product(range(cap + 1), repeat=3):
+        if sum(m) > cap:
+            continue
+        sizes = tuple(int(o + mk) for o, mk in zip(obs, m, strict=True))
+        lp = gammaln(n + sum(m)) - sum(gammaln(mk + 1.0) for mk in m)
+        for j in range(3):
+            for k in range(3):
+                lp += betaln(prior_a[j] + c1[j, k], prior_b[j] + sizes[k] - c1[j, k])
+        lp += _stick_integral(sizes, alpha)
+        states.append(m)
+        logp.append(lp)
+    logp = np.array(logp)
+    pmf = np.exp(logp - logp.max())
+    pmf /= pmf.sum()
+
+    cnt0 = np.array([2, 1, 0], dtype=np.int64)
+    tot = obs + cnt0
+    # Thinned so that the kept states are close to independent (chi-square needs it).
+    draws, accepted = _collapsed_chain(np.random.default_rng(11), n, cnt0, tot, c1, prior_a,
+                                       prior_b, alpha, cap, np.full(3, math.log(3.0)),
+                                       400_000, 20)
+    assert 0.2 < accepted[0] / accepted[1] < 0.95
+    index = {s: i for i, s in enumerate(states)}
+    codes = np.array([index[tuple(int(v) for v in row)] for row in draws])
+    assert _chi2_pvalue(codes, pmf) > P_MIN
+    # And the total n0 against its exact marginal.
+    n0_pmf = np.bincount([sum(s) for s in states], weights=pmf, minlength=cap + 1)
+    assert _chi2_pvalue(draws.sum(axis=1), n0_pmf) > P_MIN
+
+
+@njit
+def _swapped_sticks(rng, alpha, kk, size):
+    out = np.empty((size, kk))
+    before = np.empty((size, kk))
+    cnt0 = np.zeros(kk, dtype=np.int64)
+    lm = np.zeros((1, 2, kk))
+    for i in range(size):
+        rest = 1.0
+        for k in range(kk - 1):
+            v = rng.beta(1.0, alpha)
+            before[i, k] = rest * v
+            rest *= 1.0 - v
+        before[i, kk - 1] = rest
+        nu = before[i].copy()
+        _gibbs._label_swaps(rng, nu, cnt0, lm)
+        out[i] = nu
+    return before, out
+
+
+def test_label_swaps_keep_the_stick_breaking_prior() -> None:
+    """Label swaps applied to exact draws from the truncated stick-breaking prior leave
+    them distributed as that prior (the likelihood being symmetric in the labels, this is
+    the move's whole acceptance rule). Checked on the first weight, whose law is
+    Beta(1, alpha), and on the second and the last against fresh prior draws."""
+    alpha, kk, size = 0.8, 6, 40_000
+    before, after = _swapped_sticks(np.random.default_rng(3), alpha, kk, size)
+    assert np.abs(after.sum(axis=1) - 1.0).max() < 1e-12
+    assert (after[:, -1] == before[:, -1]).all()  # the last class is never swapped
+    assert (after != before).any()
+    assert stats.kstest(after[:, 0], stats.beta(1.0, alpha).cdf).pvalue > P_MIN
+    fresh, _ = _swapped_sticks(np.random.default_rng(4), alpha, kk, size)
+    for k in (1, 2):
+        assert stats.ks_2samp(after[:, k], fresh[:, k]).pvalue > P_MIN

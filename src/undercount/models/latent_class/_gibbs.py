@@ -6,6 +6,12 @@ multinomial draw. Every random variate comes from the chain's own
 :class:`numpy.random.Generator` (numba's nopython support for ``Generator``), so a chain's
 draws depend only on its generator's state, never on thread scheduling.
 
+Two Metropolis moves can be added to LCMCR's Gibbs sweep without changing its stationary
+distribution: moves on each class's unobserved count with the inclusion probabilities and
+class weights integrated out (:func:`_collapsed_moves`), and swaps of adjacent class labels
+(:func:`_label_swaps`). Both attack the slowest-mixing directions of the plain sweep (N
+moving only as fast as lambda, and the order of the classes along the stick).
+
 Samplers for the binomial (inversion for small means, Hörmann's transformed rejection
 with decomposition, "BTRD", otherwise) and gamma (Marsaglia & Tsang) distributions are
 written here because numba's generic binomial (about 300 ns a call) dominated the sweep.
@@ -16,6 +22,11 @@ Manrique-Vallier, D. (2016). Bayesian population size estimation using Dirichlet
 mixtures. *Biometrics* 72:1246-1254. doi:10.1111/biom.12502
 Hörmann, W. (1993). The generation of binomial random variates. *Journal of Statistical
 Computation and Simulation* 46:101-110. doi:10.1080/00949659308811496
+Papaspiliopoulos, O. and Roberts, G. O. (2008). Retrospective Markov chain Monte Carlo
+methods for Dirichlet process hierarchical models. *Biometrika* 95:169-186.
+doi:10.1093/biomet/asm086
+van Dyk, D. A. and Park, T. (2008). Partially collapsed Gibbs samplers: theory and methods.
+*JASA* 103:790-796. doi:10.1198/016214508000000409
 Marsaglia, G. and Tsang, W. W. (2000). A simple method for generating gamma variables.
 *ACM Transactions on Mathematical Software* 26:363-372. doi:10.1145/358407.358414
 """
@@ -411,6 +422,9 @@ def run_chain(
     log_nu_init: np.ndarray,
     alpha_init: float,
     n0_init: int,
+    n_collapsed: int = 0,
+    skip_empty: bool = True,
+    label_swaps: bool = False,
 ):
     """Run one chain of the LCMCR Gibbs sampler.
 
@@ -440,6 +454,17 @@ def run_chain(
     alpha_init : float
     n0_init : int
         Initial number of unobserved people (allocated across classes at the start).
+    n_collapsed : int
+        Metropolis moves per class and sweep on the class's unobserved count with lambda
+        and the class weights integrated out (:func:`_collapsed_moves`); 0 gives LCMCR's
+        plain Gibbs sampler.
+    skip_empty : bool
+        Skip those moves for classes with no observed member in the current sweep (they
+        mix fast under the plain updates; the choice depends only on the observed
+        allocations, which the moves leave fixed, so the target is unchanged).
+    label_swaps : bool
+        After each sweep (from the end of the warm-up), propose swaps of adjacent class
+        labels (:func:`_label_swaps`).
 
     Returns
     -------
@@ -450,6 +475,8 @@ def run_chain(
         Post-burn-in iterations whose n0 update was truncated by ``max_n0``.
     status : int
         ``STATUS_OK``, or why the chain stopped early (kept draws after that are -1 / NaN).
+    accepted : ndarray (2,) int64
+        Collapsed moves accepted and proposed after burn-in.
     """
     mm, jj = x.shape
     kk = lam_init.shape[1]
@@ -481,6 +508,10 @@ def run_chain(
     tmp = np.empty(kk)
     itmp = np.empty(kk, dtype=np.int64)
     suffix = np.empty(kk)
+    # Log standard deviation of the collapsed moves' proposals, per class (adapted in
+    # burn-in only), and their acceptance counts after burn-in.
+    log_step = np.empty(kk)
+    accepted = np.zeros(2, dtype=np.int64)
     # Per-cell class order from the previous sweep (row mm: the unobserved).
     idx = np.empty((mm + 1, kk), dtype=np.int64)
     for m in range(mm + 1):
@@ -502,6 +533,8 @@ def run_chain(
             pk *= lm[j, 0, k]
         w[k] = pk
     multinomial(rng, n0, w, cnt0, idx[mm], suffix)
+    for k in range(kk):
+        log_step[k] = 0.5 * math.log(cnt0[k] + 1.0)
 
     n_total = n_burn + n_keep * thin
     kept = 0
@@ -534,6 +567,14 @@ def run_chain(
                 tot[k] += alloc[k]
         if status != STATUS_OK:
             break
+
+        # -- unobserved of each class, lambda integrated out (Metropolis) ---------------
+        if n_collapsed > 0:
+            n0 = _collapsed_moves(
+                rng, n, n0, alpha, cnt0, tot, c1, prior_a, prior_b, max_n0, n_collapsed,
+                log_step, accepted, it < n_burn, it + 1, skip_empty,
+            )
+
 
         # -- inclusion probabilities: Beta(a_j + on list, b_j + off list) ---------------
         for j in range(jj):
@@ -634,6 +675,9 @@ def run_chain(
                 _permute_f(lm[j, 0], order, tmp)
                 _permute_f(lm[j, 1], order, tmp)
 
+        if label_swaps and it >= n_warmup:
+            _label_swaps(rng, nu, cnt0, lm)
+
         if it >= n_burn:
             if capped:
                 n_capped += 1
@@ -645,7 +689,130 @@ def run_chain(
                 out_p0[kept] = p0
                 out_capped[kept] = capped
                 kept += 1
-    return out_n0, out_alpha, out_kstar, out_p0, out_capped, n_capped, status
+    return out_n0, out_alpha, out_kstar, out_p0, out_capped, n_capped, status, accepted
+
+
+@njit(cache=True, nogil=True)
+def _collapsed_moves(
+    rng,
+    n: int,
+    n0: int,
+    alpha: float,
+    cnt0: np.ndarray,
+    tot: np.ndarray,
+    c1: np.ndarray,
+    prior_a: np.ndarray,
+    prior_b: np.ndarray,
+    max_n0: int,
+    n_moves: int,
+    log_step: np.ndarray,
+    accepted: np.ndarray,
+    adapt: bool,
+    t: int,
+    skip_empty: bool,
+) -> int:
+    """Metropolis moves on each class's unobserved count m_k, lambda and pi integrated out.
+
+    Target (class allocations of the observed fixed; lambda_.k integrated against its Beta
+    prior and the stick-breaking weights against theirs):
+
+        p(m_k | .) ∝ (N - 1)! / m_k! prod_j Gamma(b_j + o_k - c_jk + m_k)
+                     / Gamma(a_j + b_j + o_k + m_k)
+                     prod_{l < K} Gamma(1 + n_l) Gamma(alpha + n_{>l}) / Gamma(1 + alpha + n_{>=l})
+
+    with N = n + sum_l m_l, n_l = o_l + m_l, o_k the observed people allocated to class k
+    and c_jk those of them on list j; (N - 1)! is N! times the prior 1/N. The moves, and
+    then the usual draws of lambda and pi from their full conditionals, form a blocked
+    update of (m, lambda, pi) (partially collapsed Gibbs; van Dyk & Park 2008), so the
+    chain keeps the same stationary distribution. Proposals are m_k + round(s_k Z), Z
+    standard normal (symmetric); s_k adapts towards acceptance 0.44 during burn-in only.
+    Updates cnt0 and tot in place; returns the new n0.
+    """
+    kk = tot.shape[0]
+    jj = c1.shape[0]
+    for k in range(kk):
+        o_k = tot[k] - cnt0[k]
+        if skip_empty and o_k == 0:
+            continue
+        for _ in range(n_moves):
+            step = int(round(math.exp(log_step[k]) * rng.standard_normal()))  # noqa: RUF046
+            acc = 0.0
+            if step != 0:
+                m = cnt0[k]
+                mp = m + step
+                n0p = n0 + step
+                if mp >= 0 and (max_n0 < 0 or n0p <= max_n0):
+                    fm = float(m)
+                    fmp = float(mp)
+                    fs = float(step)
+                    logr = (math.lgamma(n + n0p) - math.lgamma(n + n0)
+                            - math.lgamma(fmp + 1.0) + math.lgamma(fm + 1.0))
+                    for j in range(jj):
+                        off = prior_b[j] + (o_k - c1[j, k])
+                        full = prior_a[j] + prior_b[j] + o_k
+                        logr += (math.lgamma(off + fmp) - math.lgamma(off + fm)
+                                 - math.lgamma(full + fmp) + math.lgamma(full + fm))
+                    # Stick-breaking terms that involve n_k: n_{>=l} for l <= k, n_{>l}
+                    # for l < k, and n_k itself.
+                    ge = 0.0
+                    for i in range(k, kk):
+                        ge += tot[i]
+                    if k < kk - 1:
+                        logr += (math.lgamma(1.0 + tot[k] + fs) - math.lgamma(1.0 + tot[k])
+                                 - math.lgamma(1.0 + alpha + ge + fs)
+                                 + math.lgamma(1.0 + alpha + ge))
+                    for i in range(k - 1, -1, -1):
+                        gt = ge
+                        ge += tot[i]
+                        logr += (math.lgamma(alpha + gt + fs) - math.lgamma(alpha + gt)
+                                 - math.lgamma(1.0 + alpha + ge + fs)
+                                 + math.lgamma(1.0 + alpha + ge))
+                    if logr >= 0.0 or math.log(_uniform_pos(rng)) < logr:
+                        acc = 1.0
+                        cnt0[k] = mp
+                        tot[k] += step
+                        n0 = n0p
+            else:
+                acc = 1.0
+            if adapt:
+                log_step[k] += (acc - 0.44) / math.sqrt(t)
+            else:
+                accepted[0] += int(acc)
+                accepted[1] += 1
+    return n0
+
+
+@njit(cache=True, nogil=True)
+def _label_swaps(rng, nu: np.ndarray, cnt0: np.ndarray, lm: np.ndarray) -> None:
+    """Metropolis swaps of adjacent class labels k, k + 1 (k + 1 < K - 1).
+
+    The likelihood and the priors of lambda are symmetric in the labels; the truncated
+    stick-breaking prior of the weights is not: its density is alpha^{K-1} pi_K^{alpha-1}
+    / prod_{k<K} R_k with R_k = sum_{l>=k} pi_l, so swapping k and k + 1 changes only
+    R_{k+1}, and is accepted with probability min(1, R_{k+1} / R'_{k+1}) =
+    min(1, (pi_{k+1} + R_{k+2}) / (pi_k + R_{k+2})) (Papaspiliopoulos & Roberts 2008).
+    The last class, which holds the rest of the stick, is never swapped.
+    """
+    kk = nu.shape[0]
+    jj = lm.shape[0]
+    rest = 0.0  # R_{k+2} = sum of the weights after k + 1, built from the end
+    for k in range(kk - 3, -1, -1):
+        rest += nu[k + 2]
+        # Compared without division: both sums can underflow to 0 at the end of the stick.
+        num = nu[k + 1] + rest
+        den = nu[k] + rest
+        if num >= den or rng.random() * den < num:
+            t = nu[k]
+            nu[k] = nu[k + 1]
+            nu[k + 1] = t
+            ti = cnt0[k]
+            cnt0[k] = cnt0[k + 1]
+            cnt0[k + 1] = ti
+            for j in range(jj):
+                for x in range(2):
+                    t = lm[j, x, k]
+                    lm[j, x, k] = lm[j, x, k + 1]
+                    lm[j, x, k + 1] = t
 
 
 @njit(cache=True, nogil=True)

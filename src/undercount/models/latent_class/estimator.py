@@ -8,7 +8,9 @@ lists capture independently. Manrique-Vallier (2016) puts a truncated stick-brea
 (Dirichlet-process) prior on the class weights so that the data choose how many classes
 are occupied. This module reproduces his R package LCMCR (same model, priors, updates and
 prior on N) and adds several dispersed chains run in parallel, R-hat/ESS diagnostics, no
-silent cap on N, and optional informative priors on the inclusion probabilities.
+silent cap on N, optional informative priors on the inclusion probabilities, and two
+Metropolis moves (a partially collapsed move on the unobserved, and label swaps) that leave
+the posterior unchanged and roughly double the effective sample size of N per iteration.
 """
 
 from __future__ import annotations
@@ -74,6 +76,17 @@ class LatentClassEstimator(Estimator):
         means no bound. LCMCR silently bounds N by ``21 n``; here a bound is only ever set
         by the user, and every iteration in which it truncates the draw of N is counted and
         reported.
+    collapsed_moves : int
+        Metropolis moves per occupied class and sweep on the number of unobserved people
+        in the class, with the inclusion probabilities and class weights integrated out
+        (step 1b in Notes). They leave the posterior unchanged and roughly double the
+        effective sample size of N per iteration on Kosovo; 0 gives LCMCR's plain Gibbs
+        sampler.
+    label_swaps : bool
+        Metropolis swaps of adjacent class labels after every sweep (step 6 in Notes); they
+        leave the posterior unchanged and help the ordering of the classes along the stick,
+        and with it alpha and the number of occupied classes, mix. False (with
+        ``collapsed_moves=0``) gives LCMCR's sampler exactly.
     list_priors : (a, b), mapping of list name to (a, b), or None
         Beta(a, b) priors on the lists' inclusion probabilities (in every class). One pair
         applies to every list; a mapping sets some lists and leaves the others at Beta(1, 1)
@@ -102,6 +115,22 @@ class LatentClassEstimator(Estimator):
 
     1. splits the :math:`c_x` people in every observed cell across classes,
        :math:`\mathrm{Multinomial}(c_x; \propto \pi_k \Pr(x \mid k))`;
+    1b. (``collapsed_moves`` > 0) moves the number :math:`m_k` of unobserved people in
+        each class with an observed member by Metropolis steps :math:`m_k + \mathrm{round}
+        (s_k Z)` whose target integrates :math:`\lambda` and :math:`\pi` out:
+
+        .. math::
+
+            p(m_k \mid \cdot) \propto \frac{(N - 1)!}{m_k!}
+            \prod_j \frac{\Gamma(b_j + n_k - n^1_{jk})}{\Gamma(a_j + b_j + n_k)}
+            \prod_{l<K} \frac{\Gamma(1 + n_l)\,\Gamma(\alpha + n_{>l})}
+            {\Gamma(1 + \alpha + n_{\ge l})},
+
+        with :math:`n_k` the class sizes including :math:`m_k`. Followed by steps 2 and 3,
+        which draw :math:`\lambda` and :math:`\pi` from their full conditionals, this is a
+        partially collapsed Gibbs sampler (van Dyk & Park 2008): the posterior is the same,
+        but :math:`N` no longer has to wait for :math:`\lambda` to move. The step sizes
+        :math:`s_k` adapt during burn-in only;
     2. draws :math:`\lambda_{jk} \sim \mathrm{Beta}(a_j + n_{jk}^{1}, b_j + n_{jk}^{0})`
        from the class counts (observed and unobserved people);
     3. draws :math:`V_k \sim \mathrm{Beta}(1 + n_k, \alpha + \sum_{l>k} n_l)`;
@@ -109,7 +138,14 @@ class LatentClassEstimator(Estimator):
        successes), :math:`p_0 = \sum_k \pi_k \prod_j (1 - \lambda_{jk})`, which is the
        conditional of :math:`n_0` under :math:`p(N) \propto 1/N`, and splits the
        :math:`n_0` unobserved across classes :math:`\propto \pi_k \prod_j (1 - \lambda_{jk})`;
-    5. draws :math:`\alpha \sim \mathrm{Gamma}(a + K - 1, b - \log \pi_K)`.
+    5. draws :math:`\alpha \sim \mathrm{Gamma}(a + K - 1, b - \log \pi_K)`;
+    6. (``label_swaps``) proposes, for :math:`k = K - 2, \dots, 1`, to swap the labels of
+       classes :math:`k` and :math:`k + 1` (weights, inclusion probabilities and unobserved
+       counts together). The likelihood is symmetric in the labels and the truncated
+       stick-breaking density is :math:`\alpha^{K-1} \pi_K^{\alpha - 1} / \prod_{k<K}
+       R_k`, :math:`R_k = \sum_{l \ge k} \pi_l`, so the swap is accepted with probability
+       :math:`\min\{1, (\pi_{k+1} + R_{k+2}) / (\pi_k + R_{k+2})\}` (Papaspiliopoulos &
+       Roberts 2008). The last class is never swapped.
 
     The estimate is the posterior median of :math:`N = n + n_0`; the interval is the
     equal-tailed posterior interval. R-hat (rank-normalised, split) and bulk/tail ESS of
@@ -124,6 +160,11 @@ class LatentClassEstimator(Estimator):
     mixtures. *Biometrics* 72:1246-1254. doi:10.1111/biom.12502
     Manrique-Vallier, D. (2023). LCMCR: Bayesian non-parametric latent-class
     capture-recapture. R package version 0.4.14.
+    Papaspiliopoulos, O. and Roberts, G. O. (2008). Retrospective Markov chain Monte Carlo
+    methods for Dirichlet process hierarchical models. *Biometrika* 95:169-186.
+    doi:10.1093/biomet/asm086
+    van Dyk, D. A. and Park, T. (2008). Partially collapsed Gibbs samplers: theory and
+    methods. *JASA* 103:790-796. doi:10.1198/016214508000000409
     Vehtari, A., Gelman, A., Simpson, D., Carpenter, B. and Bürkner, P.-C. (2021).
     Rank-normalization, folding, and localization: an improved R-hat for assessing
     convergence of MCMC. *Bayesian Analysis* 16:667-718. doi:10.1214/20-BA1221
@@ -140,6 +181,8 @@ class LatentClassEstimator(Estimator):
     thin: int = 20
     max_n: int | None = None
     list_priors: tuple[float, float] | Mapping[str, tuple[float, float]] | None = None
+    collapsed_moves: int = 1
+    label_swaps: bool = True
     level: float = 0.95
     n_jobs: int | None = None
 
@@ -150,6 +193,7 @@ class LatentClassEstimator(Estimator):
         _check_int("n_iter", self.n_iter, 1)
         _check_int("burn_in", self.burn_in, 0)
         _check_int("thin", self.thin, 1)
+        _check_int("collapsed_moves", self.collapsed_moves, 0)
         if self.n_iter // self.thin < 1:
             raise ConfigError(f"n_iter={self.n_iter} with thin={self.thin} keeps no draws")
         if self.n_jobs is not None:
@@ -188,6 +232,7 @@ class LatentClassEstimator(Estimator):
             return _gibbs.run_chain(
                 chain_rngs[c], x, counts, a_alpha, b_alpha, prior_a, prior_b, max_n0,
                 n_warmup, self.burn_in, n_keep, self.thin, lam0, log_nu0, alpha0, n00,
+                self.collapsed_moves, True, self.label_swaps,
             )
 
         workers = min(self.n_chains, self.n_jobs or _available_cores())
@@ -217,6 +262,8 @@ class LatentClassEstimator(Estimator):
         p0 = np.stack([o[3] for o in outs])
         capped = np.stack([o[4] for o in outs])
         n_capped = int(sum(int(o[5]) for o in outs))
+        moves_accepted = int(sum(int(o[7][0]) for o in outs))
+        moves_proposed = int(sum(int(o[7][1]) for o in outs))
         big_n = n + n0
 
         draws = make_draws(
@@ -241,6 +288,8 @@ class LatentClassEstimator(Estimator):
                 "burn_in": self.burn_in,
                 "thin": self.thin,
                 "n_iter": self.n_iter,
+                "collapsed_moves": self.collapsed_moves,
+                "label_swaps": int(self.label_swaps),
             },
         )
         diag = _convergence(draws)
@@ -288,6 +337,12 @@ class LatentClassEstimator(Estimator):
         }
         if self.max_n is not None:
             extra["n_capped"] = n_capped
+        if self.collapsed_moves > 0:
+            extra["collapsed_moves"] = {
+                "per_class_per_sweep": self.collapsed_moves,
+                "proposed": moves_proposed,
+                "acceptance": moves_accepted / moves_proposed if moves_proposed else math.nan,
+            }
         model = f"LCMCR K={kk}"
         record = ModelRecord(
             model=model,
