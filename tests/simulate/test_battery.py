@@ -134,3 +134,115 @@ def test_linkage_averaging_covers_more_often_than_fixed_linkage():
     s = summarise(res).set_index("family")
     assert s.loc["linkavg-stepwise", "coverage"] >= s.loc["stepwise", "coverage"]
     assert s.loc["linkavg-stepwise", "median_width"] > s.loc["stepwise", "median_width"]
+
+
+# ----------------------------------------------------------- record-level (linkage) families
+LINK_FAMS = ["stepwise", "linkavg-stepwise", "linkavg-em-stepwise", "linkavg-cal-stepwise",
+             "truth-stepwise", "linkavg-cal-dga", "linkavg-em-dga", "truth-dga"]
+
+
+def test_linkage_family_registry():
+    from undercount.simulate.battery import (
+        DEFAULT_LINKAGE_FAMILIES,
+        LINKAGE_FAMILIES,
+        describe_linkage_family,
+    )
+
+    for base in ("stepwise", "rcapture", "dga", "lcm"):
+        for prefix in ("linkavg-", "linkavg-em-", "linkavg-cal-", "truth-"):
+            assert LINKAGE_FAMILIES[prefix + base] == base
+    assert set(DEFAULT_LINKAGE_FAMILIES) <= set(LINKAGE_FAMILIES)
+    assert not any(f.endswith("-lcm") for f in DEFAULT_LINKAGE_FAMILIES)
+    assert "Fellegi-Sunter" in describe_linkage_family("linkavg-em-dga")
+    assert "clerical review" in describe_linkage_family("linkavg-cal-stepwise")
+    assert "TRUE linkage" in describe_linkage_family("truth-stepwise")
+    assert describe_linkage_family("linkavg-stepwise").startswith("stepwise: average")
+    with pytest.raises(ConfigError, match="review_pairs"):
+        BatteryOptions(review_pairs=1)
+
+
+def test_record_families_on_link4():
+    """One replicate of link4: the new families run (em is n/a: no comparison levels), the
+    truth rows are the estimators on the true table, and the same seed gives the same rows."""
+    from undercount.models.graphical import GraphicalEstimator
+    from undercount.simulate.battery import _key, _rng
+    from undercount.uncertainty.linkage import table_from_clusters
+
+    opts = BatteryOptions(linkage_draws=10)
+    res = run_battery(["link4"], LINK_FAMS, replicates=1, seed=4, options=opts)
+    assert list(res["family"]) == LINK_FAMS
+    by = res.set_index("family")
+    for fam in ("linkavg-em-stepwise", "linkavg-em-dga"):
+        assert by.loc[fam, "status"] == "n/a"
+        assert "comparison levels (gamma_*)" in by.loc[fam, "message"]
+    ok = by.drop(index=["linkavg-em-stepwise", "linkavg-em-dga"])
+    assert (ok["status"] == "ok").all(), ok[["status", "message"]]
+    assert np.isfinite(ok[["estimate", "lower", "upper"]].to_numpy()).all()
+    assert ((ok["lower"] <= ok["estimate"]) & (ok["estimate"] <= ok["upper"])).all()
+
+    # truth-*: the estimator on the table of the true linkage, computed here independently.
+    design = DESIGNS["link4"]
+    table, records, _ = design.sample_linkage(_rng(4, _key("link4"), 0, 0))
+    list_idx = records["list"].map({n: i for i, n in enumerate(table.lists)}).to_numpy()
+    true = table_from_clusters(records["person"].to_numpy(), list_idx, table.lists)
+    for fam, est in (("truth-stepwise", LogLinearEstimator(select="stepwise")),
+                     ("truth-dga", GraphicalEstimator())):
+        fit = est.fit(true)
+        assert by.loc[fam, "estimate"] == fit.estimate
+        assert (by.loc[fam, "lower"], by.loc[fam, "upper"]) == (
+            fit.interval.lower, fit.interval.upper)
+    assert by.loc["truth-stepwise", "estimate"] != by.loc["stepwise", "estimate"]
+
+    again = run_battery(["link4"], LINK_FAMS, replicates=1, seed=4, options=opts)
+    pd.testing.assert_frame_equal(res[COLS], again[COLS])
+
+
+def test_record_families_not_applicable_on_table_designs():
+    res = run_battery(["negdep4"], ["truth-stepwise", "linkavg-cal-stepwise"], replicates=1)
+    assert (res["status"] == "n/a").all()
+    assert "true linkage needs a record design" in res["message"].iloc[0]
+    assert "linkage averaging needs a linkage design" in res["message"].iloc[1]
+
+
+def test_calibrated_family_uses_the_review_labels():
+    from undercount.simulate.battery import _key, _linkage_family, _rng
+
+    table, records, pairs = DESIGNS["link4noisy"].sample_linkage(
+        _rng(2, _key("link4noisy"), 0, 0))
+    opts = BatteryOptions(linkage_draws=5, review_pairs=120)
+    res = _linkage_family("linkavg-cal-stepwise", opts, table, records, pairs,
+                          np.random.default_rng(0))
+    messages = [d.message for d in res.diagnostics]
+    assert any("calibrated (isotonic) on 120 labelled pairs" in m for m in messages)
+    assert res.params["calibration"] == "isotonic"
+
+
+def test_review_sample_is_stratified_and_labelled_by_the_truth():
+    from undercount.simulate.battery import _review_sample
+
+    rng = np.random.default_rng(0)
+    p = np.r_[rng.uniform(0, 0.05, 2000), rng.uniform(0.05, 0.95, 1000),
+              rng.uniform(0.95, 1, 500)]
+    pairs = pd.DataFrame({"match_probability": p, "is_match": rng.random(len(p)) < p})
+    labels = _review_sample(pairs, 300, rng=np.random.default_rng(1))
+    seen = ~np.isnan(labels)
+    assert seen.sum() == 300
+    assert np.array_equal(labels[seen], pairs["is_match"].to_numpy(float)[seen])
+    # 10% of the budget from each tail, 80% over the deciles of the uncertain pairs.
+    assert (seen & (p <= 0.05)).sum() == 30 and (seen & (p >= 0.95)).sum() == 30
+    mid = (p > 0.05) & (p < 0.95)
+    deciles = np.quantile(p[mid], np.linspace(0, 1, 11))
+    per_decile = np.histogram(p[seen & mid], bins=deciles)[0]
+    assert per_decile.sum() == 240 and (per_decile == 24).all()
+    # Reproducible from the stream; a budget above the number of pairs labels them all.
+    again = _review_sample(pairs, 300, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(labels, again)
+    small = pairs.iloc[:50].copy()
+    assert not np.isnan(_review_sample(small, 300, rng=np.random.default_rng(2))).any()
+    # Few uncertain pairs: the strata that run short pass their budget on.
+    few = pd.DataFrame({"match_probability": np.r_[np.full(400, 0.01), [0.5] * 5,
+                                                   np.full(400, 0.99)],
+                        "is_match": np.r_[np.zeros(400, bool), [True] * 5,
+                                          np.ones(400, bool)]})
+    lab = _review_sample(few, 300, rng=np.random.default_rng(3))
+    assert (~np.isnan(lab)).sum() == 300 and (~np.isnan(lab[400:405])).all()

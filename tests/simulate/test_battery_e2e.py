@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from undercount.errors import ConfigError
+from undercount.models.loglinear import LogLinearEstimator
 from undercount.simulate.battery import (
     DEFAULT_LINKAGE_FAMILIES,
     DESIGNS,
@@ -32,13 +33,17 @@ def test_e2e_designs_are_registered_opt_in():
         assert d.truth == d.n == 1500
     with pytest.raises(ConfigError, match="n_lists"):
         EndToEndDesign("bad", "", 2, lists=DESIGNS["e2e3"].lists)
+    with pytest.raises(ConfigError, match="pair_floor"):
+        EndToEndDesign("bad", "", 3, lists=DESIGNS["e2e3"].lists, pair_floor=0.0)
+    EndToEndDesign("floor", "", 3, lists=DESIGNS["e2e3"].lists, pair_floor=0.01)
 
 
 def test_e2e_replicate_runs_the_real_linkage_and_is_reproducible():
     """One replicate of ``e2e3`` through the battery, twice with the same seed, and its data
     drawn directly from the battery's stream (three simulate + Splink runs, ~10 s each)."""
     design = DESIGNS["e2e3"]
-    fams = ["stepwise", "linkavg-stepwise"]
+    fams = ["stepwise", "linkavg-stepwise", "linkavg-em-stepwise", "linkavg-cal-stepwise",
+            "truth-stepwise"]
     res = run_battery(["e2e3"], fams, replicates=1, seed=5)
     assert list(res["family"]) == fams
     assert (res["status"] == "ok").all(), res[["family", "message", "traceback"]]
@@ -61,9 +66,17 @@ def test_e2e_replicate_runs_the_real_linkage_and_is_reproducible():
     assert np.array_equal(records["uid"], np.arange(len(records)))
     assert {"list", "person", "sex", "national_id", "id_valid"} <= set(records.columns)
     assert records["person"].between(0, design.n - 1).all()
-    assert set(pairs.columns) == {"uid_l", "uid_r", "match_probability", "is_match"}
+    gammas = [c for c in pairs.columns if c.startswith("gamma_")]
+    assert set(pairs.columns) - set(gammas) == {"uid_l", "uid_r", "match_probability",
+                                                "is_match"}
+    # One level column per comparison of the model (names, dates, sex, place, ID), -1 null.
+    assert {"gamma_given", "gamma_national_id", "gamma_sex"} <= set(gammas)
+    assert all(pairs[c].dtype == np.int64 and pairs[c].min() >= -1 for c in gammas)
     assert (pairs["uid_l"] < pairs["uid_r"]).all()
-    assert pairs["match_probability"].between(design.pair_floor, 1).all()
+    # No score floor: every blocked pair, down to near-zero probabilities.
+    assert design.pair_floor is None
+    assert pairs["match_probability"].between(0, 1).all()
+    assert pairs["match_probability"].min() < 1e-3
     person = records["person"].to_numpy()
     assert np.array_equal(
         pairs["is_match"], person[pairs["uid_l"]] == person[pairs["uid_r"]]
@@ -76,6 +89,11 @@ def test_e2e_replicate_runs_the_real_linkage_and_is_reproducible():
     assert abs(table.n_observed - true.n_observed) <= 0.01 * true.n_observed
     _, sizes = np.unique(person, return_counts=True)
     assert pairs["is_match"].sum() >= 0.97 * (sizes * (sizes - 1) // 2).sum()
+    # truth-stepwise is the stepwise estimator on that true table.
+    fit = LogLinearEstimator(select="stepwise").fit(true)
+    row = res.set_index("family").loc["truth-stepwise"]
+    assert (row["estimate"], row["lower"], row["upper"]) == (
+        fit.estimate, fit.interval.lower, fit.interval.upper)
 
 
 def test_e2e_designs_get_linkage_families_by_default(monkeypatch):

@@ -119,7 +119,7 @@ def link_records(
     )
     linker = build_linker(db_api, standardised, settings)
     if train_model and settings.model is None:
-        settings, report["training"] = train(linker, settings)
+        settings, report["training"] = train(linker, settings, standardised)
     report["timings"]["train"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     edges = predict_edges(linker, settings.threshold)

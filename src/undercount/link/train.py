@@ -4,7 +4,20 @@ Steps (each Splink's, on the chosen backend):
 
 1. **Prior** :math:`\\lambda`, the probability that two random records match: either fixed by
    the settings, or estimated by counting pairs that satisfy near-certain deterministic rules
-   and dividing by the assumed recall of those rules.
+   and dividing by the assumed recall of those rules (Splink's estimator, :math:`\\lambda =
+   k / (r T)` with :math:`k` pairs found, recall :math:`r` and :math:`T` pairs in all).
+   A rule whose columns are filled in together on one list only can find only that list's
+   duplicates, never a match across lists, so it is left out when several lists are
+   linked. When no rule is left, or the rules find fewer than
+   :data:`MIN_DETERMINISTIC_PAIRS` pairs, or more than the recall allows, the estimate
+   falls back to the *blocked-pairs EM* estimate (see :func:`blocked_pairs_prior`; a
+   warning in the report says so): a provisional prior :math:`B/T` (:math:`B` blocked
+   pairs) starts the m sessions, and after them a plain Fellegi--Sunter mixture is fitted
+   by EM to the comparison levels of all :math:`B` blocked pairs, starting from Splink's m
+   and u, giving the share :math:`\\hat\\pi` of matches among them and :math:`\\lambda =
+   \\hat\\pi B / T`. That assumes blocking keeps (nearly) every true match pair, so
+   :math:`0 < \\lambda \\le B/T`. (A prior of exactly 0 -- rules that find no pair --
+   made Splink fail with ``math domain error`` in ``prob_to_match_weight``.)
 2. **u probabilities** from a seeded random sample of record pairs, which are almost all
    non-matches: :math:`u_{k,l} \\approx` share of sampled pairs in level :math:`l`.
 3. **m probabilities** by expectation–maximisation on pairs blocked by each EM rule, with u
@@ -26,13 +39,21 @@ model of record linkage. *Proceedings of the Section on Survey Research Methods,
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
+import pandas as pd
+
+from undercount.errors import LinkageError
 from undercount.link.settings import LinkSettings
 
-__all__ = ["build_linker", "train"]
+__all__ = ["MIN_DETERMINISTIC_PAIRS", "blocked_pairs_prior", "build_linker", "train"]
 
 logger = logging.getLogger(__name__)
+
+#: Fewest pairs the deterministic rules must find for their prior to be used: with k pairs
+#: the count's Poisson relative standard error is 1/sqrt(k), about 32% at k = 10.
+MIN_DETERMINISTIC_PAIRS = 10
 
 _SKIP_INPUT = ("list", "record_id", "row", "name_ar", "name_lat")
 
@@ -93,15 +114,66 @@ def build_linker(db_api, records, settings: LinkSettings):
                   log_level=None)
 
 
-def train(linker, settings: LinkSettings) -> tuple[LinkSettings, dict[str, Any]]:
-    """Train ``linker`` in place; return the settings with the trained model, and a report."""
+def train(
+    linker, settings: LinkSettings, records: pd.DataFrame | None = None
+) -> tuple[LinkSettings, dict[str, Any]]:
+    """Train ``linker`` in place; return the settings with the trained model, and a report.
+
+    Parameters
+    ----------
+    linker : splink.Linker
+        From :func:`build_linker`.
+    settings : LinkSettings
+    records : DataFrame, optional
+        The standardised records the linker was built on (with their ``list`` column): lets
+        the prior leave out deterministic rules that can only fire within one list (see the
+        module docstring). Without it every rule is used.
+
+    Returns
+    -------
+    settings : LinkSettings
+        With the trained model.
+    report : dict
+        ``em_sessions``, ``warnings``, ``m_floored``, ``prior`` and ``prior_estimate`` (how
+        the prior was obtained: ``method`` is ``"fixed"``, ``"deterministic rules"`` or
+        ``"blocked-pairs EM"``, with the counts behind it and, for the fallback, why).
+
+    Raises
+    ------
+    LinkageError
+        The prior cannot be estimated at all (the blocking rules admit no pair, or the EM
+        fit on the blocked pairs finds no matches).
+    """
     from splink import block_on
 
     report: dict[str, Any] = {"em_sessions": [], "warnings": []}
+    fallback = False
     if settings.prior is None:
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on(*r) for r in settings.deterministic_rules], recall=settings.prior_recall
-        )
+        info = _deterministic_prior(linker, settings, records)
+        fallback = info["method"] != "deterministic rules"
+        if fallback:
+            msg = (f"prior: {info['reason']}; estimated instead from the blocked pairs by EM "
+                   "(assumes blocking keeps nearly every true match pair)")
+            logger.warning(msg)
+            report["warnings"].append(msg)
+            # Provisional prior for the m sessions (they start from it, then move their
+            # own lambda): the share of pairs that blocking admits, an upper bound.
+            linker.training.estimate_probability_two_random_records_match(
+                [block_on(*r) for r in settings.blocking_rules], recall=1.0
+            )
+            provisional = linker._settings_obj._probability_two_random_records_match
+            if not 0 < provisional < 1:
+                raise LinkageError(
+                    f"prior: {info['reason']}, and the blocking rules "
+                    f"{[list(r) for r in settings.blocking_rules]} admit "
+                    f"{'no' if provisional == 0 else 'every'} pair of records, so the "
+                    "probability that two records match cannot be estimated; set [link] "
+                    "prior explicitly"
+                )
+            info["provisional"] = provisional
+        report["prior_estimate"] = info
+    else:
+        report["prior_estimate"] = {"method": "fixed", "prior": settings.prior}
     linker.training.estimate_u_using_random_sampling(
         max_pairs=settings.max_pairs, seed=settings.seed
     )
@@ -116,9 +188,139 @@ def train(linker, settings: LinkSettings) -> tuple[LinkSettings, dict[str, Any]]
             logger.warning(msg)
             report["warnings"].append(msg)
     report["m_floored"] = _floor_m(linker, settings.m_floor)
+    if fallback:
+        report["prior_estimate"].update(blocked_pairs_prior(linker, _n_records(linker, records)))
     model = linker.misc.save_model_to_json()
     report["prior"] = model.get("probability_two_random_records_match")
     return settings.with_model(model), report
+
+
+def _n_records(linker, records: pd.DataFrame | None) -> int:
+    if records is not None:
+        return len(records)
+    return sum(len(t.as_pandas_dataframe()) for t in linker._input_tables_dict.values())
+
+
+def _deterministic_prior(linker, settings: LinkSettings, records) -> dict[str, Any]:
+    """Splink's deterministic-rules prior when it is usable; else why not (see the module
+    docstring). Sets the linker's prior only when it returns ``method="deterministic
+    rules"``."""
+    from splink import block_on
+
+    rules = list(settings.deterministic_rules)
+    dropped: list[dict[str, Any]] = []
+    if records is not None and "list" in records and records["list"].nunique() > 1:
+        usable = []
+        for rule in rules:
+            lists: list[str] = []
+            if all(c in records for c in rule):
+                filled = records[list(rule)].notna().all(axis=1)
+                lists = sorted(records.loc[filled, "list"].astype(str).unique())
+            if len(lists) >= 2:
+                usable.append(rule)
+            else:
+                dropped.append({"rule": list(rule), "lists": lists})
+        rules = usable
+    info: dict[str, Any] = {"method": "blocked-pairs EM", "deterministic_rules":
+                            [list(r) for r in rules], "recall": settings.prior_recall}
+    if dropped:
+        info["rules_within_one_list"] = dropped
+    if not rules:
+        where = "; ".join(f"{d['rule']} on {d['lists'] or 'no list'}" for d in dropped)
+        info["reason"] = ("no deterministic rule can match records across lists (their "
+                          f"columns are filled in together on one list at most: {where})")
+        return info
+    n = _n_records(linker, records)
+    total = n * (n - 1) / 2
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on(*r) for r in rules], recall=settings.prior_recall
+        )
+    except ValueError as exc:  # more pairs than the recall allows
+        info["reason"] = f"the deterministic rules are not near-certain ({exc})"
+        return info
+    prior = linker._settings_obj._probability_two_random_records_match
+    found = round(prior * settings.prior_recall * total)
+    info["pairs_found"] = int(found)
+    if found < MIN_DETERMINISTIC_PAIRS or not 0 < prior < 1:
+        info["reason"] = (f"the deterministic rules {[list(r) for r in rules]} find {found} "
+                          f"pair(s) (fewer than {MIN_DETERMINISTIC_PAIRS})")
+        return info
+    info.update(method="deterministic rules", prior=prior)
+    return info
+
+
+def blocked_pairs_prior(linker, n_records: int) -> dict[str, Any]:
+    r"""Estimate the prior from the blocked pairs by EM, and set it on the trained linker.
+
+    All blocked pairs are compared and their comparison vectors counted in the backend; a
+    plain Fellegi--Sunter mixture (conditional independence,
+    :class:`undercount.uncertainty.linkage.FellegiSunter`) is fitted to the counted vectors
+    by EM starting from the linker's m and u; its share of matches
+    :math:`\hat\pi` among the :math:`B` blocked pairs gives :math:`\lambda = \hat\pi B / T`,
+    :math:`T = n(n-1)/2`. It assumes that blocking keeps (nearly) every true match pair:
+    matches outside blocking are not counted, so the estimate errs low when blocking
+    loses matches, and it is bounded by :math:`B/T`. In simulations (1,500 people, 3-4
+    lists, heavy noise; 99% blocking recall) :math:`\hat\pi B` came within -1% to +15% of
+    the true number of match pairs.
+
+    Returns the figures behind the estimate (``blocked_pairs``,
+    ``distinct_comparison_vectors``, ``total_pairs``, ``share_matches``,
+    ``expected_matches``, ``em_converged``, ``prior``).
+
+    Raises
+    ------
+    LinkageError
+        No blocked pairs, or the fit finds no matches.
+    """
+    import numpy as np
+
+    from undercount.uncertainty.linkage import FellegiSunter
+
+    names, levels, counts = _blocked_level_counts(linker)
+    n_pairs = int(counts.sum())
+    total = n_records * (n_records - 1) / 2
+    if n_pairs == 0:
+        raise LinkageError("prior: the blocking rules admit no pair of records, so the "
+                           "probability that two records match cannot be estimated")
+    model = linker.misc.save_model_to_json()
+    start = FellegiSunter.from_splink(model, lam=0.5)
+    fit = FellegiSunter.fit(levels, comparisons=names, start=start,
+                            weights=np.asarray(counts, dtype=float))
+    expected = fit.lam * n_pairs
+    prior = expected / total
+    if not (math.isfinite(prior) and 0 < prior < 1) or expected < 0.5:
+        raise LinkageError(
+            f"prior: the EM fit on the {n_pairs} blocked pairs finds "
+            f"{expected:.2g} matches, so the probability that two records match cannot be "
+            "estimated; set [link] prior explicitly")
+    linker._settings_obj._probability_two_random_records_match = prior
+    return {"blocked_pairs": n_pairs, "distinct_comparison_vectors": len(counts),
+            "total_pairs": total, "share_matches": fit.lam, "expected_matches": expected,
+            "em_converged": fit.converged, "prior": prior}
+
+
+def _blocked_level_counts(linker) -> tuple[tuple[str, ...], Any, Any]:
+    """Distinct comparison vectors of all blocked pairs and how many pairs have each,
+    counted in the backend (the pairs themselves never leave it)."""
+    settings = linker._settings_obj
+    gammas = [c._gamma_column_name for c in settings.comparisons]
+    retain = settings._retain_matching_columns
+    settings._retain_matching_columns = True  # keeps the gamma columns in the predictions
+    try:
+        sdf = linker.inference.predict(threshold_match_probability=None, warning_mode="never")
+    finally:
+        settings._retain_matching_columns = retain
+    try:
+        cols = ", ".join(gammas)
+        frame = linker.misc.query_sql(
+            f"select {cols}, count(*) as n_pairs from {sdf.physical_name} group by {cols}",
+            output_type="pandas",
+        )
+    finally:
+        sdf.drop_table_from_database_and_remove_from_cache()
+    names = tuple(g.removeprefix("gamma_") for g in gammas)
+    return names, frame[gammas].to_numpy(dtype="int64"), frame["n_pairs"].to_numpy()
 
 
 def _floor_m(linker, floor: float) -> list[str]:

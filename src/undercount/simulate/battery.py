@@ -57,6 +57,15 @@ profile interval), ``lcm`` (LCMCR, posterior median and equal-tailed interval), 
 (decomposable graphical model averaging; J <= 6). A family that does not apply to a design
 (BIC beyond 5 lists, dga beyond 6) is reported as ``n/a``, not as a failure.
 
+Record-level families (record designs only; :data:`LINKAGE_FAMILIES`), for each base
+``stepwise``, ``rcapture``, ``dga`` and ``lcm``: ``linkavg-<base>`` (average over plausible
+linkages, the match probabilities taken as known), ``linkavg-em-<base>`` (the same with a
+bootstrap of the Fellegi--Sunter parameters refitted by EM on the pairs' comparison levels;
+``n/a`` on the ``link*`` designs, whose pairs have none), ``linkavg-cal-<base>`` (the
+probabilities first calibrated on a simulated, perfect clerical review of
+``BatteryOptions.review_pairs`` pairs) and ``truth-<base>`` (the base family on the table of
+the true linkage: estimator error without linkage error). See :func:`_linkage_family`.
+
 Seeding
 -------
 Replicate r of design d draws its table from the stream
@@ -91,7 +100,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -111,6 +120,7 @@ __all__ = [
     "LinkageDesign",
     "LogitNormalDesign",
     "RecordDesign",
+    "describe_linkage_family",
     "load_replicates",
     "run_battery",
     "summarise",
@@ -240,8 +250,9 @@ class RecordDesign(Design):
     the fixed (thresholded) linkage, one row per record (``uid`` = row number, ``list``,
     ``person`` = true identity, and the cannot-link fields ``national_id``, ``sex``, with
     ``id_valid`` where IDs carry a check digit), and the scored candidate pairs (``uid_l``,
-    ``uid_r``, ``match_probability``, ``is_match``). The fixed-linkage families run on the
-    table, the ``linkavg-*`` families on records and pairs. Such designs are not run unless
+    ``uid_r``, ``match_probability``, ``is_match``, and ``gamma_<comparison>`` levels when
+    the matcher has them). The fixed-linkage families run on the table, the
+    :data:`LINKAGE_FAMILIES` on records and pairs. Such designs are not run unless
     named, and get :data:`DEFAULT_LINKAGE_FAMILIES` added by default.
     """
 
@@ -371,11 +382,18 @@ class EndToEndDesign(RecordDesign):
        standardisation, a Splink 5 Fellegi--Sunter model on DuckDB (prior from
        deterministic rules, u from sampled pairs, m by EM), prediction, and greedy
        constrained clustering at ``threshold`` (:func:`undercount.link.link_records`). Its
-       clusters give the fixed-linkage table;
-    3. scores the blocked pairs again with the trained model down to ``pair_floor``: these
-       are the candidate pairs the ``linkavg-*`` families sample from, with ``is_match``
-       from the simulator's true person ids. Pairs outside blocking or below the floor count
-       as non-matches there, as they would in practice.
+       clusters give the fixed-linkage table. (In ``e2e4noisy`` the dates of birth, and so
+       both deterministic rules, are on the hospital list only: the rules can find only
+       that list's duplicates, and the pipeline estimates the prior from the blocked pairs
+       by EM instead, see :mod:`undercount.link.train`; its warning is silenced here);
+    3. scores the blocked pairs again with the trained model, with their comparison-vector
+       levels (``gamma_<comparison>`` columns, for the Fellegi--Sunter refit of
+       ``linkavg-em-*``), down to ``pair_floor`` -- by default (None) every blocked pair,
+       which that refit needs (a floor truncates the sample on the comparison vectors
+       themselves); with 1,500 people there are about 1,000-2,300 blocked pairs, scored
+       in about half a second. These are the candidate pairs the ``linkavg-*`` families
+       sample from, with ``is_match`` from the simulator's true person ids. Pairs outside
+       blocking (or below a floor) count as non-matches there, as they would in practice.
 
     The truth is ``n``, the simulated population (people, not records). The matcher's
     probabilities are Splink's own, *not* calibrated by construction as in
@@ -392,7 +410,7 @@ class EndToEndDesign(RecordDesign):
     lists: tuple[ListSpec, ...] = ()
     mean_group_size: float = 1.5
     threshold: float = 0.9
-    pair_floor: float = 0.01
+    pair_floor: float | None = None
 
     def __post_init__(self) -> None:
         if len(self.lists) != self.n_lists:
@@ -400,10 +418,11 @@ class EndToEndDesign(RecordDesign):
                 f"EndToEndDesign {self.name!r}: n_lists={self.n_lists} but "
                 f"{len(self.lists)} list specifications"
             )
-        if not 0 < self.pair_floor <= self.threshold <= 1:
+        floor = self.pair_floor
+        if not 0 < self.threshold <= 1 or (floor is not None and not 0 < floor <= self.threshold):
             raise ConfigError(
                 f"EndToEndDesign {self.name!r}: need 0 < pair_floor ({self.pair_floor}) <= "
-                f"threshold ({self.threshold}) <= 1"
+                f"threshold ({self.threshold}) <= 1, or pair_floor None (every blocked pair)"
             )
 
     @property
@@ -417,7 +436,8 @@ class EndToEndDesign(RecordDesign):
 
         ``records``: ``uid``, ``list``, ``record_id``, ``person`` (true person id), and the
         standardised ``sex``, ``national_id`` and ``id_valid``; ``pairs``: ``uid_l``,
-        ``uid_r``, ``match_probability`` (Splink's), ``is_match``.
+        ``uid_r``, ``match_probability`` (Splink's), ``is_match`` and one
+        ``gamma_<comparison>`` column (int64; -1 null) per comparison of the model.
         """
         from undercount.simulate.lists import simulate_lists
         from undercount.uncertainty.linkage import table_from_clusters
@@ -467,6 +487,9 @@ class EndToEndDesign(RecordDesign):
                 "is_match": person[left] == person[right],
             }
         )
+        for col in scored.columns:
+            if str(col).startswith("gamma_"):
+                pairs[col] = scored[col].to_numpy(dtype=np.int64)
         table = table_from_clusters(
             linked["cluster_id"].to_numpy(), list_idx, names, source=self.name
         )
@@ -506,22 +529,27 @@ def _standardised_lists(sim: Any) -> pd.DataFrame:
 
 @contextmanager
 def _quiet_splink():
-    """Splink logs a warning for every level EM never sees; a battery would print thousands."""
-    logger = logging.getLogger("splink")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    """Splink logs a warning for every level EM never sees, and the pipeline one per
+    replicate whose prior falls back to the blocked-pairs EM (e2e4noisy, every replicate);
+    a battery would print thousands. Both are documented in :class:`EndToEndDesign`."""
+    loggers = [logging.getLogger("splink"), logging.getLogger("undercount.link.train")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _link(
-    std: pd.DataFrame, names: tuple[str, ...], *, threshold: float, pair_floor: float,
-    seed: int,
+    std: pd.DataFrame, names: tuple[str, ...], *, threshold: float,
+    pair_floor: float | None, seed: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train, predict and cluster with the pipeline; then re-score the pairs down to the
-    floor with the trained model. Returns ``(linked_records, scored_pairs)``."""
+    """Train, predict and cluster with the pipeline; then re-score the blocked pairs down to
+    the floor (None: all of them) with the trained model, with their comparison levels.
+    Returns ``(linked_records, scored_pairs)``."""
     from dataclasses import replace
 
     from undercount.io.project import LinkConfig
@@ -537,7 +565,9 @@ def _link(
             std, lists=names, settings=settings, threads=1, memory_limit="2GB"
         )
         db_api = get_db_api("duckdb", threads=1, memory_limit="2GB")
-        scored = predict_edges(build_linker(db_api, std, trained), pair_floor)
+        scored = predict_edges(
+            build_linker(db_api, std, trained), pair_floor, comparison_levels=True
+        )
     return linked, scored
 
 
@@ -715,6 +745,15 @@ class BatteryOptions:
         Latent-class sampler settings.
     linkage_draws : int
         Plausible linkages per replicate for the ``linkavg-*`` families.
+    review_pairs : int
+        Pairs a (simulated, perfect) clerical reviewer labels for the ``linkavg-cal-*``
+        families.
+    linkage_em_centre : {"refit", "input"}
+        ``em_centre`` of the ``linkavg-em-*`` families (see
+        :class:`~undercount.uncertainty.linkage.LinkageAveraging`). ``"refit"`` samples
+        edges from the Fellegi--Sunter refit's probabilities, right when the pairs are all
+        the blocked pairs (as in the end-to-end designs); ``"input"`` keeps Splink's
+        probabilities and adds only the bootstrap's spread.
     """
 
     bootstrap_replicates: int = 1000
@@ -724,6 +763,15 @@ class BatteryOptions:
     lcm_burn_in: int = 5_000
     lcm_thin: int = 10
     linkage_draws: int = 20
+    review_pairs: int = 300
+    linkage_em_centre: Literal["refit", "input"] = "refit"
+
+    def __post_init__(self) -> None:
+        if self.review_pairs < 2:
+            raise ConfigError(f"BatteryOptions.review_pairs={self.review_pairs} must be >= 2")
+        if self.linkage_em_centre not in ("refit", "input"):
+            raise ConfigError(f"BatteryOptions.linkage_em_centre={self.linkage_em_centre!r}; "
+                              "choose refit or input")
 
 
 class _Context:
@@ -817,35 +865,168 @@ FAMILIES: dict[str, tuple[str, Callable[[_Context, np.random.Generator], Any]]] 
     "dga": ("Decomposable graphical model averaging (dga), 95% credible interval", _fam_dga),
 }
 
-#: Families that average over plausible linkages (linkage designs only).
+_LINKAGE_BASES = ("stepwise", "rcapture", "dga", "lcm")
+#: Kinds of record-level family, by name prefix (see :func:`describe_linkage_family`).
+_LINKAGE_KINDS = {
+    "linkavg-": "average over plausible linkages sampled from the scored pairs",
+    "linkavg-em-": "average over plausible linkages with a bootstrap of the "
+                   "Fellegi-Sunter parameters (EM on the pairs' comparison levels)",
+    "linkavg-cal-": "average over plausible linkages after calibrating the probabilities "
+                    "on a simulated clerical review of BatteryOptions.review_pairs pairs",
+    "truth-": "the estimator on the table of the TRUE linkage (reference: estimator error "
+              "without linkage error)",
+}
+
+#: Families that need records with known identity (record designs only): name -> base
+#: estimator. ``linkavg-<base>``, ``linkavg-em-<base>``, ``linkavg-cal-<base>`` and
+#: ``truth-<base>`` for each base (see :func:`describe_linkage_family`).
 LINKAGE_FAMILIES: dict[str, str] = {
-    "linkavg-stepwise": "stepwise",
-    "linkavg-rcapture": "rcapture",
-    "linkavg-dga": "dga",
-    "linkavg-lcm": "lcm",
+    f"{prefix}{base}": base for prefix in _LINKAGE_KINDS for base in _LINKAGE_BASES
 }
 
 DEFAULT_FAMILIES = ("bic", "bootstrap", "stepwise", "rcapture", "lcm", "dga")
-#: Added by default on linkage designs (linkavg-lcm costs M sampler runs; ask for it).
-DEFAULT_LINKAGE_FAMILIES = ("linkavg-stepwise", "linkavg-rcapture", "linkavg-dga")
+#: Added by default on record designs: every kind for stepwise, rcapture and dga (one
+#: replicate of each took 0.03-5 s on one core on link4noisy and e2e4noisy, 20 draws). The
+#: ``-lcm`` variants (M sampler runs each) are opt-in: ask with ``--families``.
+DEFAULT_LINKAGE_FAMILIES = tuple(
+    f"{prefix}{base}" for prefix in _LINKAGE_KINDS for base in ("stepwise", "rcapture", "dga")
+)
 
 
-def _linkage_family(base: str, options: BatteryOptions, table, records, pairs, rng):
+def _linkage_kind(name: str) -> str:
+    """The prefix of a record-level family's name (longest match)."""
+    return max((k for k in _LINKAGE_KINDS if name.startswith(k)), key=len)
+
+
+def describe_linkage_family(name: str) -> str:
+    """One line describing a family of :data:`LINKAGE_FAMILIES`."""
+    return f"{LINKAGE_FAMILIES[name]}: {_LINKAGE_KINDS[_linkage_kind(name)]}"
+
+
+def _base_estimator(base: str, options: BatteryOptions):
     from undercount.models.graphical import GraphicalEstimator
     from undercount.models.heterogeneity import HeterogeneityEstimator
     from undercount.models.loglinear import LogLinearEstimator
-    from undercount.uncertainty.linkage import LinkageAveraging
 
-    estimator = {
+    return {
         "lcm": lambda: _lcm(options),
         "stepwise": lambda: LogLinearEstimator(select="stepwise"),
         "rcapture": lambda: HeterogeneityEstimator(select="aic"),
         "dga": lambda: GraphicalEstimator(),
     }[base]()
-    averaging = LinkageAveraging(estimator=estimator, n_draws=options.linkage_draws)
-    return averaging.fit(
-        pairs, records, lists=table.lists, cannot_link=("national_id", "sex"), rng=rng
+
+
+def _linkage_family(name: str, options: BatteryOptions, table, records, pairs, rng):
+    """Run a family of :data:`LINKAGE_FAMILIES` on one replicate's records and pairs.
+
+    * ``linkavg-<base>``: :class:`~undercount.uncertainty.linkage.LinkageAveraging` of the
+      base estimator over ``options.linkage_draws`` plausible linkages, the match
+      probabilities taken as known.
+    * ``linkavg-em-<base>``: the same with ``parameter_uncertainty="em_bootstrap"`` (centre
+      ``options.linkage_em_centre``): every draw re-scores the pairs with a bootstrap
+      replicate of the Fellegi--Sunter m, u and lambda refitted by EM on the pairs'
+      ``gamma_*`` comparison levels. Not applicable (``n/a``) on designs whose pairs carry
+      no comparison levels (:class:`LinkageDesign` scores pairs without a comparison
+      vector).
+    * ``linkavg-cal-<base>``: a simulated clerical review. A reviewer labels
+      ``options.review_pairs`` candidate pairs (see :func:`_review_sample`: stratified over
+      deciles of the match probability among the pairs with 0.05 < p < 0.95, plus a tenth
+      of the budget from each tail), drawn from the family's own stream; the labels are
+      the simulation's truth (``is_match``), i.e. the reviewer is **perfect**: never wrong,
+      never undecided, and able to judge every pair from the records alone. Real clerical
+      review errs, most on the ambiguous pairs this sample favours, so this is an upper
+      bound on what review-based calibration can do. The labels calibrate the
+      probabilities (isotonic regression of the label on the probability,
+      :class:`~undercount.uncertainty.linkage.Calibrator`; sampling on the probability
+      alone leaves :math:`P(M \\mid p)` unbiased) before the averaging. The reviewed pairs
+      are not then fixed to their labels: only the calibration uses them.
+    * ``truth-<base>``: the base family (as in :data:`FAMILIES`) on the capture table of
+      the true linkage (records clustered by ``records["person"]``): the estimator's own
+      error, with no linkage error, for reference.
+    """
+    from undercount.uncertainty.linkage import LinkageAveraging, table_from_clusters
+
+    base = LINKAGE_FAMILIES[name]
+    kind = _linkage_kind(name)
+    if kind == "truth-":
+        list_idx = records["list"].map({n: i for i, n in enumerate(table.lists)})
+        true_table = table_from_clusters(
+            records["person"].to_numpy(), list_idx.to_numpy(dtype=np.int64), table.lists,
+            source=f"{table.source} (true linkage)",
+        )
+        return FAMILIES[base][1](_Context(true_table, options), rng)
+    estimator = _base_estimator(base, options)
+    common = dict(lists=table.lists, cannot_link=("national_id", "sex"))
+    if kind == "linkavg-":
+        averaging = LinkageAveraging(estimator=estimator, n_draws=options.linkage_draws)
+        return averaging.fit(pairs, records, **common, rng=rng)
+    if kind == "linkavg-em-":
+        if not any(str(c).startswith("gamma_") for c in pairs.columns):
+            _not_applicable(
+                "the Fellegi-Sunter bootstrap needs the pairs' comparison levels (gamma_*), "
+                "which this design's matcher does not produce"
+            )
+        averaging = LinkageAveraging(
+            estimator=estimator, n_draws=options.linkage_draws,
+            parameter_uncertainty="em_bootstrap", em_centre=options.linkage_em_centre,
+        )
+        return averaging.fit(pairs, records, **common, rng=rng)
+    review_rng, fit_rng = rng.spawn(2)
+    labels = _review_sample(pairs, options.review_pairs, rng=review_rng)
+    averaging = LinkageAveraging(
+        estimator=estimator, n_draws=options.linkage_draws, calibration="isotonic"
     )
+    return averaging.fit(pairs, records, **common, labels=labels, rng=fit_rng)
+
+
+def _review_sample(pairs: pd.DataFrame, n_review: int, *, rng: np.random.Generator):
+    """Labels of a simulated clerical review: ``is_match`` on ``n_review`` sampled pairs,
+    NaN elsewhere.
+
+    The budget goes 80% to the uncertain pairs (0.05 < p < 0.95), split equally over the
+    deciles of their probabilities (a decile with fewer pairs than its share gives the
+    rest to the others), and 10% to each tail (p <= 0.05, p >= 0.95), each drawn without
+    replacement; what a stratum cannot use passes to the others, so that
+    ``min(n_review, len(pairs))`` pairs are labelled.
+    """
+    p = pairs["match_probability"].to_numpy(dtype=float)
+    n = len(p)
+    n_review = min(int(n_review), n)
+    mid = np.flatnonzero((p > 0.05) & (p < 0.95))
+    strata: list[np.ndarray] = []
+    if len(mid):
+        edges = np.quantile(p[mid], np.linspace(0, 1, 11))
+        bins = np.clip(np.searchsorted(edges, p[mid], side="right") - 1, 0, 9)
+        strata += [mid[bins == b] for b in range(10)]
+    low, high = np.flatnonzero(p <= 0.05), np.flatnonzero(p >= 0.95)
+    strata += [low, high]
+    k = len(strata)
+    target = np.zeros(k, dtype=np.int64)
+    n_mid_strata = k - 2
+    tail = round(0.1 * n_review) if n_mid_strata else n_review // 2
+    target[-2:] = tail
+    if n_mid_strata:
+        rest = n_review - 2 * tail
+        target[:n_mid_strata] = rest // n_mid_strata
+        target[: rest % n_mid_strata] += 1
+    else:
+        target[-1] = n_review - tail
+    size = np.array([len(x) for x in strata])
+    take = np.minimum(target, size)
+    # Hand what a stratum cannot use to those with pairs left, one at a time, in order.
+    short = n_review - int(take.sum())
+    while short > 0:
+        room = np.flatnonzero(take < size)
+        for j in room[:short]:
+            take[j] += 1
+        short = n_review - int(take.sum())
+    chosen = [rng.choice(x, size=t, replace=False) for x, t in zip(strata, take, strict=True)
+              if t > 0]
+    labels = np.full(n, np.nan)
+    if chosen:
+        idx = np.concatenate(chosen)
+        labels[idx] = pairs["is_match"].to_numpy(dtype=float)[idx]
+    return labels
 
 
 # -------------------------------------------------------------------------------- runner
@@ -894,10 +1075,12 @@ def _run_replicate(args: tuple[str, tuple[str, ...], int, int, BatteryOptions, d
         try:
             if fam in LINKAGE_FAMILIES:
                 if records is None:
-                    _not_applicable("linkage averaging needs a linkage design")
-                result = _linkage_family(
-                    LINKAGE_FAMILIES[fam], options, table, records, pairs, rng
-                )
+                    _not_applicable(
+                        "the true linkage needs a record design (records with known "
+                        "identity)" if fam.startswith("truth-")
+                        else "linkage averaging needs a linkage design"
+                    )
+                result = _linkage_family(fam, options, table, records, pairs, rng)
             else:
                 result = FAMILIES[fam][1](ctx, rng)
             row["estimate"] = float(result.estimate)
