@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
             FAMILIES,
             LINKAGE_FAMILIES,
             BatteryOptions,
+            describe_linkage_family,
             load_replicates,
             run_battery,
             summarise,
@@ -77,8 +78,8 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"design  {name:12s} {d.description}")
             for name, (desc, _) in FAMILIES.items():
                 typer.echo(f"family  {name:12s} {desc}")
-            for name, base in LINKAGE_FAMILIES.items():
-                typer.echo(f"family  {name:12s} linkage averaging over {base}")
+            for name in LINKAGE_FAMILIES:
+                typer.echo(f"family  {name:22s} {describe_linkage_family(name)}")
             return
         command = "undercount " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         if combine:

@@ -930,8 +930,8 @@ def _linkage_family(name: str, options: BatteryOptions, table, records, pairs, r
       vector).
     * ``linkavg-cal-<base>``: a simulated clerical review. A reviewer labels
       ``options.review_pairs`` candidate pairs (see :func:`_review_sample`: stratified over
-      deciles of the match probability among the pairs with 0.05 < p < 0.95, plus a tenth
-      of the budget from each tail), drawn from the family's own stream; the labels are
+      ten equal-width bands of match weight, the log-odds of the probability), drawn from
+      the family's own stream; the labels are
       the simulation's truth (``is_match``), i.e. the reviewer is **perfect**: never wrong,
       never undecided, and able to judge every pair from the records alone. Real clerical
       review errs, most on the ambiguous pairs this sample favours, so this is an upper
@@ -983,34 +983,27 @@ def _review_sample(pairs: pd.DataFrame, n_review: int, *, rng: np.random.Generat
     """Labels of a simulated clerical review: ``is_match`` on ``n_review`` sampled pairs,
     NaN elsewhere.
 
-    The budget goes 80% to the uncertain pairs (0.05 < p < 0.95), split equally over the
-    deciles of their probabilities (a decile with fewer pairs than its share gives the
-    rest to the others), and 10% to each tail (p <= 0.05, p >= 0.95), each drawn without
-    replacement; what a stratum cannot use passes to the others, so that
-    ``min(n_review, len(pairs))`` pairs are labelled.
+    The pairs are stratified by match weight (the log-odds of the match probability,
+    clipped to +-20), in 10 bins of equal width between the smallest and the largest
+    weight, and the budget is split equally over the bins, each drawn without replacement;
+    what a bin cannot use passes to the others, so that ``min(n_review, len(pairs))`` pairs
+    are labelled. Reviewing across match-weight bands, rather than across quantiles of the
+    probability, spends the labels where the calibration curve can bend even when most
+    probabilities pile up near 0 or 1 (as Splink's do); a first version that put 80% of the
+    labels in deciles of 0.05 < p < 0.95 wasted them on e2e4noisy, where Splink's errors sit
+    above 0.95 (smoke run of 8 replicates: RMSE 87 against 52 for weight bands).
     """
     p = pairs["match_probability"].to_numpy(dtype=float)
     n = len(p)
     n_review = min(int(n_review), n)
-    mid = np.flatnonzero((p > 0.05) & (p < 0.95))
-    strata: list[np.ndarray] = []
-    if len(mid):
-        edges = np.quantile(p[mid], np.linspace(0, 1, 11))
-        bins = np.clip(np.searchsorted(edges, p[mid], side="right") - 1, 0, 9)
-        strata += [mid[bins == b] for b in range(10)]
-    low, high = np.flatnonzero(p <= 0.05), np.flatnonzero(p >= 0.95)
-    strata += [low, high]
+    with np.errstate(divide="ignore"):
+        weight = np.clip(np.log(p) - np.log1p(-p), -20.0, 20.0)
+    edges = np.linspace(weight.min(), weight.max(), 11) if n else np.zeros(11)
+    bins = np.clip(np.searchsorted(edges, weight, side="right") - 1, 0, 9)
+    strata = [np.flatnonzero(bins == b) for b in range(10)]
     k = len(strata)
-    target = np.zeros(k, dtype=np.int64)
-    n_mid_strata = k - 2
-    tail = round(0.1 * n_review) if n_mid_strata else n_review // 2
-    target[-2:] = tail
-    if n_mid_strata:
-        rest = n_review - 2 * tail
-        target[:n_mid_strata] = rest // n_mid_strata
-        target[: rest % n_mid_strata] += 1
-    else:
-        target[-1] = n_review - tail
+    target = np.full(k, n_review // k, dtype=np.int64)
+    target[: n_review % k] += 1
     size = np.array([len(x) for x in strata])
     take = np.minimum(target, size)
     # Hand what a stratum cannot use to those with pairs left, one at a time, in order.
