@@ -137,20 +137,31 @@ def test_kosovo_long_run_matches_lcmcr() -> None:
 
 @pytest.mark.slow
 def test_uk_2013_matches_lcmcr() -> None:
-    # UK 2013 (six sparse lists) mixes far more slowly than Kosovo: with 4 chains of
-    # 1,000,000 (or even 2,500,000) iterations R-hat of N stays near 1.03 and its bulk ESS
-    # near 100-170. So this test does not claim convergence; it checks that the estimator
-    # says so (an R-hat/ESS warning), and that the quantiles agree with LCMCR's single
-    # 1,000,000-iteration run within the Monte Carlo error that such ESS implies (MCSE of
-    # our median about 200-350; LCMCR's, by the same ESS per iteration, about 2.2x ours
-    # here). Seen: median 22,504-22,569 vs LCMCR 22,387; 95% (16,148-33,707) vs
-    # (16,580-33,481).
+    # UK 2013 (six sparse lists). LCMCR's plain Gibbs sweep mixes very slowly here: run by
+    # our estimator with collapsed_moves=0, label_swaps=False, 4 chains x 1,000,000
+    # iterations (seed 2013) gave R-hat of N 1.025 and bulk ESS 130, i.e. about 33
+    # effective draws per million iterations. The default sampler (collapsed moves on the
+    # unobserved and label swaps) converges: same settings, R-hat 1.000 and bulk ESS about
+    # 36,000. So this test asks for convergence, and compares with LCMCR's single
+    # 1,000,000-iteration run allowing for that run's Monte Carlo error, estimated from
+    # the plain sweep's efficiency: se_ref = mcse_ours * sqrt(ESS_ours / 33).
     est = LatentClassEstimator(n_iter=1_000_000, burn_in=100_000, thin=100)
     res = est.fit(datasets.load("uk_2013"), rng=np.random.default_rng(2013))
-    conv = res.extra["convergence"]["N"]
-    if conv["rhat"] > 1.01 or conv["ess_bulk"] < 400:
-        assert {"rhat", "ess"} & {d.code for d in res.diagnostics}
-    _check_quantiles(res, UK_REF, UK_REF_ITERS)
+    _assert_converged(res, ("N",))
+    ess_ours = res.extra["convergence"]["N"]["ess_bulk"]
+    pooled = res.draws.posterior["N"].values.ravel()
+    mcse = {}
+    for prob, ref_value in UK_REF.items():
+        ours = float(np.quantile(pooled, prob))
+        mcse[prob] = float(
+            az.mcse(res.draws, var_names=["N"], method="quantile", prob=prob)["N"].item()
+        )
+        se_ref = mcse[prob] * math.sqrt(ess_ours / 33.0)
+        tol = 4.0 * math.hypot(mcse[prob], se_ref)
+        assert abs(ours - ref_value) <= tol, (prob, ours, ref_value, tol)
+    # Our own converged run pins the median far more tightly than LCMCR's run could:
+    # seen 22,912 (95% 17,042-34,190).
+    assert mcse[0.5] < 100
 
 
 def _simulate_mv2016(rng: np.random.Generator) -> CaptureTable:

@@ -80,8 +80,10 @@ class LatentClassEstimator(Estimator):
         Metropolis moves per occupied class and sweep on the number of unobserved people
         in the class, with the inclusion probabilities and class weights integrated out
         (step 1b in Notes). They leave the posterior unchanged and roughly double the
-        effective sample size of N per iteration on Kosovo; 0 gives LCMCR's plain Gibbs
-        sampler.
+        effective sample size of N per iteration on Kosovo; on the six sparse UK 2013 lists,
+        where LCMCR's sweep does not converge in 4 x 1,000,000 iterations (R-hat of N
+        1.025, bulk ESS 130), the default converges in the same run (R-hat 1.000, bulk ESS
+        about 36,000). 0 gives LCMCR's plain Gibbs sampler.
     label_swaps : bool
         Metropolis swaps of adjacent class labels after every sweep (step 6 in Notes); they
         leave the posterior unchanged and help the ordering of the classes along the stick,
