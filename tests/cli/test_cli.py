@@ -22,8 +22,14 @@ def run_json(*args: str) -> dict:
     return json.loads(res.stdout)
 
 
-def test_kosovo_json_contract():
-    d = run_json("estimate", "kosovo")
+@pytest.fixture(scope="module")
+def kosovo_default() -> dict:
+    """``undercount estimate kosovo`` with no options and no seed, as JSON."""
+    return run_json("estimate", "kosovo")
+
+
+def test_kosovo_json_contract(kosovo_default):
+    d = kosovo_default
     for key, kind in [("n_observed", int), ("estimate", float), ("interval", list),
                       ("level", float), ("method", str), ("model", str), ("lists", list),
                       ("models", list), ("warnings", list)]:
@@ -34,6 +40,32 @@ def test_kosovo_json_contract():
     assert len(d["models"]) == 113
     assert {"model", "estimate", "aic", "bic", "status"} <= set(d["models"][0])
     assert d["provenance"]["inputs"]
+
+
+def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
+    # docs/validation.md, "Recommendation": BIC-best model, BCa bootstrap re-running BIC
+    # selection among the top 10 models, 1,000 replicates.
+    d = kosovo_default
+    assert d["interval_method"] == "bootstrap bca"
+    boot = d["bootstrap"]
+    assert (boot["replicates"], boot["ntop"], boot["method"], boot["kind"]) == (
+        1000, 10, "bca", "nonparametric")
+    assert d["defaults"] == {"select": "bic", "bootstrap": 1000, "ntop": 10, "interval": "bca"}
+    lo, hi = d["interval"]
+    assert lo < d["estimate"] < hi
+    # The seed drawn for the run is recorded, and --seed reproduces the run exactly, in
+    # either output format.
+    seed = d["provenance"]["seed"]
+    assert isinstance(seed, int)
+    again = run_json("estimate", "kosovo", "--seed", str(seed))
+    assert again["interval"] == d["interval"] and again["estimate"] == d["estimate"]
+    assert again["provenance"]["seed"] == seed
+    res = run("estimate", "kosovo", "--seed", str(seed))
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.stdout.split())
+    assert f"95% interval (bootstrap bca) {lo:,.1f} – {hi:,.1f}" in out
+    assert "1,000 replicates (nonparametric, bca)" in out and "top 10 models" in out
+    assert "--bootstrap 0 gives the selected model's conditional profile interval" in out
 
 
 def test_options_reach_the_estimators():
@@ -64,11 +96,16 @@ def test_reported_figure_keys():
 
 
 def test_table_view_shows_model_estimate_and_top_models():
-    res = run("estimate", "kosovo")
+    # --bootstrap 0: the BIC model's conditional profile interval (the default before the
+    # validation battery), unchanged.
+    res = run("estimate", "kosovo", "--bootstrap", "0")
     assert res.exit_code == 0
     out = res.stdout
     assert "[123,14,34]" in out and "10,356.5" in out and "4,400" in out
+    assert "(profile) 8,994.3 – 12,110.4" in out and "Bootstrap" not in out
     assert "Top models" in out and "BIC" in out
+    res = run("estimate", "kosovo", "--interval", "profile")
+    assert res.exit_code == 0 and "(profile) 8,994.3 – 12,110.4" in res.stdout
 
 
 def test_bad_file_gives_clear_error_and_exit_code(tmp_path):
@@ -88,8 +125,17 @@ def test_missing_file_and_unknown_dataset():
 def test_bad_option_combinations_are_config_errors():
     res = run("estimate", "kosovo", "--method", "chapman")
     assert res.exit_code in (3, 4)
-    res = run("estimate", "kosovo", "--interval", "bca")
+    # A bootstrap interval without replicates: only the log-linear default supplies them.
+    res = run("estimate", "kosovo", "--select", "aic", "--interval", "bca")
     assert res.exit_code == 3 and "needs --bootstrap" in res.output
+    res = run("estimate", "kosovo", "--bootstrap", "0", "--interval", "bca")
+    assert res.exit_code == 3 and "--bootstrap 0 turns the bootstrap off" in res.output
+    res = run("estimate", "kosovo", "--bootstrap", "0", "--ntop", "5")
+    assert res.exit_code == 3
+    # No BIC over all models for 6 lists: the default says what to use instead.
+    res = run("estimate", "uk_2013")
+    assert res.exit_code == 3 and "--select stepwise" in res.output
+    assert "Traceback" not in res.output
     res = run("estimate", "kosovo", "--model", "[12,99]")
     assert res.exit_code == 3
 
@@ -133,3 +179,8 @@ def test_method_all_runs_every_family_side_by_side():
     assert methods == ["loglinear", "heterogeneity", "lcm", "dga"]
     for r in d["results"]:
         assert r["interval"][0] <= r["estimate"]
+    # The log-linear row gets the same default as `estimate` alone; the others keep theirs.
+    loglinear, heterogeneity = d["results"][:2]
+    assert loglinear["interval_method"] == "bootstrap bca"
+    assert loglinear["bootstrap"]["replicates"] == 1000 and loglinear["bootstrap"]["ntop"] == 10
+    assert heterogeneity["interval_method"] == "profile" and "bootstrap" not in heterogeneity

@@ -42,6 +42,13 @@ def test_first_run_runs_every_stage_and_stores_everything(done_project):
     res = p.results()
     # Spina bifida, 3 lists, BIC-selected log-linear model (dataset reference 730.9).
     assert res["headline"].estimate == pytest.approx(730.93, abs=0.01)
+    # `run` shares `estimate`'s default interval: the bootstrap with BIC re-selection, seeded
+    # by the project's seed.
+    overall = res["overall"]
+    assert overall.interval.method == "bootstrap bca"
+    assert overall.extra["bootstrap"]["replicates"] == 1000
+    assert overall.extra["bootstrap"]["ntop"] == 10
+    assert overall.extra["provenance"]["seed"] == 7
     strat = res["stratified"]
     assert set(strat.strata) == {"sex=female", "sex=male"}
     est = p.store.query("SELECT kind, label, estimate, provenance FROM estimates")

@@ -69,9 +69,18 @@ def _headline(console: Console, p: dict[str, Any]) -> None:
             console.print(f"Posterior {key}: {_num(p[key])}")
     boot = p.get("bootstrap")
     if isinstance(boot, dict):
+        among = f" among the top {boot['ntop']} models" if boot.get("ntop") else ""
         console.print(
-            f"Bootstrap: {boot['replicates']} replicates ({boot['kind']}, {boot['method']}), "
-            "model selection re-run in each"
+            f"Bootstrap: {boot['replicates']:,} replicates ({boot['kind']}, {boot['method']}), "
+            f"model selection re-run in each{among}"
+        )
+    defaults = p.get("defaults")
+    if isinstance(defaults, dict) and defaults.get("bootstrap"):
+        console.print(
+            "[dim]default[/dim] interval, as the validation battery recommends "
+            "(docs/validation.md); --bootstrap 0 gives the selected model's conditional "
+            "profile interval",
+            highlight=False,
         )
     if "undercount" in p:
         u, r = p["undercount"], p["ratio"]

@@ -21,7 +21,10 @@ The file shares its ``[project]``, ``[[lists]]`` and ``[link]`` tables with
 
     [estimate]
     method = "loglinear"       # or heterogeneity, chapman, lcm, dga, ...
-    select = "aic"             # any option of `undercount estimate`
+    select = "aic"             # any option of `undercount estimate`, with its defaults:
+                               # log-linear with no select/model/interval/bootstrap is BIC
+                               # with the bootstrap (1,000, top 10, BCa); bootstrap = 0 for
+                               # the selected model's profile interval
     seed = 1                   # default: [project] seed
     sensitivity = true         # also fit every family (method = "all") for the report
     replicates = 200           # joint bootstrap replicates for a stratified total

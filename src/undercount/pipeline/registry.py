@@ -3,6 +3,25 @@
 ``build_estimator("loglinear", select="bic", ...)`` returns an estimator object; the CLI and
 the Python API use the same names. Families are imported lazily so that ``undercount --help``
 stays fast and a missing optional part fails only when used.
+
+The default log-linear interval
+-------------------------------
+A log-linear analysis that leaves the interval to the package (no ``--model``; ``--select``
+unset or ``bic``; no ``--interval profile/wald``, ``--bootstrap``, ``--strata`` or
+``--recipe``) gets the configuration the coverage battery supports (``docs/validation.md``,
+"Recommendation"): the BIC-best hierarchical model over all models as the point estimate, and
+a BCa interval from 1,000 nonparametric bootstrap replicates that re-run the BIC selection
+among the 10 best models on the data in each replicate (Silverman, Chan & Vincent 2024). It
+covered the truth at least as often as the BIC model's conditional profile interval in every
+simulated design where both apply. :func:`resolve_options` fills these in for a given table;
+``--bootstrap 0`` or an explicit ``--interval profile``/``wald`` keeps the selected model's
+conditional interval.
+
+References
+----------
+.. [1] Silverman, B. W., Chan, L. and Vincent, K. (2024). Bootstrapping multiple systems
+   estimates to account for model selection. Statistics and Computing 34:44.
+   doi:10.1007/s11222-023-10346-9
 """
 
 from __future__ import annotations
@@ -23,7 +42,9 @@ __all__ = [
     "applicable_methods",
     "build_estimator",
     "build_recipe",
+    "defaults_applied",
     "is_family_model",
+    "resolve_options",
     "wrap_estimator",
 ]
 
@@ -32,6 +53,13 @@ METHODS = ("loglinear", "chapman", "lincoln-petersen", "heterogeneity", "lcm", "
 RECIPES = ("lancet2025",)
 IMPUTERS = ("hotdeck", "chained-forest")
 BOOTSTRAP_INTERVALS = ("bca", "percentile")
+
+#: The default log-linear interval: replicates, re-selection among the top models, interval.
+DEFAULT_BOOTSTRAP = 1000
+DEFAULT_NTOP = 10
+DEFAULT_BOOTSTRAP_INTERVAL = "bca"
+#: BIC over all hierarchical models is offered for at most this many lists.
+MAX_LISTS_ALL_MODELS = 5
 
 
 def is_family_model(model: str | None) -> bool:
@@ -42,7 +70,8 @@ def is_family_model(model: str | None) -> bool:
 class EstimateOptions:
     """Options shared by the CLI's ``estimate`` command and :func:`estimate`.
 
-    ``None`` means "the family's default".
+    ``None`` means "the family's default"; :func:`resolve_options` fills in the defaults that
+    depend on the table (the log-linear bootstrap). ``bootstrap=0`` turns the bootstrap off.
     """
 
     method: str = "loglinear"
@@ -81,15 +110,96 @@ class EstimateOptions:
                 f"imputer={self.imputer!r} is not allowed; choose one of {', '.join(IMPUTERS)}"
             )
         if self.bootstrap is not None:
-            if self.interval not in (None, *BOOTSTRAP_INTERVALS):
+            if self.bootstrap < 0:
+                raise ConfigError(
+                    f"--bootstrap {self.bootstrap}: give a number of replicates, or 0 for no "
+                    "bootstrap"
+                )
+            if self.bootstrap == 0:
+                if self.interval in BOOTSTRAP_INTERVALS:
+                    raise ConfigError(
+                        f"--interval {self.interval} needs bootstrap replicates; --bootstrap 0 "
+                        "turns the bootstrap off"
+                    )
+                if self.ntop is not None:
+                    raise ConfigError("--ntop restricts the bootstrap; --bootstrap 0 turns it off")
+                if self.strata:
+                    raise ConfigError(
+                        "--bootstrap 0 cannot be combined with --strata: the total over strata "
+                        "takes its interval from a joint bootstrap"
+                    )
+            elif self.interval not in (None, *BOOTSTRAP_INTERVALS):
                 raise ConfigError(
                     f"--interval {self.interval} cannot be combined with --bootstrap; choose "
                     f"one of {', '.join(BOOTSTRAP_INTERVALS)}"
                 )
-        elif self.interval in BOOTSTRAP_INTERVALS:
-            raise ConfigError(f"--interval {self.interval} needs --bootstrap N")
-        if self.ntop is not None and self.bootstrap is None:
-            raise ConfigError("--ntop restricts the bootstrap; it needs --bootstrap N")
+        elif not self.default_bootstrap:
+            if self.interval in BOOTSTRAP_INTERVALS:
+                raise ConfigError(f"--interval {self.interval} needs --bootstrap N")
+            if self.ntop is not None:
+                raise ConfigError("--ntop restricts the bootstrap; it needs --bootstrap N")
+
+    @property
+    def default_bootstrap(self) -> bool:
+        """Whether these options leave a log-linear interval to the package default.
+
+        True for ``method="loglinear"`` without ``model``, with ``select`` unset or ``"bic"``,
+        ``interval`` unset or a bootstrap interval, ``bootstrap`` unset, and no ``strata`` or
+        ``recipe``. Such options get the bootstrap with BIC re-selection among the top models
+        (see the module docstring); ``interval`` and ``ntop``, when given, adjust it.
+        """
+        return (
+            self.method == "loglinear"
+            and self.model is None
+            and self.select in (None, "bic")
+            and self.interval in (None, *BOOTSTRAP_INTERVALS)
+            and self.bootstrap is None
+            and not self.strata
+            and self.recipe is None
+        )
+
+
+def resolve_options(opts: EstimateOptions, table: CaptureTable) -> EstimateOptions:
+    """The options with the package's table-dependent defaults filled in.
+
+    * ``bootstrap=0`` becomes ``None``: no bootstrap, the estimator's own interval.
+    * When :attr:`EstimateOptions.default_bootstrap` holds and the table has 3 to
+      :data:`MAX_LISTS_ALL_MODELS` lists: ``select="bic"``,
+      ``bootstrap=DEFAULT_BOOTSTRAP`` (1,000), ``ntop`` = the one given or
+      ``DEFAULT_NTOP`` (10), ``interval`` = the one given or ``"bca"``.
+    * With more lists there is no BIC over all models, so the default stops with a
+      :class:`~undercount.errors.ConfigError` naming the alternatives (stepwise selection,
+      which the bootstrap also re-runs; the latent-class and graphical families).
+    * Anything else is returned unchanged (fewer than 3 lists: the log-linear estimator
+      itself explains that it needs 3).
+    """
+    if opts.bootstrap == 0:
+        return dataclasses.replace(opts, bootstrap=None)
+    if not opts.default_bootstrap or table.n_lists < 3:
+        return opts
+    if table.n_lists > MAX_LISTS_ALL_MODELS:
+        raise ConfigError(
+            "the default log-linear analysis selects by BIC over all hierarchical models, "
+            f"which is offered for at most {MAX_LISTS_ALL_MODELS} lists (this table has "
+            f"{table.n_lists}); use --select stepwise (add --bootstrap 1000 for an interval "
+            "that includes the selection), or --method lcm or --method dga"
+        )
+    return dataclasses.replace(
+        opts,
+        select="bic",
+        bootstrap=DEFAULT_BOOTSTRAP,
+        ntop=opts.ntop if opts.ntop is not None else DEFAULT_NTOP,
+        interval=opts.interval or DEFAULT_BOOTSTRAP_INTERVAL,
+    )
+
+
+def defaults_applied(given: EstimateOptions, resolved: EstimateOptions) -> dict[str, Any]:
+    """The options :func:`resolve_options` filled in (for the output and provenance)."""
+    return {
+        name: getattr(resolved, name)
+        for name in ("select", "bootstrap", "ntop", "interval")
+        if getattr(given, name) is None and getattr(resolved, name) is not None
+    }
 
 
 def _drop_none(**kw: Any) -> dict[str, Any]:
@@ -182,12 +292,22 @@ def applicable_methods(table: CaptureTable) -> list[str]:
     return methods
 
 
-def wrap_estimator(base: Estimator, opts: EstimateOptions, table: CaptureTable) -> Estimator:
-    """Add the bootstrap, stratification and imputation the options ask for."""
+def wrap_estimator(
+    base: Estimator, opts: EstimateOptions, table: CaptureTable, *, n_jobs: int | None = None
+) -> Estimator:
+    """Add the bootstrap, stratification and imputation the options ask for.
+
+    ``opts`` should already be resolved (:func:`resolve_options`); this function adds no
+    default of its own, so unresolved options give the estimator's conditional interval.
+    ``n_jobs`` is the bootstrap's number of worker processes (default: the available cores;
+    results do not depend on it).
+    """
     from undercount.strata import StratifiedEstimator
     from undercount.uncertainty.bootstrap import Bootstrap
     from undercount.uncertainty.imputation import MultipleImputation
 
+    if opts.bootstrap == 0:
+        opts = dataclasses.replace(opts, bootstrap=None)
     interval = opts.interval if opts.interval in BOOTSTRAP_INTERVALS else "bca"
     if not opts.strata:
         if opts.bootstrap is None:
@@ -198,7 +318,7 @@ def wrap_estimator(base: Estimator, opts: EstimateOptions, table: CaptureTable) 
                 "uncertainty already"
             )
         return Bootstrap(estimator=base, n_replicates=opts.bootstrap, interval=interval,
-                         ntop=opts.ntop, level=opts.level)
+                         ntop=opts.ntop, level=opts.level, n_jobs=n_jobs)
     if opts.bootstrap is not None and interval != "percentile" and opts.interval is not None:
         raise ConfigError("totals over strata use percentile intervals of the joint bootstrap")
     if not table.has_covariates:

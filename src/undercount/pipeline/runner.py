@@ -384,7 +384,9 @@ def _estimate(ctx: StageContext) -> StageOutput:
             comparison, main = main, main.results[0]
         elif spec.sensitivity:
             level = spec.options.get("level", 0.95)
-            comparison = estimate(agg, seed=spec.seed, method="all", level=level)
+            # bootstrap = 0 opts out of the default log-linear bootstrap here too.
+            off = {"bootstrap": 0} if spec.options.get("bootstrap") == 0 else {}
+            comparison = estimate(agg, seed=spec.seed, method="all", level=level, **off)
             advance(1)
         if strata:
             stratified = _stratified(persons, lists, strata, cfg, diagnostics,

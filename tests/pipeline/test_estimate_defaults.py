@@ -1,0 +1,186 @@
+"""The package's default log-linear interval: the bootstrap with BIC re-selection.
+
+``docs/validation.md`` ("Recommendation") found that the BCa bootstrap re-running BIC
+selection among the 10 best models covered the truth at least as often as the BIC model's
+conditional profile interval in every simulated design; the default follows it. These tests
+pin the rules of :func:`resolve_options`, that the default is exactly the battery's
+configuration, that its seed is recorded and reproduces it, and that the opt-outs keep the
+profile interval (Kosovo: BIC model [123,14,34], 10,356.5, profile 8,994.3-12,110.4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from undercount import datasets
+from undercount.errors import ConfigError
+from undercount.models.loglinear import LogLinearEstimator
+from undercount.pipeline.estimate import estimate
+from undercount.pipeline.registry import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_NTOP,
+    EstimateOptions,
+    defaults_applied,
+    resolve_options,
+)
+from undercount.uncertainty.bootstrap import Bootstrap
+
+KOSOVO_BIC = 10356.51895724985  # [123,14,34]; Wald 9,005.0-12,104.8 pinned in the model tests
+KOSOVO_PROFILE = (8994.257562039274, 12110.409204021602)
+
+
+@pytest.fixture(scope="module")
+def kosovo():
+    return datasets.load("kosovo")
+
+
+@pytest.fixture(scope="module")
+def default_result(kosovo):
+    """The default, run without a seed (so the pipeline draws and records one)."""
+    return estimate(kosovo)
+
+
+# --- the rules (no fitting) ---------------------------------------------------------------
+def test_default_resolves_to_the_battery_configuration(kosovo):
+    given = EstimateOptions()
+    opts = resolve_options(given, kosovo)
+    assert (opts.select, opts.bootstrap, opts.ntop, opts.interval) == ("bic", 1000, 10, "bca")
+    assert (DEFAULT_BOOTSTRAP, DEFAULT_NTOP) == (1000, 10)
+    assert defaults_applied(given, opts) == {"select": "bic", "bootstrap": 1000, "ntop": 10,
+                                             "interval": "bca"}
+    # --select bic and --max-order keep BIC over all (hierarchical) models: same default.
+    assert resolve_options(EstimateOptions(select="bic"), kosovo).bootstrap == 1000
+    assert resolve_options(EstimateOptions(max_order=2), kosovo).ntop == 10
+    # --interval percentile and --ntop K adjust the default bootstrap instead of needing one.
+    opts = resolve_options(EstimateOptions(interval="percentile", ntop=5), kosovo)
+    assert (opts.bootstrap, opts.ntop, opts.interval) == (1000, 5, "percentile")
+
+
+@pytest.mark.parametrize("options", [
+    {"bootstrap": 0},
+    {"interval": "profile"},
+    {"interval": "wald"},
+    {"select": "aic"},
+    {"select": "stepwise"},
+    {"select": "average"},
+    {"model": "[123,14,34]"},
+    {"model": "Mth-Chao"},
+    {"method": "heterogeneity"},
+    {"method": "lcm"},
+    {"method": "dga"},
+])
+def test_explicit_choices_keep_their_own_interval(kosovo, options):
+    opts = resolve_options(EstimateOptions(**options), kosovo)
+    assert opts.bootstrap is None and opts.ntop is None
+    assert opts.interval == options.get("interval")
+
+
+def test_explicit_bootstrap_is_left_as_given(kosovo):
+    opts = resolve_options(EstimateOptions(bootstrap=200), kosovo)
+    assert (opts.bootstrap, opts.ntop, opts.interval) == (200, None, None)
+
+
+def test_no_default_bootstrap_for_strata_recipes_or_two_lists():
+    gaza = datasets.load("gaza_lancet_2025_strata")
+    opts = resolve_options(EstimateOptions(strata=("sex",)), gaza)
+    assert opts.bootstrap is None  # the total's interval comes from the joint bootstrap
+    opts = resolve_options(EstimateOptions(recipe="lancet2025"), gaza)
+    assert opts.bootstrap is None
+    two = datasets.load("hiv_rome").select_lists(["c1", "c2"])
+    assert resolve_options(EstimateOptions(), two).bootstrap is None
+
+
+def test_more_than_five_lists_has_no_default_and_says_what_to_do():
+    with pytest.raises(ConfigError, match=r"at most 5 lists.*--select stepwise"):
+        resolve_options(EstimateOptions(), datasets.load("uk_2013"))
+    opts = resolve_options(EstimateOptions(select="stepwise", bootstrap=50),
+                           datasets.load("uk_2013"))
+    assert (opts.select, opts.bootstrap) == ("stepwise", 50)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"bootstrap": -1}, "or 0 for no bootstrap"),
+    ({"bootstrap": 0, "interval": "bca"}, "--bootstrap 0 turns the bootstrap off"),
+    ({"bootstrap": 0, "ntop": 5}, "--bootstrap 0 turns it off"),
+    ({"bootstrap": 0, "strata": ("sex",)}, "joint bootstrap"),
+    ({"select": "aic", "interval": "bca"}, "needs --bootstrap N"),
+    ({"select": "aic", "ntop": 5}, "needs --bootstrap N"),
+    ({"model": "[12,3]", "interval": "percentile"}, "needs --bootstrap N"),
+    ({"method": "all", "ntop": 5}, "needs --bootstrap N"),
+])
+def test_contradictory_options_are_config_errors(options, message):
+    with pytest.raises(ConfigError, match=message):
+        EstimateOptions(**options)
+
+
+# --- the default, fitted ------------------------------------------------------------------
+def test_default_is_bic_with_bootstrap_reselection(default_result):
+    res = default_result
+    assert res.method == "loglinear" and res.model == "[123,14,34]"
+    assert res.estimate == pytest.approx(KOSOVO_BIC, rel=1e-9)  # the BIC model's estimate
+    assert res.interval.method == "bootstrap bca" and res.interval.level == 0.95
+    boot = res.extra["bootstrap"]
+    assert boot["replicates"] == 1000 and boot["ntop"] == 10 and boot["method"] == "bca"
+    assert boot["kind"] == "nonparametric" and boot["failed"] == 0
+    assert len(res.extra["replicates"]) == 1000
+    assert len(res.models) == 113  # every model is still listed, not only the top 10
+    assert res.extra["defaults"] == {"select": "bic", "bootstrap": 1000, "ntop": 10,
+                                     "interval": "bca"}
+    assert res.interval.lower < res.estimate < res.interval.upper
+
+
+def test_default_records_its_seed_and_the_seed_reproduces_it(kosovo, default_result):
+    prov = default_result.extra["provenance"]
+    seed = prov["seed"]
+    assert isinstance(seed, int)
+    settings = prov["settings"]
+    assert settings["defaults"]["bootstrap"] == 1000
+    assert (settings["n_replicates"], settings["ntop"], settings["interval"]) == (1000, 10,
+                                                                                  "bca")
+    assert settings["n_jobs"] == 1  # one process, as the battery: no fork of a threaded host
+    again = estimate(kosovo, seed=seed)
+    assert again.estimate == default_result.estimate
+    assert again.interval == default_result.interval  # exactly, not approximately
+    np.testing.assert_array_equal(again.extra["replicates"], default_result.extra["replicates"])
+    # ... and it is exactly the validation battery's configuration (simulate.battery
+    # ``_fam_bootstrap``: the top 10 BIC models, 1,000 replicates, BCa, one process).
+    top = LogLinearEstimator(select="bic").restrict_to_top(kosovo, 10)
+    battery = Bootstrap(estimator=top, n_replicates=1000, interval="bca", n_jobs=1).fit(
+        kosovo, rng=np.random.default_rng(seed))
+    assert battery.estimate == again.estimate
+    assert (battery.interval.lower, battery.interval.upper) == (again.interval.lower,
+                                                                again.interval.upper)
+
+
+def test_bootstrap_zero_gives_the_conditional_profile_interval(kosovo):
+    res = estimate(kosovo, bootstrap=0)
+    assert res.model == "[123,14,34]" and res.estimate == pytest.approx(KOSOVO_BIC, rel=1e-9)
+    assert res.interval.method == "profile"
+    assert (res.interval.lower, res.interval.upper) == pytest.approx(KOSOVO_PROFILE, rel=1e-6)
+    assert "bootstrap" not in res.extra and "defaults" not in res.extra
+    assert res.extra["provenance"]["seed"] is None  # deterministic: nothing to seed
+    same = estimate(kosovo, interval="profile")
+    assert same.interval == res.interval
+
+
+def test_method_all_gives_each_family_only_the_bootstrap_it_can_take(kosovo):
+    from undercount.pipeline.estimate import _family_options
+    from undercount.pipeline.registry import build_estimator, wrap_estimator
+
+    given = EstimateOptions(method="all", bootstrap=50, ntop=5)
+    loglinear = _family_options(given, "loglinear")
+    assert (loglinear.bootstrap, loglinear.ntop) == (50, 5)
+    heterogeneity = _family_options(given, "heterogeneity")
+    assert (heterogeneity.bootstrap, heterogeneity.ntop) == (50, None)  # no top models there
+    for method in ("lcm", "dga"):  # posterior intervals: never bootstrapped
+        opts = resolve_options(_family_options(given, method), kosovo)
+        assert (opts.bootstrap, opts.ntop) == (None, None)
+        base = build_estimator(opts, method)
+        assert wrap_estimator(base, opts, kosovo) is base
+    # Without options, the log-linear row resolves to the same default as `estimate` alone.
+    opts = resolve_options(_family_options(EstimateOptions(method="all"), "loglinear"), kosovo)
+    assert (opts.select, opts.bootstrap, opts.ntop, opts.interval) == ("bic", 1000, 10, "bca")
+    opts = resolve_options(_family_options(EstimateOptions(method="all", bootstrap=0),
+                                           "loglinear"), kosovo)
+    assert opts.bootstrap is None
