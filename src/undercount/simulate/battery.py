@@ -958,7 +958,10 @@ def _linkage_family(name: str, options: BatteryOptions, table, records, pairs, r
     estimator = _base_estimator(base, options)
     common = dict(lists=table.lists, cannot_link=("national_id", "sex"))
     if kind == "linkavg-":
-        averaging = LinkageAveraging(estimator=estimator, n_draws=options.linkage_draws)
+        # One process per replicate: the battery already runs replicates in parallel.
+        averaging = LinkageAveraging(
+            estimator=estimator, n_draws=options.linkage_draws, n_jobs=1
+        )
         return averaging.fit(pairs, records, **common, rng=rng)
     if kind == "linkavg-em-":
         if not any(str(c).startswith("gamma_") for c in pairs.columns):
@@ -969,12 +972,13 @@ def _linkage_family(name: str, options: BatteryOptions, table, records, pairs, r
         averaging = LinkageAveraging(
             estimator=estimator, n_draws=options.linkage_draws,
             parameter_uncertainty="em_bootstrap", em_centre=options.linkage_em_centre,
+            n_jobs=1,
         )
         return averaging.fit(pairs, records, **common, rng=rng)
     review_rng, fit_rng = rng.spawn(2)
     labels = _review_sample(pairs, options.review_pairs, rng=review_rng)
     averaging = LinkageAveraging(
-        estimator=estimator, n_draws=options.linkage_draws, calibration="isotonic"
+        estimator=estimator, n_draws=options.linkage_draws, calibration="isotonic", n_jobs=1
     )
     return averaging.fit(pairs, records, **common, labels=labels, rng=fit_rng)
 

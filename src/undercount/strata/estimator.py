@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -13,6 +11,7 @@ import numpy as np
 
 from undercount.core.draws import posterior_n
 from undercount.core.estimator import Estimator
+from undercount.core.parallel import available_cores, map_tasks
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, EstimationError, InputError
@@ -294,13 +293,12 @@ class StratifiedEstimator(Estimator):
         for t in tables:
             n = t.n_observed
             all_draws.append(rng.multinomial(n, t.counts / n, size=self.n_replicates))
-        jobs = self.n_jobs or len(os.sched_getaffinity(0))
+        jobs = self.n_jobs or available_cores()
         if jobs <= 1:
             return _run_joint((self.estimator, tables, all_draws))
         idx = np.array_split(np.arange(self.n_replicates), jobs * 4)
         args = [(self.estimator, tables, [d[i] for d in all_draws]) for i in idx]
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            return np.concatenate(list(pool.map(_run_joint, args)))
+        return np.concatenate(map_tasks(_run_joint, args, jobs))
 
 
 def _is_missing(v: Any) -> bool:

@@ -50,8 +50,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -59,6 +57,7 @@ import numpy as np
 from scipy import stats
 
 from undercount.core.estimator import Estimator
+from undercount.core.parallel import available_cores, map_tasks
 from undercount.core.result import Diagnostic, Interval, MSEResult
 from undercount.core.table import CaptureTable, _patterns_from_codes
 from undercount.errors import ConfigError, EstimationError
@@ -263,6 +262,15 @@ class Bootstrap(Estimator):
         else:
             lo, hi = quantile_type8(reps, [(1 - self.level) / 2, (1 + self.level) / 2])
         iv = Interval(float(lo), float(hi), self.level, f"bootstrap {self.interval}")
+        # The base fit's remarks about its own (conditional) interval no longer apply.
+        kept = [d for d in base.diagnostics
+                if d.code not in ("conditional_interval", "unbounded_interval")]
+        if not math.isfinite(iv.upper):
+            diagnostics.append(Diagnostic(
+                "unbounded_interval",
+                f"the bootstrap {self.interval} interval's upper bound is unbounded: too many "
+                "replicates had no finite estimate, or the largest ones run off",
+            ))
         finite = reps[np.isfinite(reps)]
         boot_info["summary"] = {
             "median": float(np.median(reps)),
@@ -274,17 +282,16 @@ class Bootstrap(Estimator):
         return dataclasses.replace(
             base,
             interval=iv,
-            diagnostics=(*base.diagnostics, *diagnostics),
+            diagnostics=(*kept, *diagnostics),
             extra=extra,
         )
 
     def _map(self, estimator, lists, codes, draws) -> np.ndarray:
-        jobs = self.n_jobs or len(os.sched_getaffinity(0))
+        jobs = self.n_jobs or available_cores()
         if jobs <= 1 or len(draws) < 40:
             return _run_chunk((estimator, lists, codes, draws))
         chunks = np.array_split(draws, jobs * 4)
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            parts = list(pool.map(_run_chunk, [(estimator, lists, codes, c) for c in chunks]))
+        parts = map_tasks(_run_chunk, [(estimator, lists, codes, c) for c in chunks], jobs)
         return np.concatenate(parts)
 
     def _jackknife(self, estimator: Estimator, table: CaptureTable) -> np.ndarray:

@@ -137,6 +137,7 @@ from scipy import stats
 
 from undercount.core.draws import posterior_n
 from undercount.core.estimator import Estimator, check_literals
+from undercount.core.parallel import available_cores, map_tasks
 from undercount.core.result import Diagnostic, Interval, MSEResult
 from undercount.core.table import CaptureTable, _patterns_from_codes
 from undercount.errors import ConfigError, EstimationError, InputError
@@ -1093,13 +1094,7 @@ class LinkageAveraging:
 
     def _fit_all(self, tables, rngs) -> list:
         tasks = [(self.estimator, t, r) for t, r in zip(tables, rngs, strict=True)]
-        jobs = self.n_jobs or len(os.sched_getaffinity(0))
-        if jobs <= 1:
-            return [_fit_one(t) for t in tasks]
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(_fit_one, tasks))
+        return map_tasks(_fit_one, tasks, self.n_jobs or available_cores())
 
     def _fixed(self, pairs, records, list_idx, names, constraints) -> dict[str, Any]:
         from undercount.link.cluster import constrained_clusters

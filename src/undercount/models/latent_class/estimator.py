@@ -16,7 +16,6 @@ the posterior unchanged and roughly double the effective sample size of N per it
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import numpy as np
 
 from undercount.core.draws import import_arviz, make_draws
 from undercount.core.estimator import Estimator
+from undercount.core.parallel import available_cores
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable, pattern_string
 from undercount.errors import ConfigError, EstimationError, NotIdentifiableError
@@ -237,7 +237,7 @@ class LatentClassEstimator(Estimator):
                 self.collapsed_moves, True, self.label_swaps,
             )
 
-        workers = min(self.n_chains, self.n_jobs or _available_cores())
+        workers = min(self.n_chains, self.n_jobs or available_cores())
         if workers <= 1:
             outs = [run(c) for c in range(self.n_chains)]
         else:
@@ -404,13 +404,6 @@ def _pair(name: str, value: Any) -> tuple[float, float]:
     if not (a > 0.0 and b > 0.0 and math.isfinite(a) and math.isfinite(b)):
         raise ConfigError(f"{name}={value!r}: need a pair of positive finite numbers")
     return a, b
-
-
-def _available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _cells(table: CaptureTable) -> tuple[np.ndarray, np.ndarray]:
