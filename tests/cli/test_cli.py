@@ -43,7 +43,7 @@ def test_kosovo_json_contract(kosovo_default):
 
 
 def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
-    # docs/validation.md, "Recommendation": BIC-best model, BCa bootstrap re-running BIC
+    # docs/validation.md, "The default estimator": BIC-best model, BCa bootstrap re-running BIC
     # selection among the top 10 models, 1,000 replicates.
     d = kosovo_default
     assert d["interval_method"] == "bootstrap bca"
