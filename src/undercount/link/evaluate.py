@@ -58,6 +58,7 @@ __all__ = [
     "evaluate_linkage",
     "load_truth",
     "pairwise_metrics",
+    "same_label_pairs",
 ]
 
 
@@ -116,7 +117,7 @@ def adjusted_rand(pred: Sequence, truth: Sequence) -> float:
     return float(adjusted_rand_score(np.asarray(truth), np.asarray(pred)))
 
 
-def _true_pairs(truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def same_label_pairs(truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All (i, j), i < j, with the same truth label."""
     codes = pd.factorize(pd.Series(truth))[0]
     order = np.argsort(codes, kind="stable")
@@ -143,7 +144,7 @@ def blocking_recall(
 
     ``standardised`` rows must be aligned with ``truth``.
     """
-    left, right = _true_pairs(np.asarray(truth))
+    left, right = same_label_pairs(np.asarray(truth))
     n_true = len(left)
     if n_true == 0:
         return {"recall": 1.0, "true_pairs": 0, "per_rule": {}}

@@ -305,6 +305,7 @@ class LinkageDesign(RecordDesign):
         ``uid_l``, ``uid_r``, ``match_probability``, ``is_match``.
         """
         from undercount.link.cluster import constrained_clusters
+        from undercount.link.evaluate import same_label_pairs
         from undercount.uncertainty.linkage import table_from_clusters
 
         J = self.n_lists
@@ -326,17 +327,7 @@ class LinkageDesign(RecordDesign):
             }
         )
         # True-match pairs: every pair of one person's records.
-        order = np.argsort(person, kind="stable")
-        ps = person[order]
-        starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]])
-        ends = np.r_[starts[1:], len(ps)]
-        left, right = [], []
-        for s, e in zip(starts, ends, strict=True):
-            for a in range(s, e):
-                for b in range(a + 1, e):
-                    left.append(order[a])
-                    right.append(order[b])
-        tl, tr = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+        tl, tr = same_label_pairs(person)
         # Decoy pairs: blocking lets through look-alikes of the same sex.
         n_decoy = rng.poisson(self.decoys * n_rec)
         dl = rng.integers(0, n_rec, n_decoy)

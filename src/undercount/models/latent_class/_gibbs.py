@@ -669,11 +669,11 @@ def run_chain(
             for k in range(kk):
                 tmp[k] = -nu[k]
             order[:] = np.argsort(tmp, kind="mergesort")
-            _permute_f(nu, order, tmp)
-            _permute_i(cnt0, order, itmp)
+            _permute(nu, order, tmp)
+            _permute(cnt0, order, itmp)
             for j in range(jj):
-                _permute_f(lm[j, 0], order, tmp)
-                _permute_f(lm[j, 1], order, tmp)
+                _permute(lm[j, 0], order, tmp)
+                _permute(lm[j, 1], order, tmp)
 
         if label_swaps and it >= n_warmup:
             _label_swaps(rng, nu, cnt0, lm)
@@ -816,15 +816,8 @@ def _label_swaps(rng, nu: np.ndarray, cnt0: np.ndarray, lm: np.ndarray) -> None:
 
 
 @njit(cache=True, nogil=True)
-def _permute_f(v: np.ndarray, order: np.ndarray, tmp: np.ndarray) -> None:
-    for k in range(v.shape[0]):
-        tmp[k] = v[order[k]]
-    for k in range(v.shape[0]):
-        v[k] = tmp[k]
-
-
-@njit(cache=True, nogil=True)
-def _permute_i(v: np.ndarray, order: np.ndarray, tmp: np.ndarray) -> None:
+def _permute(v: np.ndarray, order: np.ndarray, tmp: np.ndarray) -> None:
+    # v[:] = v[order] through scratch ``tmp`` of v's dtype (compiled once per dtype).
     for k in range(v.shape[0]):
         tmp[k] = v[order[k]]
     for k in range(v.shape[0]):
