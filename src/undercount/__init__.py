@@ -19,7 +19,7 @@ from undercount.errors import (
 )
 from undercount.io import read_table
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "CaptureTable",

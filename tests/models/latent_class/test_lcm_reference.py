@@ -7,19 +7,23 @@ use
 
     |ours - LCMCR| <= 4 * sqrt(se_ours^2 + se_ref^2).
 
-On Kosovo both standard errors come from measured chain-to-chain spread: 8 independent
-chains of 1,000,000 iterations (after 50,000 burn-in, thinned by 10, seeds 500-507) of each
-sampler, our default (collapsed moves and label swaps) and LCMCR's plain Gibbs sweep (which
-is what the reference ran), gave standard deviations of the per-chain 2.5%, 50% and 97.5%
-quantiles of (94, 23, 57) and (105, 35, 239). A run of I iterations in all then has
-standard error sd * sqrt(1,000,000 / I). ArviZ's quantile MCSE, which this test used
-before, is not used for Kosovo: from the same chains it is 3-4 times smaller than the
-observed spread in the tails (e.g. 26 against about 105 for the 2.5% quantile of the
-default 4 x 200,000 run), so it made a correct sampler fail at the 2.5% quantile. The
-pooled 8-chain quantiles of the two samplers agree: (9,012, 10,417, 13,788) with the moves
-and (9,017, 10,412, 13,741) without, mean 10,662 and 10,658. Four standard errors make a
-false failure rare for a correct sampler, while a sampler off by several hundred people in
-the body of the distribution fails.
+On Kosovo both standard errors come from measured chain-to-chain spread
+(``benchmarks/lcm_chain_spread.py``). For our default sampler (partially collapsed moves,
+label swaps and the HMC move on lambda and pi), 32 independent chains of 50,000 iterations
+(after 10,000 burn-in, thinned by 5; seeds 500 and 600, 16 chains each) gave standard
+deviations of the per-chain 2.5%, 50% and 97.5% quantiles of (58.4, 24.4, 134.8) and
+(58.9, 16.2, 153.4); we use the root mean square, (58.7, 20.7, 144.4). For LCMCR's plain
+Gibbs sweep (which is what the reference ran), 8 chains of 1,000,000 iterations (after
+50,000 burn-in, thinned by 10, seeds 500-507) gave (105, 35, 239). A run of I iterations
+in all then has standard error sd * sqrt(I_chain / I), I_chain the measured chains'
+length. ArviZ's quantile MCSE is not used for Kosovo: for the Gibbs sweeps it is 3-4
+times smaller than the observed spread in the tails (e.g. 26 against about 105 for the
+2.5% quantile of a 4 x 200,000 run with collapsed moves and label swaps), so it made a
+correct sampler fail at the 2.5% quantile. The pooled quantiles agree: (9,043, 10,432,
+13,862) and (9,016, 10,428, 13,868) from the two 16-chain runs of the default, (9,017,
+10,412, 13,741) from the 8 plain chains, and LCMCR's (8,945, 10,424, 13,887). Four
+standard errors make a false failure rare for a correct sampler, while a sampler off by
+several hundred people in the body of the distribution fails.
 
 Elsewhere (UK 2013) ``se_ours`` is ArviZ's quantile MCSE of our pooled chains and
 ``se_ref`` scales it to the reference's iterations.
@@ -60,14 +64,17 @@ UK_REF = {0.025: 16579.9, 0.5: 22387.0, 0.975: 33481.3}
 UK_REF_ITERS = 1_000_000
 
 
-# Chain-to-chain SD of a quantile of N from one 1,000,000-iteration Kosovo chain (see the
-# module docstring): our default sampler, and LCMCR's plain Gibbs sweep.
-KOSOVO_SD_1M = {0.025: 94.0, 0.5: 23.0, 0.975: 57.0}
-KOSOVO_SD_1M_PLAIN = {0.025: 105.0, 0.5: 35.0, 0.975: 239.0}
+# Chain-to-chain SD of a quantile of N from one Kosovo chain of the given length (module
+# docstring): our default sampler, and LCMCR's plain Gibbs sweep.
+KOSOVO_SD = ({0.025: 58.7, 0.5: 20.7, 0.975: 144.4}, 50_000)
+KOSOVO_SD_PLAIN = ({0.025: 105.0, 0.5: 35.0, 0.975: 239.0}, 1_000_000)
 
 
 def _check_quantiles(
-    res, ref: dict[float, float], ref_iters: int, chain_sd: tuple[dict, dict] | None = None
+    res,
+    ref: dict[float, float],
+    ref_iters: int,
+    chain_sd: tuple[tuple[dict, int], tuple[dict, int]] | None = None,
 ) -> dict[float, tuple]:
     draws = res.draws
     n_chains = draws.posterior.sizes["chain"]
@@ -77,8 +84,9 @@ def _check_quantiles(
     for prob, ref_value in ref.items():
         ours = float(np.quantile(pooled, prob))
         if chain_sd is not None:
-            mcse = chain_sd[0][prob] * math.sqrt(1e6 / our_iters)
-            se_ref = chain_sd[1][prob] * math.sqrt(1e6 / ref_iters)
+            (sd_ours, len_ours), (sd_ref, len_ref) = chain_sd
+            mcse = sd_ours[prob] * math.sqrt(len_ours / our_iters)
+            se_ref = sd_ref[prob] * math.sqrt(len_ref / ref_iters)
         else:
             mcse = float(
                 az.mcse(draws, var_names=["N"], method="quantile", prob=prob)["N"].item()
@@ -100,53 +108,58 @@ def _assert_converged(res, variables: tuple[str, ...] = ("N", "k_star", "alpha")
 
 
 def test_kosovo_default_run_matches_lcmcr() -> None:
-    # The default estimator (4 chains x 200,000 iterations after 20,000 burn-in) converges
+    # The default estimator (4 chains x 100,000 iterations after 10,000 burn-in) converges
     # on Kosovo and agrees with LCMCR's long runs. Standard errors here (module docstring):
-    # ours 105 / 26 / 64 and LCMCR's 61 / 20 / 138 at the 2.5% / 50% / 97.5% quantiles, so
-    # the tolerances are about 485, 131 and 608 people.
+    # ours 21 / 7 / 51 and LCMCR's 61 / 20 / 138 at the 2.5% / 50% / 97.5% quantiles, so
+    # the tolerances are about 256, 86 and 588 people.
     res = LatentClassEstimator().fit(datasets.load("kosovo"), rng=np.random.default_rng(2016))
     _assert_converged(res)
     report = _check_quantiles(
-        res, KOSOVO_REF, KOSOVO_REF_ITERS, (KOSOVO_SD_1M, KOSOVO_SD_1M_PLAIN)
+        res, KOSOVO_REF, KOSOVO_REF_ITERS, (KOSOVO_SD, KOSOVO_SD_PLAIN)
     )
     median_tol = report[0.5][4]
-    assert median_tol < 150  # the check is informative: not a vacuous tolerance
+    assert median_tol < 100  # the check is informative: not a vacuous tolerance
     assert res.interval.lower == report[0.025][0]
     assert res.interval.upper == report[0.975][0]
 
 
 @pytest.mark.slow
 def test_kosovo_long_run_matches_lcmcr() -> None:
-    # 4 chains x 1,000,000 iterations: standard error of our median about 12 and of
-    # LCMCR's about 20, so the tolerance is about 4 * sqrt(12^2 + 20^2) = 93 people; the
+    # 4 chains x 250,000 iterations: standard error of our median about 4.6 and of
+    # LCMCR's about 20, so the tolerance is about 4 * sqrt(4.6^2 + 20^2) = 82 people; the
     # mean is checked with its MCSE from the bulk ESS (LCMCR's scaled by the plain sampler's
-    # lower efficiency, half ours by the chain-to-chain spread of the median). Only N must
-    # have converged: over a million iterations a chain can wander into a rare stretch
+    # lower efficiency per iteration, judged by the chain-to-chain spread of the median).
+    # Only N must have converged: over a long run a chain can wander into a rare stretch
     # where the last, unbroken stick carries the largest class and alpha climbs to ~30 (a
     # relabelling of the same mixture: N is unaffected). LCMCR's Gibbs sampler does the
     # same; the estimator reports it as an R-hat warning on alpha.
-    est = LatentClassEstimator(n_iter=1_000_000, burn_in=100_000, thin=100)
+    est = LatentClassEstimator(n_iter=250_000, burn_in=20_000, thin=25)
     res = est.fit(datasets.load("kosovo"), rng=np.random.default_rng(7))
     _assert_converged(res, ("N",))
-    _check_quantiles(res, KOSOVO_REF, KOSOVO_REF_ITERS, (KOSOVO_SD_1M, KOSOVO_SD_1M_PLAIN))
+    _check_quantiles(res, KOSOVO_REF, KOSOVO_REF_ITERS, (KOSOVO_SD, KOSOVO_SD_PLAIN))
     mcse_mean = float(az.mcse(res.draws, var_names=["N"], method="mean")["N"].item())
-    efficiency = (KOSOVO_SD_1M_PLAIN[0.5] / KOSOVO_SD_1M[0.5]) ** 2
-    se_ref = mcse_mean * math.sqrt(efficiency * 4 * 1_000_000 / KOSOVO_REF_ITERS)
+    # Variance per iteration of the plain sweep's median relative to ours.
+    (sd_ours, len_ours), (sd_plain, len_plain) = KOSOVO_SD, KOSOVO_SD_PLAIN
+    efficiency = (sd_plain[0.5] ** 2 * len_plain) / (sd_ours[0.5] ** 2 * len_ours)
+    se_ref = mcse_mean * math.sqrt(efficiency * 4 * 250_000 / KOSOVO_REF_ITERS)
     assert abs(res.extra["mean"] - KOSOVO_REF_MEAN) <= 4 * math.hypot(mcse_mean, se_ref)
 
 
 @pytest.mark.slow
 def test_uk_2013_matches_lcmcr() -> None:
     # UK 2013 (six sparse lists). LCMCR's plain Gibbs sweep mixes very slowly here: run by
-    # our estimator with collapsed_moves=0, label_swaps=False, 4 chains x 1,000,000
-    # iterations (seed 2013) gave R-hat of N 1.025 and bulk ESS 130, i.e. about 33
-    # effective draws per million iterations. The default sampler (collapsed moves on the
-    # unobserved and label swaps) converges: same settings, R-hat 1.000 and bulk ESS about
-    # 36,000. So this test asks for convergence, and compares with LCMCR's single
-    # 1,000,000-iteration run allowing for that run's Monte Carlo error, estimated from
-    # the plain sweep's efficiency: se_ref = mcse_ours * sqrt(ESS_ours / 33).
-    est = LatentClassEstimator(n_iter=1_000_000, burn_in=100_000, thin=100)
+    # our estimator with collapsed_moves=0, label_swaps=False, hmc_steps=0, 4 chains x
+    # 1,000,000 iterations (seed 2013) gave R-hat of N 1.025 and bulk ESS 130, i.e. about
+    # 33 effective draws per million iterations. The default sampler converges: 4 chains x
+    # 250,000 iterations (seed 2013) gave R-hat 1.000 and bulk ESS about 27,000. So this
+    # test asks for convergence, and compares with LCMCR's single 1,000,000-iteration run
+    # allowing for that run's Monte Carlo error, estimated from the plain sweep's
+    # efficiency: se_ref = mcse_ours * sqrt(ESS_ours / 33).
+    est = LatentClassEstimator(n_iter=250_000, burn_in=20_000, thin=25)
     res = est.fit(datasets.load("uk_2013"), rng=np.random.default_rng(2013))
+    print(f"\nUK 2013: R-hat {res.extra['rhat']:.4f}, bulk ESS "
+          f"{res.extra['convergence']['N']['ess_bulk']:.0f}, median {res.estimate:,.0f} "
+          f"({res.interval.lower:,.0f}-{res.interval.upper:,.0f})")
     _assert_converged(res, ("N",))
     ess_ours = res.extra["convergence"]["N"]["ess_bulk"]
     pooled = res.draws.posterior["N"].values.ravel()
@@ -160,7 +173,7 @@ def test_uk_2013_matches_lcmcr() -> None:
         tol = 4.0 * math.hypot(mcse[prob], se_ref)
         assert abs(ours - ref_value) <= tol, (prob, ours, ref_value, tol)
     # Our own converged run pins the median far more tightly than LCMCR's run could:
-    # seen 22,912 (95% 17,042-34,190).
+    # seen 22,972 (95% 16,994-34,275).
     assert mcse[0.5] < 100
 
 

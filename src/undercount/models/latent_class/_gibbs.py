@@ -6,11 +6,15 @@ multinomial draw. Every random variate comes from the chain's own
 :class:`numpy.random.Generator` (numba's nopython support for ``Generator``), so a chain's
 draws depend only on its generator's state, never on thread scheduling.
 
-Two Metropolis moves can be added to LCMCR's Gibbs sweep without changing its stationary
+Three Metropolis moves can be added to LCMCR's Gibbs sweep without changing its stationary
 distribution: moves on each class's unobserved count with the inclusion probabilities and
-class weights integrated out (:func:`_collapsed_moves`), and swaps of adjacent class labels
-(:func:`_label_swaps`). Both attack the slowest-mixing directions of the plain sweep (N
-moving only as fast as lambda, and the order of the classes along the stick).
+class weights integrated out (:func:`_collapsed_moves`), swaps of adjacent class labels
+(:func:`_label_swaps`), and a Hamiltonian Monte Carlo move on (lambda, pi) from their
+posterior given the observed table alone, with the class allocations and N summed out
+(:func:`hmc_move`). They attack the slowest-mixing directions of the plain sweep: N moving
+only as fast as lambda, the order of the classes along the stick, and the coupling between
+the parameters and the missing data (allocations and unobserved) that the sweep
+alternates between.
 
 Samplers for the binomial (inversion for small means, Hörmann's transformed rejection
 with decomposition, "BTRD", otherwise) and gamma (Marsaglia & Tsang) distributions are
@@ -29,6 +33,12 @@ van Dyk, D. A. and Park, T. (2008). Partially collapsed Gibbs samplers: theory a
 *JASA* 103:790-796. doi:10.1198/016214508000000409
 Marsaglia, G. and Tsang, W. W. (2000). A simple method for generating gamma variables.
 *ACM Transactions on Mathematical Software* 26:363-372. doi:10.1145/358407.358414
+Neal, R. M. (2011). MCMC using Hamiltonian dynamics. In *Handbook of Markov Chain Monte
+Carlo*, ch. 5. Chapman & Hall/CRC. doi:10.1201/b10905-6
+Hoffman, M. D. and Gelman, A. (2014). The No-U-Turn sampler: adaptively setting path
+lengths in Hamiltonian Monte Carlo. *JMLR* 15:1593-1623 (dual averaging of the step size).
+Carpenter, B. et al. (2017). Stan: a probabilistic programming language. *Journal of
+Statistical Software* 76(1). doi:10.18637/jss.v076.i01 (windowed mass-matrix adaptation).
 """
 
 from __future__ import annotations
@@ -425,6 +435,7 @@ def run_chain(
     n_collapsed: int = 0,
     skip_empty: bool = True,
     label_swaps: bool = False,
+    hmc_steps: int = 0,
 ):
     """Run one chain of the LCMCR Gibbs sampler.
 
@@ -465,6 +476,12 @@ def run_chain(
     label_swaps : bool
         After each sweep (from the end of the warm-up), propose swaps of adjacent class
         labels (:func:`_label_swaps`).
+    hmc_steps : int
+        Leapfrog steps of the Hamiltonian Monte Carlo move on (lambda, pi) from their
+        marginal posterior (:func:`hmc_move`), made
+        once per sweep from the end of the warm-up; 0 for none. Not used with a bound on
+        n0 (the marginal is derived for the unbounded prior). Step size and diagonal mass
+        matrix adapt during burn-in only.
 
     Returns
     -------
@@ -475,8 +492,11 @@ def run_chain(
         Post-burn-in iterations whose n0 update was truncated by ``max_n0``.
     status : int
         ``STATUS_OK``, or why the chain stopped early (kept draws after that are -1 / NaN).
-    accepted : ndarray (2,) int64
-        Collapsed moves accepted and proposed after burn-in.
+    accepted : ndarray (4,) int64
+        Collapsed moves accepted and proposed after burn-in, then HMC moves accepted and
+        proposed after burn-in.
+    step : float
+        The HMC step size adapted during burn-in (NaN without HMC).
     """
     mm, jj = x.shape
     kk = lam_init.shape[1]
@@ -511,7 +531,31 @@ def run_chain(
     # Log standard deviation of the collapsed moves' proposals, per class (adapted in
     # burn-in only), and their acceptance counts after burn-in.
     log_step = np.empty(kk)
-    accepted = np.zeros(2, dtype=np.int64)
+    accepted = np.zeros(4, dtype=np.int64)
+    # HMC state: position, scratch, log V_k and log(1 - V_k) of the last stick draw, and
+    # the adaptation (dual averaging of log eps; windowed variance of q for the mass).
+    use_hmc = hmc_steps > 0 and max_n0 < 0
+    dim = jj * kk + kk - 1
+    hq = np.zeros(dim)
+    hq1 = np.empty(dim)
+    hp = np.empty(dim)
+    hg = np.empty(dim)
+    hwork = np.empty(_hmc_work_size(mm, jj, kk))
+    inv_mass = np.ones(dim)
+    w_mean = np.zeros(dim)
+    w_m2 = np.zeros(dim)
+    w_n = 0
+    lv = np.zeros(kk)
+    l1v = np.zeros(kk)
+    adapt_len = n_burn - n_warmup
+    win1 = n_warmup + (15 * adapt_len) // 100
+    win2 = n_warmup + (50 * adapt_len) // 100
+    log_eps = math.log(0.05)
+    da_mu = math.log(0.5)
+    da_h = 0.0
+    da_bar = 0.0
+    da_t = 0
+    eps_final = math.exp(log_eps)  # the step used after burn-in
     # Per-cell class order from the previous sweep (row mm: the unobserved).
     idx = np.empty((mm + 1, kk), dtype=np.int64)
     for m in range(mm + 1):
@@ -607,14 +651,65 @@ def run_chain(
                 gs = g1 + g2
                 nu[k] = rem * (g1 / gs)
                 rem *= g2 / gs
-                log_rem += math.log(g2 / gs)
+                lv[k] = math.log(g1 / gs)
+                l1v[k] = math.log(g2 / gs)
+                log_rem += l1v[k]
             else:
                 log_v, log_1mv = _log_beta_pair(rng, a, b)
                 nu[k] = math.exp(log_rem + log_v)
+                lv[k] = log_v
+                l1v[k] = log_1mv
                 log_rem += log_1mv
                 rem = math.exp(log_rem)
         nu[kk - 1] = rem
         log_nu_last = log_rem
+
+        # -- (lambda, pi) from their marginal posterior: HMC ----------------------------
+        if use_hmc and it >= n_warmup:
+            for j in range(jj):
+                for k in range(kk):
+                    hq[j * kk + k] = math.log(lm[j, 1, k]) - math.log(lm[j, 0, k])
+            for k in range(kk - 1):
+                hq[jj * kk + k] = lv[k] - l1v[k]
+            adapting = it < n_burn
+            eps = math.exp(log_eps) if adapting else eps_final
+            eps *= 0.9 + 0.2 * rng.random()
+            acc_prob, moved = hmc_move(
+                rng, hq, x, counts, n, prior_a, prior_b, alpha, kk, eps, hmc_steps,
+                inv_mass, hwork, hq1, hp, hg,
+            )
+            if moved:
+                log_rem = _hmc_unpack(hq, lm, nu, kk)
+                log_nu_last = log_rem
+            if adapting:
+                da_t += 1
+                eta_t = 1.0 / (da_t + 10.0)
+                da_h = (1.0 - eta_t) * da_h + eta_t * (0.8 - acc_prob)
+                log_eps = da_mu - math.sqrt(da_t) / 0.05 * da_h
+                wgt = da_t ** -0.75
+                da_bar = wgt * log_eps + (1.0 - wgt) * da_bar
+                eps_final = math.exp(da_bar)
+                # Windowed variance of q: the mass matrix is reset at the end of each window.
+                w_n += 1
+                for i in range(dim):
+                    dlt = hq[i] - w_mean[i]
+                    w_mean[i] += dlt / w_n
+                    w_m2[i] += dlt * (hq[i] - w_mean[i])
+                if (it == win1 - 1 or it == win2 - 1) and w_n >= 20:
+                    # Regularised towards 1e-3 as Stan does (Carpenter et al. 2017).
+                    for i in range(dim):
+                        var = w_m2[i] / max(w_n - 1, 1)
+                        inv_mass[i] = (w_n * var + 5e-3) / (w_n + 5.0)
+                        w_mean[i] = 0.0
+                        w_m2[i] = 0.0
+                    w_n = 0
+                    da_mu = math.log(10.0 * math.exp(log_eps))
+                    da_h = 0.0
+                    da_bar = 0.0
+                    da_t = 0
+            else:
+                accepted[2] += int(moved)
+                accepted[3] += 1
 
         # -- n0 | lambda, nu ~ NegBin(n, 1 - p0) (prior on N proportional to 1/N) ------
         p0 = 0.0
@@ -689,7 +784,8 @@ def run_chain(
                 out_p0[kept] = p0
                 out_capped[kept] = capped
                 kept += 1
-    return out_n0, out_alpha, out_kstar, out_p0, out_capped, n_capped, status, accepted
+    step = eps_final if use_hmc else math.nan
+    return out_n0, out_alpha, out_kstar, out_p0, out_capped, n_capped, status, accepted, step
 
 
 @njit(cache=True, nogil=True)
@@ -822,3 +918,350 @@ def _permute(v: np.ndarray, order: np.ndarray, tmp: np.ndarray) -> None:
         tmp[k] = v[order[k]]
     for k in range(v.shape[0]):
         v[k] = tmp[k]
+
+
+# ----------------------------------------------------------------------------------------
+# Hamiltonian Monte Carlo on the marginal posterior of (lambda, pi)
+#
+# Kept in this module on purpose: numba's on-disk cache of run_chain is invalidated only
+# when this file changes, not when a module it calls does.
+
+
+@njit(cache=True, nogil=True)
+def _logistic(e: float) -> tuple[float, float]:
+    """(s, 1 - s) for s = 1 / (1 + exp(-e)), each without cancellation."""
+    if e >= 0.0:
+        t = math.exp(-e)
+        s = 1.0 / (1.0 + t)
+        return s, t * s
+    t = math.exp(e)
+    s = 1.0 / (1.0 + t)
+    return t * s, s
+
+
+@njit(cache=True, nogil=True)
+def _log_logistic(e: float) -> tuple[float, float]:
+    """(log s, log(1 - s)) for s = 1 / (1 + exp(-e))."""
+    l1p = math.log1p(math.exp(-abs(e)))
+    if e >= 0.0:
+        return -l1p, -e - l1p
+    return e - l1p, -l1p
+
+
+@njit(cache=True, nogil=True)
+def _sum_log(v: np.ndarray, lo: int, hi: int, step: int, q: np.ndarray, qlo: int,
+             upper: bool) -> float:
+    # sum of log v[i] for i in range(lo, hi, step): one log of the product unless the
+    # product underflows, then log-logistic of the coordinates q[qlo + (i - lo) / step].
+    prod = 1.0
+    for i in range(lo, hi, step):
+        prod *= v[i]
+    if prod > 1e-250:
+        return math.log(prod)
+    acc = 0.0
+    for i in range(lo, hi, step):
+        la, lb = _log_logistic(q[qlo + (i - lo) // step * (1 if step == 1 else step)])
+        acc += lb if upper else la
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def log_target(
+    q: np.ndarray,
+    grad: np.ndarray,
+    x: np.ndarray,
+    counts: np.ndarray,
+    n: int,
+    prior_a: np.ndarray,
+    prior_b: np.ndarray,
+    alpha: float,
+    kk: int,
+    work: np.ndarray,
+) -> float:
+    """Log marginal posterior of q = (eta (J x K, row-major), u (K - 1)) and its gradient
+    (formulas in :func:`hmc_move`).
+
+    ``work`` is float64 scratch of :func:`_hmc_work_size` entries. Returns -inf (and leaves
+    ``grad`` undefined) where the target is not finite. Sums of logs are taken as logs of
+    products where these cannot underflow, which keeps the evaluation to a few dozen
+    transcendental calls.
+    """
+    mm, jj = x.shape
+    jk = jj * kk
+    # Scratch: lambda and 1 - lambda per (j, k); per class pi, f_k = prod_j (1 -
+    # lambda_jk), 1 - f_k, sum_x n_x w_xk, V; per class the weights of one cell.
+    lam = work[0:jk]
+    onem = work[jk:2 * jk]
+    o = 2 * jk
+    pi = work[o:o + kk]
+    f0 = work[o + kk:o + 2 * kk]
+    obs = work[o + 2 * kk:o + 3 * kk]
+    gk = work[o + 3 * kk:o + 4 * kk]
+    vv = work[o + 4 * kk:o + 5 * kk]
+    row = work[o + 5 * kk:o + 6 * kk]
+
+    lp = 0.0
+    for i in range(jk):
+        a, b = _logistic(q[i])
+        lam[i] = a
+        onem[i] = b
+        j = i // kk
+        grad[i] = prior_a[j] * b - prior_b[j] * a
+    for j in range(jj):
+        lp += (prior_a[j] * _sum_log(lam, j * kk, (j + 1) * kk, 1, q, j * kk, False)
+               + prior_b[j] * _sum_log(onem, j * kk, (j + 1) * kk, 1, q, j * kk, True))
+    rem = 1.0
+    log_rem = 0.0  # log of the stick left, exact even after rem underflows
+    prod_v = 1.0
+    for k in range(kk - 1):
+        v, v1 = _logistic(q[jk + k])
+        pi[k] = rem * v
+        vv[k] = v
+        rem *= v1
+        prod_v *= v
+        if not (rem > 1e-250 and prod_v > 1e-250):
+            break
+    if rem > 1e-250 and prod_v > 1e-250:
+        lp += math.log(prod_v) + alpha * math.log(rem)
+        log_rem = math.log(rem)
+    else:
+        rem = 1.0
+        for k in range(kk - 1):
+            v, v1 = _logistic(q[jk + k])
+            lv, l1v = _log_logistic(q[jk + k])
+            pi[k] = math.exp(log_rem + lv)
+            vv[k] = v
+            log_rem += l1v
+            lp += lv + alpha * l1v
+        rem = math.exp(log_rem)
+    pi[kk - 1] = rem
+    vv[kk - 1] = 1.0
+    for k in range(kk):
+        gk[k] = 0.0
+
+    # Observed cells: p_x on the linear scale (log scale if it underflows); n_x w_xk
+    # accumulated into sum_x n_x w_xk and, for the lists x is on, into grad. The loops
+    # over classes are innermost and contiguous (lambda and 1 - lambda are adjacent
+    # blocks of ``work``), so they vectorise.
+    for m in range(mm):
+        for k in range(kk):
+            row[k] = pi[k]
+        for j in range(jj):
+            off = j * kk if x[m, j] else jk + j * kk
+            for k in range(kk):
+                row[k] *= work[off + k]
+        tot = 0.0
+        for k in range(kk):
+            tot += row[k]
+        if tot > 1e-280:
+            lp += counts[m] * math.log(tot)
+        else:
+            top = -math.inf
+            for k in range(kk):
+                t = _log_pi(q, jk, kk, k)
+                for j in range(jj):
+                    la, lb = _log_logistic(q[j * kk + k])
+                    t += la if x[m, j] else lb
+                row[k] = t
+                top = max(top, t)
+            if not top > -math.inf:
+                return -math.inf
+            tot = 0.0
+            for k in range(kk):
+                row[k] = math.exp(row[k] - top)
+                tot += row[k]
+            lp += counts[m] * (top + math.log(tot))
+        cm = counts[m] / tot
+        for k in range(kk):
+            row[k] *= cm
+            gk[k] += row[k]
+        for j in range(jj):
+            if x[m, j]:
+                base = j * kk
+                for k in range(kk):
+                    grad[base + k] += row[k]
+
+    # The unobserved pattern: 1 - p0 = sum_k pi_k (1 - f_k), with 1 - f_k =
+    # sum_j lambda_jk prod_{i<j} (1 - lambda_ik), a sum of positive terms.
+    p_obs = 0.0
+    for k in range(kk):
+        f = 1.0
+        one_minus = 0.0
+        for j in range(jj):
+            one_minus += lam[j * kk + k] * f
+            f *= onem[j * kk + k]
+        f0[k] = f
+        obs[k] = one_minus
+        p_obs += pi[k] * one_minus
+    if not p_obs > 0.0:
+        return -math.inf
+    lp -= n * math.log(p_obs)
+    scale = n / p_obs
+
+    for k in range(kk):
+        bk = gk[k] + scale * pi[k] * f0[k]
+        for j in range(jj):
+            i = j * kk + k
+            grad[i] -= lam[i] * bk
+        gk[k] -= scale * pi[k] * obs[k]
+    tail = 0.0  # sum_{k > l} G_k
+    for k in range(kk - 1, -1, -1):
+        if k < kk - 1:
+            v = vv[k]
+            grad[jk + k] = gk[k] * (1.0 - v) - v * tail + (1.0 - v) - alpha * v
+        tail += gk[k]
+    return lp
+
+
+@njit(cache=True, nogil=True)
+def _log_pi(q: np.ndarray, jk: int, kk: int, k: int) -> float:
+    # log pi_k = log V_k + sum_{l<k} log(1 - V_l), from the stick coordinates.
+    acc = 0.0
+    for i in range(k):
+        acc += _log_logistic(q[jk + i])[1]
+    if k < kk - 1:
+        acc += _log_logistic(q[jk + k])[0]
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def _hmc_work_size(mm: int, jj: int, kk: int) -> int:
+    """Length of the scratch array :func:`log_target` needs."""
+    return 2 * jj * kk + 6 * kk
+
+
+@njit(cache=True, nogil=True)
+def hmc_move(
+    rng,
+    q: np.ndarray,
+    x: np.ndarray,
+    counts: np.ndarray,
+    n: int,
+    prior_a: np.ndarray,
+    prior_b: np.ndarray,
+    alpha: float,
+    kk: int,
+    eps: float,
+    n_steps: int,
+    inv_mass: np.ndarray,
+    work: np.ndarray,
+    q1: np.ndarray,
+    p: np.ndarray,
+    g: np.ndarray,
+) -> tuple[float, bool]:
+    r"""One HMC transition from ``q`` (updated in place when accepted).
+
+    Leapfrog with step ``eps`` for ``n_steps`` steps and diagonal inverse mass matrix
+    ``inv_mass``, then a Metropolis test on the Hamiltonian. Returns the acceptance
+    probability (0 for a non-finite trajectory) and whether the proposal was accepted.
+
+    Why
+    ---
+    The Gibbs sweep alternates between the missing data (which class each observed person is
+    in, how many people no list recorded) and the parameters (lambda, pi). On data like Kosovo
+    the missing data carry most of the information about the parameters, so each half of the
+    sweep barely moves the other: N's autocorrelation time is hundreds of sweeps even with the
+    partially collapsed moves on the unobserved. This move updates the parameters from their
+    marginal posterior given the observed table alone, which contains no missing data, and the
+    sweep then redraws the missing data from their conditionals given the new parameters.
+
+    The marginal target
+    -------------------
+    With :math:`p_x = \sum_k \pi_k \prod_j \lambda_{jk}^{x_j} (1 - \lambda_{jk})^{1 - x_j}`,
+    :math:`p_0` the probability of the all-zero pattern and the prior :math:`p(N) \propto 1/N`,
+
+    .. math::
+
+        \sum_{N \ge n} \frac{1}{N} \binom{N}{n_0, (n_x)_x} p_0^{N - n} \prod_x p_x^{n_x}
+        \propto \prod_x \Big(\frac{p_x}{1 - p_0}\Big)^{n_x},
+
+    because :math:`\sum_{m \ge 0} \frac{(n + m - 1)!}{m!} p_0^m = (n - 1)!\,(1 - p_0)^{-n}`:
+    the marginal likelihood of (lambda, pi) is the multinomial likelihood of the observed table
+    conditional on being observed. The move works in unconstrained coordinates
+    :math:`\eta_{jk} = \mathrm{logit}\,\lambda_{jk}` and :math:`u_k = \mathrm{logit}\,V_k`
+    (:math:`k < K`), with the Beta priors of lambda and the Beta(1, alpha) stick-breaking
+    prior of V (alpha held fixed; the sweep draws it from its conditional) and the Jacobians:
+
+    .. math::
+
+        \log p(\eta, u \mid \alpha, \text{data}) = \sum_x n_x \log p_x - n \log(1 - p_0)
+        + \sum_{j,k} [a_j \log \lambda_{jk} + b_j \log(1 - \lambda_{jk})]
+        + \sum_{k<K} [\log V_k + \alpha \log(1 - V_k)] + \text{const}.
+
+    Its gradient, with :math:`w_{xk} = \pi_k \Pr(x \mid k) / p_x` and
+    :math:`f_k = \prod_j (1 - \lambda_{jk})`:
+
+    .. math::
+
+        \partial_{\eta_{jk}} = \sum_x n_x w_{xk} (x_j - \lambda_{jk})
+            - \frac{n \pi_k f_k \lambda_{jk}}{1 - p_0} + a_j (1 - \lambda_{jk})
+            - b_j \lambda_{jk},\qquad
+        \partial_{u_l} = G_l (1 - V_l) - V_l \sum_{k > l} G_k + (1 - V_l) - \alpha V_l,
+
+    with :math:`G_k = \sum_x n_x w_{xk} - n \pi_k (1 - f_k) / (1 - p_0)` the derivative with
+    respect to :math:`\log \pi_k`. A leapfrog trajectory with a diagonal mass matrix and a
+    Metropolis test on the Hamiltonian leaves this target invariant (Neal 2011). Followed by
+    draws of the allocations and n0 from their conditionals given the new parameters, it is a
+    partially collapsed Gibbs step (van Dyk & Park 2008), so the sampler's stationary
+    distribution is LCMCR's posterior. The marginal holds only under the untruncated prior
+    1/N; with a bound on N the move is not used.
+
+    References
+    ----------
+    Neal, R. M. (2011). MCMC using Hamiltonian dynamics. In *Handbook of Markov Chain
+    Monte Carlo*, ch. 5. Chapman & Hall/CRC. doi:10.1201/b10905-6
+    """
+    d = q.shape[0]
+    lp0 = log_target(q, g, x, counts, n, prior_a, prior_b, alpha, kk, work)
+    if not lp0 > -math.inf:
+        return 0.0, False
+    kin0 = 0.0
+    for i in range(d):
+        p[i] = rng.standard_normal() / math.sqrt(inv_mass[i])
+        kin0 += 0.5 * inv_mass[i] * p[i] * p[i]
+        q1[i] = q[i]
+    lp = lp0
+    for i in range(d):
+        p[i] += 0.5 * eps * g[i]
+    for step in range(n_steps):
+        for i in range(d):
+            q1[i] += eps * inv_mass[i] * p[i]
+        lp = log_target(q1, g, x, counts, n, prior_a, prior_b, alpha, kk, work)
+        if not lp > -math.inf:
+            return 0.0, False
+        h = eps if step < n_steps - 1 else 0.5 * eps
+        for i in range(d):
+            p[i] += h * g[i]
+    kin1 = 0.0
+    for i in range(d):
+        kin1 += 0.5 * inv_mass[i] * p[i] * p[i]
+    log_acc = (lp - kin1) - (lp0 - kin0)
+    if not log_acc == log_acc:  # NaN
+        return 0.0, False
+    acc_prob = 1.0 if log_acc >= 0.0 else math.exp(log_acc)
+    if log_acc >= 0.0 or rng.random() < acc_prob:
+        for i in range(d):
+            q[i] = q1[i]
+        return acc_prob, True
+    return acc_prob, False
+
+
+@njit(cache=True, nogil=True)
+def _hmc_unpack(q: np.ndarray, lm: np.ndarray, nu: np.ndarray, kk: int) -> float:
+    """Write q back as the sampler's lm[j, 1, k] = lambda, lm[j, 0, k] = 1 - lambda and
+    class weights nu; returns log nu_K (the rest of the stick)."""
+    jj = lm.shape[0]
+    for j in range(jj):
+        for k in range(kk):
+            e = q[j * kk + k]
+            a, b = _logistic(e)
+            lm[j, 1, k] = max(a, 1e-300)
+            lm[j, 0, k] = max(b, 1e-300)
+    acc = 0.0
+    for k in range(kk - 1):
+        u = q[jj * kk + k]
+        lv, l1v = _log_logistic(u)
+        nu[k] = math.exp(acc + lv)
+        acc += l1v
+    nu[kk - 1] = math.exp(acc)
+    return acc

@@ -8,9 +8,11 @@ lists capture independently. Manrique-Vallier (2016) puts a truncated stick-brea
 (Dirichlet-process) prior on the class weights so that the data choose how many classes
 are occupied. This module reproduces his R package LCMCR (same model, priors, updates and
 prior on N) and adds several dispersed chains run in parallel, R-hat/ESS diagnostics, no
-silent cap on N, optional informative priors on the inclusion probabilities, and two
-Metropolis moves (a partially collapsed move on the unobserved, and label swaps) that leave
-the posterior unchanged and roughly double the effective sample size of N per iteration.
+silent cap on N, optional informative priors on the inclusion probabilities, and three
+Metropolis moves that leave the posterior unchanged: a partially collapsed move on the
+unobserved, label swaps, and a Hamiltonian Monte Carlo move on the inclusion probabilities
+and class weights from their posterior given the observed table alone. On Kosovo they give
+about 20 times LCMCR's effective sample size of N per iteration.
 """
 
 from __future__ import annotations
@@ -79,16 +81,23 @@ class LatentClassEstimator(Estimator):
     collapsed_moves : int
         Metropolis moves per occupied class and sweep on the number of unobserved people
         in the class, with the inclusion probabilities and class weights integrated out
-        (step 1b in Notes). They leave the posterior unchanged and roughly double the
-        effective sample size of N per iteration on Kosovo; on the six sparse UK 2013 lists,
-        where LCMCR's sweep does not converge in 4 x 1,000,000 iterations (R-hat of N
-        1.025, bulk ESS 130), the default converges in the same run (R-hat 1.000, bulk ESS
-        about 36,000). 0 gives LCMCR's plain Gibbs sampler.
+        (step 1b in Notes). They leave the posterior unchanged. On the six sparse UK 2013
+        lists, where LCMCR's sweep does not converge in 4 x 1,000,000 iterations (R-hat of
+        N 1.025, bulk ESS 130), these moves and the label swaps alone converge in the same
+        run (R-hat 1.000, bulk ESS about 36,000). 0 gives LCMCR's plain Gibbs sampler.
     label_swaps : bool
         Metropolis swaps of adjacent class labels after every sweep (step 6 in Notes); they
         leave the posterior unchanged and help the ordering of the classes along the stick,
         and with it alpha and the number of occupied classes, mix. False (with
-        ``collapsed_moves=0``) gives LCMCR's sampler exactly.
+        ``collapsed_moves=0`` and ``hmc_steps=0``) gives LCMCR's sampler exactly.
+    hmc_steps : int
+        Leapfrog steps of the Hamiltonian Monte Carlo move on the inclusion probabilities
+        and class weights (step 3b in Notes), made once per sweep after LCMCR's 500-sweep
+        warm-up; 0 turns the move off. Its step size and diagonal mass matrix adapt during
+        burn-in only (``extra["hmc"]`` reports them and the acceptance rate). On Kosovo it
+        raises the effective sample size of N per sweep from about 0.002 to about 0.03 at
+        about 2.5 times the cost of a sweep. It is derived for the unbounded prior on N,
+        so it is not used when ``max_n`` is set (an ``hmc_off`` note says so).
     list_priors : (a, b), mapping of list name to (a, b), or None
         Beta(a, b) priors on the lists' inclusion probabilities (in every class). One pair
         applies to every list; a mapping sets some lists and leaves the others at Beta(1, 1)
@@ -136,6 +145,25 @@ class LatentClassEstimator(Estimator):
     2. draws :math:`\lambda_{jk} \sim \mathrm{Beta}(a_j + n_{jk}^{1}, b_j + n_{jk}^{0})`
        from the class counts (observed and unobserved people);
     3. draws :math:`V_k \sim \mathrm{Beta}(1 + n_k, \alpha + \sum_{l>k} n_l)`;
+    3b. (``hmc_steps`` > 0) moves :math:`(\lambda, \pi)` by Hamiltonian Monte Carlo
+        (Neal 2011) on their posterior given the observed table alone, with the class
+        allocations and :math:`N` summed out:
+
+        .. math::
+
+            p(\lambda, \pi \mid \alpha, \text{data}) \propto p(\lambda)\,p(\pi \mid
+            \alpha) \prod_{x \ne 0} \Big(\frac{\Pr(x)}{1 - \Pr(0)}\Big)^{c_x},
+
+        the multinomial likelihood of the observed cells conditional on being observed,
+        which is what summing :math:`p(N) \propto 1/N` times the complete-data likelihood
+        over :math:`N` leaves. The leapfrog works on :math:`\mathrm{logit}\,\lambda_{jk}`
+        and :math:`\mathrm{logit}\,V_k` with a diagonal mass matrix; the step size adapts
+        by dual averaging to acceptance 0.8 (Hoffman & Gelman 2014) and the mass matrix to
+        the variances of two burn-in windows (as Stan does), and both are fixed after
+        burn-in. Step 4 and the next sweep's step 1 then redraw the unobserved and the
+        allocations from their conditionals, so this is again a partially collapsed Gibbs
+        step. It removes the main reason the sweep is slow: the missing data (allocations
+        and :math:`n_0`) carry most of the information about :math:`(\lambda, \pi)`;
     4. draws :math:`n_0 \sim \mathrm{NegBin}(n, 1 - p_0)` (failures before :math:`n`
        successes), :math:`p_0 = \sum_k \pi_k \prod_j (1 - \lambda_{jk})`, which is the
        conditional of :math:`n_0` under :math:`p(N) \propto 1/N`, and splits the
@@ -162,6 +190,10 @@ class LatentClassEstimator(Estimator):
     mixtures. *Biometrics* 72:1246-1254. doi:10.1111/biom.12502
     Manrique-Vallier, D. (2023). LCMCR: Bayesian non-parametric latent-class
     capture-recapture. R package version 0.4.14.
+    Neal, R. M. (2011). MCMC using Hamiltonian dynamics. In *Handbook of Markov Chain Monte
+    Carlo*, ch. 5. Chapman & Hall/CRC. doi:10.1201/b10905-6
+    Hoffman, M. D. and Gelman, A. (2014). The No-U-Turn sampler: adaptively setting path
+    lengths in Hamiltonian Monte Carlo. *JMLR* 15:1593-1623.
     Papaspiliopoulos, O. and Roberts, G. O. (2008). Retrospective Markov chain Monte Carlo
     methods for Dirichlet process hierarchical models. *Biometrika* 95:169-186.
     doi:10.1093/biomet/asm086
@@ -178,13 +210,14 @@ class LatentClassEstimator(Estimator):
     max_classes: int = 10
     alpha_prior: tuple[float, float] = (0.25, 0.25)
     n_chains: int = 4
-    n_iter: int = 200_000
-    burn_in: int = 20_000
-    thin: int = 20
+    n_iter: int = 100_000
+    burn_in: int = 10_000
+    thin: int = 10
     max_n: int | None = None
     list_priors: tuple[float, float] | Mapping[str, tuple[float, float]] | None = None
     collapsed_moves: int = 1
     label_swaps: bool = True
+    hmc_steps: int = 12
     level: float = 0.95
     n_jobs: int | None = None
 
@@ -196,6 +229,7 @@ class LatentClassEstimator(Estimator):
         _check_int("burn_in", self.burn_in, 0)
         _check_int("thin", self.thin, 1)
         _check_int("collapsed_moves", self.collapsed_moves, 0)
+        _check_int("hmc_steps", self.hmc_steps, 0)
         if self.n_iter // self.thin < 1:
             raise ConfigError(f"n_iter={self.n_iter} with thin={self.thin} keeps no draws")
         if self.n_jobs is not None:
@@ -234,7 +268,7 @@ class LatentClassEstimator(Estimator):
             return _gibbs.run_chain(
                 chain_rngs[c], x, counts, a_alpha, b_alpha, prior_a, prior_b, max_n0,
                 n_warmup, self.burn_in, n_keep, self.thin, lam0, log_nu0, alpha0, n00,
-                self.collapsed_moves, True, self.label_swaps,
+                self.collapsed_moves, True, self.label_swaps, self.hmc_steps,
             )
 
         workers = min(self.n_chains, self.n_jobs or available_cores())
@@ -266,6 +300,9 @@ class LatentClassEstimator(Estimator):
         n_capped = int(sum(int(o[5]) for o in outs))
         moves_accepted = int(sum(int(o[7][0]) for o in outs))
         moves_proposed = int(sum(int(o[7][1]) for o in outs))
+        hmc_accepted = int(sum(int(o[7][2]) for o in outs))
+        hmc_proposed = int(sum(int(o[7][3]) for o in outs))
+        hmc_step = [float(o[8]) for o in outs]
         big_n = n + n0
 
         draws = make_draws(
@@ -292,10 +329,21 @@ class LatentClassEstimator(Estimator):
                 "n_iter": self.n_iter,
                 "collapsed_moves": self.collapsed_moves,
                 "label_swaps": int(self.label_swaps),
+                "hmc_steps": self.hmc_steps if hmc_proposed else 0,
             },
         )
         diag = _convergence(draws)
         diagnostics = _diagnostics(diag, self.n_chains)
+        if self.max_n is not None and self.hmc_steps > 0:
+            diagnostics.append(
+                Diagnostic(
+                    "hmc_off",
+                    "lcm: the HMC move on the inclusion probabilities and class weights is "
+                    "derived for the unbounded prior on N, so with max_n set the sampler "
+                    "runs without it (slower mixing; check R-hat and ESS)",
+                    "info",
+                )
+            )
         if self.max_n is not None:
             total_iter = self.n_chains * self.n_iter
             sev = "warning" if n_capped > 0 else "info"
@@ -339,6 +387,13 @@ class LatentClassEstimator(Estimator):
         }
         if self.max_n is not None:
             extra["n_capped"] = n_capped
+        if hmc_proposed:
+            extra["hmc"] = {
+                "leapfrog_steps": self.hmc_steps,
+                "step_size": hmc_step,
+                "proposed": hmc_proposed,
+                "acceptance": hmc_accepted / hmc_proposed,
+            }
         if self.collapsed_moves > 0:
             extra["collapsed_moves"] = {
                 "per_class_per_sweep": self.collapsed_moves,
