@@ -123,6 +123,20 @@ def test_smoke_all_families_and_outputs(tmp_path):
     np.testing.assert_allclose(back["upper"], res["upper"])
     with pytest.raises(ConfigError):  # parts must not overlap
         load_replicates([paths["replicates"], paths["replicates"]])
+    # A rerun of one family supersedes that family's rows and nothing else.
+    rerun = back[back["family"] == "lcm"].assign(estimate=123.0)
+    rerun_path = tmp_path / "rerun.csv"
+    rerun.to_csv(rerun_path, index=False)
+    merged = load_replicates([paths["replicates"]], supersede=[rerun_path])
+    assert len(merged) == len(back)
+    assert list(merged["family"]) == list(back["family"])
+    assert merged.set_index("family").loc["lcm", "estimate"] == 123.0
+    others = merged["family"] != "lcm"
+    np.testing.assert_allclose(merged.loc[others, "estimate"], back.loc[others, "estimate"])
+    extra = rerun.assign(replicate=7)
+    extra.to_csv(rerun_path, index=False)
+    with pytest.raises(ConfigError, match="replace no row"):
+        load_replicates([paths["replicates"]], supersede=[rerun_path])
 
 
 @pytest.mark.slow

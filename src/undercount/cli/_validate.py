@@ -49,6 +49,12 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Only tabulate: replicates.csv files of earlier runs, "
                               "comma-separated (the parts of one battery)."),
         ] = None,
+        supersede: Annotated[
+            str | None,
+            typer.Option(help="With --combine: replicates.csv files whose rows replace the "
+                              "parts' rows for the same design, family and replicate (a "
+                              "family rerun with a newer version)."),
+        ] = None,
         list_designs: Annotated[
             bool, typer.Option("--list", help="List the designs and families and exit.")
         ] = False,
@@ -82,9 +88,12 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"family  {name:22s} {describe_linkage_family(name)}")
             return
         command = "undercount " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if supersede and not combine:
+            console.print("[bold red]ConfigError[/bold red]: --supersede needs --combine")
+            raise typer.Exit(2)
         if combine:
             try:
-                results = load_replicates(_split(combine) or [])
+                results = load_replicates(_split(combine) or [], _split(supersede) or [])
             except UndercountError as exc:
                 console.print(f"[bold red]{type(exc).__name__}[/bold red]: {exc}")
                 raise typer.Exit(exit_code(exc)) from None

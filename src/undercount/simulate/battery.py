@@ -1256,19 +1256,44 @@ def summary_markdown(summary: pd.DataFrame) -> str:
     return head + "\n".join(lines) + "\n"
 
 
-def load_replicates(paths: Sequence[str | os.PathLike[str]]) -> pd.DataFrame:
-    """Concatenate ``replicates.csv`` files of several runs (parts of one battery).
+_KEY = ["design", "family", "replicate"]
 
-    Raises :class:`ConfigError` when two files hold the same (design, family, replicate):
-    parts must not overlap.
-    """
+
+def _read_parts(paths: Sequence[str | os.PathLike[str]], what: str) -> pd.DataFrame:
     frames = [pd.read_csv(p, keep_default_na=False, na_values=[""]) for p in paths]
     frame = pd.concat(frames, ignore_index=True)
     for col in ("estimate", "lower", "upper"):
         frame[col] = pd.to_numeric(frame[col].replace({"inf": math.inf}), errors="coerce")
-    dup = frame.duplicated(["design", "family", "replicate"])
+    dup = frame.duplicated(_KEY)
     if dup.any():
-        raise ConfigError(f"{int(dup.sum())} (design, family, replicate) rows appear twice")
+        raise ConfigError(f"{int(dup.sum())} (design, family, replicate) rows appear twice "
+                          f"in the {what}")
+    return frame
+
+
+def load_replicates(
+    paths: Sequence[str | os.PathLike[str]],
+    supersede: Sequence[str | os.PathLike[str]] = (),
+) -> pd.DataFrame:
+    """Concatenate ``replicates.csv`` files of several runs (parts of one battery).
+
+    Raises :class:`ConfigError` when two files hold the same (design, family, replicate):
+    parts must not overlap. Rows of the ``supersede`` files (e.g. one family rerun with a
+    newer version; the replicate's streams do not depend on what else runs) replace the
+    rows with the same (design, family, replicate); each of them must replace one, so
+    that superseding never adds replicates that the parts did not have.
+    """
+    frame = _read_parts(paths, "parts")
+    if supersede:
+        new = _read_parts(supersede, "superseding files")
+        old_keys = pd.MultiIndex.from_frame(frame[_KEY])
+        new_keys = pd.MultiIndex.from_frame(new[_KEY])
+        missing = ~new_keys.isin(old_keys)
+        if missing.any():
+            first = new.loc[missing, _KEY].iloc[0].to_dict()
+            raise ConfigError(f"{int(missing.sum())} superseding row(s) replace no row of "
+                              f"the parts, e.g. {first}")
+        frame = pd.concat([frame[~old_keys.isin(new_keys)], new], ignore_index=True)
     frame["message"] = frame["message"].astype(object).where(frame["message"].notna(), "")
     order = {f: i for i, f in enumerate([*FAMILIES, *LINKAGE_FAMILIES])}
     frame["_order"] = frame["family"].map(order).fillna(len(order))
