@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from undercount import datasets
+from undercount import CaptureTable, datasets
 from undercount.errors import ConfigError
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.pipeline.estimate import estimate
@@ -152,6 +152,29 @@ def test_default_records_its_seed_and_the_seed_reproduces_it(kosovo, default_res
     assert battery.estimate == again.estimate
     assert (battery.interval.lower, battery.interval.upper) == (again.interval.lower,
                                                                 again.interval.upper)
+
+
+@pytest.mark.parametrize("select", ["bic", "aic", "average"])
+def test_restrict_to_top_reuses_a_fit_only_when_it_matches(kosovo, select):
+    # The ranking read from a fitted result's model records is the ranking from refitting.
+    est = LogLinearEstimator(select=select)
+    fitted = est.fit(kosovo)
+    refit = est.restrict_to_top(kosovo, 10)
+    reused = est.restrict_to_top(kosovo, 10, fitted=fitted)
+    assert len(refit.candidates) == 10
+    assert reused.candidates == refit.candidates
+    # A result from other settings (or another table) is ignored: the models are refitted.
+    other = LogLinearEstimator(select="aic" if select != "aic" else "bic").fit(kosovo)
+    assert est.restrict_to_top(kosovo, 10, fitted=other).candidates == refit.candidates
+    # Same lists and the same number observed, other counts: not reused either.
+    moved = kosovo.counts.copy()
+    big, small = int(np.argmax(moved)), int(np.argmin(moved))
+    moved[big] -= 40
+    moved[small] += 40
+    shifted = CaptureTable(lists=kosovo.lists, patterns=kosovo.patterns, counts=moved)
+    assert shifted.n_observed == kosovo.n_observed
+    assert (est.restrict_to_top(shifted, 10, fitted=fitted).candidates
+            == est.restrict_to_top(shifted, 10).candidates)
 
 
 def test_bootstrap_zero_gives_the_conditional_profile_interval(kosovo):

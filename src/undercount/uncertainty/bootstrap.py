@@ -222,7 +222,7 @@ class Bootstrap(Estimator):
                     f"ntop needs an estimator with model selection; "
                     f"{type(estimator).__name__} has none"
                 )
-            estimator = restrict(table, self.ntop)
+            estimator = restrict(table, self.ntop, fitted=base)
         full = table.full_counts()
         J = table.n_lists
         codes = np.arange(1, 2**J)

@@ -51,6 +51,7 @@ from undercount.errors import (
 from undercount.models.loglinear._design import parse_model
 from undercount.models.loglinear._irls import PoissonFit, poisson_loglik, profile_interval
 from undercount.models.loglinear.select import (
+    USABLE_STATUSES,
     LogLinearProblem,
     ModelFit,
     mixture_interval,
@@ -235,17 +236,44 @@ class LogLinearEstimator(Estimator):
         )
         return self.point_estimate(table)
 
-    def restrict_to_top(self, table: CaptureTable, ntop: int) -> LogLinearEstimator:
+    def restrict_to_top(
+        self, table: CaptureTable, ntop: int, fitted: MSEResult | None = None
+    ) -> LogLinearEstimator:
         """The same estimator, selecting only among the ``ntop`` best models on ``table``
-        (Silverman, Chan & Vincent 2024's ``ntop`` bootstrap restriction)."""
+        (Silverman, Chan & Vincent 2024's ``ntop`` bootstrap restriction).
+
+        ``fitted``, this estimator's result on ``table``, supplies the ranking from its
+        model records instead of fitting every model again. It is used only when its
+        settings and lists match and the best model refitted on ``table`` reproduces its
+        record (so a result from another table is not used); otherwise every model is
+        refitted.
+        """
         if self.model is not None or self.select == "stepwise":
             raise ConfigError("ntop applies to selection over all models (select bic, aic or "
                               "average), not to a fixed model or stepwise selection")
-        problem = LogLinearProblem(table.aggregate(), non_overlap=self.non_overlap)
         criterion = self.weights if self.select == "average" else self.select
+        problem = LogLinearProblem(table.aggregate(), non_overlap=self.non_overlap)
+        if (
+            isinstance(fitted, LogLinearResult)
+            and fitted.settings == self.get_params()
+            and tuple(fitted.lists) == tuple(table.lists)
+            and fitted.n_observed == table.n_observed
+        ):
+            # The records are in the order the models were fitted, as below, so the stable
+            # sort ranks ties exactly as refitting would.
+            usable = [m for m in fitted.models if m.status in USABLE_STATUSES]
+            ranked = sorted(usable, key=lambda m: m.aic if criterion == "aic" else m.bic)
+            if ranked:
+                best = problem.fit(parse_model(ranked[0].model, table.lists))
+                if best.usable and math.isclose(best.criterion(criterion),
+                                                ranked[0].bic if criterion != "aic"
+                                                else ranked[0].aic, rel_tol=1e-9, abs_tol=1e-9):
+                    return dataclasses.replace(
+                        self, candidates=tuple(m.model for m in ranked[:ntop])
+                    )
         _, fits = self._select(problem)
-        usable = sorted((f for f in fits if f.usable), key=lambda f: f.criterion(criterion))
-        return dataclasses.replace(self, candidates=tuple(f.spec for f in usable[:ntop]))
+        usable_fits = sorted((f for f in fits if f.usable), key=lambda f: f.criterion(criterion))
+        return dataclasses.replace(self, candidates=tuple(f.spec for f in usable_fits[:ntop]))
 
     # ------------------------------------------------------------------------------
     def _fit(self, table: CaptureTable, *, rng: np.random.Generator | None) -> MSEResult:

@@ -58,6 +58,7 @@ from undercount.models.loglinear.existence import boundary_cells, check_existenc
 
 __all__ = [
     "MAX_LISTS_ENUMERATE",
+    "USABLE_STATUSES",
     "LogLinearProblem",
     "ModelFit",
     "StepwiseResult",
@@ -74,6 +75,9 @@ MAX_LISTS_ENUMERATE = 5
 MAX_LISTS = 15
 
 NonOverlap = Literal["fix", "exclude"]
+
+#: Fit statuses whose estimate enters selection and averaging.
+USABLE_STATUSES = ("ok", "ok_zero_cells")
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,7 +111,7 @@ class ModelFit:
 
     @property
     def usable(self) -> bool:
-        return self.status in ("ok", "ok_zero_cells")
+        return self.status in USABLE_STATUSES
 
     @property
     def se_log_n0(self) -> float:
