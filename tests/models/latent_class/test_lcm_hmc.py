@@ -30,7 +30,7 @@ COUNTS = np.array([40, 31, 25, 9, 6, 7, 3], dtype=np.int64)
 
 def _target(q, x, counts, prior_a, prior_b, alpha, kk):
     grad = np.empty_like(q)
-    work = np.empty(_gibbs._hmc_work_size(x.shape[0], x.shape[1], kk))
+    work = np.empty(_gibbs._hmc_work_size(x.shape[1], kk))
     value = _gibbs.log_target(q, grad, x, counts, int(counts.sum()), prior_a, prior_b,
                               alpha, kk, work)
     return value, grad
@@ -182,6 +182,21 @@ def test_sampler_with_hmc_matches_lcmcr_plain_sweep() -> None:
     assert abs(res_hmc.estimate - res_plain.estimate) <= 4.0 * math.hypot(*se_med)
     # And the check can fail: the spread of the posterior is far wider than the tolerance.
     assert tol < 0.2 * res_hmc.draws.posterior["N"].values.std()
+    # alpha and k_star too: a wrong stick-breaking prior in the HMC target (e.g. the
+    # Jacobian of logit V dropped) hardly moves N on this table but moves them by 5-12
+    # standard errors.
+    for var in ("alpha", "k_star"):
+        means = [float(r.draws.posterior[var].mean()) for r in (res_plain, res_hmc)]
+        se_var = [float(az.mcse(r.draws, var_names=[var], method="mean")[var].item())
+                  for r in (res_plain, res_hmc)]
+        assert abs(means[1] - means[0]) <= 4.0 * math.hypot(*se_var), (var, means, se_var)
+
+
+def test_short_burn_in_is_reported() -> None:
+    res = LatentClassEstimator(n_chains=2, n_iter=2_000, burn_in=600, thin=2).fit(
+        _two_class_table(), rng=np.random.default_rng(0))
+    assert res.extra["hmc"]["proposed"] > 0
+    assert any(d.code == "hmc_unadapted" for d in res.diagnostics)
 
 
 def test_hmc_is_off_with_a_bound_on_n() -> None:

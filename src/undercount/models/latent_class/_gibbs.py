@@ -540,7 +540,7 @@ def run_chain(
     hq1 = np.empty(dim)
     hp = np.empty(dim)
     hg = np.empty(dim)
-    hwork = np.empty(_hmc_work_size(mm, jj, kk))
+    hwork = np.empty(_hmc_work_size(jj, kk))
     inv_mass = np.ones(dim)
     w_mean = np.zeros(dim)
     w_m2 = np.zeros(dim)
@@ -665,12 +665,17 @@ def run_chain(
         log_nu_last = log_rem
 
         # -- (lambda, pi) from their marginal posterior: HMC ----------------------------
+        finite = True
         if use_hmc and it >= n_warmup:
             for j in range(jj):
                 for k in range(kk):
                     hq[j * kk + k] = math.log(lm[j, 1, k]) - math.log(lm[j, 0, k])
             for k in range(kk - 1):
                 hq[jj * kk + k] = lv[k] - l1v[k]
+                # A stick draw of exactly 0 or 1 (a gamma variate of 0, probability about
+                # 2^-53) has no logit: skip the move rather than poison the adaptation.
+                finite = finite and abs(hq[jj * kk + k]) < math.inf
+        if use_hmc and it >= n_warmup and finite:
             adapting = it < n_burn
             eps = math.exp(log_eps) if adapting else eps_final
             eps *= 0.9 + 0.2 * rng.random()
@@ -949,18 +954,17 @@ def _log_logistic(e: float) -> tuple[float, float]:
 
 
 @njit(cache=True, nogil=True)
-def _sum_log(v: np.ndarray, lo: int, hi: int, step: int, q: np.ndarray, qlo: int,
-             upper: bool) -> float:
-    # sum of log v[i] for i in range(lo, hi, step): one log of the product unless the
-    # product underflows, then log-logistic of the coordinates q[qlo + (i - lo) / step].
+def _sum_log(v: np.ndarray, lo: int, hi: int, q: np.ndarray, upper: bool) -> float:
+    # sum of log v[i], i in [lo, hi), v[i] = logistic(q[i]) (or 1 - it, ``upper``): one log
+    # of the product unless the product underflows, then the log-logistic of each q[i].
     prod = 1.0
-    for i in range(lo, hi, step):
+    for i in range(lo, hi):
         prod *= v[i]
     if prod > 1e-250:
         return math.log(prod)
     acc = 0.0
-    for i in range(lo, hi, step):
-        la, lb = _log_logistic(q[qlo + (i - lo) // step * (1 if step == 1 else step)])
+    for i in range(lo, hi):
+        la, lb = _log_logistic(q[i])
         acc += lb if upper else la
     return acc
 
@@ -1008,8 +1012,8 @@ def log_target(
         j = i // kk
         grad[i] = prior_a[j] * b - prior_b[j] * a
     for j in range(jj):
-        lp += (prior_a[j] * _sum_log(lam, j * kk, (j + 1) * kk, 1, q, j * kk, False)
-               + prior_b[j] * _sum_log(onem, j * kk, (j + 1) * kk, 1, q, j * kk, True))
+        lp += (prior_a[j] * _sum_log(lam, j * kk, (j + 1) * kk, q, False)
+               + prior_b[j] * _sum_log(onem, j * kk, (j + 1) * kk, q, True))
     rem = 1.0
     log_rem = 0.0  # log of the stick left, exact even after rem underflows
     prod_v = 1.0
@@ -1025,9 +1029,8 @@ def log_target(
         lp += math.log(prod_v) + alpha * math.log(rem)
         log_rem = math.log(rem)
     else:
-        rem = 1.0
         for k in range(kk - 1):
-            v, v1 = _logistic(q[jk + k])
+            v = _logistic(q[jk + k])[0]
             lv, l1v = _log_logistic(q[jk + k])
             pi[k] = math.exp(log_rem + lv)
             vv[k] = v
@@ -1125,7 +1128,7 @@ def _log_pi(q: np.ndarray, jk: int, kk: int, k: int) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _hmc_work_size(mm: int, jj: int, kk: int) -> int:
+def _hmc_work_size(jj: int, kk: int) -> int:
     """Length of the scratch array :func:`log_target` needs."""
     return 2 * jj * kk + 6 * kk
 

@@ -38,6 +38,8 @@ __all__ = ["LatentClassEstimator"]
 #: R-hat above this, or bulk ESS below ``_ESS_MIN``, earns a warning (Vehtari et al. 2021).
 _RHAT_MAX = 1.01
 _ESS_MIN = 400.0
+#: Burn-in sweeps after the warm-up below which the HMC adaptation is called too short.
+_HMC_MIN_ADAPT = 1_000
 
 _ASSUMPTIONS = (
     "The population is closed: the same people could have been listed by every list.",
@@ -334,6 +336,17 @@ class LatentClassEstimator(Estimator):
         )
         diag = _convergence(draws)
         diagnostics = _diagnostics(diag, self.n_chains)
+        if hmc_proposed and self.burn_in - n_warmup < _HMC_MIN_ADAPT:
+            diagnostics.append(
+                Diagnostic(
+                    "hmc_unadapted",
+                    f"lcm: burn_in={self.burn_in:,} leaves {max(self.burn_in - n_warmup, 0)} "
+                    f"sweeps after the {n_warmup}-sweep warm-up to adapt the HMC move's step "
+                    "size and mass matrix; it ran mostly unadapted (still a valid sampler, "
+                    "but mixing may be slower: use burn_in >= 2,000)",
+                    "info",
+                )
+            )
         if self.max_n is not None and self.hmc_steps > 0:
             diagnostics.append(
                 Diagnostic(
