@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-__all__ = ["available_cores", "map_tasks"]
+__all__ = ["available_cores", "map_tasks", "process_pool"]
 
 T = TypeVar("T")
 
@@ -53,7 +53,13 @@ def map_tasks(func: Callable[[Any], T], tasks: Sequence[Any], jobs: int) -> list
     if jobs <= 1 or len(tasks) <= 1:
         return [func(t) for t in tasks]
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
+        with process_pool(jobs) as pool:
             return list(pool.map(func, tasks))
     except (BrokenProcessPool, pickle.PicklingError, AttributeError, ModuleNotFoundError):
         return [func(t) for t in tasks]
+
+
+def process_pool(jobs: int) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` workers started by the fork server (module docstring), for
+    callers that consume results as they arrive (e.g. to report progress)."""
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=_context())

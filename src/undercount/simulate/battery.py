@@ -95,7 +95,6 @@ import time
 import traceback
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -105,6 +104,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from undercount.core.parallel import process_pool
 from undercount.core.table import CaptureTable, _patterns_from_codes
 from undercount.errors import ConfigError, EstimationError
 from undercount.simulate.lists import ListSpec, NoiseSpec
@@ -1165,7 +1165,9 @@ def run_battery(
             if progress:
                 progress(i + 1, len(tasks))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # Workers from the fork server: a child forked from this process could inherit
+        # locks held by its threads (sampler chains, DuckDB) and crash.
+        with process_pool(jobs) as pool:
             for i, part in enumerate(pool.map(_run_replicate, tasks)):
                 rows += part
                 if progress:
