@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from undercount.simulate.battery import DESIGNS, run_battery, summarise, write_outputs
+from undercount.validate import DESIGNS, run_battery, summarise, write_outputs
 
 BUDGET_S = 2 * 3600.0
 

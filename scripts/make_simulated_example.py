@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from undercount.simulate.lists import simulate_lists
+from undercount.simulate import simulate_lists
 
 N_PEOPLE = 3000
 SEED = 20240630

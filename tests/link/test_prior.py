@@ -105,8 +105,9 @@ def test_harsh_simulated_variant_links(tmp_path):
 
     from undercount.io.project import LinkConfig
     from undercount.link.pipeline import link_records, settings_for
-    from undercount.simulate.battery import DESIGNS, _standardised_lists
-    from undercount.simulate.lists import simulate_lists
+    from undercount.simulate import simulate_lists
+    from undercount.validate import DESIGNS
+    from undercount.validate.record_designs import _standardised_lists
 
     specs = list(DESIGNS["e2e4noisy"].lists)
     h = specs[0]

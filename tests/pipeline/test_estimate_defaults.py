@@ -144,7 +144,7 @@ def test_default_records_its_seed_and_the_seed_reproduces_it(kosovo, default_res
     assert again.estimate == default_result.estimate
     assert again.interval == default_result.interval  # exactly, not approximately
     np.testing.assert_array_equal(again.extra["replicates"], default_result.extra["replicates"])
-    # ... and it is exactly the validation battery's configuration (simulate.battery
+    # ... and it is exactly the validation battery's configuration (validate.families
     # ``_fam_bootstrap``: the top 10 BIC models, 1,000 replicates, BCa, one process).
     top = LogLinearEstimator(select="bic").restrict_to_top(kosovo, 10)
     battery = Bootstrap(estimator=top, n_replicates=1000, interval="bca", n_jobs=1).fit(

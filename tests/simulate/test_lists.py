@@ -11,14 +11,14 @@ import pytest
 
 from undercount.errors import ConfigError
 from undercount.names import ids_valid, normalise_arabic, standardise
-from undercount.simulate import ListSpec, NoiseSpec, Simulation, default_lists, simulate_lists
+from undercount.simulate import NoiseSpec, SimulatedList, Simulation, default_lists, simulate_lists
 
 
 @pytest.fixture(scope="module")
 def sim() -> Simulation:
     specs = default_lists(4)
     # More duplicates than the real default, so the test sees some.
-    specs[0] = ListSpec(name="hospital", rate=0.55, effects={"child": 0.3},
+    specs[0] = SimulatedList(name="hospital", rate=0.55, effects={"child": 0.3},
                         noise=NoiseSpec(duplicates=0.02))
     return simulate_lists(n_people=5000, lists=specs, rng=np.random.default_rng(7), seed=7)
 
@@ -153,8 +153,8 @@ def test_standardise_on_simulated_lists_links_across_scripts(sim):
 def test_capture_model_heterogeneity_and_dependence():
     rng = np.random.default_rng(3)
     specs = [
-        ListSpec(name="a", rate=0.3, effects={"female": 1.0}),
-        ListSpec(name="b", rate=0.3, depends_on={"a": 1.5}),
+        SimulatedList(name="a", rate=0.3, effects={"female": 1.0}),
+        SimulatedList(name="b", rate=0.3, depends_on={"a": 1.5}),
     ]
     s = simulate_lists(n_people=20000, lists=specs, rng=rng, mean_group_size=1.0)
     pop = s.population
@@ -171,23 +171,23 @@ def test_capture_model_heterogeneity_and_dependence():
 
 def test_spec_validation():
     with pytest.raises(ConfigError, match="rate"):
-        ListSpec(name="a", rate=1.2)
+        SimulatedList(name="a", rate=1.2)
     with pytest.raises(ConfigError, match="unknown covariate"):
-        ListSpec(name="a", rate=0.3, effects={"height": 1})
+        SimulatedList(name="a", rate=0.3, effects={"height": 1})
     with pytest.raises(ConfigError, match="reserved"):
-        ListSpec(name="sex", rate=0.3)
+        SimulatedList(name="sex", rate=0.3)
     with pytest.raises(ConfigError, match="probability"):
         NoiseSpec(lam_alef=2)
     with pytest.raises(ConfigError, match="come before"):
-        simulate_lists(n_people=10, lists=[ListSpec(name="a", rate=0.3, depends_on={"b": 1}),
-                                           ListSpec(name="b", rate=0.3)],
+        simulate_lists(n_people=10, lists=[SimulatedList(name="a", rate=0.3, depends_on={"b": 1}),
+                                           SimulatedList(name="b", rate=0.3)],
                        rng=np.random.default_rng(0))
     with pytest.raises(ConfigError, match="at least 2"):
-        simulate_lists(n_people=10, lists=[ListSpec(name="a", rate=0.3)],
+        simulate_lists(n_people=10, lists=[SimulatedList(name="a", rate=0.3)],
                        rng=np.random.default_rng(0))
     with pytest.raises(ConfigError, match="unknown key"):
-        ListSpec.from_dict({"name": "a", "rate": 0.3, "colour": "red"})
-    spec = ListSpec.from_dict({"name": "a", "rate": 0.3, "noise": {"lam_alef": 1.0}})
+        SimulatedList.from_dict({"name": "a", "rate": 0.3, "colour": "red"})
+    spec = SimulatedList.from_dict({"name": "a", "rate": 0.3, "noise": {"lam_alef": 1.0}})
     assert spec.noise.lam_alef == 1.0
 
 

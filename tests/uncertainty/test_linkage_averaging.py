@@ -9,7 +9,6 @@ import pytest
 from undercount.errors import ConfigError, InputError
 from undercount.models.heterogeneity import HeterogeneityEstimator
 from undercount.models.loglinear import LogLinearEstimator
-from undercount.simulate.battery import DESIGNS
 from undercount.uncertainty.linkage import (
     Calibrator,
     LinkageAveraging,
@@ -18,6 +17,7 @@ from undercount.uncertainty.linkage import (
     table_from_clusters,
     threshold_sensitivity,
 )
+from undercount.validate import DESIGNS
 
 
 def test_table_from_clusters_by_hand():

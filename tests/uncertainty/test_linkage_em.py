@@ -11,13 +11,13 @@ import pytest
 
 from undercount.errors import ConfigError, InputError
 from undercount.models.heterogeneity import HeterogeneityEstimator
-from undercount.simulate.battery import DESIGNS
 from undercount.uncertainty.linkage import (
     FellegiSunter,
     LinkageAveraging,
     comparison_levels,
     em_bootstrap,
 )
+from undercount.validate import DESIGNS
 
 from ._toy import Independence
 

@@ -12,21 +12,20 @@ import typer
 
 from undercount.cli._common import exit_code
 from undercount.errors import ConfigError, UndercountError
+from undercount.simulate import SimulatedList, simulate_lists
 
 __all__ = ["load_list_specs", "register"]
 
 
-def load_list_specs(path: Path) -> tuple[list[Any], dict[str, Any]]:
+def load_list_specs(path: Path) -> tuple[list[SimulatedList], dict[str, Any]]:
     """Read list specifications from a TOML or JSON file.
 
     The file holds ``[[lists]]`` tables with the fields of
-    :class:`undercount.simulate.ListSpec` (``name``, ``rate``, ``effects``, ``latent``,
+    :class:`undercount.simulate.SimulatedList` (``name``, ``rate``, ``effects``, ``latent``,
     ``depends_on``, ``script``, ``fields``, and a ``noise`` table with the fields of
     :class:`undercount.simulate.NoiseSpec`), and optionally a ``[simulation]`` table with
     ``people`` and ``mean_group_size``. Returns ``(specs, simulation_options)``.
     """
-    from undercount.simulate import ListSpec
-
     if not path.is_file():
         raise ConfigError(f"--lists {path}: neither a number of lists nor a spec file")
     try:
@@ -42,7 +41,7 @@ def load_list_specs(path: Path) -> tuple[list[Any], dict[str, Any]]:
     if unknown:
         raise ConfigError(f"{path}: unknown [simulation] key(s) {unknown}; "
                           "allowed: people, mean_group_size")
-    return [ListSpec.from_dict(e) for e in entries], options
+    return [SimulatedList.from_dict(e) for e in entries], options
 
 
 def register(app: typer.Typer) -> None:
@@ -76,8 +75,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulate victim lists of a known population: lists/*.csv, truth.csv,
         population.csv and project.toml."""
-        from undercount.simulate import simulate_lists
-
         try:
             options: dict[str, Any] = {}
             if lists.strip().isdigit():

@@ -8,6 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+
+from undercount.cli._common import exit_code
+from undercount.errors import UndercountError
 
 __all__ = ["register"]
 
@@ -60,12 +65,9 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Run the simulation battery: bias, RMSE, coverage and width per design and family."""
-        from rich.console import Console
-        from rich.markup import escape
-
-        from undercount.cli._common import exit_code
-        from undercount.errors import UndercountError
-        from undercount.simulate.battery import (
+        # Imported on use: the battery loads every estimator family and the linkage
+        # pipeline, which the rest of the CLI (and ``undercount --help``) should not wait for.
+        from undercount.validate import (
             DESIGNS,
             FAMILIES,
             LINKAGE_FAMILIES,

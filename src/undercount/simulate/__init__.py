@@ -1,23 +1,28 @@
-"""Simulated victim lists with known truth, for testing linkage and estimation."""
+"""Simulated victim lists with known truth, for testing linkage and estimation.
 
-from undercount.simulate.lists import (
+:mod:`~undercount.simulate.specs` describes the lists (:class:`SimulatedList`,
+:class:`NoiseSpec`), :mod:`~undercount.simulate.noise` the names and their token-level noise,
+and :mod:`~undercount.simulate.lists` is the simulator (:func:`simulate_lists`) and its
+result (:class:`Simulation`). The validation battery built on it is :mod:`undercount.validate`.
+"""
+
+from undercount.simulate.lists import Simulation, simulate_lists
+from undercount.simulate.noise import lam_alef_artefact
+from undercount.simulate.specs import (
     COVARIATE_EFFECTS,
     FIELDS,
     GOVERNORATES,
-    ListSpec,
     NoiseSpec,
-    Simulation,
+    SimulatedList,
     default_lists,
-    lam_alef_artefact,
-    simulate_lists,
 )
 
 __all__ = [
     "COVARIATE_EFFECTS",
     "FIELDS",
     "GOVERNORATES",
-    "ListSpec",
     "NoiseSpec",
+    "SimulatedList",
     "Simulation",
     "default_lists",
     "lam_alef_artefact",

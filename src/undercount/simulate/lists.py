@@ -50,464 +50,33 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from functools import cache
-from importlib import resources
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError
+from undercount.simulate.noise import TokenRenderer, Vocab, reference_tables
+from undercount.simulate.specs import FIELDS, GOVERNORATES, SimulatedList, default_lists
 
-__all__ = [
-    "COVARIATE_EFFECTS",
-    "FIELDS",
-    "GOVERNORATES",
-    "ListSpec",
-    "NoiseSpec",
-    "Simulation",
-    "default_lists",
-    "lam_alef_artefact",
-    "simulate_lists",
-]
+__all__ = ["Simulation", "simulate_lists"]
 
-#: Governorate codes and the number of deaths recorded in each in the Gaza Lancet 2025
-#: replication records (``gaza-lancet-2025/records.csv``; 1,042 records without one left out).
-GOVERNORATES: dict[str, int] = {
-    "north": 4497,
-    "gaza_city": 8839,
-    "deir_al_balah": 6880,
-    "khan_younis": 5429,
-    "rafah": 2584,
-}
-#: Deaths by month in the same records, used for the date of death.
+#: Deaths by month in the Gaza Lancet 2025 replication records (as for
+#: :data:`~undercount.simulate.specs.GOVERNORATES`), used for the date of death.
 _DEATH_MONTHS: dict[str, int] = {
     "2023-10": 9742, "2023-11": 5594, "2023-12": 5130, "2024-01": 2375, "2024-02": 1999,
     "2024-03": 1588, "2024-04": 857, "2024-05": 696, "2024-06": 1148,
 }
-#: Covariates a :class:`ListSpec` may put effects on (plus ``place:<governorate>``).
-COVARIATE_EFFECTS: tuple[str, ...] = ("female", "child", "elderly", "age10")
-#: Fields a list can publish besides names, with their output column names.
-FIELDS: dict[str, str] = {
-    "sex": "sex",
-    "age": "age",
-    "dob": "date_of_birth",
-    "dod": "date_of_death",
-    "place": "governorate",
-    "national_id": "id_number",
-}
-_RESERVED = {"person_id", "household_id", "sex", "age", "dob", "dod", "place", "national_id",
-             "name", "given_name", "father_name", "grandfather_name", "family_name"}
 # Observed revisions between releases (release_noise.csv, age_delta / dob_change_year_delta).
 _AGE_DELTAS = np.array([-37, -20, -8, -4, 1, 1, 1, 1, 1, 3, 6, 8, 8, 23, 23, 24, 27])
 _DOB_YEAR_DELTAS = np.array([-27, -23, -23, -22, -8, -8, -5, -3, -1, -1, 0, 0, 0, 4, 8, 20, 36])
 # First digits of 9-digit IDs in the 2024-08-31 release (id_first_digit).
 _ID_FIRST = {4: 19677, 9: 7607, 8: 6869, 7: 91}
 _LUHN_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int64)
-
-
-# --------------------------------------------------------------------------- specifications
-@dataclass(frozen=True, kw_only=True)
-class NoiseSpec:
-    """Recording noise of one list. Rates are per record (names: per token) probabilities.
-
-    Defaults reproduce the 2024-08-31 MoH release where the data notes measure them
-    (``release_noise.md``):
-
-    - ``dob_jan01 = 0.0695``: 7.2% of DOBs fall on 1 January against 0.27% by chance, so
-      :math:`0.0027 (1 - q) + q = 0.072`;
-    - ``age_heaping = 0.015``: 21.2% of ages 20–79 are multiples of 5 against 20%, so
-      :math:`0.2 + 0.8 q = 0.212` when a heaped age is rounded to the nearest multiple of 5;
-    - ``age_revision = dob_revision = 0.0006``: 17 of 27,608 changed, by the observed deltas;
-    - ``id_typo = 0.004`` (single digit or adjacent transposition) plus ``id_wrong = 0.004``
-      (a different number, which fails the check 90% of the time): 0.74% of 9-digit IDs fail;
-    - ``id_partial = 0.003``: 0.28% are partial (6–8 digits);
-    - ``duplicates = 0.0005``: 17 same-name + DOB groups among 34,344 records;
-    - ``compound_spacing = 0.06``: ``عبد`` joined to the next word 470 times against 7,211;
-    - ``lam_alef = 0``: the repaired release. Set 1.0 to mimic the 2024-06-30 PDF extraction,
-      in which 99.9% of ``لا``/``الله`` blocks were reversed.
-
-    ``spelling`` (hamza, ta marbuta and alef maqsura variants between sources),
-    ``latin_variation`` (vowels, article, ``Abd``/``Abdel``/``Abdul``, doubled letters,
-    between independent transliterators) and ``drop_grandfather`` are not measured in the
-    MoH data (one source, one spelling); their defaults are modest guesses.
-
-    ``missing`` maps a field (``sex``, ``age``, ``dob``, ``dod``, ``place``,
-    ``national_id``) to the probability that it is blank.
-    """
-
-    lam_alef: float = 0.0
-    compound_spacing: float = 0.06
-    spelling: float = 0.03
-    drop_grandfather: float = 0.01
-    latin_variation: float = 0.15
-    dob_jan01: float = 0.0695
-    age_heaping: float = 0.015
-    age_revision: float = 0.0006
-    dob_revision: float = 0.0006
-    id_typo: float = 0.004
-    id_wrong: float = 0.004
-    id_partial: float = 0.003
-    duplicates: float = 0.0005
-    missing: Mapping[str, float] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.name == "missing":
-                continue
-            value = getattr(self, f.name)
-            if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-                raise ConfigError(f"NoiseSpec.{f.name}={value!r}; must be a probability in [0, 1]")
-        bad = {k: v for k, v in self.missing.items() if k not in FIELDS or not 0 <= v <= 1}
-        if bad:
-            raise ConfigError(
-                f"NoiseSpec.missing={dict(self.missing)!r}: bad entries {bad}; keys must be "
-                f"in {sorted(FIELDS)} and values probabilities"
-            )
-        object.__setattr__(self, "missing", dict(self.missing))
-
-
-@dataclass(frozen=True, kw_only=True)
-class ListSpec:
-    """One list: how it captures people and how it records them.
-
-    Parameters
-    ----------
-    name : str
-        List name (a column of the capture table; letters, digits, ``_`` and ``-``).
-    rate : float
-        Capture probability of the reference person (male, aged 30, Gaza City, latent
-        propensities 0, on no earlier list), in (0, 1).
-    effects : mapping
-        Log-odds effects of covariates: ``female``, ``child`` (age < 18), ``elderly``
-        (age ≥ 60), ``age10`` (per 10 years from 30) and ``place:<governorate>``.
-    latent : mapping
-        Loadings on named latent propensities (standard normal per person, shared by every
-        list that loads on the same name): unobserved heterogeneity.
-    depends_on : mapping
-        Earlier list name → log-odds shift when that list recorded the person.
-    script : {"arabic", "latin", "both"}
-        Which name columns the list publishes (``name``: Arabic; ``name_en``: Latin).
-    fields : sequence of str
-        Other published fields, from :data:`FIELDS`.
-    noise : NoiseSpec
-        Recording noise.
-    """
-
-    name: str
-    rate: float
-    effects: Mapping[str, float] = field(default_factory=dict)
-    latent: Mapping[str, float] = field(default_factory=dict)
-    depends_on: Mapping[str, float] = field(default_factory=dict)
-    script: Literal["arabic", "latin", "both"] = "arabic"
-    fields: tuple[str, ...] = tuple(FIELDS)
-    noise: NoiseSpec = field(default_factory=NoiseSpec)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name or not all(
-            ch.isalnum() or ch in "_-" for ch in self.name
-        ):
-            raise ConfigError(
-                f"ListSpec.name={self.name!r}; use letters, digits, '_' or '-'"
-            )
-        if self.name in _RESERVED:
-            raise ConfigError(f"ListSpec.name={self.name!r} is reserved; choose another name")
-        if not isinstance(self.rate, (int, float)) or not 0.0 < float(self.rate) < 1.0:
-            raise ConfigError(
-                f"ListSpec.rate={self.rate!r} for list {self.name!r}; must be in (0, 1)"
-            )
-        allowed = set(COVARIATE_EFFECTS) | {f"place:{g}" for g in GOVERNORATES}
-        unknown = sorted(set(self.effects) - allowed)
-        if unknown:
-            raise ConfigError(
-                f"ListSpec.effects for list {self.name!r}: unknown covariate(s) {unknown}; "
-                f"allowed: {sorted(allowed)}"
-            )
-        if self.script not in ("arabic", "latin", "both"):
-            raise ConfigError(
-                f"ListSpec.script={self.script!r}; allowed: 'arabic', 'latin', 'both'"
-            )
-        bad_fields = [f for f in self.fields if f not in FIELDS]
-        if bad_fields:
-            raise ConfigError(
-                f"ListSpec.fields for list {self.name!r}: unknown {bad_fields}; allowed: "
-                f"{list(FIELDS)}"
-            )
-        if isinstance(self.noise, Mapping):
-            object.__setattr__(self, "noise", NoiseSpec(**self.noise))
-        object.__setattr__(self, "fields", tuple(self.fields))
-        for attr in ("effects", "latent", "depends_on"):
-            value = {str(k): float(v) for k, v in getattr(self, attr).items()}
-            object.__setattr__(self, attr, value)
-
-    @classmethod
-    def from_dict(cls, spec: Mapping[str, Any]) -> ListSpec:
-        """Build from a plain mapping (a TOML/JSON table); ``noise`` may be a mapping."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(spec) - known)
-        if unknown:
-            raise ConfigError(f"list spec {spec.get('name', '?')!r}: unknown key(s) {unknown}; "
-                              f"allowed: {sorted(known)}")
-        spec = dict(spec)
-        if "noise" in spec and isinstance(spec["noise"], Mapping):
-            noise = dict(spec["noise"])
-            known_noise = {f.name for f in fields(NoiseSpec)}
-            bad = sorted(set(noise) - known_noise)
-            if bad:
-                raise ConfigError(f"list {spec.get('name', '?')!r}: unknown noise key(s) {bad}; "
-                                  f"allowed: {sorted(known_noise)}")
-            spec["noise"] = NoiseSpec(**noise)
-        if "fields" in spec:
-            spec["fields"] = tuple(spec["fields"])
-        return cls(**spec)
-
-
-def default_lists(k: int = 3) -> list[ListSpec]:
-    """A realistic scenario with ``k`` lists (2 to 8), heterogeneous and dependent.
-
-    1. ``hospital``: Arabic, clean extraction, good IDs; children and the elderly are
-       recorded more, the north (cut off from hospitals) less.
-    2. ``family``: Arabic family submissions released as a PDF (lam-alef reversal in every
-       record), more ID errors; more women; negatively dependent on ``hospital`` (families
-       report the dead hospitals missed).
-    3. ``media``: Latin-script names, no IDs or dates of birth; children and women more
-       visible; positively dependent on ``family``.
-    4. ``survey``: both scripts, small; shares the latent visibility with 1 and 3.
-    5+ ``listN``: plain Arabic lists.
-
-    ``hospital``, ``family`` and ``media`` share a latent "visibility" propensity.
-    """
-    if not 2 <= k <= 8:
-        raise ConfigError(f"lists={k}; the default scenario has 2 to 8 lists")
-    specs = [
-        ListSpec(
-            name="hospital", rate=0.55,
-            effects={"child": 0.3, "elderly": 0.2, "female": -0.1, "place:north": -0.6},
-            latent={"visibility": 0.6},
-            script="arabic",
-        ),
-        ListSpec(
-            name="family", rate=0.35,
-            effects={"female": 0.3, "age10": 0.05},
-            latent={"visibility": 0.5},
-            depends_on={"hospital": -0.4},
-            script="arabic",
-            noise=NoiseSpec(lam_alef=1.0, id_typo=0.012, id_wrong=0.01,
-                            missing={"dob": 0.02}),
-        ),
-        ListSpec(
-            name="media", rate=0.2,
-            effects={"child": 0.5, "female": 0.2, "place:rafah": 0.3},
-            latent={"visibility": 0.8},
-            depends_on={"family": 0.7},
-            script="latin",
-            fields=("sex", "age", "dod", "place"),
-            noise=NoiseSpec(missing={"age": 0.05, "place": 0.1}),
-        ),
-        ListSpec(
-            name="survey", rate=0.1,
-            effects={"elderly": -0.3},
-            latent={"visibility": 0.3},
-            script="both",
-        ),
-    ]
-    specs += [ListSpec(name=f"list{j + 1}", rate=0.2) for j in range(4, 8)]
-    return specs[:k]
-
-
-# --------------------------------------------------------------------------- reference data
-@dataclass(frozen=True)
-class _Tables:
-    tokens: pd.DataFrame
-    structure: pd.DataFrame
-    translit: pd.DataFrame
-    noise: pd.DataFrame
-
-
-@cache
-def _tables() -> _Tables:
-    base = resources.files("undercount.simulate") / "data"
-
-    def read(name: str) -> pd.DataFrame:
-        with resources.as_file(base / name) as path:
-            return pd.read_csv(path, dtype={"token": object, "token_normalised": object},
-                               keep_default_na=False, na_values=[""])
-
-    return _Tables(read("name_tokens.csv"), read("name_structure.csv"),
-                   read("transliterations.csv"), read("release_noise.csv"))
-
-
-_NORM2 = str.maketrans({
-    **dict.fromkeys([chr(c) for c in range(0x064B, 0x0660)] + ["\u0670", "\u0640", " "], None),
-    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي",
-})
-
-
-def _norm2(token: str) -> str:
-    """The data notes' norm2 (orthographic normalisation, spaces removed), for look-ups."""
-    return unicodedata.normalize("NFKC", token).translate(_NORM2)
-
-
-class _Vocab:
-    """Interned strings; noise operates on integer token codes, strings are built once."""
-
-    def __init__(self, items: Sequence[str] = ()) -> None:
-        self.items: list[str] = []
-        self.index: dict[str, int] = {}
-        for s in items:
-            self.add(s)
-
-    def add(self, s: str) -> int:
-        i = self.index.get(s)
-        if i is None:
-            i = len(self.items)
-            self.items.append(s)
-            self.index[s] = i
-        return i
-
-    def map(self, func) -> np.ndarray:
-        """Code of ``func(s)`` for every current entry (new strings are added)."""
-        n = len(self.items)
-        return np.array([self.add(func(self.items[i])) for i in range(n)], dtype=np.int32)
-
-    def strings(self, extra: str = "") -> np.ndarray:
-        """Object array of the entries, with ``extra`` appended (indexed by code -1)."""
-        arr = np.empty(len(self.items) + 1, dtype=object)
-        arr[:-1] = self.items
-        arr[-1] = extra
-        return arr
-
-
-# --------------------------------------------------------------------------- token noise
-_ARTEFACT_STEPS = (
-    ("الله", "\x01"), ("لله", "\x02"),
-    ("لا", "ال"), ("لأ", "أل"), ("لإ", "إل"), ("لآ", "آل"),
-    ("ريال", "لاير"),
-    ("\x01", "هللا"), ("\x02", "هلل"),
-)
-
-
-def lam_alef_artefact(token: str) -> str:
-    """The token as the 2024-06-30 PDF extraction wrote it: every lam-alef block reversed.
-
-    >>> lam_alef_artefact("علاء"), lam_alef_artefact("عبد الله"), lam_alef_artefact("فريال")
-    ('عالء', 'عبد هللا', 'فلاير')
-    """
-    for old, new in _ARTEFACT_STEPS:
-        token = token.replace(old, new)
-    return token
-
-
-def _spelling_variant(token: str) -> str:
-    """One alternative spelling that a different clerk might write."""
-    if token.endswith("ة"):
-        return token[:-1] + "ه"
-    if token.endswith("ه") and len(token) > 2:
-        return token[:-1] + "ة"
-    if token[:1] in "أإآ":
-        return "ا" + token[1:]
-    if token.startswith("ا") and len(token) > 2 and not token.startswith("ال"):
-        return "أ" + token[1:]
-    if token.endswith("ى"):
-        return token[:-1] + "ي"
-    if token.endswith("ي") and len(token) > 2:
-        return token[:-1] + "ى"
-    return token
-
-
-_COMPOUND_HEADS = ("عبد", "ابو", "أبو")
-
-
-def _toggle_spacing(token: str) -> str:
-    """``عبد الله`` ↔ ``عبدالله``, ``ابو X`` ↔ ``ابوX``, ``جاد الله`` ↔ ``جادالله``."""
-    if " " in token:
-        return token.replace(" ", "", 1)
-    for head in _COMPOUND_HEADS:
-        if token.startswith(head) and len(token) > len(head) + 1:
-            return head + " " + token[len(head):]
-    for tail in ("الله", "الدين"):
-        if token.endswith(tail) and len(token) > len(tail) + 1:
-            return token[: -len(tail)] + " " + tail
-    return token
-
-
-_LATIN_LETTERS = {
-    "ا": "a", "أ": "a", "إ": "i", "آ": "a", "ب": "b", "ت": "t", "ث": "th", "ج": "j", "ح": "h",
-    "خ": "kh", "د": "d", "ذ": "th", "ر": "r", "ز": "z", "س": "s", "ش": "sh", "ص": "s",
-    "ض": "d", "ط": "t", "ظ": "z", "ع": "a", "غ": "gh", "ف": "f", "ق": "q", "ك": "k",
-    "ل": "l", "م": "m", "ن": "n", "ه": "h", "ة": "a", "ى": "a", "ء": "", "ؤ": "o", "ئ": "e",
-}
-
-
-def _rule_transliterate(word: str) -> str:
-    if _norm2(word) == "الله":
-        return "Allah"
-    out = []
-    for i, ch in enumerate(word):
-        if ch == "و":
-            out.append("w" if i == 0 else "o")
-        elif ch == "ي":
-            out.append("y" if i == 0 else "i")
-        else:
-            out.append(_LATIN_LETTERS.get(ch, ""))
-    text = "".join(out)
-    if text.startswith("al") and word.startswith("ال") and len(word) > 3:
-        text = "al-" + text[2:]
-    return text[:1].upper() + text[1:]
-
-
-def _latin_variants(latin: str, rng: np.random.Generator, k: int = 4) -> list[str]:
-    """``k`` plausible independent transliterations of a Latin token (vowels, article,
-    ``Abd``/``Abdel``/``Abdul``, doubled letters)."""
-    lower = latin.lower()
-    out: list[str] = []
-    for _ in range(k * 3):
-        if len(out) >= k:
-            break
-        s = latin
-        kind = int(rng.integers(4))
-        if kind == 0 and lower.startswith("al-"):
-            s = ["El-", "Al ", "", "al"][int(rng.integers(4))] + latin[3:].capitalize()
-        elif kind == 1 and lower in ("abu", "abd"):
-            s = {"abu": ["Abou", "Abo", "Abu", "Abu"],
-                 "abd": ["Abdel", "Abdul", "Abd", "Abd"]}[lower][int(rng.integers(4))]
-        elif kind == 1 and lower.startswith("abd") and lower[3:6].lstrip(" -")[:2] in (
-            "al", "el", "ul"
-        ):
-            rest = latin[3:].lstrip(" -")[2:].lstrip(" -")
-            s = ["Abdel", "Abdul", "Abd al-", "Abdal"][int(rng.integers(4))] + rest.lower()
-        elif kind == 2 and lower not in ("abu", "abd", "al"):
-            swaps = [("ou", "u"), ("u", "ou"), ("ee", "i"), ("i", "ee"), ("e", "i"), ("a", "e"),
-                     ("o", "u"), ("aa", "a")]
-            options = [(a, b) for a, b in swaps if a in lower[1:]]
-            if options:
-                a, b = options[int(rng.integers(len(options)))]
-                pos = lower.find(a, 1)
-                s = latin[:pos] + b + latin[pos + len(a):]
-        elif lower not in ("abu", "abd", "al"):
-            # Double a consonant between vowels (Hasan → Hassan) or undouble (Hassan → Hasan).
-            vowels = "aeiou"
-            start = 4 if lower.startswith(("abu", "abd", "al-")) else 1
-            cons = [i for i in range(start, len(lower) - 1)
-                    if lower[i].isalpha() and lower[i] not in vowels
-                    and ((lower[i - 1] in vowels and lower[i + 1] in vowels)
-                         or lower[i] == lower[i + 1])]
-            if cons:
-                i = cons[int(rng.integers(len(cons)))]
-                if latin[i] == latin[i + 1]:
-                    s = latin[:i] + latin[i + 1:]
-                else:
-                    s = latin[: i + 1] + latin[i] + latin[i + 1:]
-        if s and s != latin and s not in out:
-            out.append(s)
-    while len(out) < k:
-        out.append(latin)
-    return out
 
 
 # --------------------------------------------------------------------------- helpers
@@ -580,7 +149,7 @@ class Simulation:
     truth : DataFrame
         ``list``, ``record_id``, ``person_id`` and ``duplicate`` (True for the second and
         later records of a person within one list).
-    specs : tuple of ListSpec
+    specs : tuple of SimulatedList
         The list specifications.
     seed : int or None
         The seed, when the caller gave one (written to ``project.toml``).
@@ -589,7 +158,7 @@ class Simulation:
     population: pd.DataFrame
     lists: dict[str, pd.DataFrame]
     truth: pd.DataFrame
-    specs: tuple[ListSpec, ...]
+    specs: tuple[SimulatedList, ...]
     seed: int | None = None
 
     @property
@@ -680,8 +249,8 @@ def _draw(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarra
     return rng.choice(len(p), size=size, p=p / p.sum())
 
 
-def _population(n: int, rng: np.random.Generator, vocab: _Vocab, mean_group: float):
-    t = _tables()
+def _population(n: int, rng: np.random.Generator, vocab: Vocab, mean_group: float):
+    t = reference_tables()
     noise = t.noise
     # Sex and age jointly from the 2024-08-31 age bands.
     bands = noise[(noise.section == "age_band") & (noise.release == "2024-08-31")]
@@ -766,7 +335,7 @@ def _population(n: int, rng: np.random.Generator, vocab: _Vocab, mean_group: flo
     }
 
 
-def _capture(specs: Sequence[ListSpec], pop: dict, rng: np.random.Generator) -> np.ndarray:
+def _capture(specs: Sequence[SimulatedList], pop: dict, rng: np.random.Generator) -> np.ndarray:
     n = len(pop["age"])
     age = pop["age"].astype(float)
     x = {
@@ -793,13 +362,13 @@ def _capture(specs: Sequence[ListSpec], pop: dict, rng: np.random.Generator) -> 
     return captured
 
 
-def _check_specs(specs: Sequence[ListSpec]) -> None:
+def _check_specs(specs: Sequence[SimulatedList]) -> None:
     if len(specs) < 2:
         raise ConfigError(f"lists: {len(specs)} given; capture-recapture needs at least 2")
     seen: list[str] = []
     for spec in specs:
-        if not isinstance(spec, ListSpec):
-            raise ConfigError(f"lists: expected ListSpec objects, got {type(spec).__name__}")
+        if not isinstance(spec, SimulatedList):
+            raise ConfigError(f"lists: expected SimulatedList objects, got {type(spec).__name__}")
         if spec.name in seen:
             raise ConfigError(f"lists: the name {spec.name!r} is used twice")
         bad = [d for d in spec.depends_on if d not in seen]
@@ -811,58 +380,12 @@ def _check_specs(specs: Sequence[ListSpec]) -> None:
         seen.append(spec.name)
 
 
-class _Renderer:
-    """Token-code transformations shared by all lists (built lazily, once per simulation)."""
-
-    def __init__(self, vocab: _Vocab, rng: np.random.Generator) -> None:
-        self.vocab = vocab
-        self.rng = rng
-        # Noise steps apply in this order; each map is built after the previous one so that
-        # it also covers the strings the previous step added.
-        self.spelling = vocab.map(_spelling_variant)
-        self.spacing = vocab.map(_toggle_spacing)
-        self.artefact = vocab.map(lam_alef_artefact)
-        self._latin: np.ndarray | None = None
-        self._latin_strings: np.ndarray | None = None
-
-    def latin(self) -> tuple[np.ndarray, np.ndarray]:
-        """Code → Latin canonical code, and a (n_latin, 5) table of variants (column 0 =
-        canonical)."""
-        if self._latin is None:
-            tr = _tables().translit
-            by_token = dict(zip(tr.arabic_token, tr.latin_token, strict=True))
-            best = tr.sort_values("count", ascending=False).drop_duplicates("arabic_normalised")
-            by_norm = dict(zip(best.arabic_normalised, best.latin_token, strict=True))
-
-            def lookup(key: str) -> str | None:
-                lat = by_token.get(key) or by_norm.get(_norm2(key))
-                if lat is not None and (lat.endswith("-") or (lat == "Abd" and len(key) > 3)):
-                    return None  # two defects of the TFP dictionary ("عبدالكريم" → "Abd")
-                return lat
-
-            latin_vocab = _Vocab()
-            codes = np.empty(len(self.vocab.items), dtype=np.int32)
-            for i, tok in enumerate(self.vocab.items):
-                key = tok.replace(" ", "")
-                lat = lookup(key)
-                if lat is None:
-                    words = [lookup(w) or _rule_transliterate(w) for w in tok.split(" ")]
-                    lat = " ".join(words)
-                codes[i] = latin_vocab.add(lat)
-            variants = np.empty((len(latin_vocab.items), 5), dtype=object)
-            for i, lat in enumerate(latin_vocab.items):
-                variants[i, 0] = lat
-                variants[i, 1:] = _latin_variants(lat, self.rng)
-            self._latin = codes
-            self._latin_strings = variants
-        return self._latin, self._latin_strings
-
 
 def _render_list(
-    spec: ListSpec,
+    spec: SimulatedList,
     people: np.ndarray,
     pop: dict,
-    renderer: _Renderer,
+    renderer: TokenRenderer,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     noise = spec.noise
@@ -962,7 +485,7 @@ def _render_list(
 def simulate_lists(
     *,
     n_people: int,
-    lists: Sequence[ListSpec] | int = 3,
+    lists: Sequence[SimulatedList] | int = 3,
     rng: np.random.Generator,
     mean_group_size: float = 1.5,
     seed: int | None = None,
@@ -973,7 +496,7 @@ def simulate_lists(
     ----------
     n_people : int
         Population size :math:`N` (the number every estimator is trying to recover).
-    lists : sequence of ListSpec, or int
+    lists : sequence of SimulatedList, or int
         The lists, in capture order (``depends_on`` refers to earlier ones), or a number of
         lists for :func:`default_lists`.
     rng : numpy.random.Generator
@@ -1003,10 +526,10 @@ def simulate_lists(
         raise ConfigError(f"mean_group_size={mean_group_size!r}; must be at least 1")
     n = int(n_people)
     pop_rng, cap_rng, render_rng, *list_rngs = rng.spawn(3 + len(specs))
-    vocab = _Vocab()
+    vocab = Vocab()
     pop = _population(n, pop_rng, vocab, mean_group_size)
     captured = _capture(specs, pop, cap_rng)
-    renderer = _Renderer(vocab, render_rng)
+    renderer = TokenRenderer(vocab, render_rng)
 
     published: dict[str, pd.DataFrame] = {}
     truth_parts = []

@@ -10,16 +10,15 @@ import pytest
 
 from undercount.errors import ConfigError
 from undercount.models.loglinear import LogLinearEstimator
-from undercount.simulate.battery import (
+from undercount.uncertainty.linkage import table_from_clusters
+from undercount.validate import (
     DEFAULT_LINKAGE_FAMILIES,
     DESIGNS,
     EndToEndDesign,
     RecordDesign,
-    _key,
-    _rng,
     run_battery,
 )
-from undercount.uncertainty.linkage import table_from_clusters
+from undercount.validate.runner import _key, _rng
 
 COLS = ["design", "replicate", "family", "truth", "n_observed", "estimate", "lower", "upper",
         "status", "message"]
@@ -99,10 +98,10 @@ def test_e2e_replicate_runs_the_real_linkage_and_is_reproducible():
 def test_e2e_designs_get_linkage_families_by_default(monkeypatch):
     """Without families, record designs get the linkage-averaging families added; without
     designs, they are left out (opt-in). Checked without running: the tasks are captured."""
-    import undercount.simulate.battery as battery
+    import undercount.validate.runner as runner
 
     seen: list = []
-    monkeypatch.setattr(battery, "_run_replicate", lambda task: seen.append(task) or [
+    monkeypatch.setattr(runner, "_run_replicate", lambda task: seen.append(task) or [
         {"design": task[0], "replicate": task[2], "family": f, "seconds": 0.0}
         for f in task[1]
     ])

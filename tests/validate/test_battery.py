@@ -11,7 +11,7 @@ import pytest
 from undercount import datasets
 from undercount.errors import ConfigError
 from undercount.models.loglinear import LogLinearEstimator
-from undercount.simulate.battery import (
+from undercount.validate import (
     DESIGNS,
     BatteryOptions,
     FittedModelDesign,
@@ -156,7 +156,7 @@ LINK_FAMS = ["stepwise", "linkavg-stepwise", "linkavg-em-stepwise", "linkavg-cal
 
 
 def test_linkage_family_registry():
-    from undercount.simulate.battery import (
+    from undercount.validate import (
         DEFAULT_LINKAGE_FAMILIES,
         LINKAGE_FAMILIES,
         describe_linkage_family,
@@ -179,8 +179,8 @@ def test_record_families_on_link4():
     """One replicate of link4: the new families run (em is n/a: no comparison levels), the
     truth rows are the estimators on the true table, and the same seed gives the same rows."""
     from undercount.models.graphical import GraphicalEstimator
-    from undercount.simulate.battery import _key, _rng
     from undercount.uncertainty.linkage import table_from_clusters
+    from undercount.validate.runner import _key, _rng
 
     opts = BatteryOptions(linkage_draws=10)
     res = run_battery(["link4"], LINK_FAMS, replicates=1, seed=4, options=opts)
@@ -219,12 +219,13 @@ def test_record_families_not_applicable_on_table_designs():
 
 
 def test_calibrated_family_uses_the_review_labels():
-    from undercount.simulate.battery import _key, _linkage_family, _rng
+    from undercount.validate.families import run_linkage_family
+    from undercount.validate.runner import _key, _rng
 
     table, records, pairs = DESIGNS["link4noisy"].sample_linkage(
         _rng(2, _key("link4noisy"), 0, 0))
     opts = BatteryOptions(linkage_draws=5, review_pairs=120)
-    res = _linkage_family("linkavg-cal-stepwise", opts, table, records, pairs,
+    res = run_linkage_family("linkavg-cal-stepwise", opts, table, records, pairs,
                           np.random.default_rng(0))
     messages = [d.message for d in res.diagnostics]
     assert any("calibrated (isotonic) on 120 labelled pairs" in m for m in messages)
@@ -232,7 +233,7 @@ def test_calibrated_family_uses_the_review_labels():
 
 
 def test_review_sample_is_stratified_and_labelled_by_the_truth():
-    from undercount.simulate.battery import _review_sample
+    from undercount.validate.families import _review_sample
 
     rng = np.random.default_rng(0)
     p = np.r_[rng.uniform(0, 0.05, 2000), rng.uniform(0.05, 0.95, 1000),

@@ -1,0 +1,314 @@
+r"""Families of estimators the validation battery runs on each replicate.
+
+:data:`FAMILIES` run on a capture table; :data:`LINKAGE_FAMILIES` on a record design's
+records and scored pairs (linkage averaging, with a Fellegi--Sunter bootstrap or a simulated
+clerical review, and the estimator on the true linkage). :class:`BatteryOptions` holds their
+settings. A family raises :class:`~undercount.errors.ConfigError` (through
+:func:`not_applicable`) when it does not apply to a design; the runner reports it as ``n/a``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, NoReturn
+
+import numpy as np
+import pandas as pd
+
+from undercount.core.table import CaptureTable
+from undercount.errors import ConfigError
+from undercount.models.graphical import GraphicalEstimator
+from undercount.models.heterogeneity import HeterogeneityEstimator
+from undercount.models.latent_class import LatentClassEstimator
+from undercount.models.loglinear import LogLinearEstimator
+from undercount.uncertainty.bootstrap import Bootstrap
+from undercount.uncertainty.linkage import LinkageAveraging, table_from_clusters
+
+__all__ = [
+    "DEFAULT_FAMILIES",
+    "DEFAULT_LINKAGE_FAMILIES",
+    "FAMILIES",
+    "LINKAGE_FAMILIES",
+    "BatteryOptions",
+    "ReplicateContext",
+    "describe_linkage_family",
+    "not_applicable",
+    "run_linkage_family",
+]
+
+
+@dataclass(frozen=True)
+class BatteryOptions:
+    """Settings of the families (chosen for the battery's time budget; see the docs).
+
+    bootstrap_replicates : int
+        Replicates of the bootstrap family (SparseMSE's default is 1,000).
+    ntop : int
+        Bootstrap re-selection among the ``ntop`` best models on the replicate's table.
+    lcm_chains, lcm_iter, lcm_burn_in, lcm_thin : int
+        Latent-class sampler settings.
+    linkage_draws : int
+        Plausible linkages per replicate for the ``linkavg-*`` families.
+    review_pairs : int
+        Pairs a (simulated, perfect) clerical reviewer labels for the ``linkavg-cal-*``
+        families.
+    linkage_em_centre : {"refit", "input"}
+        ``em_centre`` of the ``linkavg-em-*`` families (see
+        :class:`~undercount.uncertainty.linkage.LinkageAveraging`). ``"refit"`` samples
+        edges from the Fellegi--Sunter refit's probabilities, right when the pairs are all
+        the blocked pairs (as in the end-to-end designs); ``"input"`` keeps Splink's
+        probabilities and adds only the bootstrap's spread.
+    """
+
+    bootstrap_replicates: int = 1000
+    ntop: int = 10
+    lcm_chains: int = 2
+    lcm_iter: int = 20_000
+    lcm_burn_in: int = 5_000
+    lcm_thin: int = 10
+    linkage_draws: int = 20
+    review_pairs: int = 300
+    linkage_em_centre: Literal["refit", "input"] = "refit"
+
+    def __post_init__(self) -> None:
+        if self.review_pairs < 2:
+            raise ConfigError(f"BatteryOptions.review_pairs={self.review_pairs} must be >= 2")
+        if self.linkage_em_centre not in ("refit", "input"):
+            raise ConfigError(f"BatteryOptions.linkage_em_centre={self.linkage_em_centre!r}; "
+                              "choose refit or input")
+
+
+class ReplicateContext:
+    """Per-replicate cache: the top-``ntop`` BIC models are selected once and shared by the
+    ``bic`` and ``bootstrap`` families (the BIC-best model is the first of them, so the
+    ``bic`` family's estimate and interval are exactly those of selection over all models)."""
+
+    def __init__(self, table: CaptureTable, options: BatteryOptions) -> None:
+        self.table = table
+        self.options = options
+        self._top: Any = None
+
+    def top(self):
+        if self._top is None:
+            self._top = LogLinearEstimator(select="bic").restrict_to_top(
+                self.table, self.options.ntop
+            )
+        return self._top
+
+
+def not_applicable(why: str) -> NoReturn:
+    """Raise the :class:`ConfigError` that the runner reports as ``n/a``."""
+    raise ConfigError(why)
+
+
+def _fam_bic(ctx: ReplicateContext, rng: np.random.Generator):
+    if ctx.table.n_lists > 5:
+        not_applicable("BIC over all hierarchical models needs J <= 5")
+    return ctx.top().fit(ctx.table)
+
+
+def _fam_bootstrap(ctx: ReplicateContext, rng: np.random.Generator):
+    if ctx.table.n_lists > 5:
+        not_applicable("BIC over all hierarchical models needs J <= 5")
+    boot = Bootstrap(
+        estimator=ctx.top(),
+        n_replicates=ctx.options.bootstrap_replicates,
+        interval="bca",
+        n_jobs=1,
+    )
+    return boot.fit(ctx.table, rng=rng)
+
+
+def _fam_stepwise(ctx: ReplicateContext, rng: np.random.Generator):
+    return LogLinearEstimator(select="stepwise").fit(ctx.table)
+
+
+def _fam_rcapture(ctx: ReplicateContext, rng: np.random.Generator):
+    return HeterogeneityEstimator(select="aic").fit(ctx.table)
+
+
+def _lcm(options: BatteryOptions):
+    return LatentClassEstimator(
+        n_chains=options.lcm_chains,
+        n_iter=options.lcm_iter,
+        burn_in=options.lcm_burn_in,
+        thin=options.lcm_thin,
+        n_jobs=1,
+    )
+
+
+def _fam_lcm(ctx: ReplicateContext, rng: np.random.Generator):
+    return _lcm(ctx.options).fit(ctx.table, rng=rng)
+
+
+def _fam_dga(ctx: ReplicateContext, rng: np.random.Generator):
+    if ctx.table.n_lists > 6:
+        not_applicable("dga enumerates decomposable graphs for J <= 6 only")
+    return GraphicalEstimator().fit(ctx.table)
+
+
+#: Families: name -> (description, function(context, rng) -> MSEResult).
+FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator], Any]]] = {
+    "bic": ("Log-linear, BIC-best model, conditional profile interval", _fam_bic),
+    "bootstrap": ("Log-linear BIC with bootstrap re-selection (top 10), BCa", _fam_bootstrap),
+    "stepwise": ("Log-linear forward stepwise (Chan et al. 2021), profile interval",
+                 _fam_stepwise),
+    "rcapture": ("Rcapture best-AIC of M0/Mt/Mh/Mth, profile interval", _fam_rcapture),
+    "lcm": ("Latent class (LCMCR), posterior median, 95% equal-tailed interval", _fam_lcm),
+    "dga": ("Decomposable graphical model averaging (dga), 95% credible interval", _fam_dga),
+}
+
+_LINKAGE_BASES = ("stepwise", "rcapture", "dga", "lcm")
+#: Kinds of record-level family, by name prefix (see :func:`describe_linkage_family`).
+_LINKAGE_KINDS = {
+    "linkavg-": "average over plausible linkages sampled from the scored pairs",
+    "linkavg-em-": "average over plausible linkages with a bootstrap of the "
+                   "Fellegi-Sunter parameters (EM on the pairs' comparison levels)",
+    "linkavg-cal-": "average over plausible linkages after calibrating the probabilities "
+                    "on a simulated clerical review of BatteryOptions.review_pairs pairs",
+    "truth-": "the estimator on the table of the TRUE linkage (reference: estimator error "
+              "without linkage error)",
+}
+
+#: Families that need records with known identity (record designs only): name -> base
+#: estimator. ``linkavg-<base>``, ``linkavg-em-<base>``, ``linkavg-cal-<base>`` and
+#: ``truth-<base>`` for each base (see :func:`describe_linkage_family`).
+LINKAGE_FAMILIES: dict[str, str] = {
+    f"{prefix}{base}": base for prefix in _LINKAGE_KINDS for base in _LINKAGE_BASES
+}
+
+DEFAULT_FAMILIES = ("bic", "bootstrap", "stepwise", "rcapture", "lcm", "dga")
+#: Added by default on record designs: every kind for stepwise, rcapture and dga (one
+#: replicate of each took 0.03-5 s on one core on link4noisy and e2e4noisy, 20 draws). The
+#: ``-lcm`` variants (M sampler runs each) are opt-in: ask with ``--families``.
+DEFAULT_LINKAGE_FAMILIES = tuple(
+    f"{prefix}{base}" for prefix in _LINKAGE_KINDS for base in ("stepwise", "rcapture", "dga")
+)
+
+
+def _linkage_kind(name: str) -> str:
+    """The prefix of a record-level family's name (longest match)."""
+    return max((k for k in _LINKAGE_KINDS if name.startswith(k)), key=len)
+
+
+def describe_linkage_family(name: str) -> str:
+    """One line describing a family of :data:`LINKAGE_FAMILIES`."""
+    return f"{LINKAGE_FAMILIES[name]}: {_LINKAGE_KINDS[_linkage_kind(name)]}"
+
+
+def _base_estimator(base: str, options: BatteryOptions):
+    return {
+        "lcm": lambda: _lcm(options),
+        "stepwise": lambda: LogLinearEstimator(select="stepwise"),
+        "rcapture": lambda: HeterogeneityEstimator(select="aic"),
+        "dga": lambda: GraphicalEstimator(),
+    }[base]()
+
+
+def run_linkage_family(name: str, options: BatteryOptions, table, records, pairs, rng):
+    """Run a family of :data:`LINKAGE_FAMILIES` on one replicate's records and pairs.
+
+    * ``linkavg-<base>``: :class:`~undercount.uncertainty.linkage.LinkageAveraging` of the
+      base estimator over ``options.linkage_draws`` plausible linkages, the match
+      probabilities taken as known.
+    * ``linkavg-em-<base>``: the same with ``parameter_uncertainty="em_bootstrap"`` (centre
+      ``options.linkage_em_centre``): every draw re-scores the pairs with a bootstrap
+      replicate of the Fellegi--Sunter m, u and lambda refitted by EM on the pairs'
+      ``gamma_*`` comparison levels. Not applicable (``n/a``) on designs whose pairs carry
+      no comparison levels (:class:`~undercount.validate.record_designs.LinkageDesign`
+      scores pairs without a comparison vector).
+    * ``linkavg-cal-<base>``: a simulated clerical review. A reviewer labels
+      ``options.review_pairs`` candidate pairs (see :func:`_review_sample`: stratified over
+      ten equal-width bands of match weight, the log-odds of the probability), drawn from
+      the family's own stream; the labels are
+      the simulation's truth (``is_match``), i.e. the reviewer is **perfect**: never wrong,
+      never undecided, and able to judge every pair from the records alone. Real clerical
+      review errs, most on the ambiguous pairs this sample favours, so this is an upper
+      bound on what review-based calibration can do. The labels calibrate the
+      probabilities (isotonic regression of the label on the probability,
+      :class:`~undercount.uncertainty.linkage.Calibrator`; sampling on the probability
+      alone leaves :math:`P(M \\mid p)` unbiased) before the averaging. The reviewed pairs
+      are not then fixed to their labels: only the calibration uses them.
+    * ``truth-<base>``: the base family (as in :data:`FAMILIES`) on the capture table of
+      the true linkage (records clustered by ``records["person"]``): the estimator's own
+      error, with no linkage error, for reference.
+    """
+    base = LINKAGE_FAMILIES[name]
+    kind = _linkage_kind(name)
+    if kind == "truth-":
+        list_idx = records["list"].map({n: i for i, n in enumerate(table.lists)})
+        true_table = table_from_clusters(
+            records["person"].to_numpy(), list_idx.to_numpy(dtype=np.int64), table.lists,
+            source=f"{table.source} (true linkage)",
+        )
+        return FAMILIES[base][1](ReplicateContext(true_table, options), rng)
+    estimator = _base_estimator(base, options)
+    common = dict(lists=table.lists, cannot_link=("national_id", "sex"))
+    if kind == "linkavg-":
+        # One process per replicate: the battery already runs replicates in parallel.
+        averaging = LinkageAveraging(
+            estimator=estimator, n_draws=options.linkage_draws, n_jobs=1
+        )
+        return averaging.fit(pairs, records, **common, rng=rng)
+    if kind == "linkavg-em-":
+        if not any(str(c).startswith("gamma_") for c in pairs.columns):
+            not_applicable(
+                "the Fellegi-Sunter bootstrap needs the pairs' comparison levels (gamma_*), "
+                "which this design's matcher does not produce"
+            )
+        averaging = LinkageAveraging(
+            estimator=estimator, n_draws=options.linkage_draws,
+            parameter_uncertainty="em_bootstrap", em_centre=options.linkage_em_centre,
+            n_jobs=1,
+        )
+        return averaging.fit(pairs, records, **common, rng=rng)
+    review_rng, fit_rng = rng.spawn(2)
+    labels = _review_sample(pairs, options.review_pairs, rng=review_rng)
+    averaging = LinkageAveraging(
+        estimator=estimator, n_draws=options.linkage_draws, calibration="isotonic", n_jobs=1
+    )
+    return averaging.fit(pairs, records, **common, labels=labels, rng=fit_rng)
+
+
+def _review_sample(pairs: pd.DataFrame, n_review: int, *, rng: np.random.Generator):
+    """Labels of a simulated clerical review: ``is_match`` on ``n_review`` sampled pairs,
+    NaN elsewhere.
+
+    The pairs are stratified by match weight (the log-odds of the match probability,
+    clipped to +-20), in 10 bins of equal width between the smallest and the largest
+    weight, and the budget is split equally over the bins, each drawn without replacement;
+    what a bin cannot use passes to the others, so that ``min(n_review, len(pairs))`` pairs
+    are labelled. Reviewing across match-weight bands, rather than across quantiles of the
+    probability, spends the labels where the calibration curve can bend even when most
+    probabilities pile up near 0 or 1 (as Splink's do); a first version that put 80% of the
+    labels in deciles of 0.05 < p < 0.95 wasted them on e2e4noisy, where Splink's errors sit
+    above 0.95 (smoke run of 8 replicates: RMSE 87 against 52 for weight bands).
+    """
+    p = pairs["match_probability"].to_numpy(dtype=float)
+    n = len(p)
+    n_review = min(int(n_review), n)
+    with np.errstate(divide="ignore"):
+        weight = np.clip(np.log(p) - np.log1p(-p), -20.0, 20.0)
+    edges = np.linspace(weight.min(), weight.max(), 11) if n else np.zeros(11)
+    bins = np.clip(np.searchsorted(edges, weight, side="right") - 1, 0, 9)
+    strata = [np.flatnonzero(bins == b) for b in range(10)]
+    k = len(strata)
+    target = np.full(k, n_review // k, dtype=np.int64)
+    target[: n_review % k] += 1
+    size = np.array([len(x) for x in strata])
+    take = np.minimum(target, size)
+    # Hand what a stratum cannot use to those with pairs left, one at a time, in order.
+    short = n_review - int(take.sum())
+    while short > 0:
+        room = np.flatnonzero(take < size)
+        for j in room[:short]:
+            take[j] += 1
+        short = n_review - int(take.sum())
+    chosen = [rng.choice(x, size=t, replace=False) for x, t in zip(strata, take, strict=True)
+              if t > 0]
+    labels = np.full(n, np.nan)
+    if chosen:
+        idx = np.concatenate(chosen)
+        labels[idx] = pairs["is_match"].to_numpy(dtype=float)[idx]
+    return labels
