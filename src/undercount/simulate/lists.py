@@ -380,7 +380,6 @@ def _check_specs(specs: Sequence[SimulatedList]) -> None:
         seen.append(spec.name)
 
 
-
 def _render_list(
     spec: SimulatedList,
     people: np.ndarray,

@@ -220,8 +220,6 @@ def _latin_variants(latin: str, rng: np.random.Generator, k: int = 4) -> list[st
     return out
 
 
-
-
 class TokenRenderer:
     """Token-code transformations shared by all lists (built lazily, once per simulation)."""
 
@@ -267,4 +265,3 @@ class TokenRenderer:
             self._latin = codes
             self._latin_strings = variants
         return self._latin, self._latin_strings
-

@@ -253,4 +253,3 @@ def default_lists(k: int = 3) -> list[SimulatedList]:
     ]
     specs += [SimulatedList(name=f"list{j + 1}", rate=0.2) for j in range(4, 8)]
     return specs[:k]
-

@@ -45,7 +45,6 @@ def _codes(captured: np.ndarray) -> np.ndarray:
     return captured.astype(np.int64) @ (1 << np.arange(J - 1, -1, -1))
 
 
-# ------------------------------------------------------------------------------- designs
 @dataclass(frozen=True)
 class Design:
     """A data-generating process with known N."""
@@ -118,7 +117,6 @@ class FittedModelDesign(Design):
         return table_from_full(full, lists, self.name)
 
 
-
 @cache
 def _fitted_truth(dataset: str) -> tuple[int, np.ndarray, tuple[str, ...]]:
     table = datasets.load(dataset).aggregate()
@@ -130,7 +128,6 @@ def _fitted_truth(dataset: str) -> tuple[int, np.ndarray, tuple[str, ...]]:
 def list_names(J: int) -> tuple[str, ...]:
     """``L1`` .. ``LJ``: the list names of a design's tables."""
     return tuple(f"L{j + 1}" for j in range(J))
-
 
 
 def _table_designs() -> dict[str, Design]:

@@ -150,6 +150,7 @@ def write_outputs(
     results: pd.DataFrame, out: str | os.PathLike[str], *, command: str = ""
 ) -> dict[str, Path]:
     """Write ``replicates.csv``, ``summary.csv``, ``summary.md`` and the plots to ``out``."""
+    # matplotlib is heavy and needed only here; Agg so that no display is required.
     import matplotlib
 
     matplotlib.use("Agg")

@@ -344,6 +344,7 @@ def _link(
         )
     return linked, scored
 
+
 def _record_designs() -> dict[str, Design]:
     designs: list[Design] = [
         LinkageDesign(
@@ -438,7 +439,6 @@ def _e2e_lists(*, noisy: bool) -> tuple[SimulatedList, ...]:
             noise=NoiseSpec(**heavy, missing={"age": 0.3, "dod": 0.5}),
         ),
     )
-
 
 
 #: The built-in record-level designs by name (run only when named).

@@ -43,13 +43,15 @@ DESIGNS: dict[str, Design] = {**TABLE_DESIGNS, **RECORD_DESIGNS}
 
 
 def _key(name: str) -> int:
+    """A design's or family's name as a stream key (CRC-32, the same in every process)."""
     return zlib.crc32(name.encode())
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
+    """The stream ``SeedSequence(seed, spawn_key=key)`` (see the module docstring)."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
-# -------------------------------------------------------------------------------- runner
+
 def _sampling_failed(name: str, design: Design, families, r: int, exc: Exception) -> list:
     """One ``error`` row per family when the replicate's data could not be drawn."""
     message = f"sampling the data failed: {type(exc).__name__}: {exc}"[:300]
