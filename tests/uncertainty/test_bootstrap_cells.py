@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from undercount import datasets
-from undercount.core.table import _patterns_from_codes
+from undercount.core.table import patterns_from_codes
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.uncertainty.bootstrap import _point, _run_chunk, _table
 
 
 def _per_table(estimator, lists, codes, draws) -> np.ndarray:
-    patterns = _patterns_from_codes(codes, len(lists))
+    patterns = patterns_from_codes(codes, len(lists))
     out = []
     for counts in draws:
         keep = counts > 0

@@ -10,14 +10,10 @@ import pandas as pd
 import pytest
 
 from undercount.errors import ConfigError, InputError
+from undercount.link.fellegi_sunter import FellegiSunter, comparison_levels, em_bootstrap
 from undercount.models.heterogeneity import HeterogeneityEstimator
 from undercount.simulate.battery import DESIGNS
-from undercount.uncertainty.linkage import (
-    FellegiSunter,
-    LinkageAveraging,
-    comparison_levels,
-    em_bootstrap,
-)
+from undercount.uncertainty.linkage import LinkageAveraging
 
 from ._toy import Independence
 

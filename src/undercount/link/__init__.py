@@ -3,6 +3,8 @@
 The pipeline verbs have one module each: :mod:`~undercount.link.train`,
 :mod:`~undercount.link.predict`, :mod:`~undercount.link.cluster`,
 :mod:`~undercount.link.evaluate`; :func:`link_project` runs them all for a project file.
+The effect of linkage errors on the estimate runs estimators, so it lives a layer up, in
+:mod:`undercount.uncertainty.linkage_effect`.
 Splink is imported lazily, on first use of a name that needs it.
 """
 
@@ -16,11 +18,11 @@ __all__ = [
     "LinkSettings",
     "LinkageEvaluation",
     "constrained_clusters",
-    "evaluate_linkage",
     "get_db_api",
     "link_project",
     "link_records",
     "read_linkage",
+    "score_linkage",
 ]
 
 _WHERE = {
@@ -31,7 +33,7 @@ _WHERE = {
     "LinkSettings": "undercount.link.settings",
     "constrained_clusters": "undercount.link.cluster",
     "LinkageEvaluation": "undercount.link.evaluate",
-    "evaluate_linkage": "undercount.link.evaluate",
+    "score_linkage": "undercount.link.evaluate",
     "get_db_api": "undercount.link.backends",
 }
 

@@ -42,9 +42,11 @@ import logging
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from undercount.errors import LinkageError
+from undercount.link.fellegi_sunter import GAMMA_PREFIX, FellegiSunter
 from undercount.link.settings import LinkSettings
 
 __all__ = ["MIN_DETERMINISTIC_PAIRS", "blocked_pairs_prior", "build_linker", "train"]
@@ -255,7 +257,7 @@ def blocked_pairs_prior(linker, n_records: int) -> dict[str, Any]:
 
     All blocked pairs are compared and their comparison vectors counted in the backend; a
     plain Fellegi--Sunter mixture (conditional independence,
-    :class:`undercount.uncertainty.linkage.FellegiSunter`) is fitted to the counted vectors
+    :class:`undercount.link.fellegi_sunter.FellegiSunter`) is fitted to the counted vectors
     by EM starting from the linker's m and u; its share of matches
     :math:`\hat\pi` among the :math:`B` blocked pairs gives :math:`\lambda = \hat\pi B / T`,
     :math:`T = n(n-1)/2`. It assumes that blocking keeps (nearly) every true match pair:
@@ -273,10 +275,6 @@ def blocked_pairs_prior(linker, n_records: int) -> dict[str, Any]:
     LinkageError
         No blocked pairs, or the fit finds no matches.
     """
-    import numpy as np
-
-    from undercount.uncertainty.linkage import FellegiSunter
-
     names, levels, counts = _blocked_level_counts(linker)
     n_pairs = int(counts.sum())
     total = n_records * (n_records - 1) / 2
@@ -319,7 +317,7 @@ def _blocked_level_counts(linker) -> tuple[tuple[str, ...], Any, Any]:
         )
     finally:
         sdf.drop_table_from_database_and_remove_from_cache()
-    names = tuple(g.removeprefix("gamma_") for g in gammas)
+    names = tuple(g.removeprefix(GAMMA_PREFIX) for g in gammas)
     return names, frame[gammas].to_numpy(dtype="int64"), frame["n_pairs"].to_numpy()
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib
 import matplotlib.ticker
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -24,6 +26,7 @@ __all__ = [
     "IntervalRow",
     "draws_plot",
     "forest_plot",
+    "plot_threshold_sensitivity",
     "to_svg",
     "upset_plot",
 ]
@@ -242,3 +245,24 @@ def _near(x: float, values: np.ndarray) -> bool:
     lo, hi = float(values.min()), float(values.max())
     pad = 0.25 * (hi - lo)
     return lo - pad <= x <= hi + pad
+
+
+def plot_threshold_sensitivity(
+    frame: pd.DataFrame, path: str | os.PathLike[str], *, truth: float | None = None
+) -> None:
+    """Plot :func:`undercount.uncertainty.linkage.threshold_sensitivity`'s table (estimate,
+    interval and n observed against the match threshold) to an image file ``path``."""
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot()
+    ok = frame[frame["status"] == "ok"]
+    upper = ok["upper"].where(np.isfinite(ok["upper"]), np.nan)
+    ax.fill_between(ok["threshold"], ok["lower"], upper, alpha=0.25, label="95% interval")
+    ax.plot(ok["threshold"], ok["estimate"], "o-", label="estimate")
+    ax.plot(frame["threshold"], frame["n_observed"], "s--", color="grey", label="n observed")
+    if truth is not None:
+        ax.axhline(truth, color="k", lw=1, label="truth")
+    ax.set_xlabel("match threshold")
+    ax.set_ylabel("N")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)

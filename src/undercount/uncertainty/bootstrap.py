@@ -59,7 +59,7 @@ from scipy import stats
 from undercount.core.estimator import Estimator
 from undercount.core.parallel import available_cores, map_tasks
 from undercount.core.result import Diagnostic, Interval, MSEResult
-from undercount.core.table import CaptureTable, _patterns_from_codes
+from undercount.core.table import CaptureTable, patterns_from_codes
 from undercount.errors import ConfigError, EstimationError
 
 __all__ = ["Bootstrap", "bca_interval", "jackknife_acceleration", "quantile_type8"]
@@ -130,7 +130,7 @@ def _point(estimator: Estimator, table: CaptureTable) -> float:
 def _run_chunk(args: tuple[Estimator, tuple[str, ...], np.ndarray, np.ndarray]) -> np.ndarray:
     estimator, lists, codes, count_rows = args
     out = np.empty(len(count_rows))
-    patterns = _patterns_from_codes(codes, len(lists))
+    patterns = patterns_from_codes(codes, len(lists))
     cells = getattr(estimator, "_point_estimate_cells", None)
     if cells is not None:
         # Straight from the counts: no table is built for estimators that do not need one.
