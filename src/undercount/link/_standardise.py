@@ -24,7 +24,13 @@ import pandas as pd
 from undercount.errors import UndercountWarning
 from undercount.io.project import ListSpec
 
-__all__ = ["STD_COLUMNS", "standardise_lists", "standardiser_name"]
+__all__ = [
+    "STD_COLUMNS",
+    "covariate_column",
+    "fix_dtypes",
+    "standardise_lists",
+    "standardiser_name",
+]
 
 #: Columns every standardised list has (from the ``undercount.names.standardise`` contract).
 STD_COLUMNS: tuple[str, ...] = (
@@ -61,17 +67,19 @@ def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSpec])
         if spec.covariates:
             cov = frame[[spec.id_column, *spec.covariates]].copy()
             cov[spec.id_column] = cov[spec.id_column].astype(str)
-            cov.columns = ["record_id", *(_cov_name(c) for c in spec.covariates)]
+            cov.columns = ["record_id", *(covariate_column(c) for c in spec.covariates)]
             cov = cov.loc[:, ~cov.columns.duplicated()]
             std = std.drop(columns=[c for c in cov.columns[1:] if c in std.columns])
             std = std.merge(cov, on="record_id", how="left", validate="one_to_one")
         parts.append(std)
     out = pd.concat(parts, ignore_index=True, sort=False)
     out.insert(0, "uid", np.arange(len(out), dtype=np.int64))
-    return _fix_dtypes(out)
+    return fix_dtypes(out)
 
 
-def _cov_name(column: str) -> str:
+def covariate_column(column: str) -> str:
+    """The stored name of a covariate column: ``cov_<name>`` when it collides with a
+    standardised column."""
     return f"cov_{column}" if column in STD_COLUMNS or column == "uid" else column
 
 
@@ -104,7 +112,9 @@ def _standardise_one(frame: pd.DataFrame, spec: ListSpec) -> pd.DataFrame:
     return std
 
 
-def _fix_dtypes(out: pd.DataFrame) -> pd.DataFrame:
+def fix_dtypes(out: pd.DataFrame) -> pd.DataFrame:
+    """One dtype per standardised column (object strings with None, nullable booleans,
+    float age, Int64 birth year), so DuckDB, Spark and a re-read parquet agree."""
     for col in _STRING:
         s = out[col]
         out[col] = s.where(s.notna(), None).astype(object)

@@ -47,7 +47,13 @@ from undercount.io.project import ProjectConfig, load_project, read_list
 from undercount.link.settings import LinkSettings
 from undercount.tables.build import capture_histories, sidecar
 
-__all__ = ["LinkResult", "link_project", "link_records", "read_linkage"]
+__all__ = [
+    "LinkResult",
+    "link_project",
+    "link_records",
+    "person_covariates",
+    "read_linkage",
+]
 
 #: Standardised fields carried to the person level when present (besides covariates).
 _PERSON_FIELDS = ("sex", "age", "birth_year", "place")
@@ -253,7 +259,7 @@ def link_project(
     timings.update(report.pop("timings"))
 
     t0 = time.perf_counter()
-    covariates = _person_covariates(config, records)
+    covariates = person_covariates(config, records)
     histories = capture_histories(records, lists=config.list_names, covariates=covariates)
     large = max(10, 3 * len(config.lists))
     suspicious = suspicious_clusters(
@@ -295,16 +301,18 @@ class _Result:
         self.edges = edges
 
 
-def _person_covariates(config: ProjectConfig, records: pd.DataFrame) -> list[str]:
+def person_covariates(config: ProjectConfig, records: pd.DataFrame) -> list[str]:
+    """The person-level covariates of linked ``records``: the strata, the standardised
+    person fields and every list covariate (under its stored name) that has a value."""
     out = []
     for col in (*config.strata, *_PERSON_FIELDS):
         if col in records.columns and records[col].notna().any():
             out.append(col)
-    from undercount.link._standardise import _cov_name
+    from undercount.link._standardise import covariate_column
 
     for spec in config.lists:
         for col in spec.covariates:
-            name = _cov_name(col)
+            name = covariate_column(col)
             if name in records.columns:
                 out.append(name)
     return list(dict.fromkeys(out))

@@ -34,7 +34,7 @@ from typing import Any
 from undercount.core.estimator import Estimator
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError
-from undercount.models.heterogeneity._designs import MODELS as HETEROGENEITY_MODELS
+from undercount.models.heterogeneity import MODELS as HETEROGENEITY_MODELS
 
 __all__ = [
     "METHODS",

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 __all__ = [
     "IntervalRow",
     "draws_plot",
+    "fits_range",
     "forest_plot",
     "plot_threshold_sensitivity",
     "to_svg",
@@ -227,7 +228,7 @@ def draws_plot(
         ax.axvspan(lower, upper, color=_ACCENT, alpha=0.08)
     if estimate is not None:
         ax.axvline(estimate, color=_INK, lw=1.5)
-    if reported is not None and _near(reported, values):
+    if reported is not None and fits_range(reported, values):
         ax.axvline(reported, color=_REPORTED, lw=1, ls="--")
     ax.set_xlabel(label, fontsize=9)
     ax.set_ylabel("draws", fontsize=9)
@@ -238,7 +239,7 @@ def draws_plot(
     return to_svg(fig)
 
 
-def _near(x: float, values: np.ndarray) -> bool:
+def fits_range(x: float, values: np.ndarray) -> bool:
     """Whether a reference line at ``x`` fits the histogram's range without squashing it."""
     if values.size == 0:
         return False

@@ -533,7 +533,7 @@ def _distributions(
                         f"the estimate and the band its {res.interval.level:.0%} interval "
                         f"({res.interval.method})."
                         + (" The dashed line is the reported figure."
-                           if reported is not None and plots._near(reported, draws) else "")),
+                           if reported is not None and plots.fits_range(reported, draws) else "")),
         })
     return out
 
