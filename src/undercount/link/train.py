@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import LinkageError
+from undercount.link.backends import register_frame
 from undercount.link.fellegi_sunter import GAMMA_PREFIX, FellegiSunter
 from undercount.link.settings import LinkSettings
 
@@ -78,6 +79,7 @@ def _used_columns(settings: LinkSettings) -> list[str]:
 
 def splink_settings(settings: LinkSettings):
     """Splink ``SettingsCreator`` (or trained model dict) for these settings."""
+    # splink (which link.comparisons imports) takes seconds to load: only when linking.
     from splink import SettingsCreator, block_on
 
     from undercount.link.comparisons import build_comparison
@@ -100,9 +102,8 @@ def splink_settings(settings: LinkSettings):
 
 def build_linker(db_api, records, settings: LinkSettings):
     """Register the standardised records (one table per list) and build a Splink ``Linker``."""
-    from splink import Linker
+    from splink import Linker  # heavy: only when linking
 
-    from undercount.link.backends import register_frame
 
     cols = ["uid", *[c for c in _used_columns(settings) if c in records.columns]]
     if settings.link_type == "dedupe_only":
@@ -146,7 +147,7 @@ def train(
         The prior cannot be estimated at all (the blocking rules admit no pair, or the EM
         fit on the blocked pairs finds no matches).
     """
-    from splink import block_on
+    from splink import block_on  # heavy: only when linking
 
     report: dict[str, Any] = {"em_sessions": [], "warnings": []}
     fallback = False
@@ -207,7 +208,7 @@ def _deterministic_prior(linker, settings: LinkSettings, records) -> dict[str, A
     """Splink's deterministic-rules prior when it is usable; else why not (see the module
     docstring). Sets the linker's prior only when it returns ``method="deterministic
     rules"``."""
-    from splink import block_on
+    from splink import block_on  # heavy: only when linking
 
     rules = list(settings.deterministic_rules)
     dropped: list[dict[str, Any]] = []
@@ -345,6 +346,7 @@ def _em_session(linker, rule, settings: LinkSettings, prior: float) -> dict[str,
     EM sessions must not move the prior (Splink's design), but a session that fails midway
     can leave its blocked-pair lambda behind, so the prior is restored after each try.
     """
+    # Heavy: only when linking.
     from splink import block_on
     from splink.internals.settings import TrainingSettings
 
