@@ -54,7 +54,7 @@ def get_db_api(
         Use this session instead of creating a local one.
     """
     if backend == "duckdb":
-        try:  # splink takes seconds to import: only when a linkage runs
+        try:  # splink adds ~0.3 s to an import: only when linking
             import duckdb
             from splink import DuckDBAPI
         except ImportError as exc:  # pragma: no cover - duckdb is a core dependency

@@ -56,7 +56,7 @@ class Calibrator:
         y = np.asarray(labels).astype(int)
         if len(np.unique(y)) < 2:
             raise InputError("<labels>: calibration needs both matches and non-matches")
-        # scikit-learn takes about half a second to import and is only needed with labels.
+        # scikit-learn adds 0.2-0.5 s to an import and is only needed with labels.
         if self.method == "isotonic":
             from sklearn.isotonic import IsotonicRegression
 

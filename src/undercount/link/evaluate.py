@@ -115,7 +115,7 @@ def bcubed(pred: Sequence, truth: Sequence) -> dict[str, float]:
 
 def adjusted_rand(pred: Sequence, truth: Sequence) -> float:
     """Adjusted Rand index of ``pred`` against ``truth`` (Hubert & Arabie 1985)."""
-    # scikit-learn takes about half a second to import; only scoring needs it.
+    # scikit-learn adds about 0.5 s to an import; only scoring needs it.
     from sklearn.metrics import adjusted_rand_score
 
     return float(adjusted_rand_score(np.asarray(truth), np.asarray(pred)))
