@@ -3,6 +3,9 @@
 The pipeline verbs have one module each: :mod:`~undercount.link.train`,
 :mod:`~undercount.link.predict`, :mod:`~undercount.link.cluster`,
 :mod:`~undercount.link.evaluate`; :func:`link_project` runs them all for a project file.
+Fellegi–Sunter refits (:mod:`~undercount.link.fellegi_sunter`), calibration against labels
+(:mod:`~undercount.link.calibrate`) and plausible partitions
+(:mod:`~undercount.link.partitions`) serve linkage averaging.
 The effect of linkage errors on the estimate runs estimators, so it lives a layer up, in
 :mod:`undercount.uncertainty.linkage_effect`.
 Splink is imported lazily, on first use of a name that needs it.
@@ -14,6 +17,8 @@ from importlib import import_module
 from typing import Any
 
 __all__ = [
+    "Calibrator",
+    "FellegiSunter",
     "LinkResult",
     "LinkSettings",
     "LinkageEvaluation",
@@ -22,7 +27,9 @@ __all__ = [
     "link_project",
     "link_records",
     "read_linkage",
+    "sample_partitions",
     "score_linkage",
+    "table_from_clusters",
 ]
 
 _WHERE = {
@@ -35,6 +42,10 @@ _WHERE = {
     "LinkageEvaluation": "undercount.link.evaluate",
     "score_linkage": "undercount.link.evaluate",
     "get_db_api": "undercount.link.backends",
+    "Calibrator": "undercount.link.calibrate",
+    "FellegiSunter": "undercount.link.fellegi_sunter",
+    "sample_partitions": "undercount.link.partitions",
+    "table_from_clusters": "undercount.link.partitions",
 }
 
 
