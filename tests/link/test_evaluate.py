@@ -8,11 +8,10 @@ from undercount.link.evaluate import (
     adjusted_rand,
     bcubed,
     blocking_recall,
-    estimate_effect,
-    evaluate_linkage,
     load_truth,
     pairwise_metrics,
 )
+from undercount.uncertainty.linkage_effect import estimate_effect, evaluate_linkage
 
 TRUTH = ["A", "A", "A", "B", "B", "C"]
 PRED = [1, 1, 2, 2, 2, 3]

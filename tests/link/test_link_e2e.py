@@ -8,8 +8,9 @@ import pytest
 
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, InputError
-from undercount.link.evaluate import evaluate_linkage, load_truth
+from undercount.link.evaluate import load_truth
 from undercount.link.pipeline import link_project, read_linkage
+from undercount.uncertainty.linkage_effect import evaluate_linkage
 
 
 def test_link_fixture_end_to_end(make_project):

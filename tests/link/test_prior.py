@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from undercount.errors import LinkageError
-from undercount.link.evaluate import evaluate_linkage, load_truth
+from undercount.link.evaluate import load_truth
 from undercount.link.pipeline import link_project
+from undercount.uncertainty.linkage_effect import evaluate_linkage
 
 # List b publishes no date of birth, so both default deterministic rules
 # (national_id + birth_year, name_key + dob) can fire only within list a.

@@ -8,18 +8,18 @@ import numpy as np
 import pytest
 
 from undercount import datasets
-from undercount.core.table import _patterns_from_codes
+from undercount.core.table import patterns_from_codes
 from undercount.models.loglinear import LogLinearEstimator
-from undercount.uncertainty.bootstrap import _point, _run_chunk, _table
+from undercount.uncertainty.bootstrap import _run_chunk, replicate_estimate, replicate_table
 
 
 def _per_table(estimator, lists, codes, draws) -> np.ndarray:
-    patterns = _patterns_from_codes(codes, len(lists))
+    patterns = patterns_from_codes(codes, len(lists))
     out = []
     for counts in draws:
         keep = counts > 0
-        table = _table(lists, patterns[keep], counts[keep])
-        out.append(math.inf if table is None else _point(estimator, table))
+        table = replicate_table(lists, patterns[keep], counts[keep])
+        out.append(math.inf if table is None else replicate_estimate(estimator, table))
     return np.array(out)
 
 

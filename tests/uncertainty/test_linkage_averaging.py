@@ -7,16 +7,12 @@ import pandas as pd
 import pytest
 
 from undercount.errors import ConfigError, InputError
+from undercount.link.calibrate import Calibrator
+from undercount.link.partitions import sample_partitions, table_from_clusters
 from undercount.models.heterogeneity import HeterogeneityEstimator
 from undercount.models.loglinear import LogLinearEstimator
-from undercount.uncertainty.linkage import (
-    Calibrator,
-    LinkageAveraging,
-    plot_threshold_sensitivity,
-    sample_partitions,
-    table_from_clusters,
-    threshold_sensitivity,
-)
+from undercount.report.plots import plot_threshold_sensitivity
+from undercount.uncertainty.linkage import LinkageAveraging, threshold_sensitivity
 from undercount.validate import DESIGNS
 
 

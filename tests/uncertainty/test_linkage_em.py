@@ -10,13 +10,9 @@ import pandas as pd
 import pytest
 
 from undercount.errors import ConfigError, InputError
+from undercount.link.fellegi_sunter import FellegiSunter, comparison_levels, em_bootstrap
 from undercount.models.heterogeneity import HeterogeneityEstimator
-from undercount.uncertainty.linkage import (
-    FellegiSunter,
-    LinkageAveraging,
-    comparison_levels,
-    em_bootstrap,
-)
+from undercount.uncertainty.linkage import LinkageAveraging
 from undercount.validate import DESIGNS
 
 from ._toy import Independence

@@ -56,8 +56,9 @@ def evaluate_linkage_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score a linkage against known truth: pairwise, B-cubed, ARI, blocking recall, N-hat."""
-    from undercount.link.evaluate import evaluate_linkage, load_truth
+    from undercount.link.evaluate import load_truth
     from undercount.link.pipeline import read_linkage
+    from undercount.uncertainty.linkage_effect import evaluate_linkage
 
     with user_errors():
         data = read_linkage(linked)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from undercount.errors import DataWarning, InputError
 
-__all__ = ["CaptureTable", "pattern_code", "pattern_string"]
+__all__ = ["CaptureTable", "pattern_code", "pattern_string", "patterns_from_codes"]
 
 _MAX_LISTS = 30
 
@@ -352,7 +352,7 @@ class CaptureTable:
         codes = np.flatnonzero(full)
         return CaptureTable(
             lists=self.lists,
-            patterns=_patterns_from_codes(codes, self.n_lists),
+            patterns=patterns_from_codes(codes, self.n_lists),
             counts=full[codes],
             source=self.source,
             citation=self.citation,
@@ -461,7 +461,9 @@ class CaptureTable:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _patterns_from_codes(codes: np.ndarray, n_lists: int) -> np.ndarray:
+def patterns_from_codes(codes: np.ndarray, n_lists: int) -> np.ndarray:
+    """The 0/1 capture patterns (rows, first list = most significant bit) of pattern codes:
+    the inverse of :func:`pattern_code` for ``n_lists`` lists."""
     shifts = np.arange(n_lists - 1, -1, -1)
     return ((np.asarray(codes)[:, None] >> shifts) & 1).astype(np.uint8)
 
@@ -508,5 +510,4 @@ def _as_counts(col: pd.Series) -> tuple[np.ndarray, list[tuple[int, object]]]:
         else:
             out[i] = int(f)
     return out, bad
-
 

@@ -38,6 +38,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pyarrow.parquet as pq
+
 from undercount.errors import ConfigError, InputError
 
 __all__ = [
@@ -584,15 +587,11 @@ def load_project(path: str | Path, *, check_inputs: bool = True) -> ProjectConfi
 
 # ---------------------------------------------------------------------------------- inputs
 def _read_header(spec: ListSpec) -> list[str]:
-    import pandas as pd
-
     try:
         if spec.format == "csv":
             header = pd.read_csv(spec.file, nrows=0, dtype=str, skipinitialspace=True)
             return [str(c).strip() for c in header.columns]
         if spec.format == "parquet":
-            import pyarrow.parquet as pq
-
             return list(pq.read_schema(spec.file).names)
         frame = pd.read_excel(spec.file, sheet_name=spec.sheet or 0, nrows=0)
         return [str(c) for c in frame.columns]
@@ -634,8 +633,6 @@ def read_list(spec: ListSpec):
         Unreadable file, missing columns, blank or repeated record ids (rows numbered as in a
         spreadsheet: header row 1, first record row 2).
     """
-    import pandas as pd
-
     try:
         if spec.format == "csv":
             frame = pd.read_csv(

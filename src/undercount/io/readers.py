@@ -5,6 +5,7 @@ Inputs are opened read-only and never modified.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,8 +68,6 @@ def read_frame(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
 
 
 def _raw_header(path: Path, kind: str) -> list[str] | None:
-    import csv
-
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh, delimiter="\t" if kind == "tsv" else ",")
         try:

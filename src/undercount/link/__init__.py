@@ -3,6 +3,11 @@
 The pipeline verbs have one module each: :mod:`~undercount.link.train`,
 :mod:`~undercount.link.predict`, :mod:`~undercount.link.cluster`,
 :mod:`~undercount.link.evaluate`; :func:`link_project` runs them all for a project file.
+Fellegi–Sunter refits (:mod:`~undercount.link.fellegi_sunter`), calibration against labels
+(:mod:`~undercount.link.calibrate`) and plausible partitions
+(:mod:`~undercount.link.partitions`) serve linkage averaging.
+The effect of linkage errors on the estimate runs estimators, so it lives a layer up, in
+:mod:`undercount.uncertainty.linkage_effect`.
 Splink is imported lazily, on first use of a name that needs it.
 """
 
@@ -12,15 +17,19 @@ from importlib import import_module
 from typing import Any
 
 __all__ = [
+    "Calibrator",
+    "FellegiSunter",
     "LinkResult",
     "LinkSettings",
     "LinkageEvaluation",
     "constrained_clusters",
-    "evaluate_linkage",
     "get_db_api",
     "link_project",
     "link_records",
     "read_linkage",
+    "sample_partitions",
+    "score_linkage",
+    "table_from_clusters",
 ]
 
 _WHERE = {
@@ -31,8 +40,12 @@ _WHERE = {
     "LinkSettings": "undercount.link.settings",
     "constrained_clusters": "undercount.link.cluster",
     "LinkageEvaluation": "undercount.link.evaluate",
-    "evaluate_linkage": "undercount.link.evaluate",
+    "score_linkage": "undercount.link.evaluate",
     "get_db_api": "undercount.link.backends",
+    "Calibrator": "undercount.link.calibrate",
+    "FellegiSunter": "undercount.link.fellegi_sunter",
+    "sample_partitions": "undercount.link.partitions",
+    "table_from_clusters": "undercount.link.partitions",
 }
 
 

@@ -22,7 +22,8 @@ For records :math:`i` with predicted cluster :math:`c(i)` and true entity :math:
 of the rule's columns equal and non-missing on both records) — an upper bound on pairwise
 recall.
 
-**Effect on the estimate**: the same estimator applied to the capture histories built from
+**Effect on the estimate** (:mod:`undercount.uncertainty.linkage_effect`, a layer above,
+since it runs estimators): the same estimator applied to the capture histories built from
 the true entities and from the predicted clusters.
 
 References
@@ -48,17 +49,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from undercount.errors import InputError, UndercountError
+from undercount.errors import InputError
+from undercount.io.readers import read_frame
 
 __all__ = [
     "LinkageEvaluation",
+    "adjusted_rand",
     "bcubed",
     "blocking_recall",
-    "estimate_effect",
-    "evaluate_linkage",
     "load_truth",
     "pairwise_metrics",
     "same_label_pairs",
+    "score_linkage",
 ]
 
 
@@ -112,6 +114,8 @@ def bcubed(pred: Sequence, truth: Sequence) -> dict[str, float]:
 
 
 def adjusted_rand(pred: Sequence, truth: Sequence) -> float:
+    """Adjusted Rand index of ``pred`` against ``truth`` (Hubert & Arabie 1985)."""
+    # scikit-learn adds about 0.5 s to an import; only scoring needs it.
     from sklearn.metrics import adjusted_rand_score
 
     return float(adjusted_rand_score(np.asarray(truth), np.asarray(pred)))
@@ -162,83 +166,6 @@ def blocking_recall(
         per_rule["+".join(rule)] = float(hit.mean())
         any_rule |= hit
     return {"recall": float(any_rule.mean()), "true_pairs": n_true, "per_rule": per_rule}
-
-
-def _histories(lists_of_records: pd.Series, labels: np.ndarray, lists: Sequence[str]):
-    from undercount.core.table import CaptureTable
-
-    frame = pd.crosstab(labels, lists_of_records.to_numpy())
-    frame = (frame.reindex(columns=list(lists), fill_value=0) > 0).astype(np.int64)
-    return CaptureTable.from_individuals(frame.reset_index(drop=True), lists=list(lists))
-
-
-def _estimate(table) -> dict[str, Any]:
-    """N-hat with the project's default estimator for the number of lists."""
-    if table.n_lists == 2:
-        from undercount.models.twolist import chapman
-
-        counts = table.full_counts()
-        n1, n2, m = int(counts[2] + counts[3]), int(counts[1] + counts[3]), int(counts[3])
-        n_hat, _ = chapman(n1, n2, m)
-        return {"estimate": float(n_hat), "method": "chapman"}
-    try:
-        from undercount.models.loglinear import LogLinearEstimator
-    except ImportError:  # the estimator is optional here: fall back below
-        LogLinearEstimator = None
-    if LogLinearEstimator is not None:
-        result = LogLinearEstimator(select="bic").fit(table)
-        return {
-            "estimate": float(result.estimate),
-            "method": "loglinear (BIC)",
-            "model": str(result.model),
-            "interval": [float(result.interval.lower), float(result.interval.upper)],
-        }
-    # Fallback (estimator missing): the independence log-linear model.
-    from undercount.models.loglinear._irls import fit_poisson
-
-    j = table.n_lists
-    codes = np.arange(1, 2**j)
-    x = ((codes[:, None] >> np.arange(j - 1, -1, -1)) & 1).astype(float)
-    design = np.column_stack([np.ones(len(codes)), x])
-    fit = fit_poisson(design, table.full_counts()[1:].astype(float))
-    return {
-        "estimate": float(table.n_observed + fit.n0),
-        "method": "loglinear-independence (fallback)",
-    }
-
-
-def estimate_effect(
-    record_lists: pd.Series, pred: Sequence, truth: Sequence, lists: Sequence[str]
-) -> dict[str, Any]:
-    """N-hat from the true capture histories vs from the linked ones (same estimator)."""
-    if len(lists) < 2:
-        return {"skipped": "one list: no capture-recapture estimate"}
-    try:
-        true_table = _histories(record_lists, np.asarray(truth), lists)
-        linked_table = _histories(record_lists, np.asarray(pred), lists)
-    except UndercountError as exc:
-        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[-1].strip()}"}
-    out: dict[str, Any] = {
-        "n_observed_true": true_table.n_observed,
-        "n_observed_linked": linked_table.n_observed,
-        "cells_true": true_table.cells(),
-        "cells_linked": linked_table.cells(),
-    }
-    try:
-        t = _estimate(true_table)
-        link = _estimate(linked_table)
-    except UndercountError as exc:
-        out["error"] = f"{type(exc).__name__}: {exc}"
-        return out
-    out.update(
-        method=t["method"],
-        estimate_true=t["estimate"],
-        estimate_linked=link["estimate"],
-        relative_error=(link["estimate"] - t["estimate"]) / t["estimate"],
-        model_true=t.get("model"),
-        model_linked=link.get("model"),
-    )
-    return out
 
 
 @dataclass(frozen=True)
@@ -294,29 +221,27 @@ class LinkageEvaluation:
         return "\n".join(lines)
 
 
-def evaluate_linkage(
+def score_linkage(
     records: pd.DataFrame,
     truth: Sequence,
     *,
-    lists: Sequence[str] | None = None,
     standardised: pd.DataFrame | None = None,
     blocking_rules: Sequence[Sequence[str]] | None = None,
-    estimate: bool = True,
 ) -> LinkageEvaluation:
-    """Evaluate linked ``records`` (with ``cluster_id`` and ``list``) against ``truth``.
+    """Score linked ``records`` (with ``cluster_id``) against ``truth``: pairwise, B-cubed,
+    adjusted Rand and, given the standardised records and rules, blocking recall.
+
+    The effect on the estimate needs an estimator, a layer above linkage:
+    :func:`undercount.uncertainty.linkage_effect.evaluate_linkage` adds it.
 
     Parameters
     ----------
     records : DataFrame
-        ``records.parquet`` of a linkage run (or any frame with ``cluster_id``, ``list``).
+        ``records.parquet`` of a linkage run (or any frame with ``cluster_id``).
     truth : sequence
         True entity label of each record, aligned with ``records``.
-    lists : sequence of str, optional
-        List order for the capture histories (default: order of first appearance).
     standardised, blocking_rules : optional
         Standardised records aligned with ``records`` and the rules, for blocking recall.
-    estimate : bool
-        Also compare the estimates from true and linked capture histories.
     """
     truth = np.asarray(truth, dtype=object)
     if len(truth) != len(records):
@@ -328,11 +253,9 @@ def evaluate_linkage(
             f"<truth>: {int(pd.isna(truth).sum())} record(s) have no truth label"
         )
     pred = records["cluster_id"].to_numpy()
-    lists = list(lists) if lists is not None else list(dict.fromkeys(records["list"]))
     blocking = None
     if standardised is not None and blocking_rules:
         blocking = blocking_recall(standardised, truth, blocking_rules)
-    est = estimate_effect(records["list"], pred, truth, lists) if estimate else None
     return LinkageEvaluation(
         n_records=len(records),
         n_clusters=int(pd.Series(pred).nunique()),
@@ -341,7 +264,6 @@ def evaluate_linkage(
         bcubed=bcubed(pred, truth),
         adjusted_rand=adjusted_rand(pred, truth),
         blocking=blocking,
-        estimate=est,
     )
 
 
@@ -363,8 +285,6 @@ def load_truth(truth: str | Path, records: pd.DataFrame) -> np.ndarray:
             bad = rid[m.isna()].head(5).tolist()
             raise InputError(f"<truth febrl>: record ids without the rec-N- pattern: {bad}")
         return m.to_numpy(dtype=object)
-    from undercount.io.readers import read_frame
-
     path = Path(truth)
     frame = read_frame(path)
     frame.columns = [str(c).strip() for c in frame.columns]

@@ -34,6 +34,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,23 @@ import pandas as pd
 
 from undercount.core.provenance import file_sha256, package_versions
 from undercount.core.table import CaptureTable
-from undercount.errors import LinkageError
+from undercount.errors import InputError, LinkageError
 from undercount.io.project import ProjectConfig, load_project, read_list
+from undercount.link._standardise import covariate_column, standardise_lists, standardiser_name
+from undercount.link.backends import get_db_api
+from undercount.link.cluster import constrained_clusters, suspicious_clusters
+from undercount.link.predict import predict_edges
 from undercount.link.settings import LinkSettings
+from undercount.link.train import build_linker, train
 from undercount.tables.build import capture_histories, sidecar
 
-__all__ = ["LinkResult", "link_project", "link_records", "read_linkage"]
+__all__ = [
+    "LinkResult",
+    "link_project",
+    "link_records",
+    "person_covariates",
+    "read_linkage",
+]
 
 #: Standardised fields carried to the person level when present (besides covariates).
 _PERSON_FIELDS = ("sex", "age", "birth_year", "place")
@@ -106,11 +118,6 @@ def link_records(
     Returns ``(records, settings, edges, report)``; ``records`` is ``standardised`` plus
     ``cluster_id`` and the per-record evidence columns.
     """
-    from undercount.link.backends import get_db_api
-    from undercount.link.cluster import constrained_clusters
-    from undercount.link.predict import predict_edges
-    from undercount.link.train import build_linker, train
-
     report: dict[str, Any] = {"timings": {}}
     t0 = time.perf_counter()
     db_api = get_db_api(
@@ -217,9 +224,6 @@ def link_project(
     LinkageError
         Linkage failed; nothing is written.
     """
-    from undercount.link._standardise import standardise_lists, standardiser_name
-    from undercount.link.cluster import suspicious_clusters
-
     if not isinstance(config, ProjectConfig):
         config = load_project(config)
     timings: dict[str, float] = {}
@@ -253,7 +257,7 @@ def link_project(
     timings.update(report.pop("timings"))
 
     t0 = time.perf_counter()
-    covariates = _person_covariates(config, records)
+    covariates = person_covariates(config, records)
     histories = capture_histories(records, lists=config.list_names, covariates=covariates)
     large = max(10, 3 * len(config.lists))
     suspicious = suspicious_clusters(
@@ -295,16 +299,16 @@ class _Result:
         self.edges = edges
 
 
-def _person_covariates(config: ProjectConfig, records: pd.DataFrame) -> list[str]:
+def person_covariates(config: ProjectConfig, records: pd.DataFrame) -> list[str]:
+    """The person-level covariates of linked ``records``: the strata, the standardised
+    person fields and every list covariate (under its stored name) that has a value."""
     out = []
     for col in (*config.strata, *_PERSON_FIELDS):
         if col in records.columns and records[col].notna().any():
             out.append(col)
-    from undercount.link._standardise import _cov_name
-
     for spec in config.lists:
         for col in spec.covariates:
-            name = _cov_name(col)
+            name = covariate_column(col)
             if name in records.columns:
                 out.append(name)
     return list(dict.fromkeys(out))
@@ -373,8 +377,6 @@ def _write(result: LinkResult, config: ProjectConfig) -> None:
 
 
 def _link_versions() -> dict[str, str]:
-    from importlib import metadata
-
     out = {}
     for name in ("splink", "duckdb", "pyspark"):
         try:
@@ -387,8 +389,6 @@ def _link_versions() -> dict[str, str]:
 def read_linkage(folder: str | Path) -> dict[str, Any]:
     """Read a linkage output folder: records, capture histories, sidecar, settings."""
     folder = Path(folder)
-    from undercount.errors import InputError
-
     needed = ["records.parquet", "capture_histories.parquet", "capture_table.json"]
     missing = [f for f in needed if not (folder / f).is_file()]
     if missing:

@@ -42,9 +42,12 @@ import logging
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from undercount.errors import LinkageError
+from undercount.link.backends import register_frame
+from undercount.link.fellegi_sunter import GAMMA_PREFIX, FellegiSunter
 from undercount.link.settings import LinkSettings
 
 __all__ = ["MIN_DETERMINISTIC_PAIRS", "blocked_pairs_prior", "build_linker", "train"]
@@ -76,6 +79,7 @@ def _used_columns(settings: LinkSettings) -> list[str]:
 
 def splink_settings(settings: LinkSettings):
     """Splink ``SettingsCreator`` (or trained model dict) for these settings."""
+    # splink (which link.comparisons imports) adds ~0.3 s to an import: only when linking.
     from splink import SettingsCreator, block_on
 
     from undercount.link.comparisons import build_comparison
@@ -98,9 +102,8 @@ def splink_settings(settings: LinkSettings):
 
 def build_linker(db_api, records, settings: LinkSettings):
     """Register the standardised records (one table per list) and build a Splink ``Linker``."""
-    from splink import Linker
+    from splink import Linker  # heavy (~0.3 s): only when linking
 
-    from undercount.link.backends import register_frame
 
     cols = ["uid", *[c for c in _used_columns(settings) if c in records.columns]]
     if settings.link_type == "dedupe_only":
@@ -144,7 +147,7 @@ def train(
         The prior cannot be estimated at all (the blocking rules admit no pair, or the EM
         fit on the blocked pairs finds no matches).
     """
-    from splink import block_on
+    from splink import block_on  # heavy (~0.3 s): only when linking
 
     report: dict[str, Any] = {"em_sessions": [], "warnings": []}
     fallback = False
@@ -205,7 +208,7 @@ def _deterministic_prior(linker, settings: LinkSettings, records) -> dict[str, A
     """Splink's deterministic-rules prior when it is usable; else why not (see the module
     docstring). Sets the linker's prior only when it returns ``method="deterministic
     rules"``."""
-    from splink import block_on
+    from splink import block_on  # heavy (~0.3 s): only when linking
 
     rules = list(settings.deterministic_rules)
     dropped: list[dict[str, Any]] = []
@@ -255,7 +258,7 @@ def blocked_pairs_prior(linker, n_records: int) -> dict[str, Any]:
 
     All blocked pairs are compared and their comparison vectors counted in the backend; a
     plain Fellegi--Sunter mixture (conditional independence,
-    :class:`undercount.uncertainty.linkage.FellegiSunter`) is fitted to the counted vectors
+    :class:`undercount.link.fellegi_sunter.FellegiSunter`) is fitted to the counted vectors
     by EM starting from the linker's m and u; its share of matches
     :math:`\hat\pi` among the :math:`B` blocked pairs gives :math:`\lambda = \hat\pi B / T`,
     :math:`T = n(n-1)/2`. It assumes that blocking keeps (nearly) every true match pair:
@@ -273,10 +276,6 @@ def blocked_pairs_prior(linker, n_records: int) -> dict[str, Any]:
     LinkageError
         No blocked pairs, or the fit finds no matches.
     """
-    import numpy as np
-
-    from undercount.uncertainty.linkage import FellegiSunter
-
     names, levels, counts = _blocked_level_counts(linker)
     n_pairs = int(counts.sum())
     total = n_records * (n_records - 1) / 2
@@ -319,7 +318,7 @@ def _blocked_level_counts(linker) -> tuple[tuple[str, ...], Any, Any]:
         )
     finally:
         sdf.drop_table_from_database_and_remove_from_cache()
-    names = tuple(g.removeprefix("gamma_") for g in gammas)
+    names = tuple(g.removeprefix(GAMMA_PREFIX) for g in gammas)
     return names, frame[gammas].to_numpy(dtype="int64"), frame["n_pairs"].to_numpy()
 
 
@@ -347,6 +346,7 @@ def _em_session(linker, rule, settings: LinkSettings, prior: float) -> dict[str,
     EM sessions must not move the prior (Splink's design), but a session that fails midway
     can leave its blocked-pair lambda behind, so the prior is restored after each try.
     """
+    # Heavy (~0.3 s): only when linking.
     from splink import block_on
     from splink.internals.settings import TrainingSettings
 

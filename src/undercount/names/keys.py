@@ -34,8 +34,7 @@ import re
 from functools import lru_cache
 
 from undercount.names.arabic import clean_arabic, is_arabic, repair_lam_alef_all, split_name
-from undercount.names.latin import _clean as _clean_latin
-from undercount.names.latin import split_latin_name
+from undercount.names.latin import clean_latin, split_latin_name
 
 __all__ = ["family_skeleton", "name_skeleton", "skeleton", "skeleton_arabic", "skeleton_latin"]
 
@@ -95,7 +94,7 @@ def skeleton_latin(part: str) -> str:
     >>> skeleton_latin("Abdel-Rahman")
     'BDLRHMN'
     """
-    text = _clean_latin(part).replace(" ", "").replace("-", "")
+    text = clean_latin(part).replace(" ", "").replace("-", "")
     return _finish([_LATIN_CLASS[u] for u in _LATIN_RE.findall(text)])
 
 

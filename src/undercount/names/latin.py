@@ -28,6 +28,7 @@ import unicodedata
 from functools import lru_cache
 
 __all__ = [
+    "clean_latin",
     "latin_key",
     "normalise_latin",
     "normalise_latin_token",
@@ -61,7 +62,9 @@ _ABD_CANON = re.compile(
 )
 
 
-def _clean(text: str) -> str:
+def clean_latin(text: str) -> str:
+    """Lower-case, accents stripped, apostrophes unified, bracketed asides dropped, other
+    non-letters replaced by spaces, spaces collapsed."""
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -104,7 +107,7 @@ def split_latin_name(text: str) -> list[str]:
     Returns the parts in comparison form (see :func:`normalise_latin_token`).
     """
     words = []
-    for raw in _clean(text).split(" "):
+    for raw in clean_latin(text).split(" "):
         if not raw:
             continue
         word = _article(raw)

@@ -45,12 +45,17 @@ before any work starts, and raises one :class:`~undercount.errors.ConfigError` o
 
 from __future__ import annotations
 
+import csv
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from undercount.errors import ConfigError, InputError
+from undercount.io import project as proj
+from undercount.io.project import NAME_ROLES, check_input_columns, read_toml
+from undercount.io.readers import read_frame
+from undercount.pipeline.registry import METHODS, EstimateOptions, build_estimator
 
 __all__ = [
     "CaptureHistoriesSpec",
@@ -162,8 +167,6 @@ class RunConfig:
         """Per input, the columns that hold names or IDs (never shown when redacting)."""
         out: dict[str, list[str]] = {}
         if self.project is not None:
-            from undercount.io.project import NAME_ROLES
-
             for spec in self.project.lists:
                 cols = [spec.id_column]
                 cols += [c for r, c in spec.columns.items() if r in NAME_ROLES or
@@ -325,8 +328,6 @@ def _parse_strata(t: dict, p: _Problems) -> StrataSpec:
 
 
 def _parse_estimate(t: dict, seed: int, p: _Problems) -> EstimateSpec:
-    from undercount.pipeline.registry import METHODS, EstimateOptions, build_estimator
-
     where = "[estimate]"
     allowed = ("method", *_ESTIMATE_OPTIONS, "seed", "sensitivity", "replicates", "headline",
                "reported", "reported_label")
@@ -389,8 +390,6 @@ def _parse_report(t: dict, name: str, p: _Problems) -> ReportSpec:
 def _parse_lists_and_link(doc: dict, base: Path, name: str, seed: int, output: Path,
                           strata: StrataSpec, p: _Problems) -> Any:
     """The linkage's view of the file, parsed by :mod:`undercount.io.project`'s own rules."""
-    from undercount.io import project as proj
-
     inner = proj._Problems(p.source)
     specs = []
     raw = doc.get("lists")
@@ -430,8 +429,6 @@ def load_run_config(path: str | Path, *, check_inputs: bool = True) -> RunConfig
     InputError
         An input file that cannot be read or lacks a named column.
     """
-    from undercount.io.project import read_toml
-
     path = Path(path)
     doc, source, base = read_toml(path)
     p = _Problems(source)
@@ -471,10 +468,7 @@ def load_run_config(path: str | Path, *, check_inputs: bool = True) -> RunConfig
                     strata=strata, estimate=estimate, report=report, project=proj_cfg,
                     capture_histories=ch)
     if proj_cfg is not None:
-        import dataclasses
-
-        cfg = dataclasses.replace(
-            cfg, project=dataclasses.replace(proj_cfg, path=path.resolve()))
+        cfg = replace(cfg, project=replace(proj_cfg, path=path.resolve()))
     if check_inputs:
         _check_columns(cfg)
     return cfg
@@ -499,20 +493,14 @@ def _check_columns(cfg: RunConfig) -> None:
             if col not in header:
                 problems.append(f"[report] identifying column {col!r} not found in {ch.file}")
     if cfg.project is not None:
-        from undercount.io.project import check_input_columns
-
         check_input_columns(cfg.project)
     if problems:
         raise InputError(f"{cfg.path}: input columns missing", problems)
 
 
 def _header(path: Path) -> list[str]:
-    from undercount.io.readers import read_frame
-
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
-        import csv
-
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh, delimiter="\t" if suffix == ".tsv" else ",")
             try:

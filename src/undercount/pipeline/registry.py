@@ -34,7 +34,16 @@ from typing import Any
 from undercount.core.estimator import Estimator
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError
-from undercount.models.heterogeneity._designs import MODELS as HETEROGENEITY_MODELS
+from undercount.models.graphical import GraphicalEstimator
+from undercount.models.heterogeneity import MODELS as HETEROGENEITY_MODELS
+from undercount.models.heterogeneity import HeterogeneityEstimator
+from undercount.models.latent_class import LatentClassEstimator
+from undercount.models.loglinear import LogLinearEstimator
+from undercount.models.twolist import ChapmanEstimator, LincolnPetersenEstimator
+from undercount.recipes import Lancet2025
+from undercount.strata import StratifiedEstimator
+from undercount.uncertainty.bootstrap import Bootstrap
+from undercount.uncertainty.imputation import MultipleImputation
 
 __all__ = [
     "METHODS",
@@ -222,8 +231,6 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
     if method == "loglinear" and is_family_model(opts.model):
         method = "heterogeneity"
     if method == "loglinear":
-        from undercount.models.loglinear import LogLinearEstimator
-
         _refuse(opts, method, "chains", "iterations", "burn_in", "delta", "prior")
         return LogLinearEstimator(
             **_drop_none(
@@ -235,8 +242,6 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
             )
         )
     if method == "heterogeneity":
-        from undercount.models.heterogeneity import HeterogeneityEstimator
-
         _refuse(opts, method, "chains", "iterations", "burn_in", "delta", "prior", "max_order")
         select = opts.select
         if select is not None and select not in ("aic", "bic"):
@@ -252,15 +257,11 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
             **_drop_none(model=opts.model, select=select, interval=opts.interval, level=opts.level)
         )
     if method in ("chapman", "lincoln-petersen"):
-        from undercount.models.twolist import ChapmanEstimator, LincolnPetersenEstimator
-
         _refuse(opts, method, "chains", "iterations", "burn_in", "delta", "prior", "max_order",
                 "select", "model")
         cls = ChapmanEstimator if method == "chapman" else LincolnPetersenEstimator
         return cls(**_drop_none(interval=opts.interval, level=opts.level))
     if method == "lcm":
-        from undercount.models.latent_class import LatentClassEstimator
-
         _refuse(opts, method, "select", "model", "max_order", "delta", "prior")
         if opts.interval not in (None, "posterior"):
             raise ConfigError("--interval does not apply to --method lcm (posterior quantiles)")
@@ -271,8 +272,6 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
             )
         )
     if method == "dga":
-        from undercount.models.graphical import GraphicalEstimator
-
         _refuse(opts, method, "select", "model", "max_order", "chains", "iterations", "burn_in")
         if opts.interval not in (None, "posterior"):
             raise ConfigError("--interval does not apply to --method dga (posterior quantiles)")
@@ -303,10 +302,6 @@ def wrap_estimator(
     ``n_jobs`` is the bootstrap's number of worker processes (default: the available cores;
     results do not depend on it).
     """
-    from undercount.strata import StratifiedEstimator
-    from undercount.uncertainty.bootstrap import Bootstrap
-    from undercount.uncertainty.imputation import MultipleImputation
-
     if opts.bootstrap == 0:
         opts = dataclasses.replace(opts, bootstrap=None)
     interval = opts.interval if opts.interval in BOOTSTRAP_INTERVALS else "bca"
@@ -346,8 +341,6 @@ def wrap_estimator(
 
 
 def build_recipe(opts: EstimateOptions) -> Any:
-    from undercount.recipes import Lancet2025
-
     return Lancet2025(
         **_drop_none(m=opts.imputations, imputer=opts.imputer,
                      strata=tuple(opts.strata) if opts.strata else None, level=opts.level)

@@ -248,14 +248,14 @@ def _link_settings(cfg: RunConfig) -> Any:
 
 
 def _link(ctx: StageContext) -> StageOutput:
-    from undercount.link._standardise import _fix_dtypes
+    from undercount.link._standardise import fix_dtypes
     from undercount.link.pipeline import link_records, settings_for
 
     cfg = ctx.config
     lk = cfg.project.link
     std = ctx.memo.get("standardised")
     if std is None:
-        std = _fix_dtypes(ctx.store.read_frame("standardised"))
+        std = fix_dtypes(ctx.store.read_frame("standardised"))
     with ctx.progress.task("link: train, score pairs, cluster", 1) as advance:
         settings = settings_for(std, lk, n_lists=len(cfg.project.lists), seed=cfg.seed)
         tmp = cfg.output / ".duckdb_link_tmp"
@@ -316,13 +316,13 @@ def _tabulate(ctx: StageContext) -> StageOutput:
                 persons[name] = pd.to_numeric(persons[name]).astype(np.int64)
             del table
         else:
-            from undercount.link.pipeline import _person_covariates
+            from undercount.link.pipeline import person_covariates
             from undercount.tables.build import capture_histories
 
             records = ctx.memo.get("clusters")
             if records is None:
                 records = ctx.store.read_frame("clusters")
-            covariates = _person_covariates(cfg.project, records)
+            covariates = person_covariates(cfg.project, records)
             persons = capture_histories(records, lists=lists, covariates=covariates)
         persons = _derive_strata(persons, cfg)
         advance(1)

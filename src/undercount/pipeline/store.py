@@ -109,7 +109,7 @@ class Store:
     # ------------------------------------------------------------------ connections
     @contextlib.contextmanager
     def connect(self, *, read_only: bool = False, retries: int = 50) -> Iterator[Any]:
-        import duckdb
+        import duckdb  # ~0.1 s to import: only commands that open the store pay it
 
         if read_only and not self.path.exists():
             raise InputError(f"{self.path}: no project store yet (run `undercount run` first)")

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib
 import matplotlib.ticker
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 __all__ = [
     "IntervalRow",
     "draws_plot",
+    "fits_range",
     "forest_plot",
+    "plot_threshold_sensitivity",
     "to_svg",
     "upset_plot",
 ]
@@ -224,7 +228,7 @@ def draws_plot(
         ax.axvspan(lower, upper, color=_ACCENT, alpha=0.08)
     if estimate is not None:
         ax.axvline(estimate, color=_INK, lw=1.5)
-    if reported is not None and _near(reported, values):
+    if reported is not None and fits_range(reported, values):
         ax.axvline(reported, color=_REPORTED, lw=1, ls="--")
     ax.set_xlabel(label, fontsize=9)
     ax.set_ylabel("draws", fontsize=9)
@@ -235,10 +239,31 @@ def draws_plot(
     return to_svg(fig)
 
 
-def _near(x: float, values: np.ndarray) -> bool:
+def fits_range(x: float, values: np.ndarray) -> bool:
     """Whether a reference line at ``x`` fits the histogram's range without squashing it."""
     if values.size == 0:
         return False
     lo, hi = float(values.min()), float(values.max())
     pad = 0.25 * (hi - lo)
     return lo - pad <= x <= hi + pad
+
+
+def plot_threshold_sensitivity(
+    frame: pd.DataFrame, path: str | os.PathLike[str], *, truth: float | None = None
+) -> None:
+    """Plot :func:`undercount.uncertainty.linkage.threshold_sensitivity`'s table (estimate,
+    interval and n observed against the match threshold) to an image file ``path``."""
+    fig = Figure(figsize=(6, 4))
+    ax = fig.add_subplot()
+    ok = frame[frame["status"] == "ok"]
+    upper = ok["upper"].where(np.isfinite(ok["upper"]), np.nan)
+    ax.fill_between(ok["threshold"], ok["lower"], upper, alpha=0.25, label="95% interval")
+    ax.plot(ok["threshold"], ok["estimate"], "o-", label="estimate")
+    ax.plot(frame["threshold"], frame["n_observed"], "s--", color="grey", label="n observed")
+    if truth is not None:
+        ax.axhline(truth, color="k", lw=1, label="truth")
+    ax.set_xlabel("match threshold")
+    ax.set_ylabel("N")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)

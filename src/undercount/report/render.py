@@ -30,6 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import numpy as np
 
 from undercount.core.draws import posterior_n
@@ -37,6 +38,8 @@ from undercount.core.result import Diagnostic, Interval, MSEResult, json_number
 from undercount.core.table import CaptureTable
 from undercount.errors import UndercountError
 from undercount.report import plots
+from undercount.report.pdf import html_to_pdf
+from undercount.uncertainty import compare_reported
 
 __all__ = [
     "RedactionError",
@@ -211,8 +214,6 @@ class Report:
         html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(self.html, encoding="utf-8")
         if pdf_path is not None:
-            from undercount.report.pdf import html_to_pdf
-
             html_to_pdf(self.print_html or self.html, pdf_path)
         return html_path
 
@@ -337,8 +338,6 @@ def write_report(
 
 
 def _render(context: dict[str, Any], *, print_mode: bool) -> str:
-    import jinja2
-
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("undercount.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
@@ -381,8 +380,6 @@ def _headline(
         f"{h['lower_text']}–{h['upper_text']}); the lists together name {n:,} people"
     )
     if reported is not None:
-        from undercount.uncertainty import compare_reported
-
         cmp = compare_reported(est, iv, reported)
         lo, hi = cmp.undercount_interval.lower, cmp.undercount_interval.upper
         label = reported_label[:1].upper() + reported_label[1:]
@@ -533,7 +530,7 @@ def _distributions(
                         f"the estimate and the band its {res.interval.level:.0%} interval "
                         f"({res.interval.method})."
                         + (" The dashed line is the reported figure."
-                           if reported is not None and plots._near(reported, draws) else "")),
+                           if reported is not None and plots.fits_range(reported, draws) else "")),
         })
     return out
 

@@ -15,7 +15,7 @@ from undercount.core.parallel import available_cores, map_tasks
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, EstimationError, InputError
-from undercount.uncertainty.bootstrap import _point, _table, quantile_type8
+from undercount.uncertainty.bootstrap import quantile_type8, replicate_estimate, replicate_table
 
 __all__ = [
     "StratifiedEstimator",
@@ -131,8 +131,8 @@ def _run_joint(args) -> np.ndarray:
             if not np.isfinite(out[i]):
                 continue
             keep = counts > 0
-            t = _table(lists, patterns[keep], counts[keep])
-            out[i] += math.inf if t is None else _point(estimator, t)
+            t = replicate_table(lists, patterns[keep], counts[keep])
+            out[i] += math.inf if t is None else replicate_estimate(estimator, t)
     return out
 
 

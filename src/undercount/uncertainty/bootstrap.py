@@ -59,10 +59,17 @@ from scipy import stats
 from undercount.core.estimator import Estimator
 from undercount.core.parallel import available_cores, map_tasks
 from undercount.core.result import Diagnostic, Interval, MSEResult
-from undercount.core.table import CaptureTable, _patterns_from_codes
+from undercount.core.table import CaptureTable, patterns_from_codes
 from undercount.errors import ConfigError, EstimationError
 
-__all__ = ["Bootstrap", "bca_interval", "jackknife_acceleration", "quantile_type8"]
+__all__ = [
+    "Bootstrap",
+    "bca_interval",
+    "jackknife_acceleration",
+    "quantile_type8",
+    "replicate_estimate",
+    "replicate_table",
+]
 
 
 def quantile_type8(x: np.ndarray, probs: np.ndarray | float) -> np.ndarray:
@@ -116,7 +123,7 @@ def bca_interval(
     return float(lo), float(hi), float(z0)
 
 
-def _point(estimator: Estimator, table: CaptureTable) -> float:
+def replicate_estimate(estimator: Estimator, table: CaptureTable) -> float:
     """The estimator's point estimate; +inf when it does not exist for this table."""
     try:
         fast = getattr(estimator, "point_estimate", None)
@@ -130,7 +137,7 @@ def _point(estimator: Estimator, table: CaptureTable) -> float:
 def _run_chunk(args: tuple[Estimator, tuple[str, ...], np.ndarray, np.ndarray]) -> np.ndarray:
     estimator, lists, codes, count_rows = args
     out = np.empty(len(count_rows))
-    patterns = _patterns_from_codes(codes, len(lists))
+    patterns = patterns_from_codes(codes, len(lists))
     cells = getattr(estimator, "_point_estimate_cells", None)
     if cells is not None:
         # Straight from the counts: no table is built for estimators that do not need one.
@@ -141,7 +148,7 @@ def _run_chunk(args: tuple[Estimator, tuple[str, ...], np.ndarray, np.ndarray]) 
             n = int(counts.sum())
             sizes = counts @ member
             if n == 0 or np.any(sizes == 0) or np.any(sizes == n):
-                out[i] = math.inf  # the degeneracies ``_table`` rejects
+                out[i] = math.inf  # the degeneracies ``replicate_table`` rejects
                 continue
             full[:] = 0
             full[codes] = counts
@@ -152,12 +159,13 @@ def _run_chunk(args: tuple[Estimator, tuple[str, ...], np.ndarray, np.ndarray]) 
         return out
     for i, counts in enumerate(count_rows):
         keep = counts > 0
-        table = _table(lists, patterns[keep], counts[keep])
-        out[i] = math.inf if table is None else _point(estimator, table)
+        table = replicate_table(lists, patterns[keep], counts[keep])
+        out[i] = math.inf if table is None else replicate_estimate(estimator, table)
     return out
 
 
-def _table(lists, patterns, counts) -> CaptureTable | None:
+def replicate_table(lists, patterns, counts) -> CaptureTable | None:
+    """The capture table of one resample; None when no estimate exists for it."""
     table = CaptureTable(lists=lists, patterns=patterns, counts=counts, source="<bootstrap>")
     # A resample can empty a list, or put everyone on one list: no estimate exists then.
     return None if table.degeneracies() else table
@@ -300,8 +308,8 @@ class Bootstrap(Estimator):
             counts = table.counts.copy()
             counts[i] -= 1
             keep = counts > 0
-            t = _table(table.lists, table.patterns[keep], counts[keep])
-            jack[i] = math.inf if t is None else _point(estimator, t)
+            t = replicate_table(table.lists, table.patterns[keep], counts[keep])
+            jack[i] = math.inf if t is None else replicate_estimate(estimator, t)
         return jack
 
 

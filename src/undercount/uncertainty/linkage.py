@@ -8,23 +8,11 @@ practical approximation for the scored pairs a Fellegi–Sunter model (Splink) p
 
 Plausible partitions (the approximation)
 ----------------------------------------
-Given candidate pairs with calibrated match probabilities :math:`p_e`, draw ``M`` partitions:
-
-1. sample every scored edge independently as a match, :math:`Z_e \sim \mathrm{Bernoulli}(p_e)`;
-2. cluster the sampled edges with the same greedy constrained single linkage as the fixed
-   linkage (:func:`undercount.link.cluster.constrained_clusters`: strongest edges first, a
-   merge refused when it would put two different valid national IDs or two recorded sexes
-   in one cluster).
-
-This is **not** a draw from a joint posterior over partitions. The edges are sampled as if
-independent, and the transitive closure then merges clusters through chains of sampled
-edges, so a partition can contain merges that no single probability supports (chaining),
-while the cannot-link constraints cut some of them. Sadinle's Bayesian model instead samples
-a coherent (bipartite) linkage structure jointly with the model parameters. The
-approximation is faithful when the clusters are small and the probabilities are well
-calibrated; it is rough when many mid-probability edges chain records together. Pairs
-never scored (outside blocking) and pairs below the score floor are treated as certain
-non-matches.
+Given candidate pairs with calibrated match probabilities :math:`p_e`, draw ``M``
+partitions by sampling every scored edge independently as a match and clustering the
+sampled edges under the cannot-link constraints
+(:func:`undercount.link.partitions.sample_partitions`; that module's docstring states the
+approximation and its limits: it is not a draw from a joint posterior over partitions).
 
 Fellegi–Sunter parameter uncertainty (``parameter_uncertainty="em_bootstrap"``)
 -------------------------------------------------------------------------------
@@ -33,7 +21,8 @@ estimated Fellegi–Sunter parameters (:math:`m`, :math:`u`, :math:`\lambda`). W
 ``em_bootstrap`` every draw :math:`b` first re-draws the parameters, without re-training
 Splink:
 
-0. once, a plain Fellegi–Sunter model (:class:`FellegiSunter`: conditional independence,
+0. once, a plain Fellegi–Sunter model
+   (:class:`undercount.link.fellegi_sunter.FellegiSunter`: conditional independence,
    null levels contributing a factor 1) is fitted by EM to the comparison-vector levels
    :math:`\gamma_e` of all the candidate pairs (Splink's ``gamma_<comparison>`` columns),
    starting from Splink's m and u or from the input probabilities -- the point estimate
@@ -47,7 +36,7 @@ Splink:
    log-odds, :math:`\operatorname{logit} p_e^{(b)} = \operatorname{logit} p_e +
    \operatorname{logit} P_{\theta_b}(M \mid \gamma_e) - \operatorname{logit}
    P_{\hat\theta}(M \mid \gamma_e)`;
-3. steps 1 and 2 above (edge sampling, constrained clustering) follow with
+3. the partition is sampled as above (edge sampling, constrained clustering) with
    :math:`p_e^{(b)}`.
 
 So the mixture over draws also integrates over the sampling distribution of the
@@ -71,11 +60,9 @@ from the input ones; the per-draw table gains ``em_lambda`` and
 
 Calibration
 -----------
-Splink's probabilities rest on the conditional-independence assumption of Fellegi–Sunter
-and are often over-confident. When some pairs carry clerical-review labels,
-:class:`Calibrator` maps the raw probabilities to calibrated ones by isotonic regression
-(monotone, non-parametric) or Platt scaling (logistic regression on the raw log-odds), with
-scikit-learn, fitted on the labelled pairs and applied to all.
+When some pairs carry clerical-review labels, the probabilities are first calibrated
+against them (:class:`undercount.link.calibrate.Calibrator`: isotonic regression or Platt
+scaling), fitted on the labelled pairs and applied to all.
 
 Pooling
 -------
@@ -126,7 +113,6 @@ References
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -139,549 +125,20 @@ from undercount.core.draws import posterior_n
 from undercount.core.estimator import Estimator, check_literals
 from undercount.core.parallel import available_cores, map_tasks
 from undercount.core.result import Diagnostic, Interval, MSEResult
-from undercount.core.table import CaptureTable, _patterns_from_codes
 from undercount.errors import ConfigError, EstimationError, InputError
-
-__all__ = [
-    "Calibrator",
-    "FellegiSunter",
-    "LinkageAveraging",
-    "comparison_levels",
-    "em_bootstrap",
-    "plot_threshold_sensitivity",
-    "sample_partitions",
-    "table_from_clusters",
-    "threshold_sensitivity",
-]
-
-
-# --------------------------------------------------------------------------- building blocks
-def table_from_clusters(
-    cluster: np.ndarray,
-    list_index: np.ndarray,
-    lists: Sequence[str],
-    *,
-    source: str = "<linkage>",
-) -> CaptureTable:
-    """The capture table of a partition: one person per cluster, on every list it has a
-    record from.
-
-    Parameters
-    ----------
-    cluster : array of int, shape (n_records,)
-        Cluster label of each record (any non-negative integers).
-    list_index : array of int, shape (n_records,)
-        Position in ``lists`` of each record's list.
-    lists : sequence of str
-    """
-    cluster = np.asarray(cluster, dtype=np.int64)
-    list_index = np.asarray(list_index, dtype=np.int64)
-    J = len(lists)
-    if len(cluster) != len(list_index):
-        raise InputError("<linkage>: cluster and list_index differ in length")
-    if len(cluster) == 0:
-        raise InputError("<linkage>: no records")
-    _, dense = np.unique(cluster, return_inverse=True)
-    codes = np.zeros(dense.max() + 1 if len(dense) else 0, dtype=np.int64)
-    np.bitwise_or.at(codes, dense, np.left_shift(1, J - 1 - list_index))
-    full = np.bincount(codes, minlength=2**J)
-    observed = np.flatnonzero(full[1:]) + 1
-    return CaptureTable(
-        lists=tuple(lists),
-        patterns=_patterns_from_codes(observed, J),
-        counts=full[observed].astype(np.int64),
-        source=source,
-    )
-
-
-def sample_partitions(
-    pairs: pd.DataFrame,
-    n_records: int,
-    *,
-    n_draws: int,
-    rng: np.random.Generator,
-    national_id: Any = None,
-    sex: Any = None,
-    probability: str = "match_probability",
-) -> list[np.ndarray]:
-    """Draw ``n_draws`` plausible partitions (cluster labels per record); see the module
-    docstring for the approximation."""
-    from undercount.link.cluster import constrained_clusters
-
-    p = pairs[probability].to_numpy(dtype=float)
-    if np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
-        raise InputError(f"<pairs>: {probability} must lie in [0, 1]")
-    base = pd.DataFrame(
-        {
-            "uid_l": pairs["uid_l"].to_numpy(dtype=np.int64),
-            "uid_r": pairs["uid_r"].to_numpy(dtype=np.int64),
-            "match_probability": p,
-        }
-    )
-    out = []
-    for _ in range(n_draws):
-        keep = rng.random(len(p)) < p
-        res = constrained_clusters(n_records, base[keep], national_id=national_id, sex=sex)
-        out.append(res.cluster)
-    return out
-
-
-# ------------------------------------------------------------- Fellegi–Sunter parameters
-#: Prefix of Splink's comparison-vector columns (``gamma_<comparison>``).
-GAMMA_PREFIX = "gamma_"
-
-
-def comparison_levels(
-    pairs: pd.DataFrame, columns: Sequence[str] | None = None
-) -> tuple[tuple[str, ...], np.ndarray]:
-    """The comparison-vector levels of scored pairs.
-
-    Parameters
-    ----------
-    pairs : DataFrame
-        Pairs with one integer column per comparison: ``-1`` for the null level (a value
-        missing on either record), ``0 .. L_c - 1`` otherwise, higher meaning closer
-        agreement (Splink's ``gamma_<comparison>`` columns; see
-        :func:`undercount.link.predict.predict_edges` with ``comparison_levels=True``).
-    columns : sequence of str, optional
-        The level columns, in order (default: every column starting with ``gamma_``).
-
-    Returns
-    -------
-    names : tuple of str
-        Comparison names (the column names less the ``gamma_`` prefix).
-    levels : ndarray of int, shape (n_pairs, n_comparisons)
-
-    Raises
-    ------
-    ConfigError
-        No level columns, or named columns missing (they are listed).
-    InputError
-        A level is not an integer of at least -1.
-    """
-    if columns is None:
-        columns = [c for c in pairs.columns if str(c).startswith(GAMMA_PREFIX)]
-        if not columns:
-            raise ConfigError(
-                "<pairs>: no comparison-level columns (gamma_<comparison>) found, so the "
-                "Fellegi–Sunter model cannot be refitted; score the pairs with "
-                "predict_edges(linker, None, comparison_levels=True). Columns present: "
-                f"{list(pairs.columns)}"
-            )
-    columns = list(columns)
-    missing = [c for c in columns if c not in pairs]
-    if missing:
-        raise ConfigError(
-            f"<pairs>: comparison-level column(s) {missing} missing; columns present: "
-            f"{list(pairs.columns)}"
-        )
-    raw = pairs[columns].to_numpy(dtype=float)
-    if np.isnan(raw).any() or np.any(raw != np.round(raw)) or np.any(raw < -1):
-        bad = [c for c in columns if (pairs[c].isna() | (pairs[c] < -1)
-                                      | (pairs[c] != np.round(pairs[c]))).any()]
-        raise InputError(f"<pairs>: comparison levels must be integers >= -1 (column(s) {bad})")
-    names = tuple(c[len(GAMMA_PREFIX):] if c.startswith(GAMMA_PREFIX) else c for c in columns)
-    return names, raw.astype(np.int64)
-
-
-@dataclass(frozen=True, eq=False)
-class FellegiSunter:
-    r"""Parameters of a Fellegi–Sunter model: :math:`m`, :math:`u` and :math:`\lambda`.
-
-    Attributes
-    ----------
-    comparisons : tuple of str
-    m, u : tuple of ndarray
-        ``m[c][l]`` = :math:`P(\gamma_c = l \mid M)`, ``u[c][l]`` = :math:`P(\gamma_c = l
-        \mid U)` for the non-null levels ``l = 0 .. L_c - 1`` (each sums to 1).
-    lam : float
-        :math:`\lambda = P(M)`, the share of matches among the candidate pairs.
-    n_iter, converged, log_posterior :
-        From :meth:`fit` (EM iterations, whether the largest parameter change fell below
-        ``tol``, and the maximised penalised log-likelihood).
-
-    Notes
-    -----
-    With conditional independence of the comparisons given the match status, a pair with
-    levels :math:`\gamma = (\gamma_1, \dots, \gamma_C)` has
-
-    .. math::
-
-        P(\gamma \mid M) = \prod_{c:\,\gamma_c \ne -1} m_{c,\gamma_c}, \qquad
-        P(\gamma \mid U) = \prod_{c:\,\gamma_c \ne -1} u_{c,\gamma_c}, \qquad
-        P(M \mid \gamma) = \frac{\lambda P(\gamma \mid M)}
-        {\lambda P(\gamma \mid M) + (1 - \lambda) P(\gamma \mid U)},
-
-    a null level (``-1``) contributing a factor 1 to both, as in Fellegi and Sunter
-    (1969) and Splink (Linacre et al. 2022).
-
-    :meth:`fit` maximises the penalised log-likelihood
-
-    .. math::
-
-        \sum_e w_e \log\{\lambda P(\gamma_e \mid M) + (1-\lambda) P(\gamma_e \mid U)\}
-        + \alpha \Big[\log\lambda + \log(1-\lambda)
-        + \sum_{c,l} (\log m_{c,l} + \log u_{c,l})\Big]
-
-    (pair weights :math:`w_e`; :math:`\alpha` = ``pseudo_count``, i.e. the posterior mode
-    under Dirichlet(:math:`1+\alpha`) priors, which keeps every probability positive) by EM
-    (Dempster et al. 1977; Winkler 1988): the E-step gives every pair its posterior match
-    probability :math:`g_e = P(M \mid \gamma_e)`; the M-step sets
-
-    .. math::
-
-        \lambda = \frac{\sum_e w_e g_e + \alpha}{\sum_e w_e + 2\alpha}, \qquad
-        m_{c,l} = \frac{\sum_{e:\gamma_{ec}=l} w_e g_e + \alpha}
-                       {\sum_{e:\gamma_{ec}\ne -1} w_e g_e + \alpha L_c},
-
-    and :math:`u_{c,l}` alike with :math:`1 - g_e`. Pairs with identical comparison vectors
-    are pooled first, so one iteration costs O(distinct vectors x comparisons). The two
-    mixture components are identified by agreement: if the fitted "match" component puts
-    less mass on high levels than the other (:math:`\sum_c E_m[\gamma_c]/(L_c - 1) <
-    \sum_c E_u[\gamma_c]/(L_c - 1)`), they are swapped.
-    """
-
-    comparisons: tuple[str, ...]
-    m: tuple[np.ndarray, ...]
-    u: tuple[np.ndarray, ...]
-    lam: float
-    n_iter: int = 0
-    converged: bool = True
-    log_posterior: float = math.nan
-
-    def __post_init__(self) -> None:
-        C = len(self.comparisons)
-        if len(self.m) != C or len(self.u) != C:
-            raise ConfigError("FellegiSunter: one m and one u vector per comparison")
-        for name, m, u in zip(self.comparisons, self.m, self.u, strict=True):
-            if len(m) != len(u) or len(m) < 1:
-                raise ConfigError(f"FellegiSunter: {name}: m and u need the same levels")
-            for v in (m, u):
-                if np.any(np.asarray(v) < 0) or not math.isclose(float(np.sum(v)), 1.0,
-                                                                  abs_tol=1e-6):
-                    raise ConfigError(
-                        f"FellegiSunter: {name}: probabilities must be >= 0 and sum to 1")
-        if not 0 < self.lam < 1:
-            raise ConfigError(f"FellegiSunter: lam={self.lam!r} must be in (0, 1)")
-
-    @property
-    def n_levels(self) -> tuple[int, ...]:
-        """Non-null levels per comparison."""
-        return tuple(len(m) for m in self.m)
-
-    @classmethod
-    def from_splink(cls, model: Mapping[str, Any], *, lam: float) -> FellegiSunter:
-        """Splink's trained m and u (a saved model, e.g. ``LinkSettings.model``).
-
-        Levels are numbered as Splink numbers them: the null level is -1 and the others
-        count down from ``L_c - 1`` (first listed, strongest agreement) to 0 ("all other").
-        Splink's prior is the match probability of two *random* records, not of a
-        candidate pair, so ``lam`` (the share of matches among the candidate pairs) must be
-        given. A level Splink left untrained gets a small probability (1e-6) before
-        renormalising; this is only ever a starting point for EM.
-        """
-        names, ms, us = [], [], []
-        for comp in model["comparisons"]:
-            levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-            m = np.array([lv.get("m_probability") or 1e-6 for lv in levels], dtype=float)[::-1]
-            u = np.array([lv.get("u_probability") or 1e-6 for lv in levels], dtype=float)[::-1]
-            names.append(comp["output_column_name"])
-            ms.append(m / m.sum())
-            us.append(u / u.sum())
-        return cls(tuple(names), tuple(ms), tuple(us), float(lam))
-
-    def log_bayes_factor(self, levels: np.ndarray) -> np.ndarray:
-        r""":math:`\log P(\gamma \mid M) - \log P(\gamma \mid U)` for each row of ``levels``."""
-        lm, lu = _log_likelihoods(_check_levels(levels, self.n_levels), self.m, self.u)
-        return lm - lu
-
-    def match_probability(self, levels: np.ndarray) -> np.ndarray:
-        r""":math:`P(M \mid \gamma)` for each row of ``levels`` (n_pairs x n_comparisons)."""
-        lm, lu = _log_likelihoods(_check_levels(levels, self.n_levels), self.m, self.u)
-        return _posterior(lm, lu, self.lam)[0]
-
-    def simulate(self, is_match: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
-        """Comparison vectors (no null levels) for pairs of known match status."""
-        is_match = np.asarray(is_match, dtype=bool)
-        out = np.empty((len(is_match), len(self.comparisons)), dtype=np.int64)
-        for c, (m, u) in enumerate(zip(self.m, self.u, strict=True)):
-            cm, cu = np.cumsum(m), np.cumsum(u)
-            draw = rng.random(len(is_match))
-            out[:, c] = np.where(
-                is_match,
-                np.minimum(np.searchsorted(cm, draw, side="right"), len(m) - 1),
-                np.minimum(np.searchsorted(cu, draw, side="right"), len(u) - 1),
-            )
-        return out
-
-    @classmethod
-    def fit(
-        cls,
-        levels: np.ndarray,
-        *,
-        comparisons: Sequence[str] | None = None,
-        weights: np.ndarray | None = None,
-        start: FellegiSunter | None = None,
-        responsibilities: np.ndarray | None = None,
-        pseudo_count: float = 0.1,
-        tol: float = 1e-7,
-        max_iter: int = 5000,
-    ) -> FellegiSunter:
-        r"""Fit by EM (see the class Notes).
-
-        Parameters
-        ----------
-        levels : array of int, shape (n_pairs, n_comparisons)
-            Comparison levels, ``-1`` null.
-        comparisons : sequence of str, optional
-            Names (default: ``start``'s, else ``c0, c1, ...``).
-        weights : array of float, shape (n_pairs,), optional
-            Pair weights (bootstrap multiplicities; default 1).
-        start : FellegiSunter, optional
-            Starting parameters (a level count at least the data's).
-        responsibilities : array of float, shape (n_pairs,), optional
-            Without ``start``: starting posterior match probabilities (e.g. Splink's), from
-            which one M-step gives the starting parameters. With neither, the start is
-            :math:`\lambda = 0.1`, :math:`m_{c,l} \propto 2^l`, :math:`u_{c,l} \propto 2^{-l}`.
-        pseudo_count : float
-            :math:`\alpha \ge 0`. With 0 a level absent from the data gets probability 0
-            in both components, and a pair at that level an undefined (NaN) probability.
-        tol : float
-            Stop when no probability moves by more than ``tol`` in an iteration.
-        max_iter : int
-        """
-        levels = np.asarray(levels)
-        if levels.ndim != 2:
-            raise InputError("<levels>: need a (pairs x comparisons) array")
-        pat = _Patterns(levels)
-        n_levels = np.maximum(pat.G.max(axis=0, initial=-1) + 1, 1)
-        if start is not None:
-            if len(start.comparisons) != levels.shape[1]:
-                raise ConfigError(
-                    f"FellegiSunter.fit: start has {len(start.comparisons)} comparisons, the "
-                    f"levels {levels.shape[1]}")
-            n_levels = np.maximum(n_levels, start.n_levels)
-        names = tuple(comparisons) if comparisons is not None else (
-            start.comparisons if start is not None
-            else tuple(f"c{c}" for c in range(levels.shape[1])))
-        w = pat.pool(np.ones(len(levels)) if weights is None else np.asarray(weights, float))
-        resp = None
-        if start is None and responsibilities is not None:
-            r = np.asarray(responsibilities, dtype=float)
-            resp = pat.pool(r * (1.0 if weights is None else np.asarray(weights, float)))
-        return _em(pat.G, w, names, tuple(int(x) for x in n_levels), start=start,
-                   resp_weight=resp, alpha=pseudo_count, tol=tol, max_iter=max_iter)
-
-
-def em_bootstrap(
-    levels: np.ndarray,
-    point: FellegiSunter,
-    *,
-    n_draws: int,
-    rng: np.random.Generator,
-    pseudo_count: float = 0.1,
-    tol: float = 1e-7,
-    max_iter: int = 5000,
-) -> list[FellegiSunter]:
-    """Bootstrap replicates of the Fellegi–Sunter parameters.
-
-    Each replicate resamples the candidate pairs with replacement (multinomial pair
-    weights) and runs EM from ``point`` to convergence on the weighted pairs. Pairs with
-    the same comparison vector are exchangeable, so the resampling is done on the counts of
-    distinct vectors, which is the same distribution at a fraction of the cost.
-    Reproducible: replicate ``b`` uses the ``b``-th of ``rng.spawn(n_draws)``.
-    """
-    pat = _Patterns(np.asarray(levels))
-    n_levels = tuple(max(a, b) for a, b in zip(
-        point.n_levels, np.maximum(pat.G.max(axis=0, initial=-1) + 1, 1), strict=True))
-    return [pat.bootstrap_fit(point, n_levels, r, pseudo_count, tol, max_iter)
-            for r in rng.spawn(n_draws)]
-
-
-class _Patterns:
-    """Distinct comparison vectors of a set of pairs (``G``), their counts and the map from
-    pairs to them (``inverse``)."""
-
-    def __init__(self, levels: np.ndarray) -> None:
-        levels = np.asarray(levels, dtype=np.int64)
-        if levels.size and levels.min() < -1:
-            raise InputError("<levels>: levels must be >= -1")
-        shifted = levels + 1
-        radix = shifted.max(axis=0, initial=0) + 1
-        if np.sum(np.log2(np.maximum(radix, 1))) < 62:
-            code = np.zeros(len(levels), dtype=np.int64)
-            for c in range(levels.shape[1]):
-                code = code * radix[c] + shifted[:, c]
-            _, first, inverse, counts = np.unique(
-                code, return_index=True, return_inverse=True, return_counts=True)
-        else:
-            _, first, inverse, counts = np.unique(
-                levels, axis=0, return_index=True, return_inverse=True, return_counts=True)
-        self.G = levels[first]
-        self.inverse = inverse.reshape(-1)
-        self.counts = counts.astype(float)
-        self.n = len(levels)
-
-    def pool(self, values: np.ndarray) -> np.ndarray:
-        return np.bincount(self.inverse, weights=values, minlength=len(self.G))
-
-    def bootstrap_fit(self, point, n_levels, rng, alpha, tol, max_iter) -> FellegiSunter:
-        w = rng.multinomial(self.n, self.counts / self.counts.sum()).astype(float)
-        return _em(self.G, w, point.comparisons, n_levels, start=point, resp_weight=None,
-                   alpha=alpha, tol=tol, max_iter=max_iter)
-
-
-def _check_levels(levels: np.ndarray, n_levels: Sequence[int]) -> np.ndarray:
-    levels = np.asarray(levels, dtype=np.int64)
-    if levels.ndim != 2 or levels.shape[1] != len(n_levels):
-        raise InputError(f"<levels>: need a (pairs x {len(n_levels)}) array")
-    if levels.size and (levels.min() < -1 or np.any(levels.max(axis=0) >= np.asarray(n_levels))):
-        raise InputError(f"<levels>: levels must lie in -1 .. L_c - 1 with L = {list(n_levels)}")
-    return levels
-
-
-def _log_likelihoods(G, m, u) -> tuple[np.ndarray, np.ndarray]:
-    lm = np.zeros(len(G))
-    lu = np.zeros(len(G))
-    with np.errstate(divide="ignore"):
-        for c in range(G.shape[1]):
-            obs = G[:, c] >= 0
-            lm[obs] += np.log(m[c])[G[obs, c]]
-            lu[obs] += np.log(u[c])[G[obs, c]]
-    return lm, lu
-
-
-def _posterior(lm, lu, lam) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior match probability and log marginal likelihood of each vector."""
-    from scipy.special import expit
-
-    a = math.log(lam) + lm
-    b = math.log1p(-lam) + lu
-    with np.errstate(invalid="ignore"):
-        return expit(a - b), np.logaddexp(a, b)
-
-
-def _log_odds(fs: FellegiSunter, G: np.ndarray) -> np.ndarray:
-    r""":math:`\log\{\lambda/(1-\lambda)\} + \log P(\gamma \mid M) - \log P(\gamma \mid U)`."""
-    lm, lu = _log_likelihoods(G, fs.m, fs.u)
-    return math.log(fs.lam) - math.log1p(-fs.lam) + (lm - lu)
-
-
-def _pad(v: np.ndarray, size: int) -> np.ndarray:
-    if len(v) >= size:
-        return np.asarray(v, dtype=float)
-    return np.r_[np.asarray(v, dtype=float), np.full(size - len(v), 1e-6)] / (1 + 1e-6 * (
-        size - len(v)))
-
-
-def _em(G, w, names, n_levels, *, start, resp_weight, alpha, tol, max_iter) -> FellegiSunter:
-    """EM on distinct comparison vectors ``G`` with weights ``w`` (see FellegiSunter)."""
-    if alpha < 0:
-        raise ConfigError(f"FellegiSunter.fit: pseudo_count={alpha!r} must be >= 0")
-    C = G.shape[1]
-    obs = [G[:, c] >= 0 for c in range(C)]
-    idx = [G[obs[c], c] for c in range(C)]
-    total = float(w.sum())
-    if total <= 0:
-        raise InputError("<levels>: no pairs to fit")
-
-    def m_step(wm, old_m=None, old_u=None):
-        wu = w - wm
-        lam = (float(wm.sum()) + alpha) / (total + 2 * alpha)
-        m, u = [], []
-        for c in range(C):
-            for weight, out, old in ((wm, m, old_m), (wu, u, old_u)):
-                cnt = np.bincount(idx[c], weights=weight[obs[c]], minlength=n_levels[c]) + alpha
-                s = cnt.sum()
-                # A comparison never observed (all null) carries no information: keep it.
-                out.append(cnt / s if s > 0 else (
-                    old[c] if old is not None else np.full(n_levels[c], 1 / n_levels[c])))
-        return m, u, min(max(lam, 1e-12), 1 - 1e-12)
-
-    if start is not None:
-        m = [_pad(start.m[c], n_levels[c]) for c in range(C)]
-        u = [_pad(start.u[c], n_levels[c]) for c in range(C)]
-        lam = float(start.lam)
-    elif resp_weight is not None:
-        m, u, lam = m_step(np.clip(resp_weight, 0, w))
-    else:
-        m = [2.0 ** np.arange(L) / (2.0**L - 1) for L in n_levels]
-        u = [v[::-1].copy() for v in m]
-        lam = 0.1
-    converged, it = False, 0
-    while not converged and it < max_iter:
-        it += 1
-        g, _ = _posterior(*_log_likelihoods(G, m, u), lam)
-        m_new, u_new, lam_new = m_step(w * np.nan_to_num(g), m, u)
-        delta = max(
-            abs(lam_new - lam),
-            max(float(np.max(np.abs(a - b))) for a, b in zip(m_new, m, strict=True)),
-            max(float(np.max(np.abs(a - b))) for a, b in zip(u_new, u, strict=True)),
-        )
-        m, u, lam = m_new, u_new, lam_new
-        converged = delta < tol
-    # Identify the match component by its agreement (see the class Notes).
-    def agreement(p):
-        return sum(float(np.dot(v, np.arange(len(v)))) / (len(v) - 1) for v in p if len(v) > 1)
-
-    if agreement(m) < agreement(u):
-        m, u, lam = u, m, 1 - lam
-    _, ll = _posterior(*_log_likelihoods(G, m, u), lam)
-    with np.errstate(divide="ignore"):
-        penalty = alpha * (math.log(lam) + math.log1p(-lam)
-                           + sum(float(np.sum(np.log(v))) for v in (*m, *u)))
-    keep = w > 0
-    log_post = float(np.sum(w[keep] * ll[keep])) + (penalty if alpha > 0 else 0.0)
-    return FellegiSunter(tuple(names), tuple(m), tuple(u), float(lam), n_iter=it,
-                         converged=converged, log_posterior=log_post)
-
-
-@dataclass
-class Calibrator:
-    """Calibrate match probabilities against labelled pairs (scikit-learn).
-
-    Parameters
-    ----------
-    method : {"isotonic", "platt"}
-        Isotonic regression of the label on the raw probability, or logistic regression on
-        the raw log-odds (Platt scaling).
-    """
-
-    method: Literal["isotonic", "platt"] = "isotonic"
-    _model: Any = None
-
-    def __post_init__(self) -> None:
-        if self.method not in ("isotonic", "platt"):
-            raise ConfigError(f"Calibrator: method={self.method!r}; choose isotonic or platt")
-
-    @staticmethod
-    def _logit(p: np.ndarray) -> np.ndarray:
-        p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
-        return np.log(p / (1 - p))
-
-    def fit(self, probability: np.ndarray, labels: np.ndarray) -> Calibrator:
-        """Fit on the labelled pairs' raw probabilities and 0/1 labels."""
-        y = np.asarray(labels).astype(int)
-        if len(np.unique(y)) < 2:
-            raise InputError("<labels>: calibration needs both matches and non-matches")
-        if self.method == "isotonic":
-            from sklearn.isotonic import IsotonicRegression
-
-            self._model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-            self._model.fit(np.asarray(probability, dtype=float), y)
-        else:
-            from sklearn.linear_model import LogisticRegression
-
-            self._model = LogisticRegression(C=1e6)
-            self._model.fit(self._logit(probability)[:, None], y)
-        return self
-
-    def transform(self, probability: np.ndarray) -> np.ndarray:
-        if self._model is None:
-            raise ConfigError("Calibrator: call fit() first")
-        if self.method == "isotonic":
-            return np.asarray(self._model.predict(np.asarray(probability, dtype=float)))
-        return self._model.predict_proba(self._logit(probability)[:, None])[:, 1]
+from undercount.link.calibrate import Calibrator
+from undercount.link.cluster import constrained_clusters
+from undercount.link.fellegi_sunter import (
+    GAMMA_PREFIX,
+    FellegiSunter,
+    comparison_levels,
+)
+from undercount.link.fellegi_sunter import PairPatterns as _Patterns
+from undercount.link.fellegi_sunter import fit_em as _em
+from undercount.link.fellegi_sunter import log_odds as _log_odds
+from undercount.link.partitions import sample_partitions, table_from_clusters
+
+__all__ = ["LinkageAveraging", "threshold_sensitivity"]
 
 
 def _record_columns(
@@ -1128,10 +585,9 @@ def threshold_sensitivity(
     """The estimate as a function of the match threshold of a fixed linkage.
 
     Returns one row per threshold: ``threshold``, ``n_observed``, ``estimate``, ``lower``,
-    ``upper``, ``status`` (``ok`` or the EstimationError message).
+    ``upper``, ``status`` (``ok`` or the EstimationError message);
+    :func:`undercount.report.plots.plot_threshold_sensitivity` draws it.
     """
-    from undercount.link.cluster import constrained_clusters
-
     names, list_idx = _record_columns(records, lists, list_column)
     constraints = _constraints(records, cannot_link)
     rows = []
@@ -1149,28 +605,3 @@ def threshold_sensitivity(
             row.update(estimate=math.nan, lower=math.nan, upper=math.nan, status=str(exc))
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def plot_threshold_sensitivity(
-    frame: pd.DataFrame, path: str | os.PathLike[str], *, truth: float | None = None
-) -> None:
-    """Plot :func:`threshold_sensitivity`'s table (estimate, interval, n) to ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ok = frame[frame["status"] == "ok"]
-    upper = ok["upper"].where(np.isfinite(ok["upper"]), np.nan)
-    ax.fill_between(ok["threshold"], ok["lower"], upper, alpha=0.25, label="95% interval")
-    ax.plot(ok["threshold"], ok["estimate"], "o-", label="estimate")
-    ax.plot(frame["threshold"], frame["n_observed"], "s--", color="grey", label="n observed")
-    if truth is not None:
-        ax.axhline(truth, color="k", lw=1, label="truth")
-    ax.set_xlabel("match threshold")
-    ax.set_ylabel("N")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -14,7 +14,7 @@ from functools import cache
 import numpy as np
 
 from undercount import datasets
-from undercount.core.table import CaptureTable, _patterns_from_codes
+from undercount.core.table import CaptureTable, patterns_from_codes
 from undercount.models.loglinear import LogLinearEstimator
 
 __all__ = [
@@ -34,7 +34,7 @@ def table_from_full(full: np.ndarray, lists: Sequence[str], source: str) -> Capt
     observed = np.flatnonzero(full[1:]) + 1
     return CaptureTable(
         lists=tuple(lists),
-        patterns=_patterns_from_codes(observed, J),
+        patterns=patterns_from_codes(observed, J),
         counts=np.asarray(full[observed], dtype=np.int64),
         source=source,
     )

@@ -18,12 +18,13 @@ import pandas as pd
 
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError
+from undercount.link.partitions import table_from_clusters
 from undercount.models.graphical import GraphicalEstimator
 from undercount.models.heterogeneity import HeterogeneityEstimator
 from undercount.models.latent_class import LatentClassEstimator
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.uncertainty.bootstrap import Bootstrap
-from undercount.uncertainty.linkage import LinkageAveraging, table_from_clusters
+from undercount.uncertainty.linkage import LinkageAveraging
 
 __all__ = [
     "DEFAULT_FAMILIES",
@@ -227,7 +228,7 @@ def run_linkage_family(name: str, options: BatteryOptions, table, records, pairs
       review errs, most on the ambiguous pairs this sample favours, so this is an upper
       bound on what review-based calibration can do. The labels calibrate the
       probabilities (isotonic regression of the label on the probability,
-      :class:`~undercount.uncertainty.linkage.Calibrator`; sampling on the probability
+      :class:`~undercount.link.calibrate.Calibrator`; sampling on the probability
       alone leaves :math:`P(M \\mid p)` unbiased) before the averaging. The reviewed pairs
       are not then fixed to their labels: only the calibration uses them.
     * ``truth-<base>``: the base family (as in :data:`FAMILIES`) on the capture table of

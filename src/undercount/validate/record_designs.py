@@ -31,11 +31,11 @@ from undercount.link._standardise import standardise_lists
 from undercount.link.backends import get_db_api
 from undercount.link.cluster import constrained_clusters
 from undercount.link.evaluate import same_label_pairs
+from undercount.link.partitions import table_from_clusters
 from undercount.link.pipeline import link_records, settings_for
 from undercount.link.predict import predict_edges
 from undercount.link.train import build_linker
 from undercount.simulate import NoiseSpec, SimulatedList, Simulation, simulate_lists
-from undercount.uncertainty.linkage import table_from_clusters
 from undercount.validate.designs import Design, list_names
 
 __all__ = [

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from undercount import datasets
-from undercount.core.table import CaptureTable, _patterns_from_codes
+from undercount.core.table import CaptureTable, patterns_from_codes
 from undercount.errors import EstimationError, InputError
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.models.loglinear.select import LogLinearProblem, stepwise, stepwise_estimate
@@ -26,7 +26,7 @@ SETTINGS = [(0.02, "fix"), (0.02, "exclude"), (0.2, "fix"), (1.0, "fix"), (0.0, 
 def _table(lists: tuple[str, ...], full: np.ndarray) -> CaptureTable:
     codes = np.flatnonzero(full)
     return CaptureTable(
-        lists=lists, patterns=_patterns_from_codes(codes, len(lists)), counts=full[codes]
+        lists=lists, patterns=patterns_from_codes(codes, len(lists)), counts=full[codes]
     )
 
 

@@ -42,7 +42,7 @@ import pandas as pd
 
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult, Summary
-from undercount.core.table import CaptureTable, _patterns_from_codes
+from undercount.core.table import CaptureTable, patterns_from_codes
 from undercount.errors import (
     ConfigError,
     MLENotFoundError,
@@ -230,7 +230,7 @@ class LogLinearEstimator(Estimator):
         codes = np.flatnonzero(full)
         table = CaptureTable(
             lists=lists,
-            patterns=_patterns_from_codes(codes, len(lists)),
+            patterns=patterns_from_codes(codes, len(lists)),
             counts=full[codes],
             source="<bootstrap>",
         )
