@@ -4,25 +4,17 @@ The work is done by :func:`undercount.names.standardise` (cross-script name pars
 skeleton keys, DOB/age heaping, ID check digits). This module only adapts its output to the
 linkage stage: it attaches the list's covariates, assigns a global integer ``uid``, and fixes
 dtypes so DuckDB and Spark see the same columns.
-
-When :mod:`undercount.names` is not importable, a deliberately simple Latin-script fallback is
-used (lower-casing, accent stripping, vowel-dropping keys) and the run records
-``standardiser = "fallback"`` in its provenance. It is good enough for the Latin benchmarks
-(FEBRL, historical_50k) but not for Arabic names.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from undercount.errors import UndercountWarning
 from undercount.io.project import ListSpec
+from undercount.names import standardise
 
 __all__ = ["STD_COLUMNS", "standardise_lists", "standardiser_name"]
 
@@ -42,10 +34,7 @@ _BOOL = ("age_heaped", "dob_heaped", "id_valid")
 
 
 def standardiser_name() -> str:
-    try:
-        from undercount.names import standardise  # noqa: F401
-    except ImportError:
-        return "fallback"
+    """The standardiser the run used, as recorded in its provenance."""
     return "undercount.names"
 
 
@@ -76,26 +65,14 @@ def _cov_name(column: str) -> str:
 
 
 def _standardise_one(frame: pd.DataFrame, spec: ListSpec) -> pd.DataFrame:
-    try:
-        from undercount.names import standardise
-    except ImportError:
-        warnings.warn(
-            "undercount.names is not available; using the simple Latin-script fallback "
-            "standardiser (not suitable for Arabic names)",
-            UndercountWarning,
-            stacklevel=3,
-        )
-        std = _fallback_standardise(frame, spec)
-    else:
-        std = standardise(
-            frame,
-            dict(spec.columns),
-            list_name=spec.name,
-            id_column=spec.id_column,
-            source=str(spec.file),
-            errors=spec.on_bad_value,
-        )
-    std = std.copy()
+    std = standardise(
+        frame,
+        dict(spec.columns),
+        list_name=spec.name,
+        id_column=spec.id_column,
+        source=str(spec.file),
+        errors=spec.on_bad_value,
+    ).copy()
     for col in STD_COLUMNS:
         if col not in std.columns:
             std[col] = None
@@ -117,98 +94,3 @@ def _fix_dtypes(out: pd.DataFrame) -> pd.DataFrame:
     out["row"] = pd.to_numeric(out["row"], errors="coerce").astype("int64")
     return out
 
-
-# ---------------------------------------------------------------------------------- fallback
-_VOWELS = re.compile(r"[aeiouyhw]")
-
-
-def _fold(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    text = unicodedata.normalize("NFKD", str(value))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = re.sub(r"[^a-z0-9 ]+", " ", text)
-    text = re.sub(r"\s+", " ", text).strip()
-    return text or None
-
-
-def _skeleton(token: str | None) -> str | None:
-    if not token:
-        return None
-    token = token.replace(" ", "")
-    key = token[0] + _VOWELS.sub("", token[1:])
-    return re.sub(r"(.)\1+", r"\1", key) or None
-
-
-def _date(value: object) -> str | None:
-    text = _fold(value)
-    if not text:
-        return None
-    text = text.replace(" ", "-")
-    for fmt in ("%Y%m%d", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"):
-        try:
-            return pd.to_datetime(text, format=fmt).date().isoformat()
-        except (ValueError, OverflowError):
-            continue
-    return None
-
-
-def _fallback_standardise(frame: pd.DataFrame, spec: ListSpec) -> pd.DataFrame:
-    """Latin-only standardisation used when ``undercount.names`` is missing."""
-    cols = spec.columns
-    n = len(frame)
-
-    def col(role: str) -> list:
-        return frame[cols[role]].tolist() if role in cols else [None] * n
-
-    # Spreadsheet row numbers: the header is row 1, the first record row 2.
-    out = pd.DataFrame({"record_id": frame[spec.id_column].astype(str), "row": np.arange(n) + 2})
-    full = [_fold(v) for v in (col("name_lat") if "name_lat" in cols else col("name_ar"))]
-    parts = {}
-    for part in ("given", "father", "grandfather", "family"):
-        vals = col(f"{part}_lat") if f"{part}_lat" in cols else col(f"{part}_ar")
-        parts[part] = [_fold(v) for v in vals]
-    for i, name in enumerate(full):
-        if name is None:
-            continue
-        toks = name.split()
-        guess = {"given": toks[0], "family": toks[-1] if len(toks) > 1 else None}
-        if len(toks) >= 3:
-            guess["father"] = toks[1]
-        if len(toks) >= 4:
-            guess["grandfather"] = toks[2]
-        for part, val in guess.items():
-            if parts[part][i] is None:
-                parts[part][i] = val
-    keys = {part: [_skeleton(v) for v in vals] for part, vals in parts.items()}
-    for part, vals in parts.items():
-        out[part] = pd.Series(vals, dtype=object)
-        out[f"{part}_key"] = pd.Series(keys[part], dtype=object)
-    out["name_lat"] = [
-        n or " ".join(p for p in (parts["given"][i], parts["family"][i]) if p) or None
-        for i, n in enumerate(full)
-    ]
-    order = ("given", "father", "grandfather", "family")
-    out["name_key"] = pd.Series(
-        ["".join(keys[p][i] for p in order if keys[p][i]) or None for i in range(n)],
-        dtype=object,
-    )
-    sex = [_fold(v) for v in col("sex")]
-    out["sex"] = pd.Series(
-        [s[0] if s in ("m", "f", "male", "female") else None for s in sex], dtype=object
-    )
-    dob = [_date(v) for v in col("dob")]
-    out["dob"] = pd.Series(dob, dtype=object)
-    out["dob_heaped"] = [d is not None and d.endswith("-01-01") for d in dob]
-    out["birth_year"] = pd.array([int(d[:4]) if d else None for d in dob], dtype="Int64")
-    out["age"] = pd.to_numeric(pd.Series(col("age"), dtype=object), errors="coerce")
-    out["age_heaped"] = [bool(a == a and a % 5 == 0) for a in out["age"]]
-    out["dod"] = pd.Series([_date(v) for v in col("dod")], dtype=object)
-    out["place"] = pd.Series([_fold(v) for v in col("place")], dtype=object)
-    ids = [
-        re.sub(r"\D", "", str(v)) if v is not None and v == v else ""
-        for v in col("national_id")
-    ]
-    out["national_id"] = pd.Series([v or None for v in ids], dtype=object)
-    out["id_valid"] = None
-    return out
