@@ -1,8 +1,8 @@
 """The SQL engine Splink runs on: DuckDB (default) or Spark (``pip install undercount[spark]``).
 
-Both are imported lazily, so a missing optional engine only matters when it is chosen, and
-the error says what to install. Nothing outside :mod:`undercount.link` imports splink,
-duckdb or pyspark.
+Both are imported lazily: splink is heavy to import, and PySpark is optional (a missing one
+only matters when it is chosen, and the error says what to install). Nothing outside
+:mod:`undercount.link` imports splink, duckdb or pyspark.
 """
 
 from __future__ import annotations
@@ -54,13 +54,10 @@ def get_db_api(
         Use this session instead of creating a local one.
     """
     if backend == "duckdb":
-        try:
-            import duckdb
-            from splink import DuckDBAPI
-        except ImportError as exc:  # pragma: no cover - duckdb is a core dependency
-            raise LinkageError(
-                "the DuckDB backend needs splink and duckdb: pip install 'splink>=5,<6'"
-            ) from exc
+        # Imported here: splink is heavy to import, and only linking needs it.
+        import duckdb
+        from splink import DuckDBAPI
+
         con = duckdb.connect(":memory:")
         con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET memory_limit = '{memory_limit}'")

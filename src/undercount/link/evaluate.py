@@ -181,29 +181,14 @@ def _estimate(table) -> dict[str, Any]:
         n1, n2, m = int(counts[2] + counts[3]), int(counts[1] + counts[3]), int(counts[3])
         n_hat, _ = chapman(n1, n2, m)
         return {"estimate": float(n_hat), "method": "chapman"}
-    try:
-        from undercount.models.loglinear import LogLinearEstimator
-    except ImportError:  # the estimator is optional here: fall back below
-        LogLinearEstimator = None
-    if LogLinearEstimator is not None:
-        result = LogLinearEstimator(select="bic").fit(table)
-        return {
-            "estimate": float(result.estimate),
-            "method": "loglinear (BIC)",
-            "model": str(result.model),
-            "interval": [float(result.interval.lower), float(result.interval.upper)],
-        }
-    # Fallback (estimator missing): the independence log-linear model.
-    from undercount.models.loglinear._irls import fit_poisson
+    from undercount.models.loglinear import LogLinearEstimator
 
-    j = table.n_lists
-    codes = np.arange(1, 2**j)
-    x = ((codes[:, None] >> np.arange(j - 1, -1, -1)) & 1).astype(float)
-    design = np.column_stack([np.ones(len(codes)), x])
-    fit = fit_poisson(design, table.full_counts()[1:].astype(float))
+    result = LogLinearEstimator(select="bic").fit(table)
     return {
-        "estimate": float(table.n_observed + fit.n0),
-        "method": "loglinear-independence (fallback)",
+        "estimate": float(result.estimate),
+        "method": "loglinear (BIC)",
+        "model": str(result.model),
+        "interval": [float(result.interval.lower), float(result.interval.upper)],
     }
 
 
