@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from numba.core.dispatcher import Dispatcher
 
 from undercount.models.latent_class import _kernels
@@ -49,9 +50,12 @@ RUN = (
 )
 
 
-def _probe(root: Path) -> tuple[int, int]:
+def _probe(root: Path, cache_dir: Path | None) -> tuple[int, int]:
     """(the caller's result, its on-disk cache hits) in a fresh interpreter."""
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["PYTHONPATH"] = str(root)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache_dir)
     done = subprocess.run(
         [sys.executable, "-c", RUN], cwd=root, env=env, capture_output=True, text=True,
         timeout=300, check=False,
@@ -61,20 +65,32 @@ def _probe(root: Path) -> tuple[int, int]:
     return int(value), int(hits)
 
 
-def test_a_changed_callee_in_another_module_invalidates_the_callers_cache(tmp_path: Path) -> None:
-    package = tmp_path / "kcopy"
+@pytest.mark.parametrize("where", ["in_tree", "numba_cache_dir"])
+def test_a_changed_callee_in_another_module_invalidates_the_callers_cache(
+    tmp_path: Path, where: str
+) -> None:
+    """Both where numba caches beside the sources and where it caches elsewhere
+    (``NUMBA_CACHE_DIR``, as for an install whose directory is read-only)."""
+    root = tmp_path / "src"
+    package = root / "kcopy"
     shutil.copytree(Path(_kernels.__file__).parent, package,
                     ignore=shutil.ignore_patterns("__pycache__"))
     (package / "_probe_caller.py").write_text(CALLER)
     (package / "_probe_callee.py").write_text(CALLEE.format(1))
+    cache_dir = tmp_path / "numba_cache" if where == "numba_cache_dir" else None
 
-    assert _probe(tmp_path) == (2, 0)  # compiled and written to the cache
-    assert _probe(tmp_path) == (2, 1)  # loaded from the cache: the cache is in use
+    assert _probe(root, cache_dir) == (2, 0)  # compiled and written to the cache
+    assert _probe(root, cache_dir) == (2, 1)  # loaded from the cache: the cache is in use
+    index = "_probe_caller.probe-*.nbi"
+    cached_in_tree = list((package / "__pycache__").glob(index))
+    assert bool(cached_in_tree) == (cache_dir is None)
+    if cache_dir is not None:
+        assert list(cache_dir.rglob(index))
 
     (package / "_probe_callee.py").write_text(CALLEE.format(41))
     # The caller's own file is unchanged; numba alone would load its stale code (2).
-    assert _probe(tmp_path) == (42, 0)
-    assert _probe(tmp_path) == (42, 1)
+    assert _probe(root, cache_dir) == (42, 0)
+    assert _probe(root, cache_dir) == (42, 1)
 
 
 def test_every_kernel_carries_the_package_stamp() -> None:
