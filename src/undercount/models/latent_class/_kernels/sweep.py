@@ -283,16 +283,7 @@ def run_chain(
         if not p_obs > 0.0:
             status = STATUS_DIVERGED
             break
-        capped = False
-        draw = negative_binomial(rng, n, p_obs)
-        if max_n0 >= 0 and draw > max_n0:
-            capped = True
-            tries = 0
-            while draw > max_n0 and tries < _CAP_TRIES:
-                draw = negative_binomial(rng, n, p_obs)
-                tries += 1
-            if draw > max_n0:
-                draw = float(truncated_negbin(rng, n, p_obs, max_n0))
+        draw, capped = _draw_n0(rng, n, p_obs, max_n0)
         if draw == math.inf:
             status = STATUS_DIVERGED
             break
@@ -491,6 +482,22 @@ def _p_unobserved(lm: np.ndarray, nu: np.ndarray, p0k: np.ndarray) -> tuple[floa
         else:
             p_obs += nu[k] * (1.0 - p0k[k])
     return p0, p_obs
+
+
+@njit(cache=True, nogil=True)
+def _draw_n0(rng, n: int, p_obs: float, max_n0: int) -> tuple[float, bool]:
+    """n0 ~ NegBin(n, 1 - p0), truncated at ``max_n0`` when that is >= 0; returns the draw
+    (inf when the chain ran off to N = infinity) and whether the bound truncated it."""
+    draw = negative_binomial(rng, n, p_obs)
+    if max_n0 < 0 or not draw > max_n0:
+        return draw, False
+    tries = 0
+    while draw > max_n0 and tries < _CAP_TRIES:
+        draw = negative_binomial(rng, n, p_obs)
+        tries += 1
+    if draw > max_n0:
+        draw = float(truncated_negbin(rng, n, p_obs, max_n0))
+    return draw, True
 
 
 @njit(cache=True, nogil=True)
