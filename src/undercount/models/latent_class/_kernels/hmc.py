@@ -47,10 +47,10 @@ __all__ = [
 
 # --------------------------------------------------------------------------- tuning constants
 #: Mean acceptance probability the step size is tuned to: Stan's default ``adapt_delta``
-#: (Carpenter et al. 2017; Hoffman & Gelman 2014 show a flat optimum around 0.6-0.9).
+#: (Carpenter et al. 2017).
 HMC_TARGET_ACCEPT = 0.8
-#: Step size at the start of adaptation: a guess of the scale of the logit coordinates'
-#: posterior spread; dual averaging moves away from it within a few dozen sweeps.
+#: Step size at the start of adaptation: this sampler's guess of the scale of the logit
+#: coordinates' posterior spread, from which dual averaging adapts it during burn-in.
 HMC_INITIAL_STEP = 0.05
 #: Dual averaging pulls log eps towards log(``DA_MU_FACTOR`` x the current step), as in
 #: Hoffman & Gelman (2014, section 3.2.1), favouring larger steps.
@@ -61,12 +61,12 @@ DA_GAMMA = 0.05
 DA_T0 = 10.0
 DA_KAPPA = 0.75
 #: Each move's step is eps times a uniform factor in [1 - ``STEP_JITTER``, 1 + ``STEP_JITTER``)
-#: (+-10%, Neal 2011, section 5.4.2.2), so that no fixed trajectory length resonates with a
-#: periodic direction of the target.
+#: (+-10%; randomising the step as Neal 2011, section 5.4, recommends), so that no fixed
+#: trajectory length resonates with a periodic direction of the target.
 STEP_JITTER = 0.1
 #: The mass matrix is re-estimated at the end of two windows, after these percentages of the
 #: post-warm-up burn-in; the remaining half tunes the step size for the final mass matrix
-#: (Stan's slow windows, coarsened to two).
+#: (this sampler's coarser version of Stan's expanding windows).
 MASS_WINDOW_ENDS_PCT = (15, 50)
 #: A window with fewer sweeps than this keeps the previous mass matrix (variance too noisy).
 MASS_MIN_SAMPLES = 20
