@@ -49,13 +49,13 @@ def _first_call_seconds(cache_dir: str) -> float:
         import time, numpy as np
         t0 = time.perf_counter()
         from undercount import datasets
-        from undercount.models.latent_class import _gibbs
+        from undercount.models.latent_class import _kernels
         from undercount.models.latent_class.estimator import _cells, _initial_values
         x, c = _cells(datasets.load("kosovo"))
         g = np.random.default_rng(0)
         lam, lnu, al, n0 = _initial_values(g, x, c, 10)
         t1 = time.perf_counter()
-        _gibbs.run_chain(g, x, c, .25, .25, np.ones(4), np.ones(4), -1, 1, 2, 1, 1,
+        _kernels.run_chain(g, x, c, .25, .25, np.ones(4), np.ones(4), -1, 1, 2, 1, 1,
                          lam, lnu, al, n0, 1, True, True, 12)
         print(time.perf_counter() - t1)
         """
@@ -77,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from undercount import datasets
-    from undercount.models.latent_class import LatentClassEstimator, _gibbs
+    from undercount.models.latent_class import LatentClassEstimator, _kernels
     from undercount.models.latent_class.estimator import _cells, _initial_values
 
     print(f"machine: {os.cpu_count()} logical CPUs, load average "
@@ -98,12 +98,12 @@ def main() -> None:
     for moves in (0, 1):
         g = np.random.default_rng(args.seed)
         lam, lnu, al, n0 = _initial_values(g, x, c, 10)
-        _gibbs.run_chain(g, x, c, .25, .25, ones, ones, -1, 10, 10, 10, 1, lam, lnu, al, n0,
+        _kernels.run_chain(g, x, c, .25, .25, ones, ones, -1, 10, 10, 10, 1, lam, lnu, al, n0,
                          moves, True, bool(moves), moves * hmc_steps)
         best = best_cpu = np.inf
         for _ in range(3):
             t0, c0 = time.perf_counter(), time.process_time()
-            _gibbs.run_chain(g, x, c, .25, .25, ones, ones, -1, 500, 1_000, n_single, 1,
+            _kernels.run_chain(g, x, c, .25, .25, ones, ones, -1, 500, 1_000, n_single, 1,
                              lam, lnu, al, n0, moves, True, bool(moves), moves * hmc_steps)
             best = min(best, (time.perf_counter() - t0) / (n_single + 1_000))
             best_cpu = min(best_cpu, (time.process_time() - c0) / (n_single + 1_000))

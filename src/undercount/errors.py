@@ -8,13 +8,10 @@ The tree::
     ├── LinkageError                record linkage could not proceed
     └── EstimationError             no honest number can be produced
         ├── MLENotFoundError        the maximum-likelihood estimate does not exist (names the cells)
-        ├── NotIdentifiableError    the model's parameters are not identifiable
-        └── SparseStratumError      a stratum is too sparse to estimate
+        └── NotIdentifiableError    the model's parameters are not identifiable
 
     UndercountWarning (UserWarning) base of every warning, so users can filter on it
-    ├── DataWarning                 input was repaired (all-zero rows dropped, repeats summed)
-    ├── ConvergenceWarning          an iterative fit or sampler did not converge
-    └── SparseTableWarning          cells are sparse enough to make estimates fragile
+    └── DataWarning                 input was repaired (all-zero rows dropped, repeats summed)
 
 The CLI catches :class:`UndercountError` once and maps each subclass to an exit code
 (:data:`EXIT_CODES`); user errors never print a traceback.
@@ -25,15 +22,12 @@ from __future__ import annotations
 __all__ = [
     "EXIT_CODES",
     "ConfigError",
-    "ConvergenceWarning",
     "DataWarning",
     "EstimationError",
     "InputError",
     "LinkageError",
     "MLENotFoundError",
     "NotIdentifiableError",
-    "SparseStratumError",
-    "SparseTableWarning",
     "UndercountError",
     "UndercountWarning",
 ]
@@ -85,10 +79,6 @@ class NotIdentifiableError(EstimationError):
     """The model's design is rank-deficient, so its parameters are not identifiable."""
 
 
-class SparseStratumError(EstimationError):
-    """A stratum has too few records or overlaps to estimate."""
-
-
 class UndercountWarning(UserWarning):
     """Base class of every warning undercount emits."""
 
@@ -97,21 +87,12 @@ class DataWarning(UndercountWarning):
     """Input was repaired rather than rejected (all-zero rows dropped, repeats summed)."""
 
 
-class ConvergenceWarning(UndercountWarning):
-    """An iterative fit or a sampler did not converge."""
-
-
-class SparseTableWarning(UndercountWarning):
-    """Cells are sparse enough to make estimates fragile."""
-
-
 #: CLI exit codes by error class (most specific first).
 EXIT_CODES: dict[type[UndercountError], int] = {
     InputError: 2,
     ConfigError: 3,
     MLENotFoundError: 4,
     NotIdentifiableError: 4,
-    SparseStratumError: 4,
     EstimationError: 4,
     LinkageError: 5,
     UndercountError: 1,

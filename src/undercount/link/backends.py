@@ -1,18 +1,16 @@
 """The SQL engine Splink runs on: DuckDB (default) or Spark (``pip install undercount[spark]``).
 
-Both are imported lazily, so a missing optional engine only matters when it is chosen, and
-the error says what to install. Nothing outside :mod:`undercount.link` imports splink,
-duckdb or pyspark.
+Both are imported lazily: splink is heavy to import, and PySpark is optional (a missing one
+only matters when it is chosen, and the error says what to install). Nothing outside
+:mod:`undercount.link` imports splink, duckdb or pyspark.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from undercount.errors import ConfigError, LinkageError
 
@@ -26,8 +24,10 @@ _SPARK_HINT = (
 
 def spark_available() -> bool:
     """True when pyspark imports and a ``java`` executable is on the PATH (or JAVA_HOME)."""
+    import os
+
     try:
-        import pyspark  # noqa: F401  (optional: the spark extra)
+        import pyspark  # noqa: F401
     except ImportError:
         return False
     return shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))
@@ -54,13 +54,10 @@ def get_db_api(
         Use this session instead of creating a local one.
     """
     if backend == "duckdb":
-        try:  # splink adds ~0.3 s to an import: only when linking
-            import duckdb
-            from splink import DuckDBAPI
-        except ImportError as exc:  # pragma: no cover - duckdb is a core dependency
-            raise LinkageError(
-                "the DuckDB backend needs splink and duckdb: pip install 'splink>=5,<6'"
-            ) from exc
+        # Imported here: splink is heavy to import, and only linking needs it.
+        import duckdb
+        from splink import DuckDBAPI
+
         con = duckdb.connect(":memory:")
         con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -69,7 +66,7 @@ def get_db_api(
             con.execute(f"SET temp_directory = '{temp_directory}'")
         return DuckDBAPI(connection=con)
     if backend == "spark":
-        try:  # optional (the spark extra)
+        try:
             from pyspark.sql import SparkSession
             from splink import SparkAPI
         except ImportError as exc:
@@ -85,7 +82,6 @@ def get_db_api(
 
 def local_spark_session(*, threads: int = 2):
     """A small local Spark session with Splink's similarity UDF jar on the classpath."""
-    # Optional (the spark extra).
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
@@ -108,6 +104,8 @@ def register_frame(db_api, frame: pd.DataFrame, name: str):
     Through Arrow, NaN becomes SQL NULL on both engines (Spark would otherwise keep a float
     NaN, which compares unequal and breaks null levels).
     """
+    import pyarrow as pa
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if type(db_api).__name__ == "SparkAPI":
         sdf = db_api.spark.createDataFrame(table)

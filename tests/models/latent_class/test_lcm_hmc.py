@@ -1,7 +1,7 @@
 """The HMC move of the latent-class sampler targets LCMCR's marginal posterior.
 
 The move updates (lambda, pi) from their posterior given the observed table with the class
-allocations and N summed out (``_gibbs.log_target``). These tests check that target
+allocations and N summed out (``_kernels.hmc.log_target``). These tests check that target
 against independent formulas (scipy's Beta densities and a direct sum over N), its gradient
 against finite differences, including the log-scale fallbacks, and the whole sampler with
 the move against LCMCR's plain Gibbs sweep on a small table.
@@ -17,7 +17,8 @@ from scipy import special, stats
 
 from undercount import CaptureTable
 from undercount.core.draws import import_arviz
-from undercount.models.latent_class import LatentClassEstimator, _gibbs
+from undercount.models.latent_class import LatentClassEstimator
+from undercount.models.latent_class._kernels import hmc
 
 az = import_arviz()
 
@@ -30,9 +31,9 @@ COUNTS = np.array([40, 31, 25, 9, 6, 7, 3], dtype=np.int64)
 
 def _target(q, x, counts, prior_a, prior_b, alpha, kk):
     grad = np.empty_like(q)
-    work = np.empty(_gibbs._hmc_work_size(x.shape[1], kk))
-    value = _gibbs.log_target(q, grad, x, counts, int(counts.sum()), prior_a, prior_b,
-                              alpha, kk, work)
+    work = np.empty(hmc.hmc_work_size(x.shape[1], kk))
+    value = hmc.log_target(q, grad, x, counts, int(counts.sum()), prior_a, prior_b,
+                           alpha, kk, work)
     return value, grad
 
 
@@ -137,7 +138,7 @@ def test_unpack_inverts_the_sampler_coordinates() -> None:
     q = rng.normal(scale=2.0, size=jj * kk + kk - 1)
     lm = np.empty((jj, 2, kk))
     nu = np.empty(kk)
-    log_last = _gibbs._hmc_unpack(q, lm, nu, kk)
+    log_last = hmc.hmc_unpack(q, lm, nu, kk)
     np.testing.assert_allclose(lm[:, 1] + lm[:, 0], 1.0, rtol=1e-15)
     np.testing.assert_allclose(np.log(lm[:, 1]) - np.log(lm[:, 0]), q[: jj * kk].reshape(jj, kk),
                                rtol=1e-12, atol=1e-12)

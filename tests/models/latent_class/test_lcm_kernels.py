@@ -15,7 +15,7 @@ import pytest
 from numba import njit
 from scipy import stats
 
-from undercount.models.latent_class import _gibbs
+from undercount.models.latent_class._kernels import moves, variates
 
 P_MIN = 1e-4
 
@@ -24,7 +24,7 @@ P_MIN = 1e-4
 def _binomials(rng, n, p, size):
     out = np.empty(size, dtype=np.int64)
     for i in range(size):
-        out[i] = _gibbs.binomial(rng, n, p)
+        out[i] = variates.binomial(rng, n, p)
     return out
 
 
@@ -36,7 +36,7 @@ def _multinomials(rng, n, w, size):
     suffix = np.empty(kk)
     row = np.empty(kk, dtype=np.int64)
     for i in range(size):
-        _gibbs.multinomial(rng, n, w, row, idx, suffix)
+        variates.multinomial(rng, n, w, row, idx, suffix)
         out[i] = row
     return out
 
@@ -45,7 +45,7 @@ def _multinomials(rng, n, w, size):
 def _log_gammas(rng, a, size):
     out = np.empty(size)
     for i in range(size):
-        out[i] = _gibbs.log_gamma_variate(rng, a)
+        out[i] = variates.log_gamma_variate(rng, a)
     return out
 
 
@@ -53,7 +53,7 @@ def _log_gammas(rng, a, size):
 def _negbins(rng, n, p, size):
     out = np.empty(size)
     for i in range(size):
-        out[i] = _gibbs.negative_binomial(rng, n, p)
+        out[i] = variates.negative_binomial(rng, n, p)
     return out
 
 
@@ -61,7 +61,7 @@ def _negbins(rng, n, p, size):
 def _truncated(rng, n, p, cap, size):
     out = np.empty(size, dtype=np.int64)
     for i in range(size):
-        out[i] = _gibbs._truncated_negbin(rng, n, p, cap)
+        out[i] = variates.truncated_negbin(rng, n, p, cap)
     return out
 
 
@@ -101,9 +101,9 @@ def test_binomial_matches_pmf(n: int, p: float) -> None:
 
 def test_binomial_edges() -> None:
     rng = np.random.default_rng(1)
-    assert _gibbs.binomial(rng, 0, 0.3) == 0
-    assert _gibbs.binomial(rng, 10, 0.0) == 0
-    assert _gibbs.binomial(rng, 10, 1.0) == 10
+    assert variates.binomial(rng, 0, 0.3) == 0
+    assert variates.binomial(rng, 10, 0.0) == 0
+    assert variates.binomial(rng, 10, 1.0) == 10
 
 
 @pytest.mark.parametrize("n", [5, 12, 13, 500, 6000])
@@ -185,8 +185,8 @@ def _collapsed_chain(rng, n, cnt0, tot, c1, prior_a, prior_b, alpha, cap, log_st
     for k in range(kk):
         n0 += cnt0[k]
     for s in range(sweeps):
-        n0 = _gibbs._collapsed_moves(rng, n, n0, alpha, cnt0, tot, c1, prior_a, prior_b,
-                                     cap, 1, log_step, accepted, False, s + 1, True)
+        n0 = moves.collapsed_moves(rng, n, n0, alpha, cnt0, tot, c1, prior_a, prior_b,
+                                    cap, 1, log_step, accepted, False, s + 1, True)
         if (s + 1) % every == 0:
             out[(s + 1) // every - 1] = cnt0
     return out, accepted
@@ -269,7 +269,7 @@ def _swapped_sticks(rng, alpha, kk, size):
             rest *= 1.0 - v
         before[i, kk - 1] = rest
         nu = before[i].copy()
-        _gibbs._label_swaps(rng, nu, cnt0, lm)
+        moves.swap_labels(rng, nu, cnt0, lm)
         out[i] = nu
     return before, out
 

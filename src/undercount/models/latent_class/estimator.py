@@ -31,7 +31,12 @@ from undercount.core.parallel import available_cores
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable, pattern_string
 from undercount.errors import ConfigError, EstimationError, NotIdentifiableError
-from undercount.models.latent_class import _gibbs
+from undercount.models.latent_class._kernels import (
+    STATUS_DIVERGED,
+    STATUS_OK,
+    ChainOutput,
+    run_chain,
+)
 
 __all__ = ["LatentClassEstimator"]
 
@@ -265,9 +270,9 @@ class LatentClassEstimator(Estimator):
         chain_rngs = rng.spawn(self.n_chains)
         inits = [_initial_values(g, x, counts, kk) for g in chain_rngs]
 
-        def run(c: int) -> tuple:
+        def run(c: int) -> ChainOutput:
             lam0, log_nu0, alpha0, n00 = inits[c]
-            return _gibbs.run_chain(
+            return run_chain(
                 chain_rngs[c], x, counts, a_alpha, b_alpha, prior_a, prior_b, max_n0,
                 n_warmup, self.burn_in, n_keep, self.thin, lam0, log_nu0, alpha0, n00,
                 self.collapsed_moves, True, self.label_swaps, self.hmc_steps,
@@ -280,31 +285,31 @@ class LatentClassEstimator(Estimator):
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 outs = list(pool.map(run, range(self.n_chains)))
 
-        statuses = [int(o[6]) for o in outs]
-        if any(s == _gibbs.STATUS_DIVERGED for s in statuses):
+        statuses = [int(o.status) for o in outs]
+        if any(s == STATUS_DIVERGED for s in statuses):
             raise EstimationError(
                 "lcm: the sampler's draws of N ran off towards infinity (the probability of "
                 "being on no list approached 1). The data do not bound N under this model "
                 "and prior; set max_n to bound it explicitly, or use an informative "
                 "list_priors."
             )
-        if any(s != _gibbs.STATUS_OK for s in statuses):
+        if any(s != STATUS_OK for s in statuses):
             raise EstimationError(
                 "lcm: numerical failure (every latent class gave an observed pattern "
                 "probability 0); check list_priors"
             )
 
-        n0 = np.stack([o[0] for o in outs])
-        alpha = np.stack([o[1] for o in outs])
-        k_star = np.stack([o[2] for o in outs])
-        p0 = np.stack([o[3] for o in outs])
-        capped = np.stack([o[4] for o in outs])
-        n_capped = int(sum(int(o[5]) for o in outs))
-        moves_accepted = int(sum(int(o[7][0]) for o in outs))
-        moves_proposed = int(sum(int(o[7][1]) for o in outs))
-        hmc_accepted = int(sum(int(o[7][2]) for o in outs))
-        hmc_proposed = int(sum(int(o[7][3]) for o in outs))
-        hmc_step = [float(o[8]) for o in outs]
+        n0 = np.stack([o.n0 for o in outs])
+        alpha = np.stack([o.alpha for o in outs])
+        k_star = np.stack([o.k_star for o in outs])
+        p0 = np.stack([o.p0 for o in outs])
+        capped = np.stack([o.capped for o in outs])
+        n_capped = int(sum(int(o.n_capped) for o in outs))
+        moves_accepted = int(sum(int(o.collapsed_accepted) for o in outs))
+        moves_proposed = int(sum(int(o.collapsed_proposed) for o in outs))
+        hmc_accepted = int(sum(int(o.hmc_accepted) for o in outs))
+        hmc_proposed = int(sum(int(o.hmc_proposed) for o in outs))
+        hmc_step = [float(o.hmc_step) for o in outs]
         big_n = n + n0
 
         draws = make_draws(
