@@ -303,7 +303,7 @@ def result_from_dict(data: dict[str, Any]) -> MSEResult:
     wrapper adds (``"bootstrap"``, ``"imputation"``) and else from ``method``; an unknown
     method gives a plain :class:`MSEResult` with the family keys in ``extra``.
     """
-    for key in ("imputation", "linkage_averaging", "bootstrap"):
+    for key in ("imputation", "bootstrap"):
         if key in data and key in _RESULT_CLASSES:
             return _RESULT_CLASSES[key].from_dict(data)
     method = str(data.get("method", ""))
