@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from scipy.special import digamma
 
-from undercount.core.draws import group_draws
+from undercount.core.draws import group_draws, n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable
@@ -61,8 +61,10 @@ _ASSUMPTIONS = (
 class GraphicalResult(MSEResult):
     """An :class:`MSEResult` that also carries the exact posterior of N and of the graphs.
 
-    Attributes
-    ----------
+    The posterior lives in ``draws`` (a ``posterior_grid`` group, see
+    :mod:`undercount.core.draws`), read through these properties (empty when the draws were
+    dropped, as in a stored copy):
+
     n_values : ndarray of int64
         The grid of N (consecutive integers).
     pmf : ndarray of float64
@@ -73,6 +75,9 @@ class GraphicalResult(MSEResult):
         Posterior probability of each graph.
     graph_means : ndarray
         E[N | graph] on the grid.
+
+    Attributes
+    ----------
     mean, mode : float
         Posterior mean (over the grid: see ``mean_exists``) and mode of N.
     mean_exists : bool or None
@@ -89,16 +94,10 @@ class GraphicalResult(MSEResult):
     model_probabilities : dict
         Probability of each graph above :data:`REPORT_MIN_PROBABILITY`.
 
-    ``draws`` holds the same posterior as a ``posterior_grid`` group (see
-    :mod:`undercount.core.draws`); :meth:`conf_int` gives the equal-tailed interval at
-    another level, exactly, from the grid.
+    :meth:`conf_int` gives the equal-tailed interval at another level, exactly, from the
+    grid.
     """
 
-    n_values: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    pmf: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    graph_names: tuple[str, ...] = ()
-    graph_probabilities: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    graph_means: np.ndarray = field(default_factory=lambda: np.zeros(0))
     mean: float = math.nan
     mode: float = math.nan
     mean_exists: bool | None = None
@@ -118,6 +117,32 @@ class GraphicalResult(MSEResult):
         "n_graphs", "grid", "mass_beyond_grid", "mass_below_grid", "model_probabilities",
     )
 
+    def _grid(self, name: str, empty: np.ndarray) -> np.ndarray:
+        groups = self.draws.groups() if self.draws is not None else ()
+        if "posterior_grid" not in groups:
+            return empty
+        return np.asarray(self.draws.posterior_grid[name])
+
+    @property
+    def n_values(self) -> np.ndarray:
+        return self._grid("N", np.zeros(0, dtype=np.int64))
+
+    @property
+    def pmf(self) -> np.ndarray:
+        return self._grid("probability", np.zeros(0))
+
+    @property
+    def graph_names(self) -> tuple[str, ...]:
+        return tuple(str(g) for g in self._grid("graph", np.zeros(0, dtype=str)))
+
+    @property
+    def graph_probabilities(self) -> np.ndarray:
+        return self._grid("graph_probability", np.zeros(0))
+
+    @property
+    def graph_means(self) -> np.ndarray:
+        return self._grid("graph_mean", np.zeros(0))
+
     def cdf(self) -> np.ndarray:
         return np.cumsum(self.pmf)
 
@@ -126,8 +151,9 @@ class GraphicalResult(MSEResult):
         return _quantile(self.n_values, np.cumsum(self.pmf), q)
 
     def sample(self, size: int, *, rng: np.random.Generator) -> np.ndarray:
-        """Independent draws of N from the exact (gridded) posterior."""
-        return rng.choice(self.n_values, size=size, p=self.pmf / self.pmf.sum())
+        """Independent draws of N from the exact (gridded) posterior (as
+        ``n_draws(result, rng=rng, size=size)``)."""
+        return n_draws(self, rng=rng, size=size).astype(self.n_values.dtype)
 
     def conf_int(self, level: float) -> Interval:
         """Equal-tailed credible interval at ``level`` from the grid (exact; the upper end is
@@ -554,11 +580,6 @@ class GraphicalEstimator(Estimator):
                 attrs={"posterior": True, "median": median, "mean": mean, "mode": mode,
                        "level": self.level},
             ),
-            n_values=n_values,
-            pmf=pmf,
-            graph_names=names,
-            graph_probabilities=probs,
-            graph_means=means,
             mean=mean,
             mode=mode,
             mean_exists=mean_exists,
