@@ -67,7 +67,7 @@ def test_certain_linkage_reproduces_the_estimators_own_interval():
                                 records["list"].str[1:].astype(int).to_numpy() - 1,
                                 ("L1", "L2", "L3", "L4"))
     own = est.fit(table)
-    assert avg.extra["linkage_averaging"]["n_observed_range"] == [table.n_observed] * 2
+    assert avg.n_observed_range == (table.n_observed,) * 2
     # The split log-normal has the fit's median and 2.5%/97.5% quantiles; with 80,000
     # pooled values the Monte Carlo error of those quantiles is below 0.5%.
     assert avg.estimate == pytest.approx(own.estimate, rel=5e-3)
@@ -82,11 +82,10 @@ def test_uncertain_linkage_widens_the_interval_and_reports_draws():
     fixed = est.fit(fixed_table)
     avg = LinkageAveraging(estimator=est, n_draws=30).fit(
         pairs, records, lists=("L1", "L2", "L3", "L4"), rng=np.random.default_rng(4))
-    info = avg.extra["linkage_averaging"]
-    lo_n, hi_n = info["n_observed_range"]
+    lo_n, hi_n = avg.n_observed_range
     assert lo_n < hi_n  # the draws disagree about how many people were seen
-    assert len(avg.extra["per_draw"]) == 30
-    assert avg.extra["fixed"]["n_observed"] == fixed_table.n_observed
+    assert len(avg.per_draw) == 30
+    assert avg.fixed["n_observed"] == fixed_table.n_observed
     width = avg.interval.upper - avg.interval.lower
     assert width > fixed.interval.upper - fixed.interval.lower
     # Same seed, same answer.
