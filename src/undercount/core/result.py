@@ -1,9 +1,16 @@
 """Results every estimator returns: the estimate, its interval, the models tried, diagnostics.
 
-``fit`` returns an immutable :class:`MSEResult` (statsmodels' model/results split). Families
-add fields by subclassing; everything renders through one :class:`Summary`, whose
-``to_dict()`` is the CLI's JSON contract and whose ``as_text()`` / ``as_html()`` feed the
-terminal and the report.
+``fit`` returns an immutable :class:`MSEResult` (statsmodels' model/results split), in fact
+a subclass per family (``LogLinearResult``, ``TwoListResult``, ``HeterogeneityResult``,
+``LatentClassResult``, ``GraphicalResult``, ``BootstrapResult``, ``StratifiedResult``,
+``ImputationResult``, ``LinkageAveragingResult``, ``Lancet2025Result``, each in its family's
+module). What other modules read is a named field, never an ``extra`` key; draws are
+``result.draws`` in one container (:mod:`undercount.core.draws`).
+
+Everything renders through one :class:`Summary`, whose ``to_dict()`` is the CLI's JSON
+contract and whose ``as_text()`` / ``as_html()`` feed the terminal and the report. A family
+declares its JSON keys with ``json_fields`` (or overrides :meth:`MSEResult.family_data`)
+and :meth:`MSEResult.from_dict` rebuilds the result from them.
 """
 
 from __future__ import annotations
@@ -267,8 +274,7 @@ class MSEResult:
         d = dict(data)
         kwargs = common_kwargs(d)
         kwargs.update(cls.family_kwargs(d))
-        kwargs["extra"] = {**d, **kwargs.get("extra", {})}
-        return cls(**kwargs)
+        return cls(**kwargs, extra=d)
 
     def conf_int(self, level: float) -> Interval:
         """The interval for N at another ``level``, where the family can give one exactly.
