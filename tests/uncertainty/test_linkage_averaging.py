@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from undercount.core.draws import n_draws
 from undercount.errors import ConfigError, InputError
 from undercount.models.heterogeneity import HeterogeneityEstimator
 from undercount.models.loglinear import LogLinearEstimator
@@ -68,6 +69,13 @@ def test_certain_linkage_reproduces_the_estimators_own_interval():
                                 ("L1", "L2", "L3", "L4"))
     own = est.fit(table)
     assert avg.n_observed_range == (table.n_observed,) * 2
+    # One draws container: each linkage's values, read by the one accessor.
+    assert avg.draws.linkage["N"].shape == (4, 20000)
+    assert n_draws(avg).size == 4 * 20000
+    assert (avg.conf_int(avg.interval.level).lower, avg.conf_int(avg.interval.level).upper) == (
+        avg.interval.lower, avg.interval.upper)
+    d = avg.to_dict()
+    assert type(avg).from_dict(d).to_dict() == d
     # The split log-normal has the fit's median and 2.5%/97.5% quantiles; with 80,000
     # pooled values the Monte Carlo error of those quantiles is below 0.5%.
     assert avg.estimate == pytest.approx(own.estimate, rel=5e-3)
