@@ -1,8 +1,10 @@
 """One battery over every estimator family (in the spirit of scikit-learn's common checks).
 
 Each family must: give identical results for the same seed; leave the estimator and the
-table untouched; refuse degenerate tables with a typed error; render a summary; and
-produce a JSON-serialisable ``to_dict()`` with the CLI's contract keys.
+table untouched; refuse degenerate tables with a typed error; render a summary; produce a
+JSON-serialisable ``to_dict()`` with the CLI's contract keys that ``from_dict`` rebuilds;
+return its own result class; and, where it has draws, expose them as ``result.draws``,
+read by ``n_draws``.
 """
 
 from __future__ import annotations
@@ -15,16 +17,38 @@ import pandas as pd
 import pytest
 
 from undercount import CaptureTable, UndercountError, datasets
-from undercount.models.graphical import GraphicalEstimator
-from undercount.models.heterogeneity import HeterogeneityEstimator
-from undercount.models.latent_class import LatentClassEstimator
-from undercount.models.loglinear import LogLinearEstimator
-from undercount.models.twolist import ChapmanEstimator, LincolnPetersenEstimator
-from undercount.strata import StratifiedEstimator
-from undercount.uncertainty.bootstrap import Bootstrap
+from undercount.core.draws import n_draws
+from undercount.core.result import MSEResult, result_from_dict
+from undercount.models.graphical import GraphicalEstimator, GraphicalResult
+from undercount.models.heterogeneity import HeterogeneityEstimator, HeterogeneityResult
+from undercount.models.latent_class import LatentClassEstimator, LatentClassResult
+from undercount.models.loglinear import LogLinearEstimator, LogLinearResult
+from undercount.models.twolist import (
+    ChapmanEstimator,
+    LincolnPetersenEstimator,
+    TwoListResult,
+)
+from undercount.strata import StratifiedEstimator, StratifiedResult
+from undercount.uncertainty.bootstrap import Bootstrap, BootstrapResult
+from undercount.uncertainty.imputation import ImputationResult, MultipleImputation
 
 THREE = datasets.load("spina_bifida_my")
 TWO = THREE.select_lists(["L1", "L2"])
+
+
+def _with_covariate(missing: float) -> CaptureTable:
+    """Spina bifida with an artificial covariate ``part``, a share of it missing."""
+    people = THREE.to_frame()
+    people = people.loc[people.index.repeat(people.pop("count"))].reset_index(drop=True)
+    rng = np.random.default_rng(1)
+    part = np.where(rng.random(len(people)) < 0.5, "a", "b").astype(object)
+    part[rng.random(len(people)) < missing] = None
+    return CaptureTable.from_individuals(people.assign(part=part), lists=list(THREE.lists),
+                                         covariates=["part"], source="spina bifida by part")
+
+
+STRATIFIED = StratifiedEstimator(estimator=LogLinearEstimator(), strata=("part",),
+                                 n_replicates=40, n_jobs=1)
 
 FAMILIES = {
     "loglinear": (LogLinearEstimator(), THREE),
@@ -37,6 +61,25 @@ FAMILIES = {
             THREE),
     "dga": (GraphicalEstimator(), THREE),
     "bootstrap": (Bootstrap(estimator=LogLinearEstimator(), n_replicates=40, n_jobs=1), THREE),
+    "stratified": (STRATIFIED, _with_covariate(0.0)),
+    "imputation": (MultipleImputation(estimator=STRATIFIED, columns=("part",), m=2),
+                   _with_covariate(0.1)),
+}
+
+#: The result class each family returns, and whether it has draws of N (``n_draws``
+#: without an rng; dga's exact posterior is sampled with one).
+RESULTS = {
+    "loglinear": (LogLinearResult, False),
+    "loglinear-stepwise": (LogLinearResult, False),
+    "loglinear-average": (LogLinearResult, False),
+    "heterogeneity": (HeterogeneityResult, False),
+    "chapman": (TwoListResult, False),
+    "lincoln-petersen": (TwoListResult, False),
+    "lcm": (LatentClassResult, True),
+    "dga": (GraphicalResult, False),
+    "bootstrap": (BootstrapResult, True),
+    "stratified": (StratifiedResult, True),
+    "imputation": (ImputationResult, True),
 }
 
 CONTRACT = {"n_observed", "estimate", "interval", "level", "method", "model", "lists",
@@ -46,6 +89,11 @@ CONTRACT = {"n_observed", "estimate", "interval", "level", "method", "model", "l
 @pytest.fixture(params=sorted(FAMILIES), ids=sorted(FAMILIES))
 def family(request):
     return FAMILIES[request.param]
+
+
+@pytest.fixture(params=sorted(FAMILIES), ids=sorted(FAMILIES))
+def named_family(request):
+    return request.param, *FAMILIES[request.param]
 
 
 def fit(estimator, table, seed=0):
@@ -120,3 +168,61 @@ def test_stratified_sums_bayesian_draws_of_any_family(estimator):
     assert set(res.strata) == {"part=a", "part=b"}
     total = sum(r.estimate for r in res.strata.values())
     assert res.estimate == pytest.approx(total, rel=0.02)
+
+
+def test_typed_result_round_trips_through_to_dict(named_family):
+    name, estimator, table = named_family
+    res = fit(estimator, table)
+    cls, _ = RESULTS[name]
+    assert type(res) is cls and isinstance(res, MSEResult)
+    d = res.to_dict()
+    assert "settings" in d and "params" not in d
+    assert type(res).from_dict(d).to_dict() == d
+    # Nested results (a stratum, a bootstrap's base fit) are rebuilt from the JSON alone.
+    assert result_from_dict(json.loads(json.dumps(d))).to_dict() == d
+    assert res.extra == {}  # what other modules read is a named field
+
+
+def test_draws_in_one_container(named_family):
+    name, estimator, table = named_family
+    res = fit(estimator, table)
+    _, has_draws = RESULTS[name]
+    draws = n_draws(res)
+    if not has_draws:
+        assert draws is None
+        return
+    assert res.draws is not None and "N" in next(
+        res.draws[g] for g in res.draws.groups() if "N" in res.draws[g])
+    assert draws.ndim == 1 and draws.size >= 40
+    finite = draws[np.isfinite(draws)]
+    assert np.all(finite >= res.n_observed)
+    assert res.interval.lower <= np.median(finite) <= res.interval.upper
+
+
+def test_dga_posterior_grid_is_sampled_with_an_rng():
+    res = fit(GraphicalEstimator(), THREE)
+    grid = res.draws.posterior_grid
+    assert grid["probability"].sum() == pytest.approx(1.0)
+    assert grid.attrs["median"] == res.estimate
+    a = n_draws(res, rng=np.random.default_rng(3), size=500)
+    b = res.sample(500, rng=np.random.default_rng(3))
+    assert np.array_equal(a, b)
+    assert n_draws(res, rng=np.random.default_rng(3), posterior_only=True) is not None
+
+
+@pytest.mark.parametrize("name", ["chapman", "lcm", "dga", "bootstrap", "stratified",
+                                  "imputation"])
+def test_conf_int_at_the_fitted_level_is_the_interval(name):
+    estimator, table = FAMILIES[name]
+    res = fit(estimator, table)
+    iv = res.conf_int(res.interval.level)
+    assert (iv.lower, iv.upper) == pytest.approx((res.interval.lower, res.interval.upper),
+                                                 rel=1e-12)
+    narrow = res.conf_int(0.5)
+    assert iv.lower <= narrow.lower <= narrow.upper <= iv.upper
+
+
+def test_profile_families_have_no_conf_int_at_another_level():
+    res = fit(LogLinearEstimator(), THREE)
+    with pytest.raises(NotImplementedError):
+        res.conf_int(0.9)

@@ -48,8 +48,8 @@ def test_chapman_log_interval(table):
     assert res.method == "chapman"
     assert res.interval.method == "log"
     assert res.estimate == pytest.approx(388.5714285714, abs=1e-9)
-    assert res.extra["se"] == pytest.approx(math.sqrt(39_268_800 / 9_702), rel=1e-14)
-    assert (res.extra["n1"], res.extra["n2"], res.extra["m"]) == (100, 80, 20)
+    assert res.se == pytest.approx(math.sqrt(39_268_800 / 9_702), rel=1e-14)
+    assert (res.n1, res.n2, res.m) == (100, 80, 20)
     f0 = 8181 / 21 - 1 - 160
     c = math.exp(Z * math.sqrt(math.log(1 + (39_268_800 / 9_702) / f0**2)))
     assert c == pytest.approx(1.708108, abs=5e-7)

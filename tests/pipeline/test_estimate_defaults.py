@@ -25,7 +25,7 @@ from undercount.pipeline.registry import (
     defaults_applied,
     resolve_options,
 )
-from undercount.uncertainty.bootstrap import Bootstrap
+from undercount.uncertainty.bootstrap import Bootstrap, BootstrapResult
 
 KOSOVO_BIC = 10356.51895724985  # [123,14,34]; Wald 9,005.0-12,104.8 pinned in the model tests
 KOSOVO_PROFILE = (8994.257562039274, 12110.409204021602)
@@ -121,18 +121,16 @@ def test_default_is_bic_with_bootstrap_reselection(default_result):
     assert res.method == "loglinear" and res.model == "[123,14,34]"
     assert res.estimate == pytest.approx(KOSOVO_BIC, rel=1e-9)  # the BIC model's estimate
     assert res.interval.method == "bootstrap bca" and res.interval.level == 0.95
-    boot = res.extra["bootstrap"]
-    assert boot["replicates"] == 1000 and boot["ntop"] == 10 and boot["method"] == "bca"
-    assert boot["kind"] == "nonparametric" and boot["failed"] == 0
-    assert len(res.extra["replicates"]) == 1000
+    assert res.n_replicates == 1000 and res.ntop == 10 and res.interval_kind == "bca"
+    assert res.kind == "nonparametric" and res.failed == 0
+    assert len(res.replicates) == 1000
     assert len(res.models) == 113  # every model is still listed, not only the top 10
-    assert res.extra["defaults"] == {"select": "bic", "bootstrap": 1000, "ntop": 10,
-                                     "interval": "bca"}
+    assert res.defaults == {"select": "bic", "bootstrap": 1000, "ntop": 10, "interval": "bca"}
     assert res.interval.lower < res.estimate < res.interval.upper
 
 
 def test_default_records_its_seed_and_the_seed_reproduces_it(kosovo, default_result):
-    prov = default_result.extra["provenance"]
+    prov = default_result.provenance
     seed = prov["seed"]
     assert isinstance(seed, int)
     settings = prov["settings"]
@@ -143,7 +141,7 @@ def test_default_records_its_seed_and_the_seed_reproduces_it(kosovo, default_res
     again = estimate(kosovo, seed=seed)
     assert again.estimate == default_result.estimate
     assert again.interval == default_result.interval  # exactly, not approximately
-    np.testing.assert_array_equal(again.extra["replicates"], default_result.extra["replicates"])
+    np.testing.assert_array_equal(again.replicates, default_result.replicates)
     # ... and it is exactly the validation battery's configuration (validate.families
     # ``_fam_bootstrap``: the top 10 BIC models, 1,000 replicates, BCa, one process).
     top = LogLinearEstimator(select="bic").restrict_to_top(kosovo, 10)
@@ -182,8 +180,8 @@ def test_bootstrap_zero_gives_the_conditional_profile_interval(kosovo):
     assert res.model == "[123,14,34]" and res.estimate == pytest.approx(KOSOVO_BIC, rel=1e-9)
     assert res.interval.method == "profile"
     assert (res.interval.lower, res.interval.upper) == pytest.approx(KOSOVO_PROFILE, rel=1e-6)
-    assert "bootstrap" not in res.extra and "defaults" not in res.extra
-    assert res.extra["provenance"]["seed"] is None  # deterministic: nothing to seed
+    assert not isinstance(res, BootstrapResult) and res.defaults is None
+    assert res.provenance["seed"] is None  # deterministic: nothing to seed
     same = estimate(kosovo, interval="profile")
     assert same.interval == res.interval
 

@@ -46,9 +46,9 @@ def test_first_run_runs_every_stage_and_stores_everything(done_project):
     # by the project's seed.
     overall = res["overall"]
     assert overall.interval.method == "bootstrap bca"
-    assert overall.extra["bootstrap"]["replicates"] == 1000
-    assert overall.extra["bootstrap"]["ntop"] == 10
-    assert overall.extra["provenance"]["seed"] == 7
+    assert overall.n_replicates == 1000
+    assert overall.ntop == 10
+    assert overall.provenance["seed"] == 7
     strat = res["stratified"]
     assert set(strat.strata) == {"sex=female", "sex=male"}
     est = p.store.query("SELECT kind, label, estimate, provenance FROM estimates")

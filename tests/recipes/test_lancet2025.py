@@ -15,8 +15,8 @@ def test_recipe_lands_within_two_percent_of_the_published_estimate():
     # same way and lands as close.
     assert res.interval.lower == pytest.approx(55298, rel=0.03)
     assert res.interval.upper == pytest.approx(78525, rel=0.03)
-    assert len(res.extra["strata_table"]) == 10
-    assert res.extra["records_imputed"] == 1014  # records lacking age group or sex
+    assert len(res.strata_table) == 10
+    assert res.records_imputed == 1014  # records lacking age group or sex
     assert any(d.code == "published_method" for d in res.diagnostics)
 
 

@@ -25,7 +25,7 @@ def test_summed_bounds_are_visibly_wrong_and_we_do_not_sum_them():
     table = CaptureTable.from_individuals(frame, lists=["A", "B", "C"])
     res = StratifiedEstimator(estimator=NormalPosterior(), strata=("group",)).fit(
         table, rng=np.random.default_rng(1))
-    summed = res.extra["sum_of_stratum_bounds"]
+    summed = res.sum_of_stratum_bounds
     # Summed stratum bounds: about 10000 +- 980, an interval of no stated level.
     assert summed[1] - summed[0] == pytest.approx(2 * 1.96 * 50 * 10, rel=0.05)
     # The right interval: about 10000 +- 1.96 * 50 * sqrt(10) = +- 310.
@@ -48,7 +48,7 @@ def test_frequentist_total_uses_a_joint_bootstrap():
     assert res.interval.lower < res.estimate < res.interval.upper
     assert res.interval.method.startswith("joint bootstrap")
     width = res.interval.upper - res.interval.lower
-    summed = res.extra["sum_of_stratum_bounds"]
+    summed = res.sum_of_stratum_bounds
     assert width < summed[1] - summed[0]
     assert abs(res.estimate - 5000) < 3 * width
 

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from undercount.core.draws import make_draws
 from undercount.core.estimator import Estimator
 from undercount.core.result import Interval, MSEResult
 from undercount.models.loglinear._irls import fit_poisson, wald_interval
@@ -36,12 +37,6 @@ class Independence(Estimator):
         )
 
 
-class _Posterior(dict):
-    @property
-    def posterior(self):
-        return self
-
-
 @dataclass(frozen=True, kw_only=True)
 class NormalPosterior(Estimator):
     """A fake Bayesian estimator: N ~ Normal(mean, sd) draws, whatever the table."""
@@ -59,5 +54,5 @@ class NormalPosterior(Estimator):
             method=self.method, model="normal", estimate=float(np.median(draws)),
             interval=Interval(float(lo), float(hi), 0.95, "posterior"),
             n_observed=table.n_observed, lists=table.lists,
-            draws=_Posterior(N=draws.reshape(1, -1)),
+            draws=make_draws({"N": draws.reshape(1, -1)}),
         )

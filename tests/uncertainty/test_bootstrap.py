@@ -45,10 +45,10 @@ def test_bootstrap_is_seeded_and_parallel_invariant():
         TABLE, rng=np.random.default_rng(7))
     b = Bootstrap(estimator=Independence(), n_replicates=200, n_jobs=2).fit(
         TABLE, rng=np.random.default_rng(7))
-    assert np.array_equal(a.extra["replicates"], b.extra["replicates"])
+    assert np.array_equal(a.replicates, b.replicates)
     assert a.interval == b.interval
     assert a.interval.lower < a.estimate < a.interval.upper
-    assert a.extra["bootstrap"]["replicates"] == 200
+    assert a.n_replicates == 200
     assert a.interval.method == "bootstrap bca"
 
 

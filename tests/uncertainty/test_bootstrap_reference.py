@@ -34,8 +34,8 @@ def test_stepwise_bca_matches_sparsemse(name):
     res = Bootstrap(estimator=LogLinearEstimator(select="stepwise"), n_replicates=1000).fit(
         datasets.load(name), rng=np.random.default_rng(1))
     assert res.estimate == pytest.approx(point, rel=1e-6)
-    reps = res.extra["replicates"]
-    a = res.extra["bootstrap"]["acceleration"]
+    reps = res.replicates
+    a = res.acceleration
     for level, (lo, hi) in intervals.items():
         got_lo, got_hi, _ = bca_interval(reps, res.estimate, a, level)
         tol_lo, tol_hi = TOLERANCE[level]
@@ -44,7 +44,7 @@ def test_stepwise_bca_matches_sparsemse(name):
     assert (res.interval.lower, res.interval.upper) == pytest.approx(
         bca_interval(reps, res.estimate, a, 0.95)[:2])
     # The jackknife acceleration is deterministic: it must match SparseMSE's to its digits.
-    assert res.extra["bootstrap"]["acceleration"] == pytest.approx(ahat, abs=5e-5)
+    assert res.acceleration == pytest.approx(ahat, abs=5e-5)
     assert res.interval.method == "bootstrap bca"
 
 
@@ -55,8 +55,8 @@ def test_stepwise_bca_matches_sparsemse(name):
 def test_uk5_ninety_percent_lower_end_point():
     res = Bootstrap(estimator=LogLinearEstimator(select="stepwise"), n_replicates=1000).fit(
         datasets.load("uk_2013_5"), rng=np.random.default_rng(1))
-    lo, _, _ = bca_interval(res.extra["replicates"], res.estimate,
-                            res.extra["bootstrap"]["acceleration"], 0.90)
+    lo, _, _ = bca_interval(res.replicates, res.estimate,
+                            res.acceleration, 0.90)
     assert lo == pytest.approx(9059.67, rel=0.05)
 
 

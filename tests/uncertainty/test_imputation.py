@@ -75,15 +75,14 @@ def test_multiple_imputation_pools_and_reports_fmi():
                                 n_jobs=1)
     res = MultipleImputation(estimator=strat, columns=("sex",), m=5).fit(
         table, rng=np.random.default_rng(9))
-    info = res.extra["imputation"]
-    assert info["m"] == 5 and info["pooling"] == "rubin"
-    assert 0 <= info["fmi"] <= 1
+    assert res.imputations == 5 and res.pooling == "rubin"
+    assert 0 <= res.fmi <= 1
     assert res.interval.lower < res.estimate < res.interval.upper
     bayes = MultipleImputation(
         estimator=StratifiedEstimator(estimator=NormalPosterior(), strata=("sex",)),
         columns=("sex",), m=3,
     ).fit(table, rng=np.random.default_rng(9))
-    assert bayes.extra["imputation"]["pooling"] == "pooled-draws"
+    assert bayes.pooling == "pooled-draws"
     assert bayes.estimate == pytest.approx(2000, abs=20)
 
 

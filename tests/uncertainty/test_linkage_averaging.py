@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from undercount.core.draws import n_draws
 from undercount.errors import ConfigError, InputError
 from undercount.link.calibrate import Calibrator
 from undercount.link.partitions import sample_partitions, table_from_clusters
@@ -63,7 +64,14 @@ def test_certain_linkage_reproduces_the_estimators_own_interval():
                                 records["list"].str[1:].astype(int).to_numpy() - 1,
                                 ("L1", "L2", "L3", "L4"))
     own = est.fit(table)
-    assert avg.extra["linkage_averaging"]["n_observed_range"] == [table.n_observed] * 2
+    assert avg.n_observed_range == (table.n_observed,) * 2
+    # One draws container: each linkage's values, read by the one accessor.
+    assert avg.draws.linkage["N"].shape == (4, 20000)
+    assert n_draws(avg).size == 4 * 20000
+    assert (avg.conf_int(avg.interval.level).lower, avg.conf_int(avg.interval.level).upper) == (
+        avg.interval.lower, avg.interval.upper)
+    d = avg.to_dict()
+    assert type(avg).from_dict(d).to_dict() == d
     # The split log-normal has the fit's median and 2.5%/97.5% quantiles; with 80,000
     # pooled values the Monte Carlo error of those quantiles is below 0.5%.
     assert avg.estimate == pytest.approx(own.estimate, rel=5e-3)
@@ -78,11 +86,10 @@ def test_uncertain_linkage_widens_the_interval_and_reports_draws():
     fixed = est.fit(fixed_table)
     avg = LinkageAveraging(estimator=est, n_draws=30).fit(
         pairs, records, lists=("L1", "L2", "L3", "L4"), rng=np.random.default_rng(4))
-    info = avg.extra["linkage_averaging"]
-    lo_n, hi_n = info["n_observed_range"]
+    lo_n, hi_n = avg.n_observed_range
     assert lo_n < hi_n  # the draws disagree about how many people were seen
-    assert len(avg.extra["per_draw"]) == 30
-    assert avg.extra["fixed"]["n_observed"] == fixed_table.n_observed
+    assert len(avg.per_draw) == 30
+    assert avg.fixed["n_observed"] == fixed_table.n_observed
     width = avg.interval.upper - avg.interval.lower
     assert width > fixed.interval.upper - fixed.interval.lower
     # Same seed, same answer.

@@ -156,26 +156,26 @@ def test_em_bootstrap_linkage_averaging_reports_and_reproduces():
     avg = LinkageAveraging(estimator=HeterogeneityEstimator(model="Mt"), n_draws=8,
                            parameter_uncertainty="em_bootstrap")
     res = avg.fit(pairs, records, lists=LISTS, rng=np.random.default_rng(4))
-    info = res.extra["em_bootstrap"]
-    assert res.extra["linkage_averaging"]["parameter_uncertainty"] == "em_bootstrap"
-    assert res.params["parameter_uncertainty"] == "em_bootstrap"
+    info = res.em_bootstrap
+    assert res.parameter_uncertainty == "em_bootstrap"
+    assert res.settings["parameter_uncertainty"] == "em_bootstrap"
     assert info["comparisons"] == ["name", "dob", "place"] and info["n_levels"] == [3, 2, 4]
     assert info["n_pairs"] == len(pairs) and info["em_not_converged"] == 0
     # ~1,070 candidate pairs: the share of matches is estimated to a few points.
     assert info["lambda_point"] == pytest.approx(fs.lam, abs=0.05)
     assert info["lambda_sd"] > 0
-    lam = res.extra["per_draw"]["em_lambda"]
+    lam = res.per_draw["em_lambda"]
     assert lam.nunique() == 8 and lam.std() == pytest.approx(info["lambda_sd"], rel=1e-12)
     # The probabilities are exact here, so the refit's are close to them.
     assert info["refit_vs_input_mean_abs_diff"] < 0.05
     again = avg.fit(pairs, records, lists=LISTS, rng=np.random.default_rng(4))
     assert again.estimate == res.estimate and again.interval == res.interval
-    pd.testing.assert_frame_equal(again.extra["per_draw"], res.extra["per_draw"])
+    pd.testing.assert_frame_equal(again.per_draw, res.per_draw)
     # The default ignores the level columns and keeps its own report.
     plain = LinkageAveraging(estimator=HeterogeneityEstimator(model="Mt"), n_draws=8).fit(
         pairs, records, lists=LISTS, rng=np.random.default_rng(4))
-    assert "em_bootstrap" not in plain.extra and "em_lambda" not in plain.extra["per_draw"]
-    assert plain.extra["linkage_averaging"]["parameter_uncertainty"] == "none"
+    assert plain.em_bootstrap is None and "em_lambda" not in plain.per_draw
+    assert plain.parameter_uncertainty == "none"
 
 
 def test_em_bootstrap_input_centre_and_calibration():
@@ -188,9 +188,9 @@ def test_em_bootstrap_input_centre_and_calibration():
     centred = LinkageAveraging(estimator=Independence(), n_draws=4,
                                parameter_uncertainty="em_bootstrap", em_centre="input").fit(
         pairs, records, lists=LISTS, rng=np.random.default_rng(1))
-    assert centred.extra["em_bootstrap"]["centre"] == "input"
+    assert centred.em_bootstrap["centre"] == "input"
     # Shifting exact probabilities by a small log-odds change keeps their mean.
-    means = centred.extra["per_draw"]["mean_match_probability"]
+    means = centred.per_draw["mean_match_probability"]
     assert means.to_numpy() == pytest.approx(pairs["match_probability"].mean(), abs=0.03)
 
 
@@ -264,8 +264,8 @@ def test_splink_levels_reproduce_splinks_scores(tmp_path):
     res = LinkageAveraging(estimator=Independence(), n_draws=3,
                            parameter_uncertainty="em_bootstrap").fit(
         pairs, std, lists=("a", "b"), fs_start=model, rng=np.random.default_rng(0))
-    assert res.extra["em_bootstrap"]["start"] == "Splink's m and u"
-    assert res.extra["em_bootstrap"]["comparisons"] == names
+    assert res.em_bootstrap["start"] == "Splink's m and u"
+    assert res.em_bootstrap["comparisons"] == names
 
 
 def test_em_bootstrap_warns_on_pairs_cut_at_a_score_floor():
@@ -278,4 +278,4 @@ def test_em_bootstrap_warns_on_pairs_cut_at_a_score_floor():
     # move far from the exact ones (0.39 on average here, 0.014 on all 1,069 pairs).
     assert {d.code for d in res.diagnostics} >= {"linkage_pairs_truncated",
                                                  "linkage_em_refit_disagrees"}
-    assert res.extra["em_bootstrap"]["refit_vs_input_mean_abs_diff"] > 0.2
+    assert res.em_bootstrap["refit_vs_input_mean_abs_diff"] > 0.2

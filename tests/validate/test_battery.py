@@ -229,7 +229,7 @@ def test_calibrated_family_uses_the_review_labels():
                           np.random.default_rng(0))
     messages = [d.message for d in res.diagnostics]
     assert any("calibrated (isotonic) on 120 labelled pairs" in m for m in messages)
-    assert res.params["calibration"] == "isotonic"
+    assert res.settings["calibration"] == "isotonic"
 
 
 def test_review_sample_is_stratified_and_labelled_by_the_truth():

@@ -1,11 +1,40 @@
-"""One way to hold posterior (or bootstrap) draws: an ArviZ ``InferenceData``.
+"""One way to hold draws of N: an ArviZ ``InferenceData`` in ``result.draws``.
 
-Every sampler in undercount (the latent-class Gibbs sampler, graphical-model averaging, ...)
-returns its draws through :func:`make_draws`, so results share one container and one set of
-conventions (ArviZ's): the ``posterior`` and ``sample_stats`` groups have leading dimensions
-``(chain, draw)``; ``observed_data`` holds the capture table; ``constant_data`` holds the
-priors and fixed settings. Diagnostics (R-hat, ESS, MCSE) are then computed by ArviZ on the
-container, never reimplemented.
+Every result that has draws keeps them in one container, with ArviZ's conventions where
+they apply, and every reader (the report, the project store, stratified totals, multiple
+imputation, linkage averaging) gets them through one accessor, :func:`n_draws`. The groups:
+
+``posterior``
+    MCMC draws (the latent-class sampler, through :func:`make_draws`): ``N`` and the
+    parameters, leading dimensions ``(chain, draw)``; with ``sample_stats``,
+    ``observed_data`` (the capture table) and ``constant_data`` (priors, settings).
+    Diagnostics (R-hat, ESS, MCSE) are computed by ArviZ on the container.
+``posterior_grid``
+    An exact posterior on a grid of N (graphical model averaging): coordinate ``N`` (the
+    consecutive integers of the grid) and ``probability`` (dimension ``N``, summing to 1);
+    the graphs' posterior ``graph_probability`` and ``graph_mean`` (E[N | graph]) on
+    dimension ``graph``; attributes ``median``, ``mean``, ``mode``. There are no stored
+    draws: :func:`n_draws` samples the grid with the caller's ``rng``.
+``bootstrap``
+    Bootstrap replicates (:class:`~undercount.uncertainty.bootstrap.Bootstrap`): ``N``
+    (dimension ``replicate``, ``+inf`` where a replicate had no estimate) and, for BCa,
+    the jackknife estimates ``jackknife_N`` (dimension ``history``, one per observed
+    capture history).
+``strata_total``
+    Draws of a total over strata (:class:`~undercount.strata.StratifiedEstimator`): ``N``
+    (dimension ``draw``): summed posterior draws, or joint-bootstrap replicates.
+``imputation``
+    Draws pooled over multiple imputations: ``N`` (dimension ``draw``) and ``imputation``
+    (dimension ``draw``, which imputation each came from); ``estimate`` (dimension ``m``),
+    each imputation's point estimate.
+``linkage``
+    Linkage averaging: ``N`` (dimensions ``(linkage, draw)``, the values representing each
+    plausible linkage's fit in the pooled mixture); ``estimate`` and ``n_observed``
+    (dimension ``linkage``).
+
+Groups other than ``posterior`` carry the attribute ``posterior`` (1 when their ``N`` are
+posterior draws, 0 when they are resampling replicates or a mixture of frequentist fits),
+which :func:`n_draws` uses to answer ``posterior_only``.
 
 ArviZ 0.x prints a ``FutureWarning`` about its coming 1.0 refactor when imported; the import
 here silences that one warning so that it does not reach users of undercount.
@@ -19,7 +48,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["import_arviz", "make_draws", "posterior_n"]
+__all__ = [
+    "N_GROUPS",
+    "group_draws",
+    "import_arviz",
+    "make_draws",
+    "n_draws",
+    "slim_draws",
+]
+
+#: The groups holding N, in the order :func:`n_draws` reads them.
+N_GROUPS = ("posterior", "posterior_grid", "bootstrap", "strata_total", "imputation", "linkage")
 
 
 def import_arviz() -> Any:
@@ -147,20 +186,97 @@ def _dataset(
     return xr.Dataset(variables, coords=used, attrs=dict(attrs) if attrs else {})
 
 
-def posterior_n(
-    result: Any, *, rng: np.random.Generator | None = None, size: int = 4000
-) -> np.ndarray | None:
-    """Posterior draws of N carried by a result, flattened over chains; None if it has none.
+def group_draws(
+    group: str,
+    data: Mapping[str, tuple[tuple[str, ...], Any]],
+    *,
+    coords: Mapping[str, Any] | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> Any:
+    """An ``InferenceData`` with one of the groups above (other than ``posterior``).
 
-    A result with an exact posterior (``result.sample(size, rng=...)``, as graphical model
-    averaging returns) is sampled ``size`` times with ``rng``; otherwise the draws are read
-    from ``result.draws.posterior["N"]``. Bootstrap replicates are not posterior draws and
-    are not returned here.
+    ``data`` maps each variable to ``(dims, values)``, as :class:`xarray.Dataset` takes it;
+    ``attrs`` must include ``posterior`` (see the module docstring).
     """
-    sample = getattr(result, "sample", None)
-    if callable(sample) and rng is not None:
-        return np.asarray(sample(size, rng=rng), dtype=float)
-    post = getattr(getattr(result, "draws", None), "posterior", None)
-    if post is None or "N" not in post:
+    import xarray as xr
+
+    if group not in N_GROUPS[1:]:
+        raise ValueError(f"group_draws: unknown group {group!r}; use one of {N_GROUPS[1:]}")
+    if not attrs or "posterior" not in attrs:
+        raise ValueError("group_draws: attrs must say whether N are posterior draws")
+    ds = xr.Dataset(
+        {k: (list(dims), np.asarray(v)) for k, (dims, v) in data.items()},
+        coords=dict(coords) if coords else None,
+        attrs={k: (int(v) if isinstance(v, bool) else v) for k, v in attrs.items()},
+    )
+    az = import_arviz()
+    with warnings.catch_warnings():
+        # ArviZ 0.x warns that a group outside its schema may not survive its 1.0 refactor.
+        warnings.filterwarnings("ignore", message=r".*group.*", category=UserWarning)
+        return az.InferenceData(**{group: ds})
+
+
+def n_draws(
+    result: Any,
+    *,
+    rng: np.random.Generator | None = None,
+    size: int = 4000,
+    posterior_only: bool = False,
+) -> np.ndarray | None:
+    """Draws of N carried by a result, flattened, as floats; None if it has none.
+
+    The first group of :data:`N_GROUPS` in ``result.draws`` is read. An exact posterior on
+    a grid (``posterior_grid``) has no stored draws: it is sampled ``size`` times with
+    ``rng`` (``rng.choice(N, size, p=probability)``), and without an ``rng`` there are
+    none (None). ``posterior_only`` returns only posterior draws: None for bootstrap
+    replicates, a joint-bootstrap total or a mixture over linkages. Draws that did not
+    produce an estimate are ``+inf`` and are kept.
+    """
+    idata = getattr(result, "draws", None)
+    if idata is None:
         return None
-    return np.asarray(post["N"]).reshape(-1).astype(float)
+    for group in N_GROUPS:
+        ds = _group(idata, group)
+        if ds is None:
+            continue
+        if group == "posterior":
+            if "N" not in ds:
+                return None
+            return np.asarray(ds["N"]).reshape(-1).astype(float)
+        if posterior_only and not ds.attrs.get("posterior"):
+            return None
+        if group == "posterior_grid":
+            if rng is None:
+                return None
+            p = np.asarray(ds["probability"], dtype=float)
+            values = np.asarray(ds["N"])
+            return np.asarray(rng.choice(values, size=size, p=p / p.sum()), dtype=float)
+        return np.asarray(ds["N"], dtype=float).reshape(-1)
+    return None
+
+
+def slim_draws(idata: Any) -> Any:
+    """The draws reduced to N, for storage: every group of :data:`N_GROUPS` keeps its ``N``
+    only, other groups and the (possibly huge) ``posterior_grid`` are dropped; None when no
+    N is left."""
+    if idata is None:
+        return None
+    import xarray as xr
+
+    kept = {}
+    for group in N_GROUPS:
+        ds = _group(idata, group)
+        if ds is None or group == "posterior_grid" or "N" not in ds:
+            continue
+        kept[group] = xr.Dataset({"N": ds["N"]}, attrs=dict(ds.attrs))
+    if not kept:
+        return None
+    az = import_arviz()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*group.*", category=UserWarning)
+        return az.InferenceData(**kept)
+
+
+def _group(idata: Any, group: str) -> Any:
+    groups = idata.groups() if hasattr(idata, "groups") else ()
+    return getattr(idata, group) if group in groups else None

@@ -1,9 +1,16 @@
 """Results every estimator returns: the estimate, its interval, the models tried, diagnostics.
 
-``fit`` returns an immutable :class:`MSEResult` (statsmodels' model/results split). Families
-add fields by subclassing; everything renders through one :class:`Summary`, whose
-``to_dict()`` is the CLI's JSON contract and whose ``as_text()`` / ``as_html()`` feed the
-terminal and the report.
+``fit`` returns an immutable :class:`MSEResult` (statsmodels' model/results split), in fact
+a subclass per family (``LogLinearResult``, ``TwoListResult``, ``HeterogeneityResult``,
+``LatentClassResult``, ``GraphicalResult``, ``BootstrapResult``, ``StratifiedResult``,
+``ImputationResult``, ``LinkageAveragingResult``, ``Lancet2025Result``, each in its family's
+module). What other modules read is a named field, never an ``extra`` key; draws are
+``result.draws`` in one container (:mod:`undercount.core.draws`).
+
+Everything renders through one :class:`Summary`, whose ``to_dict()`` is the CLI's JSON
+contract and whose ``as_text()`` / ``as_html()`` feed the terminal and the report. A family
+declares its JSON keys with ``json_fields`` (or overrides :meth:`MSEResult.family_data`)
+and :meth:`MSEResult.from_dict` rebuilds the result from them.
 """
 
 from __future__ import annotations
@@ -11,9 +18,10 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "Diagnostic",
@@ -21,7 +29,9 @@ __all__ = [
     "MSEResult",
     "ModelRecord",
     "Summary",
+    "common_kwargs",
     "json_number",
+    "result_from_dict",
 ]
 
 Severity = Literal["info", "warning", "error"]
@@ -122,10 +132,36 @@ class ModelRecord:
             out[k] = _jsonable(v)
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelRecord:
+        """Inverse of :meth:`to_dict` (the interval's level and ``n_params`` are not kept)."""
+        d = dict(data)
+        iv = d.pop("interval", None)
+        return cls(
+            model=d.pop("model"),
+            estimate=d.pop("estimate", None),
+            interval=None if iv is None else Interval(_bound(iv[0], -math.inf),
+                                                      _bound(iv[1], math.inf)),
+            aic=d.pop("aic", None),
+            bic=d.pop("bic", None),
+            deviance=d.pop("deviance", None),
+            df=d.pop("df", None),
+            status=d.pop("status", "ok"),
+            reason=d.pop("reason", ""),
+            weight=d.pop("weight", None),
+            extra=d,
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class MSEResult:
     """The result of fitting one estimator to one capture table.
+
+    Every family returns a subclass (:class:`~undercount.models.loglinear.LogLinearResult`,
+    :class:`~undercount.uncertainty.bootstrap.BootstrapResult`, ...) whose values other
+    modules need are named fields, and whose draws, if any, are ``draws``: one ArviZ
+    ``InferenceData`` whose groups are documented in :mod:`undercount.core.draws` and read
+    through :func:`undercount.core.draws.n_draws`.
 
     Attributes
     ----------
@@ -144,12 +180,21 @@ class MSEResult:
     models : tuple of ModelRecord
         Every model considered, including those excluded, with the reason.
     diagnostics : tuple of Diagnostic
-    params : dict
-        The estimator's parameters (for provenance).
+    settings : dict
+        The estimator's parameters (for provenance; JSON key ``"settings"``).
     assumptions : tuple of str
         The identifying assumptions in plain words.
-    draws : object, optional
-        Posterior or bootstrap draws (an ArviZ container) where there are any.
+    draws : arviz.InferenceData, optional
+        Draws of N (and parameters) where the family has any; see :mod:`undercount.core.draws`.
+    provenance, defaults, reported : dict, optional
+        Set by :func:`undercount.pipeline.estimate.estimate`: the run's provenance, the
+        package defaults it filled in, and the comparison with a reported figure (written to
+        JSON as its own top-level keys ``reported``, ``undercount``, ``ratio``).
+    input_notes : tuple of str
+        Notes about repairs made to the input table.
+    extra : dict
+        Free-form, display-only values (JSON keys of their own, numeric ones also summary
+        rows). No module reads them by name: what another module needs is a named field.
     """
 
     method: str
@@ -160,10 +205,26 @@ class MSEResult:
     lists: tuple[str, ...]
     models: tuple[ModelRecord, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
-    params: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
     assumptions: tuple[str, ...] = ()
     draws: Any = None
+    provenance: dict[str, Any] | None = None
+    defaults: dict[str, Any] | None = None
+    reported: dict[str, Any] | None = None
+    input_notes: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    #: Family fields written to JSON under their own names, in this order.
+    json_fields: ClassVar[tuple[str, ...]] = ()
+    #: Those of ``json_fields`` left out of the JSON when None.
+    json_optional: ClassVar[frozenset[str]] = frozenset()
+    #: Values of ``method`` whose results this class holds (for :func:`result_from_dict`).
+    methods: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for m in cls.__dict__.get("methods", ()):
+            _RESULT_CLASSES[m] = cls
 
     @property
     def n_unobserved(self) -> float:
@@ -173,17 +234,122 @@ class MSEResult:
     def warnings(self) -> list[str]:
         return [d.message for d in self.diagnostics if d.severity != "info"]
 
+    # ------------------------------------------------------------------ JSON
+    def family_data(self) -> dict[str, Any]:
+        """The family's own JSON keys (raw values, in order), after the common ones."""
+        out: dict[str, Any] = {}
+        for name in self.json_fields:
+            value = getattr(self, name)
+            if value is None and name in self.json_optional:
+                continue
+            out[name] = value
+        return out
+
+    def tail_data(self) -> dict[str, Any]:
+        """Family JSON keys written after the run annotations (provenance, ...)."""
+        return {}
+
+    @classmethod
+    def family_kwargs(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Constructor arguments for the family fields, popped from a ``to_dict`` mapping."""
+        return {name: data.pop(name) for name in cls.json_fields if name in data}
+
     def summary(self) -> Summary:
         return Summary.from_result(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON contract: JSON-native values only."""
         return self.summary().to_dict()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MSEResult:
+        """Rebuild a result from :meth:`to_dict` output, so that
+        ``type(r).from_dict(r.to_dict()).to_dict() == r.to_dict()``.
+
+        What JSON does not carry is not restored: the draws, info-level diagnostics and the
+        diagnostics' codes (the warnings come back as diagnostics with an empty code), and
+        working arrays a family keeps outside its JSON keys. Keys the class does not know
+        go to ``extra``.
+        """
+        d = dict(data)
+        kwargs = common_kwargs(d)
+        kwargs.update(cls.family_kwargs(d))
+        return cls(**kwargs, extra=d)
+
+    def conf_int(self, level: float) -> Interval:
+        """The interval for N at another ``level``, where the family can give one exactly.
+
+        Raises :class:`NotImplementedError` for families whose interval at another level
+        needs a refit (profile likelihoods): refit with ``level=`` instead.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no interval at another level without refitting; "
+            "fit again with level=..."
+        )
 
     def _repr_html_(self) -> str:
         return self.summary().as_html()
 
     def __str__(self) -> str:
         return self.summary().as_text()
+
+
+#: Result classes by the ``method`` they hold, filled in as the family modules load.
+_RESULT_CLASSES: dict[str, type[MSEResult]] = {}
+
+_COMMON_KEYS = ("n_observed", "estimate", "interval", "level", "interval_method", "method",
+                "model", "lists", "models", "warnings", "assumptions", "settings")
+_REPORTED_KEYS = ("reported", "undercount", "ratio", "reported_note")
+
+
+def result_from_dict(data: dict[str, Any]) -> MSEResult:
+    """Rebuild a result of any family from its :meth:`MSEResult.to_dict` mapping.
+
+    JSON carries no type tag (the CLI's contract), so the class is chosen from the keys a
+    wrapper adds (``"bootstrap"``, ``"imputation"``) and else from ``method``; an unknown
+    method gives a plain :class:`MSEResult` with the family keys in ``extra``.
+    """
+    for key in ("imputation", "bootstrap"):
+        if key in data and key in _RESULT_CLASSES:
+            return _RESULT_CLASSES[key].from_dict(data)
+    method = str(data.get("method", ""))
+    cls = _RESULT_CLASSES.get(method)
+    if cls is None and method.startswith("stratified "):
+        cls = _RESULT_CLASSES.get("stratified")
+    return (cls or MSEResult).from_dict(data)
+
+
+def _bound(x: float | None, missing: float) -> float:
+    return missing if x is None else float(x)
+
+
+def common_kwargs(d: dict[str, Any]) -> dict[str, Any]:
+    """Pop the common keys and run annotations of a ``to_dict`` mapping (``d`` is changed)
+    and return them as :class:`MSEResult` field values, for a family's ``from_dict``."""
+    lo, hi = d.pop("interval")
+    level = d.pop("level")
+    interval = Interval(_bound(lo, -math.inf), _bound(hi, math.inf), level,
+                        d.pop("interval_method"))
+    est = d.pop("estimate")
+    warnings = d.pop("warnings", [])
+    kwargs: dict[str, Any] = {
+        "n_observed": d.pop("n_observed"),
+        "estimate": math.nan if est is None else est,
+        "interval": interval,
+        "method": d.pop("method"),
+        "model": d.pop("model"),
+        "lists": tuple(d.pop("lists")),
+        "models": tuple(ModelRecord.from_dict(m) for m in d.pop("models", [])),
+        "diagnostics": tuple(Diagnostic("", w, "warning") for w in warnings),
+        "assumptions": tuple(d.pop("assumptions", [])),
+        "settings": d.pop("settings", {}),
+        "provenance": d.pop("provenance", None),
+        "defaults": d.pop("defaults", None),
+        "input_notes": tuple(d.pop("input_notes", ())),
+    }
+    if "reported" in d:
+        kwargs["reported"] = {k: d.pop(k) for k in _REPORTED_KEYS if k in d}
+    return kwargs
 
 
 def _fmt(x: float | None, digits: int = 1) -> str:
@@ -207,6 +373,10 @@ def _jsonable(v: Any) -> Any:
         return [_jsonable(x) for x in v]
     if isinstance(v, np.ndarray):
         return [_jsonable(x) for x in v.tolist()]
+    if isinstance(v, pd.DataFrame):
+        return [_jsonable(r) for r in v.to_dict(orient="records")]
+    if isinstance(v, pd.Series):
+        return {str(k): _jsonable(x) for k, x in v.items()}
     return v
 
 
@@ -232,13 +402,23 @@ class Summary:
             ("Estimate (N)", _fmt(res.estimate)),
             (f"{iv.level:.0%} interval ({iv.method})", str(iv)),
         ]
-        for key, value in res.extra.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                rows.append((key, _fmt(float(value), 3 if abs(value) < 10 else 1)))
         usable = [m for m in res.models if m.usable]
         ranked = sorted(usable, key=lambda m: (m.bic if m.bic is not None else math.inf))
         shown = ranked[:top] + [m for m in res.models if not m.usable]
         table = tuple(m.to_dict() for m in shown)
+        raw: dict[str, Any] = {**res.family_data(), **res.extra}
+        if res.defaults:
+            raw["defaults"] = res.defaults
+        if res.provenance is not None:
+            raw["provenance"] = res.provenance
+        if res.reported is not None:
+            raw.update(res.reported)
+        if res.input_notes:
+            raw["input_notes"] = list(res.input_notes)
+        raw.update(res.tail_data())
+        for key, value in raw.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                rows.append((key, _fmt(float(value), 3 if abs(value) < 10 else 1)))
         data: dict[str, Any] = {
             "n_observed": int(res.n_observed),
             "estimate": json_number(res.estimate),
@@ -251,9 +431,9 @@ class Summary:
             "models": [m.to_dict() for m in res.models],
             "warnings": list(res.warnings),
             "assumptions": list(res.assumptions),
-            "params": _jsonable(res.params),
+            "settings": _jsonable(res.settings),
         }
-        for key, value in res.extra.items():
+        for key, value in raw.items():
             data[key] = _jsonable(value)
         return cls(
             title=f"undercount: {res.method}",

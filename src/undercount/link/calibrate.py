@@ -48,9 +48,6 @@ class Calibrator:
         if self.method not in ("isotonic", "platt"):
             raise ConfigError(f"Calibrator: method={self.method!r}; choose isotonic or platt")
 
-    # Kept for LinkageAveraging._em_partitions, which still calls Calibrator._logit.
-    _logit = staticmethod(logit)
-
     def fit(self, probability: np.ndarray, labels: np.ndarray) -> Calibrator:
         """Fit on the labelled pairs' raw probabilities and 0/1 labels."""
         y = np.asarray(labels).astype(int)

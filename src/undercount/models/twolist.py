@@ -62,6 +62,7 @@ from undercount.errors import ConfigError, InputError, MLENotFoundError
 __all__ = [
     "ChapmanEstimator",
     "LincolnPetersenEstimator",
+    "TwoListResult",
     "chapman",
     "lincoln_petersen",
     "log_interval",
@@ -126,6 +127,43 @@ def _counts(table: CaptureTable) -> tuple[int, int, int]:
     full = table.full_counts()
     n10, n01, n11 = int(full[2]), int(full[1]), int(full[3])
     return n10 + n11, n01 + n11, n11
+
+
+@dataclass(frozen=True, kw_only=True)
+class TwoListResult(MSEResult):
+    """Result of the two-list estimators (Lincoln-Petersen, Chapman).
+
+    Attributes
+    ----------
+    se : float
+        Estimated standard error of N-hat (Seber 1982, sec. 3.1).
+    n1, n2 : int
+        People on the first and on the second list.
+    m : int
+        People on both lists.
+
+    :meth:`conf_int` gives the same kind of interval (``interval.method``: Chao's log-normal
+    or Wald) at another level, exactly.
+    """
+
+    se: float
+    n1: int
+    n2: int
+    m: int
+
+    methods: ClassVar[tuple[str, ...]] = ("lincoln-petersen", "chapman")
+    json_fields: ClassVar[tuple[str, ...]] = ("se", "n1", "n2", "m")
+
+    def conf_int(self, level: float) -> Interval:
+        """The estimator's interval at ``level`` (a Wald interval is raised to n, as in fit)."""
+        var = self.se**2
+        n = self.n_observed
+        if self.interval.method == "log":
+            lo, hi = log_interval(self.estimate, var, n, level)
+        else:
+            z = stats.norm.ppf(0.5 + level / 2)
+            lo, hi = max(self.estimate - z * self.se, float(n)), self.estimate + z * self.se
+        return Interval(float(lo), float(hi), level, self.interval.method)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,7 +254,7 @@ class _TwoListEstimator(Estimator):
             n_params=3,
             extra={"se": se},
         )
-        return MSEResult(
+        return TwoListResult(
             method=self.method,
             model=self.label,
             estimate=n_hat,
@@ -225,9 +263,12 @@ class _TwoListEstimator(Estimator):
             lists=table.lists,
             models=(record,),
             diagnostics=tuple(diags),
-            params=self.get_params(),
+            settings=self.get_params(),
             assumptions=ASSUMPTIONS,
-            extra={"se": se, "n1": n1, "n2": n2, "m": m},
+            se=se,
+            n1=n1,
+            n2=n2,
+            m=m,
         )
 
 

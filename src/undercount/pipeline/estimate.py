@@ -121,8 +121,8 @@ def estimate(
     (``docs/validation.md`` shows it covers the truth at least as often as the selected
     model's profile interval in every simulated design). It is stochastic, so the seed
     matters; ``bootstrap=0`` or ``interval="profile"`` gives the conditional profile interval.
-    The defaults filled in are reported under ``defaults`` in the result's ``extra`` and its
-    provenance. See :func:`~undercount.pipeline.registry.resolve_options` for the rules.
+    The defaults filled in are the result's ``defaults`` and are in its provenance. See
+    :func:`~undercount.pipeline.registry.resolve_options` for the rules.
     """
     opts = EstimateOptions(**options)
     table, hashes = load_table(
@@ -174,15 +174,14 @@ def estimate(
             seed=seed if getattr(type(estimator), "stochastic", True) else None,
             inputs=hashes,
         )
-        extra = dict(res.extra)
-        if defaults:
-            extra["defaults"] = defaults
-        extra["provenance"] = prov.to_dict()
-        if opts.reported is not None:
-            extra.update(compare_reported(res.estimate, res.interval, opts.reported).to_dict())
-        for note in table.notes:
-            extra.setdefault("input_notes", []).append(note)
-        results.append(dataclasses.replace(res, extra=extra))
+        results.append(dataclasses.replace(
+            res,
+            defaults=defaults or None,
+            provenance=prov.to_dict(),
+            reported=(None if opts.reported is None else
+                      compare_reported(res.estimate, res.interval, opts.reported).to_dict()),
+            input_notes=(*res.input_notes, *table.notes),
+        ))
     if opts.method != "all":
         return results[0]
     if not results:

@@ -37,12 +37,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from undercount.core.draws import slim_draws
 from undercount.core.provenance import file_sha256, package_versions
 from undercount.core.result import Diagnostic, MSEResult
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, InputError, UndercountWarning
 from undercount.pipeline.config import RunConfig, load_run_config
 from undercount.pipeline.store import StageRecord, Store, frame_hash
+from undercount.strata import StratifiedResult
+from undercount.uncertainty.imputation import ImputationResult
 
 __all__ = [
     "STAGES",
@@ -412,7 +415,7 @@ def _estimate(ctx: StageContext) -> StageOutput:
     if stratified is not None:
         rows.append(_estimate_row("stratified", "total", stratified))
         rows += [_estimate_row("stratum", label, r)
-                 for label, r in getattr(stratified, "strata", {}).items()]
+                 for label, r in getattr(_strata_of(stratified), "strata", {}).items()]
     ctx.memo["results"] = results
     return StageOutput(
         output_hash=_digest([r["result"] for r in rows]),
@@ -423,32 +426,33 @@ def _estimate(ctx: StageContext) -> StageOutput:
 
 
 def _slim(result: MSEResult) -> MSEResult:
-    """What the store keeps of a result: the base fields, with draws reduced to N.
+    """What the store keeps of a result: the typed result with its draws reduced to N.
 
-    Family subclasses may carry large working arrays (a dga posterior over a grid of tens of
-    millions of values of N, full MCMC traces); the report needs only the result's fields
-    and the draws of N, so the store stays small and loads fast.
+    Draws may be large (a dga posterior over a grid of tens of millions of values of N,
+    full MCMC traces); the report needs only the result's fields and the draws of N, so the
+    store stays small and loads fast. Results inside it (a bootstrap's base fit, the strata
+    of a stratified total, the first imputation) are slimmed too. (The store keeps the
+    objects rather than ``from_dict(to_dict())``: the JSON does not carry the diagnostics'
+    codes and info-level diagnostics, which the report lists.)
     """
-    from undercount.report import draws_of
+    changes: dict[str, Any] = {"draws": slim_draws(result.draws)}
+    for f in dataclasses.fields(result):
+        value = getattr(result, f.name)
+        if isinstance(value, MSEResult):
+            changes[f.name] = _slim(value)
+        elif isinstance(value, dict) and value and all(
+            isinstance(v, MSEResult) for v in value.values()
+        ):
+            changes[f.name] = {k: _slim(v) for k, v in value.items()}
+    return dataclasses.replace(result, **changes)
 
-    draws = result.draws
-    posterior = getattr(draws, "posterior", None)
-    if posterior is not None and "N" in posterior:
-        import arviz as az
 
-        values = np.asarray(posterior["N"].values)
-        draws = az.from_dict(posterior={"N": values.reshape(1, -1) if values.ndim == 1
-                                        else values})
-    elif draws is not None:
-        arr = draws_of(result)
-        draws = None if arr is None else arr
-    strata = getattr(result, "strata", None)
-    if isinstance(strata, dict):  # a stratified total: keep its strata, slimmed
-        return dataclasses.replace(result, draws=draws,
-                                   strata={k: _slim(v) for k, v in strata.items()})
-    base = {f.name: getattr(result, f.name) for f in dataclasses.fields(MSEResult)}
-    base["draws"] = draws
-    return MSEResult(**base)
+def _strata_of(result: MSEResult | None) -> StratifiedResult | None:
+    """The stratified result behind a stratified total (the first imputation's when the
+    strata were imputed), for its per-stratum results and how the total was formed."""
+    if isinstance(result, ImputationResult):
+        result = result.first
+    return result if isinstance(result, StratifiedResult) else None
 
 
 def _stratified(persons, lists, strata, cfg, diagnostics, build_estimator, EstimateOptions):
@@ -492,7 +496,7 @@ def _stratified(persons, lists, strata, cfg, diagnostics, build_estimator, Estim
     prov = {"settings": {"stratified": True, "method": method, **spec.options,
                          "replicates": spec.replicates, "strata": strata},
             "seed": spec.seed, "versions": package_versions()}
-    return dataclasses.replace(result, extra={**result.extra, "provenance": prov})
+    return dataclasses.replace(result, provenance=prov)
 
 
 def _estimate_row(kind: str, label: str, r: MSEResult) -> dict[str, Any]:
@@ -504,7 +508,7 @@ def _estimate_row(kind: str, label: str, r: MSEResult) -> dict[str, Any]:
             "estimate": num(r.estimate), "lower": num(r.interval.lower),
             "upper": num(r.interval.upper), "level": r.interval.level,
             "interval_method": r.interval.method, "n_observed": int(r.n_observed),
-            "result": d, "provenance": r.extra.get("provenance", {})}
+            "result": d, "provenance": r.provenance or {}}
 
 
 # ---- report
@@ -571,22 +575,23 @@ def build_project_report(ctx: StageContext, *, redact: bool) -> Any:
     stage_hashes.update({k: v[:16] for k, v in ctx.upstream.items() if k == "report"})
     failures = {}
     strata_note = ""
+    by_stratum = _strata_of(stratified)
     if stratified is not None:
         failures = {d.message.split(" could not")[0].removeprefix("stratum "): d.message
                     for d in stratified.diagnostics if d.code == "stratum_failed"}
+        how = by_stratum.total_method if by_stratum is not None else stratified.interval.method
         strata_note = (
             f"Each stratum is estimated separately ({stratified.method}); the total's interval "
-            f"comes from {stratified.extra.get('total_method', stratified.interval.method)}, "
-            "not from adding the strata's bounds.")
+            f"comes from {how}, not from adding the strata's bounds.")
     observed = {}
-    if stratified is not None:
-        for label, r in stratified.strata.items():
+    if by_stratum is not None:
+        for label, r in by_stratum.strata.items():
             observed[label] = r.n_observed
     return build_report(
         results["headline"],
         table=table,
         comparison=results["comparison"],
-        strata=getattr(stratified, "strata", None),
+        strata=by_stratum.strata if by_stratum is not None else None,
         strata_total=stratified,
         strata_failures=failures,
         strata_observed=observed,

@@ -34,8 +34,8 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,7 @@ from undercount.uncertainty.imputation import (
     individual_frame,
 )
 
-__all__ = ["LANCET_MODELS", "Lancet2025", "stratum_average"]
+__all__ = ["LANCET_MODELS", "Lancet2025", "Lancet2025Result", "stratum_average"]
 
 #: The 8 models of the study, for three lists.
 LANCET_MODELS = (
@@ -100,6 +100,43 @@ def stratum_average(table: CaptureTable, plausibility: float = 5.0) -> StratumAv
     return StratumAverage(est, lower, upper, {f[0]: float(x) for f, x in zip(fits, w,
                                                                               strict=True)},
                           excluded)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Lancet2025Result(MSEResult):
+    """The published method's figure (:class:`Lancet2025`).
+
+    Attributes
+    ----------
+    strata_table : pandas.DataFrame
+        Per stratum: the stratum columns, the medians over imputations of the AIC-averaged
+        ``estimate``, ``lower`` and ``upper``, and ``imputations``. JSON: a list of records.
+    published : dict
+        The study's published ``estimate`` and ``interval``.
+    relative_difference : float
+        This estimate over the published one, minus 1.
+    records_imputed : int
+        Records lacking a stratum value.
+
+    The interval (summed AIC-averaged bounds) has no stated level, so there is no
+    :meth:`conf_int`.
+    """
+
+    strata_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    published: dict[str, Any] = field(default_factory=dict)
+    relative_difference: float = math.nan
+    records_imputed: int = 0
+
+    methods: ClassVar[tuple[str, ...]] = ("lancet2025 recipe",)
+    json_fields: ClassVar[tuple[str, ...]] = (
+        "strata_table", "published", "relative_difference", "records_imputed",
+    )
+
+    @classmethod
+    def family_kwargs(cls, data: dict[str, Any]) -> dict[str, Any]:
+        kwargs = super().family_kwargs(data)
+        kwargs["strata_table"] = pd.DataFrame(kwargs.get("strata_table", []))
+        return kwargs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,14 +207,7 @@ class Lancet2025:
             )
             for r in rows
         )
-        extra: dict[str, Any] = {
-            "strata_table": strata_table.to_dict(orient="records"),
-            "published": {"estimate": PUBLISHED["estimate"],
-                          "interval": list(PUBLISHED["interval"])},
-            "relative_difference": total / PUBLISHED["estimate"] - 1,
-            "records_imputed": int(needs.sum()),
-        }
-        return MSEResult(
+        return Lancet2025Result(
             method="lancet2025 recipe",
             model="AIC-weighted average of 8 log-linear models per stratum",
             estimate=total,
@@ -195,8 +225,8 @@ class Lancet2025:
                     "docs/gaza-lancet-2025.md",
                 ),
             ),
-            params={"recipe": "lancet2025", "m": self.m, "imputer": self.imputer,
-                    "strata": list(self.strata), "plausibility": self.plausibility},
+            settings={"recipe": "lancet2025", "m": self.m, "imputer": self.imputer,
+                      "strata": list(self.strata), "plausibility": self.plausibility},
             assumptions=(
                 "No three-way interaction among hospital, survey and social-media lists "
                 "(untestable with three lists).",
@@ -205,5 +235,9 @@ class Lancet2025:
                 "Missing age and sex are missing at random given the capture pattern (and, "
                 "for the forest imputer, the other covariates).",
             ),
-            extra=extra,
+            strata_table=strata_table,
+            published={"estimate": PUBLISHED["estimate"],
+                       "interval": list(PUBLISHED["interval"])},
+            relative_difference=total / PUBLISHED["estimate"] - 1,
+            records_imputed=int(needs.sum()),
         )

@@ -33,7 +33,7 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from undercount.core.draws import posterior_n
+from undercount.core.draws import n_draws
 from undercount.core.result import Diagnostic, Interval, MSEResult, json_number
 from undercount.core.table import CaptureTable
 from undercount.errors import UndercountError
@@ -164,35 +164,17 @@ _SVG = re.compile(r"<svg.*?</svg>", re.S)
 
 # ----------------------------------------------------------------------------- draws
 def draws_of(result: MSEResult) -> np.ndarray | None:
-    """Posterior draws or bootstrap replicates of N carried by a result, flattened; or None.
+    """The finite draws of N to plot for a result, or None (fewer than 10, or none).
 
-    Looks at ``result.draws`` (ArviZ ``InferenceData`` with ``posterior["N"]``, an xarray
-    ``Dataset`` or mapping with ``"N"``, or an array) and then at ``extra["bootstrap"]`` /
-    ``extra["replicates"]``.
+    They are :func:`undercount.core.draws.n_draws` of the result: posterior draws, bootstrap
+    replicates, a stratified or pooled total, a linkage mixture. An exact posterior on a
+    grid (dga) has no stored draws and is not plotted.
     """
-    candidates: list[Any] = []
-    d = result.draws
-    post = posterior_n(result)
-    if post is not None:
-        candidates.append(post)
-    elif d is not None:
-        if isinstance(d, Mapping) or hasattr(d, "data_vars"):
-            if "N" in d:
-                candidates.append(np.asarray(d["N"]))
-        else:
-            candidates.append(d)
-    for key in ("bootstrap", "replicates", "draws"):
-        if key in result.extra:
-            candidates.append(result.extra[key])
-    for c in candidates:
-        try:
-            arr = np.asarray(c, dtype=float).ravel()
-        except (TypeError, ValueError):
-            continue
-        arr = arr[np.isfinite(arr)]
-        if arr.size >= 10:
-            return arr
-    return None
+    arr = n_draws(result)
+    if arr is None:
+        return None
+    arr = arr[np.isfinite(arr)]
+    return arr if arr.size >= 10 else None
 
 
 # ----------------------------------------------------------------------------- the report
@@ -520,8 +502,7 @@ def _distributions(
         draws = draws_of(res)
         if draws is None:
             continue
-        kind = "posterior draws" if getattr(res.draws, "posterior", None) is not None else (
-            "draws")
+        kind = "posterior draws" if n_draws(res, posterior_only=True) is not None else "draws"
         out.append({
             "svg": plots.draws_plot(draws, estimate=res.estimate, lower=res.interval.lower,
                                     upper=res.interval.upper, reported=reported,
@@ -576,7 +557,7 @@ def _diagnostics(
     if table is not None:
         items += [("input", "info", note) for note in table.notes]
     items += [("estimate", d.severity, d.message) for d in result.diagnostics]
-    for note in result.extra.get("input_notes", []) or []:
+    for note in result.input_notes:
         items.append(("input", "info", str(note)))
     for res in _comparison_results(comparison)[0]:
         items += [(res.method, d.severity, d.message) for d in res.diagnostics]
@@ -626,7 +607,7 @@ def _provenance(
     result: MSEResult, run: Mapping[str, Any] | None, clean: Any
 ) -> dict[str, Any]:
     prov: dict[str, Any] = {}
-    own = result.extra.get("provenance")
+    own = result.provenance
     if isinstance(own, Mapping):
         prov["estimate"] = dict(own)
     if run:
@@ -642,7 +623,7 @@ def _provenance(
         versions = est.get("versions") or {}
         rows.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
     else:
-        rows.append(("settings", json.dumps(result.params, sort_keys=True, default=str)))
+        rows.append(("settings", json.dumps(result.settings, sort_keys=True, default=str)))
     for key, value in (run or {}).items():
         if isinstance(value, Mapping):
             for k2, v2 in value.items():

@@ -9,10 +9,16 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from undercount.core.draws import posterior_n
+from undercount.core.draws import group_draws, n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.parallel import available_cores, map_tasks
-from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
+from undercount.core.result import (
+    Diagnostic,
+    Interval,
+    ModelRecord,
+    MSEResult,
+    result_from_dict,
+)
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, EstimationError, InputError
 from undercount.uncertainty.bootstrap import quantile_type8, replicate_estimate, replicate_table
@@ -113,13 +119,58 @@ def sum_draws(draws: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     return total
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class StratifiedResult(MSEResult):
-    """A total over strata, with each stratum's own result and diagnostics."""
+    """A total over strata, with each stratum's own result and diagnostics.
+
+    Attributes
+    ----------
+    strata : dict of str to MSEResult
+        Each stratum's result, by label (``"sex=female"``); JSON: each one's ``to_dict()``.
+    stratum_reports : dict of str to StratumReport
+        What a reader must know about each stratum's data (not in the JSON).
+    sum_of_stratum_bounds : tuple of float
+        The strata's interval bounds added up: shown for comparison, an interval of no
+        stated level.
+    total_method : str
+        ``"summed posterior draws"`` or ``"joint bootstrap across strata (percentile)"``.
+
+    ``draws`` has the total's draws in a ``strata_total`` group (see
+    :mod:`undercount.core.draws`); :meth:`conf_int` gives the interval at another level
+    from them.
+    """
 
     strata: dict[str, MSEResult] = field(default_factory=dict)
     stratum_reports: dict[str, StratumReport] = field(default_factory=dict)
-    total_draws: np.ndarray | None = None
+    sum_of_stratum_bounds: tuple[float, float] = (math.nan, math.nan)
+    total_method: str = ""
+
+    methods: ClassVar[tuple[str, ...]] = ("stratified",)
+
+    def family_data(self) -> dict[str, Any]:
+        return {
+            "strata": {label: r.to_dict() for label, r in self.strata.items()},
+            "sum_of_stratum_bounds": list(self.sum_of_stratum_bounds),
+            "total_method": self.total_method,
+        }
+
+    @classmethod
+    def family_kwargs(cls, data: dict[str, Any]) -> dict[str, Any]:
+        lo, hi = data.pop("sum_of_stratum_bounds")
+        return {
+            "strata": {k: result_from_dict(v) for k, v in data.pop("strata").items()},
+            "sum_of_stratum_bounds": (
+                -math.inf if lo is None else lo, math.inf if hi is None else hi),
+            "total_method": data.pop("total_method"),
+        }
+
+    def conf_int(self, level: float) -> Interval:
+        """The total's interval at ``level``: type-8 quantiles of its draws."""
+        total = n_draws(self)
+        if total is None:
+            raise ValueError("this result carries no draws of the total (a stored copy?)")
+        lo, hi = quantile_type8(total, [(1 - level) / 2, (1 + level) / 2])
+        return Interval(float(lo), float(hi), level, self.interval.method)
 
 
 def _run_joint(args) -> np.ndarray:
@@ -228,8 +279,9 @@ class StratifiedEstimator(Estimator):
             raise EstimationError("no stratum could be estimated")
         point = sum(r.estimate for r in results.values()) + skipped_n
         draw_rng = streams[-1]
-        draws = [posterior_n(r, rng=draw_rng) for r in results.values()]
-        if all(d is not None for d in draws):
+        draws = [n_draws(r, rng=draw_rng, posterior_only=True) for r in results.values()]
+        posterior = all(d is not None for d in draws)
+        if posterior:
             total_draws = sum_draws(draws, draw_rng) + skipped_n  # type: ignore[arg-type]
             point = float(np.median(total_draws))
             how = "summed posterior draws"
@@ -270,21 +322,19 @@ class StratifiedEstimator(Estimator):
             lists=table.lists,
             models=models,
             diagnostics=tuple(diagnostics),
-            params={**self.get_params(), "estimator": type(self.estimator).__name__,
-                    "estimator_params": self.estimator.get_params()},
+            settings={**self.get_params(), "estimator": type(self.estimator).__name__,
+                      "estimator_params": self.estimator.get_params()},
             assumptions=(
                 *first.assumptions,
                 "each stratum's lists and model are estimated separately; strata are "
                 "independent",
             ),
-            extra={
-                "strata": {label: r.to_dict() for label, r in results.items()},
-                "sum_of_stratum_bounds": list(bound_sum),
-                "total_method": how,
-            },
+            draws=group_draws("strata_total", {"N": (("draw",), total_draws)},
+                              attrs={"posterior": posterior, "method": how}),
             strata=results,
             stratum_reports=reports,
-            total_draws=total_draws,
+            sum_of_stratum_bounds=bound_sum,
+            total_method=how,
         )
 
     def _joint_bootstrap(self, split, results, rng: np.random.Generator) -> np.ndarray:

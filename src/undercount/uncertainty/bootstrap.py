@@ -48,22 +48,29 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from scipy import stats
 
+from undercount.core.draws import group_draws
 from undercount.core.estimator import Estimator
 from undercount.core.parallel import available_cores, map_tasks
-from undercount.core.result import Diagnostic, Interval, MSEResult
+from undercount.core.result import (
+    Diagnostic,
+    Interval,
+    MSEResult,
+    common_kwargs,
+    result_from_dict,
+)
 from undercount.core.table import CaptureTable, patterns_from_codes
 from undercount.errors import ConfigError, EstimationError
 
 __all__ = [
     "Bootstrap",
+    "BootstrapResult",
     "bca_interval",
     "jackknife_acceleration",
     "quantile_type8",
@@ -171,6 +178,110 @@ def replicate_table(lists, patterns, counts) -> CaptureTable | None:
     return None if table.degeneracies() else table
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class BootstrapResult(MSEResult):
+    """A deterministic estimator's result with a bootstrap interval.
+
+    The common fields are the estimator's own fit on the data (``base``), except the
+    interval (the bootstrap's) and the diagnostics (the base fit's, less its remarks on its
+    conditional interval, plus the bootstrap's). ``settings`` are the base estimator's; the
+    bootstrap's own are ``bootstrap_settings``. The base family's fields are on ``base``
+    (``result.base.fitted``, ...) and in the JSON as before.
+
+    Attributes
+    ----------
+    base : MSEResult
+        The estimator's fit on the data, with its own (conditional) interval.
+    replicates : ndarray
+        N-hat of each replicate (``+inf`` where none exists); also ``draws.bootstrap["N"]``.
+    n_replicates, interval_kind, kind, ntop
+        The bootstrap's settings: replicates, ``"bca"``/``"percentile"``,
+        ``"nonparametric"``/``"parametric"``, re-selection among the top models.
+    failed : int
+        Replicates without a finite estimate.
+    acceleration, bias_correction : float, optional
+        BCa's jackknife acceleration and bias correction z0.
+    replicate_median, replicate_mean, replicate_sd : float
+        Of the replicates (the mean and sd of the finite ones).
+
+    JSON: the base family's keys, then ``"bootstrap"`` (the settings and the summary above)
+    and ``"replicates"``. :meth:`conf_int` gives the same interval at another level from the
+    replicates (exact: BCa reuses the acceleration).
+    """
+
+    base: MSEResult
+    replicates: np.ndarray
+    n_replicates: int
+    interval_kind: Literal["bca", "percentile"]
+    kind: Literal["nonparametric", "parametric"]
+    ntop: int | None = None
+    failed: int = 0
+    bootstrap_settings: dict[str, Any] = field(default_factory=dict)
+    acceleration: float | None = None
+    bias_correction: float | None = None
+    replicate_median: float | None = None
+    replicate_mean: float | None = None
+    replicate_sd: float | None = None
+
+    methods: ClassVar[tuple[str, ...]] = ("bootstrap",)
+
+    def family_data(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "replicates": self.n_replicates,
+            "method": self.interval_kind,
+            "kind": self.kind,
+            "ntop": self.ntop,
+            "failed": self.failed,
+            "settings": self.bootstrap_settings,
+        }
+        if self.interval_kind == "bca":
+            info.update(acceleration=self.acceleration, bias_correction=self.bias_correction)
+        info["summary"] = {"median": self.replicate_median, "mean": self.replicate_mean,
+                           "sd": self.replicate_sd}
+        return {**self.base.family_data(), **self.base.extra, "bootstrap": info,
+                "replicates": self.replicates}
+
+    def tail_data(self) -> dict[str, Any]:
+        return self.base.tail_data()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BootstrapResult:
+        d = dict(data)
+        info = d.pop("bootstrap")
+        reps = np.asarray([math.inf if r is None else r for r in d.pop("replicates")],
+                          dtype=float)
+        base = result_from_dict(d)
+        kwargs = common_kwargs(dict(data))
+        summary = info.get("summary", {})
+        return cls(
+            **kwargs,
+            draws=group_draws("bootstrap", {"N": (("replicate",), reps)},
+                              attrs={"posterior": False}),
+            base=base,
+            replicates=reps,
+            n_replicates=info["replicates"],
+            interval_kind=info["method"],
+            kind=info["kind"],
+            ntop=info.get("ntop"),
+            failed=info.get("failed", 0),
+            bootstrap_settings=info.get("settings", {}),
+            acceleration=info.get("acceleration"),
+            bias_correction=info.get("bias_correction"),
+            replicate_median=summary.get("median"),
+            replicate_mean=summary.get("mean"),
+            replicate_sd=summary.get("sd"),
+        )
+
+    def conf_int(self, level: float) -> Interval:
+        """The bootstrap interval (BCa or percentile) at ``level``, from the replicates."""
+        if self.interval_kind == "bca":
+            assert self.acceleration is not None
+            lo, hi, _ = bca_interval(self.replicates, self.estimate, self.acceleration, level)
+        else:
+            lo, hi = quantile_type8(self.replicates, [(1 - level) / 2, (1 + level) / 2])
+        return Interval(float(lo), float(hi), level, self.interval.method)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Bootstrap(Estimator):
     """Bootstrap any deterministic estimator, re-running its model selection each time.
@@ -253,20 +364,12 @@ class Bootstrap(Estimator):
                     "count as unbounded, in the upper tail",
                 )
             )
-        extra: dict[str, Any] = dict(base.extra)
-        boot_info: dict[str, Any] = {
-            "replicates": self.n_replicates,
-            "method": self.interval,
-            "kind": self.kind,
-            "ntop": self.ntop,
-            "failed": n_inf,
-            "settings": _params(self),
-        }
+        a = z0 = None
+        jack = None
         if self.interval == "bca":
             jack = self._jackknife(estimator, table)
             a = jackknife_acceleration(table.counts, jack)
             lo, hi, z0 = bca_interval(reps, base.estimate, a, self.level)
-            boot_info.update(acceleration=a, bias_correction=z0)
         else:
             lo, hi = quantile_type8(reps, [(1 - self.level) / 2, (1 + self.level) / 2])
         iv = Interval(float(lo), float(hi), self.level, f"bootstrap {self.interval}")
@@ -280,18 +383,34 @@ class Bootstrap(Estimator):
                 "replicates had no finite estimate, or the largest ones run off",
             ))
         finite = reps[np.isfinite(reps)]
-        boot_info["summary"] = {
-            "median": float(np.median(reps)),
-            "mean": float(finite.mean()) if len(finite) else None,
-            "sd": float(finite.std(ddof=1)) if len(finite) > 1 else None,
-        }
-        extra["bootstrap"] = boot_info
-        extra["replicates"] = reps
-        return dataclasses.replace(
-            base,
+        data: dict[str, tuple[tuple[str, ...], Any]] = {"N": (("replicate",), reps)}
+        if jack is not None:
+            data["jackknife_N"] = (("history",), jack)
+        return BootstrapResult(
+            method=base.method,
+            model=base.model,
+            estimate=base.estimate,
             interval=iv,
+            n_observed=base.n_observed,
+            lists=base.lists,
+            models=base.models,
             diagnostics=(*kept, *diagnostics),
-            extra=extra,
+            settings=base.settings,
+            assumptions=base.assumptions,
+            draws=group_draws("bootstrap", data, attrs={"posterior": False}),
+            base=base,
+            replicates=reps,
+            n_replicates=self.n_replicates,
+            interval_kind=self.interval,
+            kind=self.kind,
+            ntop=self.ntop,
+            failed=n_inf,
+            bootstrap_settings=_params(self),
+            acceleration=a,
+            bias_correction=z0,
+            replicate_median=float(np.median(reps)),
+            replicate_mean=float(finite.mean()) if len(finite) else None,
+            replicate_sd=float(finite.std(ddof=1)) if len(finite) > 1 else None,
         )
 
     def _map(self, estimator, lists, codes, draws) -> np.ndarray:
@@ -320,7 +439,9 @@ def _params(boot: Bootstrap) -> dict[str, Any]:
 
 
 def _fitted_cell_probs(result: MSEResult, table: CaptureTable) -> np.ndarray:
-    fitted = result.extra.get("fitted")
+    # A family that can give the parametric bootstrap its cell means names them ``fitted``
+    # (LogLinearResult.fitted).
+    fitted = getattr(result, "fitted", None)
     if fitted is None:
         raise ConfigError(
             f"a parametric bootstrap needs fitted cell means; the {result.method} result "

@@ -48,7 +48,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,9 +57,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from undercount.core.draws import posterior_n
+from undercount.core.draws import group_draws, n_draws
 from undercount.core.estimator import Estimator
-from undercount.core.result import Diagnostic, Interval, MSEResult
+from undercount.core.result import (
+    Diagnostic,
+    Interval,
+    MSEResult,
+    common_kwargs,
+    result_from_dict,
+)
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, InputError
 from undercount.uncertainty.bootstrap import quantile_type8
@@ -68,6 +73,7 @@ from undercount.uncertainty.bootstrap import quantile_type8
 __all__ = [
     "ChainedForestImputer",
     "HotDeckImputer",
+    "ImputationResult",
     "Imputer",
     "MultipleImputation",
     "RubinPooled",
@@ -244,6 +250,106 @@ def individual_frame(table: CaptureTable) -> pd.DataFrame:
     return base.loc[base.index.repeat(counts)].reset_index(drop=True)
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ImputationResult(MSEResult):
+    """N pooled over multiple imputations.
+
+    The common fields other than the estimate, interval, method, settings and diagnostics
+    are the first imputation's (``first``), whose family fields also make up the JSON
+    (for a stratified estimator: its strata), followed by ``"imputation"``.
+
+    Attributes
+    ----------
+    first : MSEResult
+        The estimator's result on the first imputed data set.
+    imputations : int
+        m, the number of imputations.
+    imputer, pooling : str
+        The imputer, and ``"rubin"`` or ``"pooled-draws"``.
+    records_with_missing : int
+        Records with a missing value in a column imputed.
+    per_imputation : tuple of float
+        Each imputation's estimate.
+    fmi : float
+        Fraction of missing information.
+    df, within, between : float, optional
+        Rubin's degrees of freedom and within/between-imputation variances of
+        ``log(N - n)`` (Rubin pooling only).
+
+    ``draws`` has every imputation's draws of N in an ``imputation`` group (see
+    :mod:`undercount.core.draws`). :meth:`conf_int` gives the interval at another level
+    (pooled draws: their quantiles; Rubin: the same t interval on ``log(N - n)``).
+    """
+
+    first: MSEResult
+    imputations: int
+    imputer: str
+    pooling: str
+    records_with_missing: int
+    per_imputation: tuple[float, ...]
+    fmi: float
+    df: float | None = None
+    within: float | None = None
+    between: float | None = None
+
+    methods: ClassVar[tuple[str, ...]] = ("imputation",)
+
+    def family_data(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "m": self.imputations,
+            "imputer": self.imputer,
+            "pooling": self.pooling,
+            "records_with_missing": self.records_with_missing,
+            "per_imputation": list(self.per_imputation),
+        }
+        if self.pooling == "rubin":
+            info.update(fmi=self.fmi, df=self.df, within=self.within, between=self.between)
+        else:
+            info["fmi"] = self.fmi
+        return {**self.first.family_data(), **self.first.extra, "imputation": info}
+
+    def tail_data(self) -> dict[str, Any]:
+        return self.first.tail_data()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImputationResult:
+        d = dict(data)
+        info = d.pop("imputation")
+        first = result_from_dict({**d, "method": d["method"].removesuffix(
+            " + multiple imputation")})
+        return cls(
+            **common_kwargs(dict(data)),
+            first=first,
+            imputations=info["m"],
+            imputer=info["imputer"],
+            pooling=info["pooling"],
+            records_with_missing=info["records_with_missing"],
+            per_imputation=tuple(info["per_imputation"]),
+            fmi=info["fmi"],
+            df=info.get("df"),
+            within=info.get("within"),
+            between=info.get("between"),
+        )
+
+    def conf_int(self, level: float) -> Interval:
+        """The pooled interval at ``level``."""
+        if self.pooling == "rubin":
+            assert self.within is not None and self.between is not None and self.df is not None
+            n = self.n_observed
+            qbar = math.log(self.estimate - n)
+            total = self.within + (1 + 1 / self.imputations) * self.between
+            tq = (stats.t.ppf(0.5 + level / 2, self.df) if math.isfinite(self.df)
+                  else stats.norm.ppf(0.5 + level / 2))
+            half = tq * math.sqrt(total)
+            return Interval(n + math.exp(qbar - half), n + math.exp(qbar + half), level,
+                            self.interval.method)
+        pooled = n_draws(self)
+        if pooled is None:
+            raise ValueError("this result carries no draws (a stored copy?)")
+        lo, hi = quantile_type8(pooled, [(1 - level) / 2, (1 + level) / 2])
+        return Interval(float(lo), float(hi), level, self.interval.method)
+
+
 @dataclass(frozen=True, kw_only=True)
 class MultipleImputation(Estimator):
     """Impute missing stratum covariates ``m`` times, estimate each, and pool.
@@ -252,7 +358,8 @@ class MultipleImputation(Estimator):
     ----------
     estimator : Estimator
         Usually a :class:`~undercount.strata.StratifiedEstimator`; any estimator whose results
-        carry ``total_draws`` (stratified) or posterior draws can be pooled.
+        carry draws of N (``result.draws``: a stratified total, posterior draws) can be
+        pooled.
     columns : tuple of str
         Covariates to impute (the stratum columns).
     m : int
@@ -304,17 +411,9 @@ class MultipleImputation(Estimator):
             results.append(self.estimator.fit(t, rng=fit_rng))
         draws = [_total_draws(r) for r in results]
         n = table.n_observed
-        bayes = all(_is_posterior(r) for r in results)
+        bayes = all(n_draws(r, posterior_only=True) is not None for r in results)
         pooling = self.pooling if self.pooling != "auto" else ("pooled-draws" if bayes else "rubin")
-        extra: dict[str, Any] = {
-            "imputation": {
-                "m": self.m,
-                "imputer": self.imputer,
-                "pooling": pooling,
-                "records_with_missing": n_missing,
-                "per_imputation": [r.estimate for r in results],
-            }
-        }
+        rubin: dict[str, float] = {}
         if pooling == "rubin":
             variances = []
             for d in draws:
@@ -322,9 +421,8 @@ class MultipleImputation(Estimator):
                 variances.append(float(np.var(np.log(finite - n), ddof=1)))
             pooled = rubin_pool([r.estimate for r in results], variances, n, self.level)
             estimate, interval = pooled.estimate, pooled.interval
-            extra["imputation"].update(
-                fmi=pooled.fmi, df=pooled.df, within=pooled.within, between=pooled.between
-            )
+            fmi = pooled.fmi
+            rubin = {"df": pooled.df, "within": pooled.within, "between": pooled.between}
             all_draws = np.concatenate(draws)
         else:
             all_draws = np.concatenate(draws)
@@ -334,43 +432,50 @@ class MultipleImputation(Estimator):
             within = float(np.mean([np.var(d, ddof=1) for d in draws]))
             between = float(np.var([np.mean(d) for d in draws], ddof=1))
             tot = within + (1 + 1 / self.m) * between
-            extra["imputation"]["fmi"] = (1 + 1 / self.m) * between / tot if tot > 0 else 0.0
+            fmi = (1 + 1 / self.m) * between / tot if tot > 0 else 0.0
         first = results[0]
-        return dataclasses.replace(
-            first,
+        which = np.repeat(np.arange(self.m), [len(d) for d in draws])
+        return ImputationResult(
             method=f"{first.method} + multiple imputation",
+            model=first.model,
             estimate=float(estimate),
             interval=interval,
+            n_observed=first.n_observed,
+            lists=first.lists,
+            models=first.models,
             diagnostics=(
                 *first.diagnostics,
                 Diagnostic(
                     "imputed",
                     f"{n_missing} records had missing {', '.join(self.columns)}; imputed "
                     f"{self.m} times ({self.imputer}); fraction of missing information "
-                    f"{extra['imputation']['fmi']:.2f}",
+                    f"{fmi:.2f}",
                     "info",
                 ),
             ),
-            params={**self.get_params(), "estimator": type(self.estimator).__name__},
-            extra={**first.extra, **extra},
-            **({"total_draws": all_draws} if hasattr(first, "total_draws") else {}),
+            settings={**self.get_params(), "estimator": type(self.estimator).__name__},
+            assumptions=first.assumptions,
+            draws=group_draws(
+                "imputation",
+                {"N": (("draw",), all_draws), "imputation": (("draw",), which),
+                 "estimate": (("m",), [r.estimate for r in results])},
+                attrs={"posterior": pooling == "pooled-draws" and bayes, "pooling": pooling},
+            ),
+            first=first,
+            imputations=self.m,
+            imputer=self.imputer,
+            pooling=pooling,
+            records_with_missing=n_missing,
+            per_imputation=tuple(r.estimate for r in results),
+            fmi=fmi,
+            **rubin,
         )
 
 
-def _is_posterior(result: MSEResult) -> bool:
-    """Whether a result's uncertainty is a posterior (pool draws) or a bootstrap (Rubin)."""
-    if result.extra.get("total_method") == "summed posterior draws":
-        return True
-    return posterior_n(result) is not None
-
-
 def _total_draws(result: MSEResult) -> np.ndarray:
-    d = getattr(result, "total_draws", None)
-    if d is not None:
-        return np.asarray(d, dtype=float)
-    post = posterior_n(result)
-    if post is not None:
-        return post
+    draws = n_draws(result)
+    if draws is not None:
+        return draws
     raise ConfigError(
         f"the {result.method} result has neither bootstrap totals nor posterior draws to pool"
     )

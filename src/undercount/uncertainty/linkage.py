@@ -53,7 +53,7 @@ probabilities by 0.59 on average, against 0.002 without the floor; a warning say
 the smallest input probability exceeds 0.001). Blocking is a milder selection of the same
 kind (a blocked pair agrees on some blocking key), so even on all blocked pairs the refit
 can disagree with Splink; the mean absolute difference is reported, and a warning
-recommends ``em_centre="input"`` above 0.05. ``extra["em_bootstrap"]`` reports the point
+recommends ``em_centre="input"`` above 0.05. ``result.em_bootstrap`` reports the point
 fit, the spread of :math:`\lambda` across draws and how far the refit's probabilities lie
 from the input ones; the per-draw table gains ``em_lambda`` and
 ``mean_match_probability``.
@@ -73,7 +73,7 @@ values:
 * Bayesian estimators: the posterior draws of N (LCMCR's chains; dga's exact gridded
   posterior), subsampled -- the pooled sample is then the posterior averaged over linkages,
   :math:`p(N \mid y) \approx M^{-1} \sum_m p(N \mid y, \text{linkage}_m)`;
-* a bootstrap result: its bootstrap replicates (``extra["replicates"]``);
+* a bootstrap result: its bootstrap replicates (``result.draws.bootstrap``);
 * any other frequentist estimator: a split log-normal on :math:`N - n_m` whose median is
   :math:`\hat N_m` and whose 2.5% and 97.5% quantiles are the interval's ends,
   :math:`N = n_m + \exp(\hat\theta_m + z\,s_{\pm})`, :math:`\hat\theta_m = \log(\hat N_m -
@@ -114,19 +114,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from undercount.core.draws import posterior_n
+from undercount.core.draws import group_draws, n_draws
 from undercount.core.estimator import Estimator, check_literals
 from undercount.core.parallel import available_cores, map_tasks
 from undercount.core.result import Diagnostic, Interval, MSEResult
 from undercount.errors import ConfigError, EstimationError, InputError
-from undercount.link.calibrate import Calibrator
+from undercount.link.calibrate import Calibrator, logit
 from undercount.link.cluster import constrained_clusters
 from undercount.link.fellegi_sunter import (
     GAMMA_PREFIX,
@@ -138,7 +138,7 @@ from undercount.link.fellegi_sunter import fit_em as _em
 from undercount.link.fellegi_sunter import log_odds as _log_odds
 from undercount.link.partitions import sample_partitions, table_from_clusters
 
-__all__ = ["LinkageAveraging", "threshold_sensitivity"]
+__all__ = ["LinkageAveraging", "LinkageAveragingResult", "threshold_sensitivity"]
 
 
 def _record_columns(
@@ -176,13 +176,9 @@ def _draws_of_n(
     result: MSEResult, size: int, rng: np.random.Generator, level: float
 ) -> np.ndarray:
     """``size`` values representing the fit's distribution of N (see the module docstring)."""
-    flat = posterior_n(result, rng=rng, size=size)
+    flat = n_draws(result, rng=rng, size=size)
     if flat is not None:
         return rng.choice(flat, size=size, replace=len(flat) < size)
-    reps = result.extra.get("replicates") if isinstance(result.extra, dict) else None
-    if reps is not None:
-        reps = np.asarray(reps, dtype=float)
-        return rng.choice(reps, size=size, replace=len(reps) < size)
     n = float(result.n_observed)
     est, lo, hi = float(result.estimate), float(result.interval.lower), float(result.interval.upper)
     zq = stats.norm.ppf((1 + result.interval.level) / 2)
@@ -198,6 +194,94 @@ def _draws_of_n(
 
 
 # ------------------------------------------------------------------------------ averaging
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LinkageAveragingResult(MSEResult):
+    """N averaged over plausible linkages (:class:`LinkageAveraging`).
+
+    Attributes
+    ----------
+    n_draws : int
+        Plausible linkages M.
+    failed : int
+        Linkages whose fit gave no estimate (``+inf`` values in the mixture).
+    n_observed_range : tuple of int
+        Fewest and most people observed over the linkages.
+    between_draw_sd : float
+        Standard deviation of the per-linkage estimates.
+    estimator : str
+        The estimator averaged (its class name).
+    parameter_uncertainty : str
+        ``"none"`` or ``"em_bootstrap"``.
+    per_draw : pandas.DataFrame
+        One row per linkage: ``n_observed``, ``estimate``, ``lower``, ``upper``,
+        ``status`` (and, with ``em_bootstrap``, ``em_lambda``, ``mean_match_probability``).
+        JSON: a list of records.
+    fixed : dict
+        The fixed linkage at ``fixed_threshold``: its ``threshold`` and ``n_observed``.
+    em_bootstrap : dict, optional
+        With ``em_bootstrap``: the point EM fit, the spread of lambda across draws and how
+        far the refit's probabilities lie from the input ones.
+
+    ``draws`` has each linkage's values in a ``linkage`` group (see
+    :mod:`undercount.core.draws`); :meth:`conf_int` gives the mixture interval at another
+    level.
+    """
+
+    n_draws: int
+    failed: int
+    n_observed_range: tuple[int, int]
+    between_draw_sd: float
+    estimator: str
+    parameter_uncertainty: str
+    per_draw: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fixed: dict[str, Any] = field(default_factory=dict)
+    em_bootstrap: dict[str, Any] | None = None
+
+    methods: ClassVar[tuple[str, ...]] = ("linkage-averaging",)
+
+    def family_data(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "linkage_averaging": {
+                "n_draws": self.n_draws,
+                "failed": self.failed,
+                "n_observed_range": list(self.n_observed_range),
+                "between_draw_sd": self.between_draw_sd,
+                "estimator": self.estimator,
+                "pooling": "mixture",
+                "parameter_uncertainty": self.parameter_uncertainty,
+            },
+            "per_draw": self.per_draw,
+            "fixed": self.fixed,
+        }
+        if self.em_bootstrap is not None:
+            out["em_bootstrap"] = self.em_bootstrap
+        return out
+
+    @classmethod
+    def family_kwargs(cls, data: dict[str, Any]) -> dict[str, Any]:
+        info = data.pop("linkage_averaging")
+        return {
+            "n_draws": info["n_draws"],
+            "failed": info["failed"],
+            "n_observed_range": tuple(info["n_observed_range"]),
+            "between_draw_sd": info["between_draw_sd"],
+            "estimator": info["estimator"],
+            "parameter_uncertainty": info["parameter_uncertainty"],
+            "per_draw": pd.DataFrame(data.pop("per_draw")),
+            "fixed": data.pop("fixed"),
+            "em_bootstrap": data.pop("em_bootstrap", None),
+        }
+
+    def conf_int(self, level: float) -> Interval:
+        """The mixture's equal-tailed interval at ``level``."""
+        values = n_draws(self)
+        if values is None:
+            raise ValueError("this result carries no draws (a stored copy?)")
+        alpha = (1 - level) / 2
+        lo, hi = np.quantile(values, [alpha, 1 - alpha], method="inverted_cdf")
+        return Interval(float(lo), float(hi), level, self.interval.method)
+
+
 @dataclass(frozen=True, kw_only=True)
 class LinkageAveraging:
     r"""Average an estimator over plausible linkages drawn from scored pairs.
@@ -215,7 +299,7 @@ class LinkageAveraging:
     calibration : {"none", "isotonic", "platt"}
         How to calibrate the probabilities when labels are given to :meth:`fit`.
     fixed_threshold : float
-        Threshold of the fixed linkage reported alongside (``extra["fixed"]``).
+        Threshold of the fixed linkage reported alongside (``result.fixed``).
     n_jobs : int
         Worker processes for the per-draw fits (1: in process). Results do not depend on it.
     parameter_uncertainty : {"none", "em_bootstrap"}
@@ -378,27 +462,12 @@ class LinkageAveraging:
         if em_info is not None:
             frame = frame.assign(**em_draws)
         fixed = self._fixed(pairs, records, list_idx, names, constraints)
-        extra: dict[str, Any] = {
-            "linkage_averaging": {
-                "n_draws": self.n_draws,
-                "failed": n_failed,
-                "n_observed_range": [int(frame["n_observed"].min()),
-                                     int(frame["n_observed"].max())],
-                "between_draw_sd": float(frame["estimate"].std(ddof=1)),
-                "estimator": type(self.estimator).__name__,
-                "pooling": "mixture",
-                "parameter_uncertainty": self.parameter_uncertainty,
-            },
-            "per_draw": frame,
-            "fixed": fixed,
-        }
         params: dict[str, Any] = {
             "n_draws": self.n_draws, "draws_per_fit": self.draws_per_fit,
             "calibration": self.calibration,
             "parameter_uncertainty": self.parameter_uncertainty,
         }
         if em_info is not None:
-            extra["em_bootstrap"] = em_info
             params.update(em_centre=self.em_centre, em_pseudo_count=self.em_pseudo_count)
             edge_assumption = (
                 "Plausible linkages are approximated by independent edge draws followed by "
@@ -412,7 +481,7 @@ class LinkageAveraging:
                 "constrained clustering (no EM-parameter uncertainty)."
             )
         n_obs = int(np.median(frame["n_observed"]))
-        return MSEResult(
+        return LinkageAveragingResult(
             method="linkage-averaging",
             model=f"{self.estimator.method} averaged over {self.n_draws} linkages",
             estimate=float(med),
@@ -420,9 +489,24 @@ class LinkageAveraging:
             n_observed=n_obs,
             lists=names,
             diagnostics=tuple(diagnostics),
-            params=params,
+            settings=params,
             assumptions=("Match probabilities are calibrated.", edge_assumption),
-            extra=extra,
+            draws=group_draws(
+                "linkage",
+                {"N": (("linkage", "draw"), np.stack(pooled)),
+                 "estimate": (("linkage",), frame["estimate"].to_numpy(dtype=float)),
+                 "n_observed": (("linkage",), frame["n_observed"].to_numpy())},
+                attrs={"posterior": False, "pooling": "mixture"},
+            ),
+            n_draws=self.n_draws,
+            failed=n_failed,
+            n_observed_range=(int(frame["n_observed"].min()), int(frame["n_observed"].max())),
+            between_draw_sd=float(frame["estimate"].std(ddof=1)),
+            estimator=type(self.estimator).__name__,
+            parameter_uncertainty=self.parameter_uncertainty,
+            per_draw=frame,
+            fixed=fixed,
+            em_bootstrap=em_info,
         )
 
     @staticmethod
@@ -499,7 +583,7 @@ class LinkageAveraging:
                 f"re-scored probabilities calibrated ({self.calibration}) on "
                 f"{int(known.sum())} labelled pairs (calibrator fitted once, on the point "
                 "refit, and applied to every bootstrap replicate)", "info"))
-        logit_in = Calibrator._logit(p_in)
+        logit_in = logit(p_in)
         frame = pairs[["uid_l", "uid_r"]].copy()
         partitions, lams, iters, means, not_converged = [], [], [], [], 0
         for r in rng.spawn(self.n_draws):

@@ -121,7 +121,7 @@ class FittedModelDesign(Design):
 def _fitted_truth(dataset: str) -> tuple[int, np.ndarray, tuple[str, ...]]:
     table = datasets.load(dataset).aggregate()
     result = LogLinearEstimator(select="bic").fit(table)
-    mu = np.asarray(result.extra["fitted"], dtype=float)
+    mu = np.asarray(result.fitted, dtype=float)
     return round(result.estimate), mu / mu.sum(), table.lists
 
 

@@ -42,9 +42,9 @@ def _fit(name, **kw):
 def _check(res, mean, median, mode, lo, hi):
     assert isinstance(res, GraphicalResult)
     assert res.method == "dga"
-    assert round(res.extra["mean"], 2) == pytest.approx(mean, abs=0.006)
+    assert round(res.mean, 2) == pytest.approx(mean, abs=0.006)
     assert res.estimate == median
-    assert res.extra["mode"] == mode
+    assert res.mode == mode
     assert (res.interval.lower, res.interval.upper) == (lo, hi)
     assert res.interval.method == "posterior quantiles"
 
@@ -60,8 +60,8 @@ def test_spina_bifida_negbin_prior_dga_test_settings():
         n_missing=(1, 300),
     )
     _check(res, 733.45, 731, 728, 682, 797)
-    p = res.extra["model_probabilities"]
-    assert res.extra["top_model"] == "[12][3]"
+    p = res.model_probabilities
+    assert res.top_model == "[12][3]"
     assert round(p["[12][3]"], 4) == 0.3738  # dga's test: round(., 2) == 0.37
     assert round(p["[12][23]"], 4) == 0.3099
     assert round(p["[12][13]"], 4) == 0.2818
@@ -82,8 +82,8 @@ def test_my5_readme_settings():
     # [R run] delta = 0.5, prior 1/N, Nmissing 1:300, graphs5:
     # mean 617.8, median 616, mode 614, 95% [588, 655].
     res = _fit("my5", delta=0.5, n_missing=(1, 300))
-    assert round(res.extra["mean"], 1) == 617.8
-    assert (res.estimate, res.extra["mode"]) == (616, 614)
+    assert round(res.mean, 1) == 617.8
+    assert (res.estimate, res.mode) == (616, 614)
     assert (res.interval.lower, res.interval.upper) == (588, 655)
     expected = [
         ("[12][13][24][45]", 0.2171, 627.6),
@@ -96,14 +96,14 @@ def test_my5_readme_settings():
         assert rec.model == name
         assert round(rec.weight, 4) == prob
         assert round(rec.estimate, 1) == mean
-    assert res.extra["n_graphs"] == 822
+    assert res.n_graphs == 822
 
 
 def test_my5_small_delta():
     # [R run] delta = 2^-5, Nmissing 0:2000: mean 618.9, median 618, mode 615, [590, 656].
     res = _fit("my5", delta=2**-5, n_missing=(0, 2000))
-    assert round(res.extra["mean"], 1) == 618.9
-    assert (res.estimate, res.extra["mode"]) == (618, 615)
+    assert round(res.mean, 1) == 618.9
+    assert (res.estimate, res.mode) == (618, 615)
     assert (res.interval.lower, res.interval.upper) == (590, 656)
     top = [(m.model, round(m.weight, 4), round(m.estimate, 1)) for m in res.models[:3]]
     assert top == [
@@ -118,9 +118,9 @@ def test_kosovo_default_delta():
     # mode 12,267, 95% [9,827, 16,544]; [123][134] 0.9855 (12,813.2), [123][34] 0.0108
     # (8,654.9), [123][234] 0.0037 (7,678.1).
     res = _fit("kosovo", n_missing=(0, 30000))
-    assert res.extra["delta"] == 2**-4
-    assert round(res.extra["mean"], 1) == 12749.3
-    assert (res.estimate, res.extra["mode"]) == (12595, 12267)
+    assert res.delta == 2**-4
+    assert round(res.mean, 1) == 12749.3
+    assert (res.estimate, res.mode) == (12595, 12267)
     assert (res.interval.lower, res.interval.upper) == (9827, 16544)
     top = [(m.model, round(m.weight, 4), round(m.estimate, 1)) for m in res.models[:3]]
     assert top == [
@@ -129,7 +129,7 @@ def test_kosovo_default_delta():
         ("[123][234]", 0.0037, 7678.1),
     ]
     # The saturated graph's tail ~ N^-1.9375 makes the exact posterior mean infinite.
-    assert res.extra["mean_exists"] is False
+    assert res.mean_exists is False
     assert any(d.code == "dga_mean_infinite" for d in res.diagnostics)
 
 
@@ -137,10 +137,10 @@ def test_kosovo_delta_one():
     # [R run] delta = 1: mean 4,828.0, median 4,616, mode 4,400, 95% [4,407, 6,844];
     # [1234] has posterior 0.976.
     res = _fit("kosovo", delta=1.0, n_missing=(0, 30000))
-    assert round(res.extra["mean"], 1) == 4828.0
-    assert (res.estimate, res.extra["mode"]) == (4616, 4400)
+    assert round(res.mean, 1) == 4828.0
+    assert (res.estimate, res.mode) == (4616, 4400)
     assert (res.interval.lower, res.interval.upper) == (4407, 6844)
-    assert round(res.extra["model_probabilities"]["[1234]"], 3) == 0.976
+    assert round(res.model_probabilities["[1234]"], 3) == 0.976
 
 
 def test_hiv_rome():
@@ -148,7 +148,7 @@ def test_hiv_rome():
     res = _fit("hiv_rome", n_missing=(0, 37920))
     assert res.estimate == 11220
     assert (res.interval.lower, res.interval.upper) == (9404, 14095)
-    assert round(res.extra["mean"], 1) == 11357.1
+    assert round(res.mean, 1) == 11357.1
 
 
 def test_uk_2013_5():
@@ -157,20 +157,20 @@ def test_uk_2013_5():
     res = _fit("uk_2013_5", n_missing=(0, 54880))
     assert res.estimate == 22990
     assert (res.interval.lower, res.interval.upper) == (10387, 33508)
-    assert round(res.extra["mean"], 1) == 21281.6
+    assert round(res.mean, 1) == 21281.6
     # dga's grid cuts off ~1.6e-5 of the posterior: reported as a warning.
     d = [d for d in res.diagnostics if d.code == "dga_fixed_grid"]
     assert d and d[0].severity == "warning"
-    assert 1e-5 < res.extra["mass_beyond_grid"] < 1e-4
+    assert 1e-5 < res.mass_beyond_grid < 1e-4
 
 
 # ---------------------------------------------------------------- the growing grid
 def test_growing_grid_matches_fixed_where_the_fixed_grid_is_wide():
     fixed = _fit("kosovo", n_missing=(0, 30000))
     auto = _fit("kosovo")
-    assert auto.extra["mass_beyond_grid"] < 1e-6
+    assert auto.mass_beyond_grid < 1e-6
     assert (auto.estimate, auto.interval.lower, auto.interval.upper) == (12595, 9827, 16544)
-    assert auto.extra["mean"] == pytest.approx(fixed.extra["mean"], rel=1e-6)
+    assert auto.mean == pytest.approx(fixed.mean, rel=1e-6)
     assert any(d.code == "dga_grid" for d in auto.diagnostics)
 
 
@@ -178,8 +178,8 @@ def test_growing_grid_extends_past_a_truncating_fixed_grid():
     # dga's 0:54,880 grid for uk_2013_5 leaves out ~1.6e-5: the growing grid goes on and the
     # upper 97.5% point moves from 33,508 to 33,510.
     auto = _fit("uk_2013_5")
-    assert auto.extra["mass_beyond_grid"] < 1e-6
-    assert auto.extra["grid"][1] > 54880 + 2744
+    assert auto.mass_beyond_grid < 1e-6
+    assert auto.grid[1] > 54880 + 2744
     assert auto.estimate == 22990
     assert (auto.interval.lower, auto.interval.upper) == (10387, 33510)
 
@@ -188,8 +188,8 @@ def test_explicit_cap_reports_the_mass_beyond():
     res = _fit("kosovo", n_missing_max=15000)
     d = [d for d in res.diagnostics if d.code == "dga_grid_truncated"]
     assert d and d[0].severity == "warning"
-    assert res.extra["grid"][1] == 4400 + 15000
-    assert res.extra["mass_beyond_grid"] > 1e-6
+    assert res.grid[1] == 4400 + 15000
+    assert res.mass_beyond_grid > 1e-6
     # Half the posterior lies beyond m = 3,000: no honest median.
     with pytest.raises(EstimationError, match="median"):
         _fit("kosovo", n_missing_max=3000)
@@ -202,8 +202,8 @@ def test_cap_makes_interval_unbounded_when_the_upper_tail_is_cut():
 
 def test_negbin_growing_grid():
     res = _fit("spina_bifida_my", delta=1.0, prior="negbin", prior_params=(13.14, 55.17))
-    assert res.extra["mass_beyond_grid"] < 1e-6
-    assert res.extra["mean_exists"] is True
+    assert res.mass_beyond_grid < 1e-6
+    assert res.mean_exists is True
     assert res.estimate == 731
     assert res.n_values[0] == 626  # m = 0 is on the growing grid
 
@@ -235,8 +235,8 @@ def test_result_is_deterministic_and_sampleable():
 # ---------------------------------------------------------------- six lists
 def test_six_lists_hare_runs_all_18154_graphs():
     res = _fit("hare")
-    assert res.extra["n_graphs"] == 18154
-    assert res.extra["mass_beyond_grid"] < 1e-6
+    assert res.n_graphs == 18154
+    assert res.mass_beyond_grid < 1e-6
     assert res.interval.lower <= res.estimate <= res.interval.upper
     assert abs(sum(res.graph_probabilities) - 1) < 1e-9
 
@@ -245,7 +245,7 @@ def test_six_lists_hare_runs_all_18154_graphs():
 def test_six_lists_uk_2013_fixed_grid_consistent_with_growing():
     fixed = _fit("uk_2013", n_missing=(0, 54880))
     auto = _fit("uk_2013")
-    assert auto.extra["mass_beyond_grid"] < 1e-6
+    assert auto.mass_beyond_grid < 1e-6
     assert fixed.estimate == pytest.approx(auto.estimate, abs=2)
 
 

@@ -116,7 +116,7 @@ def test_hare_mth_poisson2_more_digits():
     res = HeterogeneityEstimator(model="Mth-Poisson2").fit(datasets.load("hare"))
     assert res.model == "Mth-Poisson2"
     assert res.estimate == pytest.approx(81.08, abs=0.005)
-    assert res.extra["se"] == pytest.approx(5.57, abs=0.005)
+    assert res.se == pytest.approx(5.57, abs=0.005)
     assert res.models[0].aic == pytest.approx(146.327, abs=HALF_3)
 
 
@@ -132,9 +132,9 @@ def test_closedpci_profile_interval(name, model):
         # The profile is very flat at its maximum (s.e. ~ 8,400); Rcapture's optimize()
         # (tol 1e-4 plus sqrt(eps)*N) and its Stirling form of log N! for N > 100 move the
         # printed maximiser: ours is 21,163.98, R prints 21,163.9 (rel. diff 4e-6).
-        assert res.extra["profile_estimate"] == pytest.approx(centre, rel=1e-5)
+        assert res.profile_estimate == pytest.approx(centre, rel=1e-5)
     else:
-        assert res.extra["profile_estimate"] == pytest.approx(centre, abs=HALF_1)
+        assert res.profile_estimate == pytest.approx(centre, abs=HALF_1)
 
 
 def test_hiv_wald_matches_sparsemse_independence():
@@ -178,4 +178,4 @@ def test_selection(fitted, name, select, expected):
     chosen = next(m for m in res.models if m.model == expected)
     assert res.estimate == chosen.estimate
     assert res.interval == chosen.interval
-    assert res.extra["se"] == chosen.extra["se"]
+    assert res.se == chosen.extra["se"]

@@ -35,10 +35,10 @@ def test_result_contract() -> None:
     assert res.interval.lower <= res.estimate <= res.interval.upper
     assert res.estimate >= res.n_observed
     for key in ("mean", "rhat", "ess", "draws_summary", "convergence"):
-        assert key in res.extra
-    assert set(res.extra["ess"]) == {"bulk", "tail"}
-    assert set(res.extra["convergence"]) == {"N", "k_star", "alpha"}
-    assert res.extra["draws_summary"]["q50"] == res.estimate
+        assert key in res.to_dict()
+    assert set(res.ess) == {"bulk", "tail"}
+    assert set(res.convergence) == {"N", "k_star", "alpha"}
+    assert res.draws_summary["q50"] == res.estimate
     assert any("latent classes" in a for a in res.assumptions)
     # Draws: ArviZ container with the promised groups and shapes.
     d = res.draws
@@ -59,7 +59,7 @@ def test_result_contract() -> None:
     assert list(d.constant_data["lambda_prior_a"].values) == [1.0] * 4
     text = str(res)
     assert "posterior quantiles" in text
-    assert res.to_dict()["ess"]["bulk"] == res.extra["ess"]["bulk"]
+    assert res.to_dict()["ess"]["bulk"] == res.ess["bulk"]
 
 
 def test_same_seed_identical_draws() -> None:
@@ -188,17 +188,17 @@ def test_max_n_is_reported_every_time() -> None:
     assert n.max() <= 9_000
     hits = res.draws.sample_stats["hit_max_n"].values
     assert hits.sum() > 0
-    assert res.extra["n_capped"] >= hits.sum()
+    assert res.n_capped >= hits.sum()
     diag = [d for d in res.diagnostics if d.code == "max_n"]
     assert len(diag) == 1 and diag[0].severity == "warning"
-    assert f"{res.extra['n_capped']:,}" in diag[0].message
+    assert f"{res.n_capped:,}" in diag[0].message
     assert int(res.draws.constant_data["max_n"]) == 9_000
 
 
 def test_max_n_not_binding_is_info() -> None:
     res = _fit(dataclasses.replace(SHORT, max_n=10_000_000), KOSOVO)
     diag = [d for d in res.diagnostics if d.code == "max_n"]
-    assert res.extra["n_capped"] == 0
+    assert res.n_capped == 0
     assert diag[0].severity == "info"
 
 
@@ -277,4 +277,4 @@ def test_summary_json_serialisable() -> None:
 
     res = _fit(SHORT, SPINA)
     json.dumps(res.to_dict())
-    assert math.isfinite(res.extra["mean"])
+    assert math.isfinite(res.mean)

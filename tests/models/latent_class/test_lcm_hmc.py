@@ -168,15 +168,15 @@ def test_sampler_with_hmc_matches_lcmcr_plain_sweep() -> None:
                                  label_swaps=False, hmc_steps=0)
     res_plain = plain.fit(table, rng=np.random.default_rng(1))
     res_hmc = LatentClassEstimator().fit(table, rng=np.random.default_rng(2))
-    assert res_hmc.extra["hmc"]["proposed"] > 0
-    assert 0.5 < res_hmc.extra["hmc"]["acceptance"] < 0.97
+    assert res_hmc.hmc["proposed"] > 0
+    assert 0.5 < res_hmc.hmc["acceptance"] < 0.97
     for res in (res_plain, res_hmc):
-        assert res.extra["rhat"] < 1.01
+        assert res.rhat < 1.01
     se = [float(az.mcse(r.draws, var_names=["N"], method="mean")["N"].item())
           for r in (res_plain, res_hmc)]
     tol = 4.0 * math.hypot(*se)
-    assert abs(res_hmc.extra["mean"] - res_plain.extra["mean"]) <= tol, (
-        res_hmc.extra["mean"], res_plain.extra["mean"], tol)
+    assert abs(res_hmc.mean - res_plain.mean) <= tol, (
+        res_hmc.mean, res_plain.mean, tol)
     # The median with the quantile MCSE: close enough in the body of the distribution.
     se_med = [float(az.mcse(r.draws, var_names=["N"], method="quantile", prob=0.5)["N"].item())
               for r in (res_plain, res_hmc)]
@@ -196,7 +196,7 @@ def test_sampler_with_hmc_matches_lcmcr_plain_sweep() -> None:
 def test_short_burn_in_is_reported() -> None:
     res = LatentClassEstimator(n_chains=2, n_iter=2_000, burn_in=600, thin=2).fit(
         _two_class_table(), rng=np.random.default_rng(0))
-    assert res.extra["hmc"]["proposed"] > 0
+    assert res.hmc["proposed"] > 0
     assert any(d.code == "hmc_unadapted" for d in res.diagnostics)
 
 
@@ -204,6 +204,6 @@ def test_hmc_is_off_with_a_bound_on_n() -> None:
     table = _two_class_table()
     res = LatentClassEstimator(n_chains=2, n_iter=2_000, burn_in=1_000, thin=2,
                                max_n=10_000).fit(table, rng=np.random.default_rng(0))
-    assert "hmc" not in res.extra
+    assert res.hmc is None
     assert any(d.code == "hmc_off" for d in res.diagnostics)
     assert res.draws.attrs["hmc_steps"] == 0

@@ -78,7 +78,7 @@ def _check_quantiles(
 ) -> dict[float, tuple]:
     draws = res.draws
     n_chains = draws.posterior.sizes["chain"]
-    our_iters = n_chains * res.params["n_iter"]
+    our_iters = n_chains * res.settings["n_iter"]
     pooled = draws.posterior["N"].values.ravel()
     report = {}
     for prob, ref_value in ref.items():
@@ -100,7 +100,7 @@ def _check_quantiles(
 
 def _assert_converged(res, variables: tuple[str, ...] = ("N", "k_star", "alpha")) -> None:
     for var in variables:
-        conv = res.extra["convergence"][var]
+        conv = res.convergence[var]
         assert conv["rhat"] <= 1.01, (var, conv)
         assert conv["ess_bulk"] >= 400, (var, conv)
     if len(variables) == 3:
@@ -142,7 +142,7 @@ def test_kosovo_long_run_matches_lcmcr() -> None:
     (sd_ours, len_ours), (sd_plain, len_plain) = KOSOVO_SD, KOSOVO_SD_PLAIN
     efficiency = (sd_plain[0.5] ** 2 * len_plain) / (sd_ours[0.5] ** 2 * len_ours)
     se_ref = mcse_mean * math.sqrt(efficiency * 4 * 250_000 / KOSOVO_REF_ITERS)
-    assert abs(res.extra["mean"] - KOSOVO_REF_MEAN) <= 4 * math.hypot(mcse_mean, se_ref)
+    assert abs(res.mean - KOSOVO_REF_MEAN) <= 4 * math.hypot(mcse_mean, se_ref)
 
 
 @pytest.mark.slow
@@ -157,11 +157,11 @@ def test_uk_2013_matches_lcmcr() -> None:
     # efficiency: se_ref = mcse_ours * sqrt(ESS_ours / 33).
     est = LatentClassEstimator(n_iter=250_000, burn_in=20_000, thin=25)
     res = est.fit(datasets.load("uk_2013"), rng=np.random.default_rng(2013))
-    print(f"\nUK 2013: R-hat {res.extra['rhat']:.4f}, bulk ESS "
-          f"{res.extra['convergence']['N']['ess_bulk']:.0f}, median {res.estimate:,.0f} "
+    print(f"\nUK 2013: R-hat {res.rhat:.4f}, bulk ESS "
+          f"{res.convergence['N']['ess_bulk']:.0f}, median {res.estimate:,.0f} "
           f"({res.interval.lower:,.0f}-{res.interval.upper:,.0f})")
     _assert_converged(res, ("N",))
-    ess_ours = res.extra["convergence"]["N"]["ess_bulk"]
+    ess_ours = res.convergence["N"]["ess_bulk"]
     pooled = res.draws.posterior["N"].values.ravel()
     mcse = {}
     for prob, ref_value in UK_REF.items():

@@ -47,7 +47,7 @@ def test_kosovo_aic(kosovo: CaptureTable) -> None:
 def test_kosovo_independence_profile_matches_rcapture(kosovo: CaptureTable) -> None:
     res = LogLinearEstimator(model="[1,2,3,4]").fit(kosovo)
     assert res.estimate == approx(7394.6, 1e-5)
-    assert res.extra["profile_mle"] == approx(7392.9, 1e-4)
+    assert res.profile_mle == approx(7392.9, 1e-4)
     assert res.interval.lower == approx(7147.7, 1e-4)
     assert res.interval.upper == approx(7656.2, 1e-4)
     assert res.interval.method == "profile"
@@ -63,7 +63,7 @@ def test_kosovo_all_two_way_profile(kosovo: CaptureTable) -> None:
 def test_kosovo_stepwise_matches_sparsemse(kosovo: CaptureTable) -> None:
     res = LogLinearEstimator(select="stepwise").fit(kosovo)
     assert res.estimate == approx(14341.66, 1e-6)
-    assert [p["term"] for p in res.extra["stepwise_path"]] == [
+    assert [p["term"] for p in res.stepwise_path] == [
         "ABA:OSCE", "OSCE:HRW", "EXH:OSCE", "EXH:ABA", "EXH:HRW"]
     res_w = LogLinearEstimator(select="stepwise", interval="wald").fit(kosovo)
     assert res_w.interval.lower == approx(12541.3, 1e-4)
@@ -104,7 +104,7 @@ def test_korea_models(spec: str, n_hat: float, bic: float) -> None:
     res = LogLinearEstimator(model=spec).fit(datasets.load("korea"))
     assert res.model == spec
     assert res.estimate == approx(n_hat, 1e-6)
-    assert res.extra["bic"] == approx(bic, 1e-6)
+    assert res.bic == approx(bic, 1e-6)
 
 
 def test_korea_selection() -> None:
@@ -130,12 +130,12 @@ def test_korea_fixed_nonexistent_model_raises_naming_cells() -> None:
 def test_uk_2013_stepwise() -> None:
     res = LogLinearEstimator(select="stepwise", interval="wald").fit(datasets.load("uk_2013"))
     assert res.estimate == approx(11417.99, 1e-6)
-    assert [p["term"] for p in res.extra["stepwise_path"]] == [
+    assert [p["term"] for p in res.stepwise_path] == [
         "PF:NCA", "LA:NG", "NG:GP", "LA:PF", "PF:GP", "GO:GP", "NG:GO"]
-    assert res.extra["deviance"] == approx(22.99, 1e-3)
-    assert res.extra["df"] == 49
+    assert res.deviance == approx(22.99, 1e-3)
+    assert res.df == 49
     # SparseMSE's AIC is glm's: full Poisson log-likelihood, k = intercept + terms
-    assert res.extra["aic"] == approx(162.7, 1e-3)
+    assert res.aic == approx(162.7, 1e-3)
     assert res.interval.lower == approx(9977.28, 1e-4)
     assert res.interval.upper == approx(13145.66, 1e-4)
 
@@ -143,11 +143,11 @@ def test_uk_2013_stepwise() -> None:
 def test_uk_2013_5_stepwise() -> None:
     res = LogLinearEstimator(select="stepwise").fit(datasets.load("uk_2013_5"))
     assert res.estimate == approx(11312.99, 1e-6)
-    assert [p["term"] for p in res.extra["stepwise_path"]] == [
+    assert [p["term"] for p in res.stepwise_path] == [
         "LA:NG", "NG:GP", "PFNCA:GP", "LA:PFNCA", "GO:GP", "NG:GO"]
-    assert res.extra["deviance"] == approx(16.35, 1e-3)
-    assert res.extra["df"] == 19
-    assert res.extra["aic"] == approx(127.6, 1e-3)
+    assert res.deviance == approx(16.35, 1e-3)
+    assert res.df == 19
+    assert res.aic == approx(127.6, 1e-3)
 
 
 @pytest.mark.parametrize(
@@ -161,14 +161,14 @@ def test_uk_2013_5_stepwise() -> None:
 def test_stepwise_other_tables(name: str, n_hat: float, terms: list[str]) -> None:
     res = LogLinearEstimator(select="stepwise").fit(datasets.load(name))
     assert res.estimate == approx(n_hat, 1e-5)
-    assert [p["term"] for p in res.extra["stepwise_path"]] == terms
+    assert [p["term"] for p in res.stepwise_path] == terms
 
 
 def test_artificial_3_main_effects_coefficients() -> None:
     res = LogLinearEstimator(model="[1,2,3]", interval="wald").fit(datasets.load("artificial_3"))
     np.testing.assert_allclose(res.params.to_numpy(), [6.094, -2.372, -2.637, -3.256], atol=6e-4)
-    assert res.extra["deviance"] == approx(8.873, 1e-3)
-    assert res.extra["aic"] == approx(36.15, 1e-3)
+    assert res.deviance == approx(8.873, 1e-3)
+    assert res.aic == approx(36.15, 1e-3)
     assert res.interval.lower == approx(278.65, 1e-4)
     assert res.interval.upper == approx(1170.89, 1e-4)
 
@@ -190,7 +190,7 @@ def test_gaza() -> None:
     assert sat.estimate == approx(64696.1, 1e-5)
     assert sat.interval.lower == approx(58327, 1e-4)
     assert sat.interval.upper == approx(72461, 1e-4)
-    assert sat.extra["aic"] == approx(78.33, 1e-4)
+    assert sat.aic == approx(78.33, 1e-4)
 
 
 # --- non-overlapping lists and degenerate tables -------------------------------------------
@@ -200,7 +200,7 @@ def test_non_overlap_fix_and_exclude() -> None:
     rec = fixed.models[0]
     assert rec.status == "ok_zero_cells"
     assert "011" in rec.reason and "101" in rec.reason and "111" in rec.reason
-    assert fixed.extra["removed_cells"] == ["011", "101", "111"]
+    assert fixed.removed_cells == ["011", "101", "111"]
     assert fixed.params["A:C"] == -math.inf and math.isnan(fixed.bse["A:C"])
     assert any(d.code == "non_overlapping_lists" for d in fixed.diagnostics)
     # saturated on the four remaining cells: N0 = n100 * n010 / n110
@@ -284,7 +284,7 @@ def test_summary_and_json(kosovo: CaptureTable) -> None:
     text = str(res)
     assert "loglinear" in text and "[12,13,14,23,34]" in text
     data = json.loads(json.dumps(res.to_dict()))
-    assert data["params"]["select"] == "stepwise"
+    assert data["settings"]["select"] == "stepwise"
     assert data["coefficients"]["EXH:ABA"] == pytest.approx(res.params["EXH:ABA"])
     assert any("highest-order interaction" in a for a in res.assumptions)
     assert set(res.candidates.columns) >= {

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from scipy.special import digamma
 
+from undercount.core.draws import group_draws, n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable
@@ -42,7 +43,7 @@ from undercount.models.graphical.graphs import (
 __all__ = ["GraphicalEstimator", "GraphicalResult"]
 
 #: Graphs with at least this posterior probability get a ModelRecord and an entry in
-#: ``extra["model_probabilities"]``; every graph's probability is in
+#: :attr:`GraphicalResult.model_probabilities`; every graph's probability is in
 #: :attr:`GraphicalResult.graph_probabilities`.
 REPORT_MIN_PROBABILITY = 1e-6
 
@@ -56,12 +57,14 @@ _ASSUMPTIONS = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class GraphicalResult(MSEResult):
-    """An :class:`MSEResult` that also carries the posterior of N and of the graphs.
+    """An :class:`MSEResult` that also carries the exact posterior of N and of the graphs.
 
-    Attributes
-    ----------
+    The posterior lives in ``draws`` (a ``posterior_grid`` group, see
+    :mod:`undercount.core.draws`), read through these properties (empty when the draws were
+    dropped, as in a stored copy):
+
     n_values : ndarray of int64
         The grid of N (consecutive integers).
     pmf : ndarray of float64
@@ -72,13 +75,73 @@ class GraphicalResult(MSEResult):
         Posterior probability of each graph.
     graph_means : ndarray
         E[N | graph] on the grid.
+
+    Attributes
+    ----------
+    mean, mode : float
+        Posterior mean (over the grid: see ``mean_exists``) and mode of N.
+    mean_exists : bool or None
+        Whether the posterior mean is finite (None: unknown, for a custom prior).
+    delta : float
+        The hyper-Dirichlet mass used.
+    prior : str
+    top_model, top_model_probability, n_graphs
+        The most probable graph, its probability, and the number of graphs.
+    grid : list of int
+        First and last N of the grid.
+    mass_beyond_grid, mass_below_grid : float
+        Posterior mass beyond the grid's end (a bound) and below its start (fixed grids).
+    model_probabilities : dict
+        Probability of each graph above :data:`REPORT_MIN_PROBABILITY`.
+
+    :meth:`conf_int` gives the equal-tailed interval at another level, exactly, from the
+    grid.
     """
 
-    n_values: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    pmf: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    graph_names: tuple[str, ...] = ()
-    graph_probabilities: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    graph_means: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mean: float = math.nan
+    mode: float = math.nan
+    mean_exists: bool | None = None
+    delta: float = math.nan
+    prior: str = ""
+    top_model: str = ""
+    top_model_probability: float = math.nan
+    n_graphs: int = 0
+    grid: list[int] = field(default_factory=list)
+    mass_beyond_grid: float = 0.0
+    mass_below_grid: float = 0.0
+    model_probabilities: dict[str, float] = field(default_factory=dict)
+
+    methods: ClassVar[tuple[str, ...]] = ("dga",)
+    json_fields: ClassVar[tuple[str, ...]] = (
+        "mean", "mode", "mean_exists", "delta", "prior", "top_model", "top_model_probability",
+        "n_graphs", "grid", "mass_beyond_grid", "mass_below_grid", "model_probabilities",
+    )
+
+    def _grid(self, name: str, empty: np.ndarray) -> np.ndarray:
+        groups = self.draws.groups() if self.draws is not None else ()
+        if "posterior_grid" not in groups:
+            return empty
+        return np.asarray(self.draws.posterior_grid[name])
+
+    @property
+    def n_values(self) -> np.ndarray:
+        return self._grid("N", np.zeros(0, dtype=np.int64))
+
+    @property
+    def pmf(self) -> np.ndarray:
+        return self._grid("probability", np.zeros(0))
+
+    @property
+    def graph_names(self) -> tuple[str, ...]:
+        return tuple(str(g) for g in self._grid("graph", np.zeros(0, dtype=str)))
+
+    @property
+    def graph_probabilities(self) -> np.ndarray:
+        return self._grid("graph_probability", np.zeros(0))
+
+    @property
+    def graph_means(self) -> np.ndarray:
+        return self._grid("graph_mean", np.zeros(0))
 
     def cdf(self) -> np.ndarray:
         return np.cumsum(self.pmf)
@@ -88,8 +151,20 @@ class GraphicalResult(MSEResult):
         return _quantile(self.n_values, np.cumsum(self.pmf), q)
 
     def sample(self, size: int, *, rng: np.random.Generator) -> np.ndarray:
-        """Independent draws of N from the exact (gridded) posterior."""
-        return rng.choice(self.n_values, size=size, p=self.pmf / self.pmf.sum())
+        """Independent draws of N from the exact (gridded) posterior (as
+        ``n_draws(result, rng=rng, size=size)``)."""
+        return n_draws(self, rng=rng, size=size).astype(self.n_values.dtype)
+
+    def conf_int(self, level: float) -> Interval:
+        """Equal-tailed credible interval at ``level`` from the grid (exact; the upper end is
+        unbounded when the mass beyond the grid could reach the upper tail)."""
+        if self.pmf.size == 0:
+            raise ValueError("this result carries no posterior grid (a stored copy?)")
+        alpha = (1.0 - level) / 2.0
+        lower, upper = (float(v) for v in self.quantile([alpha, 1 - alpha]))
+        if self.mass_beyond_grid >= alpha:
+            upper = math.inf
+        return Interval(lower, upper, level, "posterior quantiles")
 
 
 def _quantile(n_values: np.ndarray, cdf: np.ndarray, q: float | np.ndarray) -> Any:
@@ -147,7 +222,7 @@ class GraphicalEstimator(Estimator):
     :mod:`undercount.models.graphical._marginal`) and a uniform prior over graphs; the
     posterior is normalised jointly over graphs and m. The estimate is the posterior median
     of N, the interval the equal-tailed credible interval, both the smallest N whose CDF
-    reaches the probability; the mean and mode are in ``extra``.
+    reaches the probability; the mean and mode are ``result.mean`` and ``result.mode``.
 
     **The grid cannot truncate silently.** For large m, graph g's posterior decays like
     :math:`m^{e_g}` under the 1/N prior (the exponent is exact: the joint posterior is a
@@ -166,7 +241,7 @@ class GraphicalEstimator(Estimator):
 
     Under the 1/N prior the posterior mean of N is infinite when some graph has
     :math:`e_g \ge -2` (typically the saturated graph when :math:`\delta \le 2^{-J}`);
-    ``extra["mean"]`` is then the mean over the grid, ``extra["mean_exists"]`` is False and a
+    ``result.mean`` is then the mean over the grid, ``result.mean_exists`` is False and a
     diagnostic says so.
 
     References
@@ -486,20 +561,6 @@ class GraphicalEstimator(Estimator):
             for i in shown_idx
         )
         top = names[int(order[0])]
-        extra: dict[str, Any] = {
-            "mean": mean,
-            "mode": mode,
-            "mean_exists": mean_exists,
-            "delta": delta,
-            "prior": self.prior,
-            "top_model": top,
-            "top_model_probability": float(probs[order[0]]),
-            "n_graphs": len(names),
-            "grid": [int(n_values[0]), int(n_values[-1])],
-            "mass_beyond_grid": frac_above,
-            "mass_below_grid": frac_below,
-            "model_probabilities": {names[i]: float(probs[i]) for i in shown_idx},
-        }
         return GraphicalResult(
             method=self.method,
             model="model average",
@@ -509,15 +570,28 @@ class GraphicalEstimator(Estimator):
             lists=table.lists,
             models=models,
             diagnostics=tuple(diagnostics),
-            params=self.get_params() | {"delta": delta},
+            settings=self.get_params() | {"delta": delta},
             assumptions=_ASSUMPTIONS,
-            draws=None,
-            extra=extra,
-            n_values=n_values,
-            pmf=pmf,
-            graph_names=names,
-            graph_probabilities=probs,
-            graph_means=means,
+            draws=group_draws(
+                "posterior_grid",
+                {"probability": (("N",), pmf), "graph_probability": (("graph",), probs),
+                 "graph_mean": (("graph",), means)},
+                coords={"N": n_values, "graph": list(names)},
+                attrs={"posterior": True, "median": median, "mean": mean, "mode": mode,
+                       "level": self.level},
+            ),
+            mean=mean,
+            mode=mode,
+            mean_exists=mean_exists,
+            delta=delta,
+            prior=self.prior,
+            top_model=top,
+            top_model_probability=float(probs[order[0]]),
+            n_graphs=len(names),
+            grid=[int(n_values[0]), int(n_values[-1])],
+            mass_beyond_grid=frac_above,
+            mass_below_grid=frac_below,
+            model_probabilities={names[i]: float(probs[i]) for i in shown_idx},
         )
 
 

@@ -7,6 +7,7 @@ See :class:`HeterogeneityEstimator`; the designs are documented in
 from undercount.models.heterogeneity._designs import MODELS, build_design
 from undercount.models.heterogeneity.estimator import (
     HeterogeneityEstimator,
+    HeterogeneityResult,
     ModelFit,
     assumptions_for,
     fit_model,
@@ -15,6 +16,7 @@ from undercount.models.heterogeneity.estimator import (
 __all__ = [
     "MODELS",
     "HeterogeneityEstimator",
+    "HeterogeneityResult",
     "ModelFit",
     "assumptions_for",
     "build_design",

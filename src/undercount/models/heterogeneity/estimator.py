@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from scipy import optimize, special, stats
@@ -80,7 +80,7 @@ from undercount.models.loglinear._irls import (
     wald_interval,
 )
 
-__all__ = ["MODELS", "HeterogeneityEstimator", "ModelFit", "fit_model"]
+__all__ = ["MODELS", "HeterogeneityEstimator", "HeterogeneityResult", "ModelFit", "fit_model"]
 
 _BIAS_FRACTION = 0.1
 
@@ -419,6 +419,34 @@ def model_interval(
 
 # --------------------------------------------------------------------------- estimator
 @dataclass(frozen=True, kw_only=True)
+class HeterogeneityResult(MSEResult):
+    """Result of :class:`HeterogeneityEstimator`, for the chosen model.
+
+    Attributes
+    ----------
+    se : float
+        Standard error of N-hat.
+    profile_estimate : float, optional
+        The multinomial MLE the profile interval is centred on (profile intervals only).
+    deviance : float
+    df : int
+
+    Every model's estimate, s.e., bias, heterogeneity parameters and interval are in
+    ``models`` (their ``extra``). The profile interval at another level needs a refit, so
+    :meth:`conf_int` is not available.
+    """
+
+    se: float | None = None
+    profile_estimate: float | None = None
+    deviance: float | None = None
+    df: int | None = None
+
+    methods: ClassVar[tuple[str, ...]] = ("heterogeneity",)
+    json_fields: ClassVar[tuple[str, ...]] = ("se", "profile_estimate", "deviance", "df")
+    json_optional: ClassVar[frozenset[str]] = frozenset({"profile_estimate"})
+
+
+@dataclass(frozen=True, kw_only=True)
 class HeterogeneityEstimator(Estimator):
     r"""Rcapture's closed-population models M0, Mt, Mh-* and Mth-* (Baillargeon & Rivest 2007).
 
@@ -442,9 +470,9 @@ class HeterogeneityEstimator(Estimator):
     -----
     The estimate is the Poisson MLE :math:`\hat N = n + e^{\hat\beta_0}` (Rcapture's
     ``closedp`` abundance). The profile interval is centred on the multinomial MLE, which is
-    slightly smaller and is reported in ``extra["profile_estimate"]``. ``result.models``
-    holds all ten models with their estimate, s.e. (``extra["se"]``), deviance, df, AIC, BIC
-    and interval; models that cannot be fitted carry a status and reason and are not
+    slightly smaller and is reported in ``result.profile_estimate``. ``result.models``
+    holds all ten models with their estimate, s.e. (the record's ``extra["se"]``), deviance,
+    df, AIC, BIC and interval; models that cannot be fitted carry a status and reason and are not
     selected. The heterogeneity models need at least three lists; with two, only M0 and Mt
     are fitted, as in Rcapture. With t lists and an unrestricted heterogeneity distribution
     N is not identifiable (Link 2003), so the heterogeneity models differ in how they
@@ -588,12 +616,7 @@ class HeterogeneityEstimator(Estimator):
                 )
             )
         assert chosen.interval is not None and chosen.estimate is not None
-        extra_out: dict[str, Any] = {"se": chosen.extra["se"]}
-        if "profile_estimate" in chosen.extra:
-            extra_out["profile_estimate"] = chosen.extra["profile_estimate"]
-        extra_out["deviance"] = chosen.deviance
-        extra_out["df"] = chosen.df
-        return MSEResult(
+        return HeterogeneityResult(
             method=self.method,
             model=chosen.model,
             estimate=float(chosen.estimate),
@@ -602,9 +625,12 @@ class HeterogeneityEstimator(Estimator):
             lists=table.lists,
             models=ordered,
             diagnostics=tuple(_dedupe(diags)),
-            params=self.get_params(),
+            settings=self.get_params(),
             assumptions=assumptions_for(chosen.model),
-            extra=extra_out,
+            se=chosen.extra["se"],
+            profile_estimate=chosen.extra.get("profile_estimate"),
+            deviance=chosen.deviance,
+            df=chosen.df,
         )
 
 

@@ -20,12 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from undercount.core.draws import import_arviz, make_draws
+from undercount.core.draws import import_arviz, make_draws, n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.parallel import available_cores
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
@@ -38,7 +38,7 @@ from undercount.models.latent_class._kernels import (
     run_chain,
 )
 
-__all__ = ["LatentClassEstimator"]
+__all__ = ["LatentClassEstimator", "LatentClassResult"]
 
 #: R-hat above this, or bulk ESS below ``_ESS_MIN``, earns a warning (Vehtari et al. 2021).
 _RHAT_MAX = 1.01
@@ -57,6 +57,62 @@ _ASSUMPTIONS = (
 )
 
 _SUMMARY_PROBS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LatentClassResult(MSEResult):
+    """Result of :class:`LatentClassEstimator`: posterior summaries of N and the sampler's
+    diagnostics; ``draws`` is the ArviZ ``InferenceData`` of the chains (``posterior``:
+    ``N``, ``n0``, ``k_star``, ``alpha``; see :mod:`undercount.core.draws`).
+
+    Attributes
+    ----------
+    mean : float
+        Posterior mean of N.
+    rhat : float
+        R-hat of N.
+    ess : dict
+        Bulk and tail effective sample sizes of N (``{"bulk": ..., "tail": ...}``).
+    convergence : dict
+        R-hat, ESS and MCSE of ``N``, ``k_star`` and ``alpha``.
+    draws_summary : dict
+        Quantiles of N (``"q2.5"``, ..., ``"q50"``, ...), its sd, the MCSE of the median,
+        the number of draws, the mean number of occupied classes and the median of alpha.
+    n_capped : int, optional
+        Post-burn-in iterations whose draw of N hit ``max_n`` (only with ``max_n``).
+    hmc : dict, optional
+        The HMC move's leapfrog steps, adapted step size, proposals and acceptance rate.
+    collapsed_moves : dict, optional
+        The collapsed moves per class per sweep, proposals and acceptance rate.
+
+    :meth:`conf_int` gives the equal-tailed posterior interval at another level from the
+    draws.
+    """
+
+    mean: float = math.nan
+    rhat: float = math.nan
+    ess: dict[str, float] = field(default_factory=dict)
+    convergence: dict[str, dict[str, float]] = field(default_factory=dict)
+    draws_summary: dict[str, Any] = field(default_factory=dict)
+    n_capped: int | None = None
+    hmc: dict[str, Any] | None = None
+    collapsed_moves: dict[str, Any] | None = None
+
+    methods: ClassVar[tuple[str, ...]] = ("lcm",)
+    json_fields: ClassVar[tuple[str, ...]] = (
+        "mean", "rhat", "ess", "convergence", "draws_summary", "n_capped", "hmc",
+        "collapsed_moves",
+    )
+    json_optional: ClassVar[frozenset[str]] = frozenset({"n_capped", "hmc", "collapsed_moves"})
+
+    def conf_int(self, level: float) -> Interval:
+        """Equal-tailed posterior interval at ``level`` (quantiles of the draws of N)."""
+        flat = n_draws(self)
+        if flat is None:
+            raise ValueError("this result carries no draws (a stored copy?)")
+        tail = (1.0 - level) / 2.0
+        lower, upper = np.quantile(flat, [tail, 1.0 - tail])
+        return Interval(float(lower), float(upper), level, "posterior quantiles")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,7 +157,7 @@ class LatentClassEstimator(Estimator):
         Leapfrog steps of the Hamiltonian Monte Carlo move on the inclusion probabilities
         and class weights (step 3b in Notes), made once per sweep after LCMCR's 500-sweep
         warm-up; 0 turns the move off. Its step size and diagonal mass matrix adapt during
-        burn-in only (``extra["hmc"]`` reports them and the acceptance rate). On Kosovo it
+        burn-in only (``result.hmc`` reports them and the acceptance rate). On Kosovo it
         raises the effective sample size of N per sweep from about 0.002 to about 0.03 at
         about 2.5 times the cost of a sweep. It is derived for the unbounded prior on N,
         so it is not used when ``max_n`` is set (an ``hmc_off`` note says so).
@@ -396,24 +452,17 @@ class LatentClassEstimator(Estimator):
             }
         )
         interval = Interval(float(lower), float(upper), self.level, "posterior quantiles")
-        extra: dict[str, Any] = {
-            "mean": float(flat.mean()),
-            "rhat": diag["N"]["rhat"],
-            "ess": {"bulk": diag["N"]["ess_bulk"], "tail": diag["N"]["ess_tail"]},
-            "convergence": diag,
-            "draws_summary": draws_summary,
-        }
-        if self.max_n is not None:
-            extra["n_capped"] = n_capped
+        hmc = None
         if hmc_proposed:
-            extra["hmc"] = {
+            hmc = {
                 "leapfrog_steps": self.hmc_steps,
                 "step_size": hmc_step,
                 "proposed": hmc_proposed,
                 "acceptance": hmc_accepted / hmc_proposed,
             }
+        collapsed = None
         if self.collapsed_moves > 0:
-            extra["collapsed_moves"] = {
+            collapsed = {
                 "per_class_per_sweep": self.collapsed_moves,
                 "proposed": moves_proposed,
                 "acceptance": moves_accepted / moves_proposed if moves_proposed else math.nan,
@@ -426,7 +475,7 @@ class LatentClassEstimator(Estimator):
             status="ok",
             extra={"mean": float(flat.mean())},
         )
-        return MSEResult(
+        return LatentClassResult(
             method=self.method,
             model=model,
             estimate=float(median),
@@ -435,10 +484,17 @@ class LatentClassEstimator(Estimator):
             lists=table.lists,
             models=(record,),
             diagnostics=tuple(diagnostics),
-            params=self.get_params(),
+            settings=self.get_params(),
             assumptions=_ASSUMPTIONS,
             draws=draws,
-            extra=extra,
+            mean=float(flat.mean()),
+            rhat=diag["N"]["rhat"],
+            ess={"bulk": diag["N"]["ess_bulk"], "tail": diag["N"]["ess_tail"]},
+            convergence=diag,
+            draws_summary=draws_summary,
+            n_capped=n_capped if self.max_n is not None else None,
+            hmc=hmc,
+            collapsed_moves=collapsed,
         )
 
     def _lambda_priors(self, table: CaptureTable) -> tuple[np.ndarray, np.ndarray]:

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.core.estimator import Estimator
-from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult, Summary
+from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable, patterns_from_codes
 from undercount.errors import (
     ConfigError,
@@ -80,29 +80,75 @@ class LogLinearResult(MSEResult):
     params : pandas.Series
         Coefficients of the chosen model indexed by term (``"(Intercept)"``, ``"EXH"``,
         ``"EXH:ABA"``); terms fixed at minus infinity are ``-inf``. Empty for a model
-        average. (The estimator's settings are in ``settings``.)
+        average. JSON key ``"coefficients"``. (The estimator's settings are in ``settings``.)
     bse : pandas.Series
         Standard errors (NaN for fixed terms).
     candidates : pandas.DataFrame
         Every model considered: model, estimate, deviance, df, aic, bic, status, reason,
         weight.
-    settings : dict
-        The estimator's parameters (for provenance).
+    selection : str
+        How the model was chosen: ``"fixed"``, ``"bic"``, ``"aic"``, ``"stepwise"`` or
+        ``"average"``.
+    n_models : int
+        Models considered.
+    stepwise_path : list of dict, optional
+        Stepwise selection's steps (``select="stepwise"``).
+    weights : str, optional
+        The criterion of the averaging weights (a model average).
+    top_model : str, optional
+        The model with the largest weight (a model average).
+    profile_mle : float, optional
+        The multinomial MLE the profile interval is centred on.
+    aic, bic, deviance, df : optional
+        The chosen model's (not for a model average).
+    fitted : ndarray, optional
+        The chosen model's fitted means of all 2^J cells, the unobserved cell first
+        (``N-hat - n``): the parametric bootstrap's cell probabilities.
+    removed_cells : list of str, optional
+        Cells removed to fix non-overlapping terms at minus infinity.
+
+    The interval at another level needs a refit (the profile likelihood is not kept), so
+    :meth:`conf_int` is not available.
     """
 
     params: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     bse: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     candidates: pd.DataFrame = field(default_factory=pd.DataFrame)
-    settings: dict[str, Any] = field(default_factory=dict)
+    selection: str = ""
+    n_models: int = 0
+    stepwise_path: list[dict[str, Any]] | None = None
+    weights: str | None = None
+    top_model: str | None = None
+    profile_mle: float | None = None
+    aic: float | None = None
+    bic: float | None = None
+    deviance: float | None = None
+    df: int | None = None
+    fitted: np.ndarray | None = None
+    removed_cells: list[str] | None = None
 
-    def summary(self) -> Summary:
-        base = Summary.from_result(dataclasses.replace(self, params={}))  # type: ignore[arg-type]
-        data = dict(base.data)
-        data["params"] = dict(self.settings)
-        data["coefficients"] = {
+    methods: ClassVar[tuple[str, ...]] = ("loglinear",)
+    json_fields: ClassVar[tuple[str, ...]] = (
+        "stepwise_path", "weights", "top_model", "profile_mle", "aic", "bic", "deviance", "df",
+        "fitted", "removed_cells", "selection", "n_models",
+    )
+    json_optional: ClassVar[frozenset[str]] = frozenset(json_fields) - {"selection",
+                                                                         "n_models"}
+
+    def tail_data(self) -> dict[str, Any]:
+        return {"coefficients": {
             k: (None if not math.isfinite(v) else float(v)) for k, v in self.params.items()
-        }
-        return dataclasses.replace(base, data=data)
+        }}
+
+    @classmethod
+    def family_kwargs(cls, data: dict[str, Any]) -> dict[str, Any]:
+        kwargs = super().family_kwargs(data)
+        if kwargs.get("fitted") is not None:
+            kwargs["fitted"] = np.asarray(kwargs["fitted"], dtype=float)
+        coef = data.pop("coefficients", {})
+        kwargs["params"] = pd.Series(
+            {k: (-math.inf if v is None else v) for k, v in coef.items()}, dtype=float)
+        return kwargs
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LogLinearResult):
@@ -285,7 +331,7 @@ class LogLinearEstimator(Estimator):
             )
         problem = LogLinearProblem(table, non_overlap=self.non_overlap)
         diagnostics: list[Diagnostic] = []
-        extra: dict[str, Any] = {}
+        fields: dict[str, Any] = {}
         weights_by_spec: dict[str, float] = {}
 
         if self.model is not None:
@@ -299,7 +345,7 @@ class LogLinearEstimator(Estimator):
         elif self.select == "stepwise":
             sw = stepwise(problem, self.pthresh)
             chosen, fits = sw.fit, list(sw.fits)
-            extra["stepwise_path"] = list(sw.path)
+            fields["stepwise_path"] = list(sw.path)
             how = "stepwise"
             if not chosen.usable:
                 _raise_if_unusable(chosen, problem)
@@ -332,9 +378,9 @@ class LogLinearEstimator(Estimator):
             model_label = "model average"
             params = pd.Series(dtype=float)
             bse = pd.Series(dtype=float)
-            extra["weights"] = self.weights
+            fields["weights"] = self.weights
             best = usable[int(np.argmax(w))]
-            extra["top_model"] = best.spec
+            fields["top_model"] = best.spec
             if zero_cell:
                 diagnostics.append(_zero_cell_diag(zero_cell[0], averaged=True))
         else:
@@ -342,10 +388,10 @@ class LogLinearEstimator(Estimator):
             est = chosen.estimate
             interval, prof = self._interval(problem, chosen)
             if prof is not None:
-                extra["profile_mle"] = prof
+                fields["profile_mle"] = prof
             model_label = chosen.spec
             params, bse = _coefficients(problem, chosen)
-            extra.update({
+            fields.update({
                 "aic": chosen.aic, "bic": chosen.bic, "deviance": chosen.deviance,
                 "df": chosen.df,
             })
@@ -353,10 +399,10 @@ class LogLinearEstimator(Estimator):
             fitted[0] = chosen.estimate - problem.n
             kept = np.arange(len(problem.y)) if chosen.keep is None else chosen.keep
             fitted[1 + np.asarray(kept)] = chosen.mu
-            extra["fitted"] = fitted
+            fields["fitted"] = fitted
             if chosen.status == "ok_zero_cells":
                 diagnostics.append(_zero_cell_diag(chosen, averaged=False))
-                extra["removed_cells"] = [
+                fields["removed_cells"] = [
                     problem.cell_label(i) for i in sorted(
                         set(range(len(problem.y))) - set(chosen.keep.tolist())
                     )
@@ -374,8 +420,8 @@ class LogLinearEstimator(Estimator):
                     "model-selection uncertainty (bootstrap with re-selection for that)",
                     "info",
                 ))
-        extra["selection"] = how
-        extra["n_models"] = len(fits)
+        fields["selection"] = how
+        fields["n_models"] = len(fits)
 
         records = tuple(_record(problem, f, self.level, weights_by_spec.get(f.spec))
                         for f in fits)
@@ -399,7 +445,7 @@ class LogLinearEstimator(Estimator):
             candidates=candidates,
             settings=self.get_params(),
             assumptions=_ASSUMPTIONS,
-            extra=extra,
+            **fields,
         )
 
     def _interval(self, problem: LogLinearProblem, fit: ModelFit) -> tuple[Interval, float | None]:
