@@ -33,10 +33,10 @@ FAMILIES = {
     "heterogeneity": (HeterogeneityEstimator(), THREE),
     "chapman": (ChapmanEstimator(), TWO),
     "lincoln-petersen": (LincolnPetersenEstimator(), TWO),
-    "lcm": (LatentClassEstimator(n_chains=2, n_iter=3000, burn_in=1000, thin=2, n_jobs=1),
+    "lcm": (LatentClassEstimator(chains=2, iterations=3000, burn_in=1000, thin=2, n_jobs=1),
             THREE),
     "dga": (GraphicalEstimator(), THREE),
-    "bootstrap": (Bootstrap(estimator=LogLinearEstimator(), n_replicates=40, n_jobs=1), THREE),
+    "bootstrap": (Bootstrap(estimator=LogLinearEstimator(), replicates=40, n_jobs=1), THREE),
 }
 
 CONTRACT = {"n_observed", "estimate", "interval", "level", "method", "model", "lists",
@@ -105,7 +105,7 @@ def test_lists_that_never_overlap_get_a_diagnostic_or_error(family):
 
 @pytest.mark.parametrize("estimator", [
     GraphicalEstimator(),
-    LatentClassEstimator(n_chains=2, n_iter=3000, burn_in=1000, thin=2, n_jobs=1),
+    LatentClassEstimator(chains=2, iterations=3000, burn_in=1000, thin=2, n_jobs=1),
 ], ids=["dga", "lcm"])
 def test_stratified_sums_bayesian_draws_of_any_family(estimator):
     # spina bifida split into two artificial halves, as if by a covariate

@@ -1,6 +1,6 @@
 """Core types shared by every stage: capture tables, results, the estimator contract."""
 
-from undercount.core.estimator import Estimator, check_literals
+from undercount.core.estimator import Estimator, check_settings
 from undercount.core.provenance import Provenance
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult, Summary
 from undercount.core.table import CaptureTable, pattern_code, pattern_string
@@ -14,7 +14,7 @@ __all__ = [
     "ModelRecord",
     "Provenance",
     "Summary",
-    "check_literals",
+    "check_settings",
     "pattern_code",
     "pattern_string",
 ]

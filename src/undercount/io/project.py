@@ -44,7 +44,7 @@ __all__ = [
     "NAME_ROLES",
     "ROLES",
     "LinkConfig",
-    "ListSpec",
+    "ListSource",
     "ProjectConfig",
     "load_project",
     "read_list",
@@ -98,7 +98,7 @@ BLOCKING_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class ListSpec:
+class ListSource:
     """One input list.
 
     Attributes
@@ -204,7 +204,7 @@ class ProjectConfig:
         Seed of every random step (u sampling).
     output : Path
         Absolute output folder.
-    lists : tuple of ListSpec
+    lists : tuple of ListSource
         In file order; ties in covariate conflicts go to the earliest list.
     link : LinkConfig
     strata : tuple of str
@@ -216,7 +216,7 @@ class ProjectConfig:
     name: str
     seed: int
     output: Path
-    lists: tuple[ListSpec, ...]
+    lists: tuple[ListSource, ...]
     link: LinkConfig = field(default_factory=LinkConfig)
     strata: tuple[str, ...] = ()
     path: Path | None = None
@@ -359,7 +359,7 @@ def _parse_link(table: Any, p: _Problems) -> LinkConfig:
     )
 
 
-def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSpec | None:
+def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSource | None:
     where = f"[[lists]] #{i + 1}"
     if not isinstance(table, dict):
         p.add(f"{where} must be a table")
@@ -451,7 +451,7 @@ def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSpec | None
         ok = False
     if not ok or path is None:
         return None
-    return ListSpec(
+    return ListSource(
         name=name,
         file=path,
         format=fmt,
@@ -528,7 +528,7 @@ def load_project(path: str | Path, *, check_inputs: bool = True) -> ProjectConfi
     output_path = (base / output).resolve()
 
     raw_lists = doc.get("lists")
-    specs: list[ListSpec] = []
+    specs: list[ListSource] = []
     if not isinstance(raw_lists, list) or not raw_lists:
         p.add("no [[lists]] given; a project needs at least one list")
     else:
@@ -583,7 +583,7 @@ def load_project(path: str | Path, *, check_inputs: bool = True) -> ProjectConfi
 
 
 # ---------------------------------------------------------------------------------- inputs
-def _read_header(spec: ListSpec) -> list[str]:
+def _read_header(spec: ListSource) -> list[str]:
     import pandas as pd
 
     try:
@@ -623,7 +623,7 @@ def check_input_columns(config: ProjectConfig) -> None:
         raise InputError(f"{config.path}: input columns missing", problems)
 
 
-def read_list(spec: ListSpec):
+def read_list(spec: ListSource):
     """Read one list's needed columns as strings; check its record ids.
 
     Returns a DataFrame with the source columns (strings, missing as None), in file order.

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import UndercountWarning
-from undercount.io.project import ListSpec
+from undercount.io.project import ListSource
 
 __all__ = ["STD_COLUMNS", "standardise_lists", "standardiser_name"]
 
@@ -49,7 +49,7 @@ def standardiser_name() -> str:
     return "undercount.names"
 
 
-def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSpec]) -> pd.DataFrame:
+def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSource]) -> pd.DataFrame:
     """Standardise every list and stack them, in list order, with a global ``uid``.
 
     Covariates keep their source column names; a covariate that collides with a standardised
@@ -75,7 +75,7 @@ def _cov_name(column: str) -> str:
     return f"cov_{column}" if column in STD_COLUMNS or column == "uid" else column
 
 
-def _standardise_one(frame: pd.DataFrame, spec: ListSpec) -> pd.DataFrame:
+def _standardise_one(frame: pd.DataFrame, spec: ListSource) -> pd.DataFrame:
     try:
         from undercount.names import standardise
     except ImportError:
@@ -153,7 +153,7 @@ def _date(value: object) -> str | None:
     return None
 
 
-def _fallback_standardise(frame: pd.DataFrame, spec: ListSpec) -> pd.DataFrame:
+def _fallback_standardise(frame: pd.DataFrame, spec: ListSource) -> pd.DataFrame:
     """Latin-only standardisation used when ``undercount.names`` is missing."""
     cols = spec.columns
     n = len(frame)

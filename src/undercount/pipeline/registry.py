@@ -266,7 +266,7 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
             raise ConfigError("--interval does not apply to --method lcm (posterior quantiles)")
         return LatentClassEstimator(
             **_drop_none(
-                n_chains=opts.chains, n_iter=opts.iterations, burn_in=opts.burn_in,
+                chains=opts.chains, iterations=opts.iterations, burn_in=opts.burn_in,
                 level=opts.level,
             )
         )
@@ -318,7 +318,7 @@ def wrap_estimator(
                 f"--bootstrap does not apply to --method {opts.method}: it reports posterior "
                 "uncertainty already"
             )
-        return Bootstrap(estimator=base, n_replicates=opts.bootstrap, interval=interval,
+        return Bootstrap(estimator=base, replicates=opts.bootstrap, interval=interval,
                          ntop=opts.ntop, level=opts.level, n_jobs=n_jobs)
     if opts.bootstrap is not None and interval != "percentile" and opts.interval is not None:
         raise ConfigError("totals over strata use percentile intervals of the joint bootstrap")
@@ -334,12 +334,12 @@ def wrap_estimator(
             f"{list(table.covariates.columns)}"
         )
     stratified = StratifiedEstimator(
-        estimator=base, strata=tuple(opts.strata), n_replicates=opts.bootstrap or 1000,
+        estimator=base, strata=tuple(opts.strata), replicates=opts.bootstrap or 1000,
         level=opts.level,
     )
     if table.covariates[list(opts.strata)].isna().any().any():
         return MultipleImputation(
-            estimator=stratified, columns=tuple(opts.strata), m=opts.imputations or 20,
+            estimator=stratified, columns=tuple(opts.strata), imputations=opts.imputations or 20,
             imputer=opts.imputer or "hotdeck", level=opts.level,
         )
     return stratified
@@ -349,6 +349,6 @@ def build_recipe(opts: EstimateOptions) -> Any:
     from undercount.recipes import Lancet2025
 
     return Lancet2025(
-        **_drop_none(m=opts.imputations, imputer=opts.imputer,
+        **_drop_none(imputations=opts.imputations, imputer=opts.imputer,
                      strata=tuple(opts.strata) if opts.strata else None, level=opts.level)
     )

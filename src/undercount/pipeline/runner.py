@@ -479,14 +479,14 @@ def _stratified(persons, lists, strata, cfg, diagnostics, build_estimator, Estim
     method = spec.method if spec.method != "all" else "loglinear"
     opts = EstimateOptions(method=method, **spec.options)
     est = StratifiedEstimator(estimator=build_estimator(opts), strata=tuple(strata),
-                              n_replicates=spec.replicates,
+                              replicates=spec.replicates,
                               level=spec.options.get("level", 0.95), on_failure="skip",
                               n_jobs=1)
     if impute:
         from undercount.uncertainty.imputation import MultipleImputation
 
         est = MultipleImputation(estimator=est, columns=tuple(strata),
-                                 m=cfg.strata.imputations,
+                                 imputations=cfg.strata.imputations,
                                  level=spec.options.get("level", 0.95))
     result = est.fit(table, rng=np.random.default_rng(spec.seed))
     prov = {"settings": {"stratified": True, "method": method, **spec.options,

@@ -495,7 +495,7 @@ def _standardised_lists(sim: Any) -> pd.DataFrame:
     import io
     import tomllib
 
-    from undercount.io.project import ListSpec as InputList
+    from undercount.io.project import ListSource as InputList
     from undercount.link._standardise import standardise_lists
 
     frames, inputs = [], []
@@ -802,7 +802,7 @@ def _fam_bootstrap(ctx: _Context, rng: np.random.Generator):
         _not_applicable("BIC over all hierarchical models needs J <= 5")
     boot = Bootstrap(
         estimator=ctx.top(),
-        n_replicates=ctx.options.bootstrap_replicates,
+        replicates=ctx.options.bootstrap_replicates,
         interval="bca",
         n_jobs=1,
     )
@@ -825,8 +825,8 @@ def _lcm(options: BatteryOptions):
     from undercount.models.latent_class import LatentClassEstimator
 
     return LatentClassEstimator(
-        n_chains=options.lcm_chains,
-        n_iter=options.lcm_iter,
+        chains=options.lcm_chains,
+        iterations=options.lcm_iter,
         burn_in=options.lcm_burn_in,
         thin=options.lcm_thin,
         n_jobs=1,

@@ -52,12 +52,13 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from undercount.core.constraints import AtLeast, Open
 from undercount.core.draws import posterior_n
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, MSEResult
@@ -246,7 +247,7 @@ def individual_frame(table: CaptureTable) -> pd.DataFrame:
 
 @dataclass(frozen=True, kw_only=True)
 class MultipleImputation(Estimator):
-    """Impute missing stratum covariates ``m`` times, estimate each, and pool.
+    """Impute missing stratum covariates ``imputations`` times, estimate each, and pool.
 
     Parameters
     ----------
@@ -255,8 +256,8 @@ class MultipleImputation(Estimator):
         carry ``total_draws`` (stratified) or posterior draws can be pooled.
     columns : tuple of str
         Covariates to impute (the stratum columns).
-    m : int
-        Number of imputations (default 20).
+    imputations : int
+        Number of imputations, Rubin's *m* (default 20; the CLI's ``--imputations``).
     imputer : {"hotdeck", "chained-forest"}
     pooling : {"auto", "rubin", "pooled-draws"}
         ``auto``: pooled draws for Bayesian estimators, Rubin's rules for frequentist ones.
@@ -267,15 +268,10 @@ class MultipleImputation(Estimator):
 
     estimator: Estimator
     columns: tuple[str, ...]
-    m: int = 20
+    imputations: Annotated[int, AtLeast(2)] = 20
     imputer: Literal["hotdeck", "chained-forest"] = "hotdeck"
     pooling: Literal["auto", "rubin", "pooled-draws"] = "auto"
-    level: float = 0.95
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.m < 2:
-            raise ConfigError(f"m={self.m} imputations are too few; use at least 2")
+    level: Annotated[float, Open(0, 1)] = 0.95
 
     def fit(self, table: CaptureTable, *, rng: np.random.Generator | None = None) -> MSEResult:
         if rng is None:
@@ -293,7 +289,7 @@ class MultipleImputation(Estimator):
         n_missing = int(frame[list(self.columns)].isna().any(axis=1).sum())
         imputer = _IMPUTERS[self.imputer]()
         results = []
-        for stream in rng.spawn(self.m):
+        for stream in rng.spawn(self.imputations):
             imp_rng, fit_rng = stream.spawn(2)
             imputed = imputer.impute(frame, table.lists, self.columns, imp_rng)
             t = CaptureTable.from_individuals(
@@ -308,7 +304,7 @@ class MultipleImputation(Estimator):
         pooling = self.pooling if self.pooling != "auto" else ("pooled-draws" if bayes else "rubin")
         extra: dict[str, Any] = {
             "imputation": {
-                "m": self.m,
+                "m": self.imputations,
                 "imputer": self.imputer,
                 "pooling": pooling,
                 "records_with_missing": n_missing,
@@ -333,8 +329,10 @@ class MultipleImputation(Estimator):
             interval = Interval(float(lo), float(hi), self.level, "pooled draws over imputations")
             within = float(np.mean([np.var(d, ddof=1) for d in draws]))
             between = float(np.var([np.mean(d) for d in draws], ddof=1))
-            tot = within + (1 + 1 / self.m) * between
-            extra["imputation"]["fmi"] = (1 + 1 / self.m) * between / tot if tot > 0 else 0.0
+            tot = within + (1 + 1 / self.imputations) * between
+            extra["imputation"]["fmi"] = (
+                (1 + 1 / self.imputations) * between / tot if tot > 0 else 0.0
+            )
         first = results[0]
         return dataclasses.replace(
             first,
@@ -346,7 +344,7 @@ class MultipleImputation(Estimator):
                 Diagnostic(
                     "imputed",
                     f"{n_missing} records had missing {', '.join(self.columns)}; imputed "
-                    f"{self.m} times ({self.imputer}); fraction of missing information "
+                    f"{self.imputations} times ({self.imputer}); fraction of missing information "
                     f"{extra['imputation']['fmi']:.2f}",
                     "info",
                 ),

@@ -7,7 +7,7 @@ See :class:`HeterogeneityEstimator`; the designs are documented in
 from undercount.models.heterogeneity._designs import MODELS, build_design
 from undercount.models.heterogeneity.estimator import (
     HeterogeneityEstimator,
-    ModelFit,
+    HeterogeneityFit,
     assumptions_for,
     fit_model,
 )
@@ -15,7 +15,7 @@ from undercount.models.heterogeneity.estimator import (
 __all__ = [
     "MODELS",
     "HeterogeneityEstimator",
-    "ModelFit",
+    "HeterogeneityFit",
     "assumptions_for",
     "build_design",
     "fit_model",
