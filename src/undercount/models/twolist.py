@@ -49,11 +49,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 import numpy as np
 from scipy import stats
 
+from undercount.core.choices import TwoListInterval
 from undercount.core.constraints import Open
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
@@ -131,7 +132,7 @@ def _counts(table: CaptureTable) -> tuple[int, int, int]:
 
 @dataclass(frozen=True, kw_only=True)
 class _TwoListEstimator(Estimator):
-    interval: Literal["log", "wald"] = "log"
+    interval: TwoListInterval = "log"
     level: Annotated[float, Open(0, 1)] = 0.95
 
     label: ClassVar[str] = ""

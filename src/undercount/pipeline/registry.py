@@ -29,9 +29,20 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from undercount.core.estimator import Estimator
+from undercount.core.choices import (
+    BootstrapInterval,
+    DgaPrior,
+    ImputerName,
+    IntervalChoice,
+    Method,
+    Recipe,
+    Select,
+    choices,
+)
+from undercount.core.constraints import AtLeast, Open
+from undercount.core.estimator import Estimator, check_settings
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError
 from undercount.models.heterogeneity._designs import MODELS as HETEROGENEITY_MODELS
@@ -49,11 +60,11 @@ __all__ = [
     "wrap_estimator",
 ]
 
-METHODS = ("loglinear", "chapman", "lincoln-petersen", "heterogeneity", "lcm", "dga", "all")
+METHODS = choices(Method)
 
-RECIPES = ("lancet2025",)
-IMPUTERS = ("hotdeck", "chained-forest")
-BOOTSTRAP_INTERVALS = ("bca", "percentile")
+RECIPES = choices(Recipe)
+IMPUTERS = choices(ImputerName)
+BOOTSTRAP_INTERVALS = choices(BootstrapInterval)
 
 #: The default log-linear interval: replicates, re-selection among the top models, interval.
 DEFAULT_BOOTSTRAP = 1000
@@ -73,43 +84,36 @@ class EstimateOptions:
 
     ``None`` means "the family's default"; :func:`resolve_options` fills in the defaults that
     depend on the table (the log-linear bootstrap). ``bootstrap=0`` turns the bootstrap off.
+
+    The names are the CLI's (``--burn-in`` is ``burn_in``) and the project file's
+    ``[estimate]`` keys; the estimators take them under the same names, except that
+    ``bootstrap=N`` becomes :class:`~undercount.uncertainty.bootstrap.Bootstrap`'s
+    ``replicates=N`` (and the strata's joint-bootstrap ``replicates``). The choices are the
+    ``Literal`` types of :mod:`undercount.core.choices`, which the CLI's choices come from.
     """
 
-    method: str = "loglinear"
-    select: str | None = None
+    method: Method = "loglinear"
+    select: Select | None = None
     model: str | None = None
-    interval: str | None = None
-    level: float = 0.95
+    interval: Literal[IntervalChoice, "posterior"] | None = None
+    level: Annotated[float, Open(0, 1)] = 0.95
     max_order: int | None = None
     chains: int | None = None
     iterations: int | None = None
     burn_in: int | None = None
     delta: float | None = None
-    prior: str | None = None
+    prior: DgaPrior | None = None
     prior_params: tuple[float, float] | None = None
     bootstrap: int | None = None
-    ntop: int | None = None
+    ntop: Annotated[int, AtLeast(1)] | None = None
     strata: tuple[str, ...] | None = None
     imputations: int | None = None
-    imputer: str | None = None
+    imputer: ImputerName | None = None
     reported: float | None = None
-    recipe: str | None = None
+    recipe: Recipe | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(
-                f"method={self.method!r} is not allowed; choose one of {', '.join(METHODS)}"
-            )
-        if not 0 < self.level < 1:
-            raise ConfigError(f"level={self.level!r} must be strictly between 0 and 1")
-        if self.recipe is not None and self.recipe not in RECIPES:
-            raise ConfigError(
-                f"recipe={self.recipe!r} is not known; choose one of {', '.join(RECIPES)}"
-            )
-        if self.imputer is not None and self.imputer not in IMPUTERS:
-            raise ConfigError(
-                f"imputer={self.imputer!r} is not allowed; choose one of {', '.join(IMPUTERS)}"
-            )
+        check_settings(self)
         if self.bootstrap is not None:
             if self.bootstrap < 0:
                 raise ConfigError(

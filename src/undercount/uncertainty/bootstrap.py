@@ -56,6 +56,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from scipy import stats
 
+from undercount.core.choices import BootstrapInterval
 from undercount.core.constraints import AtLeast, Open
 from undercount.core.estimator import (
     CellPointEstimator,
@@ -198,7 +199,7 @@ class Bootstrap(Estimator):
 
     estimator: Estimator
     replicates: Annotated[int, AtLeast(20)] = 1000
-    interval: Literal["bca", "percentile"] = "bca"
+    interval: BootstrapInterval = "bca"
     kind: Literal["nonparametric", "parametric"] = "nonparametric"
     level: Annotated[float, Open(0, 1)] = 0.95
     ntop: Annotated[int, AtLeast(1)] | None = None

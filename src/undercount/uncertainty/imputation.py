@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from undercount.core.choices import ImputerName
 from undercount.core.constraints import AtLeast, Open
 from undercount.core.draws import posterior_n
 from undercount.core.estimator import Estimator
@@ -269,7 +270,7 @@ class MultipleImputation(Estimator):
     estimator: Estimator
     columns: tuple[str, ...]
     imputations: Annotated[int, AtLeast(2)] = 20
-    imputer: Literal["hotdeck", "chained-forest"] = "hotdeck"
+    imputer: ImputerName = "hotdeck"
     pooling: Literal["auto", "rubin", "pooled-draws"] = "auto"
     level: Annotated[float, Open(0, 1)] = 0.95
 

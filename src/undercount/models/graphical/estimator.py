@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 from scipy.special import digamma
 
+from undercount.core.choices import DgaPrior
 from undercount.core.constraints import AtLeast, HalfOpen, Open, Positive
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
@@ -183,7 +184,7 @@ class GraphicalEstimator(Estimator):
     stochastic: ClassVar[bool] = False
 
     delta: Annotated[float, Positive()] | None = None
-    prior: Literal["inverse", "negbin", "custom"] = "inverse"
+    prior: Literal[DgaPrior, "custom"] = "inverse"
     prior_params: tuple[float, float] | None = None
     log_prior: Callable[[np.ndarray], np.ndarray] | None = None
     n_missing: tuple[int, int] | None = None

@@ -57,6 +57,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from scipy import optimize, special, stats
 
+from undercount.core.choices import ModelInterval
 from undercount.core.constraints import Open
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
@@ -467,7 +468,7 @@ class HeterogeneityEstimator(Estimator):
 
     model: str | None = None
     select: Literal["aic", "bic"] = "aic"
-    interval: Literal["profile", "wald"] = "profile"
+    interval: ModelInterval = "profile"
     level: Annotated[float, Open(0, 1)] = 0.95
 
     def __post_init__(self) -> None:

@@ -40,6 +40,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 import pandas as pd
 
+from undercount.core.choices import ModelInterval, Select
 from undercount.core.constraints import AtLeast, Closed, Open
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult, Summary
@@ -157,9 +158,9 @@ class LogLinearEstimator(Estimator):
     stochastic: ClassVar[bool] = False
 
     model: str | None = None
-    select: Literal["bic", "aic", "stepwise", "average"] = "bic"
+    select: Select = "bic"
     max_order: Annotated[int, AtLeast(1)] | None = None
-    interval: Literal["profile", "wald"] = "profile"
+    interval: ModelInterval = "profile"
     level: Annotated[float, Open(0, 1)] = 0.95
     pthresh: Annotated[float, Closed(0, 1)] = 0.02
     weights: Literal["aic", "bic"] = "aic"
