@@ -157,7 +157,7 @@ def estimate(
         warnings.simplefilter("always", UndercountWarning)
         result = run_estimate(
             source,
-            lists=_split(lists),
+            lists=lists,
             count_column=count_column,
             individual=individual,
             seed=seed,
@@ -175,7 +175,7 @@ def estimate(
             prior_params=_pair(prior_params),
             bootstrap=bootstrap,
             ntop=ntop,
-            strata=tuple(_split(strata)) if strata else None,
+            strata=strata,
             imputations=imputations,
             imputer=imputer.value if imputer else None,
             reported=reported,

@@ -99,18 +99,41 @@ class Comparison:
 def estimate(
     source: str | Path | CaptureTable,
     *,
-    lists: Sequence[str] | None = None,
+    lists: Sequence[str] | str | None = None,
     count_column: str = "count",
     individual: bool = False,
+    method: str = "loglinear",
+    select: str | None = None,
+    model: str | None = None,
+    interval: str | None = None,
+    level: float = 0.95,
+    max_order: int | None = None,
+    chains: int | None = None,
+    iterations: int | None = None,
+    burn_in: int | None = None,
+    delta: float | None = None,
+    prior: str | None = None,
+    prior_params: tuple[float, float] | None = None,
+    bootstrap: int | None = None,
+    ntop: int | None = None,
+    strata: Sequence[str] | str | None = None,
+    imputations: int | None = None,
+    imputer: str | None = None,
+    reported: float | None = None,
+    recipe: str | None = None,
     seed: int | None = None,
-    **options: Any,
 ) -> MSEResult | Comparison:
     """Estimate N for a dataset name, a file or a :class:`CaptureTable`.
 
-    ``options`` are the fields of :class:`~undercount.pipeline.registry.EstimateOptions`
-    (``method``, ``select``, ``model``, ``interval``, ``level``, ``max_order``, ``chains``,
-    ``iterations``, ``burn_in``, ``delta``, ``prior``, ``bootstrap``, ``ntop``, ``strata``,
-    ``imputations``, ``imputer``, ``reported``, ``recipe``), with the CLI's meanings.
+    The Python twin of ``undercount estimate``: every keyword is the CLI option of the same
+    name (``--burn-in`` is ``burn_in``), with the same default and meaning, so
+    ``estimate("kosovo", seed=1)`` is ``undercount estimate kosovo --seed 1`` and its
+    ``to_dict()`` is that command's ``--format json`` output. ``lists`` and ``strata`` take a
+    sequence of column names or, as on the command line, one comma-separated string.
+    ``bootstrap=N`` asks for N bootstrap replicates (the estimators'
+    ``Bootstrap(replicates=N)``; with ``strata``, the joint bootstrap's replicates);
+    ``bootstrap=0`` turns the bootstrap off. The options are checked by
+    :class:`~undercount.pipeline.registry.EstimateOptions`.
     A stochastic method run without a seed draws one from the operating system and records
     it, so every result can be reproduced.
 
@@ -124,7 +147,15 @@ def estimate(
     The defaults filled in are reported under ``defaults`` in the result's ``extra`` and its
     provenance. See :func:`~undercount.pipeline.registry.resolve_options` for the rules.
     """
-    opts = EstimateOptions(**options)
+    opts = EstimateOptions(
+        method=method, select=select, model=model, interval=interval, level=level,
+        max_order=max_order, chains=chains, iterations=iterations, burn_in=burn_in,
+        delta=delta, prior=prior,
+        prior_params=tuple(prior_params) if prior_params is not None else None,
+        bootstrap=bootstrap, ntop=ntop, strata=_names(strata), imputations=imputations,
+        imputer=imputer, reported=reported, recipe=recipe,
+    )
+    lists = _names(lists)
     table, hashes = load_table(
         source, lists=lists, count_column=count_column, individual=individual
     )
@@ -196,6 +227,16 @@ def estimate(
         provenance=Provenance(settings=dataclasses.asdict(opts), seed=seed, inputs=hashes)
         .to_dict(),
     )
+
+
+def _names(value: Sequence[str] | str | None) -> tuple[str, ...] | None:
+    """Column names given as a sequence or, as on the command line, ``"a,b"``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.split(",")
+    names = tuple(v.strip() for v in value if v.strip())
+    return names or None
 
 
 def _settings(estimator: Any) -> dict[str, Any]:
