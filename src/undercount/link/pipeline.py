@@ -42,7 +42,7 @@ import pandas as pd
 
 from undercount.core.provenance import file_sha256, package_versions
 from undercount.core.table import CaptureTable
-from undercount.errors import LinkageError
+from undercount.errors import ConfigError, LinkageError
 from undercount.io.project import ProjectConfig, load_project, read_list
 from undercount.link.settings import LinkSettings
 from undercount.tables.build import capture_histories, sidecar
@@ -222,6 +222,9 @@ def link_project(
 
     if not isinstance(config, ProjectConfig):
         config = load_project(config)
+    if not config.lists:
+        raise ConfigError(f"{config.path}: no [[lists]] to link (the capture histories of this "
+                          "project are already linked; `undercount run` estimates from them)")
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     t0 = time.perf_counter()
@@ -279,7 +282,7 @@ def link_project(
         standardised=std,
         settings=settings,
         lists=config.list_names,
-        strata=config.strata,
+        strata=config.strata.sources(),
         covariates=tuple(covariates),
         output=config.output if write else None,
         report=report,
@@ -297,7 +300,7 @@ class _Result:
 
 def _person_covariates(config: ProjectConfig, records: pd.DataFrame) -> list[str]:
     out = []
-    for col in (*config.strata, *_PERSON_FIELDS):
+    for col in (*config.strata.sources(), *_PERSON_FIELDS):
         if col in records.columns and records[col].notna().any():
             out.append(col)
     from undercount.link._standardise import _cov_name
