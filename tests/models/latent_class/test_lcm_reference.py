@@ -78,7 +78,7 @@ def _check_quantiles(
 ) -> dict[float, tuple]:
     draws = res.draws
     n_chains = draws.posterior.sizes["chain"]
-    our_iters = n_chains * res.params["n_iter"]
+    our_iters = n_chains * res.params["iterations"]
     pooled = draws.posterior["N"].values.ravel()
     report = {}
     for prob, ref_value in ref.items():
