@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from undercount import datasets
+from undercount.core.choices import DgaPrior, ImputerName, IntervalChoice, Method, Recipe, Select
 from undercount.core.provenance import Provenance, file_sha256
 from undercount.core.result import MSEResult
 from undercount.core.table import CaptureTable
@@ -102,25 +103,25 @@ def estimate(
     lists: Sequence[str] | str | None = None,
     count_column: str = "count",
     individual: bool = False,
-    method: str = "loglinear",
-    select: str | None = None,
+    method: Method = "loglinear",
+    select: Select | None = None,
     model: str | None = None,
-    interval: str | None = None,
+    interval: IntervalChoice | None = None,
     level: float = 0.95,
     max_order: int | None = None,
     chains: int | None = None,
     iterations: int | None = None,
     burn_in: int | None = None,
     delta: float | None = None,
-    prior: str | None = None,
+    prior: DgaPrior | None = None,
     prior_params: tuple[float, float] | None = None,
     bootstrap: int | None = None,
     ntop: int | None = None,
     strata: Sequence[str] | str | None = None,
     imputations: int | None = None,
-    imputer: str | None = None,
+    imputer: ImputerName | None = None,
     reported: float | None = None,
-    recipe: str | None = None,
+    recipe: Recipe | None = None,
     seed: int | None = None,
 ) -> MSEResult | Comparison:
     """Estimate N for a dataset name, a file or a :class:`CaptureTable`.
