@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     est = LogLinearEstimator(select="stepwise")
     # Warm up: numba compilation and process start-up are not part of the steady state.
-    Bootstrap(estimator=est, n_replicates=40, n_jobs=1).fit(
+    Bootstrap(estimator=est, replicates=40, n_jobs=1).fit(
         datasets.load("kosovo"), rng=np.random.default_rng(0))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"cores available: {len(os.sched_getaffinity(0))}; replicates: {args.replicates}; "
@@ -67,7 +67,7 @@ def main() -> None:
     for name, ref in SPARSEMSE_SECONDS.items():
         table = datasets.load(name)
         t0 = time.perf_counter()
-        res = Bootstrap(estimator=est, n_replicates=args.replicates, n_jobs=args.jobs).fit(
+        res = Bootstrap(estimator=est, replicates=args.replicates, n_jobs=args.jobs).fit(
             table, rng=np.random.default_rng(1234))
         dt = time.perf_counter() - t0
         ref_scaled = ref * args.replicates / 1000

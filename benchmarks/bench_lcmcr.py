@@ -114,7 +114,7 @@ def main() -> None:
 
     def ess_run(moves: int) -> tuple[float, float, float, object]:
         """Mean bulk ESS of N, mean wall time and ESS per iteration per chain."""
-        est = LatentClassEstimator(n_chains=args.chains, n_iter=args.iters, n_jobs=args.cores,
+        est = LatentClassEstimator(chains=args.chains, iterations=args.iters, n_jobs=args.cores,
                                    collapsed_moves=moves, label_swaps=bool(moves),
                                    hmc_steps=moves * hmc_steps)
         est.fit(table, rng=np.random.default_rng(1))  # threads and ArviZ imported
@@ -127,10 +127,10 @@ def main() -> None:
             ess += res.extra["convergence"]["N"]["ess_bulk"]
         ess /= args.repeats
         wall /= args.repeats
-        total_iter = args.chains * (est.n_iter + est.burn_in)
+        total_iter = args.chains * (est.iterations + est.burn_in)
         label = "default" if moves else "plain Gibbs"
         print(f"estimator, {label}: {args.chains} chains x ({est.burn_in:,} "
-              f"burn-in + {est.n_iter:,}) iterations on {args.cores} threads, "
+              f"burn-in + {est.iterations:,}) iterations on {args.cores} threads, "
               f"{args.repeats} seed(s)")
         conv = res.extra["convergence"]["N"]
         print(f"  wall time                  : {wall:6.2f} s  "
@@ -138,7 +138,7 @@ def main() -> None:
         print(f"  N (last seed): median {res.estimate:,.0f}, 95% [{res.interval.lower:,.0f}, "
               f"{res.interval.upper:,.0f}], R-hat {conv['rhat']:.4f}")
         print(f"  mean bulk ESS of N         : {ess:8.0f}   per second {ess / wall:8.1f}")
-        return ess, wall, ess / (args.chains * est.n_iter), res
+        return ess, wall, ess / (args.chains * est.iterations), res
 
     _, _, plain_per_iter, _ = ess_run(0)
     ess, wall, ours_per_iter, _ = ess_run(1)

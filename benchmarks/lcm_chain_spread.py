@@ -33,7 +33,7 @@ def main() -> None:
     from undercount.models.latent_class import LatentClassEstimator
 
     extra = {"collapsed_moves": 0, "label_swaps": False, "hmc_steps": 0} if args.plain else {}
-    est = LatentClassEstimator(n_chains=args.chains, n_iter=args.iters, **extra)
+    est = LatentClassEstimator(chains=args.chains, iterations=args.iters, **extra)
     t0 = time.perf_counter()
     res = est.fit(datasets.load("kosovo"), rng=np.random.default_rng(args.seed))
     wall = time.perf_counter() - t0

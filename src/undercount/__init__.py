@@ -1,4 +1,26 @@
-"""undercount: multiple systems estimation for counting victims from incomplete lists."""
+"""undercount: multiple systems estimation for counting victims from incomplete lists.
+
+The whole package from one import::
+
+    import undercount as uc
+
+    res = uc.estimate("kosovo", seed=1)          # exactly `undercount estimate kosovo --seed 1`
+    res = uc.estimate("kosovo", method="lcm", chains=2, seed=1)
+    table = uc.datasets.load("kosovo")
+    fit = uc.Bootstrap(estimator=uc.LogLinearEstimator(select="bic"), replicates=1000,
+                       ntop=10).fit(table, rng=np.random.default_rng(1))
+    uc.Project("project.toml").run()             # exactly `undercount run project.toml`
+
+:func:`estimate` takes the CLI's options under the CLI's names and defaults (``--burn-in`` is
+``burn_in``; ``--bootstrap N`` is ``bootstrap=N``, which the estimators call
+``replicates=N``). Every estimator family is a subclass of :class:`Estimator`; ``fit`` never
+changes the estimator. The estimator families, the uncertainty wrappers, linkage and the
+project runner are imported on first use (PEP 562), so ``import undercount`` and
+``undercount --help`` stay fast.
+"""
+
+from importlib import import_module, metadata
+from typing import Any
 
 from undercount import datasets
 from undercount.core import (
@@ -11,30 +33,89 @@ from undercount.core import (
 )
 from undercount.errors import (
     ConfigError,
+    DataWarning,
     EstimationError,
     InputError,
+    LinkageError,
     MLENotFoundError,
+    NotIdentifiableError,
     UndercountError,
     UndercountWarning,
 )
 from undercount.io import read_table
 
-__version__ = "0.3.0"
+try:
+    # The one version source is pyproject.toml's [project] version; the run cache keys on it.
+    __version__ = metadata.version("undercount")
+except metadata.PackageNotFoundError:  # pragma: no cover - a source tree that is not installed
+    __version__ = "unknown"
+
+#: Names imported on first use: module, and the attribute in it (None: the module itself).
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "estimate": ("undercount.pipeline.estimate", "estimate"),
+    "Comparison": ("undercount.pipeline.estimate", "Comparison"),
+    "Project": ("undercount.pipeline.runner", "Project"),
+    "ProjectConfig": ("undercount.io.project", "ProjectConfig"),
+    "load_project": ("undercount.io.project", "load_project"),
+    "LogLinearEstimator": ("undercount.models.loglinear", "LogLinearEstimator"),
+    "HeterogeneityEstimator": ("undercount.models.heterogeneity", "HeterogeneityEstimator"),
+    "ChapmanEstimator": ("undercount.models.twolist", "ChapmanEstimator"),
+    "LincolnPetersenEstimator": ("undercount.models.twolist", "LincolnPetersenEstimator"),
+    "LatentClassEstimator": ("undercount.models.latent_class", "LatentClassEstimator"),
+    "GraphicalEstimator": ("undercount.models.graphical", "GraphicalEstimator"),
+    "StratifiedEstimator": ("undercount.strata", "StratifiedEstimator"),
+    "Bootstrap": ("undercount.uncertainty.bootstrap", "Bootstrap"),
+    "MultipleImputation": ("undercount.uncertainty.imputation", "MultipleImputation"),
+    "LinkageAveraging": ("undercount.uncertainty.linkage", "LinkageAveraging"),
+    "link": ("undercount.link", None),
+}
 
 __all__ = [
+    "Bootstrap",
     "CaptureTable",
+    "ChapmanEstimator",
+    "Comparison",
     "ConfigError",
+    "DataWarning",
     "Diagnostic",
     "EstimationError",
     "Estimator",
+    "GraphicalEstimator",
+    "HeterogeneityEstimator",
     "InputError",
     "Interval",
+    "LatentClassEstimator",
+    "LincolnPetersenEstimator",
+    "LinkageAveraging",
+    "LinkageError",
+    "LogLinearEstimator",
     "MLENotFoundError",
     "MSEResult",
     "ModelRecord",
+    "MultipleImputation",
+    "NotIdentifiableError",
+    "Project",
+    "ProjectConfig",
+    "StratifiedEstimator",
     "UndercountError",
     "UndercountWarning",
     "__version__",
     "datasets",
+    "estimate",
+    "link",
+    "load_project",
     "read_table",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'undercount' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    value = import_module(module) if attr is None else getattr(import_module(module), attr)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

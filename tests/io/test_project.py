@@ -71,7 +71,7 @@ def test_good_project(project, tmp_path):
     assert h.covariates == ("governorate",) == f.covariates
     assert f.format == "csv"  # from the extension
     assert cfg.link.blocking_rules == (("given_key", "family_key"), ("national_id",))
-    assert cfg.strata == ("sex",)
+    assert cfg.strata.columns == ("sex",)
     frame = read_list(f)
     assert frame["rid"].tolist() == ["1", "2"]
 
@@ -135,3 +135,27 @@ def test_repeated_and_blank_ids(project, tmp_path):
     text = str(info.value)
     assert "row 4, column 'record_id': blank record id" in text
     assert "rows 2, 3, column 'record_id': record id 'h1' repeated" in text
+
+
+@pytest.mark.parametrize(("table", "old", "new"), [
+    ("[estimate]\nmethod = \"lcm\"", "n_chains = 2", "chains"),
+    ("[estimate]\nmethod = \"lcm\"", "n_iter = 2000", "iterations"),
+    ("[estimate]", "n_replicates = 200", "replicates"),
+])
+def test_old_python_names_are_refused_with_the_new_name(project, table, old, new):
+    with pytest.raises(ConfigError, match=f"{old.split()[0]} is now called {new}"):
+        load_project(project(GOOD + f"\n{table}\n{old}\n"))
+
+
+def test_strata_old_imputation_name(project):
+    text = GOOD.replace('columns = ["sex"]', 'columns = ["sex"]\nm = 5')
+    with pytest.raises(ConfigError, match=r"\[strata\] m is now called imputations"):
+        load_project(project(text))
+
+
+def test_one_reader_for_link_and_run(project):
+    # The same file carries the linkage and the run's tables; both read it through one reader.
+    cfg = load_project(project(GOOD + '\n[estimate]\nmethod = "lcm"\nchains = 2\n'
+                               '[report]\ntitle = "T"\n'))
+    assert cfg.linked and cfg.estimate.options == {"chains": 2} and cfg.report.title == "T"
+    assert cfg.strata.sources() == ("sex",)

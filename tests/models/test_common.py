@@ -48,7 +48,7 @@ def _with_covariate(missing: float) -> CaptureTable:
 
 
 STRATIFIED = StratifiedEstimator(estimator=LogLinearEstimator(), strata=("part",),
-                                 n_replicates=40, n_jobs=1)
+                                 replicates=40, n_jobs=1)
 
 FAMILIES = {
     "loglinear": (LogLinearEstimator(), THREE),
@@ -57,12 +57,12 @@ FAMILIES = {
     "heterogeneity": (HeterogeneityEstimator(), THREE),
     "chapman": (ChapmanEstimator(), TWO),
     "lincoln-petersen": (LincolnPetersenEstimator(), TWO),
-    "lcm": (LatentClassEstimator(n_chains=2, n_iter=3000, burn_in=1000, thin=2, n_jobs=1),
+    "lcm": (LatentClassEstimator(chains=2, iterations=3000, burn_in=1000, thin=2, n_jobs=1),
             THREE),
     "dga": (GraphicalEstimator(), THREE),
-    "bootstrap": (Bootstrap(estimator=LogLinearEstimator(), n_replicates=40, n_jobs=1), THREE),
+    "bootstrap": (Bootstrap(estimator=LogLinearEstimator(), replicates=40, n_jobs=1), THREE),
     "stratified": (STRATIFIED, _with_covariate(0.0)),
-    "imputation": (MultipleImputation(estimator=STRATIFIED, columns=("part",), m=2),
+    "imputation": (MultipleImputation(estimator=STRATIFIED, columns=("part",), imputations=2),
                    _with_covariate(0.1)),
 }
 
@@ -153,7 +153,7 @@ def test_lists_that_never_overlap_get_a_diagnostic_or_error(family):
 
 @pytest.mark.parametrize("estimator", [
     GraphicalEstimator(),
-    LatentClassEstimator(n_chains=2, n_iter=3000, burn_in=1000, thin=2, n_jobs=1),
+    LatentClassEstimator(chains=2, iterations=3000, burn_in=1000, thin=2, n_jobs=1),
 ], ids=["dga", "lcm"])
 def test_stratified_sums_bayesian_draws_of_any_family(estimator):
     # spina bifida split into two artificial halves, as if by a covariate

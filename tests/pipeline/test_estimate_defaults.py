@@ -135,7 +135,7 @@ def test_default_records_its_seed_and_the_seed_reproduces_it(kosovo, default_res
     assert isinstance(seed, int)
     settings = prov["settings"]
     assert settings["defaults"]["bootstrap"] == 1000
-    assert (settings["n_replicates"], settings["ntop"], settings["interval"]) == (1000, 10,
+    assert (settings["replicates"], settings["ntop"], settings["interval"]) == (1000, 10,
                                                                                   "bca")
     assert settings["n_jobs"] == 1  # one process, as the battery: no fork of a threaded host
     again = estimate(kosovo, seed=seed)
@@ -145,7 +145,7 @@ def test_default_records_its_seed_and_the_seed_reproduces_it(kosovo, default_res
     # ... and it is exactly the validation battery's configuration (validate.families
     # ``_fam_bootstrap``: the top 10 BIC models, 1,000 replicates, BCa, one process).
     top = LogLinearEstimator(select="bic").restrict_to_top(kosovo, 10)
-    battery = Bootstrap(estimator=top, n_replicates=1000, interval="bca", n_jobs=1).fit(
+    battery = Bootstrap(estimator=top, replicates=1000, interval="bca", n_jobs=1).fit(
         kosovo, rng=np.random.default_rng(seed))
     assert battery.estimate == again.estimate
     assert (battery.interval.lower, battery.interval.upper) == (again.interval.lower,

@@ -9,7 +9,7 @@ from undercount.recipes import LANCET_MODELS, Lancet2025, stratum_average
 
 def test_recipe_lands_within_two_percent_of_the_published_estimate():
     table = datasets.load("gaza-lancet-2025")
-    res = Lancet2025(m=10, imputer="hotdeck").fit(table, rng=np.random.default_rng(1))
+    res = Lancet2025(imputations=10, imputer="hotdeck").fit(table, rng=np.random.default_rng(1))
     assert res.estimate == pytest.approx(64260, rel=0.02)
     # The published "interval" is the sum of AIC-averaged stratum bounds; ours is built the
     # same way and lands as close.
@@ -32,6 +32,6 @@ def test_stratum_average_excludes_implausible_models_and_weights_by_aic():
 
 def test_recipe_is_seeded():
     table = datasets.load("gaza-lancet-2025")
-    a = Lancet2025(m=2, imputer="hotdeck").fit(table, rng=np.random.default_rng(3))
-    b = Lancet2025(m=2, imputer="hotdeck").fit(table, rng=np.random.default_rng(3))
+    a = Lancet2025(imputations=2, imputer="hotdeck").fit(table, rng=np.random.default_rng(3))
+    b = Lancet2025(imputations=2, imputer="hotdeck").fit(table, rng=np.random.default_rng(3))
     assert a.estimate == b.estimate and a.interval == b.interval

@@ -40,7 +40,7 @@ def test_frequentist_total_uses_a_joint_bootstrap():
     rng = np.random.default_rng(2)
     frame = people({"a": 3000, "b": 2000}, rng)
     table = CaptureTable.from_individuals(frame, lists=["A", "B", "C"])
-    res = StratifiedEstimator(estimator=Independence(), strata=("group",), n_replicates=300,
+    res = StratifiedEstimator(estimator=Independence(), strata=("group",), replicates=300,
                               n_jobs=1).fit(table, rng=np.random.default_rng(5))
     parts = res.strata
     assert set(parts) == {"group=a", "group=b"}

@@ -41,9 +41,9 @@ TABLE = CaptureTable.from_mapping(
 
 
 def test_bootstrap_is_seeded_and_parallel_invariant():
-    a = Bootstrap(estimator=Independence(), n_replicates=200, n_jobs=1).fit(
+    a = Bootstrap(estimator=Independence(), replicates=200, n_jobs=1).fit(
         TABLE, rng=np.random.default_rng(7))
-    b = Bootstrap(estimator=Independence(), n_replicates=200, n_jobs=2).fit(
+    b = Bootstrap(estimator=Independence(), replicates=200, n_jobs=2).fit(
         TABLE, rng=np.random.default_rng(7))
     assert np.array_equal(a.replicates, b.replicates)
     assert a.interval == b.interval
@@ -53,7 +53,7 @@ def test_bootstrap_is_seeded_and_parallel_invariant():
 
 
 def test_bootstrap_percentile_close_to_wald_for_a_well_fitting_model():
-    res = Bootstrap(estimator=Independence(), n_replicates=1000, interval="percentile").fit(
+    res = Bootstrap(estimator=Independence(), replicates=1000, interval="percentile").fit(
         TABLE, rng=np.random.default_rng(3))
     wald = Independence().fit(TABLE).interval
     # Monte Carlo error of a 2.5% quantile from 1,000 replicates is about 1-2% of N here.
@@ -63,7 +63,7 @@ def test_bootstrap_percentile_close_to_wald_for_a_well_fitting_model():
 
 def test_bootstrap_refuses_bad_configuration():
     with pytest.raises(ConfigError, match="too few"):
-        Bootstrap(estimator=Independence(), n_replicates=5)
+        Bootstrap(estimator=Independence(), replicates=5)
     with pytest.raises(ConfigError, match="interval="):
         Bootstrap(estimator=Independence(), interval="basic")
     with pytest.raises(ConfigError, match="stochastic"):

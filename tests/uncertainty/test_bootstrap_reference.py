@@ -31,7 +31,7 @@ TOLERANCE = {0.95: (0.12, 0.08), 0.90: (0.05, 0.05), 0.68: (0.02, 0.02)}
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_stepwise_bca_matches_sparsemse(name):
     point, intervals, ahat = CASES[name]
-    res = Bootstrap(estimator=LogLinearEstimator(select="stepwise"), n_replicates=1000).fit(
+    res = Bootstrap(estimator=LogLinearEstimator(select="stepwise"), replicates=1000).fit(
         datasets.load(name), rng=np.random.default_rng(1))
     assert res.estimate == pytest.approx(point, rel=1e-6)
     reps = res.replicates
@@ -53,7 +53,7 @@ def test_stepwise_bca_matches_sparsemse(name):
     "seeds against SparseMSE's 9,059.67 (5% apart, ~8 seed-to-seed SDs); the 95% interval "
     "agrees within its Monte Carlo error. Not yet explained; kept visible here."))
 def test_uk5_ninety_percent_lower_end_point():
-    res = Bootstrap(estimator=LogLinearEstimator(select="stepwise"), n_replicates=1000).fit(
+    res = Bootstrap(estimator=LogLinearEstimator(select="stepwise"), replicates=1000).fit(
         datasets.load("uk_2013_5"), rng=np.random.default_rng(1))
     lo, _, _ = bca_interval(res.replicates, res.estimate,
                             res.acceleration, 0.90)
@@ -64,18 +64,18 @@ def test_ntop_restriction_and_kosovo_bic_reselection():
     # Silverman, Chan & Vincent (2024) Table 2: Kosovo, BIC, ntop = 1 gives a 95% BCa
     # interval of about [9,100, 12,000]; ntop = 10 about [6,900, 18,000] (rounded to 100).
     table = datasets.load("kosovo")
-    top1 = Bootstrap(estimator=LogLinearEstimator(select="bic"), n_replicates=400, ntop=1).fit(
+    top1 = Bootstrap(estimator=LogLinearEstimator(select="bic"), replicates=400, ntop=1).fit(
         table, rng=np.random.default_rng(1))
     assert top1.interval.lower == pytest.approx(9100, rel=0.06)
     assert top1.interval.upper == pytest.approx(12000, rel=0.08)
-    top10 = Bootstrap(estimator=LogLinearEstimator(select="bic"), n_replicates=400,
+    top10 = Bootstrap(estimator=LogLinearEstimator(select="bic"), replicates=400,
                       ntop=10).fit(table, rng=np.random.default_rng(1))
     assert top10.interval.upper > 15000  # model uncertainty widens the interval a lot
 
 
 def test_parametric_bootstrap_uses_fitted_cells():
     res = Bootstrap(estimator=LogLinearEstimator(model="[12,13,23]", interval="wald"),
-                    n_replicates=300, kind="parametric", interval="percentile").fit(
+                    replicates=300, kind="parametric", interval="percentile").fit(
         datasets.load("gaza_lancet_2025"), rng=np.random.default_rng(2))
     wald = LogLinearEstimator(model="[12,13,23]", interval="wald").fit(
         datasets.load("gaza_lancet_2025")).interval

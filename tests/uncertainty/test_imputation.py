@@ -71,16 +71,16 @@ def test_multiple_imputation_pools_and_reports_fmi():
     rng = np.random.default_rng(4)
     df = frame_with_missing(rng, 4000)
     table = CaptureTable.from_individuals(df[["A", "B", "C", "sex"]], lists=["A", "B", "C"])
-    strat = StratifiedEstimator(estimator=Independence(), strata=("sex",), n_replicates=200,
+    strat = StratifiedEstimator(estimator=Independence(), strata=("sex",), replicates=200,
                                 n_jobs=1)
-    res = MultipleImputation(estimator=strat, columns=("sex",), m=5).fit(
+    res = MultipleImputation(estimator=strat, columns=("sex",), imputations=5).fit(
         table, rng=np.random.default_rng(9))
     assert res.imputations == 5 and res.pooling == "rubin"
     assert 0 <= res.fmi <= 1
     assert res.interval.lower < res.estimate < res.interval.upper
     bayes = MultipleImputation(
         estimator=StratifiedEstimator(estimator=NormalPosterior(), strata=("sex",)),
-        columns=("sex",), m=3,
+        columns=("sex",), imputations=3,
     ).fit(table, rng=np.random.default_rng(9))
     assert bayes.pooling == "pooled-draws"
     assert bayes.estimate == pytest.approx(2000, abs=20)

@@ -18,7 +18,8 @@ import typer
 from rich.table import Table
 
 from undercount import datasets as _datasets
-from undercount.cli._common import out, user_errors
+from undercount.cli._common import choice_enum, out, user_errors
+from undercount.core import choices as _choices
 from undercount.errors import UndercountWarning
 
 __all__ = ["app", "main"]
@@ -34,48 +35,19 @@ app = typer.Typer(
 _out = out
 
 
-class Method(StrEnum):
-    loglinear = "loglinear"
-    chapman = "chapman"
-    lincoln_petersen = "lincoln-petersen"
-    heterogeneity = "heterogeneity"
-    lcm = "lcm"
-    dga = "dga"
-    all = "all"
-
-
-class Select(StrEnum):
-    bic = "bic"
-    aic = "aic"
-    stepwise = "stepwise"
-    average = "average"
-
-
-class IntervalKind(StrEnum):
-    profile = "profile"
-    wald = "wald"
-    log = "log"
-    bca = "bca"
-    percentile = "percentile"
-
-
-class Recipe(StrEnum):
-    lancet2025 = "lancet2025"
-
-
-class ImputerKind(StrEnum):
-    hotdeck = "hotdeck"
-    chained_forest = "chained-forest"
+# The choices come from the Literal types the estimators declare (undercount.core.choices),
+# so the CLI cannot offer a value an estimator refuses, or miss one it accepts.
+Method = choice_enum("Method", _choices.Method)
+Select = choice_enum("Select", _choices.Select)
+IntervalKind = choice_enum("IntervalKind", _choices.IntervalChoice)
+Recipe = choice_enum("Recipe", _choices.Recipe)
+ImputerKind = choice_enum("ImputerKind", _choices.ImputerName)
+Prior = choice_enum("Prior", _choices.DgaPrior)
 
 
 class Format(StrEnum):
     table = "table"
     json = "json"
-
-
-class Prior(StrEnum):
-    inverse = "inverse"
-    negbin = "negbin"
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -121,7 +93,7 @@ def estimate(
     individual: Annotated[
         bool, typer.Option(help="Each row is one person (needs --lists).")
     ] = False,
-    method: Annotated[Method, typer.Option(help="Estimator family.")] = Method.loglinear,
+    method: Annotated[Method, typer.Option(help="Estimator family.")] = Method["loglinear"],
     select: Annotated[
         Select | None,
         typer.Option(help="Log-linear model selection (default bic: the best of all "
@@ -185,7 +157,7 @@ def estimate(
         warnings.simplefilter("always", UndercountWarning)
         result = run_estimate(
             source,
-            lists=_split(lists),
+            lists=lists,
             count_column=count_column,
             individual=individual,
             seed=seed,
@@ -203,7 +175,7 @@ def estimate(
             prior_params=_pair(prior_params),
             bootstrap=bootstrap,
             ntop=ntop,
-            strata=tuple(_split(strata)) if strata else None,
+            strata=strata,
             imputations=imputations,
             imputer=imputer.value if imputer else None,
             reported=reported,

@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from enum import StrEnum
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from undercount.core.choices import choices
 from undercount.errors import EXIT_CODES, UndercountError
 
-__all__ = ["err", "exit_code", "out", "user_errors"]
+__all__ = ["choice_enum", "err", "exit_code", "out", "user_errors"]
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+
+def choice_enum(name: str, literal: Any) -> type[StrEnum]:
+    """A string enum of a ``Literal``'s values, for Typer's choices (``--method`` ...)."""
+    return StrEnum(name, [(v, v) for v in choices(literal)])
 
 
 def exit_code(exc: UndercountError) -> int:

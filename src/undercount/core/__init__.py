@@ -1,20 +1,29 @@
 """Core types shared by every stage: capture tables, results, the estimator contract."""
 
-from undercount.core.estimator import Estimator, check_literals
+from undercount.core.estimator import (
+    CellPointEstimator,
+    Estimator,
+    PointEstimator,
+    TopRestrictable,
+    check_settings,
+)
 from undercount.core.provenance import Provenance
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult, Summary
 from undercount.core.table import CaptureTable, pattern_code, pattern_string
 
 __all__ = [
     "CaptureTable",
+    "CellPointEstimator",
     "Diagnostic",
     "Estimator",
     "Interval",
     "MSEResult",
     "ModelRecord",
+    "PointEstimator",
     "Provenance",
     "Summary",
-    "check_literals",
+    "TopRestrictable",
+    "check_settings",
     "pattern_code",
     "pattern_string",
 ]

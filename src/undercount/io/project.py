@@ -1,11 +1,15 @@
-"""Project configuration: one TOML file names the lists, their columns and the linkage options.
+"""The project file: one TOML file, read and checked by one reader, :func:`load_project`.
 
-A project file looks like::
+A project names its input, as lists to link (``[[lists]]``, ``[link]``) or as capture
+histories already linked (``[capture_histories]``), and what to do with it (``[strata]``,
+``[estimate]``, ``[report]``). ``undercount link`` reads its lists and linkage options;
+``undercount run`` (:class:`undercount.Project`) every table. The keys are the CLI's option
+names (``chains``, ``iterations``, ``burn_in``, ``imputations``, ...)::
 
     [project]
     name = "simulated"
     seed = 42
-    output = "linked"            # output folder, relative to this file
+    output = "linked"            # output folder, relative to this file (default "output")
 
     [[lists]]
     name = "hospital"
@@ -21,34 +25,74 @@ A project file looks like::
     backend = "duckdb"           # or "spark"
     threshold = 0.9
 
+    [capture_histories]          # instead of [[lists]]: one row per person, 0/1 list columns
+    file = "records.csv"
+    lists = ["hospital", "survey", "social_media"]
+    strata = ["sex", "age"]      # covariate columns kept
+    id_column = "record"         # optional; never printed in a redacted report
+    identifying = ["name"]       # optional: further columns holding names or IDs
+
     [strata]
-    columns = ["sex"]
+    columns = ["age_group", "sex"]
+    missing = "impute"           # or "drop" (leave them out), or "error"
+    imputations = 20
+    [strata.bins.age_group]      # derived stratum columns
+    column = "age"
+    edges = [0, 15, 30, 45, 60]
+
+    [estimate]
+    method = "loglinear"         # or heterogeneity, chapman, lcm, dga, all
+    select = "aic"               # options of `undercount estimate`, with its names and
+                                 # defaults: log-linear with no select/model/interval is BIC
+                                 # with the bootstrap (1,000, top 10, BCa)
+    seed = 1                     # default: [project] seed
+    sensitivity = true           # also fit every family (method = "all") for the report
+    replicates = 200             # joint bootstrap replicates for a stratified total
+    headline = "stratified"      # or "overall": which total heads the report
+    reported = 37877
+    reported_label = "the Ministry of Health's reported count"
+
+    [report]
+    title = "..."
+    subject = "deaths"
+    redact = false
+    pdf = true
 
 :func:`load_project` reads and validates the whole file before any work starts: unknown
-tables or keys, wrong types, missing input files and columns that are not in the input files
-all raise one :class:`~undercount.errors.ConfigError` (or :class:`~undercount.errors.InputError`
-for problems with the input files themselves) naming the file, the key and what is wrong.
+tables or keys, wrong types, unknown options, missing input files and columns that are not
+in the input files all raise one :class:`~undercount.errors.ConfigError` (or
+:class:`~undercount.errors.InputError` for problems with the input files themselves) naming
+the file, the key and what is wrong, every problem at once.
 """
 
 from __future__ import annotations
 
+import csv
+import re
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from undercount.core.choices import Method, choices
 from undercount.errors import ConfigError, InputError
+from undercount.io.readers import read_frame
 
 __all__ = [
     "NAME_ROLES",
     "ROLES",
+    "CaptureHistoriesSpec",
+    "EstimateSpec",
     "LinkConfig",
-    "ListSpec",
+    "ListSource",
     "ProjectConfig",
+    "ReportSpec",
+    "StrataSpec",
+    "check_input_columns",
     "load_project",
     "read_list",
 ]
@@ -101,7 +145,7 @@ BLOCKING_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class ListSpec:
+class ListSource:
     """One input list.
 
     Attributes
@@ -197,21 +241,85 @@ class LinkConfig:
 
 
 @dataclass(frozen=True)
+class CaptureHistoriesSpec:
+    """Already-linked, individual-level capture histories (one row per person)."""
+
+    file: Path
+    lists: tuple[str, ...]
+    strata: tuple[str, ...] = ()
+    id_column: str | None = None
+    identifying: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        out = [*self.lists, *self.strata]
+        for c in (self.id_column, *self.identifying):
+            if c and c not in out:
+                out.append(c)
+        return out
+
+
+@dataclass(frozen=True)
+class StrataSpec:
+    """Stratum columns, derived age/number bins, and what to do with missing values."""
+
+    columns: tuple[str, ...] = ()
+    bins: dict[str, tuple[str, tuple[float, ...]]] = field(default_factory=dict)
+    missing: str = "impute"
+    imputations: int = 20
+
+    def sources(self) -> tuple[str, ...]:
+        """Columns the strata are computed from (a binned stratum: the column it bins)."""
+        out = [self.bins[c][0] if c in self.bins else c for c in self.columns]
+        return tuple(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class EstimateSpec:
+    """The ``[estimate]`` table: ``options`` are ``undercount estimate``'s, by its names."""
+
+    method: str = "loglinear"
+    options: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    sensitivity: bool = True
+    replicates: int = 200
+    headline: str = "stratified"
+    reported: float | None = None
+    reported_label: str = "the reported figure"
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    title: str = ""
+    subtitle: str = ""
+    subject: str = "people in total"
+    redact: bool = False
+    pdf: bool = True
+    identifying: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
-    """A validated project.
+    """A validated project file (see the module docstring), as :func:`load_project` reads it.
 
     Attributes
     ----------
     name : str
     seed : int
-        Seed of every random step (u sampling).
+        Seed of every random step (u sampling; the estimate's unless ``[estimate] seed``).
     output : Path
         Absolute output folder.
-    lists : tuple of ListSpec
-        In file order; ties in covariate conflicts go to the earliest list.
+    lists : tuple of ListSource
+        Lists to link, in file order (ties in covariate conflicts go to the earliest list);
+        empty when the project starts from ``capture_histories``.
     link : LinkConfig
-    strata : tuple of str
-        Stratum columns for estimation (covariates or standardised fields such as ``sex``).
+    strata : StrataSpec
+        Stratum columns for estimation (covariates or standardised fields such as ``sex``),
+        derived bins, and what to do with missing values.
+    capture_histories : CaptureHistoriesSpec or None
+        Capture histories already linked, instead of ``lists``.
+    estimate : EstimateSpec
+    report : ReportSpec
     path : Path or None
         The TOML file (None when built in memory).
     """
@@ -219,22 +327,61 @@ class ProjectConfig:
     name: str
     seed: int
     output: Path
-    lists: tuple[ListSpec, ...]
+    lists: tuple[ListSource, ...] = ()
     link: LinkConfig = field(default_factory=LinkConfig)
-    strata: tuple[str, ...] = ()
+    strata: StrataSpec = field(default_factory=StrataSpec)
+    capture_histories: CaptureHistoriesSpec | None = None
+    estimate: EstimateSpec = field(default_factory=EstimateSpec)
+    report: ReportSpec = field(default_factory=ReportSpec)
     path: Path | None = None
 
     @property
+    def linked(self) -> bool:
+        """True when the lists must be linked (``[[lists]]``), False for capture histories."""
+        return bool(self.lists)
+
+    @property
     def list_names(self) -> tuple[str, ...]:
+        if self.capture_histories is not None:
+            return self.capture_histories.lists
         return tuple(spec.name for spec in self.lists)
 
+    @property
+    def store_path(self) -> Path:
+        """The run's store (``undercount run``)."""
+        return self.output / "project.duckdb"
+
+    def identifying_columns(self) -> dict[str, list[str]]:
+        """Per input, the columns that hold names or IDs (never shown when redacting)."""
+        out: dict[str, list[str]] = {}
+        for spec in self.lists:
+            cols = [spec.id_column]
+            cols += [c for r, c in spec.columns.items()
+                     if r in NAME_ROLES or r in ("national_id", "dob")]
+            cols += [c for c in self.report.identifying if c in spec.source_columns]
+            out[spec.name] = list(dict.fromkeys(cols))
+        if self.capture_histories is not None:
+            ch = self.capture_histories
+            cols = [c for c in (ch.id_column, *ch.identifying, *self.report.identifying) if c]
+            out["capture_histories"] = list(dict.fromkeys(cols))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "project": {"name": self.name, "seed": self.seed, "output": str(self.output)},
+        def plain(obj: Any) -> Any:
+            if isinstance(obj, Path):
+                return str(obj)
+            if isinstance(obj, dict):
+                return {k: plain(v) for k, v in obj.items()}
+            if isinstance(obj, list | tuple):
+                return [plain(v) for v in obj]
+            return obj
+
+        return plain({
+            "project": {"name": self.name, "seed": self.seed, "output": self.output},
             "lists": [
                 {
                     "name": s.name,
-                    "file": str(s.file),
+                    "file": s.file,
                     "format": s.format,
                     "id_column": s.id_column,
                     "columns": dict(s.columns),
@@ -244,8 +391,12 @@ class ProjectConfig:
                 for s in self.lists
             ],
             "link": self.link.to_dict(),
-            "strata": {"columns": list(self.strata)},
-        }
+            "capture_histories": asdict(self.capture_histories)
+            if self.capture_histories else None,
+            "strata": asdict(self.strata),
+            "estimate": asdict(self.estimate),
+            "report": asdict(self.report),
+        })
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -270,10 +421,20 @@ class _Problems:
         raise cls(text)
 
 
+#: Names of the Python API before it took the CLI's names: a project file that uses one is
+#: told the name to use, never read silently.
+_RENAMED = {"n_chains": "chains", "n_iter": "iterations", "n_replicates": "replicates",
+            "m": "imputations"}
+
+
 def _unknown_keys(table: Mapping[str, Any], allowed: Sequence[str], where: str, p: _Problems):
     for key in table:
-        if key not in allowed:
-            p.add(f"unknown key {where}.{key}; allowed keys are {', '.join(allowed)}")
+        if key in allowed:
+            continue
+        if _RENAMED.get(key) in allowed:
+            p.add(f"{where} {key} is now called {_RENAMED[key]}; rename the key")
+            continue
+        p.add(f"unknown key {where}.{key}; allowed keys are {', '.join(allowed)}")
 
 
 def _rules(value: Any, key: str, p: _Problems) -> tuple[tuple[str, ...], ...] | None:
@@ -362,7 +523,7 @@ def _parse_link(table: Any, p: _Problems) -> LinkConfig:
     )
 
 
-def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSpec | None:
+def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSource | None:
     where = f"[[lists]] #{i + 1}"
     if not isinstance(table, dict):
         p.add(f"{where} must be a table")
@@ -454,7 +615,7 @@ def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSpec | None
         ok = False
     if not ok or path is None:
         return None
-    return ListSpec(
+    return ListSource(
         name=name,
         file=path,
         format=fmt,
@@ -489,95 +650,284 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str, Path]:
     return doc, source, path.resolve().parent
 
 
-def load_project(path: str | Path, *, check_inputs: bool = True) -> ProjectConfig:
-    """Read and validate a project TOML file.
+def _str_list(value: Any, where: str, p: _Problems) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        p.add(f"{where} = {value!r}: expected a list of column names")
+        return ()
+    return tuple(value)
+
+
+def _bool(table: dict, key: str, default: bool, where: str, p: _Problems) -> bool:
+    v = table.get(key, default)
+    if not isinstance(v, bool):
+        p.add(f"{where} {key} = {v!r}: expected true or false")
+        return default
+    return v
+
+
+def _text(table: dict, key: str, default: str, where: str, p: _Problems) -> str:
+    v = table.get(key, default)
+    if not isinstance(v, str):
+        p.add(f"{where} {key} = {v!r}: expected a string")
+        return default
+    return v
+
+
+def _table(doc: dict, key: str, p: _Problems) -> dict:
+    t = doc.get(key, {})
+    if not isinstance(t, dict):
+        p.add(f"[{key}] must be a table")
+        return {}
+    return t
+
+
+def _parse_lists(raw: Any, base: Path, p: _Problems) -> tuple[ListSource, ...]:
+    if not isinstance(raw, list) or not raw:
+        p.add("[[lists]] must be a non-empty array of tables, one per list")
+        return ()
+    specs = [s for i, t in enumerate(raw) if (s := _parse_list(i, t, base, p)) is not None]
+    names = [s.name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        p.add(f"list name(s) used more than once: {dupes}")
+    return tuple(specs)
+
+
+def _parse_capture_histories(t: dict, base: Path, p: _Problems) -> CaptureHistoriesSpec | None:
+    where = "[capture_histories]"
+    _unknown_keys(t, ("file", "lists", "strata", "id_column", "identifying"), where, p)
+    file = t.get("file")
+    path = None
+    if not isinstance(file, str) or not file:
+        p.add(f"{where} file is required (a path relative to the project file)")
+    else:
+        path = (base / file).resolve()
+        if not path.is_file():
+            p.add(f"{where} file {file!r} not found (looked for {path})")
+            path = None
+    lists = _str_list(t.get("lists"), f"{where} lists", p) if "lists" in t else ()
+    if "lists" not in t:
+        p.add(f"{where} lists is required (the 0/1 list columns)")
+    elif len(lists) < 2:
+        p.add(f"{where} lists = {list(lists)}: at least 2 lists are needed")
+    strata = _str_list(t.get("strata", []), f"{where} strata", p)
+    id_column = t.get("id_column")
+    if id_column is not None and not (isinstance(id_column, str) and id_column):
+        p.add(f"{where} id_column = {id_column!r}: expected a column name")
+        id_column = None
+    identifying = _str_list(t.get("identifying", []), f"{where} identifying", p)
+    if path is None:
+        return None
+    return CaptureHistoriesSpec(path, lists, strata, id_column, identifying)
+
+
+def _parse_strata(t: Any, p: _Problems) -> StrataSpec:
+    where = "[strata]"
+    if not isinstance(t, dict):
+        p.add("[strata] must be a table with columns = [...]")
+        return StrataSpec()
+    _unknown_keys(t, ("columns", "bins", "missing", "imputations"), where, p)
+    columns = _str_list(t.get("columns", []), f"{where} columns", p)
+    bins: dict[str, tuple[str, tuple[float, ...]]] = {}
+    raw_bins = t.get("bins", {})
+    if not isinstance(raw_bins, dict):
+        p.add(f"{where} bins must be a table of [strata.bins.NAME] tables")
+        raw_bins = {}
+    for name, spec in raw_bins.items():
+        w = f"[strata.bins.{name}]"
+        if not isinstance(spec, dict):
+            p.add(f"{w} must be a table with column and edges")
+            continue
+        _unknown_keys(spec, ("column", "edges"), w, p)
+        col = spec.get("column")
+        edges = spec.get("edges")
+        if not isinstance(col, str) or not col:
+            p.add(f"{w} column is required (the numeric column to bin)")
+            continue
+        if (not isinstance(edges, list) or len(edges) < 2
+                or not all(isinstance(e, int | float) and not isinstance(e, bool)
+                           for e in edges)
+                or list(edges) != sorted(set(edges))):
+            p.add(f"{w} edges = {edges!r}: expected at least 2 strictly increasing numbers")
+            continue
+        bins[name] = (col, tuple(float(e) for e in edges))
+        if name not in columns:
+            p.add(f"{w} defines {name!r}, which is not in [strata] columns {list(columns)}")
+    missing = _text(t, "missing", "impute", where, p)
+    if missing not in ("error", "drop", "impute"):
+        p.add(f"{where} missing = {missing!r}: must be \"impute\", \"drop\" or \"error\"")
+        missing = "impute"
+    imputations = t.get("imputations", 20)
+    if not isinstance(imputations, int) or isinstance(imputations, bool) or imputations < 2:
+        p.add(f"{where} imputations = {imputations!r}: must be an integer of at least 2")
+        imputations = 20
+    return StrataSpec(columns, bins, missing, imputations)
+
+
+#: ``undercount estimate`` options a project's ``[estimate]`` table may set, by the CLI's names.
+ESTIMATE_OPTIONS = ("select", "model", "interval", "level", "max_order", "chains",
+                    "iterations", "burn_in", "delta", "prior")
+
+
+def _parse_estimate(
+    t: dict, seed: int, p: _Problems, check: EstimateCheck | None
+) -> EstimateSpec:
+    where = "[estimate]"
+    allowed = ("method", *ESTIMATE_OPTIONS, "seed", "sensitivity", "replicates", "headline",
+               "reported", "reported_label")
+    _unknown_keys(t, allowed, where, p)
+    methods = choices(Method)
+    method = _text(t, "method", "loglinear", where, p)
+    if method not in methods:
+        p.add(f"{where} method = {method!r}: must be one of {', '.join(methods)}")
+        method = "loglinear"
+    options = {k: t[k] for k in ESTIMATE_OPTIONS if k in t}
+    problem = check(method, options) if check is not None else None
+    if problem:
+        # The estimate command speaks in CLI flags (--burn-in); the project file in keys.
+        p.add(f"{where} " + re.sub(r"--([a-z][a-z-]*)",
+                                   lambda m: m.group(1).replace("-", "_"), problem))
+    est_seed = t.get("seed", seed)
+    if not isinstance(est_seed, int) or isinstance(est_seed, bool) or est_seed < 0:
+        p.add(f"{where} seed = {est_seed!r}: expected a non-negative integer")
+        est_seed = seed
+    replicates = t.get("replicates", 200)
+    if not isinstance(replicates, int) or isinstance(replicates, bool) or replicates < 10:
+        p.add(f"{where} replicates = {replicates!r}: expected an integer of at least 10")
+        replicates = 200
+    headline = _text(t, "headline", "stratified", where, p)
+    if headline not in ("stratified", "overall"):
+        p.add(f"{where} headline = {headline!r}: must be \"stratified\" or \"overall\"")
+    reported = t.get("reported")
+    if reported is not None and (isinstance(reported, bool)
+                                 or not isinstance(reported, int | float) or reported <= 0):
+        p.add(f"{where} reported = {reported!r}: expected a positive number")
+        reported = None
+    return EstimateSpec(
+        method=method,
+        options=options,
+        seed=int(est_seed),
+        sensitivity=_bool(t, "sensitivity", True, where, p),
+        replicates=int(replicates),
+        headline=headline,
+        reported=None if reported is None else float(reported),
+        reported_label=_text(t, "reported_label", "the reported figure", where, p),
+    )
+
+
+def _parse_report(t: dict, name: str, p: _Problems) -> ReportSpec:
+    where = "[report]"
+    _unknown_keys(t, tuple(f.name for f in fields(ReportSpec)), where, p)
+    return ReportSpec(
+        title=_text(t, "title", name, where, p),
+        subtitle=_text(t, "subtitle", "", where, p),
+        subject=_text(t, "subject", "people in total", where, p),
+        redact=_bool(t, "redact", False, where, p),
+        pdf=_bool(t, "pdf", True, where, p),
+        identifying=_str_list(t.get("identifying", []), f"{where} identifying", p),
+    )
+
+
+_TOP = ("project", "lists", "link", "strata", "capture_histories", "estimate", "report")
+
+
+#: Why the estimate command would refuse ``[estimate]``'s method and options, or None.
+EstimateCheck = Callable[[str, dict[str, Any]], str | None]
+
+
+def load_project(
+    path: str | Path,
+    *,
+    check_inputs: bool = True,
+    check_estimate: EstimateCheck | None = None,
+) -> ProjectConfig:
+    """Read and validate a project TOML file (see the module docstring).
+
+    This is the one reader of project files: ``undercount link`` and ``undercount run``
+    (:class:`undercount.Project`) both read through it.
 
     Parameters
     ----------
     path : path
         The project file. Relative paths inside it are relative to its folder.
     check_inputs : bool
-        Also open every input file's header and check the mapped columns exist and the id
-        column has no repeats or blanks (reads the files; nothing is written).
+        Also open every input file's header and check the mapped columns exist (reads the
+        files; nothing is written).
+    check_estimate : callable, optional
+        Checks ``[estimate]``'s method and options by the estimate command's own rules
+        (:func:`undercount.pipeline.registry.estimate_options_problem`, passed in by
+        ``undercount run``: the rules live in the pipeline layer, above io). Without it only
+        the keys and the method name are checked.
 
     Raises
     ------
     ConfigError
         Unknown tables/keys/roles/options, wrong types, missing input files, a list name used
-        twice, an output folder that is one of the inputs.
+        twice, an output folder that holds an input, both or neither of ``[[lists]]`` and
+        ``[capture_histories]``.
     InputError
-        An input file that cannot be read, lacks a mapped column, or has repeated or blank
-        record ids.
+        An input file that cannot be read or lacks a mapped column.
     """
     path = Path(path)
     doc, source, base = read_toml(path)
     p = _Problems(source)
-    _unknown_keys(doc, ["project", "lists", "link", "strata"], "top level", p)
+    _unknown_keys(doc, _TOP, "top level", p)
 
-    project = doc.get("project", {})
-    if not isinstance(project, dict):
-        p.add("[project] must be a table")
-        project = {}
+    project = _table(doc, "project", p)
     _unknown_keys(project, ["name", "seed", "output"], "[project]", p)
-    name = project.get("name", path.stem)
-    if not isinstance(name, str):
-        p.add(f"[project] name = {name!r}: expected a string")
-        name = path.stem
-    seed = _number(project, "seed", 0, p, lo=0, hi=2**63 - 1, integer=True, where="[project]")
-    output = project.get("output", "linked")
+    name = _text(project, "name", path.stem, "[project]", p)
+    seed = int(_number(project, "seed", 0, p, lo=0, hi=2**63 - 1, integer=True,
+                       where="[project]"))
+    output = project.get("output", "output")
     if not isinstance(output, str) or not output:
         p.add(f"[project] output = {output!r}: expected a folder path")
-        output = "linked"
+        output = "output"
     output_path = (base / output).resolve()
 
-    raw_lists = doc.get("lists")
-    specs: list[ListSpec] = []
-    if not isinstance(raw_lists, list) or not raw_lists:
-        p.add("no [[lists]] given; a project needs at least one list")
+    has_lists = "lists" in doc
+    has_ch = "capture_histories" in doc
+    if has_lists == has_ch:
+        p.add("give either [[lists]] (lists to link) or [capture_histories] (already linked), "
+              "not " + ("both" if has_lists else "neither"))
+    specs = _parse_lists(doc.get("lists"), base, p) if has_lists else ()
+    if has_lists:
+        link = _parse_link(doc.get("link"), p)
     else:
-        for i, table in enumerate(raw_lists):
-            spec = _parse_list(i, table, base, p)
-            if spec is not None:
-                specs.append(spec)
-        names = [s.name for s in specs]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            p.add(f"list name(s) used more than once: {dupes}")
-        for s in specs:
-            if output_path == s.file or output_path in s.file.parents:
-                p.add(f"[project] output {output!r} contains input file {s.file}; choose another")
+        link = LinkConfig()
+        if "link" in doc:
+            p.add("[link] applies only to [[lists]] (capture histories are already linked)")
+    ch = None
+    if has_ch and not has_lists:
+        ch = _parse_capture_histories(_table(doc, "capture_histories", p), base, p)
 
-    link = _parse_link(doc.get("link"), p)
+    strata = _parse_strata(doc.get("strata", {}), p)
+    if has_lists:
+        known = set(ROLES) | {"birth_year"} | {c for s in specs for c in s.covariates}
+        bad = [c for c in strata.sources() if c not in known]
+        if bad:
+            p.add(f"[strata] columns {bad} are neither a role (sex, age, place, ...) nor a "
+                  "covariate of any list")
 
-    strata_t = doc.get("strata", {})
-    strata: tuple[str, ...] = ()
-    if not isinstance(strata_t, dict):
-        p.add("[strata] must be a table with columns = [...]")
-    else:
-        _unknown_keys(strata_t, ["columns"], "[strata]", p)
-        cols = strata_t.get("columns", [])
-        if isinstance(cols, str):
-            cols = [cols]
-        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
-            p.add(f"[strata] columns = {cols!r}: expected a list of column names")
-        else:
-            strata = tuple(cols)
-            known = set(ROLES) | {"birth_year"} | {c for s in specs for c in s.covariates}
-            bad = [c for c in strata if c not in known]
-            if bad:
-                p.add(
-                    f"[strata] columns {bad} are neither a role (sex, age, place, ...) nor a "
-                    "covariate of any list"
-                )
+    estimate = _parse_estimate(_table(doc, "estimate", p), seed, p, check_estimate)
+    report = _parse_report(_table(doc, "report", p), name, p)
+    inputs = [ch.file] if ch else [s.file for s in specs]
+    for f in inputs:
+        if output_path == f or output_path in f.parents:
+            p.add(f"[project] output {output!r} contains input file {f}; choose another folder")
     p.raise_if_any(ConfigError)
 
     config = ProjectConfig(
         name=name,
-        seed=int(seed),
+        seed=seed,
         output=output_path,
-        lists=tuple(specs),
+        lists=specs,
         link=link,
         strata=strata,
+        capture_histories=ch,
+        estimate=estimate,
+        report=report,
         path=path.resolve(),
     )
     if check_inputs:
@@ -586,7 +936,7 @@ def load_project(path: str | Path, *, check_inputs: bool = True) -> ProjectConfi
 
 
 # ---------------------------------------------------------------------------------- inputs
-def _read_header(spec: ListSpec) -> list[str]:
+def _read_header(spec: ListSource) -> list[str]:
     try:
         if spec.format == "csv":
             header = pd.read_csv(spec.file, nrows=0, dtype=str, skipinitialspace=True)
@@ -618,11 +968,39 @@ def check_input_columns(config: ProjectConfig) -> None:
                     f"{spec.file}: column {col!r} (list {spec.name!r}, {what}) not found; "
                     f"columns are {header}"
                 )
+    ch = config.capture_histories
+    if ch is not None:
+        header = _file_header(ch.file)
+        for col in ch.columns:
+            if col not in header:
+                problems.append(f"{ch.file}: column {col!r} not found; columns are {header}")
+        for col in config.strata.sources():
+            if col not in ch.strata:
+                problems.append(
+                    f"[strata] column {col!r} is not among [capture_histories] strata "
+                    f"{list(ch.strata)}"
+                )
+        for col in config.report.identifying:
+            if col not in header:
+                problems.append(f"[report] identifying column {col!r} not found in {ch.file}")
     if problems:
         raise InputError(f"{config.path}: input columns missing", problems)
 
 
-def read_list(spec: ListSpec):
+def _file_header(path: Path) -> list[str]:
+    """The column names of a capture-history file (CSV/TSV read by hand: only the header)."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, delimiter="\t" if suffix == ".tsv" else ",")
+            try:
+                return [c.strip() for c in next(reader)]
+            except StopIteration as exc:
+                raise InputError(f"{path}: the file is empty") from exc
+    return [str(c) for c in read_frame(path).columns]
+
+
+def read_list(spec: ListSource):
     """Read one list's needed columns as strings; check its record ids.
 
     Returns a DataFrame with the source columns (strings, missing as None), in file order.

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from undercount.io.project import ListSpec
+from undercount.io.project import ListSource
 from undercount.names import standardise
 
 __all__ = [
@@ -44,7 +44,7 @@ def standardiser_name() -> str:
     return "undercount.names"
 
 
-def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSpec]) -> pd.DataFrame:
+def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSource]) -> pd.DataFrame:
     """Standardise every list and stack them, in list order, with a global ``uid``.
 
     Covariates keep their source column names; a covariate that collides with a standardised
@@ -72,7 +72,7 @@ def covariate_column(column: str) -> str:
     return f"cov_{column}" if column in STD_COLUMNS or column == "uid" else column
 
 
-def _standardise_one(frame: pd.DataFrame, spec: ListSpec) -> pd.DataFrame:
+def _standardise_one(frame: pd.DataFrame, spec: ListSource) -> pd.DataFrame:
     std = standardise(
         frame,
         dict(spec.columns),

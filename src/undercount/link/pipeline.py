@@ -43,7 +43,7 @@ import pandas as pd
 
 from undercount.core.provenance import file_sha256, package_versions
 from undercount.core.table import CaptureTable
-from undercount.errors import InputError, LinkageError
+from undercount.errors import ConfigError, InputError, LinkageError
 from undercount.io.project import ProjectConfig, load_project, read_list
 from undercount.link._standardise import covariate_column, standardise_lists, standardiser_name
 from undercount.link.backends import get_db_api
@@ -226,6 +226,9 @@ def link_project(
     """
     if not isinstance(config, ProjectConfig):
         config = load_project(config)
+    if not config.lists:
+        raise ConfigError(f"{config.path}: no [[lists]] to link (the capture histories of this "
+                          "project are already linked; `undercount run` estimates from them)")
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     t0 = time.perf_counter()
@@ -283,7 +286,7 @@ def link_project(
         standardised=std,
         settings=settings,
         lists=config.list_names,
-        strata=config.strata,
+        strata=config.strata.sources(),
         covariates=tuple(covariates),
         output=config.output if write else None,
         report=report,
@@ -303,7 +306,7 @@ def person_covariates(config: ProjectConfig, records: pd.DataFrame) -> list[str]
     """The person-level covariates of linked ``records``: the strata, the standardised
     person fields and every list covariate (under its stored name) that has a value."""
     out = []
-    for col in (*config.strata, *_PERSON_FIELDS):
+    for col in (*config.strata.sources(), *_PERSON_FIELDS):
         if col in records.columns and records[col].notna().any():
             out.append(col)
     for spec in config.lists:

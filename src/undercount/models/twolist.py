@@ -49,11 +49,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar
 
 import numpy as np
 from scipy import stats
 
+from undercount.core.choices import TwoListInterval
+from undercount.core.constraints import Open
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable
@@ -168,18 +170,10 @@ class TwoListResult(MSEResult):
 
 @dataclass(frozen=True, kw_only=True)
 class _TwoListEstimator(Estimator):
-    interval: Literal["log", "wald"] = "log"
-    level: float = 0.95
+    interval: TwoListInterval = "log"
+    level: Annotated[float, Open(0, 1)] = 0.95
 
     label: ClassVar[str] = ""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not (isinstance(self.level, float | int) and 0 < float(self.level) < 1):
-            raise ConfigError(
-                f"{type(self).__name__}: level={self.level!r} is not allowed; it must be "
-                "strictly between 0 and 1"
-            )
 
     def _estimate(self, n1: int, n2: int, m: int) -> tuple[float, float]:
         raise NotImplementedError

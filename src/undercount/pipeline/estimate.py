@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from undercount import datasets
+from undercount.core.choices import DgaPrior, ImputerName, IntervalChoice, Method, Recipe, Select
 from undercount.core.provenance import Provenance, file_sha256
 from undercount.core.result import MSEResult
 from undercount.core.table import CaptureTable
@@ -99,18 +100,41 @@ class Comparison:
 def estimate(
     source: str | Path | CaptureTable,
     *,
-    lists: Sequence[str] | None = None,
+    lists: Sequence[str] | str | None = None,
     count_column: str = "count",
     individual: bool = False,
+    method: Method = "loglinear",
+    select: Select | None = None,
+    model: str | None = None,
+    interval: IntervalChoice | None = None,
+    level: float = 0.95,
+    max_order: int | None = None,
+    chains: int | None = None,
+    iterations: int | None = None,
+    burn_in: int | None = None,
+    delta: float | None = None,
+    prior: DgaPrior | None = None,
+    prior_params: tuple[float, float] | None = None,
+    bootstrap: int | None = None,
+    ntop: int | None = None,
+    strata: Sequence[str] | str | None = None,
+    imputations: int | None = None,
+    imputer: ImputerName | None = None,
+    reported: float | None = None,
+    recipe: Recipe | None = None,
     seed: int | None = None,
-    **options: Any,
 ) -> MSEResult | Comparison:
     """Estimate N for a dataset name, a file or a :class:`CaptureTable`.
 
-    ``options`` are the fields of :class:`~undercount.pipeline.registry.EstimateOptions`
-    (``method``, ``select``, ``model``, ``interval``, ``level``, ``max_order``, ``chains``,
-    ``iterations``, ``burn_in``, ``delta``, ``prior``, ``bootstrap``, ``ntop``, ``strata``,
-    ``imputations``, ``imputer``, ``reported``, ``recipe``), with the CLI's meanings.
+    The Python twin of ``undercount estimate``: every keyword is the CLI option of the same
+    name (``--burn-in`` is ``burn_in``), with the same default and meaning, so
+    ``estimate("kosovo", seed=1)`` is ``undercount estimate kosovo --seed 1`` and its
+    ``to_dict()`` is that command's ``--format json`` output. ``lists`` and ``strata`` take a
+    sequence of column names or, as on the command line, one comma-separated string.
+    ``bootstrap=N`` asks for N bootstrap replicates (the estimators'
+    ``Bootstrap(replicates=N)``; with ``strata``, the joint bootstrap's replicates);
+    ``bootstrap=0`` turns the bootstrap off. The options are checked by
+    :class:`~undercount.pipeline.registry.EstimateOptions`.
     A stochastic method run without a seed draws one from the operating system and records
     it, so every result can be reproduced.
 
@@ -124,7 +148,15 @@ def estimate(
     The defaults filled in are the result's ``defaults`` and are in its provenance. See
     :func:`~undercount.pipeline.registry.resolve_options` for the rules.
     """
-    opts = EstimateOptions(**options)
+    opts = EstimateOptions(
+        method=method, select=select, model=model, interval=interval, level=level,
+        max_order=max_order, chains=chains, iterations=iterations, burn_in=burn_in,
+        delta=delta, prior=prior,
+        prior_params=tuple(prior_params) if prior_params is not None else None,
+        bootstrap=bootstrap, ntop=ntop, strata=_names(strata), imputations=imputations,
+        imputer=imputer, reported=reported, recipe=recipe,
+    )
+    lists = _names(lists)
     table, hashes = load_table(
         source, lists=lists, count_column=count_column, individual=individual
     )
@@ -195,6 +227,16 @@ def estimate(
         provenance=Provenance(settings=dataclasses.asdict(opts), seed=seed, inputs=hashes)
         .to_dict(),
     )
+
+
+def _names(value: Sequence[str] | str | None) -> tuple[str, ...] | None:
+    """Column names given as a sequence or, as on the command line, ``"a,b"``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = value.split(",")
+    names = tuple(v.strip() for v in value if v.strip())
+    return names or None
 
 
 def _settings(estimator: Any) -> dict[str, Any]:

@@ -29,9 +29,20 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from undercount.core.estimator import Estimator
+from undercount.core.choices import (
+    BootstrapInterval,
+    DgaPrior,
+    ImputerName,
+    IntervalChoice,
+    Method,
+    Recipe,
+    Select,
+    choices,
+)
+from undercount.core.constraints import AtLeast, Open
+from undercount.core.estimator import Estimator, check_settings
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError
 from undercount.models.graphical import GraphicalEstimator
@@ -58,11 +69,11 @@ __all__ = [
     "wrap_estimator",
 ]
 
-METHODS = ("loglinear", "chapman", "lincoln-petersen", "heterogeneity", "lcm", "dga", "all")
+METHODS = choices(Method)
 
-RECIPES = ("lancet2025",)
-IMPUTERS = ("hotdeck", "chained-forest")
-BOOTSTRAP_INTERVALS = ("bca", "percentile")
+RECIPES = choices(Recipe)
+IMPUTERS = choices(ImputerName)
+BOOTSTRAP_INTERVALS = choices(BootstrapInterval)
 
 #: The default log-linear interval: replicates, re-selection among the top models, interval.
 DEFAULT_BOOTSTRAP = 1000
@@ -82,43 +93,36 @@ class EstimateOptions:
 
     ``None`` means "the family's default"; :func:`resolve_options` fills in the defaults that
     depend on the table (the log-linear bootstrap). ``bootstrap=0`` turns the bootstrap off.
+
+    The names are the CLI's (``--burn-in`` is ``burn_in``) and the project file's
+    ``[estimate]`` keys; the estimators take them under the same names, except that
+    ``bootstrap=N`` becomes :class:`~undercount.uncertainty.bootstrap.Bootstrap`'s
+    ``replicates=N`` (and the strata's joint-bootstrap ``replicates``). The choices are the
+    ``Literal`` types of :mod:`undercount.core.choices`, which the CLI's choices come from.
     """
 
-    method: str = "loglinear"
-    select: str | None = None
+    method: Method = "loglinear"
+    select: Select | None = None
     model: str | None = None
-    interval: str | None = None
-    level: float = 0.95
+    interval: Literal[IntervalChoice, "posterior"] | None = None
+    level: Annotated[float, Open(0, 1)] = 0.95
     max_order: int | None = None
     chains: int | None = None
     iterations: int | None = None
     burn_in: int | None = None
     delta: float | None = None
-    prior: str | None = None
+    prior: DgaPrior | None = None
     prior_params: tuple[float, float] | None = None
     bootstrap: int | None = None
-    ntop: int | None = None
+    ntop: Annotated[int, AtLeast(1)] | None = None
     strata: tuple[str, ...] | None = None
     imputations: int | None = None
-    imputer: str | None = None
+    imputer: ImputerName | None = None
     reported: float | None = None
-    recipe: str | None = None
+    recipe: Recipe | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(
-                f"method={self.method!r} is not allowed; choose one of {', '.join(METHODS)}"
-            )
-        if not 0 < self.level < 1:
-            raise ConfigError(f"level={self.level!r} must be strictly between 0 and 1")
-        if self.recipe is not None and self.recipe not in RECIPES:
-            raise ConfigError(
-                f"recipe={self.recipe!r} is not known; choose one of {', '.join(RECIPES)}"
-            )
-        if self.imputer is not None and self.imputer not in IMPUTERS:
-            raise ConfigError(
-                f"imputer={self.imputer!r} is not allowed; choose one of {', '.join(IMPUTERS)}"
-            )
+        check_settings(self)
         if self.bootstrap is not None:
             if self.bootstrap < 0:
                 raise ConfigError(
@@ -267,7 +271,7 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
             raise ConfigError("--interval does not apply to --method lcm (posterior quantiles)")
         return LatentClassEstimator(
             **_drop_none(
-                n_chains=opts.chains, n_iter=opts.iterations, burn_in=opts.burn_in,
+                chains=opts.chains, iterations=opts.iterations, burn_in=opts.burn_in,
                 level=opts.level,
             )
         )
@@ -313,7 +317,7 @@ def wrap_estimator(
                 f"--bootstrap does not apply to --method {opts.method}: it reports posterior "
                 "uncertainty already"
             )
-        return Bootstrap(estimator=base, n_replicates=opts.bootstrap, interval=interval,
+        return Bootstrap(estimator=base, replicates=opts.bootstrap, interval=interval,
                          ntop=opts.ntop, level=opts.level, n_jobs=n_jobs)
     if opts.bootstrap is not None and interval != "percentile" and opts.interval is not None:
         raise ConfigError("totals over strata use percentile intervals of the joint bootstrap")
@@ -329,12 +333,12 @@ def wrap_estimator(
             f"{list(table.covariates.columns)}"
         )
     stratified = StratifiedEstimator(
-        estimator=base, strata=tuple(opts.strata), n_replicates=opts.bootstrap or 1000,
+        estimator=base, strata=tuple(opts.strata), replicates=opts.bootstrap or 1000,
         level=opts.level,
     )
     if table.covariates[list(opts.strata)].isna().any().any():
         return MultipleImputation(
-            estimator=stratified, columns=tuple(opts.strata), m=opts.imputations or 20,
+            estimator=stratified, columns=tuple(opts.strata), imputations=opts.imputations or 20,
             imputer=opts.imputer or "hotdeck", level=opts.level,
         )
     return stratified
@@ -342,6 +346,22 @@ def wrap_estimator(
 
 def build_recipe(opts: EstimateOptions) -> Any:
     return Lancet2025(
-        **_drop_none(m=opts.imputations, imputer=opts.imputer,
+        **_drop_none(imputations=opts.imputations, imputer=opts.imputer,
                      strata=tuple(opts.strata) if opts.strata else None, level=opts.level)
     )
+
+
+def estimate_options_problem(method: str, options: dict[str, Any]) -> str | None:
+    """Why ``undercount estimate`` would refuse these options, or None.
+
+    A project file's ``[estimate]`` is checked with it (``load_project(...,
+    check_estimate=estimate_options_problem)``), so a project file accepts exactly what the
+    command line does.
+    """
+    try:
+        opts = EstimateOptions(method=method, **options)
+        if method != "all":
+            build_estimator(opts)
+    except (ConfigError, TypeError) as exc:  # TypeError: a wrongly typed option
+        return str(exc)
+    return None

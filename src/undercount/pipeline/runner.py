@@ -42,7 +42,8 @@ from undercount.core.provenance import file_sha256, package_versions
 from undercount.core.result import Diagnostic, MSEResult
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, InputError, UndercountWarning
-from undercount.pipeline.config import RunConfig, load_run_config
+from undercount.io.project import ProjectConfig, load_project
+from undercount.pipeline.registry import estimate_options_problem
 from undercount.pipeline.store import StageRecord, Store, frame_hash
 from undercount.strata import StratifiedResult
 from undercount.uncertainty.imputation import ImputationResult
@@ -143,7 +144,7 @@ class StageOutput:
 
 @dataclass
 class StageContext:
-    config: RunConfig
+    config: ProjectConfig
     store: Store
     progress: Progress
     upstream: dict[str, str]
@@ -168,7 +169,7 @@ class StageContext:
 class Stage:
     name: str
     run: Callable[[StageContext], StageOutput]
-    settings: Callable[[RunConfig], Any]
+    settings: Callable[[ProjectConfig], Any]
     reads: tuple[str, ...] = ()
     outputs_present: Callable[[StageContext, StageRecord], bool] | None = None
 
@@ -178,7 +179,7 @@ def _raw_name(name: str) -> str:
 
 
 # ---- ingest
-def _ingest_settings(cfg: RunConfig) -> Any:
+def _ingest_settings(cfg: ProjectConfig) -> Any:
     if cfg.capture_histories is not None:
         ch = cfg.capture_histories
         return {"capture_histories": {"file": file_sha256(ch.file)}}
@@ -186,7 +187,7 @@ def _ingest_settings(cfg: RunConfig) -> Any:
         {"name": s.name, "sha256": file_sha256(s.file), "format": s.format,
          "id_column": s.id_column, "columns": s.columns, "covariates": list(s.covariates),
          "sheet": s.sheet}
-        for s in cfg.project.lists
+        for s in cfg.lists
     ]}
 
 
@@ -203,8 +204,8 @@ def _ingest(ctx: StageContext) -> StageOutput:
     else:
         from undercount.io.project import read_list
 
-        with ctx.progress.task("ingest: reading lists", len(cfg.project.lists)) as advance:
-            for spec in cfg.project.lists:
+        with ctx.progress.task("ingest: reading lists", len(cfg.lists)) as advance:
+            for spec in cfg.lists:
                 frames[_raw_name(spec.name)] = _as_text(read_list(spec))
                 advance(1)
     old = [t for t in ctx.store.tables() if t.startswith("raw__") and t not in frames]
@@ -236,7 +237,7 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 def _standardise(ctx: StageContext) -> StageOutput:
     from undercount.link._standardise import standardise_lists, standardiser_name
 
-    specs = ctx.config.project.lists
+    specs = ctx.config.lists
     with ctx.progress.task("standardise: names, dates, IDs", 1) as advance:
         frames = [ctx.frame(_raw_name(s.name)) for s in specs]
         std = standardise_lists(frames, specs)
@@ -246,8 +247,8 @@ def _standardise(ctx: StageContext) -> StageOutput:
 
 
 # ---- link
-def _link_settings(cfg: RunConfig) -> Any:
-    return {"link": cfg.project.link.to_dict(), "seed": cfg.seed, "lists": cfg.list_names}
+def _link_settings(cfg: ProjectConfig) -> Any:
+    return {"link": cfg.link.to_dict(), "seed": cfg.seed, "lists": cfg.list_names}
 
 
 def _link(ctx: StageContext) -> StageOutput:
@@ -255,12 +256,12 @@ def _link(ctx: StageContext) -> StageOutput:
     from undercount.link.pipeline import link_records, settings_for
 
     cfg = ctx.config
-    lk = cfg.project.link
+    lk = cfg.link
     std = ctx.memo.get("standardised")
     if std is None:
         std = fix_dtypes(ctx.store.read_frame("standardised"))
     with ctx.progress.task("link: train, score pairs, cluster", 1) as advance:
-        settings = settings_for(std, lk, n_lists=len(cfg.project.lists), seed=cfg.seed)
+        settings = settings_for(std, lk, n_lists=len(cfg.lists), seed=cfg.seed)
         tmp = cfg.output / ".duckdb_link_tmp"
         try:
             records, settings, edges, report = link_records(
@@ -293,7 +294,7 @@ def _accepts_no_path(fn: Callable[..., Any]) -> bool:
 
 
 # ---- tabulate
-def _tabulate_settings(cfg: RunConfig) -> Any:
+def _tabulate_settings(cfg: ProjectConfig) -> Any:
     from dataclasses import asdict
 
     ch = None
@@ -325,7 +326,7 @@ def _tabulate(ctx: StageContext) -> StageOutput:
             records = ctx.memo.get("clusters")
             if records is None:
                 records = ctx.store.read_frame("clusters")
-            covariates = person_covariates(cfg.project, records)
+            covariates = person_covariates(cfg, records)
             persons = capture_histories(records, lists=lists, covariates=covariates)
         persons = _derive_strata(persons, cfg)
         advance(1)
@@ -341,7 +342,7 @@ def _tabulate(ctx: StageContext) -> StageOutput:
     )
 
 
-def _derive_strata(persons: pd.DataFrame, cfg: RunConfig) -> pd.DataFrame:
+def _derive_strata(persons: pd.DataFrame, cfg: ProjectConfig) -> pd.DataFrame:
     from undercount.strata import bin_ages
 
     out = persons.copy()
@@ -354,7 +355,7 @@ def _derive_strata(persons: pd.DataFrame, cfg: RunConfig) -> pd.DataFrame:
 
 
 # ---- estimate
-def _estimate_settings(cfg: RunConfig) -> Any:
+def _estimate_settings(cfg: ProjectConfig) -> Any:
     from dataclasses import asdict
 
     return {"estimate": asdict(cfg.estimate), "strata": asdict(cfg.strata),
@@ -483,14 +484,14 @@ def _stratified(persons, lists, strata, cfg, diagnostics, build_estimator, Estim
     method = spec.method if spec.method != "all" else "loglinear"
     opts = EstimateOptions(method=method, **spec.options)
     est = StratifiedEstimator(estimator=build_estimator(opts), strata=tuple(strata),
-                              n_replicates=spec.replicates,
+                              replicates=spec.replicates,
                               level=spec.options.get("level", 0.95), on_failure="skip",
                               n_jobs=1)
     if impute:
         from undercount.uncertainty.imputation import MultipleImputation
 
         est = MultipleImputation(estimator=est, columns=tuple(strata),
-                                 m=cfg.strata.imputations,
+                                 imputations=cfg.strata.imputations,
                                  level=spec.options.get("level", 0.95))
     result = est.fit(table, rng=np.random.default_rng(spec.seed))
     prov = {"settings": {"stratified": True, "method": method, **spec.options,
@@ -512,7 +513,7 @@ def _estimate_row(kind: str, label: str, r: MSEResult) -> dict[str, Any]:
 
 
 # ---- report
-def _report_settings(cfg: RunConfig) -> Any:
+def _report_settings(cfg: ProjectConfig) -> Any:
     from dataclasses import asdict
 
     return {"report": asdict(cfg.report), "reported": cfg.estimate.reported,
@@ -520,7 +521,7 @@ def _report_settings(cfg: RunConfig) -> Any:
             "strata": list(cfg.strata.columns)}
 
 
-def report_paths(cfg: RunConfig) -> tuple[Path, Path | None]:
+def report_paths(cfg: ProjectConfig) -> tuple[Path, Path | None]:
     return cfg.output / "report.html", (cfg.output / "report.pdf" if cfg.report.pdf else None)
 
 
@@ -692,7 +693,9 @@ class Project:
     """
 
     def __init__(self, path: str | Path, *, check_inputs: bool = True) -> None:
-        self.config = load_run_config(path, check_inputs=check_inputs)
+        self.config = load_project(
+            path, check_inputs=check_inputs, check_estimate=estimate_options_problem
+        )
         self.store = Store(self.config.store_path)
 
     @property

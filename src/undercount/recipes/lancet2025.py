@@ -145,8 +145,8 @@ class Lancet2025:
 
     Parameters
     ----------
-    m : int
-        Imputations (the study used 100).
+    imputations : int
+        Imputations, Rubin's *m* (the study used 100; the CLI's ``--imputations``).
     imputer : {"chained-forest", "hotdeck"}
         ``chained-forest`` follows the study's ``mice`` random forests (on age groups here,
         since the shipped table has age groups, not single years).
@@ -156,7 +156,7 @@ class Lancet2025:
         A model is excluded when unlisted/listed exceeds this (the study's 5).
     """
 
-    m: int = 100
+    imputations: int = 100
     imputer: Literal["chained-forest", "hotdeck"] = "chained-forest"
     strata: tuple[str, ...] = ("age_group", "sex")
     plausibility: float = 5.0
@@ -170,13 +170,13 @@ class Lancet2025:
         missing_cols = [c for c in self.strata if c not in table.covariates.columns]
         if missing_cols:
             raise InputError(f"{table.source}: stratum column(s) {missing_cols} not found")
-        if self.m < 1:
-            raise ConfigError(f"m={self.m} must be at least 1")
+        if self.imputations < 1:
+            raise ConfigError(f"imputations={self.imputations} must be at least 1")
         frame = individual_frame(table)
         needs = frame[list(self.strata)].isna().any(axis=1)
         imputer = ChainedForestImputer() if self.imputer == "chained-forest" else HotDeckImputer()
         per_stratum: dict[tuple, list[StratumAverage]] = {}
-        for stream in rng.spawn(self.m):
+        for stream in rng.spawn(self.imputations):
             imputed = (
                 imputer.impute(frame, table.lists, list(self.strata), stream)
                 if needs.any() else frame
@@ -225,8 +225,9 @@ class Lancet2025:
                     "docs/gaza-lancet-2025.md",
                 ),
             ),
-            settings={"recipe": "lancet2025", "m": self.m, "imputer": self.imputer,
-                      "strata": list(self.strata), "plausibility": self.plausibility},
+            settings={"recipe": "lancet2025", "imputations": self.imputations,
+                      "imputer": self.imputer, "strata": list(self.strata),
+                      "plausibility": self.plausibility},
             assumptions=(
                 "No three-way interaction among hospital, survey and social-media lists "
                 "(untestable with three lists).",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 
+from undercount.core.constraints import AtLeast, Open
 from undercount.core.draws import group_draws, n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.parallel import available_cores, map_tasks
@@ -198,8 +199,8 @@ class StratifiedEstimator(Estimator):
         joint bootstrap across strata.
     strata : tuple of str
         Covariate columns of the (individual-level) table that define the strata.
-    n_replicates : int
-        Joint-bootstrap replicates for frequentist estimators.
+    replicates : int
+        Joint-bootstrap replicates for frequentist estimators (the CLI's ``--bootstrap N``).
     level : float
     min_records : int
         Strata with fewer records are flagged as sparse.
@@ -214,9 +215,9 @@ class StratifiedEstimator(Estimator):
 
     estimator: Estimator
     strata: tuple[str, ...]
-    n_replicates: int = 1000
-    level: float = 0.95
-    min_records: int = 30
+    replicates: Annotated[int, AtLeast(1)] = 1000
+    level: Annotated[float, Open(0, 1)] = 0.95
+    min_records: Annotated[int, AtLeast(0)] = 30
     on_failure: Literal["raise", "skip"] = "raise"
     n_jobs: int | None = None
 
@@ -224,8 +225,6 @@ class StratifiedEstimator(Estimator):
         super().__post_init__()
         if not self.strata:
             raise ConfigError("strata must name at least one covariate column")
-        if not 0 < self.level < 1:
-            raise ConfigError(f"level={self.level!r} must be strictly between 0 and 1")
 
     def fit(self, table: CaptureTable, *, rng: np.random.Generator | None = None) -> MSEResult:
         if rng is None:
@@ -342,11 +341,11 @@ class StratifiedEstimator(Estimator):
         all_draws = []
         for t in tables:
             n = t.n_observed
-            all_draws.append(rng.multinomial(n, t.counts / n, size=self.n_replicates))
+            all_draws.append(rng.multinomial(n, t.counts / n, size=self.replicates))
         jobs = self.n_jobs or available_cores()
         if jobs <= 1:
             return _run_joint((self.estimator, tables, all_draws))
-        idx = np.array_split(np.arange(self.n_replicates), jobs * 4)
+        idx = np.array_split(np.arange(self.replicates), jobs * 4)
         args = [(self.estimator, tables, [d[i] for d in all_draws]) for i in idx]
         return np.concatenate(map_tasks(_run_joint, args, jobs))
 

@@ -50,13 +50,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from scipy import stats
 
+from undercount.core.choices import BootstrapInterval
+from undercount.core.constraints import AtLeast, Open
 from undercount.core.draws import group_draws
-from undercount.core.estimator import Estimator
+from undercount.core.estimator import (
+    CellPointEstimator,
+    Estimator,
+    PointEstimator,
+    TopRestrictable,
+)
 from undercount.core.parallel import available_cores, map_tasks
 from undercount.core.result import (
     Diagnostic,
@@ -133,9 +140,8 @@ def bca_interval(
 def replicate_estimate(estimator: Estimator, table: CaptureTable) -> float:
     """The estimator's point estimate; +inf when it does not exist for this table."""
     try:
-        fast = getattr(estimator, "point_estimate", None)
-        if fast is not None:
-            return float(fast(table))
+        if isinstance(estimator, PointEstimator):
+            return float(estimator.point_estimate(table))
         return float(estimator.fit(table).estimate)
     except EstimationError:
         return math.inf
@@ -145,8 +151,8 @@ def _run_chunk(args: tuple[Estimator, tuple[str, ...], np.ndarray, np.ndarray]) 
     estimator, lists, codes, count_rows = args
     out = np.empty(len(count_rows))
     patterns = patterns_from_codes(codes, len(lists))
-    cells = getattr(estimator, "_point_estimate_cells", None)
-    if cells is not None:
+    if isinstance(estimator, CellPointEstimator):
+        cells = estimator._point_estimate_cells
         # Straight from the counts: no table is built for estimators that do not need one.
         J = len(lists)
         member = patterns.astype(np.int64)
@@ -290,8 +296,10 @@ class Bootstrap(Estimator):
     ----------
     estimator : Estimator
         A deterministic estimator, e.g. ``LogLinearEstimator(select="bic")``.
-    n_replicates : int
-        Number of bootstrap replicates (SparseMSE's default is 1,000).
+    replicates : int
+        Number of bootstrap replicates (SparseMSE's default is 1,000). The CLI's
+        ``--bootstrap N`` and :func:`undercount.estimate`'s ``bootstrap=N`` are this
+        number, with ``0`` meaning no bootstrap at all.
     interval : {"bca", "percentile"}
     kind : {"nonparametric", "parametric"}
     level : float
@@ -299,7 +307,8 @@ class Bootstrap(Estimator):
         Restrict re-selection in each replicate to the ``ntop`` best models (by the
         estimator's criterion) on the original data (Silverman, Chan & Vincent 2024): much
         faster, and Table 2 of that paper shows the intervals stabilise by ntop ≈ 10.
-        Requires an estimator with a ``restrict_to_top(table, ntop)`` method.
+        Requires an estimator with a ``restrict_to_top(table, ntop)`` method
+        (:class:`~undercount.core.estimator.TopRestrictable`).
     n_jobs : int or None
         Worker processes (default: the available cores). Results do not depend on it.
     """
@@ -308,12 +317,12 @@ class Bootstrap(Estimator):
     stochastic: ClassVar[bool] = True
 
     estimator: Estimator
-    n_replicates: int = 1000
-    interval: Literal["bca", "percentile"] = "bca"
+    replicates: Annotated[int, AtLeast(20)] = 1000
+    interval: BootstrapInterval = "bca"
     kind: Literal["nonparametric", "parametric"] = "nonparametric"
-    level: float = 0.95
-    ntop: int | None = None
-    n_jobs: int | None = None
+    level: Annotated[float, Open(0, 1)] = 0.95
+    ntop: Annotated[int, AtLeast(1)] | None = None
+    n_jobs: Annotated[int, AtLeast(1)] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -322,12 +331,6 @@ class Bootstrap(Estimator):
                 f"Bootstrap needs a deterministic estimator; {type(self.estimator).__name__} "
                 "already reports posterior uncertainty"
             )
-        if self.n_replicates < 20:
-            raise ConfigError(f"n_replicates={self.n_replicates} is too few; use at least 20")
-        if not 0 < self.level < 1:
-            raise ConfigError(f"level={self.level!r} must be strictly between 0 and 1")
-        if self.ntop is not None and self.ntop < 1:
-            raise ConfigError(f"ntop={self.ntop!r} must be a positive integer")
 
     def _fit(self, table: CaptureTable, *, rng: np.random.Generator | None) -> MSEResult:
         assert rng is not None
@@ -335,31 +338,30 @@ class Bootstrap(Estimator):
         estimator = self.estimator
         diagnostics: list[Diagnostic] = []
         if self.ntop is not None:
-            restrict = getattr(estimator, "restrict_to_top", None)
-            if restrict is None:
+            if not isinstance(estimator, TopRestrictable):
                 raise ConfigError(
                     f"ntop needs an estimator with model selection; "
                     f"{type(estimator).__name__} has none"
                 )
-            estimator = restrict(table, self.ntop, fitted=base)
+            estimator = estimator.restrict_to_top(table, self.ntop, fitted=base)
         full = table.full_counts()
         J = table.n_lists
         codes = np.arange(1, 2**J)
         observed = full[1:]
         n = int(observed.sum())
         if self.kind == "nonparametric":
-            draws = rng.multinomial(n, observed / n, size=self.n_replicates)
+            draws = rng.multinomial(n, observed / n, size=self.replicates)
         else:
             probs = _fitted_cell_probs(base, table)
             total = round(base.estimate)
-            draws = rng.multinomial(total, probs, size=self.n_replicates)[:, 1:]
+            draws = rng.multinomial(total, probs, size=self.replicates)[:, 1:]
         reps = self._map(estimator, table.lists, codes, draws)
         n_inf = int(np.sum(~np.isfinite(reps)))
         if n_inf:
             diagnostics.append(
                 Diagnostic(
                     "bootstrap_no_estimate",
-                    f"{n_inf} of {self.n_replicates} bootstrap replicates had no finite "
+                    f"{n_inf} of {self.replicates} bootstrap replicates had no finite "
                     "estimate (an empty list or a selected model without a finite MLE); they "
                     "count as unbounded, in the upper tail",
                 )
@@ -400,7 +402,7 @@ class Bootstrap(Estimator):
             draws=group_draws("bootstrap", data, attrs={"posterior": False}),
             base=base,
             replicates=reps,
-            n_replicates=self.n_replicates,
+            n_replicates=self.replicates,
             interval_kind=self.interval,
             kind=self.kind,
             ntop=self.ntop,

@@ -51,12 +51,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from undercount.core.choices import ImputerName
+from undercount.core.constraints import AtLeast, Open
 from undercount.core.draws import group_draws, n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.result import (
@@ -296,7 +298,7 @@ class ImputationResult(MSEResult):
 
     def family_data(self) -> dict[str, Any]:
         info: dict[str, Any] = {
-            "m": self.imputations,
+            "imputations": self.imputations,
             "imputer": self.imputer,
             "pooling": self.pooling,
             "records_with_missing": self.records_with_missing,
@@ -320,7 +322,7 @@ class ImputationResult(MSEResult):
         return cls(
             **common_kwargs(dict(data)),
             first=first,
-            imputations=info["m"],
+            imputations=info["imputations"],
             imputer=info["imputer"],
             pooling=info["pooling"],
             records_with_missing=info["records_with_missing"],
@@ -352,7 +354,7 @@ class ImputationResult(MSEResult):
 
 @dataclass(frozen=True, kw_only=True)
 class MultipleImputation(Estimator):
-    """Impute missing stratum covariates ``m`` times, estimate each, and pool.
+    """Impute missing stratum covariates ``imputations`` times, estimate each, and pool.
 
     Parameters
     ----------
@@ -362,8 +364,8 @@ class MultipleImputation(Estimator):
         pooled.
     columns : tuple of str
         Covariates to impute (the stratum columns).
-    m : int
-        Number of imputations (default 20).
+    imputations : int
+        Number of imputations, Rubin's *m* (default 20; the CLI's ``--imputations``).
     imputer : {"hotdeck", "chained-forest"}
     pooling : {"auto", "rubin", "pooled-draws"}
         ``auto``: pooled draws for Bayesian estimators, Rubin's rules for frequentist ones.
@@ -374,15 +376,10 @@ class MultipleImputation(Estimator):
 
     estimator: Estimator
     columns: tuple[str, ...]
-    m: int = 20
-    imputer: Literal["hotdeck", "chained-forest"] = "hotdeck"
+    imputations: Annotated[int, AtLeast(2)] = 20
+    imputer: ImputerName = "hotdeck"
     pooling: Literal["auto", "rubin", "pooled-draws"] = "auto"
-    level: float = 0.95
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.m < 2:
-            raise ConfigError(f"m={self.m} imputations are too few; use at least 2")
+    level: Annotated[float, Open(0, 1)] = 0.95
 
     def fit(self, table: CaptureTable, *, rng: np.random.Generator | None = None) -> MSEResult:
         if rng is None:
@@ -400,7 +397,7 @@ class MultipleImputation(Estimator):
         n_missing = int(frame[list(self.columns)].isna().any(axis=1).sum())
         imputer = _IMPUTERS[self.imputer]()
         results = []
-        for stream in rng.spawn(self.m):
+        for stream in rng.spawn(self.imputations):
             imp_rng, fit_rng = stream.spawn(2)
             imputed = imputer.impute(frame, table.lists, self.columns, imp_rng)
             t = CaptureTable.from_individuals(
@@ -431,10 +428,10 @@ class MultipleImputation(Estimator):
             interval = Interval(float(lo), float(hi), self.level, "pooled draws over imputations")
             within = float(np.mean([np.var(d, ddof=1) for d in draws]))
             between = float(np.var([np.mean(d) for d in draws], ddof=1))
-            tot = within + (1 + 1 / self.m) * between
-            fmi = (1 + 1 / self.m) * between / tot if tot > 0 else 0.0
+            tot = within + (1 + 1 / self.imputations) * between
+            fmi = (1 + 1 / self.imputations) * between / tot if tot > 0 else 0.0
         first = results[0]
-        which = np.repeat(np.arange(self.m), [len(d) for d in draws])
+        which = np.repeat(np.arange(self.imputations), [len(d) for d in draws])
         return ImputationResult(
             method=f"{first.method} + multiple imputation",
             model=first.model,
@@ -448,8 +445,8 @@ class MultipleImputation(Estimator):
                 Diagnostic(
                     "imputed",
                     f"{n_missing} records had missing {', '.join(self.columns)}; imputed "
-                    f"{self.m} times ({self.imputer}); fraction of missing information "
-                    f"{fmi:.2f}",
+                    f"{self.imputations} times ({self.imputer}); fraction of missing "
+                    f"information {fmi:.2f}",
                     "info",
                 ),
             ),
@@ -462,7 +459,7 @@ class MultipleImputation(Estimator):
                 attrs={"posterior": pooling == "pooled-draws" and bayes, "pooling": pooling},
             ),
             first=first,
-            imputations=self.m,
+            imputations=self.imputations,
             imputer=self.imputer,
             pooling=pooling,
             records_with_missing=n_missing,

@@ -115,14 +115,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from undercount.core.constraints import AtLeast, Open, Positive
 from undercount.core.draws import group_draws, n_draws
-from undercount.core.estimator import Estimator, check_literals
+from undercount.core.estimator import Estimator, check_settings
 from undercount.core.parallel import available_cores, map_tasks
 from undercount.core.result import Diagnostic, Interval, MSEResult
 from undercount.errors import ConfigError, EstimationError, InputError
@@ -327,27 +328,20 @@ class LinkageAveraging:
     """
 
     estimator: Estimator
-    n_draws: int = 50
-    draws_per_fit: int = 2000
-    level: float = 0.95
+    n_draws: Annotated[int, AtLeast(2)] = 50
+    draws_per_fit: Annotated[int, AtLeast(1)] = 2000
+    level: Annotated[float, Open(0, 1)] = 0.95
     calibration: Literal["none", "isotonic", "platt"] = "none"
     fixed_threshold: float = 0.5
-    n_jobs: int = 1
+    n_jobs: Annotated[int, AtLeast(1)] = 1
     parameter_uncertainty: Literal["none", "em_bootstrap"] = "none"
     em_centre: Literal["refit", "input"] = "refit"
-    em_pseudo_count: float = 0.1
+    em_pseudo_count: Annotated[float, Positive()] = 0.1
 
     def __post_init__(self) -> None:
-        check_literals(self)
+        check_settings(self)
         if not isinstance(self.estimator, Estimator):
             raise ConfigError("LinkageAveraging: estimator must be an Estimator")
-        if not self.em_pseudo_count > 0:
-            raise ConfigError(
-                f"LinkageAveraging: em_pseudo_count={self.em_pseudo_count!r} must be > 0")
-        if self.n_draws < 2:
-            raise ConfigError(f"LinkageAveraging: n_draws={self.n_draws} must be at least 2")
-        if not 0 < self.level < 1:
-            raise ConfigError(f"LinkageAveraging: level={self.level!r} must be in (0, 1)")
 
     def fit(
         self,

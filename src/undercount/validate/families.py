@@ -114,7 +114,7 @@ def _fam_bootstrap(ctx: ReplicateContext, rng: np.random.Generator):
         not_applicable("BIC over all hierarchical models needs J <= 5")
     boot = Bootstrap(
         estimator=ctx.top(),
-        n_replicates=ctx.options.bootstrap_replicates,
+        replicates=ctx.options.bootstrap_replicates,
         interval="bca",
         n_jobs=1,
     )
@@ -131,8 +131,8 @@ def _fam_rcapture(ctx: ReplicateContext, rng: np.random.Generator):
 
 def _lcm(options: BatteryOptions):
     return LatentClassEstimator(
-        n_chains=options.lcm_chains,
-        n_iter=options.lcm_iter,
+        chains=options.lcm_chains,
+        iterations=options.lcm_iter,
         burn_in=options.lcm_burn_in,
         thin=options.lcm_thin,
         n_jobs=1,

@@ -26,7 +26,7 @@ import pandas as pd
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, LinkageError
 from undercount.io.project import LinkConfig
-from undercount.io.project import ListSpec as InputList
+from undercount.io.project import ListSource as InputList
 from undercount.link._standardise import standardise_lists
 from undercount.link.backends import get_db_api
 from undercount.link.cluster import constrained_clusters

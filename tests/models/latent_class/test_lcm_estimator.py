@@ -18,7 +18,7 @@ from undercount.models.latent_class.priors import implied_expansion_quantiles
 KOSOVO = datasets.load("kosovo")
 SPINA = datasets.load("spina_bifida_my")
 # Short runs: these tests check behaviour, not the posterior (see test_lcm_reference.py).
-SHORT = LatentClassEstimator(n_chains=2, n_iter=4_000, burn_in=1_000, thin=4)
+SHORT = LatentClassEstimator(chains=2, iterations=4_000, burn_in=1_000, thin=4)
 
 
 def _fit(est: LatentClassEstimator, table: CaptureTable, seed: int = 0):
@@ -74,7 +74,7 @@ def test_same_seed_identical_draws() -> None:
 def test_threads_do_not_change_draws() -> None:
     # Each chain owns a spawned generator, so how chains are spread over threads cannot
     # matter: one thread, two threads and more threads than cores give the same draws.
-    est = dataclasses.replace(SHORT, n_chains=3, n_iter=2_000)
+    est = dataclasses.replace(SHORT, chains=3, iterations=2_000)
     base = _fit(dataclasses.replace(est, n_jobs=1), KOSOVO, seed=9).draws.posterior["N"].values
     for jobs in (2, 3):
         other = _fit(dataclasses.replace(est, n_jobs=jobs), KOSOVO, seed=9)
@@ -87,7 +87,7 @@ def test_chain_is_a_prefix_of_more_chains() -> None:
     # rng.spawn(k) gives the same first streams for every k: chain 0 of a 2-chain run is
     # chain 0 of a 3-chain run.
     two = _fit(SHORT, KOSOVO, seed=3).draws.posterior["N"].values
-    three = _fit(dataclasses.replace(SHORT, n_chains=3), KOSOVO, seed=3).draws.posterior["N"]
+    three = _fit(dataclasses.replace(SHORT, chains=3), KOSOVO, seed=3).draws.posterior["N"]
     np.testing.assert_array_equal(three.values[:2], two)
 
 
@@ -101,7 +101,7 @@ def test_estimator_untouched_and_rng_required() -> None:
 
 
 def test_short_run_warns() -> None:
-    res = _fit(LatentClassEstimator(n_chains=2, n_iter=300, burn_in=100, thin=1), KOSOVO)
+    res = _fit(LatentClassEstimator(chains=2, iterations=300, burn_in=100, thin=1), KOSOVO)
     codes = {d.code for d in res.diagnostics}
     assert "ess" in codes  # 600 autocorrelated draws cannot give a bulk ESS of 400
     assert all(d.severity == "warning" for d in res.diagnostics if d.code in ("ess", "rhat"))
@@ -109,7 +109,7 @@ def test_short_run_warns() -> None:
 
 
 def test_single_chain_noted() -> None:
-    res = _fit(dataclasses.replace(SHORT, n_chains=1), SPINA)
+    res = _fit(dataclasses.replace(SHORT, chains=1), SPINA)
     assert "single_chain" in {d.code for d in res.diagnostics}
 
 
@@ -152,8 +152,8 @@ def test_list_with_no_records_refused() -> None:
     "params",
     [
         {"max_classes": 1},
-        {"n_chains": 0},
-        {"n_iter": 10, "thin": 20},
+        {"chains": 0},
+        {"iterations": 10, "thin": 20},
         {"burn_in": -1},
         {"alpha_prior": (0.0, 1.0)},
         {"alpha_prior": "x"},
@@ -209,7 +209,7 @@ def test_no_cap_by_default() -> None:
         {"A": [1, 0, 0, 1], "B": [0, 1, 0, 1], "C": [0, 0, 1, 0], "count": [30, 30, 30, 1]}
     )
     table = CaptureTable.from_frame(frame)
-    est = LatentClassEstimator(n_chains=2, n_iter=4_000, burn_in=500, thin=2)
+    est = LatentClassEstimator(chains=2, iterations=4_000, burn_in=500, thin=2)
     res = _fit(est, table)
     assert res.draws.posterior["N"].values.max() > 21 * table.n_observed
     assert res.estimate > 0

@@ -164,7 +164,7 @@ def test_sampler_with_hmc_matches_lcmcr_plain_sweep() -> None:
     # of the mean (ArviZ, from the bulk ESS). A target missing the 1 / (1 - p0)^n factor
     # moves the mean by hundreds.
     table = _two_class_table()
-    plain = LatentClassEstimator(n_iter=150_000, burn_in=10_000, thin=10, collapsed_moves=0,
+    plain = LatentClassEstimator(iterations=150_000, burn_in=10_000, thin=10, collapsed_moves=0,
                                  label_swaps=False, hmc_steps=0)
     res_plain = plain.fit(table, rng=np.random.default_rng(1))
     res_hmc = LatentClassEstimator().fit(table, rng=np.random.default_rng(2))
@@ -194,7 +194,7 @@ def test_sampler_with_hmc_matches_lcmcr_plain_sweep() -> None:
 
 
 def test_short_burn_in_is_reported() -> None:
-    res = LatentClassEstimator(n_chains=2, n_iter=2_000, burn_in=600, thin=2).fit(
+    res = LatentClassEstimator(chains=2, iterations=2_000, burn_in=600, thin=2).fit(
         _two_class_table(), rng=np.random.default_rng(0))
     assert res.hmc["proposed"] > 0
     assert any(d.code == "hmc_unadapted" for d in res.diagnostics)
@@ -202,7 +202,7 @@ def test_short_burn_in_is_reported() -> None:
 
 def test_hmc_is_off_with_a_bound_on_n() -> None:
     table = _two_class_table()
-    res = LatentClassEstimator(n_chains=2, n_iter=2_000, burn_in=1_000, thin=2,
+    res = LatentClassEstimator(chains=2, iterations=2_000, burn_in=1_000, thin=2,
                                max_n=10_000).fit(table, rng=np.random.default_rng(0))
     assert res.hmc is None
     assert any(d.code == "hmc_off" for d in res.diagnostics)

@@ -78,7 +78,7 @@ def _check_quantiles(
 ) -> dict[float, tuple]:
     draws = res.draws
     n_chains = draws.posterior.sizes["chain"]
-    our_iters = n_chains * res.settings["n_iter"]
+    our_iters = n_chains * res.settings["iterations"]
     pooled = draws.posterior["N"].values.ravel()
     report = {}
     for prob, ref_value in ref.items():
@@ -133,7 +133,7 @@ def test_kosovo_long_run_matches_lcmcr() -> None:
     # where the last, unbroken stick carries the largest class and alpha climbs to ~30 (a
     # relabelling of the same mixture: N is unaffected). LCMCR's Gibbs sampler does the
     # same; the estimator reports it as an R-hat warning on alpha.
-    est = LatentClassEstimator(n_iter=250_000, burn_in=20_000, thin=25)
+    est = LatentClassEstimator(iterations=250_000, burn_in=20_000, thin=25)
     res = est.fit(datasets.load("kosovo"), rng=np.random.default_rng(7))
     _assert_converged(res, ("N",))
     _check_quantiles(res, KOSOVO_REF, KOSOVO_REF_ITERS, (KOSOVO_SD, KOSOVO_SD_PLAIN))
@@ -155,7 +155,7 @@ def test_uk_2013_matches_lcmcr() -> None:
     # test asks for convergence, and compares with LCMCR's single 1,000,000-iteration run
     # allowing for that run's Monte Carlo error, estimated from the plain sweep's
     # efficiency: se_ref = mcse_ours * sqrt(ESS_ours / 33).
-    est = LatentClassEstimator(n_iter=250_000, burn_in=20_000, thin=25)
+    est = LatentClassEstimator(iterations=250_000, burn_in=20_000, thin=25)
     res = est.fit(datasets.load("uk_2013"), rng=np.random.default_rng(2013))
     print(f"\nUK 2013: R-hat {res.rhat:.4f}, bulk ESS "
           f"{res.convergence['N']['ess_bulk']:.0f}, median {res.estimate:,.0f} "
@@ -196,7 +196,7 @@ def test_simulation_coverage() -> None:
     # calibrated procedure 0.3% of the time (the seed is fixed, so it is deterministic).
     reps = 50
     rng = np.random.default_rng(1246)
-    est = LatentClassEstimator(n_chains=2, n_iter=60_000, burn_in=10_000, thin=20)
+    est = LatentClassEstimator(chains=2, iterations=60_000, burn_in=10_000, thin=20)
     covered = 0
     medians = []
     for seed in rng.spawn(reps):

@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from scipy.special import digamma
 
+from undercount.core.choices import DgaPrior
+from undercount.core.constraints import AtLeast, HalfOpen, Open, Positive
 from undercount.core.draws import group_draws, n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
@@ -256,21 +258,19 @@ class GraphicalEstimator(Estimator):
     method: ClassVar[str] = "dga"
     stochastic: ClassVar[bool] = False
 
-    delta: float | None = None
-    prior: Literal["inverse", "negbin", "custom"] = "inverse"
+    delta: Annotated[float, Positive()] | None = None
+    prior: Literal[DgaPrior, "custom"] = "inverse"
     prior_params: tuple[float, float] | None = None
     log_prior: Callable[[np.ndarray], np.ndarray] | None = None
     n_missing: tuple[int, int] | None = None
-    n_missing_max: int | None = None
-    tail_mass: float = 1e-6
-    level: float = 0.95
+    n_missing_max: Annotated[int, AtLeast(1)] | None = None
+    tail_mass: Annotated[float, HalfOpen(0, 1e-2)] = 1e-6
+    level: Annotated[float, Open(0, 1)] = 0.95
     max_lists: int = MAX_ENUMERATED_LISTS
 
     def __post_init__(self) -> None:
         super().__post_init__()
         name = type(self).__name__
-        if self.delta is not None and not (math.isfinite(self.delta) and self.delta > 0):
-            raise ConfigError(f"{name}: delta={self.delta!r} must be a positive number")
         if self.prior == "negbin":
             ok = (
                 self.prior_params is not None
@@ -301,14 +301,6 @@ class GraphicalEstimator(Estimator):
                 )
             if self.n_missing_max is not None:
                 raise ConfigError(f"{name}: give n_missing or n_missing_max, not both")
-        if self.n_missing_max is not None and not (
-            isinstance(self.n_missing_max, int | np.integer) and self.n_missing_max >= 1
-        ):
-            raise ConfigError(f"{name}: n_missing_max={self.n_missing_max!r} must be >= 1")
-        if not (0 < self.tail_mass <= 1e-2):
-            raise ConfigError(f"{name}: tail_mass={self.tail_mass!r} must be in (0, 0.01]")
-        if not (0 < self.level < 1):
-            raise ConfigError(f"{name}: level={self.level!r} must be in (0, 1)")
         if not (3 <= self.max_lists <= MAX_ENUMERATED_LISTS):
             raise ConfigError(
                 f"{name}: max_lists={self.max_lists!r} must be 3 to {MAX_ENUMERATED_LISTS} "

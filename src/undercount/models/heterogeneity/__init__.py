@@ -7,8 +7,8 @@ See :class:`HeterogeneityEstimator`; the designs are documented in
 from undercount.models.heterogeneity._designs import MODELS, build_design
 from undercount.models.heterogeneity.estimator import (
     HeterogeneityEstimator,
+    HeterogeneityFit,
     HeterogeneityResult,
-    ModelFit,
     assumptions_for,
     fit_model,
 )
@@ -16,8 +16,8 @@ from undercount.models.heterogeneity.estimator import (
 __all__ = [
     "MODELS",
     "HeterogeneityEstimator",
+    "HeterogeneityFit",
     "HeterogeneityResult",
-    "ModelFit",
     "assumptions_for",
     "build_design",
     "fit_model",

@@ -52,11 +52,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from scipy import optimize, special, stats
 
+from undercount.core.choices import ModelInterval
+from undercount.core.constraints import Open
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable
@@ -80,7 +82,13 @@ from undercount.models.loglinear._irls import (
     wald_interval,
 )
 
-__all__ = ["MODELS", "HeterogeneityEstimator", "HeterogeneityResult", "ModelFit", "fit_model"]
+__all__ = [
+    "MODELS",
+    "HeterogeneityEstimator",
+    "HeterogeneityFit",
+    "HeterogeneityResult",
+    "fit_model",
+]
 
 _BIAS_FRACTION = 0.1
 
@@ -132,7 +140,7 @@ def assumptions_for(model: str) -> tuple[str, ...]:
 
 # --------------------------------------------------------------------------- fitting
 @dataclass(frozen=True)
-class ModelFit:
+class HeterogeneityFit:
     """One fitted closed-population model (before any interval)."""
 
     model: str
@@ -244,7 +252,7 @@ def _drop_negative_eta(design: Design, y: np.ndarray, fit: PoissonFit):
         fit = fit_poisson(design.X, y)
 
 
-def fit_model(model: str, table: CaptureTable) -> ModelFit:
+def fit_model(model: str, table: CaptureTable) -> HeterogeneityFit:
     """Fit one of :data:`MODELS` to an aggregated table (no interval).
 
     Raises
@@ -321,7 +329,7 @@ def fit_model(model: str, table: CaptureTable) -> ModelFit:
         diags.append(
             Diagnostic(f"heterogeneity.{status}", f"{model}: {reason}.", "warning")
         )
-    return ModelFit(
+    return HeterogeneityFit(
         model=model,
         design=design,
         fit=fit,
@@ -336,7 +344,7 @@ def fit_model(model: str, table: CaptureTable) -> ModelFit:
 
 # --------------------------------------------------------------------------- intervals
 def _chao_profile_interval(
-    model: str, table: CaptureTable, mf: ModelFit, level: float, max_factor: float = 1e4
+    model: str, table: CaptureTable, mf: HeterogeneityFit, level: float, max_factor: float = 1e4
 ) -> tuple[float, float, float]:
     """Multinomial profile interval for a Chao model, re-applying the eta >= 0 rule at each N.
 
@@ -402,7 +410,7 @@ def _chao_profile_interval(
 
 
 def model_interval(
-    mf: ModelFit, table: CaptureTable, kind: str, level: float
+    mf: HeterogeneityFit, table: CaptureTable, kind: str, level: float
 ) -> tuple[Interval, float | None]:
     """Interval for N from one fitted model, and the profile (multinomial) MLE if profiled."""
     n = table.n_observed
@@ -494,8 +502,8 @@ class HeterogeneityEstimator(Estimator):
 
     model: str | None = None
     select: Literal["aic", "bic"] = "aic"
-    interval: Literal["profile", "wald"] = "profile"
-    level: float = 0.95
+    interval: ModelInterval = "profile"
+    level: Annotated[float, Open(0, 1)] = 0.95
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -503,11 +511,6 @@ class HeterogeneityEstimator(Estimator):
             raise ConfigError(
                 f"HeterogeneityEstimator: model={self.model!r} is not allowed; choose one of "
                 f"{', '.join(MODELS)} or None"
-            )
-        if not (isinstance(self.level, float | int) and 0 < float(self.level) < 1):
-            raise ConfigError(
-                f"HeterogeneityEstimator: level={self.level!r} is not allowed; it must be "
-                "strictly between 0 and 1"
             )
 
     def _fit(self, table: CaptureTable, *, rng: np.random.Generator | None) -> MSEResult:
@@ -518,7 +521,7 @@ class HeterogeneityEstimator(Estimator):
             raise InputError(f"{table.source}: the table is empty")
         diags = list(_table_diagnostics(table))
         names = [self.model] if self.model is not None else list(MODELS)
-        fits: dict[str, ModelFit] = {}
+        fits: dict[str, HeterogeneityFit] = {}
         records: dict[str, ModelRecord] = {}
         for name in names:
             if name not in ("M0", "Mt") and t < 3:

@@ -21,10 +21,11 @@ import math
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 
+from undercount.core.constraints import AtLeast, Open
 from undercount.core.draws import import_arviz, make_draws, n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.parallel import available_cores
@@ -127,15 +128,16 @@ class LatentClassEstimator(Estimator):
     alpha_prior : (float, float)
         Gamma(shape, rate) prior on the stick-breaking concentration alpha (LCMCR's
         ``a_alpha``, ``b_alpha``; default (0.25, 0.25)).
-    n_chains : int
-        Independent chains, started from dispersed points and run in parallel.
-    n_iter : int
-        Iterations per chain after burn-in.
+    chains : int
+        Independent chains, started from dispersed points and run in parallel (CLI
+        ``--chains``).
+    iterations : int
+        Iterations per chain after burn-in (CLI ``--iterations``).
     burn_in : int
         Iterations per chain discarded; the first ``min(500, burn_in)`` hold alpha fixed and
         end with a relabelling of the classes by weight (LCMCR's initialisation).
     thin : int
-        Keep every ``thin``-th iteration (``n_iter // thin`` draws per chain).
+        Keep every ``thin``-th iteration (``iterations // thin`` draws per chain).
     max_n : int or None
         Optional upper bound on N (the prior on N truncated at ``max_n``). None (default)
         means no bound. LCMCR silently bounds N by ``21 n``; here a bound is only ever set
@@ -270,38 +272,28 @@ class LatentClassEstimator(Estimator):
     method: ClassVar[str] = "lcm"
     stochastic: ClassVar[bool] = True
 
-    max_classes: int = 10
+    max_classes: Annotated[int, AtLeast(2)] = 10
     alpha_prior: tuple[float, float] = (0.25, 0.25)
-    n_chains: int = 4
-    n_iter: int = 100_000
-    burn_in: int = 10_000
-    thin: int = 10
-    max_n: int | None = None
+    chains: Annotated[int, AtLeast(1)] = 4
+    iterations: Annotated[int, AtLeast(1)] = 100_000
+    burn_in: Annotated[int, AtLeast(0)] = 10_000
+    thin: Annotated[int, AtLeast(1)] = 10
+    max_n: Annotated[int, AtLeast(1)] | None = None
     list_priors: tuple[float, float] | Mapping[str, tuple[float, float]] | None = None
-    collapsed_moves: int = 1
+    collapsed_moves: Annotated[int, AtLeast(0)] = 1
     label_swaps: bool = True
-    hmc_steps: int = 12
-    level: float = 0.95
-    n_jobs: int | None = None
+    hmc_steps: Annotated[int, AtLeast(0)] = 12
+    level: Annotated[float, Open(0, 1)] = 0.95
+    n_jobs: Annotated[int, AtLeast(1)] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_int("max_classes", self.max_classes, 2)
-        _check_int("n_chains", self.n_chains, 1)
-        _check_int("n_iter", self.n_iter, 1)
-        _check_int("burn_in", self.burn_in, 0)
-        _check_int("thin", self.thin, 1)
-        _check_int("collapsed_moves", self.collapsed_moves, 0)
-        _check_int("hmc_steps", self.hmc_steps, 0)
-        if self.n_iter // self.thin < 1:
-            raise ConfigError(f"n_iter={self.n_iter} with thin={self.thin} keeps no draws")
-        if self.n_jobs is not None:
-            _check_int("n_jobs", self.n_jobs, 1)
-        if self.max_n is not None:
-            _check_int("max_n", self.max_n, 1)
+        if self.iterations // self.thin < 1:
+            raise ConfigError(
+                f"LatentClassEstimator: iterations={self.iterations} with thin={self.thin} "
+                "keeps no draws"
+            )
         _pair("alpha_prior", self.alpha_prior)
-        if not (0.0 < self.level < 1.0):
-            raise ConfigError(f"level={self.level!r}: need 0 < level < 1")
         if self.list_priors is not None and not isinstance(self.list_priors, Mapping):
             _pair("list_priors", self.list_priors)
         elif isinstance(self.list_priors, Mapping):
@@ -319,11 +311,11 @@ class LatentClassEstimator(Estimator):
         prior_a, prior_b = self._lambda_priors(table)
         a_alpha, b_alpha = (float(v) for v in self.alpha_prior)
         kk = int(self.max_classes)
-        n_keep = self.n_iter // self.thin
+        n_keep = self.iterations // self.thin
         n_warmup = min(500, self.burn_in)
         max_n0 = -1 if self.max_n is None else int(self.max_n) - n
 
-        chain_rngs = rng.spawn(self.n_chains)
+        chain_rngs = rng.spawn(self.chains)
         inits = [_initial_values(g, x, counts, kk) for g in chain_rngs]
 
         def run(c: int) -> ChainOutput:
@@ -334,12 +326,12 @@ class LatentClassEstimator(Estimator):
                 self.collapsed_moves, True, self.label_swaps, self.hmc_steps,
             )
 
-        workers = min(self.n_chains, self.n_jobs or available_cores())
+        workers = min(self.chains, self.n_jobs or available_cores())
         if workers <= 1:
-            outs = [run(c) for c in range(self.n_chains)]
+            outs = [run(c) for c in range(self.chains)]
         else:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                outs = list(pool.map(run, range(self.n_chains)))
+                outs = list(pool.map(run, range(self.chains)))
 
         statuses = [int(o.status) for o in outs]
         if any(s == STATUS_DIVERGED for s in statuses):
@@ -386,17 +378,17 @@ class LatentClassEstimator(Estimator):
             attrs={
                 "method": self.method,
                 "model": "LCMCR (Manrique-Vallier 2016)",
-                "n_chains": self.n_chains,
+                "chains": self.chains,
                 "burn_in": self.burn_in,
                 "thin": self.thin,
-                "n_iter": self.n_iter,
+                "iterations": self.iterations,
                 "collapsed_moves": self.collapsed_moves,
                 "label_swaps": int(self.label_swaps),
                 "hmc_steps": self.hmc_steps if hmc_proposed else 0,
             },
         )
         diag = _convergence(draws)
-        diagnostics = _diagnostics(diag, self.n_chains)
+        diagnostics = _diagnostics(diag, self.chains)
         if hmc_proposed and self.burn_in - n_warmup < _HMC_MIN_ADAPT:
             diagnostics.append(
                 Diagnostic(
@@ -419,7 +411,7 @@ class LatentClassEstimator(Estimator):
                 )
             )
         if self.max_n is not None:
-            total_iter = self.n_chains * self.n_iter
+            total_iter = self.chains * self.iterations
             sev = "warning" if n_capped > 0 else "info"
             diagnostics.append(
                 Diagnostic(
@@ -520,11 +512,6 @@ class LatentClassEstimator(Estimator):
 
 
 # ---------------------------------------------------------------------- helpers
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ConfigError(f"{name}={value!r}: need an integer >= {minimum}")
-
-
 def _pair(name: str, value: Any) -> tuple[float, float]:
     try:
         a, b = (float(v) for v in value)
@@ -626,7 +613,7 @@ def _diagnostics(diag: dict[str, dict[str, float]], n_chains: int) -> list[Diagn
                 Diagnostic(
                     "rhat",
                     f"lcm: R-hat of {v} is {r:.3f} (> {_RHAT_MAX}); the chains disagree{aside}. "
-                    "Run longer (n_iter, burn_in) before trusting the estimate.",
+                    "Run longer (iterations, burn_in) before trusting the estimate.",
                 )
             )
         if not (eb >= _ESS_MIN):
@@ -634,7 +621,7 @@ def _diagnostics(diag: dict[str, dict[str, float]], n_chains: int) -> list[Diagn
                 Diagnostic(
                     "ess",
                     f"lcm: bulk effective sample size of {v} is {eb:.0f} (< {_ESS_MIN:.0f})"
-                    f"{aside}; posterior quantiles are imprecise. Run longer (n_iter).",
+                    f"{aside}; posterior quantiles are imprecise. Run longer (iterations).",
                 )
             )
     if n_chains == 1:
@@ -642,7 +629,7 @@ def _diagnostics(diag: dict[str, dict[str, float]], n_chains: int) -> list[Diagn
             Diagnostic(
                 "single_chain",
                 "lcm: one chain only; R-hat compares halves of it and cannot detect a chain "
-                "stuck in one mode. Use n_chains >= 2.",
+                "stuck in one mode. Use chains >= 2.",
                 "info",
             )
         )

@@ -13,14 +13,14 @@ from undercount.models.loglinear.existence import (
     check_existence,
     fienberg_rinaldo_lp,
 )
-from undercount.models.loglinear.select import LogLinearProblem, ModelFit, stepwise
+from undercount.models.loglinear.select import LogLinearFit, LogLinearProblem, stepwise
 
 __all__ = [
     "ExistenceCheck",
     "LogLinearEstimator",
+    "LogLinearFit",
     "LogLinearProblem",
     "LogLinearResult",
-    "ModelFit",
     "all_hierarchical_models",
     "boundary_cells",
     "check_existence",

@@ -35,11 +35,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
+from undercount.core.choices import ModelInterval, Select
+from undercount.core.constraints import AtLeast, Closed, Open
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable, patterns_from_codes
@@ -52,8 +54,8 @@ from undercount.models.loglinear._design import parse_model
 from undercount.models.loglinear._irls import PoissonFit, poisson_loglik, profile_interval
 from undercount.models.loglinear.select import (
     USABLE_STATUSES,
+    LogLinearFit,
     LogLinearProblem,
-    ModelFit,
     mixture_interval,
     model_average,
     select_by_criterion,
@@ -202,25 +204,17 @@ class LogLinearEstimator(Estimator):
     stochastic: ClassVar[bool] = False
 
     model: str | None = None
-    select: Literal["bic", "aic", "stepwise", "average"] = "bic"
-    max_order: int | None = None
-    interval: Literal["profile", "wald"] = "profile"
-    level: float = 0.95
-    pthresh: float = 0.02
+    select: Select = "bic"
+    max_order: Annotated[int, AtLeast(1)] | None = None
+    interval: ModelInterval = "profile"
+    level: Annotated[float, Open(0, 1)] = 0.95
+    pthresh: Annotated[float, Closed(0, 1)] = 0.02
     weights: Literal["aic", "bic"] = "aic"
     non_overlap: Literal["fix", "exclude"] = "fix"
     candidates: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0 < self.level < 1:
-            raise ConfigError(f"level={self.level!r} must be strictly between 0 and 1")
-        if not 0 <= self.pthresh <= 1:
-            raise ConfigError(f"pthresh={self.pthresh!r} must be between 0 and 1")
-        if self.max_order is not None and (
-            not isinstance(self.max_order, int | np.integer) or self.max_order < 1
-        ):
-            raise ConfigError(f"max_order={self.max_order!r} must be a positive integer")
         if self.model is not None and not isinstance(self.model, str):
             raise ConfigError(f"model={self.model!r} must be a string such as '[12,13]'")
         if self.candidates is not None and self.select not in ("bic", "aic", "average"):
@@ -228,7 +222,7 @@ class LogLinearEstimator(Estimator):
                               f"apply to select={self.select!r}")
 
     # ------------------------------------------------------------------------------
-    def _select(self, problem: LogLinearProblem) -> tuple[ModelFit | None, list[ModelFit]]:
+    def _select(self, problem: LogLinearProblem) -> tuple[LogLinearFit | None, list[LogLinearFit]]:
         criterion = self.weights if self.select == "average" else self.select
         if self.candidates is None:
             return select_by_criterion(problem, criterion, self.max_order)
@@ -448,7 +442,9 @@ class LogLinearEstimator(Estimator):
             **fields,
         )
 
-    def _interval(self, problem: LogLinearProblem, fit: ModelFit) -> tuple[Interval, float | None]:
+    def _interval(
+        self, problem: LogLinearProblem, fit: LogLinearFit
+    ) -> tuple[Interval, float | None]:
         if self.interval == "wald":
             lo, hi = problem.wald(fit, self.level)
             return Interval(lo, hi, self.level, "wald-log"), None
@@ -463,7 +459,7 @@ class LogLinearEstimator(Estimator):
         return Interval(lo, hi, self.level, "profile"), prof
 
 
-def _coefficients(problem: LogLinearProblem, fit: ModelFit) -> tuple[pd.Series, pd.Series]:
+def _coefficients(problem: LogLinearProblem, fit: LogLinearFit) -> tuple[pd.Series, pd.Series]:
     names = ["(Intercept)", *problem.term_names(fit.terms)]
     values = list(map(float, fit.beta))
     ses = list(np.sqrt(np.maximum(np.diag(fit.cov), 0.0)))
@@ -479,7 +475,7 @@ def _coefficients(problem: LogLinearProblem, fit: ModelFit) -> tuple[pd.Series, 
             pd.Series([ses[i] for i in idx], index=[names[i] for i in idx], dtype=float))
 
 
-def _record(problem: LogLinearProblem, f: ModelFit, level: float,
+def _record(problem: LogLinearProblem, f: LogLinearFit, level: float,
             weight: float | None) -> ModelRecord:
     if not f.usable:
         return ModelRecord(model=f.spec, estimate=None, n_params=f.n_params,
@@ -492,7 +488,7 @@ def _record(problem: LogLinearProblem, f: ModelFit, level: float,
     )
 
 
-def _zero_cell_diag(f: ModelFit, averaged: bool) -> Diagnostic:
+def _zero_cell_diag(f: LogLinearFit, averaged: bool) -> Diagnostic:
     where = "some averaged models" if averaged else f"model {f.spec}"
     return Diagnostic(
         "non_overlapping_lists",
@@ -501,7 +497,7 @@ def _zero_cell_diag(f: ModelFit, averaged: bool) -> Diagnostic:
     )
 
 
-def _raise_if_unusable(f: ModelFit, problem: LogLinearProblem) -> None:
+def _raise_if_unusable(f: LogLinearFit, problem: LogLinearProblem) -> None:
     if f.usable:
         return
     if f.status == "not_identifiable":
@@ -518,7 +514,7 @@ def _raise_if_unusable(f: ModelFit, problem: LogLinearProblem) -> None:
     raise MLENotFoundError(f"model {f.spec} could not be fitted: {f.reason}")
 
 
-def _raise_all_failed(fits: list[ModelFit], problem: LogLinearProblem) -> None:
+def _raise_all_failed(fits: list[LogLinearFit], problem: LogLinearProblem) -> None:
     shown = "; ".join(f"{f.spec}: {f.status} ({f.reason})" for f in fits[:8])
     more = f"; ... and {len(fits) - 8} more" if len(fits) > 8 else ""
     cells = sorted({c for f in fits for c in f.boundary})

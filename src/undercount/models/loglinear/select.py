@@ -59,8 +59,8 @@ from undercount.models.loglinear.existence import boundary_cells, check_existenc
 __all__ = [
     "MAX_LISTS_ENUMERATE",
     "USABLE_STATUSES",
+    "LogLinearFit",
     "LogLinearProblem",
-    "ModelFit",
     "StepwiseResult",
     "mixture_interval",
     "model_average",
@@ -81,7 +81,7 @@ USABLE_STATUSES = ("ok", "ok_zero_cells")
 
 
 @dataclass(frozen=True, eq=False)
-class ModelFit:
+class LogLinearFit:
     """One model's check and fit. ``status`` as in :class:`~undercount.core.result.ModelRecord`.
 
     Arrays cover the cells used in the fit (``keep`` indexes the observable cells, code
@@ -167,7 +167,7 @@ class LogLinearProblem:
                 f"{table.source}: list(s) {', '.join(empty)} contain no records; drop them "
                 "before estimating"
             )
-        self._cache: dict[Model, ModelFit] = {}
+        self._cache: dict[Model, LogLinearFit] = {}
         self._cells = [format(c, f"0{J}b") for c in range(1, 2**J)]
         # The full design over all terms fits in memory for J <= 10; above that columns
         # are built per term.
@@ -237,7 +237,7 @@ class LogLinearProblem:
         *,
         beta0: np.ndarray | None = None,
         explain: bool = True,
-    ) -> ModelFit:
+    ) -> LogLinearFit:
         """Check and fit one model (cached). ``beta0``: warm start for the estimated terms."""
         hit = self._cache.get(model)
         if hit is not None and (explain or hit.usable):
@@ -251,7 +251,7 @@ class LogLinearProblem:
         if fixed:
             reason_ok = self._fixed_reason(fixed, keep)
             if self.non_overlap == "exclude":
-                out = ModelFit(status="excluded", reason=reason_ok.split(":")[0]
+                out = LogLinearFit(status="excluded", reason=reason_ok.split(":")[0]
                                + ": the extended MLE of that interaction is -inf; model "
                                "excluded (non_overlap='exclude')", **base)
                 self._cache[model] = out
@@ -262,7 +262,7 @@ class LogLinearProblem:
         chk = check_existence(X, y)
         if chk.code:
             if chk.code & 2:
-                out = ModelFit(
+                out = LogLinearFit(
                     status="not_identifiable",
                     reason=(
                         f"design not of full column rank (deficiency {chk.rank_deficiency})"
@@ -278,7 +278,7 @@ class LogLinearProblem:
                 reason = "MLE does not exist (Fienberg-Rinaldo)"
                 if cells:
                     reason += f": zero cells on the boundary face: {', '.join(cells)}"
-                out = ModelFit(status="mle_not_found", reason=reason, boundary=cells, **base)
+                out = LogLinearFit(status="mle_not_found", reason=reason, boundary=cells, **base)
             self._cache[model] = out
             return out
         warm = beta0 is not None and len(beta0) == X.shape[1]
@@ -286,16 +286,16 @@ class LogLinearProblem:
         try:
             beta, mu, cov, dev, conv, _ = newton_poisson(X, y, b0, warm, 1e-12, 200)
         except Exception as exc:  # LinAlgError from a singular information matrix
-            out = ModelFit(status="failed", reason=f"fit failed: {exc}", **base)
+            out = LogLinearFit(status="failed", reason=f"fit failed: {exc}", **base)
             self._cache[model] = out
             return out
         if not conv or not np.all(np.isfinite(beta)):
-            out = ModelFit(status="failed", reason="IRLS did not converge", **base)
+            out = LogLinearFit(status="failed", reason="IRLS did not converge", **base)
             self._cache[model] = out
             return out
         pos = y > 0
         loglik = float(np.sum(y[pos] * np.log(mu[pos])) - mu.sum() - self._lgam[keep].sum())
-        out = ModelFit(
+        out = LogLinearFit(
             status=status_ok, reason=reason_ok, beta=beta, cov=cov, mu=mu, loglik=loglik,
             deviance=float(dev), df=int(len(keep) - X.shape[1]),
             aic=-2 * loglik + 2 * k, bic=-2 * loglik + k * self.log_n,
@@ -304,7 +304,7 @@ class LogLinearProblem:
         self._cache[model] = out
         return out
 
-    def wald(self, fit: ModelFit, level: float) -> tuple[float, float]:
+    def wald(self, fit: LogLinearFit, level: float) -> tuple[float, float]:
         """Wald interval on log(N - n); an upper bound beyond float range is ``inf``."""
         z = stats.norm.ppf(0.5 + level / 2)
         b, se = float(fit.beta[0]), fit.se_log_n0
@@ -320,7 +320,7 @@ def select_by_criterion(
     problem: LogLinearProblem,
     criterion: Literal["aic", "bic"],
     max_order: int | None = None,
-) -> tuple[ModelFit | None, list[ModelFit]]:
+) -> tuple[LogLinearFit | None, list[LogLinearFit]]:
     """Fit every hierarchical model (J <= 5) and return the usable one with least criterion.
 
     Ties are broken by enumeration order (fewer, lower-order terms first). Returns
@@ -342,9 +342,9 @@ def select_by_criterion(
 
 @dataclass(frozen=True)
 class StepwiseResult:
-    fit: ModelFit
+    fit: LogLinearFit
     path: tuple[dict, ...]
-    fits: tuple[ModelFit, ...]
+    fits: tuple[LogLinearFit, ...]
 
 
 def stepwise(problem: LogLinearProblem, pthresh: float = 0.02) -> StepwiseResult:
@@ -372,7 +372,7 @@ def stepwise(problem: LogLinearProblem, pthresh: float = 0.02) -> StepwiseResult
     pairs = [(1 << (J - 1 - i)) | (1 << (J - 1 - j)) for i, j in combinations(range(J), 2)]
     nstar = np.array([problem.nstar[t] for t in pairs])
     included = np.zeros(len(pairs), dtype=bool)
-    fits: list[ModelFit] = []
+    fits: list[LogLinearFit] = []
     path: list[dict] = []
 
     def model_of(inc: np.ndarray) -> Model:
@@ -432,7 +432,7 @@ def stepwise(problem: LogLinearProblem, pthresh: float = 0.02) -> StepwiseResult
         if not nxt.usable:  # cannot happen after a passed check, but never hide it
             break
         current = nxt
-    seen: dict[str, ModelFit] = {}
+    seen: dict[str, LogLinearFit] = {}
     for f in fits:
         seen.setdefault(f.spec, f)
     return StepwiseResult(current, tuple(path), tuple(seen.values()))
@@ -445,7 +445,7 @@ def stepwise_estimate(
 
     The bootstrap's inner loop: the same search, checks and fits as
     ``stepwise(LogLinearProblem(table, non_overlap), pthresh).fit.estimate``, run in one
-    compiled function with no :class:`ModelFit` records, model labels or cached designs.
+    compiled function with no :class:`LogLinearFit` records, model labels or cached designs.
     It returns None (and the caller must run the full search, which also raises the right
     errors) for tables the full search rejects (fewer than 3 or more than ``MAX_LISTS``
     lists, an empty list) and whenever the search reaches a case that needs more than the
@@ -472,7 +472,7 @@ def stepwise_estimate(
     return float(est) if status == STEP_OK else None
 
 
-def _warm_start(prev: ModelFit, model: Model, problem: LogLinearProblem) -> np.ndarray | None:
+def _warm_start(prev: LogLinearFit, model: Model, problem: LogLinearProblem) -> np.ndarray | None:
     keep, terms, _ = problem._reduce(model)
     if not np.array_equal(keep, prev.keep):
         return None
@@ -486,8 +486,8 @@ def _warm_start(prev: ModelFit, model: Model, problem: LogLinearProblem) -> np.n
 
 
 def model_average(
-    fits: Sequence[ModelFit], weights: Literal["aic", "bic"] = "aic"
-) -> tuple[float, np.ndarray, list[ModelFit]]:
+    fits: Sequence[LogLinearFit], weights: Literal["aic", "bic"] = "aic"
+) -> tuple[float, np.ndarray, list[LogLinearFit]]:
     """Akaike/Schwarz-weighted average of N-hat over the usable models.
 
     ``w_m = exp(-Delta_m / 2) / sum exp(-Delta / 2)``, ``Delta_m`` = criterion minus its
@@ -502,7 +502,7 @@ def model_average(
 
 
 def mixture_interval(
-    n: float, fits: Sequence[ModelFit], w: np.ndarray, level: float
+    n: float, fits: Sequence[LogLinearFit], w: np.ndarray, level: float
 ) -> tuple[float, float]:
     """Quantiles of the weighted mixture of the models' Wald-log distributions of N.
 
