@@ -42,7 +42,9 @@ from undercount.core.provenance import file_sha256, package_versions
 from undercount.core.result import Diagnostic, MSEResult
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, InputError, UndercountWarning
-from undercount.io.project import ProjectConfig, load_project
+from undercount.io.lists import read_list
+from undercount.io.project import load_project
+from undercount.io.project_types import ProjectConfig
 from undercount.pipeline.registry import estimate_options_problem
 from undercount.pipeline.store import StageRecord, Store, frame_hash
 from undercount.strata import StratifiedResult
@@ -202,8 +204,6 @@ def _ingest(ctx: StageContext) -> StageOutput:
             advance(1)
         frames[_raw_name("capture_histories")] = _as_text(frame)
     else:
-        from undercount.io.project import read_list
-
         with ctx.progress.task("ingest: reading lists", len(cfg.lists)) as advance:
             for spec in cfg.lists:
                 frames[_raw_name(spec.name)] = _as_text(read_list(spec))
