@@ -10,10 +10,15 @@ import subprocess
 import sys
 import typing
 
+import numpy as np
 import pytest
 
 import undercount as uc
+from undercount.core.draws import n_draws
 from undercount.core.estimator import check_settings
+from undercount.models.graphical import GraphicalResult
+from undercount.models.latent_class import LatentClassResult
+from undercount.uncertainty.bootstrap import BootstrapResult
 
 PUBLIC = [
     "Bootstrap",
@@ -111,8 +116,15 @@ def test_estimate_takes_the_cli_options_with_the_cli_defaults():
         assert api[name].default == default, name
 
 
-def test_estimate_matches_the_cli_json():
-    res = uc.estimate("kosovo", seed=1)
+@pytest.fixture(scope="module")
+def kosovo_default():
+    """``uc.estimate("kosovo", seed=1)``: the CLI default (BIC, 1,000 BCa bootstrap replicates),
+    fitted once for the tests below (about 10 s)."""
+    return uc.estimate("kosovo", seed=1)
+
+
+def test_estimate_matches_the_cli_json(kosovo_default):
+    res = kosovo_default
     out = subprocess.run(
         [sys.executable, "-c", "from undercount.cli import main; main()", "estimate", "kosovo",
          "--seed", "1", "--format", "json"],
@@ -124,6 +136,26 @@ def test_estimate_matches_the_cli_json():
     assert api["interval"] == cli["interval"]
     assert api["model"] == cli["model"]
     assert api == cli
+
+
+def test_default_bootstrap_lcm_and_dga_results_have_draws(kosovo_default):
+    # One draws container across families: the bootstrap's replicates, the latent-class
+    # posterior and dga's exact posterior on a grid (sampled with an rng) are all
+    # `result.draws`, and `n_draws` reads N from each.
+    lcm = uc.estimate("spina_bifida_my", method="lcm", chains=2, iterations=2000, burn_in=500,
+                      seed=1)
+    dga = uc.estimate("spina_bifida_my", method="dga", seed=1)
+    assert isinstance(kosovo_default, BootstrapResult)
+    assert isinstance(lcm, LatentClassResult) and isinstance(dga, GraphicalResult)
+    for res, rng in ((kosovo_default, None), (lcm, None), (dga, np.random.default_rng(1))):
+        assert res.draws is not None, res.method
+        draws = n_draws(res, rng=rng)
+        assert draws is not None and draws.ndim == 1 and draws.size >= 400, res.method
+        finite = draws[np.isfinite(draws)]
+        assert finite.size > 0.9 * draws.size and np.all(finite >= res.n_observed), res.method
+        assert res.interval.lower <= np.median(finite) <= res.interval.upper, res.method
+    assert n_draws(kosovo_default).size == 1000  # the CLI's default replicates
+    assert n_draws(dga) is None  # an exact posterior has no stored draws without an rng
 
 
 def test_cli_choices_come_from_the_estimators_literals():

@@ -55,7 +55,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "estimate": ("undercount.pipeline.estimate", "estimate"),
     "Comparison": ("undercount.pipeline.estimate", "Comparison"),
     "Project": ("undercount.pipeline.runner", "Project"),
-    "ProjectConfig": ("undercount.io.project", "ProjectConfig"),
+    "ProjectConfig": ("undercount.io.project_types", "ProjectConfig"),
     "load_project": ("undercount.io.project", "load_project"),
     "LogLinearEstimator": ("undercount.models.loglinear", "LogLinearEstimator"),
     "HeterogeneityEstimator": ("undercount.models.heterogeneity", "HeterogeneityEstimator"),

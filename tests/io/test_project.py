@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from undercount.errors import ConfigError, InputError
-from undercount.io.project import load_project, read_list
+from undercount.io.lists import read_list
+from undercount.io.project import load_project
 
 GOOD = """
 [project]

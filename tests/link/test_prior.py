@@ -104,7 +104,7 @@ def test_harsh_simulated_variant_links(tmp_path):
     list only, so the deterministic rules found no pair and the prior was 0."""
     from dataclasses import replace
 
-    from undercount.io.project import LinkConfig
+    from undercount.io.project_types import LinkConfig
     from undercount.link.pipeline import link_records, settings_for
     from undercount.simulate import simulate_lists
     from undercount.validate import DESIGNS

@@ -213,7 +213,8 @@ def test_em_bootstrap_needs_comparison_levels():
 # --------------------------------------------------------------------------- with Splink
 def test_splink_levels_reproduce_splinks_scores(tmp_path):
     pytest.importorskip("splink")
-    from undercount.io.project import load_project, read_list
+    from undercount.io.lists import read_list
+    from undercount.io.project import load_project
     from undercount.link._standardise import standardise_lists
     from undercount.link.backends import get_db_api
     from undercount.link.pipeline import settings_for

@@ -7,6 +7,8 @@ with the code in :data:`undercount.errors.EXIT_CODES`.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import logging
 import sys
@@ -19,6 +21,7 @@ from rich.table import Table
 
 from undercount import datasets as _datasets
 from undercount.cli._common import choice_enum, out, user_errors
+from undercount.cli._render import render_payload
 from undercount.core import choices as _choices
 from undercount.errors import UndercountWarning
 
@@ -151,6 +154,7 @@ def estimate(
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
     """Estimate the total number of people, observed and unobserved."""
+    # The estimator families (scipy, numba) load on use, not for `undercount --help`.
     from undercount.pipeline.estimate import estimate as run_estimate
 
     with user_errors(), warnings.catch_warnings(record=True) as caught:
@@ -189,8 +193,6 @@ def estimate(
     if format is Format.json:
         sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False) + "\n")
         return
-    from undercount.cli._render import render_payload
-
     render_payload(_out, payload)
 
 
@@ -221,9 +223,6 @@ def list_datasets(
 
 def _register_optional() -> None:
     # Stages that ship their own commands register them here.
-    import importlib
-    import importlib.util
-
     for module in ("_link", "_simulate", "_run", "_validate"):
         name = f"undercount.cli.{module}"
         if importlib.util.find_spec(name) is not None:

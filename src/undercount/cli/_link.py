@@ -19,6 +19,7 @@ def link(
     project: Annotated[Path, typer.Argument(help="Project TOML file (lists, columns, options).")],
 ) -> None:
     """Link the project's lists into people and write records and capture histories."""
+    # Linkage (splink, duckdb) loads on use, not for `undercount --help`.
     from undercount.link.pipeline import link_project
 
     with user_errors():
@@ -56,6 +57,7 @@ def evaluate_linkage_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score a linkage against known truth: pairwise, B-cubed, ARI, blocking recall, N-hat."""
+    # Linkage and the estimators load on use, not for `undercount --help`.
     from undercount.link.evaluate import load_truth
     from undercount.link.pipeline import read_linkage
     from undercount.uncertainty.linkage_effect import evaluate_linkage

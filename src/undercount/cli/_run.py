@@ -31,6 +31,7 @@ def run(
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Run every stage of a project (ingest → … → report), skipping cached ones."""
+    # The pipeline (linkage, estimators, report) loads on use, not for `undercount --help`.
     from undercount.pipeline.runner import Project
 
     with user_errors():
@@ -52,6 +53,7 @@ def status(
     project: Annotated[Path, typer.Argument(help="The project file (TOML).")],
 ) -> None:
     """Show which stages have run, with each stage's hash."""
+    # The pipeline (linkage, estimators, report) loads on use, not for `undercount --help`.
     from undercount.pipeline.runner import Project
 
     with user_errors():
@@ -82,6 +84,7 @@ def report(
     ] = None,
 ) -> None:
     """Render the report of a project from its store (after `undercount run`)."""
+    # The pipeline (linkage, estimators, report) loads on use, not for `undercount --help`.
     from undercount.pipeline.runner import Project
 
     with user_errors():

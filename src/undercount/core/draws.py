@@ -47,6 +47,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 __all__ = [
     "N_GROUPS",
@@ -65,7 +66,7 @@ def import_arviz() -> Any:
     """Import :mod:`arviz` without its import-time ``FutureWarning`` about ArviZ 1.0."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"arviz(\.|$)")
-        import arviz
+        import arviz  # heavy (seconds to import): only when a result's draws are built
 
     return arviz
 
@@ -169,8 +170,6 @@ def _dataset(
     dims: Mapping[str, list[str]],
     attrs: Mapping[str, Any] | None,
 ) -> Any:
-    import xarray as xr
-
     variables = {}
     used: dict[str, Any] = {}
     for name, value in data.items():
@@ -198,8 +197,6 @@ def group_draws(
     ``data`` maps each variable to ``(dims, values)``, as :class:`xarray.Dataset` takes it;
     ``attrs`` must include ``posterior`` (see the module docstring).
     """
-    import xarray as xr
-
     if group not in N_GROUPS[1:]:
         raise ValueError(f"group_draws: unknown group {group!r}; use one of {N_GROUPS[1:]}")
     if not attrs or "posterior" not in attrs:
@@ -261,8 +258,6 @@ def slim_draws(idata: Any) -> Any:
     N is left."""
     if idata is None:
         return None
-    import xarray as xr
-
     kept = {}
     for group in N_GROUPS:
         ds = _group(idata, group)

@@ -63,55 +63,37 @@ tables or keys, wrong types, unknown options, missing input files and columns th
 in the input files all raise one :class:`~undercount.errors.ConfigError` (or
 :class:`~undercount.errors.InputError` for problems with the input files themselves) naming
 the file, the key and what is wrong, every problem at once.
+
+The file is read into the typed objects of :mod:`undercount.io.project_types`
+(:class:`~undercount.io.project_types.ProjectConfig` and one class per table); the input
+lists are read by :mod:`undercount.io.lists`.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import pyarrow.parquet as pq
-
 from undercount.core.choices import Method, choices
 from undercount.errors import ConfigError, InputError
-from undercount.io.readers import read_frame
-
-__all__ = [
-    "NAME_ROLES",
-    "ROLES",
-    "CaptureHistoriesSpec",
-    "EstimateSpec",
-    "LinkConfig",
-    "ListSource",
-    "ProjectConfig",
-    "ReportSpec",
-    "StrataSpec",
-    "check_input_columns",
-    "load_project",
-    "read_list",
-]
-
-#: Name roles a list may map (whole names or parts, Arabic or Latin script).
-NAME_ROLES: tuple[str, ...] = (
-    "name_ar",
-    "name_lat",
-    "given_ar",
-    "father_ar",
-    "grandfather_ar",
-    "family_ar",
-    "given_lat",
-    "father_lat",
-    "grandfather_lat",
-    "family_lat",
+from undercount.io.lists import check_input_columns
+from undercount.io.project_types import (
+    NAME_ROLES,
+    ROLES,
+    CaptureHistoriesSpec,
+    EstimateSpec,
+    LinkConfig,
+    ListSource,
+    ProjectConfig,
+    ReportSpec,
+    StrataSpec,
 )
-#: Every role a list's ``[lists.columns]`` table may use.
-ROLES: tuple[str, ...] = (*NAME_ROLES, "sex", "age", "dob", "dod", "place", "national_id")
+
+__all__ = ["ESTIMATE_OPTIONS", "EstimateCheck", "load_project", "read_toml"]
 
 _FORMATS = {"csv": "csv", "parquet": "parquet", "excel": "excel"}
 _EXTENSIONS = {
@@ -143,260 +125,6 @@ BLOCKING_COLUMNS: tuple[str, ...] = (
     "national_id",
 )
 
-
-@dataclass(frozen=True)
-class ListSource:
-    """One input list.
-
-    Attributes
-    ----------
-    name : str
-        The list's name; becomes its 0/1 column in the capture histories.
-    file : Path
-        Absolute path of the input file (opened read-only).
-    format : {"csv", "parquet", "excel"}
-    id_column : str
-        Column holding the list's own record identifier (unique within the list).
-    columns : dict
-        ``role -> source column`` for the roles in :data:`ROLES`.
-    covariates : tuple of str
-        Extra source columns carried through to the capture histories.
-    sheet : str or int or None
-        Excel sheet (default: the first).
-    on_bad_value : {"raise", "coerce"}
-        What to do with an unparseable value (a date like ``19399222``, an age ``"twelve"``,
-        an unknown sex code): ``"raise"`` (default) stops with an error naming every bad
-        cell; ``"coerce"`` treats them as missing and warns.
-    """
-
-    name: str
-    file: Path
-    format: str
-    id_column: str
-    columns: dict[str, str]
-    covariates: tuple[str, ...] = ()
-    sheet: str | int | None = None
-    on_bad_value: str = "raise"
-
-    @property
-    def source_columns(self) -> list[str]:
-        """Every source column the list needs, id first, without repeats."""
-        out = [self.id_column]
-        for col in [*self.columns.values(), *self.covariates]:
-            if col not in out:
-                out.append(col)
-        return out
-
-
-@dataclass(frozen=True)
-class LinkConfig:
-    """Options of the ``[link]`` table.
-
-    Attributes
-    ----------
-    backend : {"duckdb", "spark"}
-        SQL engine Splink runs on. Spark needs ``pip install undercount[spark]`` and Java.
-    threshold : float
-        Match probability at or above which a pair may join two records into one cluster.
-    blocking_rules : tuple of tuple of str, or None
-        Each rule is a set of standardised columns that must all be equal (and non-missing)
-        for a pair to be compared. None: the default rules for the columns the lists have.
-    em_blocking_rules : tuple of tuple of str, or None
-        Blocking rules of the EM training sessions. None: defaults.
-    max_pairs : float or None
-        Record pairs sampled at random to estimate the u probabilities. None (default):
-        ``max(2e6, min(5e7, 20 × records))``, so rare levels (an exact national ID, u ~ 1e-6)
-        are still seen on large lists.
-    em_max_iterations, em_convergence
-        EM stopping rules.
-    prior : float or None
-        Probability that two random records match. None: estimated from deterministic rules
-        with an assumed recall ``prior_recall``.
-    prior_recall : float
-        Assumed recall of the deterministic rules used to estimate ``prior``.
-    threads : int
-        DuckDB threads (Spark: local cores).
-    memory_limit : str
-        DuckDB memory limit, e.g. ``"6GB"``.
-    """
-
-    backend: str = "duckdb"
-    threshold: float = 0.9
-    blocking_rules: tuple[tuple[str, ...], ...] | None = None
-    em_blocking_rules: tuple[tuple[str, ...], ...] | None = None
-    max_pairs: float | None = None
-    em_max_iterations: int = 25
-    em_convergence: float = 1e-4
-    prior: float | None = None
-    prior_recall: float = 0.7
-    threads: int = 2
-    memory_limit: str = "6GB"
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key in ("blocking_rules", "em_blocking_rules"):
-            if out[key] is not None:
-                out[key] = [list(r) for r in out[key]]
-        return out
-
-
-@dataclass(frozen=True)
-class CaptureHistoriesSpec:
-    """Already-linked, individual-level capture histories (one row per person)."""
-
-    file: Path
-    lists: tuple[str, ...]
-    strata: tuple[str, ...] = ()
-    id_column: str | None = None
-    identifying: tuple[str, ...] = ()
-
-    @property
-    def columns(self) -> list[str]:
-        out = [*self.lists, *self.strata]
-        for c in (self.id_column, *self.identifying):
-            if c and c not in out:
-                out.append(c)
-        return out
-
-
-@dataclass(frozen=True)
-class StrataSpec:
-    """Stratum columns, derived age/number bins, and what to do with missing values."""
-
-    columns: tuple[str, ...] = ()
-    bins: dict[str, tuple[str, tuple[float, ...]]] = field(default_factory=dict)
-    missing: str = "impute"
-    imputations: int = 20
-
-    def sources(self) -> tuple[str, ...]:
-        """Columns the strata are computed from (a binned stratum: the column it bins)."""
-        out = [self.bins[c][0] if c in self.bins else c for c in self.columns]
-        return tuple(dict.fromkeys(out))
-
-
-@dataclass(frozen=True)
-class EstimateSpec:
-    """The ``[estimate]`` table: ``options`` are ``undercount estimate``'s, by its names."""
-
-    method: str = "loglinear"
-    options: dict[str, Any] = field(default_factory=dict)
-    seed: int = 0
-    sensitivity: bool = True
-    replicates: int = 200
-    headline: str = "stratified"
-    reported: float | None = None
-    reported_label: str = "the reported figure"
-
-
-@dataclass(frozen=True)
-class ReportSpec:
-    title: str = ""
-    subtitle: str = ""
-    subject: str = "people in total"
-    redact: bool = False
-    pdf: bool = True
-    identifying: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ProjectConfig:
-    """A validated project file (see the module docstring), as :func:`load_project` reads it.
-
-    Attributes
-    ----------
-    name : str
-    seed : int
-        Seed of every random step (u sampling; the estimate's unless ``[estimate] seed``).
-    output : Path
-        Absolute output folder.
-    lists : tuple of ListSource
-        Lists to link, in file order (ties in covariate conflicts go to the earliest list);
-        empty when the project starts from ``capture_histories``.
-    link : LinkConfig
-    strata : StrataSpec
-        Stratum columns for estimation (covariates or standardised fields such as ``sex``),
-        derived bins, and what to do with missing values.
-    capture_histories : CaptureHistoriesSpec or None
-        Capture histories already linked, instead of ``lists``.
-    estimate : EstimateSpec
-    report : ReportSpec
-    path : Path or None
-        The TOML file (None when built in memory).
-    """
-
-    name: str
-    seed: int
-    output: Path
-    lists: tuple[ListSource, ...] = ()
-    link: LinkConfig = field(default_factory=LinkConfig)
-    strata: StrataSpec = field(default_factory=StrataSpec)
-    capture_histories: CaptureHistoriesSpec | None = None
-    estimate: EstimateSpec = field(default_factory=EstimateSpec)
-    report: ReportSpec = field(default_factory=ReportSpec)
-    path: Path | None = None
-
-    @property
-    def linked(self) -> bool:
-        """True when the lists must be linked (``[[lists]]``), False for capture histories."""
-        return bool(self.lists)
-
-    @property
-    def list_names(self) -> tuple[str, ...]:
-        if self.capture_histories is not None:
-            return self.capture_histories.lists
-        return tuple(spec.name for spec in self.lists)
-
-    @property
-    def store_path(self) -> Path:
-        """The run's store (``undercount run``)."""
-        return self.output / "project.duckdb"
-
-    def identifying_columns(self) -> dict[str, list[str]]:
-        """Per input, the columns that hold names or IDs (never shown when redacting)."""
-        out: dict[str, list[str]] = {}
-        for spec in self.lists:
-            cols = [spec.id_column]
-            cols += [c for r, c in spec.columns.items()
-                     if r in NAME_ROLES or r in ("national_id", "dob")]
-            cols += [c for c in self.report.identifying if c in spec.source_columns]
-            out[spec.name] = list(dict.fromkeys(cols))
-        if self.capture_histories is not None:
-            ch = self.capture_histories
-            cols = [c for c in (ch.id_column, *ch.identifying, *self.report.identifying) if c]
-            out["capture_histories"] = list(dict.fromkeys(cols))
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        def plain(obj: Any) -> Any:
-            if isinstance(obj, Path):
-                return str(obj)
-            if isinstance(obj, dict):
-                return {k: plain(v) for k, v in obj.items()}
-            if isinstance(obj, list | tuple):
-                return [plain(v) for v in obj]
-            return obj
-
-        return plain({
-            "project": {"name": self.name, "seed": self.seed, "output": self.output},
-            "lists": [
-                {
-                    "name": s.name,
-                    "file": s.file,
-                    "format": s.format,
-                    "id_column": s.id_column,
-                    "columns": dict(s.columns),
-                    "covariates": list(s.covariates),
-                    "on_bad_value": s.on_bad_value,
-                }
-                for s in self.lists
-            ],
-            "link": self.link.to_dict(),
-            "capture_histories": asdict(self.capture_histories)
-            if self.capture_histories else None,
-            "strata": asdict(self.strata),
-            "estimate": asdict(self.estimate),
-            "report": asdict(self.report),
-        })
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -934,115 +662,3 @@ def load_project(
         check_input_columns(config)
     return config
 
-
-# ---------------------------------------------------------------------------------- inputs
-def _read_header(spec: ListSource) -> list[str]:
-    try:
-        if spec.format == "csv":
-            header = pd.read_csv(spec.file, nrows=0, dtype=str, skipinitialspace=True)
-            return [str(c).strip() for c in header.columns]
-        if spec.format == "parquet":
-            return list(pq.read_schema(spec.file).names)
-        frame = pd.read_excel(spec.file, sheet_name=spec.sheet or 0, nrows=0)
-        return [str(c) for c in frame.columns]
-    except Exception as exc:  # each reader raises its own types
-        raise InputError(f"{spec.file}: could not be read as {spec.format}: {exc}") from exc
-
-
-def check_input_columns(config: ProjectConfig) -> None:
-    """Check every mapped column exists in its input file, naming the file and column."""
-    problems: list[str] = []
-    for spec in config.lists:
-        header = _read_header(spec)
-        for col in spec.source_columns:
-            if col not in header:
-                role = next((r for r, c in spec.columns.items() if c == col), None)
-                what = (
-                    "id_column"
-                    if col == spec.id_column
-                    else f"columns.{role}"
-                    if role
-                    else "covariates"
-                )
-                problems.append(
-                    f"{spec.file}: column {col!r} (list {spec.name!r}, {what}) not found; "
-                    f"columns are {header}"
-                )
-    ch = config.capture_histories
-    if ch is not None:
-        header = _file_header(ch.file)
-        for col in ch.columns:
-            if col not in header:
-                problems.append(f"{ch.file}: column {col!r} not found; columns are {header}")
-        for col in config.strata.sources():
-            if col not in ch.strata:
-                problems.append(
-                    f"[strata] column {col!r} is not among [capture_histories] strata "
-                    f"{list(ch.strata)}"
-                )
-        for col in config.report.identifying:
-            if col not in header:
-                problems.append(f"[report] identifying column {col!r} not found in {ch.file}")
-    if problems:
-        raise InputError(f"{config.path}: input columns missing", problems)
-
-
-def _file_header(path: Path) -> list[str]:
-    """The column names of a capture-history file (CSV/TSV read by hand: only the header)."""
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, delimiter="\t" if suffix == ".tsv" else ",")
-            try:
-                return [c.strip() for c in next(reader)]
-            except StopIteration as exc:
-                raise InputError(f"{path}: the file is empty") from exc
-    return [str(c) for c in read_frame(path).columns]
-
-
-def read_list(spec: ListSource):
-    """Read one list's needed columns as strings; check its record ids.
-
-    Returns a DataFrame with the source columns (strings, missing as None), in file order.
-
-    Raises
-    ------
-    InputError
-        Unreadable file, missing columns, blank or repeated record ids (rows numbered as in a
-        spreadsheet: header row 1, first record row 2).
-    """
-    try:
-        if spec.format == "csv":
-            frame = pd.read_csv(
-                spec.file,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                skipinitialspace=True,
-                usecols=lambda c: c in set(spec.source_columns),
-            )
-        elif spec.format == "parquet":
-            frame = pd.read_parquet(spec.file, columns=spec.source_columns)
-        else:
-            frame = pd.read_excel(spec.file, sheet_name=spec.sheet or 0, dtype=str)
-    except Exception as exc:
-        raise InputError(f"{spec.file}: could not be read as {spec.format}: {exc}") from exc
-    missing = [c for c in spec.source_columns if c not in frame.columns]
-    if missing:
-        raise InputError(f"{spec.file}: column(s) {missing} not found (list {spec.name!r})")
-    frame = frame[spec.source_columns]
-    if frame.empty:
-        raise InputError(f"{spec.file}: the file has no data rows (list {spec.name!r})")
-    ids = frame[spec.id_column]
-    # Rows are numbered as in a spreadsheet: the header is row 1, the first record row 2.
-    problems = [
-        f"row {i + 2}, column {spec.id_column!r}: blank record id"
-        for i in ids.index[ids.isna()].tolist()[:50]
-    ]
-    dup = ids[ids.duplicated(keep=False) & ids.notna()]
-    for value, idx in dup.groupby(dup, sort=False).groups.items():
-        rows = ", ".join(str(i + 2) for i in list(idx)[:5])
-        problems.append(f"rows {rows}, column {spec.id_column!r}: record id {value!r} repeated")
-    if problems:
-        raise InputError(f"{spec.file}: bad record ids (list {spec.name!r})", problems)
-    return frame.reset_index(drop=True)

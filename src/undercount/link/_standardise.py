@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from undercount.io.project import ListSource
+from undercount.io.project_types import ListSource
 from undercount.names import standardise
 
 __all__ = [

@@ -7,10 +7,12 @@ only matters when it is chosen, and the error says what to install). Nothing out
 
 from __future__ import annotations
 
+import os
 import shutil
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from undercount.errors import ConfigError, LinkageError
 
@@ -24,10 +26,8 @@ _SPARK_HINT = (
 
 def spark_available() -> bool:
     """True when pyspark imports and a ``java`` executable is on the PATH (or JAVA_HOME)."""
-    import os
-
     try:
-        import pyspark  # noqa: F401
+        import pyspark  # noqa: F401  (optional: undercount[spark])
     except ImportError:
         return False
     return shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))
@@ -82,8 +82,8 @@ def get_db_api(
 
 def local_spark_session(*, threads: int = 2):
     """A small local Spark session with Splink's similarity UDF jar on the classpath."""
-    from pyspark.sql import SparkSession
-    from splink.backends.spark import similarity_jar_location
+    from pyspark.sql import SparkSession  # optional (undercount[spark]): only for Spark
+    from splink.backends.spark import similarity_jar_location  # heavy: only for Spark
 
     return (
         SparkSession.builder.master(f"local[{int(threads)}]")
@@ -104,8 +104,6 @@ def register_frame(db_api, frame: pd.DataFrame, name: str):
     Through Arrow, NaN becomes SQL NULL on both engines (Spark would otherwise keep a float
     NaN, which compares unequal and breaks null levels).
     """
-    import pyarrow as pa
-
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if type(db_api).__name__ == "SparkAPI":
         sdf = db_api.spark.createDataFrame(table)

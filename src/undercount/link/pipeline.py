@@ -44,7 +44,9 @@ import pandas as pd
 from undercount.core.provenance import file_sha256, package_versions
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, InputError, LinkageError
-from undercount.io.project import ProjectConfig, load_project, read_list
+from undercount.io.lists import read_list
+from undercount.io.project import load_project
+from undercount.io.project_types import ProjectConfig
 from undercount.link._standardise import covariate_column, standardise_lists, standardiser_name
 from undercount.link.backends import get_db_api
 from undercount.link.cluster import constrained_clusters, suspicious_clusters

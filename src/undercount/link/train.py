@@ -104,7 +104,6 @@ def build_linker(db_api, records, settings: LinkSettings):
     """Register the standardised records (one table per list) and build a Splink ``Linker``."""
     from splink import Linker  # heavy (~0.3 s): only when linking
 
-
     cols = ["uid", *[c for c in _used_columns(settings) if c in records.columns]]
     if settings.link_type == "dedupe_only":
         tables = [register_frame(db_api, records[cols], "records")]
@@ -346,7 +345,7 @@ def _em_session(linker, rule, settings: LinkSettings, prior: float) -> dict[str,
     EM sessions must not move the prior (Splink's design), but a session that fails midway
     can leave its blocked-pair lambda behind, so the prior is restored after each try.
     """
-    # Heavy (~0.3 s): only when linking.
+    # splink is heavy (~0.3 s): only when linking.
     from splink import block_on
     from splink.internals.settings import TrainingSettings
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from undercount import datasets
 from undercount.core.choices import DgaPrior, ImputerName, IntervalChoice, Method, Recipe, Select
@@ -68,8 +69,6 @@ def load_table(
 
 def _read_linked(folder: Path) -> CaptureTable:
     """Read the capture-history output of ``undercount link``."""
-    import pandas as pd
-
     meta = json.loads((folder / "capture_table.json").read_text())
     frame = pd.read_parquet(folder / meta.get("file", "capture_histories.parquet"))
     return CaptureTable.from_individuals(

@@ -23,30 +23,50 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import html
+import inspect
 import json
 import math
+import shutil
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Progress as RichProgress
 
 from undercount.core.draws import slim_draws
 from undercount.core.provenance import file_sha256, package_versions
 from undercount.core.result import Diagnostic, MSEResult
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, InputError, UndercountWarning
-from undercount.io.project import ProjectConfig, load_project
-from undercount.pipeline.registry import estimate_options_problem
+from undercount.io.lists import read_list
+from undercount.io.project import load_project
+from undercount.io.project_types import ProjectConfig
+from undercount.io.readers import read_frame
+from undercount.link._standardise import fix_dtypes, standardise_lists, standardiser_name
+from undercount.link.pipeline import link_records, person_covariates, settings_for
+from undercount.pipeline.estimate import Comparison, estimate
+from undercount.pipeline.registry import EstimateOptions, build_estimator, estimate_options_problem
 from undercount.pipeline.store import StageRecord, Store, frame_hash
-from undercount.strata import StratifiedResult
-from undercount.uncertainty.imputation import ImputationResult
+from undercount.strata import StratifiedEstimator, StratifiedResult, bin_ages
+from undercount.tables.build import capture_histories
+from undercount.uncertainty.imputation import ImputationResult, MultipleImputation
 
 __all__ = [
     "STAGES",
@@ -80,17 +100,6 @@ class Progress:
         self.enabled = enabled
         self._progress = None
         if enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-            from rich.progress import Progress as RichProgress
-
             self.console = console or Console(stderr=True)
             self._progress = RichProgress(
                 SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
@@ -195,15 +204,11 @@ def _ingest(ctx: StageContext) -> StageOutput:
     cfg = ctx.config
     frames: dict[str, pd.DataFrame] = {}
     if cfg.capture_histories is not None:
-        from undercount.io.readers import read_frame
-
         with ctx.progress.task("ingest: capture histories", 1) as advance:
             frame = read_frame(cfg.capture_histories.file)
             advance(1)
         frames[_raw_name("capture_histories")] = _as_text(frame)
     else:
-        from undercount.io.project import read_list
-
         with ctx.progress.task("ingest: reading lists", len(cfg.lists)) as advance:
             for spec in cfg.lists:
                 frames[_raw_name(spec.name)] = _as_text(read_list(spec))
@@ -235,8 +240,6 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 # ---- standardise
 def _standardise(ctx: StageContext) -> StageOutput:
-    from undercount.link._standardise import standardise_lists, standardiser_name
-
     specs = ctx.config.lists
     with ctx.progress.task("standardise: names, dates, IDs", 1) as advance:
         frames = [ctx.frame(_raw_name(s.name)) for s in specs]
@@ -252,9 +255,6 @@ def _link_settings(cfg: ProjectConfig) -> Any:
 
 
 def _link(ctx: StageContext) -> StageOutput:
-    from undercount.link._standardise import fix_dtypes
-    from undercount.link.pipeline import link_records, settings_for
-
     cfg = ctx.config
     lk = cfg.link
     std = ctx.memo.get("standardised")
@@ -269,8 +269,6 @@ def _link(ctx: StageContext) -> StageOutput:
                 threads=lk.threads, memory_limit=lk.memory_limit, temp_directory=str(tmp),
             )
         finally:
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
         advance(1)
     settings_json = settings.to_json() if _accepts_no_path(settings.to_json) else None
@@ -284,8 +282,6 @@ def _link(ctx: StageContext) -> StageOutput:
 
 
 def _accepts_no_path(fn: Callable[..., Any]) -> bool:
-    import inspect
-
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
@@ -295,8 +291,6 @@ def _accepts_no_path(fn: Callable[..., Any]) -> bool:
 
 # ---- tabulate
 def _tabulate_settings(cfg: ProjectConfig) -> Any:
-    from dataclasses import asdict
-
     ch = None
     if cfg.capture_histories is not None:
         # Content, not paths: the raw file's content is in ingest's output hash.
@@ -320,9 +314,6 @@ def _tabulate(ctx: StageContext) -> StageOutput:
                 persons[name] = pd.to_numeric(persons[name]).astype(np.int64)
             del table
         else:
-            from undercount.link.pipeline import person_covariates
-            from undercount.tables.build import capture_histories
-
             records = ctx.memo.get("clusters")
             if records is None:
                 records = ctx.store.read_frame("clusters")
@@ -343,8 +334,6 @@ def _tabulate(ctx: StageContext) -> StageOutput:
 
 
 def _derive_strata(persons: pd.DataFrame, cfg: ProjectConfig) -> pd.DataFrame:
-    from undercount.strata import bin_ages
-
     out = persons.copy()
     for name, (column, edges) in cfg.strata.bins.items():
         out[name] = bin_ages(pd.to_numeric(out[column], errors="coerce"), list(edges))
@@ -356,16 +345,11 @@ def _derive_strata(persons: pd.DataFrame, cfg: ProjectConfig) -> pd.DataFrame:
 
 # ---- estimate
 def _estimate_settings(cfg: ProjectConfig) -> Any:
-    from dataclasses import asdict
-
     return {"estimate": asdict(cfg.estimate), "strata": asdict(cfg.strata),
             "lists": cfg.list_names}
 
 
 def _estimate(ctx: StageContext) -> StageOutput:
-    from undercount.pipeline.estimate import Comparison, estimate
-    from undercount.pipeline.registry import EstimateOptions, build_estimator
-
     cfg = ctx.config
     spec = cfg.estimate
     lists = list(cfg.list_names)
@@ -393,8 +377,7 @@ def _estimate(ctx: StageContext) -> StageOutput:
             comparison = estimate(agg, seed=spec.seed, method="all", level=level, **off)
             advance(1)
         if strata:
-            stratified = _stratified(persons, lists, strata, cfg, diagnostics,
-                                     build_estimator, EstimateOptions)
+            stratified = _stratified(persons, lists, strata, cfg, diagnostics)
             advance(1)
     for w in caught:
         if issubclass(w.category, UndercountWarning):
@@ -456,9 +439,7 @@ def _strata_of(result: MSEResult | None) -> StratifiedResult | None:
     return result if isinstance(result, StratifiedResult) else None
 
 
-def _stratified(persons, lists, strata, cfg, diagnostics, build_estimator, EstimateOptions):
-    from undercount.strata import StratifiedEstimator
-
+def _stratified(persons, lists, strata, cfg, diagnostics):
     spec = cfg.estimate
     missing = persons[strata].isna().any(axis=1)
     impute = bool(missing.any()) and cfg.strata.missing == "impute"
@@ -488,8 +469,6 @@ def _stratified(persons, lists, strata, cfg, diagnostics, build_estimator, Estim
                               level=spec.options.get("level", 0.95), on_failure="skip",
                               n_jobs=1)
     if impute:
-        from undercount.uncertainty.imputation import MultipleImputation
-
         est = MultipleImputation(estimator=est, columns=tuple(strata),
                                  imputations=cfg.strata.imputations,
                                  level=spec.options.get("level", 0.95))
@@ -514,8 +493,6 @@ def _estimate_row(kind: str, label: str, r: MSEResult) -> dict[str, Any]:
 
 # ---- report
 def _report_settings(cfg: ProjectConfig) -> Any:
-    from dataclasses import asdict
-
     return {"report": asdict(cfg.report), "reported": cfg.estimate.reported,
             "reported_label": cfg.estimate.reported_label, "name": cfg.name,
             "strata": list(cfg.strata.columns)}
@@ -539,6 +516,8 @@ def _report(ctx: StageContext, *, redact: bool | None = None, html_path: Path | 
         advance(1)
         artifacts = [("html", str(html_path), file_sha256(html_path))]
         if pdf_target:
+            # undercount.report draws with matplotlib (~0.5 s to import): only when the
+            # report stage runs, not on a rerun that skips it.
             from undercount.report.pdf import html_to_pdf
 
             html_to_pdf(report.print_html, pdf_target)
@@ -551,15 +530,16 @@ def _report(ctx: StageContext, *, redact: bool | None = None, html_path: Path | 
 
 
 def _report_present(ctx: StageContext, rec: StageRecord) -> bool:
-    html, pdf = report_paths(ctx.config)
-    for path in (html, pdf):
+    html_path, pdf_path = report_paths(ctx.config)
+    for path in (html_path, pdf_path):
         if path is not None and not path.is_file():
             return False
-    return html.is_file() and file_sha256(html) == rec.output_hash
+    return html_path.is_file() and file_sha256(html_path) == rec.output_hash
 
 
 def build_project_report(ctx: StageContext, *, redact: bool) -> Any:
     """The report for a project, from what the earlier stages stored."""
+    # matplotlib and jinja2 (~0.5 s to import): only when a report is built.
     from undercount.report import build_report
 
     cfg = ctx.config
@@ -666,8 +646,6 @@ class RunSummary:
         return [s.stage for s in self.stages if s.action == "cached"]
 
     def _repr_html_(self) -> str:
-        import html
-
         rows = "".join(
             f"<tr><td>{html.escape(s.stage)}</td><td>{s.action}</td>"
             f"<td><code>{s.input_hash[:16]}</code></td><td>{s.seconds:.1f} s</td></tr>"
@@ -826,8 +804,6 @@ class Project:
         return report
 
     def _repr_html_(self) -> str:
-        import html
-
         rows = "".join(
             f"<tr><td>{s['stage']}</td><td>{s['state']}</td>"
             f"<td><code>{s['input_hash'][:16]}</code></td></tr>" for s in self.status())

@@ -24,6 +24,8 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "IntervalRow",
+    "battery_coverage_plot",
+    "battery_estimates_plot",
     "draws_plot",
     "fits_range",
     "forest_plot",
@@ -267,3 +269,57 @@ def plot_threshold_sensitivity(
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+
+
+def battery_coverage_plot(summary: pd.DataFrame, *, level: float = 0.95) -> Figure:
+    """The simulation battery's coverage: one bar per design and family.
+
+    ``summary`` is :func:`undercount.validate.summarise`'s table (``design``, ``family``,
+    ``coverage``). The nominal ``level`` is drawn dashed, and 0.93 dotted: the coverage below
+    which a 95% interval is flagged as too narrow.
+    """
+    designs = list(dict.fromkeys(summary["design"]))
+    fams = list(dict.fromkeys(summary["family"]))
+    fig = Figure(figsize=(max(6, 1.4 * len(designs)), 4))
+    ax = fig.subplots()
+    width = 0.8 / max(1, len(fams))
+    for i, f in enumerate(fams):
+        s = summary[summary["family"] == f].set_index("design").reindex(designs)
+        ax.bar(np.arange(len(designs)) + i * width, s["coverage"].fillna(0), width, label=f)
+    ax.axhline(level, color="k", lw=1, ls="--")
+    ax.axhline(0.93, color="r", lw=1, ls=":")
+    ax.set_xticks(np.arange(len(designs)) + 0.4 - width / 2, designs, rotation=20)
+    ax.set_ylabel(f"coverage of the {level:.0%} interval")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7, ncol=3)
+    fig.tight_layout()
+    return fig
+
+
+def battery_estimates_plot(results: pd.DataFrame) -> Figure:
+    """The simulation battery's estimates: per design, a box of ``log2(N̂ / N)`` per family.
+
+    ``results`` is the battery's replicate table (``design``, ``family``, ``status``,
+    ``estimate``, ``truth``); only replicates with ``status == "ok"`` are drawn. Designs
+    and families appear in the order of their first row.
+    """
+    designs = list(dict.fromkeys(results["design"]))
+    fams = list(dict.fromkeys(results["family"]))
+    ncol = min(5, len(designs))
+    nrow = -(-len(designs) // ncol)
+    fig = Figure(figsize=(3.2 * ncol, 3.6 * nrow))
+    axes = fig.subplots(nrow, ncol, squeeze=False)
+    for ax in axes.ravel()[len(designs):]:
+        ax.set_visible(False)
+    for ax, d in zip(axes.ravel(), designs, strict=False):
+        g = results[(results["design"] == d) & (results["status"] == "ok")]
+        data = [np.log2(g[g["family"] == f]["estimate"] / g["truth"].iloc[0]) if len(g) else []
+                for f in fams]
+        ax.boxplot([np.asarray(x) for x in data], showfliers=False)
+        ax.set_xticks(np.arange(1, len(fams) + 1), fams, rotation=60, fontsize=7)
+        ax.axhline(0, color="k", lw=1)
+        ax.set_title(d, fontsize=9)
+    for row in axes:
+        row[0].set_ylabel("log2(N̂ / N)")
+    fig.tight_layout()
+    return fig

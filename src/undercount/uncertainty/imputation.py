@@ -142,6 +142,7 @@ class ChainedForestImputer:
     min_samples_leaf: int = 5
 
     def impute(self, frame, lists, columns, rng):
+        # scikit-learn is heavy (seconds to import): only for this imputer.
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
         cur = HotDeckImputer().impute(frame, lists, columns, rng)

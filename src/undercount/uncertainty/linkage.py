@@ -120,6 +120,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import expit
 
 from undercount.core.constraints import AtLeast, Open, Positive
 from undercount.core.draws import group_draws, n_draws
@@ -522,8 +523,6 @@ class LinkageAveraging:
         diagnostics,
     ) -> tuple[list[np.ndarray], dict[str, Any], dict[str, list]]:
         """Partitions under bootstrap replicates of the Fellegi–Sunter parameters."""
-        from scipy.special import expit
-
         p_in = pairs["match_probability"].to_numpy(dtype=float)
         pat = _Patterns(levels)
         n_levels = np.maximum(pat.G.max(axis=0, initial=-1) + 1, 1)
@@ -632,8 +631,6 @@ class LinkageAveraging:
         return map_tasks(_fit_one, tasks, self.n_jobs or available_cores())
 
     def _fixed(self, pairs, records, list_idx, names, constraints) -> dict[str, Any]:
-        from undercount.link.cluster import constrained_clusters
-
         sel = pairs[pairs["match_probability"] >= self.fixed_threshold]
         cl = constrained_clusters(len(records), sel, **constraints).cluster
         table = table_from_clusters(cl, list_idx, names, source="<fixed linkage>")

@@ -2,7 +2,8 @@
 
 :func:`summarise` turns the runner's rows into bias, RMSE, coverage and width per design and
 family; :func:`load_replicates` joins the ``replicates.csv`` parts of one battery (run in
-pieces, or with one family rerun); :func:`write_outputs` writes the tables and the plots.
+pieces, or with one family rerun); :func:`write_outputs` writes the tables and the plots
+(drawn by :mod:`undercount.report.plots`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError
+from undercount.report.plots import battery_coverage_plot, battery_estimates_plot
 from undercount.validate.families import FAMILIES, LINKAGE_FAMILIES
 
 __all__ = ["load_replicates", "summarise", "summary_markdown", "write_outputs"]
@@ -150,12 +152,6 @@ def write_outputs(
     results: pd.DataFrame, out: str | os.PathLike[str], *, command: str = ""
 ) -> dict[str, Path]:
     """Write ``replicates.csv``, ``summary.csv``, ``summary.md`` and the plots to ``out``."""
-    # matplotlib is heavy and needed only here; Agg so that no display is required.
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     summary = summarise(results)
@@ -178,39 +174,6 @@ def write_outputs(
             text += f"- {d} / {f}: {len(g)} × {g['message'].iloc[0]}\n"
     paths["summary_md"].write_text(text, encoding="utf-8")
 
-    designs = list(dict.fromkeys(summary["design"]))
-    fams = list(dict.fromkeys(summary["family"]))
-    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(designs)), 4))
-    width = 0.8 / max(1, len(fams))
-    for i, f in enumerate(fams):
-        s = summary[summary["family"] == f].set_index("design").reindex(designs)
-        ax.bar(np.arange(len(designs)) + i * width, s["coverage"].fillna(0), width, label=f)
-    ax.axhline(0.95, color="k", lw=1, ls="--")
-    ax.axhline(0.93, color="r", lw=1, ls=":")
-    ax.set_xticks(np.arange(len(designs)) + 0.4 - width / 2, designs, rotation=20)
-    ax.set_ylabel("coverage of the 95% interval")
-    ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=7, ncol=3)
-    fig.tight_layout()
-    fig.savefig(paths["coverage_png"], dpi=120)
-    plt.close(fig)
-
-    ncol = min(5, len(designs))
-    nrow = -(-len(designs) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 3.6 * nrow), squeeze=False)
-    for ax in axes.ravel()[len(designs):]:
-        ax.set_visible(False)
-    for ax, d in zip(axes.ravel(), designs, strict=False):
-        g = results[(results["design"] == d) & (results["status"] == "ok")]
-        data = [np.log2(g[g["family"] == f]["estimate"] / g["truth"].iloc[0]) if len(g) else []
-                for f in fams]
-        ax.boxplot([np.asarray(x) for x in data], showfliers=False)
-        ax.set_xticks(np.arange(1, len(fams) + 1), fams, rotation=60, fontsize=7)
-        ax.axhline(0, color="k", lw=1)
-        ax.set_title(d, fontsize=9)
-    for row in axes:
-        row[0].set_ylabel("log2(N̂ / N)")
-    fig.tight_layout()
-    fig.savefig(paths["estimates_png"], dpi=120)
-    plt.close(fig)
+    battery_coverage_plot(summary).savefig(paths["coverage_png"], dpi=120)
+    battery_estimates_plot(results).savefig(paths["estimates_png"], dpi=120)
     return paths

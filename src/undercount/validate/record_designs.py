@@ -25,8 +25,8 @@ import pandas as pd
 
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, LinkageError
-from undercount.io.project import LinkConfig
-from undercount.io.project import ListSource as InputList
+from undercount.io.project_types import LinkConfig
+from undercount.io.project_types import ListSource as InputList
 from undercount.link._standardise import standardise_lists
 from undercount.link.backends import get_db_api
 from undercount.link.cluster import constrained_clusters
@@ -287,7 +287,7 @@ class EndToEndDesign(RecordDesign):
 def _standardised_lists(sim: Simulation) -> pd.DataFrame:
     """The simulation's lists standardised as ``undercount link`` reads the files that
     ``undercount simulate`` writes: each list through CSV text and back with
-    :func:`~undercount.io.project.read_list`'s parsing options, mapped by the lists of
+    :func:`~undercount.io.lists.read_list`'s parsing options, mapped by the lists of
     :meth:`Simulation.project_toml`."""
     frames, inputs = [], []
     for entry in tomllib.loads(sim.project_toml())["lists"]:
