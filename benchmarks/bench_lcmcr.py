@@ -124,7 +124,7 @@ def main() -> None:
             t0 = time.perf_counter()
             res = est.fit(table, rng=np.random.default_rng(args.seed + r))
             wall += time.perf_counter() - t0
-            ess += res.extra["convergence"]["N"]["ess_bulk"]
+            ess += res.convergence["N"]["ess_bulk"]
         ess /= args.repeats
         wall /= args.repeats
         total_iter = args.chains * (est.iterations + est.burn_in)
@@ -132,7 +132,7 @@ def main() -> None:
         print(f"estimator, {label}: {args.chains} chains x ({est.burn_in:,} "
               f"burn-in + {est.iterations:,}) iterations on {args.cores} threads, "
               f"{args.repeats} seed(s)")
-        conv = res.extra["convergence"]["N"]
+        conv = res.convergence["N"]
         print(f"  wall time                  : {wall:6.2f} s  "
               f"({wall / total_iter * 1e6 * args.cores:.2f} us per iteration per core)")
         print(f"  N (last seed): median {res.estimate:,.0f}, 95% [{res.interval.lower:,.0f}, "

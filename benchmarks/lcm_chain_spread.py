@@ -45,8 +45,8 @@ def main() -> None:
           f"(burn-in {est.burn_in:,}, thin {est.thin}), seed {args.seed}, {wall:.0f} s")
     for p, row, q in zip(PROBS, per_chain, pooled, strict=True):
         print(f"  q{p:<6} chain-to-chain sd {row.std(ddof=1):7.1f}   pooled {q:9.1f}")
-    print(f"  mean {draws.mean():.1f}; bulk ESS of N {res.extra['ess']['bulk']:.0f}; "
-          f"R-hat {res.extra['rhat']:.4f}")
+    print(f"  mean {draws.mean():.1f}; bulk ESS of N {res.ess['bulk']:.0f}; "
+          f"R-hat {res.rhat:.4f}")
 
 
 if __name__ == "__main__":
