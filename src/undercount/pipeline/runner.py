@@ -16,6 +16,16 @@ runs and commits its outputs and its log entry in one transaction. So:
 * a stage whose inputs changed but whose output did not (same content hash) stops the
   cascade: the stages after it are skipped;
 * a run killed mid-stage loses only that stage's work: the next run resumes there.
+
+Outputs go only into the project's output folder, and only if it is new, empty or
+undercount's own (:func:`undercount.link._output.check_output_folder`): a file or a folder
+of the user's in the way is an error before any stage runs. A run that fails or is
+interrupted before its first stage completes removes the output folder it created, so a
+failed first run leaves nothing behind.
+
+Counts: the link stage's ``clusters`` and the report's "the lists together name N people"
+are both the number of distinct people after linkage, the same number ``undercount link``
+prints (both link the same standardised records; see ``fix_dtypes``).
 """
 
 from __future__ import annotations
@@ -180,6 +190,9 @@ def _raw_name(name: str) -> str:
 
 # ---- ingest
 def _ingest_settings(cfg: ProjectConfig) -> Any:
+    from undercount.link._output import check_distinct_lists
+
+    check_distinct_lists(cfg.lists, source=str(cfg.path))
     if cfg.capture_histories is not None:
         ch = cfg.capture_histories
         return {"capture_histories": {"file": file_sha256(ch.file)}}
@@ -607,11 +620,22 @@ def build_project_report(ctx: StageContext, *, redact: bool) -> Any:
                     "stage input hashes": stage_hashes},
         diagnostics=[*results.get("diagnostics", []),
                      *(stratified.diagnostics if stratified is not None
-                       and results["headline"] is not stratified else ())],
+                       and results["headline"] is not stratified else ()),
+                     *(("lists", "warning", w) for w in list_warnings(ctx))],
         records=samples,
         sensitive=sensitive,
         redact=redact,
     )
+
+
+def list_warnings(ctx: StageContext) -> list[str]:
+    """Lists that repeat one another (same records, or the same people after linkage), each
+    warning naming both lists (:func:`undercount.link.overlap.list_overlaps`)."""
+    from undercount.link.overlap import list_overlaps
+
+    cfg = ctx.config
+    records = ctx.frame("clusters") if cfg.linked else None
+    return list_overlaps(records, ctx.frame("capture_histories"), cfg.list_names)
 
 
 def _identifying(ctx: StageContext) -> tuple[list[str], dict[str, pd.DataFrame]]:
@@ -697,6 +721,8 @@ class Project:
             path, check_inputs=check_inputs, check_estimate=estimate_options_problem
         )
         self.store = Store(self.config.store_path)
+        #: The stage running now (None between runs): where an interrupt landed.
+        self.current_stage: str | None = None
 
     @property
     def stages(self) -> tuple[Stage, ...]:
@@ -722,19 +748,47 @@ class Project:
         force: Sequence[str] = (),
         progress: bool = False,
         console: Any = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> RunSummary:
-        """Run every stage (up to ``until``), skipping those whose cache key is unchanged."""
+        """Run every stage (up to ``until``), skipping those whose cache key is unchanged.
+
+        ``on_stage`` is called with each stage's name before it starts (cached or not).
+        An error or interrupt before the first stage completes removes the output folder if
+        this run created it; later, completed stages stay in the store and the next run
+        resumes after them.
+        """
+        import shutil
+
+        from undercount.link._output import check_output_folder
+
         names = self.stage_names()
         for n in [until, *force]:
             if n is not None and n not in names:
                 raise ConfigError(f"unknown stage {n!r}; stages are {', '.join(names)}")
+        check_output_folder(self.config.output, source=str(self.config.path))
+        created = not self.config.output.exists()
+        done: list[StageRun] = []
+        try:
+            return self._run(until, force, progress, console, on_stage, done)
+        except BaseException:
+            if created and not any(s.action == "ran" for s in done):
+                # Only what this run created, and nothing in it completed.
+                shutil.rmtree(self.config.output, ignore_errors=True)
+            raise
+        finally:
+            self.current_stage = None
+
+    def _run(self, until: str | None, force: Sequence[str], progress: bool, console: Any,
+             on_stage: Callable[[str], None] | None, done: list[StageRun]) -> RunSummary:
         run_id = uuid.uuid4().hex[:12]
         upstream: dict[str, str] = {}
         memo: dict[str, Any] = {}
-        done: list[StageRun] = []
         version = _version()
         with Progress(progress, console) as bar:
             for stage in self.stages:
+                self.current_stage = stage.name
+                if on_stage is not None:
+                    on_stage(stage.name)
                 key = self._key(stage, upstream)
                 ctx = StageContext(self.config, self.store, bar, upstream, memo, run_id)
                 rec = self.store.stage(stage.name)
@@ -805,6 +859,15 @@ class Project:
             raise InputError(f"{self.config.path}: the estimate stage has not run yet")
         return {k: self.store.result(k) for k in
                 ("headline", "overall", "comparison", "stratified", "diagnostics")}
+
+    def list_warnings(self) -> list[str]:
+        """Lists that repeat one another, from the store (empty before ``tabulate`` ran);
+        the report shows the same warnings."""
+        rec = self.store.stage("tabulate")
+        if rec is None or rec.status != "done":
+            return []
+        return list_warnings(StageContext(self.config, self.store, Progress(False), {}, {},
+                                          "warnings"))
 
     def report(
         self, *, redact: bool | None = None, html_path: str | Path | None = None,
