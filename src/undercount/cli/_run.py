@@ -51,7 +51,10 @@ def run(
         summary = p.run(until=until, force=tuple(force or ()), progress=progress,
                         console=err, on_stage=intr.enter)
     for w in caught:
-        if not issubclass(w.category, UndercountWarning):
+        if issubclass(w.category, UndercountWarning):
+            err.print(f"[bold yellow]warning[/bold yellow]: {escape(str(w.message))}",
+                      highlight=False)
+        else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     for message in p.list_warnings():
         err.print(f"[bold yellow]warning[/bold yellow]: {escape(message)}", highlight=False)

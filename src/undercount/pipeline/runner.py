@@ -753,9 +753,12 @@ class Project:
         """Run every stage (up to ``until``), skipping those whose cache key is unchanged.
 
         ``on_stage`` is called with each stage's name before it starts (cached or not).
-        An error or interrupt before the first stage completes removes the output folder if
-        this run created it; later, completed stages stay in the store and the next run
-        resumes after them.
+
+        If this run created the output folder, bad input (an InputError or ConfigError, such
+        as bad values found while standardising) before the link stage completed removes it
+        again, so bad input leaves nothing behind (the stages before linkage rerun in
+        seconds); an interrupt or any other exception removes it only if no stage completed.
+        Otherwise completed stages stay in the store and the next run resumes after them.
         """
         import shutil
 
@@ -770,9 +773,13 @@ class Project:
         done: list[StageRun] = []
         try:
             return self._run(until, force, progress, console, on_stage, done)
-        except BaseException:
-            if created and not any(s.action == "ran" for s in done):
-                # Only what this run created, and nothing in it completed.
+        except BaseException as exc:
+            cheap = ("ingest", "standardise")
+            bad_input = isinstance(exc, InputError | ConfigError)  # not an interrupt or a crash
+            keep = [s for s in done if s.action == "ran"
+                    and not (bad_input and s.stage in cheap)]
+            if created and not keep:
+                # Only a folder this run created, holding nothing worth resuming from.
                 shutil.rmtree(self.config.output, ignore_errors=True)
             raise
         finally:
