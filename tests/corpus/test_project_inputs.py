@@ -263,6 +263,11 @@ def _rows(root: Path) -> int:
     return sum(len(pd.read_csv(p, dtype=str)) for p in (root / "lists").glob("*.csv"))
 
 
+def _provenance_warns(root: Path, text: str) -> None:
+    prov = json.loads((root / "out" / "provenance.json").read_text())
+    assert [w for w in prov["warnings"] if w.startswith(text)], prov["warnings"]
+
+
 def _kept_previous_run(root: Path) -> None:
     out = root / "out"
     assert (out / "project.duckdb").read_bytes() == b"store of an earlier run"
@@ -376,7 +381,8 @@ CASES: list[Case] = [
          both(copy_list("hospital", "family")), "error",
          r"lists 'hospital' and 'family' are files with identical content", 3),
     Case("same-records-other-ids", "link", hospital_records_into_family, "warning",
-         r"lists 'hospital' and 'family' hold the same \d+ records"),
+         r"lists 'hospital' and 'family' hold the same \d+ records",
+         check=lambda r: _provenance_warns(r, "lists 'hospital' and 'family' hold the same")),
     Case("one-list-inside-another", "link", family_subset_of_hospital, "warning",
          r"every record of list 'family' is also a record of list 'hospital'"),
     # ---- record ids, empty lists

@@ -378,7 +378,7 @@ def _add_conflicts(suspicious: pd.DataFrame, conflicted: pd.DataFrame, records) 
     sizes = records.groupby("cluster_id").size()
     merged["size"] = sizes.reindex(merged["cluster_id"]).to_numpy()
     has = merged["conflicts"].notna()
-    merged["reasons"] = merged["reasons"].fillna("")
+    merged["reasons"] = merged["reasons"].astype(object).fillna("")
     merged.loc[has, "reasons"] = (
         merged.loc[has, "reasons"].str.cat(["conflicting_covariates"] * int(has.sum()), sep=",")
         .str.strip(",")
