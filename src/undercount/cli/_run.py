@@ -50,13 +50,14 @@ def run(
         p = Project(project)
         summary = p.run(until=until, force=tuple(force or ()), progress=progress,
                         console=err, on_stage=intr.enter)
+        repeats = p.list_warnings()
     for w in caught:
         if issubclass(w.category, UndercountWarning):
             err.print(f"[bold yellow]warning[/bold yellow]: {escape(str(w.message))}",
                       highlight=False)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    for message in p.list_warnings():
+    for message in repeats:
         err.print(f"[bold yellow]warning[/bold yellow]: {escape(message)}", highlight=False)
     report = next((s for s in summary.stages if s.stage == "report"), None)
     if report is not None:

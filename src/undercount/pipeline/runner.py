@@ -19,9 +19,10 @@ runs and commits its outputs and its log entry in one transaction. So:
 
 Outputs go only into the project's output folder, and only if it is new, empty or
 undercount's own (:func:`undercount.link._output.check_output_folder`): a file or a folder
-of the user's in the way is an error before any stage runs. A run that fails or is
-interrupted before its first stage completes removes the output folder it created, so a
-failed first run leaves nothing behind.
+of the user's in the way is an error before any stage runs. A first run (one that created
+the output folder) that stops on bad input before linkage completed, or is interrupted before
+any stage completed, removes that folder again: bad input leaves nothing behind
+(:meth:`Project.run`).
 
 Counts: the link stage's ``clusters`` and the report's "the lists together name N people"
 are both the number of distinct people after linkage, the same number ``undercount link``
