@@ -68,12 +68,7 @@ from undercount.link._output import (
     check_output_folder,
     replace_folder,
 )
-from undercount.link._standardise import (
-    check_names_present,
-    covariate_column,
-    standardise_lists,
-    standardiser_name,
-)
+from undercount.link._standardise import covariate_column, standardise_lists, standardiser_name
 from undercount.link.backends import get_db_api
 from undercount.link.cluster import constrained_clusters, suspicious_clusters
 from undercount.link.overlap import list_overlaps
@@ -274,8 +269,6 @@ def link_project(
     t0 = time.perf_counter()
     stage("read")
     frames = [read_list(spec) for spec in config.lists]  # every input error before any work
-    for frame, spec in zip(frames, config.lists, strict=True):
-        check_names_present(frame, spec)
     timings["read"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     stage("standardise")
