@@ -214,3 +214,36 @@ def test_link_and_run_count_the_same_people(tmp_path):
     assert summary.stages[-1].summary["pairs"] == linked.report["n_edges"]
     std = Project(path).store.read_frame("standardised")
     assert not (fix_dtypes(std)[["national_id", "dob", "name_ar"]] == "nan").any().any()
+
+
+def test_replace_folder_keeps_run_outputs_and_drops_its_own_temp_folders(tmp_path):
+    from undercount.link._output import replace_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "records.parquet").write_text("old records")
+    (out / "project.duckdb").write_text("the store of undercount run")
+    (out / "report.html").write_text("report")
+    (out / ".duckdb_link_tmp").mkdir()
+    tmp = tmp_path / ".out.tmp"
+    tmp.mkdir()
+    (tmp / "records.parquet").write_text("new records")
+    replace_folder(tmp, out, replaced=["records.parquet", "provenance.json"])
+    assert sorted(p.name for p in out.iterdir()) == ["project.duckdb", "records.parquet",
+                                                     "report.html"]
+    assert (out / "records.parquet").read_text() == "new records"
+    assert (out / "project.duckdb").read_text() == "the store of undercount run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_signals_are_held_during_the_swap():
+    import signal
+
+    from undercount.link._output import signals_blocked
+
+    seen = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals_blocked():
+            os.kill(os.getpid(), signal.SIGINT)
+            seen.append("still running")
+    assert seen == ["still running"]

@@ -18,6 +18,7 @@ import hashlib
 import os
 import shutil
 import signal
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -132,17 +133,30 @@ def _sha256(path: Path) -> str:
 
 @contextlib.contextmanager
 def signals_blocked() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends (POSIX), so a folder swap is never
-    left half done; the signal is delivered (and handled) right after."""
-    sigs = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+    """Hold SIGINT and SIGTERM until the block ends, so a folder swap is never left half
+    done; a signal that came meanwhile is raised again right after, to the handler that was
+    in place (the CLI's, or Python's default).
+
+    Deferred in Python rather than masked with ``pthread_sigmask``: a mask holds only the
+    calling thread, and DuckDB's and NumPy's threads would take the signal instead. Handlers
+    can be set only in the main thread; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    pending: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        pending.append(signum)
+
+    old = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 def _link_or_copy(src: str, dst: str) -> None:
@@ -173,11 +187,13 @@ def replace_folder(tmp: Path, out: Path, *, replaced: Iterable[str]) -> None:
                 os.symlink(os.readlink(entry), dst)
             else:
                 _link_or_copy(str(entry), str(dst))
+    # The old folder is removed with the signals still held: an interrupt right after the
+    # swap must not leave it behind (its files are unlinked, not copied: quick).
     with signals_blocked():
         old = None
         if out.exists():
             old = out.with_name(f".{out.name}.undercount-old-{os.getpid()}")
             os.replace(out, old)
         os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
