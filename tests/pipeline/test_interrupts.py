@@ -197,3 +197,41 @@ def test_interrupt_at_each_stage_of_run(tmp_path, stage, signum):
     summary = Project(path).run(until=stage)
     assert summary.cached() == done
     assert summary.ran() == [stage]
+
+
+# `undercount link` with one step made slow (it sleeps where the signal lands, then works).
+SLOW_LINK_STEP = """
+import sys, time
+from undercount.link import pipeline
+
+step = sys.argv.pop(1)
+name = {"read": "read_list", "write": "_write"}[step]
+real = getattr(pipeline, name)
+
+def slow(*args, **kwargs):
+    print(f"{step.upper()}-STARTED", flush=True)
+    time.sleep(120)
+    return real(*args, **kwargs)
+
+setattr(pipeline, name, slow)
+from undercount.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize(("step", "signum"), [("read", signal.SIGTERM),
+                                              ("write", signal.SIGINT)])
+def test_interrupt_link_command_before_and_while_writing(tmp_path, step, signum):
+    path = _simulated_project(tmp_path / "p")
+    names = sorted(p.name for p in path.parent.iterdir())
+    hashes = _hashes(path.parent)
+    script = tmp_path / "slow.py"
+    script.write_text(textwrap.dedent(SLOW_LINK_STEP))
+    cmd = Command([str(script), step, "link", str(path)], path.parent)
+    cmd.wait_for(f"{step.upper()}-STARTED")
+    rc, stderr = cmd.signal(signum)
+    assert rc == 128 + signum, stderr
+    assert _last_line(stderr).startswith(f"interrupted during {step}; nothing was written")
+    _clean(stderr)
+    assert sorted(p.name for p in path.parent.iterdir()) == names  # no output, no temp folder
+    assert _hashes(path.parent) == hashes
