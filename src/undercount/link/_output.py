@@ -48,7 +48,8 @@ LINK_OUTPUTS: tuple[str, ...] = (
 )
 #: Every name undercount writes into a project's output folder.
 OUTPUT_NAMES: frozenset[str] = frozenset(
-    {*LINK_OUTPUTS, "project.duckdb", "project.duckdb.wal", "report.html", "report.pdf"}
+    {*LINK_OUTPUTS, "project.duckdb", "project.duckdb.wal", "project.duckdb.tmp", "report.html",
+     "report.pdf"}
 )
 #: Prefixes of undercount's temporary folders inside an output folder.
 TEMP_PREFIXES: tuple[str, ...] = (".duckdb_link_tmp", ".undercount_")
