@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,24 +36,32 @@ def list_overlaps(
     out: list[str] = []
     named: set[frozenset[str]] = set()
     fields = [c for c in _RECORD_FIELDS if records is not None and c in records.columns]
-    sets: dict[str, set[tuple[Any, ...]]] = {}
-    for name in lists if records is not None and fields else ():
-        part = records.loc[records["list"] == name, fields]
-        sets[name] = set(
-            part.astype(object).where(part.notna(), None).itertuples(index=False, name=None)
-        )
+    # Each record as one 64-bit hash of its fields (missing as one marker): sets of hashes
+    # stay quick and small at a million records, and a false "same" or "inside" would need
+    # every record of a list to collide with one of the other's.
+    keys: dict[str, np.ndarray] = {}
+    if records is not None and fields:
+        values = records[fields].astype(object)
+        values = values.where(values.notna(), "\x00").astype(str)
+        hashes = pd.util.hash_pandas_object(values, index=False).to_numpy()
+        owner = records["list"].to_numpy()
+        for name in lists:
+            keys[name] = np.unique(hashes[owner == name])
     names = list(lists)
+    empty = np.array([], dtype=np.uint64)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            sa, sb = sets.get(a, set()), sets.get(b, set())
-            if not sa or not sb:
+            sa, sb = keys.get(a, empty), keys.get(b, empty)
+            if not len(sa) or not len(sb):
                 continue
-            if sa == sb:
+            a_in_b = bool(np.isin(sa, sb).all())
+            b_in_a = bool(np.isin(sb, sa).all())
+            if a_in_b and b_in_a:
                 out.append(f"lists {a!r} and {b!r} hold the same {len(sa):,} records (after "
                            "standardising names, dates, places and IDs): is one list entered "
                            "twice? Two copies of a source make the estimate too low")
-            elif sa < sb or sb < sa:
-                small, big = (a, b) if sa < sb else (b, a)
+            elif a_in_b or b_in_a:
+                small, big = (a, b) if a_in_b else (b, a)
                 out.append(f"every record of list {small!r} is also a record of list {big!r} "
                            "(after standardising names, dates, places and IDs): is one drawn "
                            "from the other? A list copied from another is not a separate "
