@@ -94,7 +94,8 @@ def test_failed_run_keeps_previous_output(make_project, monkeypatch):
     path = make_project()
     out = path.parent / "linked"
     out.mkdir()
-    (out / "old.txt").write_text("previous run")
+    # The output of an earlier run (a folder of the user's would be refused before any work).
+    (out / "provenance.json").write_text("previous run")
     import undercount.link.pipeline as pipeline
 
     def boom(*args, **kwargs):
@@ -103,7 +104,8 @@ def test_failed_run_keeps_previous_output(make_project, monkeypatch):
     monkeypatch.setattr(pipeline, "capture_histories", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         link_project(path)
-    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    assert [p.name for p in out.iterdir()] == ["provenance.json"]
+    assert (out / "provenance.json").read_text() == "previous run"
     assert sorted(p.name for p in path.parent.iterdir()) == sorted(
         ["febrl_a.csv", "febrl_b.csv", "project.toml", "linked"]
     )

@@ -3,32 +3,51 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
+from undercount.cli._common import err, user_errors
 from undercount.cli._common import out as _out
-from undercount.cli._common import user_errors
+from undercount.cli._interrupt import interruptible
+from undercount.errors import UndercountWarning
 
 __all__ = ["register"]
-
 
 
 def link(
     project: Annotated[Path, typer.Argument(help="Project TOML file (lists, columns, options).")],
 ) -> None:
-    """Link the project's lists into people and write records and capture histories."""
+    """Link the project's lists into people and write records and capture histories.
+
+    Ctrl-C or SIGTERM stops it with exit status 130 or 143 and one line; nothing is written
+    (the output folder is replaced only when complete).
+    """
     # Linkage (splink, duckdb) loads on use, not for `undercount --help`.
     from undercount.link.pipeline import link_project
 
-    with user_errors():
-        result = link_project(project)
+    with (
+        user_errors(),
+        interruptible("nothing was written (the outputs are written only when complete)")
+        as intr,
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always", UndercountWarning)
+        result = link_project(project, on_stage=lambda stage: _stage(intr, stage))
+    for w in caught:
+        if issubclass(w.category, UndercountWarning):
+            err.print(f"[bold yellow]warning[/bold yellow]: {escape(str(w.message))}",
+                      highlight=False)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     rep = result.report
     t = rep["timings"]
     _out.print(
         f"linked {rep['n_records']:,} records from {len(result.lists)} list(s) into "
-        f"{rep['n_clusters']:,} people ({rep['n_edges']:,} links at p >= "
+        f"{rep['n_clusters']:,} distinct people ({rep['n_edges']:,} links at p >= "
         f"{result.settings.threshold}; {rep['n_refused']:,} refused by cannot-link rules)"
     )
     _out.print(
@@ -39,6 +58,11 @@ def link(
         "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in t.items()), highlight=False
     )
     _out.print(f"written to {result.output}")
+
+
+def _stage(intr: Any, stage: str) -> None:
+    intr.enter(stage)
+    err.print(f"stage: {stage}", style="dim", highlight=False)
 
 
 def evaluate_linkage_cmd(

@@ -7,13 +7,17 @@ project file are reported (file, key, column) before any stage starts.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from undercount.cli._common import err, out, user_errors
+from undercount.cli._interrupt import interruptible
+from undercount.errors import UndercountWarning
 
 __all__ = ["register"]
 
@@ -30,14 +34,32 @@ def run(
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Run every stage of a project (ingest → … → report), skipping cached ones."""
+    """Run every stage of a project (ingest → … → report), skipping cached ones.
+
+    Ctrl-C or SIGTERM stops it with exit status 130 or 143 and one line; the stages already
+    completed are kept in the store, and the next run resumes after them.
+    """
     # The pipeline (linkage, estimators, report) loads on use, not for `undercount --help`.
     from undercount.pipeline.runner import Project
 
-    with user_errors():
+    with (
+        user_errors(),
+        interruptible("completed stages are kept") as intr,
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always", UndercountWarning)
         p = Project(project)
         summary = p.run(until=until, force=tuple(force or ()), progress=progress,
-                        console=err)
+                        console=err, on_stage=intr.enter)
+        repeats = p.list_warnings()
+    for w in caught:
+        if issubclass(w.category, UndercountWarning):
+            err.print(f"[bold yellow]warning[/bold yellow]: {escape(str(w.message))}",
+                      highlight=False)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    for message in repeats:
+        err.print(f"[bold yellow]warning[/bold yellow]: {escape(message)}", highlight=False)
     report = next((s for s in summary.stages if s.stage == "report"), None)
     if report is not None:
         sentence = report.summary.get("sentence")

@@ -25,6 +25,8 @@ def _read_header(spec: ListSource) -> list[str]:
             return list(pq.read_schema(spec.file).names)
         frame = pd.read_excel(spec.file, sheet_name=spec.sheet or 0, nrows=0)
         return [str(c) for c in frame.columns]
+    except UnicodeDecodeError as exc:
+        raise InputError(_not_utf8(spec.file)) from exc
     except Exception as exc:  # each reader raises its own types
         raise InputError(f"{spec.file}: could not be read as {spec.format}: {exc}") from exc
 
@@ -80,6 +82,23 @@ def _file_header(path: Path) -> list[str]:
     return [str(c) for c in read_frame(path).columns]
 
 
+
+def _not_utf8(path: Path) -> str:
+    """Where a CSV stops being UTF-8 (line and column of the first bad byte), and the fix."""
+    data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return (f"{path}: the file is UTF-16 text; save it as UTF-8 (in Excel: Save As, "
+                "\"CSV UTF-8\")")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return (f"{path}, line {line}, byte {column}: byte 0x{data[exc.start]:02x} is not "
+                "UTF-8 text (the file is probably Latin-1 or Windows-1252); save it as UTF-8 "
+                "(in Excel: Save As, \"CSV UTF-8\")")
+    return f"{path}: the file is not UTF-8 text; save it as UTF-8"  # pragma: no cover
+
 def read_list(spec: ListSource):
     """Read one list's needed columns as strings; check its record ids.
 
@@ -105,6 +124,8 @@ def read_list(spec: ListSource):
             frame = pd.read_parquet(spec.file, columns=spec.source_columns)
         else:
             frame = pd.read_excel(spec.file, sheet_name=spec.sheet or 0, dtype=str)
+    except UnicodeDecodeError as exc:
+        raise InputError(_not_utf8(spec.file)) from exc
     except Exception as exc:
         raise InputError(f"{spec.file}: could not be read as {spec.format}: {exc}") from exc
     missing = [c for c in spec.source_columns if c not in frame.columns]

@@ -1,7 +1,10 @@
 """``link_project``: ingest → standardise → block → train → predict → cluster → write.
 
 Outputs (in the project's output folder, written atomically: everything goes to a temporary
-sibling folder that is renamed into place only when complete; inputs are never modified):
+sibling folder that is renamed into place only when complete; inputs are only read). The
+output folder must be new, empty or undercount's own (:mod:`undercount.link.outputs`): a
+file or a folder of the user's in the way is an error naming it, raised before any work, and
+the project store and reports of ``undercount run`` in the same folder are kept:
 
 ``records.parquet``
     One row per input record: ``list``, ``record_id``, ``row`` (spreadsheet row number in
@@ -23,16 +26,30 @@ sibling folder that is renamed into place only when complete; inputs are never m
 ``link_settings.json``
     :class:`~undercount.link.settings.LinkSettings` with the trained Splink model.
 ``provenance.json``
-    Project, versions, input hashes, seed, timings and training report.
+    Project, versions, input hashes, seed, timings, training report and ``warnings``.
+
+Counts: ``n_clusters`` (printed as "people") is the number of clusters, i.e. the distinct
+people the lists name together after linkage; ``undercount run`` reports the same number
+("the lists together name N people") from the same linkage.
+
+Checks before linkage: a file named as two lists is an error
+(:func:`~undercount.link.outputs.check_distinct_lists`); a list whose mapped name columns are
+all empty, or hold no parseable name, is an error
+(:func:`~undercount.link._standardise.check_names_present`). Warnings (in the result's
+``report["warnings"]``, the provenance and the CLI's output): two lists with the same
+standardised records, or one list's records all in another, and, after linkage, two lists
+that name exactly the same people or one whose people are all on another
+(:func:`list_overlaps`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -43,13 +60,20 @@ import pandas as pd
 
 from undercount.core.provenance import file_sha256, package_versions
 from undercount.core.table import CaptureTable
-from undercount.errors import ConfigError, InputError, LinkageError
+from undercount.errors import ConfigError, InputError, LinkageError, UndercountWarning
 from undercount.io.lists import read_list
 from undercount.io.project import load_project
 from undercount.io.project_types import ProjectConfig
 from undercount.link._standardise import covariate_column, standardise_lists, standardiser_name
 from undercount.link.backends import get_db_api
 from undercount.link.cluster import constrained_clusters, suspicious_clusters
+from undercount.link.outputs import (
+    LINK_OUTPUTS,
+    check_distinct_lists,
+    check_output_folder,
+    replace_folder,
+)
+from undercount.link.overlap import list_overlaps
 from undercount.link.predict import predict_edges
 from undercount.link.settings import LinkSettings
 from undercount.link.train import build_linker, train
@@ -59,6 +83,7 @@ __all__ = [
     "LinkResult",
     "link_project",
     "link_records",
+    "list_overlaps",
     "person_covariates",
     "read_linkage",
 ]
@@ -207,6 +232,7 @@ def link_project(
     *,
     write: bool = True,
     spark_session: Any = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> LinkResult:
     """Link every list of a project and write the outputs (see the module docstring).
 
@@ -218,11 +244,16 @@ def link_project(
         Write the output folder (atomically). False: only return the result.
     spark_session : optional
         A Spark session for ``backend = "spark"`` (default: a new local one).
+    on_stage : callable, optional
+        Called with each stage's name as it starts (``read``, ``standardise``, ``link``,
+        ``tables``, ``write``): the CLI uses it to say where an interrupt landed.
 
     Raises
     ------
     ConfigError, InputError
-        Before any work: bad project file, missing files or columns, bad record ids.
+        Before any work: bad project file, missing files or columns, bad record ids, an
+        output path that is a file or a folder of the user's, a file named as two lists, a
+        list with no names.
     LinkageError
         Linkage failed; nothing is written.
     """
@@ -231,17 +262,27 @@ def link_project(
     if not config.lists:
         raise ConfigError(f"{config.path}: no [[lists]] to link (the capture histories of this "
                           "project are already linked; `undercount run` estimates from them)")
+    stage = on_stage or (lambda name: None)
+    if write:
+        check_output_folder(config.output, source=str(config.path))
+    check_distinct_lists(config.lists, source=str(config.path))
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     t0 = time.perf_counter()
+    stage("read")
     frames = [read_list(spec) for spec in config.lists]  # every input error before any work
     timings["read"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    stage("standardise")
     std = standardise_lists(frames, config.lists)
     timings["standardise"] = time.perf_counter() - t0
     lk = config.link
     settings = settings_for(std, lk, n_lists=len(config.lists), seed=config.seed)
-    tmp_parent = config.output.parent
+    stage("link")
+    # DuckDB spills to a folder of its own (one per run, so nothing of the user's is ever
+    # removed with it): next to the output, which is on a disk meant for this project.
+    spill = config.output.parent if write and config.output.parent.is_dir() else None
+    tmp = Path(tempfile.mkdtemp(prefix=".undercount_duckdb_tmp-", dir=spill))
     try:
         records, settings, edges, report = link_records(
             std,
@@ -250,7 +291,7 @@ def link_project(
             backend=lk.backend,
             threads=lk.threads,
             memory_limit=lk.memory_limit,
-            temp_directory=str(tmp_parent / ".undercount_duckdb_tmp") if write else None,
+            temp_directory=str(tmp),
             spark_session=spark_session,
         )
     except (LinkageError, ImportError):
@@ -258,9 +299,10 @@ def link_project(
     except Exception as exc:  # Splink/DuckDB/Spark errors surface as one typed error
         raise LinkageError(f"{config.path}: linkage failed: {type(exc).__name__}: {exc}") from exc
     finally:
-        shutil.rmtree(tmp_parent / ".undercount_duckdb_tmp", ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     timings.update(report.pop("timings"))
 
+    stage("tables")
     t0 = time.perf_counter()
     covariates = person_covariates(config, records)
     histories = capture_histories(records, lists=config.list_names, covariates=covariates)
@@ -271,6 +313,9 @@ def link_project(
     conflicted = histories.loc[histories["conflicts"] != "", ["cluster_id", "conflicts"]]
     suspicious = _add_conflicts(suspicious, conflicted, records)
     records["suspicious"] = records["cluster_id"].isin(suspicious["cluster_id"])
+    overlaps = list_overlaps(records, histories, config.list_names)
+    for message in overlaps:
+        warnings.warn(message, UndercountWarning, stacklevel=2)
     timings["tables"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
     report.update(
@@ -278,6 +323,7 @@ def link_project(
         n_records=len(records),
         n_clusters=len(histories),
         n_suspicious=len(suspicious),
+        warnings=overlaps,
         timings=timings,
     )
     result = LinkResult(
@@ -294,6 +340,7 @@ def link_project(
         report=report,
     )
     if write:
+        stage("write")
         _write(result, config)
     return result
 
@@ -326,7 +373,7 @@ def _add_conflicts(suspicious: pd.DataFrame, conflicted: pd.DataFrame, records) 
     sizes = records.groupby("cluster_id").size()
     merged["size"] = sizes.reindex(merged["cluster_id"]).to_numpy()
     has = merged["conflicts"].notna()
-    merged["reasons"] = merged["reasons"].fillna("")
+    merged["reasons"] = merged["reasons"].astype(object).fillna("")
     merged.loc[has, "reasons"] = (
         merged.loc[has, "reasons"].str.cat(["conflicting_covariates"] * int(has.sum()), sep=",")
         .str.strip(",")
@@ -366,16 +413,13 @@ def _write(result: LinkResult, config: ProjectConfig) -> None:
             "inputs": {str(s.file): file_sha256(s.file) for s in config.lists},
             "versions": {**package_versions(), **_link_versions()},
             "seed": config.seed,
+            "warnings": list(result.report.get("warnings", [])),
             "report": result.report,
         }
         (tmp / "provenance.json").write_text(json.dumps(prov, indent=2, default=str) + "\n")
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        # Checked again at the last moment: a file may have appeared while linking.
+        check_output_folder(out, source=str(config.path))
+        replace_folder(tmp, out, replaced=LINK_OUTPUTS)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

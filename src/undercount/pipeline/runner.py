@@ -16,6 +16,17 @@ runs and commits its outputs and its log entry in one transaction. So:
 * a stage whose inputs changed but whose output did not (same content hash) stops the
   cascade: the stages after it are skipped;
 * a run killed mid-stage loses only that stage's work: the next run resumes there.
+
+Outputs go only into the project's output folder, and only if it is new, empty or
+undercount's own (:func:`undercount.link.outputs.check_output_folder`): a file or a folder
+of the user's in the way is an error before any stage runs. A first run (one that created
+the output folder) that stops on bad input before linkage completed, or is interrupted before
+any stage completed, removes that folder again: bad input leaves nothing behind
+(:meth:`Project.run`).
+
+Counts: the link stage's ``clusters`` and the report's "the lists together name N people"
+are both the number of distinct people after linkage, the same number ``undercount link``
+prints (both link the same standardised records; see ``fix_dtypes``).
 """
 
 from __future__ import annotations
@@ -60,6 +71,8 @@ from undercount.io.project import load_project
 from undercount.io.project_types import ProjectConfig
 from undercount.io.readers import read_frame
 from undercount.link._standardise import fix_dtypes, standardise_lists, standardiser_name
+from undercount.link.outputs import check_distinct_lists, check_output_folder
+from undercount.link.overlap import list_overlaps
 from undercount.link.pipeline import link_records, person_covariates, settings_for
 from undercount.pipeline.estimate import Comparison, estimate
 from undercount.pipeline.registry import EstimateOptions, build_estimator, estimate_options_problem
@@ -189,6 +202,8 @@ def _raw_name(name: str) -> str:
 
 # ---- ingest
 def _ingest_settings(cfg: ProjectConfig) -> Any:
+
+    check_distinct_lists(cfg.lists, source=str(cfg.path))
     if cfg.capture_histories is not None:
         ch = cfg.capture_histories
         return {"capture_histories": {"file": file_sha256(ch.file)}}
@@ -587,11 +602,21 @@ def build_project_report(ctx: StageContext, *, redact: bool) -> Any:
                     "stage input hashes": stage_hashes},
         diagnostics=[*results.get("diagnostics", []),
                      *(stratified.diagnostics if stratified is not None
-                       and results["headline"] is not stratified else ())],
+                       and results["headline"] is not stratified else ()),
+                     *(("lists", "warning", w) for w in list_warnings(ctx))],
         records=samples,
         sensitive=sensitive,
         redact=redact,
     )
+
+
+def list_warnings(ctx: StageContext) -> list[str]:
+    """Lists that repeat one another (same records, or the same people after linkage), each
+    warning naming both lists (:func:`undercount.link.overlap.list_overlaps`)."""
+
+    cfg = ctx.config
+    records = ctx.frame("clusters") if cfg.linked else None
+    return list_overlaps(records, ctx.frame("capture_histories"), cfg.list_names)
 
 
 def _identifying(ctx: StageContext) -> tuple[list[str], dict[str, pd.DataFrame]]:
@@ -675,6 +700,8 @@ class Project:
             path, check_inputs=check_inputs, check_estimate=estimate_options_problem
         )
         self.store = Store(self.config.store_path)
+        #: The stage running now (None between runs): where an interrupt landed.
+        self.current_stage: str | None = None
 
     @property
     def stages(self) -> tuple[Stage, ...]:
@@ -700,19 +727,52 @@ class Project:
         force: Sequence[str] = (),
         progress: bool = False,
         console: Any = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> RunSummary:
-        """Run every stage (up to ``until``), skipping those whose cache key is unchanged."""
+        """Run every stage (up to ``until``), skipping those whose cache key is unchanged.
+
+        ``on_stage`` is called with each stage's name before it starts (cached or not).
+
+        If this run created the output folder, bad input (an InputError or ConfigError, such
+        as bad values found while standardising) before the link stage completed removes it
+        again, so bad input leaves nothing behind (the stages before linkage rerun in
+        seconds); an interrupt or any other exception removes it only if no stage completed.
+        Otherwise completed stages stay in the store and the next run resumes after them.
+        """
+
+
         names = self.stage_names()
         for n in [until, *force]:
             if n is not None and n not in names:
                 raise ConfigError(f"unknown stage {n!r}; stages are {', '.join(names)}")
+        check_output_folder(self.config.output, source=str(self.config.path))
+        created = not self.config.output.exists()
+        done: list[StageRun] = []
+        try:
+            return self._run(until, force, progress, console, on_stage, done)
+        except BaseException as exc:
+            cheap = ("ingest", "standardise")
+            bad_input = isinstance(exc, InputError | ConfigError)  # not an interrupt or a crash
+            keep = [s for s in done if s.action == "ran"
+                    and not (bad_input and s.stage in cheap)]
+            if created and not keep:
+                # Only a folder this run created, holding nothing worth resuming from.
+                shutil.rmtree(self.config.output, ignore_errors=True)
+            raise
+        finally:
+            self.current_stage = None
+
+    def _run(self, until: str | None, force: Sequence[str], progress: bool, console: Any,
+             on_stage: Callable[[str], None] | None, done: list[StageRun]) -> RunSummary:
         run_id = uuid.uuid4().hex[:12]
         upstream: dict[str, str] = {}
         memo: dict[str, Any] = {}
-        done: list[StageRun] = []
         version = _version()
         with Progress(progress, console) as bar:
             for stage in self.stages:
+                self.current_stage = stage.name
+                if on_stage is not None:
+                    on_stage(stage.name)
                 key = self._key(stage, upstream)
                 ctx = StageContext(self.config, self.store, bar, upstream, memo, run_id)
                 rec = self.store.stage(stage.name)
@@ -783,6 +843,15 @@ class Project:
             raise InputError(f"{self.config.path}: the estimate stage has not run yet")
         return {k: self.store.result(k) for k in
                 ("headline", "overall", "comparison", "stratified", "diagnostics")}
+
+    def list_warnings(self) -> list[str]:
+        """Lists that repeat one another, from the store (empty before ``tabulate`` ran);
+        the report shows the same warnings."""
+        rec = self.store.stage("tabulate")
+        if rec is None or rec.status != "done":
+            return []
+        return list_warnings(StageContext(self.config, self.store, Progress(False), {}, {},
+                                          "warnings"))
 
     def report(
         self, *, redact: bool | None = None, html_path: str | Path | None = None,
