@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from undercount import datasets as _datasets
@@ -93,6 +94,16 @@ def estimate(
     individual: Annotated[
         bool, typer.Option(help="Each row is one person (needs --lists).")
     ] = False,
+    sheet: Annotated[
+        str | None,
+        typer.Option(help="Excel sheet to read, by name (default: the first, with a warning "
+                     "when the workbook has others)."),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of a CSV file, e.g. latin-1 or cp1252 "
+                     "(default: UTF-8)."),
+    ] = None,
     method: Annotated[Method, typer.Option(help="Estimator family.")] = Method["loglinear"],
     select: Annotated[
         Select | None,
@@ -180,6 +191,8 @@ def estimate(
             imputer=imputer.value if imputer else None,
             reported=reported,
             recipe=recipe.value if recipe else None,
+            sheet=sheet,
+            encoding=encoding,
         )
     payload = result.to_dict()
     extra_warnings = [str(w.message) for w in caught if issubclass(w.category, UndercountWarning)]
@@ -203,11 +216,11 @@ def list_datasets(
         if name is not None:
             info = _datasets.info(name)
             table = _datasets.load(name)
-            _out.print(f"[bold]{info.name}[/bold]: {info.description}")
-            _out.print(f"Lists: {info.lists}")
+            _out.print(f"[bold]{escape(info.name)}[/bold]: {escape(info.description)}")
+            _out.print(f"Lists: {escape(str(info.lists))}")
             _out.print(f"Cells: {len(table.counts)}, n = {table.n_observed:,}")
-            _out.print(f"Citation: {info.citation}")
-            _out.print(f"Provenance: {info.provenance}")
+            _out.print(f"Citation: {escape(str(info.citation))}")
+            _out.print(f"Provenance: {escape(str(info.provenance))}")
             return
         t = Table(title="Shipped datasets")
         t.add_column("name")
@@ -215,7 +228,7 @@ def list_datasets(
         t.add_column("citation")
         for n in _datasets.names():
             info = _datasets.info(n)
-            t.add_row(n, info.description, info.citation)
+            t.add_row(escape(n), escape(info.description), escape(str(info.citation)))
         _out.print(t)
 
 

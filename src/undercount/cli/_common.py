@@ -17,8 +17,11 @@ from undercount.errors import EXIT_CODES, UndercountError
 
 __all__ = ["choice_enum", "err", "exit_code", "out", "user_errors"]
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# emoji=False: a list called "family" printed as ":family:" (or a header with ":x:") must not
+# become an emoji. Markup stays on for our own styling, so every string from a user's file
+# or arguments goes through rich.markup.escape before it is printed (see _render.py).
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def choice_enum(name: str, literal: Any) -> type[StrEnum]:

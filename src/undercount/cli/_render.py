@@ -1,4 +1,11 @@
-"""Rich rendering of estimate payloads (the same dicts the JSON view prints)."""
+"""Rich rendering of estimate payloads (the same dicts the JSON view prints).
+
+Every string in a payload may come from the user (list names, column names, stratum
+values, file paths in warnings), so each one goes through :func:`_t` (Rich's
+``markup.escape``) before it reaches a markup string, a table cell or a title: a list called
+``[bold]`` prints as ``[bold]``. Emoji codes (``:family:``) are left alone by the consoles
+(``emoji=False`` in :mod:`undercount.cli._common`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,13 @@ import math
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+
+def _t(x: Any) -> str:
+    """User text, escaped for Rich markup."""
+    return escape(str(x))
 
 __all__ = ["render_payload"]
 
@@ -18,7 +31,7 @@ def _num(x: Any, digits: int = 1) -> str:
         if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
             return "-"
         return f"{x:,.{digits}f}"
-    return str(x)
+    return _t(x)
 
 
 def _interval(iv: list | None) -> str:
@@ -40,16 +53,16 @@ def _strata(console: Console, p: dict[str, Any]) -> None:
         for col in ("stratum", "n", "model", "estimate", "interval"):
             t.add_column(col)
         for label, r in strata.items():
-            t.add_row(label, f"{r['n_observed']:,}", r["model"], _num(r["estimate"]),
+            t.add_row(_t(label), f"{r['n_observed']:,}", _t(r["model"]), _num(r["estimate"]),
                       _interval(r["interval"]))
         console.print(t)
     elif isinstance(rows, list) and rows:
         t = Table(title="Strata (published method: medians over imputations)")
         keys = [k for k in rows[0] if k not in ("estimate", "lower", "upper", "imputations")]
         for col in (*keys, "estimate", "lower", "upper"):
-            t.add_column(col)
+            t.add_column(_t(col))
         for r in rows:
-            t.add_row(*(str(r[k]) for k in keys), _num(r["estimate"]), _num(r["lower"]),
+            t.add_row(*(_t(r[k]) for k in keys), _num(r["estimate"]), _num(r["lower"]),
                       _num(r["upper"]))
         console.print(t)
 
@@ -57,12 +70,14 @@ def _strata(console: Console, p: dict[str, Any]) -> None:
 def _headline(console: Console, p: dict[str, Any]) -> None:
     level = p.get("level", 0.95)
     console.print(
-        f"[bold]{p['method']}[/bold] · model [cyan]{p['model']}[/cyan] · lists "
-        f"{', '.join(p['lists'])}"
+        f"[bold]{_t(p['method'])}[/bold] · model [cyan]{_t(p['model'])}[/cyan] · lists "
+        f"{_t(', '.join(p['lists']))}",
+        highlight=False,
     )
     console.print(
         f"Observed n = {p['n_observed']:,}   Estimate N = [bold]{_num(p['estimate'])}[/bold]   "
-        f"{level:.0%} interval ({p.get('interval_method', '')}) {_interval(p['interval'])}"
+        f"{level:.0%} interval ({_t(p.get('interval_method', ''))}) "
+        f"{_interval(p['interval'])}"
     )
     for key in ("mean", "mode"):
         if key in p and p[key] is not None:
@@ -71,7 +86,8 @@ def _headline(console: Console, p: dict[str, Any]) -> None:
     if isinstance(boot, dict):
         among = f" among the top {boot['ntop']} models" if boot.get("ntop") else ""
         console.print(
-            f"Bootstrap: {boot['replicates']:,} replicates ({boot['kind']}, {boot['method']}), "
+            f"Bootstrap: {boot['replicates']:,} replicates ({_t(boot['kind'])}, "
+            f"{_t(boot['method'])}), "
             f"model selection re-run in each{among}"
         )
     defaults = p.get("defaults")
@@ -107,8 +123,8 @@ def _models(console: Console, p: dict[str, Any], top: int = 10) -> None:
     for col in ("model", "estimate", "AIC", "BIC", "weight", "status"):
         t.add_column(col, justify="left" if col in ("model", "status") else "right")
     for m in usable[:top]:
-        t.add_row(m["model"], _num(m.get("estimate")), _num(m.get("aic"), 2),
-                  _num(m.get("bic"), 2), _num(m.get("weight"), 3), m.get("status", "ok"))
+        t.add_row(_t(m["model"]), _num(m.get("estimate")), _num(m.get("aic"), 2),
+                  _num(m.get("bic"), 2), _num(m.get("weight"), 3), _t(m.get("status", "ok")))
     console.print(t)
     if failing:
         f = Table(title=f"Models not used ({len(failing)})")
@@ -116,7 +132,7 @@ def _models(console: Console, p: dict[str, Any], top: int = 10) -> None:
         f.add_column("status")
         f.add_column("reason")
         for m in failing[:top]:
-            f.add_row(m["model"], m.get("status", ""), m.get("reason", ""))
+            f.add_row(_t(m["model"]), _t(m.get("status", "")), _t(m.get("reason", "")))
         if len(failing) > top:
             f.add_row("…", "", f"{len(failing) - top} more (see --format json)")
         console.print(f)
@@ -124,19 +140,21 @@ def _models(console: Console, p: dict[str, Any], top: int = 10) -> None:
 
 def _warnings(console: Console, p: dict[str, Any]) -> None:
     for w in p.get("warnings") or []:
-        console.print(f"[yellow]warning[/yellow]: {w}", highlight=False)
+        console.print(f"[yellow]warning[/yellow]: {_t(w)}", highlight=False)
 
 
 def render_payload(console: Console, p: dict[str, Any]) -> None:
     if p.get("method") == "all":
-        t = Table(title=f"All families · n = {p['n_observed']:,} · lists {', '.join(p['lists'])}")
+        t = Table(
+            title=f"All families · n = {p['n_observed']:,} · lists {_t(', '.join(p['lists']))}"
+        )
         for col in ("method", "model", "estimate", "interval", "interval method"):
             t.add_column(col)
         for r in p["results"]:
-            t.add_row(r["method"], r["model"], _num(r["estimate"]), _interval(r["interval"]),
-                      r.get("interval_method", ""))
+            t.add_row(_t(r["method"]), _t(r["model"]), _num(r["estimate"]),
+                      _interval(r["interval"]), _t(r.get("interval_method", "")))
         for f in p.get("failures", []):
-            t.add_row(f["method"], "-", "-", "-", f"failed: {f['reason']}")
+            t.add_row(_t(f["method"]), "-", "-", "-", f"failed: {_t(f['reason'])}")
         console.print(t)
         for r in p["results"]:
             _warnings(console, r)
@@ -147,4 +165,4 @@ def render_payload(console: Console, p: dict[str, Any]) -> None:
         _models(console, p)
     _warnings(console, p)
     for a in p.get("assumptions") or []:
-        console.print(f"[dim]assumes[/dim]: {a}", highlight=False)
+        console.print(f"[dim]assumes[/dim]: {_t(a)}", highlight=False)

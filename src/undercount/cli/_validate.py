@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
             write_outputs,
         )
 
-        console = Console(stderr=True)
+        console = Console(stderr=True, emoji=False)
         if list_designs:
             for name, d in DESIGNS.items():
                 typer.echo(f"design  {name:12s} {d.description}")
@@ -97,7 +97,8 @@ def register(app: typer.Typer) -> None:
             try:
                 results = load_replicates(_split(combine) or [], _split(supersede) or [])
             except UndercountError as exc:
-                console.print(f"[bold red]{type(exc).__name__}[/bold red]: {exc}")
+                console.print(f"[bold red]{type(exc).__name__}[/bold red]: {escape(str(exc))}",
+                              highlight=False)
                 raise typer.Exit(exit_code(exc)) from None
             paths = write_outputs(results, out, command=command)
             typer.echo(summary_markdown(summarise(results)))
