@@ -35,15 +35,19 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "DateOrder",
     "ParsedDates",
     "age_heaped",
     "completed_years",
+    "date_order_evidence",
     "parse_ages",
     "parse_date",
     "parse_dates",
 ]
 
 Precision = Literal["day", "month", "year"]
+#: How a list writes numeric dates: ``03/11/2023`` is 3 November (day-first) or 11 March.
+DateOrder = Literal["day-first", "month-first"]
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 # (format, precision), tried in order on the values not parsed yet.
@@ -62,8 +66,12 @@ _DAY_FIRST: tuple[tuple[str, Precision], ...] = (
 )
 _MONTH_FIRST: tuple[tuple[str, Precision], ...] = (
     ("%m/%d/%Y", "day"),
+    ("%m-%d-%Y", "day"),
+    ("%m.%d.%Y", "day"),
     *(f for f in _DAY_FIRST if f[0] != "%m/%d/%Y"),
 )
+# d/m/yyyy or m/d/yyyy with any of the separators: the two orders a reader must choose from.
+_TWO_NUMBERS = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$")
 _TIME_TAIL = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _AGE = re.compile(
     r"^\s*(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>y|yr|yrs|year|years|سنة|سنه|سنوات|عام|"
@@ -100,6 +108,10 @@ class ParsedDates:
         Day precision and the first of a month.
     heaped : ndarray of bool
         The date carries no more than the year: 1 January, or year-only precision.
+    ambiguous : ndarray of bool
+        Written ``a/b/yyyy`` (or with ``-`` or ``.``) with both ``a`` and ``b`` at most 12
+        and different, so day-first and month-first give two real dates (``03/11/2023``);
+        read in the order asked for. See :func:`date_order_evidence`.
     """
 
     dates: pd.Series
@@ -108,6 +120,7 @@ class ParsedDates:
     jan01: np.ndarray
     day01: np.ndarray
     heaped: np.ndarray
+    ambiguous: np.ndarray | None = None
 
     def iso(self) -> pd.Series:
         """ISO ``YYYY-MM-DD`` strings (object dtype), None where missing."""
@@ -128,7 +141,8 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
 
     Tries ISO (``1990-05-17``), ``1990/05/17``, day-first ``17/05/1990``, ``17-05-1990``,
     ``17.05.1990`` (month-first when ``dayfirst=False``; the other order is tried next, so
-    ``05/17/1990`` still parses), ``19900517``, ``1990-05``, ``05/1990`` and a bare year
+    ``05/17/1990`` still parses; values that are a date in both orders are marked
+    ``ambiguous``), ``19900517``, ``1990-05``, ``05/1990`` and a bare year
     ``1990``. A time of day is ignored. Datetime values (Excel cells) are taken as they are.
     Arabic-Indic digits are accepted.
     """
@@ -172,7 +186,39 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
     jan01 = day & (month == 1) & (dom == 1)
     day01 = day & (dom == 1)
     heaped = jan01 | (precision == "year").to_numpy()
-    return ParsedDates(dates, precision, bad, jan01, day01, heaped)
+    ambiguous, _, _ = date_order_evidence(values)
+    ambiguous &= ~bad
+    return ParsedDates(dates, precision, bad, jan01, day01, heaped, ambiguous)
+
+
+def date_order_evidence(values: pd.Series) -> tuple[np.ndarray, int, int]:
+    """What a column of dates says about the order of day and month.
+
+    Returns ``(ambiguous, day_first_only, month_first_only)``: a mask of the values written
+    ``a/b/yyyy`` (``/``, ``-`` or ``.``) with ``a`` and ``b`` both between 1 and 12 and
+    different, which are a real date in either order; the number of such values with
+    ``a > 12`` (only day-first reads them); and the number with ``b > 12`` (only
+    month-first reads them). A column with ambiguous values and no evidence either way, or
+    evidence against the order used, needs its order set by hand.
+    """
+    obj = pd.Series(values).reset_index(drop=True).astype(object)
+    ambiguous = np.zeros(len(obj), dtype=bool)
+    day_only = month_only = 0
+    for i, v in enumerate(obj):
+        if not isinstance(v, str):
+            continue
+        text = _TIME_TAIL.sub("", v.strip().translate(_DIGITS))
+        m = _TWO_NUMBERS.match(text)
+        if m is None:
+            continue
+        a, b = int(m.group(1)), int(m.group(3))
+        if 1 <= a <= 12 and 1 <= b <= 12:
+            ambiguous[i] = a != b
+        elif 12 < a <= 31 and 1 <= b <= 12:
+            day_only += 1
+        elif 1 <= a <= 12 and 12 < b <= 31:
+            month_only += 1
+    return ambiguous, day_only, month_only
 
 
 def parse_date(value: object, *, dayfirst: bool = True) -> tuple[dt.date, Precision] | None:
