@@ -15,8 +15,8 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from undercount import datasets as _datasets
 from undercount.cli._common import choice_enum, out, user_errors
@@ -216,11 +216,11 @@ def list_datasets(
         if name is not None:
             info = _datasets.info(name)
             table = _datasets.load(name)
-            _out.print(f"[bold]{escape(info.name)}[/bold]: {escape(info.description)}")
-            _out.print(f"Lists: {escape(str(info.lists))}")
+            _out.print(Text.assemble((info.name, "bold"), ": ", info.description))
+            _out.print(f"Lists: {info.lists}", markup=False)
             _out.print(f"Cells: {len(table.counts)}, n = {table.n_observed:,}")
-            _out.print(f"Citation: {escape(str(info.citation))}")
-            _out.print(f"Provenance: {escape(str(info.provenance))}")
+            _out.print(f"Citation: {info.citation}", markup=False)
+            _out.print(f"Provenance: {info.provenance}", markup=False)
             return
         t = Table(title="Shipped datasets")
         t.add_column("name")
@@ -228,7 +228,7 @@ def list_datasets(
         t.add_column("citation")
         for n in _datasets.names():
             info = _datasets.info(n)
-            t.add_row(escape(n), escape(info.description), escape(str(info.citation)))
+            t.add_row(Text(n), Text(info.description), Text(str(info.citation)))
         _out.print(t)
 
 

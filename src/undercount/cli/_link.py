@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from undercount.cli._common import out as _out
 from undercount.cli._common import user_errors
@@ -33,12 +32,12 @@ def link(
     )
     _out.print(
         f"{rep['n_suspicious']:,} suspicious cluster(s) listed in suspicious_clusters.csv; "
-        f"standardiser: {escape(str(rep['standardiser']))}"
+        f"standardiser: {rep['standardiser']}", markup=False, highlight=False
     )
     _out.print(
         "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in t.items()), highlight=False
     )
-    _out.print(f"written to {escape(str(result.output))}", highlight=False)
+    _out.print(f"written to {result.output}", markup=False, highlight=False)
 
 
 def evaluate_linkage_cmd(
@@ -76,7 +75,7 @@ def evaluate_linkage_cmd(
     if as_json:
         _out.print_json(json.dumps(ev.to_dict(), default=str))
     else:
-        _out.print(escape(ev.summary()), highlight=False)
+        _out.print(ev.summary(), markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

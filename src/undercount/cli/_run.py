@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from undercount.cli._common import err, out, user_errors
 
@@ -42,11 +42,11 @@ def run(
     if report is not None:
         sentence = report.summary.get("sentence")
         if sentence:
-            _out.print(escape(str(sentence)), highlight=False)
-        _out.print(f"Report: {escape(str(report.summary.get('html')))}", highlight=False)
+            _out.print(str(sentence), markup=False, highlight=False)
+        _out.print(f"Report: {report.summary.get('html')}", markup=False, highlight=False)
         if report.summary.get("pdf"):
-            _out.print(f"PDF:    {escape(str(report.summary.get('pdf')))}", highlight=False)
-    _out.print(f"Store:  {escape(str(summary.store))}", highlight=False)
+            _out.print(f"PDF:    {report.summary.get('pdf')}", markup=False, highlight=False)
+    _out.print(f"Store:  {summary.store}", markup=False, highlight=False)
 
 
 def status(
@@ -58,14 +58,14 @@ def status(
     with user_errors():
         p = Project(project, check_inputs=False)
         rows = p.status()
-    t = Table(title=escape(f"{p.config.name}: {p.store.path}"))
+    t = Table(title=Text(f"{p.config.name}: {p.store.path}"))
     for col in ("stage", "state", "input hash", "output hash", "finished (UTC)", "time"):
         t.add_column(col)
     colors = {"up to date": "green", "outdated": "yellow", "interrupted": "red"}
     for r in rows:
         color = colors.get(r["state"], "dim")
         t.add_row(
-            escape(str(r["stage"])), f"[{color}]{r['state']}[/{color}]", r["input_hash"][:16],
+            r["stage"], f"[{color}]{r['state']}[/{color}]", r["input_hash"][:16],
             r["output_hash"][:16],
             r["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if r["finished_at"] else "",
             f"{r['seconds']:.1f} s" if r["seconds"] is not None else "",
@@ -89,10 +89,10 @@ def report(
         p = Project(project, check_inputs=False)
         html_path = html or p.config.output / "report.html"
         rep = p.report(redact=redact, html_path=html_path, pdf_path=pdf)
-    _out.print(escape(str(rep.headline["sentence"])), highlight=False)
-    _out.print(f"Report: {escape(str(html_path))}", highlight=False)
+    _out.print(str(rep.headline["sentence"]), markup=False, highlight=False)
+    _out.print(f"Report: {html_path}", markup=False, highlight=False)
     if pdf:
-        _out.print(f"PDF:    {escape(str(pdf))}", highlight=False)
+        _out.print(f"PDF:    {pdf}", markup=False, highlight=False)
     sys.stdout.flush()
 
 

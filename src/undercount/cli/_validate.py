@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
-from undercount.cli._common import exit_code
+from undercount.cli._common import error_text, exit_code
 from undercount.errors import UndercountError
 
 __all__ = ["register"]
@@ -97,8 +96,7 @@ def register(app: typer.Typer) -> None:
             try:
                 results = load_replicates(_split(combine) or [], _split(supersede) or [])
             except UndercountError as exc:
-                console.print(f"[bold red]{type(exc).__name__}[/bold red]: {escape(str(exc))}",
-                              highlight=False)
+                console.print(error_text(exc), highlight=False)
                 raise typer.Exit(exit_code(exc)) from None
             paths = write_outputs(results, out, command=command)
             typer.echo(summary_markdown(summarise(results)))
@@ -124,8 +122,7 @@ def register(app: typer.Typer) -> None:
                 progress=progress,
             )
         except UndercountError as exc:
-            console.print(f"[bold red]{type(exc).__name__}[/bold red]: {escape(str(exc))}",
-                          highlight=False)
+            console.print(error_text(exc), highlight=False)
             raise typer.Exit(exit_code(exc)) from None
         paths = write_outputs(results, out, command=command)
         typer.echo(summary_markdown(summarise(results)))
