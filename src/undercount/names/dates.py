@@ -34,6 +34,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from undercount.errors import InputError
+
 __all__ = [
     "DateOrder",
     "ParsedDates",
@@ -178,6 +180,11 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
                 dates[idx] = got[ok].astype("datetime64[s]").to_numpy()
                 precision[idx] = prec
                 remaining[idx] = False
+    # A year before 1 ("-1" read as a bare year) is no calendar date, and Python's dates
+    # cannot hold it.
+    before_year_1 = (dates.notna() & (dates.dt.year < 1)).to_numpy()
+    if before_year_1.any():
+        dates[before_year_1] = pd.NaT
     bad = ~blank & dates.isna().to_numpy()
     precision[bad] = None
     day = (precision == "day").to_numpy()
@@ -226,12 +233,12 @@ def parse_date(value: object, *, dayfirst: bool = True) -> tuple[dt.date, Precis
 
     Raises
     ------
-    ValueError
-        If the value is not empty but cannot be parsed.
+    InputError
+        If the value is not empty but cannot be parsed (an InputError is a ValueError).
     """
     parsed = parse_dates(pd.Series([value], dtype=object), dayfirst=dayfirst)
     if parsed.bad[0]:
-        raise ValueError(f"{value!r} is not a date in a recognised format")
+        raise InputError(f"{value!r} is not a date in a recognised format")
     if pd.isna(parsed.dates[0]):
         return None
     return parsed.dates[0].date(), parsed.precision[0]
