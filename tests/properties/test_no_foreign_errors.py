@@ -25,8 +25,8 @@ from undercount.names import (
     clean_arabic,
     clean_id,
     clean_ids,
-    id_valid,
     family_skeleton,
+    id_valid,
     ids_valid,
     latin_key,
     normalise_arabic,
@@ -171,7 +171,7 @@ def test_dates_and_ages_accept_any_values(values, dayfirst):
         assert parsed.ambiguous is not None and len(parsed.ambiguous) == len(values)
     ages = _only_ours(parse_ages, series)
     if ages is not None:
-        age, bad = ages
+        age, _ = ages
         assert all(math.isnan(a) or 0 <= a <= 125 for a in age)
     _only_ours(clean_ids, series)
     _only_ours(ids_valid, series)
