@@ -337,9 +337,14 @@ STD_CASES: list[Case] = [
          check=lambda o: o["dod"].tolist() == ["2023-11-03", "2023-03-11"]),
     Case("std-ambiguous-dates-month-first",
          {"l.csv": people("1,احمد,03/11/2023,,,,", "2,علي,11/03/2023,,,,")},
-         _std({"name_ar": "name", "dod": "dod"}, id_column="id", dayfirst=False), "warning",
-         'read month-first are a real date in either order',
+         _std({"name_ar": "name", "dod": "dod"}, id_column="id", dayfirst=False), "ok",
          check=lambda o: o["dod"].tolist() == ["2023-03-11", "2023-11-03"]),
+    Case("std-month-first-contradicted",
+         {"l.csv": people("1,احمد,03/11/2023,,,,", "2,علي,25/03/2023,,,,")},
+         _std({"name_ar": "name", "dod": "dod"}, id_column="id", dayfirst=False), "warning",
+         "1 date(s) read month-first are a real date in either order (e.g. row 2 "
+         "'03/11/2023'; the first read as 11 March 2023), and 1 other date(s) in the column "
+         "can only be day-first"),
     Case("std-dates-order-shown-by-column",
          {"l.csv": people("1,احمد,03/11/2023,,,,", "2,علي,25/03/2023,,,,")},
          _std({"name_ar": "name", "dod": "dod"}, id_column="id"), "ok",

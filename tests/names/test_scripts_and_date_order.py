@@ -84,9 +84,15 @@ def test_ambiguous_dates_warned_once_per_column_with_examples():
         "date in the column shows which order it uses. Set the order for this list: "
         "date_order = \"month-first\" (or \"day-first\") in its table of the project file."
     ]
+    # An order given explicitly is not second-guessed, unless the column contradicts it.
     out, msgs = _std(frame, {"name_ar": "n", "dod": "d"}, dayfirst=False)
     assert out["dod"].tolist() == ["2023-03-11", "2023-11-03", "2023-01-05"]
-    assert len(msgs) == 1 and "read month-first" in msgs[0]
+    assert msgs == []
+    _, msgs = _std(frame, {"name_ar": "n", "dod": "d"}, dayfirst=True)
+    assert msgs == []
+    frame.loc[2, "d"] = "25/12/2023"
+    _, msgs = _std(frame, {"name_ar": "n", "dod": "d"}, dayfirst=False)
+    assert len(msgs) == 1 and "1 other date(s) in the column can only be day-first" in msgs[0]
 
 
 def test_column_that_shows_its_order_is_not_warned():

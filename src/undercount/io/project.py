@@ -68,6 +68,7 @@ the file, the key and what is wrong, every problem at once.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -80,7 +81,7 @@ import pyarrow.parquet as pq
 
 from undercount.core.choices import Method, choices
 from undercount.errors import ConfigError, InputError
-from undercount.io.readers import read_frame
+from undercount.io.readers import check_encoding, read_frame, read_text
 
 __all__ = [
     "NAME_ROLES",
@@ -167,6 +168,11 @@ class ListSource:
         What to do with an unparseable value (a date like ``19399222``, an age ``"twelve"``,
         an unknown sex code): ``"raise"`` (default) stops with an error naming every bad
         cell; ``"coerce"`` treats them as missing and warns.
+    encoding : str or None
+        Text encoding of a CSV file (default UTF-8; ``"latin-1"``, ``"cp1252"``, ...).
+    date_order : {"day-first", "month-first"} or None
+        How the list writes numeric dates: ``03/11/2023`` is 3 November or 11 March. Unset,
+        dates are read day-first and a column whose order is a guess is warned about.
     """
 
     name: str
@@ -177,6 +183,8 @@ class ListSource:
     covariates: tuple[str, ...] = ()
     sheet: str | int | None = None
     on_bad_value: str = "raise"
+    encoding: str | None = None
+    date_order: str | None = None
 
     @property
     def source_columns(self) -> list[str]:
@@ -387,6 +395,9 @@ class ProjectConfig:
                     "columns": dict(s.columns),
                     "covariates": list(s.covariates),
                     "on_bad_value": s.on_bad_value,
+                    # Only when set, so the stage hashes of existing projects do not change.
+                    **({"encoding": s.encoding} if s.encoding is not None else {}),
+                    **({"date_order": s.date_order} if s.date_order is not None else {}),
                 }
                 for s in self.lists
             ],
@@ -533,7 +544,8 @@ def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSource | No
         where = f"[[lists]] {name!r}"
     _unknown_keys(
         table,
-        ["name", "file", "format", "id_column", "columns", "covariates", "sheet", "on_bad_value"],
+        ["name", "file", "format", "id_column", "columns", "covariates", "sheet", "on_bad_value",
+         "encoding", "date_order"],
         where,
         p,
     )
@@ -613,6 +625,7 @@ def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSource | No
     if on_bad not in ("raise", "coerce"):
         p.add(f"{where}: on_bad_value = {on_bad!r}: must be \"raise\" or \"coerce\"")
         ok = False
+    encoding, date_order = _text_options(table, where, p)
     if not ok or path is None:
         return None
     return ListSource(
@@ -624,7 +637,24 @@ def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSource | No
         covariates=tuple(dict.fromkeys(covariates)),
         sheet=sheet,
         on_bad_value=on_bad,
+        encoding=encoding,
+        date_order=date_order,
     )
+
+
+def _text_options(table: dict, where: str, p: _Problems) -> tuple[str | None, str | None]:
+    """A list's ``encoding`` and ``date_order`` (issue 16), checked."""
+    encoding = table.get("encoding")
+    if encoding is not None:
+        try:
+            check_encoding(encoding if isinstance(encoding, str) else repr(encoding))
+        except ConfigError as exc:
+            p.add(f"{where}: {exc}")
+    date_order = table.get("date_order")
+    if date_order not in (None, "day-first", "month-first"):
+        p.add(f"{where}: date_order = {date_order!r}: must be \"day-first\" (03/11/2023 is "
+              "3 November) or \"month-first\" (11 March)")
+    return encoding, date_order
 
 
 def _covariates(value: Any, where: str, p: _Problems) -> list[str]:
@@ -939,12 +969,15 @@ def load_project(
 def _read_header(spec: ListSource) -> list[str]:
     try:
         if spec.format == "csv":
-            header = pd.read_csv(spec.file, nrows=0, dtype=str, skipinitialspace=True)
+            header = pd.read_csv(io.StringIO(read_text(spec.file, spec.encoding)), nrows=0,
+                                 dtype=str, skipinitialspace=True)
             return [str(c).strip() for c in header.columns]
         if spec.format == "parquet":
             return list(pq.read_schema(spec.file).names)
         frame = pd.read_excel(spec.file, sheet_name=spec.sheet or 0, nrows=0)
         return [str(c) for c in frame.columns]
+    except InputError:
+        raise  # read_text's: the line and byte that are not valid in the encoding
     except Exception as exc:  # each reader raises its own types
         raise InputError(f"{spec.file}: could not be read as {spec.format}: {exc}") from exc
 
@@ -1014,7 +1047,7 @@ def read_list(spec: ListSource):
     try:
         if spec.format == "csv":
             frame = pd.read_csv(
-                spec.file,
+                io.StringIO(read_text(spec.file, spec.encoding)),
                 dtype=str,
                 keep_default_na=False,
                 na_values=[""],
@@ -1025,6 +1058,8 @@ def read_list(spec: ListSource):
             frame = pd.read_parquet(spec.file, columns=spec.source_columns)
         else:
             frame = pd.read_excel(spec.file, sheet_name=spec.sheet or 0, dtype=str)
+    except InputError:
+        raise  # read_text's: the line and byte that are not valid in the encoding
     except Exception as exc:
         raise InputError(f"{spec.file}: could not be read as {spec.format}: {exc}") from exc
     missing = [c for c in spec.source_columns if c not in frame.columns]

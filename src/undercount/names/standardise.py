@@ -199,7 +199,8 @@ def _norm_sex(raw: object) -> str | Literal[False] | None:
 
 
 def _warn_ambiguous_dates(
-    values: pd.Series, parsed, source: str, column: str, rows: np.ndarray, dayfirst: bool
+    values: pd.Series, parsed, source: str, column: str, rows: np.ndarray, dayfirst: bool,
+    *, explicit: bool = False,
 ) -> None:
     """Warn when a column's day/month order is a guess (see ``standardise``'s ``dayfirst``)."""
     amb = np.flatnonzero(parsed.ambiguous) if parsed.ambiguous is not None else []
@@ -208,8 +209,8 @@ def _warn_ambiguous_dates(
     _, day_only, month_only = date_order_evidence(values)
     used, other = ("day-first", "month-first") if dayfirst else ("month-first", "day-first")
     for_used, against = (day_only, month_only) if dayfirst else (month_only, day_only)
-    if for_used and not against:
-        return  # the column's unambiguous dates show the order used
+    if (for_used or explicit) and not against:
+        return  # the column's unambiguous dates, or the user, say which order it is
     shown = ", ".join(f"row {rows[i]} {values.iloc[i]!r}" for i in amb[:3])
     first = parsed.dates.iloc[amb[0]]
     why = (
@@ -234,7 +235,7 @@ def standardise(
     id_column: str | None = None,
     source: str | None = None,
     errors: Literal["raise", "coerce"] = "raise",
-    dayfirst: bool = True,
+    dayfirst: bool | None = None,
 ) -> pd.DataFrame:
     """Standardise one list's records for linkage.
 
@@ -262,12 +263,13 @@ def standardise(
         ``"coerce"``: set those values to missing and emit one
         :class:`~undercount.errors.DataWarning` listing them. Structural problems (missing
         columns, duplicate or missing record IDs) always raise.
-    dayfirst : bool
-        Read ``05/06/1990`` as 5 June (the default, the convention in the region); False
-        reads it as 6 May (a project file's ``date_order = "month-first"``). A date column
-        with values that are a real date in both orders (``03/11/2023``) gets a
+    dayfirst : bool, optional
+        Read ``05/06/1990`` as 5 June (True, and the default, the convention in the region)
+        or 6 May (False; a project file's ``date_order = "month-first"``). Left unset, a date
+        column with values that are a real date in both orders (``03/11/2023``) gets a
         :class:`~undercount.errors.DataWarning` with their count and examples, unless other
-        values of the column (``25/03/2023``) show the order used is the column's.
+        values of the column (``25/03/2023``) show the order used is the column's; set, the
+        warning comes only when other values contradict it.
 
     Returns
     -------
@@ -299,6 +301,8 @@ def standardise(
         ``errors="coerce"``).
     """
     source = source or list_name
+    order_given = dayfirst is not None
+    dayfirst = True if dayfirst is None else bool(dayfirst)
     if errors not in ("raise", "coerce"):
         raise ConfigError(f"errors={errors!r}; allowed: 'raise', 'coerce'")
     missing = [f"{role} -> {col!r}" for role, col in columns.items() if col not in frame.columns]
@@ -417,7 +421,8 @@ def standardise(
             return None
         parsed = parse_dates(col(role), dayfirst=dayfirst)
         report(parsed.bad, columns[role], "is not a date in a recognised format", col(role))
-        _warn_ambiguous_dates(col(role), parsed, source, columns[role], rows, dayfirst)
+        _warn_ambiguous_dates(col(role), parsed, source, columns[role], rows, dayfirst,
+                              explicit=order_given)
         return parsed
 
     dob = dates("dob")
