@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Estimator families, comma-separated (default: all six)."),
         ] = None,
         replicates: Annotated[int, typer.Option(help="Replicates R per design.")] = 100,
-        seed: Annotated[int, typer.Option(help="Master seed.")] = 0,
+        seed: Annotated[int, typer.Option(min=0, help="Master seed, 0 or more.")] = 0,
         first_replicate: Annotated[
             int, typer.Option(help="Number of the first replicate (to extend or split a run).")
         ] = 0,
