@@ -91,3 +91,13 @@ def test_stratum_values_print_as_written():
     for lab in labels:
         assert lab in printed, printed
     _clean(printed)
+
+
+def test_identical_lists_warned_in_the_table_view(tmp_path):
+    p = tmp_path / "t.csv"
+    lines = ["a,b,c,a_copy,count"] + [f"{a},{b},{c},{a},{n}" for (a, b, c), n in ROWS]
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["estimate", str(p), "--seed", "1", "--bootstrap", "0"])
+    assert res.exit_code == 0, res.output
+    assert "warning: lists 'a' and 'a_copy' are identical: both hold the same 52 people" \
+        in res.stdout
