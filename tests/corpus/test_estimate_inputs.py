@@ -226,6 +226,13 @@ CLI_CASES: list[Case] = [
          est("t.xlsx", "--sheet", "data"), "ok",
          check=lambda d: d["n_observed"] == N_AGG
          and d["provenance"]["settings"]["input_sheet"] == "data" and not d["warnings"]),
+    Case("xlsx-sheet-by-number",
+         {"t.xlsx": excel(notes=lambda: pd.DataFrame({"note": ["x"]}), data=_agg_frame)},
+         est("t.xlsx", "--sheet", "1"), "ok",
+         check=lambda d: d["provenance"]["settings"]["input_sheet"] == "data"),
+    Case("xlsx-sheet-number-out-of-range", {"t.xlsx": excel(data=_agg_frame)},
+         est("t.xlsx", "--sheet", "3"), "error",
+         "sheet index 3 out of range; the workbook's sheets are ['data']"),
     Case("xlsx-unknown-sheet", {"t.xlsx": excel(data=_agg_frame)},
          est("t.xlsx", "--sheet", "nope"), "error",
          "no sheet named 'nope'; the workbook's sheets are ['data']"),

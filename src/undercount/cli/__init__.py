@@ -96,8 +96,8 @@ def estimate(
     ] = False,
     sheet: Annotated[
         str | None,
-        typer.Option(help="Excel sheet to read, by name (default: the first, with a warning "
-                     "when the workbook has others)."),
+        typer.Option(help="Excel sheet to read, by name or 0-based number (default: the "
+                     "first, with a warning when the workbook has others)."),
     ] = None,
     encoding: Annotated[
         str | None,

@@ -124,6 +124,9 @@ def excel_sheet(path: str | Path, sheet: str | int | None = None) -> tuple[str, 
             )
         return names[sheet], names
     if sheet not in names:
+        if sheet.strip().isdigit() and sheet.isascii():
+            # "--sheet 1" on the command line: a 0-based index when no sheet has that name.
+            return excel_sheet(path, int(sheet))
         raise InputError(f"{path}: no sheet named {sheet!r}; the workbook's sheets are {names}")
     return sheet, names
 
