@@ -73,6 +73,7 @@ _MONTH_FIRST: tuple[tuple[str, Precision], ...] = (
     *(f for f in _DAY_FIRST if f[0] != "%m/%d/%Y"),
 )
 # d/m/yyyy or m/d/yyyy with any of the separators: the two orders a reader must choose from.
+_LEADING_PAIR = re.compile(r"\s*[0-9٠-٩۰-۹]{1,2}[/.-]")
 _TWO_NUMBERS = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$")
 _TIME_TAIL = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _AGE = re.compile(
@@ -114,6 +115,8 @@ class ParsedDates:
         Written ``a/b/yyyy`` (or with ``-`` or ``.``) with both ``a`` and ``b`` at most 12
         and different, so day-first and month-first give two real dates (``03/11/2023``);
         read in the order asked for. See :func:`date_order_evidence`.
+    order_evidence : tuple of int
+        ``(day_first_only, month_first_only)``: how many values only one order can read.
     """
 
     dates: pd.Series
@@ -123,6 +126,7 @@ class ParsedDates:
     day01: np.ndarray
     heaped: np.ndarray
     ambiguous: np.ndarray | None = None
+    order_evidence: tuple[int, int] = (0, 0)
 
     def iso(self) -> pd.Series:
         """ISO ``YYYY-MM-DD`` strings (object dtype), None where missing."""
@@ -193,9 +197,10 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
     jan01 = day & (month == 1) & (dom == 1)
     day01 = day & (dom == 1)
     heaped = jan01 | (precision == "year").to_numpy()
-    ambiguous, _, _ = date_order_evidence(values)
+    ambiguous, day_only, month_only = date_order_evidence(values)
     ambiguous &= ~bad
-    return ParsedDates(dates, precision, bad, jan01, day01, heaped, ambiguous)
+    return ParsedDates(dates, precision, bad, jan01, day01, heaped, ambiguous,
+                       (day_only, month_only))
 
 
 def date_order_evidence(values: pd.Series) -> tuple[np.ndarray, int, int]:
@@ -209,23 +214,24 @@ def date_order_evidence(values: pd.Series) -> tuple[np.ndarray, int, int]:
     evidence against the order used, needs its order set by hand.
     """
     obj = pd.Series(values).reset_index(drop=True).astype(object)
+    # Only strings that start with one or two digits and a separator can be d/m/y or m/d/y
+    # (ISO dates, the common case, are skipped at once).
+    is_str = obj.map(
+        lambda v: isinstance(v, str) and _LEADING_PAIR.match(v) is not None
+    ).to_numpy(dtype=bool)
+    text = obj[is_str].astype(str).str.strip().str.translate(_DIGITS)
+    text = text.str.replace(_TIME_TAIL, "", regex=True)
+    parts = text.str.extract(_TWO_NUMBERS)
+    a = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float)
+    b = pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        a_month = (a >= 1) & (a <= 12)
+        b_month = (b >= 1) & (b <= 12)
+        a_day = (a > 12) & (a <= 31)
+        b_day = (b > 12) & (b <= 31)
     ambiguous = np.zeros(len(obj), dtype=bool)
-    day_only = month_only = 0
-    for i, v in enumerate(obj):
-        if not isinstance(v, str):
-            continue
-        text = _TIME_TAIL.sub("", v.strip().translate(_DIGITS))
-        m = _TWO_NUMBERS.match(text)
-        if m is None:
-            continue
-        a, b = int(m.group(1)), int(m.group(3))
-        if 1 <= a <= 12 and 1 <= b <= 12:
-            ambiguous[i] = a != b
-        elif 12 < a <= 31 and 1 <= b <= 12:
-            day_only += 1
-        elif 1 <= a <= 12 and 12 < b <= 31:
-            month_only += 1
-    return ambiguous, day_only, month_only
+    ambiguous[is_str] = a_month & b_month & (a != b)
+    return ambiguous, int((a_day & b_month).sum()), int((a_month & b_day).sum())
 
 
 def parse_date(value: object, *, dayfirst: bool = True) -> tuple[dt.date, Precision] | None:

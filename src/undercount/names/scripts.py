@@ -13,6 +13,7 @@ such words per column and warns.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -48,8 +49,19 @@ def script_of(ch: str) -> str:
 _NO_SCRIPT = frozenset({"other", "Modifier", "Feminine", "Masculine"})
 
 
+# Letters that are not Arabic (\w less digits, underscore and the Arabic blocks).
+_NOT_ARABIC_LETTER = re.compile(
+    "[^\\W\\d_\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"
+)
+
+
 def foreign_scripts(text: str, home: str) -> set[str]:
     """Scripts other than ``home`` (``"Arabic"`` or ``"Latin"``) of the letters in ``text``."""
+    # Fast paths for the common cases (lists hold tens of thousands of names).
+    if home == "Latin" and text.isascii():
+        return set()
+    if home == "Arabic" and _NOT_ARABIC_LETTER.search(text) is None:
+        return set()
     out: set[str] = set()
     for ch in text:
         if ch.isalpha():

@@ -27,7 +27,6 @@ from undercount.names.arabic import (
 from undercount.names.dates import (
     age_heaped,
     completed_years,
-    date_order_evidence,
     parse_ages,
     parse_dates,
 )
@@ -206,7 +205,7 @@ def _warn_ambiguous_dates(
     amb = np.flatnonzero(parsed.ambiguous) if parsed.ambiguous is not None else []
     if not len(amb):
         return
-    _, day_only, month_only = date_order_evidence(values)
+    day_only, month_only = parsed.order_evidence
     used, other = ("day-first", "month-first") if dayfirst else ("month-first", "day-first")
     for_used, against = (day_only, month_only) if dayfirst else (month_only, day_only)
     if (for_used or explicit) and not against:
