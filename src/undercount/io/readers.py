@@ -63,6 +63,9 @@ def check_encoding(encoding: str | None) -> str:
         return "utf-8-sig"
     try:
         info = codecs.lookup(encoding)
+        # codecs also knows bytes-to-bytes transforms (base64, zlib), which decode no text.
+        if not getattr(info, "_is_text_encoding", True):
+            raise LookupError(encoding)
     except (LookupError, TypeError, ValueError):
         raise ConfigError(
             f"encoding {encoding!r} is not a known text encoding; use a name such as "
@@ -203,11 +206,11 @@ def read_frame(
 
 
 def _raw_header(text: str, kind: str) -> list[str] | None:
-    reader = csv.reader(io.StringIO(text), delimiter="\t" if kind == "tsv" else ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if kind == "tsv" else ",")
     try:
         return [c.strip() for c in next(reader)]
-    except StopIteration:
-        return None
+    except (StopIteration, csv.Error):
+        return None  # pandas has read the header already; its columns stand
 
 
 def looks_aggregated(frame: pd.DataFrame, lists: Sequence[str]) -> tuple[str, bool] | None:
