@@ -445,10 +445,10 @@ CASES: list[Case] = [
          args=UNTIL_STD),
     # ---- encodings and formats
     Case("latin1-csv", "run", reencode("media", "latin-1"), "error",
-         r"media\.csv, line \d+, byte \d+: byte 0xfc is not UTF-8 text .*Latin-1.*save it as "
-         r"UTF-8", 2, args=UNTIL_STD),
+         r"media\.csv: line \d+, byte \d+ of the line: byte 0xfc is not valid UTF-8 text.*"
+         r"Latin-1.*save it as UTF-8", 2, args=UNTIL_STD),
     Case("utf16-csv", "link", reencode("media", "utf-16"), "error",
-         r"media\.csv: the file is UTF-16 text; save it as UTF-8", 2),
+         r"media\.csv: the file is UTF-16 text, not UTF-8; .*save it as UTF-8", 2),
     Case("utf8-bom-csv", "run", reencode("media", "utf-8-sig"), "ok", "", args=UNTIL_STD,
          check=lambda r: _standardised_rows(_rows(r))(r)),
     Case("parquet-list", "run",

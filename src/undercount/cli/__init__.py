@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from undercount import datasets as _datasets
 from undercount.cli._common import choice_enum, out, user_errors
@@ -96,6 +97,16 @@ def estimate(
     individual: Annotated[
         bool, typer.Option(help="Each row is one person (needs --lists).")
     ] = False,
+    sheet: Annotated[
+        str | None,
+        typer.Option(help="Excel sheet to read, by name or 0-based number (default: the "
+                     "first, with a warning when the workbook has others)."),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of a CSV file, e.g. latin-1 or cp1252 "
+                     "(default: UTF-8)."),
+    ] = None,
     method: Annotated[Method, typer.Option(help="Estimator family.")] = Method["loglinear"],
     select: Annotated[
         Select | None,
@@ -184,6 +195,8 @@ def estimate(
             imputer=imputer.value if imputer else None,
             reported=reported,
             recipe=recipe.value if recipe else None,
+            sheet=sheet,
+            encoding=encoding,
         )
     payload = result.to_dict()
     extra_warnings = [str(w.message) for w in caught if issubclass(w.category, UndercountWarning)]
@@ -205,11 +218,11 @@ def list_datasets(
         if name is not None:
             info = _datasets.info(name)
             table = _datasets.load(name)
-            _out.print(f"[bold]{info.name}[/bold]: {info.description}")
-            _out.print(f"Lists: {info.lists}")
+            _out.print(Text.assemble((info.name, "bold"), ": ", info.description))
+            _out.print(f"Lists: {info.lists}", markup=False)
             _out.print(f"Cells: {len(table.counts)}, n = {table.n_observed:,}")
-            _out.print(f"Citation: {info.citation}")
-            _out.print(f"Provenance: {info.provenance}")
+            _out.print(f"Citation: {info.citation}", markup=False)
+            _out.print(f"Provenance: {info.provenance}", markup=False)
             return
         t = Table(title="Shipped datasets")
         t.add_column("name")
@@ -217,7 +230,7 @@ def list_datasets(
         t.add_column("citation")
         for n in _datasets.names():
             info = _datasets.info(n)
-            t.add_row(n, info.description, info.citation)
+            t.add_row(Text(n), Text(info.description), Text(str(info.citation)))
         _out.print(t)
 
 

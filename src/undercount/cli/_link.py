@@ -52,12 +52,12 @@ def link(
     )
     _out.print(
         f"{rep['n_suspicious']:,} suspicious cluster(s) listed in suspicious_clusters.csv; "
-        f"standardiser: {rep['standardiser']}"
+        f"standardiser: {rep['standardiser']}", markup=False, highlight=False
     )
     _out.print(
         "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in t.items()), highlight=False
     )
-    _out.print(f"written to {result.output}")
+    _out.print(f"written to {result.output}", markup=False, highlight=False)
 
 
 def _stage(intr: Any, stage: str) -> None:
@@ -101,7 +101,7 @@ def evaluate_linkage_cmd(
     if as_json:
         _out.print_json(json.dumps(ev.to_dict(), default=str))
     else:
-        _out.print(ev.summary(), highlight=False)
+        _out.print(ev.summary(), markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,12 @@
-"""Rich rendering of estimate payloads (the same dicts the JSON view prints)."""
+"""Rich rendering of estimate payloads (the same dicts the JSON view prints).
+
+Every string in a payload may come from the user (list names, column names, stratum
+values, file paths in warnings), so none is ever parsed as Rich markup: each becomes a
+:class:`rich.text.Text` (:func:`_t`), and lines that mix our styling with user text are
+assembled from styled pieces (:func:`_line`). A list called ``[bold]`` prints as ``[bold]``,
+one ending in ``\\`` keeps its backslash, and emoji codes (``:family:``) are left alone
+(``emoji=False`` on the consoles in :mod:`undercount.cli._common`).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +15,19 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["render_payload"]
+
+
+def _t(x: Any, style: str = "") -> Text:
+    """User text as literal text (never markup), optionally styled."""
+    return Text(str(x), style=style)
+
+
+def _line(*parts: str | tuple[str, str] | Text) -> Text:
+    """One line from literal pieces: ``"text"``, ``("text", "style")`` or a Text."""
+    return Text.assemble(*parts)
 
 
 def _num(x: Any, digits: int = 1) -> str:
@@ -40,40 +59,41 @@ def _strata(console: Console, p: dict[str, Any]) -> None:
         for col in ("stratum", "n", "model", "estimate", "interval"):
             t.add_column(col)
         for label, r in strata.items():
-            t.add_row(label, f"{r['n_observed']:,}", r["model"], _num(r["estimate"]),
-                      _interval(r["interval"]))
+            t.add_row(_t(label), f"{r['n_observed']:,}", _t(r["model"]),
+                      _t(_num(r["estimate"])), _t(_interval(r["interval"])))
         console.print(t)
     elif isinstance(rows, list) and rows:
         t = Table(title="Strata (published method: medians over imputations)")
         keys = [k for k in rows[0] if k not in ("estimate", "lower", "upper", "imputations")]
         for col in (*keys, "estimate", "lower", "upper"):
-            t.add_column(col)
+            t.add_column(_t(col))
         for r in rows:
-            t.add_row(*(str(r[k]) for k in keys), _num(r["estimate"]), _num(r["lower"]),
-                      _num(r["upper"]))
+            t.add_row(*(_t(r[k]) for k in keys), _t(_num(r["estimate"])),
+                      _t(_num(r["lower"])), _t(_num(r["upper"])))
         console.print(t)
 
 
 def _headline(console: Console, p: dict[str, Any]) -> None:
     level = p.get("level", 0.95)
-    console.print(
-        f"[bold]{p['method']}[/bold] · model [cyan]{p['model']}[/cyan] · lists "
-        f"{', '.join(p['lists'])}"
-    )
-    console.print(
-        f"Observed n = {p['n_observed']:,}   Estimate N = [bold]{_num(p['estimate'])}[/bold]   "
-        f"{level:.0%} interval ({p.get('interval_method', '')}) {_interval(p['interval'])}"
-    )
+    console.print(_line(
+        (str(p["method"]), "bold"), " · model ", (str(p["model"]), "cyan"), " · lists ",
+        ", ".join(map(str, p["lists"])),
+    ), highlight=False)
+    console.print(_line(
+        f"Observed n = {p['n_observed']:,}   Estimate N = ", (_num(p["estimate"]), "bold"),
+        f"   {level:.0%} interval ({p.get('interval_method', '')}) ",
+        _interval(p["interval"]),
+    ))
     for key in ("mean", "mode"):
         if key in p and p[key] is not None:
-            console.print(f"Posterior {key}: {_num(p[key])}")
+            console.print(_line(f"Posterior {key}: {_num(p[key])}"))
     boot = p.get("bootstrap")
     if isinstance(boot, dict):
         among = f" among the top {boot['ntop']} models" if boot.get("ntop") else ""
-        console.print(
+        console.print(_line(
             f"Bootstrap: {boot['replicates']:,} replicates ({boot['kind']}, {boot['method']}), "
             f"model selection re-run in each{among}"
-        )
+        ))
     defaults = p.get("defaults")
     if isinstance(defaults, dict) and defaults.get("bootstrap"):
         console.print(
@@ -85,11 +105,11 @@ def _headline(console: Console, p: dict[str, Any]) -> None:
     if "undercount" in p:
         u, r = p["undercount"], p["ratio"]
         lo, hi = u["interval"]
-        console.print(
-            f"Reported figure {_num(p['reported'], 0)} is [bold]{u['estimate']:.1%}[/bold] "
-            f"({_pct(lo)}–{_pct(hi)}) below the estimate; estimate/reported = "
+        console.print(_line(
+            f"Reported figure {_num(p['reported'], 0)} is ", (f"{u['estimate']:.1%}", "bold"),
+            f" ({_pct(lo)}–{_pct(hi)}) below the estimate; estimate/reported = "
             f"{r['estimate']:.2f} ({_num(r['interval'][0], 2)}–{_num(r['interval'][1], 2)})"
-        )
+        ))
 
 
 def _models(console: Console, p: dict[str, Any], top: int = 10) -> None:
@@ -107,8 +127,9 @@ def _models(console: Console, p: dict[str, Any], top: int = 10) -> None:
     for col in ("model", "estimate", "AIC", "BIC", "weight", "status"):
         t.add_column(col, justify="left" if col in ("model", "status") else "right")
     for m in usable[:top]:
-        t.add_row(m["model"], _num(m.get("estimate")), _num(m.get("aic"), 2),
-                  _num(m.get("bic"), 2), _num(m.get("weight"), 3), m.get("status", "ok"))
+        t.add_row(_t(m["model"]), _t(_num(m.get("estimate"))), _t(_num(m.get("aic"), 2)),
+                  _t(_num(m.get("bic"), 2)), _t(_num(m.get("weight"), 3)),
+                  _t(m.get("status", "ok")))
     console.print(t)
     if failing:
         f = Table(title=f"Models not used ({len(failing)})")
@@ -116,7 +137,7 @@ def _models(console: Console, p: dict[str, Any], top: int = 10) -> None:
         f.add_column("status")
         f.add_column("reason")
         for m in failing[:top]:
-            f.add_row(m["model"], m.get("status", ""), m.get("reason", ""))
+            f.add_row(_t(m["model"]), _t(m.get("status", "")), _t(m.get("reason", "")))
         if len(failing) > top:
             f.add_row("…", "", f"{len(failing) - top} more (see --format json)")
         console.print(f)
@@ -124,19 +145,21 @@ def _models(console: Console, p: dict[str, Any], top: int = 10) -> None:
 
 def _warnings(console: Console, p: dict[str, Any]) -> None:
     for w in p.get("warnings") or []:
-        console.print(f"[yellow]warning[/yellow]: {w}", highlight=False)
+        console.print(_line(("warning", "yellow"), ": ", str(w)), highlight=False)
 
 
 def render_payload(console: Console, p: dict[str, Any]) -> None:
     if p.get("method") == "all":
-        t = Table(title=f"All families · n = {p['n_observed']:,} · lists {', '.join(p['lists'])}")
+        t = Table(title=_line(
+            f"All families · n = {p['n_observed']:,} · lists ", ", ".join(map(str, p["lists"]))
+        ))
         for col in ("method", "model", "estimate", "interval", "interval method"):
             t.add_column(col)
         for r in p["results"]:
-            t.add_row(r["method"], r["model"], _num(r["estimate"]), _interval(r["interval"]),
-                      r.get("interval_method", ""))
+            t.add_row(_t(r["method"]), _t(r["model"]), _t(_num(r["estimate"])),
+                      _t(_interval(r["interval"])), _t(r.get("interval_method", "")))
         for f in p.get("failures", []):
-            t.add_row(f["method"], "-", "-", "-", f"failed: {f['reason']}")
+            t.add_row(_t(f["method"]), "-", "-", "-", _t(f"failed: {f['reason']}"))
         console.print(t)
         for r in p["results"]:
             _warnings(console, r)
@@ -147,4 +170,4 @@ def render_payload(console: Console, p: dict[str, Any]) -> None:
         _models(console, p)
     _warnings(console, p)
     for a in p.get("assumptions") or []:
-        console.print(f"[dim]assumes[/dim]: {a}", highlight=False)
+        console.print(_line(("assumes", "dim"), ": ", str(a)), highlight=False)

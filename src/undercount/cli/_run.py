@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from undercount.cli._common import err, out, user_errors
 from undercount.cli._interrupt import interruptible
@@ -64,11 +65,11 @@ def run(
     if report is not None:
         sentence = report.summary.get("sentence")
         if sentence:
-            _out.print(sentence, highlight=False)
-        _out.print(f"Report: {report.summary.get('html')}", highlight=False)
+            _out.print(str(sentence), markup=False, highlight=False)
+        _out.print(f"Report: {report.summary.get('html')}", markup=False, highlight=False)
         if report.summary.get("pdf"):
-            _out.print(f"PDF:    {report.summary.get('pdf')}", highlight=False)
-    _out.print(f"Store:  {summary.store}", highlight=False)
+            _out.print(f"PDF:    {report.summary.get('pdf')}", markup=False, highlight=False)
+    _out.print(f"Store:  {summary.store}", markup=False, highlight=False)
 
 
 def status(
@@ -81,7 +82,7 @@ def status(
     with user_errors():
         p = Project(project, check_inputs=False)
         rows = p.status()
-    t = Table(title=f"{p.config.name}: {p.store.path}")
+    t = Table(title=Text(f"{p.config.name}: {p.store.path}"))
     for col in ("stage", "state", "input hash", "output hash", "finished (UTC)", "time"):
         t.add_column(col)
     colors = {"up to date": "green", "outdated": "yellow", "interrupted": "red"}
@@ -113,10 +114,10 @@ def report(
         p = Project(project, check_inputs=False)
         html_path = html or p.config.output / "report.html"
         rep = p.report(redact=redact, html_path=html_path, pdf_path=pdf)
-    _out.print(rep.headline["sentence"], highlight=False)
-    _out.print(f"Report: {html_path}", highlight=False)
+    _out.print(str(rep.headline["sentence"]), markup=False, highlight=False)
+    _out.print(f"Report: {html_path}", markup=False, highlight=False)
     if pdf:
-        _out.print(f"PDF:    {pdf}", highlight=False)
+        _out.print(f"PDF:    {pdf}", markup=False, highlight=False)
     sys.stdout.flush()
 
 

@@ -63,7 +63,8 @@ def register(app: typer.Typer) -> None:
         ] = "3",
         seed: Annotated[
             int | None,
-            typer.Option("--seed", help="Random seed (default: fresh entropy, printed)."),
+            typer.Option("--seed", min=0,
+                         help="Random seed, 0 or more (default: fresh entropy, printed)."),
         ] = None,
         mean_group_size: Annotated[
             float | None,

@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
-from undercount.cli._common import exit_code
+from undercount.cli._common import error_text, exit_code
 from undercount.errors import UndercountError
 
 __all__ = ["register"]
@@ -38,7 +37,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Estimator families, comma-separated (default: all six)."),
         ] = None,
         replicates: Annotated[int, typer.Option(help="Replicates R per design.")] = 100,
-        seed: Annotated[int, typer.Option(help="Master seed.")] = 0,
+        seed: Annotated[int, typer.Option(min=0, help="Master seed, 0 or more.")] = 0,
         first_replicate: Annotated[
             int, typer.Option(help="Number of the first replicate (to extend or split a run).")
         ] = 0,
@@ -80,7 +79,7 @@ def register(app: typer.Typer) -> None:
             write_outputs,
         )
 
-        console = Console(stderr=True)
+        console = Console(stderr=True, emoji=False)
         if list_designs:
             for name, d in DESIGNS.items():
                 typer.echo(f"design  {name:12s} {d.description}")
@@ -97,7 +96,7 @@ def register(app: typer.Typer) -> None:
             try:
                 results = load_replicates(_split(combine) or [], _split(supersede) or [])
             except UndercountError as exc:
-                console.print(f"[bold red]{type(exc).__name__}[/bold red]: {exc}")
+                console.print(error_text(exc), highlight=False)
                 raise typer.Exit(exit_code(exc)) from None
             paths = write_outputs(results, out, command=command)
             typer.echo(summary_markdown(summarise(results)))
@@ -123,8 +122,7 @@ def register(app: typer.Typer) -> None:
                 progress=progress,
             )
         except UndercountError as exc:
-            console.print(f"[bold red]{type(exc).__name__}[/bold red]: {escape(str(exc))}",
-                          highlight=False)
+            console.print(error_text(exc), highlight=False)
             raise typer.Exit(exit_code(exc)) from None
         paths = write_outputs(results, out, command=command)
         typer.echo(summary_markdown(summarise(results)))

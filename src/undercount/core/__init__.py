@@ -9,7 +9,7 @@ from undercount.core.estimator import (
 )
 from undercount.core.provenance import Provenance
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult, Summary
-from undercount.core.table import CaptureTable, pattern_code, pattern_string
+from undercount.core.table import CaptureTable, list_overlaps, pattern_code, pattern_string
 
 __all__ = [
     "CaptureTable",
@@ -24,6 +24,7 @@ __all__ = [
     "Summary",
     "TopRestrictable",
     "check_settings",
+    "list_overlaps",
     "pattern_code",
     "pattern_string",
 ]

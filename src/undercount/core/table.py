@@ -19,11 +19,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from undercount.core.result import Diagnostic
 from undercount.errors import DataWarning, InputError
 
-__all__ = ["CaptureTable", "pattern_code", "pattern_string", "patterns_from_codes"]
+__all__ = [
+    "MAX_COUNT",
+    "CaptureTable",
+    "list_overlaps",
+    "pattern_code",
+    "pattern_string",
+    "patterns_from_codes",
+]
 
 _MAX_LISTS = 30
+#: The largest count a cell may hold. More than a hundred times the world's population, so
+#: no count of people reaches it; a larger value is a typing or export error (``1e18``), and
+#: it would also break the floating-point fits, whose integers are exact only below 2**53.
+MAX_COUNT = 10**12
 
 
 def pattern_string(pattern: Sequence[int] | np.ndarray) -> str:
@@ -85,6 +97,15 @@ class CaptureTable:
             )
         if counts.shape != (patterns.shape[0],):
             raise InputError(f"{self.source}: counts must have one entry per pattern row")
+        if counts.dtype.kind not in "biu":
+            try:
+                fc = counts.astype(float)
+            except (TypeError, ValueError):
+                raise InputError(f"{self.source}: counts must be numbers") from None
+            if not np.isfinite(fc).all() or (fc != np.floor(fc)).any():
+                raise InputError(f"{self.source}: counts must be finite whole numbers")
+        if counts.size and (counts > MAX_COUNT).any():
+            raise InputError(f"{self.source}: a count exceeds the limit of {MAX_COUNT:,}")
         patterns = patterns.astype(np.uint8, copy=True)
         counts = counts.astype(np.int64, copy=True)
         patterns.setflags(write=False)
@@ -188,6 +209,9 @@ class CaptureTable:
         else:
             counts, bad = _as_counts(frame[count_column])
             problems += [
+                f"row {r}, column {count_column!r}: {v!r} is larger than any count of people "
+                f"(the limit is {MAX_COUNT:,}); check for a typing or export error"
+                if _is_huge(v) else
                 f"row {r}, column {count_column!r}: {v!r} is not a non-negative integer count"
                 for r, v in bad
             ]
@@ -427,6 +451,10 @@ class CaptureTable:
                 )
         return problems
 
+    def list_overlaps(self) -> tuple[Diagnostic, ...]:
+        """Pairs of lists that are identical or nested; see :func:`list_overlaps`."""
+        return list_overlaps(self)
+
     def sha256(self) -> str:
         """Content hash of the aggregated cells (list names and counts)."""
         h = hashlib.sha256()
@@ -459,6 +487,53 @@ class CaptureTable:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def list_overlaps(table: CaptureTable) -> tuple[Diagnostic, ...]:
+    """Warnings for pairs of lists that are identical, or where one holds a subset of the other.
+
+    Capture-recapture treats each list as a separate source. Two lists that name exactly the
+    same people (a column duplicated under another name, one file named as two lists), or a
+    list every one of whose people is also on another (an extract of it), are usually not
+    separate sources: with them the estimate is badly wrong (a duplicated list makes the
+    overlap look complete, and N collapses towards n). A small list can be nested in a large
+    one by chance, so this warns rather than refuses.
+
+    Returns one :class:`~undercount.core.result.Diagnostic` per pair (code
+    ``"identical_lists"`` or ``"nested_lists"``), naming both lists and their sizes; empty
+    when no pair is identical or nested. Used by ``undercount estimate``, ``link`` and the
+    report, so the wording is the same everywhere.
+    """
+    sizes = table.list_sizes
+    pats = table.patterns.astype(np.int64)
+    counts = table.counts
+    out: list[Diagnostic] = []
+    names = table.lists
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            a, b = names[i], names[j]
+            n_a, n_b = sizes[a], sizes[b]
+            if n_a == 0 or n_b == 0:
+                continue
+            both = int((pats[:, i] * pats[:, j] * counts).sum())
+            if both == n_a == n_b:
+                out.append(Diagnostic(
+                    "identical_lists",
+                    f"lists {a!r} and {b!r} are identical: both hold the same {n_a:,} "
+                    "people. One may be a copy of the other (a column repeated under another "
+                    "name, or one file named as two lists); capture-recapture needs separate "
+                    "sources, so check the input before trusting the estimate.",
+                ))
+            elif both in (n_a, n_b):
+                small, big = (a, b) if both == n_a else (b, a)
+                out.append(Diagnostic(
+                    "nested_lists",
+                    f"list {small!r} is a subset of list {big!r}: all {both:,} people on "
+                    f"{small!r} are also on {big!r} ({sizes[big]:,} people). If {small!r} was "
+                    f"drawn from {big!r} it is not a separate source and the estimate is "
+                    "biased; check the input.",
+                ))
+    return tuple(out)
 
 
 def patterns_from_codes(codes: np.ndarray, n_lists: int) -> np.ndarray:
@@ -495,6 +570,14 @@ def _as_binary(col: pd.Series) -> tuple[np.ndarray, list[tuple[int, object]]]:
     return out, bad
 
 
+def _is_huge(v: object) -> bool:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return bool(np.isfinite(f) and f > MAX_COUNT)
+
+
 def _as_counts(col: pd.Series) -> tuple[np.ndarray, list[tuple[int, object]]]:
     values = col.to_numpy(dtype=object)
     out = np.zeros(len(values), dtype=np.int64)
@@ -505,7 +588,7 @@ def _as_counts(col: pd.Series) -> tuple[np.ndarray, list[tuple[int, object]]]:
         except (TypeError, ValueError):
             bad.append((_row_label(i), v))
             continue
-        if not np.isfinite(f) or f < 0 or f != np.floor(f):
+        if not np.isfinite(f) or f < 0 or f != np.floor(f) or f > MAX_COUNT:
             bad.append((_row_label(i), v))
         else:
             out[i] = int(f)

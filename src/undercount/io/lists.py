@@ -4,14 +4,16 @@ their records (:func:`read_list`), with errors naming the file, row and column."
 from __future__ import annotations
 
 import csv
+import io
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from undercount.errors import InputError
+from undercount.errors import DataWarning, InputError
 from undercount.io.project_types import ListSource, ProjectConfig
-from undercount.io.readers import read_frame
+from undercount.io.readers import excel_sheet, read_frame, read_text
 
 __all__ = ["check_input_columns", "read_list"]
 
@@ -19,14 +21,15 @@ __all__ = ["check_input_columns", "read_list"]
 def _read_header(spec: ListSource) -> list[str]:
     try:
         if spec.format == "csv":
-            header = pd.read_csv(spec.file, nrows=0, dtype=str, skipinitialspace=True)
+            header = pd.read_csv(io.StringIO(read_text(spec.file, spec.encoding)), nrows=0,
+                                 dtype=str, skipinitialspace=True)
             return [str(c).strip() for c in header.columns]
         if spec.format == "parquet":
             return list(pq.read_schema(spec.file).names)
         frame = pd.read_excel(spec.file, sheet_name=spec.sheet or 0, nrows=0)
         return [str(c) for c in frame.columns]
-    except UnicodeDecodeError as exc:
-        raise InputError(_not_utf8(spec.file)) from exc
+    except InputError:
+        raise  # read_text's: the line and byte that are not valid in the encoding
     except Exception as exc:  # each reader raises its own types
         raise InputError(f"{spec.file}: could not be read as {spec.format}: {exc}") from exc
 
@@ -73,31 +76,30 @@ def _file_header(path: Path) -> list[str]:
     """The column names of a capture-history file (CSV/TSV read by hand: only the header)."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, delimiter="\t" if suffix == ".tsv" else ",")
-            try:
-                return [c.strip() for c in next(reader)]
-            except StopIteration as exc:
-                raise InputError(f"{path}: the file is empty") from exc
+        text = read_text(path)  # names the line and byte a non-UTF-8 file fails at
+        reader = csv.reader(io.StringIO(text, newline=""),
+                            delimiter="\t" if suffix == ".tsv" else ",")
+        try:
+            return [c.strip() for c in next(reader)]
+        except StopIteration as exc:
+            raise InputError(f"{path}: the file is empty") from exc
     return [str(c) for c in read_frame(path).columns]
 
 
+def _warn_other_sheets(spec: ListSource) -> None:
+    """Warn when a list reads the first sheet of a workbook that has others."""
+    if spec.sheet is not None:
+        return
+    first, names = excel_sheet(spec.file)
+    if len(names) > 1:
+        warnings.warn(
+            f"{spec.file}: list {spec.name!r} reads the workbook's first sheet, {first!r}; it "
+            f"also has {names[1:]}. Set sheet = \"...\" in the list's [[lists]] table to read "
+            "another.",
+            DataWarning,
+            stacklevel=3,
+        )
 
-def _not_utf8(path: Path) -> str:
-    """Where a CSV stops being UTF-8 (line and column of the first bad byte), and the fix."""
-    data = path.read_bytes()
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return (f"{path}: the file is UTF-16 text; save it as UTF-8 (in Excel: Save As, "
-                "\"CSV UTF-8\")")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        return (f"{path}, line {line}, byte {column}: byte 0x{data[exc.start]:02x} is not "
-                "UTF-8 text (the file is probably Latin-1 or Windows-1252); save it as UTF-8 "
-                "(in Excel: Save As, \"CSV UTF-8\")")
-    return f"{path}: the file is not UTF-8 text; save it as UTF-8"  # pragma: no cover
 
 def read_list(spec: ListSource):
     """Read one list's needed columns as strings; check its record ids.
@@ -113,7 +115,7 @@ def read_list(spec: ListSource):
     try:
         if spec.format == "csv":
             frame = pd.read_csv(
-                spec.file,
+                io.StringIO(read_text(spec.file, spec.encoding)),
                 dtype=str,
                 keep_default_na=False,
                 na_values=[""],
@@ -124,8 +126,9 @@ def read_list(spec: ListSource):
             frame = pd.read_parquet(spec.file, columns=spec.source_columns)
         else:
             frame = pd.read_excel(spec.file, sheet_name=spec.sheet or 0, dtype=str)
-    except UnicodeDecodeError as exc:
-        raise InputError(_not_utf8(spec.file)) from exc
+            _warn_other_sheets(spec)
+    except InputError:
+        raise  # read_text's: the line and byte that are not valid in the encoding
     except Exception as exc:
         raise InputError(f"{spec.file}: could not be read as {spec.format}: {exc}") from exc
     missing = [c for c in spec.source_columns if c not in frame.columns]

@@ -92,6 +92,7 @@ from undercount.io.project_types import (
     ReportSpec,
     StrataSpec,
 )
+from undercount.io.readers import check_encoding
 
 __all__ = ["ESTIMATE_OPTIONS", "EstimateCheck", "load_project", "read_toml"]
 
@@ -261,7 +262,8 @@ def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSource | No
         where = f"[[lists]] {name!r}"
     _unknown_keys(
         table,
-        ["name", "file", "format", "id_column", "columns", "covariates", "sheet", "on_bad_value"],
+        ["name", "file", "format", "id_column", "columns", "covariates", "sheet", "on_bad_value",
+         "encoding", "date_order"],
         where,
         p,
     )
@@ -341,6 +343,7 @@ def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSource | No
     if on_bad not in ("raise", "coerce"):
         p.add(f"{where}: on_bad_value = {on_bad!r}: must be \"raise\" or \"coerce\"")
         ok = False
+    encoding, date_order = _text_options(table, where, p)
     if not ok or path is None:
         return None
     return ListSource(
@@ -352,7 +355,24 @@ def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSource | No
         covariates=tuple(dict.fromkeys(covariates)),
         sheet=sheet,
         on_bad_value=on_bad,
+        encoding=encoding,
+        date_order=date_order,
     )
+
+
+def _text_options(table: dict, where: str, p: _Problems) -> tuple[str | None, str | None]:
+    """A list's ``encoding`` and ``date_order`` (issue 16), checked."""
+    encoding = table.get("encoding")
+    if encoding is not None:
+        try:
+            check_encoding(encoding if isinstance(encoding, str) else repr(encoding))
+        except ConfigError as exc:
+            p.add(f"{where}: {exc}")
+    date_order = table.get("date_order")
+    if date_order not in (None, "day-first", "month-first"):
+        p.add(f"{where}: date_order = {date_order!r}: must be \"day-first\" (03/11/2023 is "
+              "3 November) or \"month-first\" (11 March)")
+    return encoding, date_order
 
 
 def _covariates(value: Any, where: str, p: _Problems) -> list[str]:

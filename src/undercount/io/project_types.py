@@ -65,6 +65,11 @@ class ListSource:
         What to do with an unparseable value (a date like ``19399222``, an age ``"twelve"``,
         an unknown sex code): ``"raise"`` (default) stops with an error naming every bad
         cell; ``"coerce"`` treats them as missing and warns.
+    encoding : str or None
+        Text encoding of a CSV file (default UTF-8; ``"latin-1"``, ``"cp1252"``, ...).
+    date_order : {"day-first", "month-first"} or None
+        How the list writes numeric dates: ``03/11/2023`` is 3 November or 11 March. Unset,
+        dates are read day-first and a column whose order is a guess is warned about.
     """
 
     name: str
@@ -75,6 +80,8 @@ class ListSource:
     covariates: tuple[str, ...] = ()
     sheet: str | int | None = None
     on_bad_value: str = "raise"
+    encoding: str | None = None
+    date_order: str | None = None
 
     @property
     def source_columns(self) -> list[str]:
@@ -285,6 +292,9 @@ class ProjectConfig:
                     "columns": dict(s.columns),
                     "covariates": list(s.covariates),
                     "on_bad_value": s.on_bad_value,
+                    # Only when set, so the stage hashes of existing projects do not change.
+                    **({"encoding": s.encoding} if s.encoding is not None else {}),
+                    **({"date_order": s.date_order} if s.date_order is not None else {}),
                 }
                 for s in self.lists
             ],

@@ -130,6 +130,7 @@ def _standardise_one(frame: pd.DataFrame, spec: ListSource) -> pd.DataFrame:
         id_column=spec.id_column,
         source=str(spec.file),
         errors=spec.on_bad_value,
+        dayfirst=None if spec.date_order is None else spec.date_order == "day-first",
     ).copy()
     for col in STD_COLUMNS:
         if col not in std.columns:

@@ -11,8 +11,10 @@ tables under ``linkage/arabic_names/``; see ``release_noise.md`` there):
    ``ئ → ي``; Persian/Urdu look-alikes ``ی ک ۀ ہ`` to their Arabic letters. A standalone
    hamza ``ء`` is kept (``علاء`` and ``علا`` are different names); the cross-script
    skeleton in :mod:`undercount.names.keys` drops it.
-4. Parenthesised asides (a nickname, an alternative family name) are removed, and any other
-   non-letter (digits, punctuation, Latin letters) becomes a space.
+4. Parenthesised asides (a nickname, an alternative family name) are removed; a word in
+   another script (``Ahmad`` in ``محمد Ahmad صالح``, Cyrillic, CJK) is kept as a word of its
+   own, romanised to lower-case ASCII letters (:mod:`undercount.names.scripts`), never
+   dropped; any other non-letter (digits, punctuation) becomes a space.
 5. Repair of the PDF-extraction artefacts of the lam-alef ligature: the ligature ``لا`` was
    extracted in reverse order (``ال``) and ``الله`` as ``هللا`` (:func:`repair_lam_alef`).
 6. Compound names are kept as one part: ``عبد X`` (and ``عبد ال X``), ``ابو X``, and a
@@ -66,7 +68,11 @@ _TRANSLATE = str.maketrans({**dict.fromkeys([*_MARKS, _TATWEEL], None), **_LETTE
 
 # The basic Arabic letters (after unification); everything else becomes a space.
 _ARABIC_LETTERS = "ءابتثجحخدذرزسشصضطظعغفقكلمنهوي"
-_NON_LETTER = re.compile(f"[^{_ARABIC_LETTERS} ]+")
+_NON_LETTER = re.compile(f"[^{_ARABIC_LETTERS}a-z ]+")
+# A run of letters of any other script (\w less digits, underscore and the Arabic blocks).
+_FOREIGN_RUN = re.compile(
+    "[^\\W\\d_\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]+"
+)
 _BRACKETED = re.compile(r"[\(\[\{][^\)\]\}]*[\)\]\}]?")
 _SPACES = re.compile(r"\s+")
 _ARABIC_CHAR = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
@@ -137,8 +143,9 @@ def clean_arabic(text: str) -> str:
     """Orthographic normalisation (the data notes' *norm1*), with no artefact repair.
 
     NFKC; tashkeel and tatweel removed; alef, alef maqsura, ta marbuta and hamza-seat forms
-    unified; parenthesised asides dropped; other non-letters replaced by spaces; spaces
-    collapsed.
+    unified; parenthesised asides dropped; words in other scripts kept, romanised to
+    lower-case ASCII (``محمد Ahmad`` → ``محمد ahmad``, ``Иван`` → ``ivan``); other
+    non-letters replaced by spaces; spaces collapsed.
 
     Examples
     --------
@@ -146,11 +153,24 @@ def clean_arabic(text: str) -> str:
     'احمد'
     >>> clean_arabic("فاطمة")
     'فاطمه'
+    >>> clean_arabic("محمد Ahmad صالح")
+    'محمد ahmad صالح'
     """
     text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
     text = _BRACKETED.sub(" ", text)
+    if not text.isascii() or _ANY_LATIN.search(text):
+        text = _FOREIGN_RUN.sub(_romanise, text)
     text = _NON_LETTER.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+_ANY_LATIN = re.compile("[A-Za-z]")
+
+
+def _romanise(m: re.Match[str]) -> str:
+    from undercount.names.scripts import to_latin_letters
+
+    return " " + to_latin_letters(m.group()).lower() + " "
 
 
 def repair_lam_alef(token: str) -> str:

@@ -34,16 +34,22 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from undercount.errors import InputError
+
 __all__ = [
+    "DateOrder",
     "ParsedDates",
     "age_heaped",
     "completed_years",
+    "date_order_evidence",
     "parse_ages",
     "parse_date",
     "parse_dates",
 ]
 
 Precision = Literal["day", "month", "year"]
+#: How a list writes numeric dates: ``03/11/2023`` is 3 November (day-first) or 11 March.
+DateOrder = Literal["day-first", "month-first"]
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 # (format, precision), tried in order on the values not parsed yet.
@@ -62,8 +68,13 @@ _DAY_FIRST: tuple[tuple[str, Precision], ...] = (
 )
 _MONTH_FIRST: tuple[tuple[str, Precision], ...] = (
     ("%m/%d/%Y", "day"),
+    ("%m-%d-%Y", "day"),
+    ("%m.%d.%Y", "day"),
     *(f for f in _DAY_FIRST if f[0] != "%m/%d/%Y"),
 )
+# d/m/yyyy or m/d/yyyy with any of the separators: the two orders a reader must choose from.
+_LEADING_PAIR = re.compile(r"\s*[0-9٠-٩۰-۹]{1,2}[/.-]")
+_TWO_NUMBERS = re.compile(r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$")
 _TIME_TAIL = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _AGE = re.compile(
     r"^\s*(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>y|yr|yrs|year|years|سنة|سنه|سنوات|عام|"
@@ -100,6 +111,12 @@ class ParsedDates:
         Day precision and the first of a month.
     heaped : ndarray of bool
         The date carries no more than the year: 1 January, or year-only precision.
+    ambiguous : ndarray of bool
+        Written ``a/b/yyyy`` (or with ``-`` or ``.``) with both ``a`` and ``b`` at most 12
+        and different, so day-first and month-first give two real dates (``03/11/2023``);
+        read in the order asked for. See :func:`date_order_evidence`.
+    order_evidence : tuple of int
+        ``(day_first_only, month_first_only)``: how many values only one order can read.
     """
 
     dates: pd.Series
@@ -108,6 +125,8 @@ class ParsedDates:
     jan01: np.ndarray
     day01: np.ndarray
     heaped: np.ndarray
+    ambiguous: np.ndarray | None = None
+    order_evidence: tuple[int, int] = (0, 0)
 
     def iso(self) -> pd.Series:
         """ISO ``YYYY-MM-DD`` strings (object dtype), None where missing."""
@@ -128,7 +147,8 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
 
     Tries ISO (``1990-05-17``), ``1990/05/17``, day-first ``17/05/1990``, ``17-05-1990``,
     ``17.05.1990`` (month-first when ``dayfirst=False``; the other order is tried next, so
-    ``05/17/1990`` still parses), ``19900517``, ``1990-05``, ``05/1990`` and a bare year
+    ``05/17/1990`` still parses; values that are a date in both orders are marked
+    ``ambiguous``), ``19900517``, ``1990-05``, ``05/1990`` and a bare year
     ``1990``. A time of day is ignored. Datetime values (Excel cells) are taken as they are.
     Arabic-Indic digits are accepted.
     """
@@ -164,6 +184,11 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
                 dates[idx] = got[ok].astype("datetime64[s]").to_numpy()
                 precision[idx] = prec
                 remaining[idx] = False
+    # A year before 1 ("-1" read as a bare year) is no calendar date, and Python's dates
+    # cannot hold it.
+    before_year_1 = (dates.notna() & (dates.dt.year < 1)).to_numpy()
+    if before_year_1.any():
+        dates[before_year_1] = pd.NaT
     bad = ~blank & dates.isna().to_numpy()
     precision[bad] = None
     day = (precision == "day").to_numpy()
@@ -172,7 +197,41 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
     jan01 = day & (month == 1) & (dom == 1)
     day01 = day & (dom == 1)
     heaped = jan01 | (precision == "year").to_numpy()
-    return ParsedDates(dates, precision, bad, jan01, day01, heaped)
+    ambiguous, day_only, month_only = date_order_evidence(values)
+    ambiguous &= ~bad
+    return ParsedDates(dates, precision, bad, jan01, day01, heaped, ambiguous,
+                       (day_only, month_only))
+
+
+def date_order_evidence(values: pd.Series) -> tuple[np.ndarray, int, int]:
+    """What a column of dates says about the order of day and month.
+
+    Returns ``(ambiguous, day_first_only, month_first_only)``: a mask of the values written
+    ``a/b/yyyy`` (``/``, ``-`` or ``.``) with ``a`` and ``b`` both between 1 and 12 and
+    different, which are a real date in either order; the number of such values with
+    ``a > 12`` (only day-first reads them); and the number with ``b > 12`` (only
+    month-first reads them). A column with ambiguous values and no evidence either way, or
+    evidence against the order used, needs its order set by hand.
+    """
+    obj = pd.Series(values).reset_index(drop=True).astype(object)
+    # Only strings that start with one or two digits and a separator can be d/m/y or m/d/y
+    # (ISO dates, the common case, are skipped at once).
+    is_str = obj.map(
+        lambda v: isinstance(v, str) and _LEADING_PAIR.match(v) is not None
+    ).to_numpy(dtype=bool)
+    text = obj[is_str].astype(str).str.strip().str.translate(_DIGITS)
+    text = text.str.replace(_TIME_TAIL, "", regex=True)
+    parts = text.str.extract(_TWO_NUMBERS)
+    a = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float)
+    b = pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        a_month = (a >= 1) & (a <= 12)
+        b_month = (b >= 1) & (b <= 12)
+        a_day = (a > 12) & (a <= 31)
+        b_day = (b > 12) & (b <= 31)
+    ambiguous = np.zeros(len(obj), dtype=bool)
+    ambiguous[is_str] = a_month & b_month & (a != b)
+    return ambiguous, int((a_day & b_month).sum()), int((a_month & b_day).sum())
 
 
 def parse_date(value: object, *, dayfirst: bool = True) -> tuple[dt.date, Precision] | None:
@@ -180,12 +239,12 @@ def parse_date(value: object, *, dayfirst: bool = True) -> tuple[dt.date, Precis
 
     Raises
     ------
-    ValueError
-        If the value is not empty but cannot be parsed.
+    InputError
+        If the value is not empty but cannot be parsed (an InputError is a ValueError).
     """
     parsed = parse_dates(pd.Series([value], dtype=object), dayfirst=dayfirst)
     if parsed.bad[0]:
-        raise ValueError(f"{value!r} is not a date in a recognised format")
+        raise InputError(f"{value!r} is not a date in a recognised format")
     if pd.isna(parsed.dates[0]):
         return None
     return parsed.dates[0].date(), parsed.precision[0]

@@ -31,6 +31,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from undercount.errors import InputError
+
 __all__ = ["check_digit", "clean_id", "clean_ids", "id_valid", "ids_valid"]
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
@@ -46,8 +48,11 @@ def check_digit(first8: str) -> int:
     >>> check_digit("40123456")
     2
     """
-    if len(first8) != 8 or not first8.isdigit():
-        raise ValueError(f"expected 8 digits, got {first8!r}")
+    if not isinstance(first8, str) or len(first8) != 8 or not (
+        first8.isascii() and first8.isdigit()
+    ):
+        # InputError is also a ValueError, what this raised before.
+        raise InputError(f"expected 8 digits, got {first8!r}")
     total = 0
     for i, ch in enumerate(first8):
         d = int(ch)
@@ -113,7 +118,8 @@ def ids_valid(digits: pd.Series | np.ndarray) -> np.ndarray:
     if not present.any():
         return out
     strs = arr[present].astype(str)
-    nine = np.char.str_len(strs) == 9
+    # Anything but nine ASCII digits (an uncleaned value) is an invalid ID, not a crash.
+    nine = np.array([len(x) == 9 and x.isascii() and x.isdigit() for x in strs], dtype=bool)
     ok = np.zeros(strs.shape, dtype=bool)
     if nine.any():
         codes = np.frombuffer(

@@ -27,6 +27,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from undercount.names.scripts import to_latin_letters
+
 __all__ = [
     "clean_latin",
     "latin_key",
@@ -63,11 +65,21 @@ _ABD_CANON = re.compile(
 
 
 def clean_latin(text: str) -> str:
-    """Lower-case, accents stripped, apostrophes unified, bracketed asides dropped, other
-    non-letters replaced by spaces, spaces collapsed."""
+    """Lower-case, accents stripped, apostrophes unified, letters of other scripts
+    transliterated (:func:`undercount.names.scripts.to_latin_letters`), bracketed asides
+    dropped, other non-letters replaced by spaces, spaces collapsed."""
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        # Apostrophes and the ayn/hamza signs go before transliteration, which would turn
+        # them into other punctuation; then letters of other scripts (Cyrillic, CJK, a
+        # stray Arabic word) are romanised rather than dropped.
+        text = text.translate(_APOSTROPHES)
+        if not text.isascii():
+            text = "".join(
+                ch if ch.isascii() or not ch.isalpha() else to_latin_letters(ch)
+                for ch in text
+            )
     text = text.lower().translate(_APOSTROPHES)
     text = _BRACKETED.sub(" ", text)
     text = _NON_LETTER.sub(" ", text)

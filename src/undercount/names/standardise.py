@@ -24,7 +24,12 @@ from undercount.names.arabic import (
     normalise_arabic_token,
     split_name,
 )
-from undercount.names.dates import age_heaped, completed_years, parse_ages, parse_dates
+from undercount.names.dates import (
+    age_heaped,
+    completed_years,
+    parse_ages,
+    parse_dates,
+)
 from undercount.names.ids import clean_ids, ids_valid
 from undercount.names.keys import family_skeleton, skeleton
 from undercount.names.latin import (
@@ -32,6 +37,7 @@ from undercount.names.latin import (
     normalise_latin_token,
     split_latin_name,
 )
+from undercount.names.scripts import foreign_scripts
 
 __all__ = ["NAME_ROLES", "OUTPUT_COLUMNS", "ROLES", "standardise"]
 
@@ -82,6 +88,45 @@ def _arabic_full(raw: object) -> tuple[str | None, tuple]:
     parts = [normalise_arabic_token(p) for p in split_name(raw)]
     parts = [p for p in parts if p]
     return (" ".join(parts) or None), _assign_parts(parts)
+
+
+def _foreign(home: str):
+    def scripts(raw: object) -> frozenset[str]:
+        if not isinstance(raw, str):
+            return frozenset()
+        return frozenset(foreign_scripts(raw, home))
+    return scripts
+
+
+def _warn_foreign_scripts(
+    data: pd.DataFrame, columns: Mapping[str, str], source: str, rows: np.ndarray
+) -> None:
+    """One warning per name column whose values hold words in another script.
+
+    Such words are kept (romanised by :func:`~undercount.names.arabic.clean_arabic` and
+    :func:`~undercount.names.latin.clean_latin`), but a reader must know: an Arabic column
+    with Latin or Cyrillic names may be a column mapped to the wrong role.
+    """
+    for role in NAME_ROLES:
+        if role not in columns:
+            continue
+        home = "Arabic" if role.endswith("_ar") else "Latin"
+        values = data[columns[role]]
+        found = _map_unique(values, _foreign(home))
+        hit = np.flatnonzero(found.map(bool).to_numpy(dtype=bool))
+        if not len(hit):
+            continue
+        scripts = sorted(set().union(*found.iloc[hit]))
+        what = ("kept as name parts of their own in Latin letters" if home == "Arabic"
+                else "transliterated to Latin letters")
+        shown = ", ".join(f"row {rows[i]} {values.iloc[i]!r}" for i in hit[:3])
+        warnings.warn(
+            f"{source}, column {columns[role]!r}: {len(hit)} value(s) of this {home} name "
+            f"column hold words in another script ({', '.join(scripts)}); {what}, not "
+            f"dropped (e.g. {shown}{', ...' if len(hit) > 3 else ''})",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def _latin_full(raw: object) -> tuple[str | None, tuple]:
@@ -152,6 +197,35 @@ def _norm_sex(raw: object) -> str | Literal[False] | None:
     return _SEX.get(cleaned, False)
 
 
+def _warn_ambiguous_dates(
+    values: pd.Series, parsed, source: str, column: str, rows: np.ndarray, dayfirst: bool,
+    *, explicit: bool = False,
+) -> None:
+    """Warn when a column's day/month order is a guess (see ``standardise``'s ``dayfirst``)."""
+    amb = np.flatnonzero(parsed.ambiguous) if parsed.ambiguous is not None else []
+    if not len(amb):
+        return
+    day_only, month_only = parsed.order_evidence
+    used, other = ("day-first", "month-first") if dayfirst else ("month-first", "day-first")
+    for_used, against = (day_only, month_only) if dayfirst else (month_only, day_only)
+    if (for_used or explicit) and not against:
+        return  # the column's unambiguous dates, or the user, say which order it is
+    shown = ", ".join(f"row {rows[i]} {values.iloc[i]!r}" for i in amb[:3])
+    first = parsed.dates.iloc[amb[0]]
+    why = (
+        f"{against} other date(s) in the column can only be {other}"
+        if against else "no date in the column shows which order it uses"
+    )
+    warnings.warn(
+        f"{source}, column {column!r}: {len(amb)} date(s) read {used} are a real date in "
+        f"either order (e.g. {shown}{', ...' if len(amb) > 3 else ''}; the first read as "
+        f"{first:%d %B %Y}), and {why}. Set the order for this list: "
+        f"date_order = \"{other}\" (or \"{used}\") in its table of the project file.",
+        DataWarning,
+        stacklevel=4,
+    )
+
+
 def standardise(
     frame: pd.DataFrame,
     columns: Mapping[str, str],
@@ -160,7 +234,7 @@ def standardise(
     id_column: str | None = None,
     source: str | None = None,
     errors: Literal["raise", "coerce"] = "raise",
-    dayfirst: bool = True,
+    dayfirst: bool | None = None,
 ) -> pd.DataFrame:
     """Standardise one list's records for linkage.
 
@@ -188,8 +262,13 @@ def standardise(
         ``"coerce"``: set those values to missing and emit one
         :class:`~undercount.errors.DataWarning` listing them. Structural problems (missing
         columns, duplicate or missing record IDs) always raise.
-    dayfirst : bool
-        Read ``05/06/1990`` as 5 June (the default, the convention in the region).
+    dayfirst : bool, optional
+        Read ``05/06/1990`` as 5 June (True, and the default, the convention in the region)
+        or 6 May (False; a project file's ``date_order = "month-first"``). Left unset, a date
+        column with values that are a real date in both orders (``03/11/2023``) gets a
+        :class:`~undercount.errors.DataWarning` with their count and examples, unless other
+        values of the column (``25/03/2023``) show the order used is the column's; set, the
+        warning comes only when other values contradict it.
 
     Returns
     -------
@@ -221,6 +300,8 @@ def standardise(
         ``errors="coerce"``).
     """
     source = source or list_name
+    order_given = dayfirst is not None
+    dayfirst = True if dayfirst is None else bool(dayfirst)
     if errors not in ("raise", "coerce"):
         raise ConfigError(f"errors={errors!r}; allowed: 'raise', 'coerce'")
     missing = [f"{role} -> {col!r}" for role, col in columns.items() if col not in frame.columns]
@@ -263,6 +344,7 @@ def standardise(
             raise InputError(f"{source}: {len(id_problems)} bad record ID(s)", id_problems)
     out["record_id"] = record_id
     out["row"] = rows
+    _warn_foreign_scripts(data, columns, source, rows)
 
     problems: list[str] = []
     problem_count = 0
@@ -338,6 +420,8 @@ def standardise(
             return None
         parsed = parse_dates(col(role), dayfirst=dayfirst)
         report(parsed.bad, columns[role], "is not a date in a recognised format", col(role))
+        _warn_ambiguous_dates(col(role), parsed, source, columns[role], rows, dayfirst,
+                              explicit=order_given)
         return parsed
 
     dob = dates("dob")

@@ -23,7 +23,7 @@ from undercount.core.provenance import Provenance, file_sha256
 from undercount.core.result import MSEResult
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, EstimationError
-from undercount.io.readers import read_table
+from undercount.io.readers import excel_sheet, read_table
 from undercount.pipeline.registry import (
     EstimateOptions,
     applicable_methods,
@@ -44,8 +44,14 @@ def load_table(
     lists: Sequence[str] | None = None,
     count_column: str = "count",
     individual: bool = False,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
 ) -> tuple[CaptureTable, dict[str, str]]:
-    """Resolve a dataset name, a file path or a table; return it with its input hashes."""
+    """Resolve a dataset name, a file path or a table; return it with its input hashes.
+
+    ``sheet`` (an Excel sheet name or 0-based index) and ``encoding`` (of a CSV file) are
+    passed to :func:`~undercount.io.readers.read_table`.
+    """
     if isinstance(source, CaptureTable):
         table = source
         hashes = {"<table>": table.sha256()}
@@ -58,7 +64,8 @@ def load_table(
             table = _read_linked(path)
         else:
             table = read_table(
-                path, lists=lists, count_column=count_column, individual=individual
+                path, lists=lists, count_column=count_column, individual=individual,
+                sheet=sheet, encoding=encoding,
             )
         hashes = {str(path): file_sha256(path) if path.is_file() else table.sha256()}
         return (table.select_lists(lists) if lists and not individual else table), hashes
@@ -122,6 +129,8 @@ def estimate(
     reported: float | None = None,
     recipe: Recipe | None = None,
     seed: int | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
 ) -> MSEResult | Comparison:
     """Estimate N for a dataset name, a file or a :class:`CaptureTable`.
 
@@ -135,7 +144,13 @@ def estimate(
     ``bootstrap=0`` turns the bootstrap off. The options are checked by
     :class:`~undercount.pipeline.registry.EstimateOptions`.
     A stochastic method run without a seed draws one from the operating system and records
-    it, so every result can be reproduced.
+    it, so every result can be reproduced; a seed given is always recorded. ``sheet`` names
+    the sheet of an Excel file (recorded in the provenance's settings as ``input_sheet``) and
+    ``encoding`` the text encoding of a CSV file (default UTF-8).
+
+    Pairs of lists that are identical or nested
+    (:func:`~undercount.core.table.list_overlaps`) are warnings in the result's
+    ``diagnostics``.
 
     A log-linear analysis that leaves the interval open (no ``model``, ``select`` unset or
     ``"bic"``, no ``interval`` of its own, no ``bootstrap``, ``strata`` or ``recipe``) gets
@@ -156,9 +171,17 @@ def estimate(
         imputer=imputer, reported=reported, recipe=recipe,
     )
     lists = _names(lists)
+    seed_given = seed is not None
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+    ):
+        raise ConfigError(f"seed = {seed!r}: must be a non-negative whole number (0, 1, 2, ...)")
     table, hashes = load_table(
-        source, lists=lists, count_column=count_column, individual=individual
+        source, lists=lists, count_column=count_column, individual=individual,
+        sheet=sheet, encoding=encoding,
     )
+    input_sheet = _sheet_read(source, sheet)
+    overlaps = table.list_overlaps()
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
     if opts.recipe is not None and opts.method == "all":
@@ -200,13 +223,19 @@ def estimate(
         settings = {"method": method, "recipe": opts.recipe, **_settings(estimator)}
         if defaults:
             settings["defaults"] = defaults
+        if input_sheet is not None:
+            settings["input_sheet"] = input_sheet
+        stochastic = getattr(type(estimator), "stochastic", True)
         prov = Provenance(
             settings=settings,
-            seed=seed if getattr(type(estimator), "stochastic", True) else None,
+            # A seed the user gave is recorded even when nothing random ran, so the
+            # provenance says what was asked for.
+            seed=seed if (stochastic or seed_given) else None,
             inputs=hashes,
         )
         results.append(dataclasses.replace(
             res,
+            diagnostics=(*overlaps, *res.diagnostics),
             defaults=defaults or None,
             provenance=prov.to_dict(),
             reported=(None if opts.reported is None else
@@ -226,6 +255,14 @@ def estimate(
         provenance=Provenance(settings=dataclasses.asdict(opts), seed=seed, inputs=hashes)
         .to_dict(),
     )
+
+
+def _sheet_read(source: object, sheet: str | int | None) -> str | None:
+    """The name of the Excel sheet an input file was read from; None for other inputs."""
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".xlsx", ".xls") \
+            and Path(source).is_file():
+        return excel_sheet(source, sheet)[0]
+    return None
 
 
 def _names(value: Sequence[str] | str | None) -> tuple[str, ...] | None:
