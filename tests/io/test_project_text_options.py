@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from undercount.errors import ConfigError, InputError
-from undercount.io.project import load_project, read_list
+from undercount.io.lists import read_list
+from undercount.io.project import load_project
 
 PROJECT = """
 [project]
