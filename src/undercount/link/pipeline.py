@@ -143,6 +143,9 @@ def link_records(
         edges,
         national_id=valid_id if "national_id" in settings.cannot_link else None,
         sex=standardised["sex"] if "sex" in settings.cannot_link else None,
+        records=standardised,  # issue 19: relative and same-list constraints
+        relatives="relatives" in settings.cannot_link,
+        same_list="same_list" in settings.cannot_link,
     )
     report["timings"]["cluster"] = time.perf_counter() - t0
     report["n_edges"] = len(edges)
