@@ -38,12 +38,12 @@ unchanged.
 different sexes, a merge is refused when it would put in one person
 
 - ``relatives``: two records whose father, grandfather and family keys agree while the
-  given-name keys differ, unless they share a valid ID or an exact, not heaped, date of
-  birth; or whose given names share the key but are spelled differently in the same script
+  given-name keys differ, unless they share an ID (as recorded) or an exact, not heaped,
+  date of birth; or whose given names share the key but are spelled differently in the same script
   while ages or dates of birth contradict;
-- ``same_list``: two records of the same list, unless they share a valid ID or the same
-  name (all four keys the same, or missing on both; given and family present) with
-  compatible age and date of birth (see :func:`compatible_age`).
+- ``same_list``: two records of the same list, unless they share an ID or the same
+  name (all four keys the same, or missing on both; given and family present; the same
+  full name in one script) with compatible age and date of birth (see :func:`compatible_age`).
 
 Refused edges carry the constraint in ``refused_by``; the clusters they touch are reported
 as ``relative_split`` / ``same_list_split`` in ``suspicious_clusters.csv``.
@@ -253,11 +253,17 @@ class _Forbid:
         self.family = parts[-1]
         self.rest = [None if None in t else t for t in self.parts]
         self.gkey = _column(std, "given_key")
+        full = _column(std, "name_ar")
+        self.full = [a if a is not None else b
+                     for a, b in zip(full, _column(std, "name_lat"), strict=True)]
         self.given = _column(std, "given")
         self.script = [_script(g) for g in self.given]
         self.list = _column(std, "list")
-        self.id = ([None if pd.isna(x) else x for x in np.asarray(valid_id, dtype=object)]
-                   if valid_id is not None else [None] * len(std))
+        # Strong duplicate evidence: the same ID as recorded, valid or not (FEBRL's IDs
+        # carry no check digit; a shared mistyped ID is still one person's).
+        self.id = _column(std, "national_id")
+        if valid_id is not None and "national_id" not in std:
+            self.id = [None if pd.isna(x) else x for x in np.asarray(valid_id, dtype=object)]
         dob = _column(std, "dob")
         dh = _column(std, "dob_heaped", "bool")
         ah = _column(std, "age_heaped", "bool")
@@ -282,9 +288,11 @@ class _Forbid:
             return None
         rest = self.rest[x] is not None and self.rest[x] == self.rest[y]
         if self.same_list and self.list[x] == self.list[y]:
-            # Same name: every part the same or missing on both, given and family present.
+            # Same name: every part the same or missing on both, given and family present;
+            # in one script the spelling too (twins ليان and لينا share the skeleton).
             name = (self.parts[x] == self.parts[y] and self.family[x] is not None
-                    and self.gkey[x] is not None and self.gkey[x] == self.gkey[y])
+                    and self.gkey[x] is not None and self.gkey[x] == self.gkey[y]
+                    and (self.full[x] == self.full[y] or self.script[x] != self.script[y]))
             if not (name and self.compatible(x, y)):
                 return "same_list"
         if self.relatives and rest and self.gkey[x] is not None and self.gkey[y] is not None:
