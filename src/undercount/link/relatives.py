@@ -69,6 +69,7 @@ __all__ = [
     "false_merge_pairs",
     "relative_clusters",
     "set_relative_u",
+    "undo_false_merges",
 ]
 
 #: Name keys that agree among siblings (and among a person's records).
@@ -425,3 +426,17 @@ def false_merge_kinds(
     pairs = false_merge_pairs(cluster, truth, standardised)
     counts = pairs["kind"].value_counts()
     return {k: int(counts.get(k, 0)) for k in FALSE_MERGE_KINDS}
+
+
+def undo_false_merges(
+    cluster: np.ndarray, truth: np.ndarray, pairs: pd.DataFrame, kinds: tuple[str, ...]
+) -> np.ndarray:
+    """Cluster labels with the clusters that hold a false-merge pair of ``kinds`` split by
+    ``truth`` (``pairs`` from :func:`false_merge_pairs`): what the linkage would have
+    given without those merges. Used to show each kind's effect on N-hat."""
+    cluster = np.asarray(cluster)
+    hit = pairs.loc[pairs["kind"].isin(kinds), "uid_l"].to_numpy(dtype=np.int64)
+    bad = np.isin(cluster, np.unique(cluster[hit]))
+    labels = np.array([f"c{c}" for c in cluster], dtype=object)
+    labels[bad] = [f"t{t}" for t in np.asarray(truth, dtype=object)[bad]]
+    return labels
