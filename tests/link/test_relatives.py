@@ -209,3 +209,17 @@ def test_end_to_end_relatives_apart_variants_together(tmp_path):
               if c["output_column_name"] == "given" for lv in c["comparison_levels"]}
     lv = levels["Different given name, rest agrees"]
     assert np.log2(lv["m_probability"] / lv["u_probability"]) < -5
+
+
+def test_sex_flagged_unreliable_does_not_forbid_a_merge():
+    from undercount.link.relatives import reliable_sex
+
+    std = _std([dict(list="a", name="Noor Ahmed Hijazi", sex="F"),
+                dict(list="b", name="Noor Ahmed Hijazi", sex="M")])
+    assert _cluster(std, [(0, 1)]).cluster.tolist() == [0, 1]
+    flagged = std.assign(sex_unreliable=["", "yes"])
+    assert reliable_sex(flagged).isna().tolist() == [False, True]
+    edges = pd.DataFrame({"uid_l": [0], "uid_r": [1], "match_probability": [0.99]})
+    result = constrained_clusters(2, edges, sex=reliable_sex(flagged), records=flagged,
+                                  relatives=True, same_list=True)
+    assert result.cluster.tolist() == [0, 0]

@@ -49,6 +49,7 @@ from undercount.link._standardise import covariate_column, standardise_lists, st
 from undercount.link.backends import get_db_api
 from undercount.link.cluster import constrained_clusters, suspicious_clusters
 from undercount.link.predict import predict_edges
+from undercount.link.relatives import reliable_sex
 from undercount.link.settings import LinkSettings
 from undercount.link.train import build_linker, train
 from undercount.tables.build import capture_histories, sidecar
@@ -142,7 +143,7 @@ def link_records(
         n,
         edges,
         national_id=valid_id if "national_id" in settings.cannot_link else None,
-        sex=standardised["sex"] if "sex" in settings.cannot_link else None,
+        sex=reliable_sex(standardised) if "sex" in settings.cannot_link else None,
         records=standardised,  # issue 19: relative and same-list constraints
         relatives="relatives" in settings.cannot_link,
         same_list="same_list" in settings.cannot_link,

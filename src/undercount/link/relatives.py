@@ -68,6 +68,7 @@ __all__ = [
     "false_merge_kinds",
     "false_merge_pairs",
     "relative_clusters",
+    "reliable_sex",
     "set_relative_u",
     "undo_false_merges",
 ]
@@ -190,6 +191,24 @@ def scale_relative_m(linker, info: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------- cluster constraints
+#: Values of a ``sex_unreliable`` column (a list covariate role) that flag a record's sex.
+_TRUE = {"1", "true", "yes", "y", "t", "x"}
+
+
+def reliable_sex(std: pd.DataFrame) -> pd.Series:
+    """Recorded sex for the sex cannot-link: missing where the record's ``sex_unreliable``
+    column (map a list column to the covariate role ``sex_unreliable``) is set, e.g. a
+    list whose sex was guessed from the name. Such a record still compares on sex in the
+    model; it only stops forbidding merges."""
+    sex = std["sex"]
+    if "sex_unreliable" not in std.columns:
+        return sex
+    flag = std["sex_unreliable"].map(lambda v: str(v).strip().lower() in _TRUE
+                                     if pd.notna(v) else False).astype(bool)
+    return sex.where(~flag, None)
+
+
+
 def _num(values) -> np.ndarray:
     return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
 
