@@ -42,8 +42,9 @@ different sexes, a merge is refused when it would put in one person
   date of birth; or whose given names share the key but are spelled differently in the same script
   while ages or dates of birth contradict;
 - ``same_list``: two records of the same list, unless they share an ID or the same
-  name (all four keys the same, or missing on both; given and family present; the same
-  full name in one script) with compatible age and date of birth (see :func:`compatible_age`).
+  name (all four keys the same, or missing on both; given and family present; in Arabic
+  the same spelling) with compatible age and date of birth
+  (see :func:`compatible_age`).
 
 Refused edges carry the constraint in ``refused_by``; the clusters they touch are reported
 as ``relative_split`` / ``same_list_split`` in ``suspicious_clusters.csv``.
@@ -273,9 +274,8 @@ class _Forbid:
         self.family = parts[-1]
         self.rest = [None if None in t else t for t in self.parts]
         self.gkey = _column(std, "given_key")
-        full = _column(std, "name_ar")
-        self.full = [a if a is not None else b
-                     for a, b in zip(full, _column(std, "name_lat"), strict=True)]
+        parts_text = [_column(std, k) for k in ("given", "father", "grandfather", "family")]
+        self.text = list(zip(*parts_text, strict=True))
         self.given = _column(std, "given")
         self.script = [_script(g) for g in self.given]
         self.list = _column(std, "list")
@@ -307,20 +307,27 @@ class _Forbid:
         if self.id[x] is not None and self.id[x] == self.id[y]:
             return None
         rest = self.rest[x] is not None and self.rest[x] == self.rest[y]
+        arabic = self.script[x] == "ar" and self.script[y] == "ar"
         if self.same_list and self.list[x] == self.list[y]:
-            # Same name: every part the same or missing on both, given and family present;
-            # in one script the spelling too (twins ليان and لينا share the skeleton).
+            # Same name: every part's key the same or missing on both, given and family
+            # present; in Arabic the spelling too (twins ليان and لينا, cousins whose
+            # fathers are محمد and محمود, share the skeletons). Latin spellings of one
+            # name vary too much within a list (fozai, fozaee).
             name = (self.parts[x] == self.parts[y] and self.family[x] is not None
                     and self.gkey[x] is not None and self.gkey[x] == self.gkey[y]
-                    and (self.full[x] == self.full[y] or self.script[x] != self.script[y]))
+                    and (not arabic or self.text[x] == self.text[y]))
             if not (name and self.compatible(x, y)):
                 return "same_list"
         if self.relatives and rest and self.gkey[x] is not None and self.gkey[y] is not None:
-            if self.gkey[x] != self.gkey[y]:
+            if self.script[x] != self.script[y]:
+                # Across scripts the skeletons of one name can differ (معاذ MT, Moaz MZ):
+                # only contradicting ages or dates of birth tell relatives apart here.
+                if not self.compatible(x, y):
+                    return "relatives"
+            elif self.gkey[x] != self.gkey[y]:
                 if self.dob_exact[x] is None or self.dob_exact[x] != self.dob_exact[y]:
                     return "relatives"
-            elif (self.given[x] != self.given[y] and self.script[x] == self.script[y]
-                  and not self.compatible(x, y)):
+            elif self.given[x] != self.given[y] and not self.compatible(x, y):
                 return "relatives"
         return None
 
