@@ -85,7 +85,12 @@ def _with_false_merges(ev, data, labels, *, estimate: bool):
     each kind, N-hat from the histories with those merges undone."""
     import dataclasses
 
-    from undercount.link.relatives import FALSE_MERGE_KINDS, false_merge_pairs, undo_false_merges
+    from undercount.link.relatives import (
+        FALSE_MERGE_KINDS,
+        false_merge_pairs,
+        given_name_weights,
+        undo_false_merges,
+    )
     from undercount.uncertainty.linkage_effect import estimate_effect
 
     records = data["records"]
@@ -93,6 +98,9 @@ def _with_false_merges(ev, data, labels, *, estimate: bool):
     pairs = false_merge_pairs(cluster, labels, data["standardised"])
     counts = pairs["kind"].value_counts()
     fm = {"pairs": {k: int(counts.get(k, 0)) for k in FALSE_MERGE_KINDS}}
+    settings = data.get("settings")
+    if settings is not None and settings.model:
+        fm["given_name_weights"] = given_name_weights(settings.model)
     if estimate:
         lists = data["sidecar"]["lists"]
         undone = {}

@@ -235,6 +235,11 @@ def _false_merge_lines(fm: dict[str, Any] | None) -> list[str]:
             lines.append(f"  N-hat with the {kind} merges undone {e['estimate']:,.1f}: "
                          f"they move the linkage's N-hat by "
                          f"{e['estimate_linked'] - e['estimate']:+,.1f}")
+    weights = fm.get("given_name_weights") or []
+    if weights:
+        lines.append("trained given-name levels (match weight log2 m/u):")
+        lines += [f"  {w['level']}: {w['weight']:+.2f}" for w in weights
+                  if w["weight"] is not None]
     return lines
 
 

@@ -42,8 +42,9 @@ different sexes, a merge is refused when it would put in one person
   date of birth; or whose given names share the key but are spelled differently in the same script
   while ages or dates of birth contradict;
 - ``same_list``: two records of the same list, unless they share an ID or the same
-  name (all four keys the same, or missing on both; given and family present; in Arabic
-  the same spelling) with compatible age and date of birth
+  name (in Arabic the same spelling up to spaces and doubled letters, :func:`loose_arabic`;
+  else all four keys the same, or missing on both, given and family present) with
+  compatible age and date of birth
   (see :func:`compatible_age`).
 
 Refused edges carry the constraint in ``refused_by``; the clusters they touch are reported
@@ -55,6 +56,7 @@ as ``relative_split`` / ``same_list_split`` in ``suspicious_clusters.csv``.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -68,6 +70,8 @@ __all__ = [
     "compatible_age",
     "false_merge_kinds",
     "false_merge_pairs",
+    "given_name_weights",
+    "loose_arabic",
     "relative_clusters",
     "reliable_sex",
     "set_relative_u",
@@ -251,6 +255,18 @@ def _same(values: np.ndarray, i, j) -> np.ndarray:
     return out
 
 
+_RUN = re.compile(r"(.)\1+")
+
+
+def loose_arabic(name: object) -> str | None:
+    """An Arabic full name without spaces and with runs of one letter collapsed: the
+    spelling up to the two commonest slips of a list's own duplicates (a split or joined
+    compound, a doubled letter such as عليي for علي)."""
+    if not isinstance(name, str) or not name.strip():
+        return None
+    return _RUN.sub(r"\1", name.replace(" ", ""))
+
+
 def _column(std: pd.DataFrame, col: str, kind: str = "obj") -> list:
     if col not in std.columns:
         return [None] * len(std)
@@ -274,8 +290,7 @@ class _Forbid:
         self.family = parts[-1]
         self.rest = [None if None in t else t for t in self.parts]
         self.gkey = _column(std, "given_key")
-        parts_text = [_column(std, k) for k in ("given", "father", "grandfather", "family")]
-        self.text = list(zip(*parts_text, strict=True))
+        self.loose = [loose_arabic(v) for v in _column(std, "name_ar")]
         self.given = _column(std, "given")
         self.script = [_script(g) for g in self.given]
         self.list = _column(std, "list")
@@ -310,12 +325,15 @@ class _Forbid:
         arabic = self.script[x] == "ar" and self.script[y] == "ar"
         if self.same_list and self.list[x] == self.list[y]:
             # Same name: every part's key the same or missing on both, given and family
-            # present; in Arabic the spelling too (twins ليان and لينا, cousins whose
-            # fathers are محمد and محمود, share the skeletons). Latin spellings of one
-            # name vary too much within a list (fozai, fozaee).
-            name = (self.parts[x] == self.parts[y] and self.family[x] is not None
-                    and self.gkey[x] is not None and self.gkey[x] == self.gkey[y]
-                    and (not arabic or self.text[x] == self.text[y]))
+            # present. In Arabic the spelling instead, up to spaces and doubled letters
+            # (:func:`loose_arabic`): twins ليان and لينا, cousins whose fathers are محمد
+            # and محمود, share the skeletons. Latin spellings of one name vary too much
+            # within a list (fozai, fozaee) for that.
+            if arabic:
+                name = self.loose[x] is not None and self.loose[x] == self.loose[y]
+            else:
+                name = (self.parts[x] == self.parts[y] and self.family[x] is not None
+                        and self.gkey[x] is not None and self.gkey[x] == self.gkey[y])
             if not (name and self.compatible(x, y)):
                 return "same_list"
         if self.relatives and rest and self.gkey[x] is not None and self.gkey[y] is not None:
@@ -466,3 +484,21 @@ def undo_false_merges(
     labels = np.array([f"c{c}" for c in cluster], dtype=object)
     labels[bad] = [f"t{t}" for t in np.asarray(truth, dtype=object)[bad]]
     return labels
+
+
+def given_name_weights(model: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The trained given-name levels of a Splink model: label, m, u and the match weight
+    :math:`\\log_2(m/u)` (the relative levels show how strongly a different given name
+    with the rest agreeing counts against a match)."""
+    out: list[dict[str, Any]] = []
+    for comparison in (model or {}).get("comparisons", []):
+        if comparison.get("output_column_name") != "given":
+            continue
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            m, u = level.get("m_probability"), level.get("u_probability")
+            weight = math.log2(m / u) if m and u else None
+            out.append({"level": level.get("label_for_charts"), "m": m, "u": u,
+                        "weight": weight})
+    return out
