@@ -223,3 +223,26 @@ def test_sex_flagged_unreliable_does_not_forbid_a_merge():
     result = constrained_clusters(2, edges, sex=reliable_sex(flagged), records=flagged,
                                   relatives=True, same_list=True)
     assert result.cluster.tolist() == [0, 0]
+
+
+def test_evaluate_linkage_reports_false_merges_by_kind(make_project):
+    import json
+
+    from typer.testing import CliRunner
+
+    from undercount.cli import app
+    from undercount.link.pipeline import link_project
+
+    path = make_project()
+    link_project(path)
+    out = CliRunner().invoke(app, ["evaluate-linkage", str(path.parent / "linked"),
+                                   "--truth", "febrl", "--json"])
+    assert out.exit_code == 0, out.output
+    fm = json.loads(out.output)["false_merges"]
+    assert set(fm["pairs"]) == {"given_differs", "namesake", "other"}
+    assert sum(fm["pairs"].values()) == 0  # precision 1 on this fixture
+    labels = [w["level"] for w in fm["given_name_weights"]]
+    assert "Different given name, rest agrees" in labels
+    text = CliRunner().invoke(app, ["evaluate-linkage", str(path.parent / "linked"),
+                                    "--truth", "febrl"]).output
+    assert "false merges (record pairs of different people in one cluster)" in text

@@ -43,8 +43,8 @@ different sexes, a merge is refused when it would put in one person
   while ages or dates of birth contradict;
 - ``same_list``: two records of the same list, unless they share an ID or the same
   name (in Arabic the same spelling up to spaces and doubled letters, :func:`loose_arabic`;
-  else all four keys the same, or missing on both, given and family present) with
-  compatible age and date of birth
+  else all four keys the same, or missing on both, given and family present) and an age,
+  birth year or date of birth on both, compatible
   (see :func:`compatible_age`).
 
 Refused edges carry the constraint in ``refused_by``; the clusters they touch are reported
@@ -303,6 +303,7 @@ class _Forbid:
         dh = _column(std, "dob_heaped", "bool")
         ah = _column(std, "age_heaped", "bool")
         self.dob_exact = [None if h else d for d, h in zip(dob, dh, strict=True)]
+        self.dob_any = dob
         self.heaped = [a or b for a, b in zip(dh, ah, strict=True)]
         self.year = _column(std, "birth_year", "num")
         self.age = _column(std, "age", "num")
@@ -317,6 +318,12 @@ class _Forbid:
             if v[x] is not None and v[y] is not None and abs(v[x] - v[y]) > tol:
                 return False
         return True
+
+    def compared(self, x: int, y: int) -> bool:
+        """Both records have a date of birth, a birth year or an age: agreement on them is
+        evidence, not just the absence of a contradiction."""
+        return any(v[x] is not None and v[y] is not None
+                   for v in (self.dob_any, self.year, self.age))
 
     def pair(self, x: int, y: int) -> str | None:
         if self.id[x] is not None and self.id[x] == self.id[y]:
@@ -334,7 +341,7 @@ class _Forbid:
             else:
                 name = (self.parts[x] == self.parts[y] and self.family[x] is not None
                         and self.gkey[x] is not None and self.gkey[x] == self.gkey[y])
-            if not (name and self.compatible(x, y)):
+            if not (name and self.compared(x, y) and self.compatible(x, y)):
                 return "same_list"
         if self.relatives and rest and self.gkey[x] is not None and self.gkey[y] is not None:
             if self.script[x] != self.script[y]:
