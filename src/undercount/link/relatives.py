@@ -38,19 +38,30 @@ unchanged.
 different sexes, a merge is refused when it would put in one person
 
 - ``relatives``: two records whose father, grandfather and family keys agree while the
-  given-name keys differ, unless they share an ID (as recorded) or an exact, not heaped,
-  date of birth; or whose given names share the key but are spelled differently in the same script
-  while ages or dates of birth contradict;
+  given-name keys differ (in one script), unless they share an ID (as recorded) or an
+  exact, not heaped, date of birth; or whose given names share the key but are spelled
+  differently in one script, or are written in different scripts (where the skeletons of
+  one name can differ), while ages or dates of birth contradict (:func:`compatible_age`);
 - ``same_list``: two records of the same list, unless they share an ID or the same
   name (in Arabic the same spelling up to spaces and doubled letters, :func:`loose_arabic`;
   else all four keys the same, or missing on both, given and family present) and an age,
-  birth year or date of birth on both, compatible
-  (see :func:`compatible_age`).
+  birth year or date of birth on both, compatible (:func:`compatible_age`).
+
+The sex cannot-link skips records flagged ``sex_unreliable`` (:func:`reliable_sex`).
 
 Refused edges carry the constraint in ``refused_by``; the clusters they touch are reported
 as ``relative_split`` / ``same_list_split`` in ``suspicious_clusters.csv``.
 
 **Evaluation** (:func:`false_merge_pairs`): false merges by kind.
+
+References
+----------
+Fellegi, I. P. & Sunter, A. B. (1969). A theory for record linkage. *JASA* 64(328),
+1183–1210. https://doi.org/10.1080/01621459.1969.10501049
+
+Winkler, W. E. (1988). Using the EM algorithm for weight computation in the Fellegi–Sunter
+model of record linkage. *Proceedings of the Section on Survey Research Methods, ASA*,
+667–671.
 """
 
 from __future__ import annotations
