@@ -98,10 +98,46 @@ def evaluate_linkage_cmd(
             blocking_rules=settings.blocking_rules if (blocking and settings) else None,
             estimate=estimate,
         )
+        if "standardised" in data:  # issue 19: false merges by kind and their effect
+            ev = _with_false_merges(ev, data, labels, estimate=estimate)
     if as_json:
         _out.print_json(json.dumps(ev.to_dict(), default=str))
     else:
         _out.print(ev.summary(), markup=False, highlight=False)
+
+
+def _with_false_merges(ev, data, labels, *, estimate: bool):
+    """``ev`` with its false merges by kind (:mod:`undercount.link.relatives`) and, for
+    each kind, N-hat from the histories with those merges undone."""
+    import dataclasses
+
+    from undercount.link.relatives import (
+        FALSE_MERGE_KINDS,
+        false_merge_pairs,
+        given_name_weights,
+        undo_false_merges,
+    )
+    from undercount.uncertainty.linkage_effect import estimate_effect
+
+    records = data["records"]
+    cluster = records["cluster_id"].to_numpy()
+    pairs = false_merge_pairs(cluster, labels, data["standardised"])
+    counts = pairs["kind"].value_counts()
+    fm = {"pairs": {k: int(counts.get(k, 0)) for k in FALSE_MERGE_KINDS}}
+    settings = data.get("settings")
+    if settings is not None and settings.model:
+        fm["given_name_weights"] = given_name_weights(settings.model)
+    if estimate:
+        lists = data["sidecar"]["lists"]
+        undone = {}
+        for kind in FALSE_MERGE_KINDS:
+            fixed = undo_false_merges(cluster, labels, pairs, (kind,))
+            e = estimate_effect(records["list"], fixed, labels, lists)
+            if "estimate_linked" in e:
+                base = (ev.estimate or {}).get("estimate_linked")
+                undone[kind] = {"estimate": e["estimate_linked"], "estimate_linked": base}
+        fm["estimate_undone"] = {k: v for k, v in undone.items() if v["estimate_linked"]}
+    return dataclasses.replace(ev, false_merges=fm)
 
 
 def register(app: typer.Typer) -> None:

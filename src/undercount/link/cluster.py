@@ -15,7 +15,11 @@ Suspicious clusters are reported, not changed:
   removed, i.e. it is held together by weak edges only;
 - ``refused``: a cannot-link refusal touched the cluster (evidence of a conflict);
 - ``conflicting_covariates``: its records disagree on a covariate (added by
-  :mod:`undercount.tables.build`).
+  :mod:`undercount.tables.build`);
+- ``relative_split`` / ``same_list_split``: a merge into (or out of) the cluster was refused
+  because it would have joined two relatives (different given names, father, grandfather
+  and family agreeing) or two records of one list without duplicate evidence
+  (:mod:`undercount.link.relatives`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import pandas as pd
+
+from undercount.link.relatives import relative_clusters
 
 __all__ = ["ClusterResult", "constrained_clusters", "suspicious_clusters"]
 
@@ -125,6 +131,9 @@ def constrained_clusters(
     *,
     national_id: np.ndarray | pd.Series | None = None,
     sex: np.ndarray | pd.Series | None = None,
+    records: pd.DataFrame | None = None,
+    relatives: bool = False,
+    same_list: bool = False,
 ) -> ClusterResult:
     """Greedy constrained clustering of ``n`` records.
 
@@ -138,6 +147,10 @@ def constrained_clusters(
         The *valid* national ID of each record, None where missing or failing its check.
     sex : array of length n, optional
         Recorded sex, None where missing.
+    records : DataFrame, optional
+        The standardised records (row ``i`` is uid ``i``), for the pairwise constraints
+        ``relatives`` and ``same_list`` of :mod:`undercount.link.relatives` (issue 19);
+        refused edges then say which constraint refused them in ``refused_by``.
     """
     left = edges["uid_l"].to_numpy(dtype=np.int64)
     right = edges["uid_r"].to_numpy(dtype=np.int64)
@@ -147,7 +160,16 @@ def constrained_clusters(
     order = np.lexsort((right, left, -prob))
     id_code = _codes(national_id) if national_id is not None else np.full(n, -1, np.int64)
     sex_code = _codes(sex) if sex is not None else np.full(n, -1, np.int64)
-    roots, status_sorted = _greedy(n, left[order], right[order], id_code, sex_code)
+    refused_by = None
+    if records is not None and (relatives or same_list):  # issue 19
+        roots, status_sorted, by_sorted = relative_clusters(
+            n, left[order], right[order], id_code, sex_code, records, national_id,
+            relatives=relatives, same_list=same_list,
+        )
+        refused_by = np.empty_like(by_sorted)
+        refused_by[order] = by_sorted
+    else:
+        roots, status_sorted = _greedy(n, left[order], right[order], id_code, sex_code)
     status = np.empty_like(status_sorted)
     status[order] = status_sorted
     # Number clusters by their smallest uid.
@@ -165,6 +187,8 @@ def constrained_clusters(
     out = edges.copy()
     out["status"] = labels
     out["within"] = within
+    if refused_by is not None:
+        out["refused_by"] = refused_by
     return ClusterResult(cluster=cluster, edges=out, n_refused=int((status == 2).sum()))
 
 
@@ -205,6 +229,13 @@ def suspicious_clusters(
         reasons[c].append("weak_link")
     for c in np.flatnonzero(touched):
         reasons[c].append("refused")
+    if "refused_by" in e:  # issue 19: splits by the relative / same-list constraints
+        for why, label in (("relatives", "relative_split"), ("same_list", "same_list_split")):
+            hit = refused[refused["refused_by"].to_numpy() == why]
+            for side in ("uid_l", "uid_r"):
+                for c in np.unique(cluster[hit[side].to_numpy(dtype=np.int64)]):
+                    if label not in reasons[c]:
+                        reasons[c].append(label)
     flagged = [c for c in range(len(sizes)) if reasons[c]]
     return pd.DataFrame(
         {

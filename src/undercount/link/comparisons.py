@@ -253,6 +253,10 @@ def build_comparison(name: str) -> ComparisonCreator:
 
     ``name:<part>`` is a :class:`CrossScriptNameComparison` on that part.
     """
+    if name == "name:given":  # issue 19: relative-aware levels (undercount.link.relatives)
+        from undercount.link.relatives_levels import GivenNameComparison
+
+        return GivenNameComparison()
     if name.startswith("name:"):
         return CrossScriptNameComparison(name.split(":", 1)[1])
     table = {

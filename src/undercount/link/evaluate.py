@@ -181,6 +181,8 @@ class LinkageEvaluation:
     blocking: dict[str, Any] | None = None
     estimate: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    #: Issue 19: false merges by kind, and N-hat with each kind undone (set by the CLI).
+    false_merges: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -217,8 +219,28 @@ class LinkageEvaluation:
             )
         elif e:
             lines.append(f"estimate: {e.get('skipped') or e.get('error')}")
+        lines += _false_merge_lines(self.false_merges)
         lines += self.notes
         return "\n".join(lines)
+
+
+def _false_merge_lines(fm: dict[str, Any] | None) -> list[str]:
+    """Summary lines of :attr:`LinkageEvaluation.false_merges` (issue 19)."""
+    if not fm:
+        return []
+    lines = ["false merges (record pairs of different people in one cluster): " + ", ".join(
+        f"{kind} {n:,}" for kind, n in fm["pairs"].items())]
+    for kind, e in fm.get("estimate_undone", {}).items():
+        if "estimate" in e:
+            lines.append(f"  N-hat with the {kind} merges undone {e['estimate']:,.1f}: "
+                         f"they move the linkage's N-hat by "
+                         f"{e['estimate_linked'] - e['estimate']:+,.1f}")
+    weights = fm.get("given_name_weights") or []
+    if weights:
+        lines.append("trained given-name levels (match weight log2 m/u):")
+        lines += [f"  {w['level']}: {w['weight']:+.2f}" for w in weights
+                  if w["weight"] is not None]
+    return lines
 
 
 def score_linkage(

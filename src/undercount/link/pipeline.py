@@ -75,6 +75,7 @@ from undercount.link.outputs import (
 )
 from undercount.link.overlap import list_overlaps
 from undercount.link.predict import predict_edges
+from undercount.link.relatives import reliable_sex
 from undercount.link.settings import LinkSettings
 from undercount.link.train import build_linker, train
 from undercount.tables.build import capture_histories, sidecar
@@ -169,7 +170,10 @@ def link_records(
         n,
         edges,
         national_id=valid_id if "national_id" in settings.cannot_link else None,
-        sex=standardised["sex"] if "sex" in settings.cannot_link else None,
+        sex=reliable_sex(standardised) if "sex" in settings.cannot_link else None,
+        records=standardised,  # issue 19: relative and same-list constraints
+        relatives="relatives" in settings.cannot_link,
+        same_list="same_list" in settings.cannot_link,
     )
     report["timings"]["cluster"] = time.perf_counter() - t0
     report["n_edges"] = len(edges)

@@ -83,6 +83,11 @@ _DEFAULT_EM_FOUR_PART = (
 )
 _DEFAULT_EM_TWO_PART = (("given_key", "family_key"), ("dob",))
 _DETERMINISTIC = (("national_id", "birth_year"), ("name_key", "dob"))
+# Issue 19 (undercount.link.relatives): an EM session blocked on father, grandfather and
+# family keys, where the given name separates a person from his siblings; and the cluster
+# constraints "relatives" (different given names, rest agreeing) and "same_list".
+_RELATIVE_EM_RULE = ("father_key", "grandfather_key", "family_key")
+_RELATIVE_CANNOT_LINK = ("relatives", "same_list")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +125,8 @@ class LinkSettings:
         costs at most :math:`\\log_2(m_{floor}/u)` instead of minus infinity.
     cannot_link : tuple of str
         Fields whose disagreement forbids a merge (``"national_id"``: two different *valid*
-        IDs; ``"sex"``: different recorded sex).
+        IDs; ``"sex"``: different recorded sex; ``"relatives"`` and ``"same_list"``: see
+        :mod:`undercount.link.relatives`).
     model : dict or None
         The trained Splink model (``Linker.misc.save_model_to_json``), once trained.
     """
@@ -138,7 +144,7 @@ class LinkSettings:
     em_convergence: float = 1e-4
     prior: float | None = None
     prior_recall: float = 0.7
-    cannot_link: tuple[str, ...] = ("national_id", "sex")
+    cannot_link: tuple[str, ...] = ("national_id", "sex", *_RELATIVE_CANNOT_LINK)
     m_floor: float = 1e-3
     model: dict[str, Any] | None = field(default=None, compare=False)
 
@@ -158,7 +164,8 @@ class LinkSettings:
             raise ConfigError("LinkSettings.blocking_rules: at least one rule is needed")
         if not 0 < self.threshold <= 1:
             raise ConfigError(f"LinkSettings.threshold = {self.threshold}: must be in (0, 1]")
-        bad = [c for c in self.cannot_link if c not in ("national_id", "sex")]
+        bad = [c for c in self.cannot_link
+               if c not in ("national_id", "sex", *_RELATIVE_CANNOT_LINK)]
         if bad:
             raise ConfigError(f"LinkSettings.cannot_link: unknown field(s) {bad}")
 
@@ -241,6 +248,8 @@ class LinkSettings:
             rules = _checked(blocking_rules, avail, share, "blocking_rules")
         if em_blocking_rules is None:
             base = _DEFAULT_EM_FOUR_PART if four_part else _DEFAULT_EM_TWO_PART
+            if four_part:  # issue 19
+                base = (*base, _RELATIVE_EM_RULE)
             em = tuple(r for r in base if all(c in avail for c in r))
             if not em:
                 em = rules[:2]

@@ -48,6 +48,7 @@ import pandas as pd
 from undercount.errors import LinkageError
 from undercount.link.backends import register_frame
 from undercount.link.fellegi_sunter import GAMMA_PREFIX, FellegiSunter
+from undercount.link.relatives import add_relative_columns, scale_relative_m, set_relative_u
 from undercount.link.settings import LinkSettings
 
 __all__ = ["MIN_DETERMINISTIC_PAIRS", "blocked_pairs_prior", "build_linker", "train"]
@@ -67,6 +68,8 @@ def _used_columns(settings: LinkSettings) -> list[str]:
         if name.startswith("name:"):
             part = name.split(":", 1)[1]
             cols += [part, f"{part}_key"]
+            if part == "given":  # issue 19: the relative levels compare scripts
+                cols += ["given_script", "rest_key"]
         elif name == "dob_age":
             cols += ["dob", "dob_heaped", "birth_year", "age", "age_heaped"]
         else:
@@ -104,6 +107,7 @@ def build_linker(db_api, records, settings: LinkSettings):
     """Register the standardised records (one table per list) and build a Splink ``Linker``."""
     from splink import Linker  # heavy (~0.3 s): only when linking
 
+    records = add_relative_columns(records)
     cols = ["uid", *[c for c in _used_columns(settings) if c in records.columns]]
     if settings.link_type == "dedupe_only":
         tables = [register_frame(db_api, records[cols], "records")]
@@ -179,6 +183,8 @@ def train(
     linker.training.estimate_u_using_random_sampling(
         max_pairs=settings.max_pairs, seed=settings.seed
     )
+    # Issue 19: u of the relative levels from exact pattern counts, not random pairs.
+    relatives = set_relative_u(linker, records) if records is not None else {}
     # EM sessions must not move the prior (Splink's design), but a session that fails midway
     # can leave its blocked-pair lambda behind; restore it after every session.
     prior = linker._settings_obj._probability_two_random_records_match
@@ -190,6 +196,8 @@ def train(
             logger.warning(msg)
             report["warnings"].append(msg)
     report["m_floored"] = _floor_m(linker, settings.m_floor)
+    scale_relative_m(linker, relatives)
+    report["relatives"] = relatives
     if fallback:
         report["prior_estimate"].update(blocked_pairs_prior(linker, _n_records(linker, records)))
     model = linker.misc.save_model_to_json()

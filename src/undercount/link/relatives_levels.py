@@ -1,0 +1,67 @@
+"""The relative-aware given-name comparison (Splink levels); see
+:mod:`undercount.link.relatives` for the model. Kept apart because Splink is heavy to import."""
+
+from __future__ import annotations
+
+from splink.internals import comparison_level_library as cll
+from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+from undercount.link.relatives import RELATIVE_LEVELS
+
+__all__ = ["GivenNameComparison"]
+
+
+def _rest_sql() -> str:
+    # One precomputed column, not the three keys: Splink does not estimate a comparison in
+    # an EM session blocked on columns it reads, and this comparison must be estimated in
+    # the session blocked on the three keys (undercount.link.relatives.EM_RULE).
+    return "rest_key_l = rest_key_r"
+
+
+class GivenNameComparison(ComparisonCreator):
+    """Given name, with the two relative levels first (see the module docstring).
+
+    Levels: null; similar given name, rest agrees; different given name, rest agrees; same
+    skeleton key (term-frequency adjusted); Jaro--Winkler of the names >= ``jw_high``; of
+    the keys >= ``jw_key``; else.
+    """
+
+    def __init__(self, *, jw_high: float = 0.92, jw_key: float = 0.88):
+        self.jw_high = jw_high
+        self.jw_key = jw_key
+        super().__init__({"part": "given", "key": "given_key"})
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        null = cll.CustomLevel(
+            "(given_l IS NULL OR given_r IS NULL) AND "
+            "(given_key_l IS NULL OR given_key_r IS NULL)",
+            label_for_charts="given missing",
+        )
+        null.configure(is_null_level=True)
+        rest = _rest_sql()
+        similar = cll.CustomLevel(
+            f"{rest} AND given_key_l = given_key_r AND given_l <> given_r "
+            "AND given_script_l = given_script_r",
+            label_for_charts=RELATIVE_LEVELS[0],
+        )
+        different = cll.CustomLevel(
+            f"{rest} AND given_key_l <> given_key_r", label_for_charts=RELATIVE_LEVELS[1]
+        )
+        key_exact = cll.ExactMatchLevel("given_key", term_frequency_adjustments=True)
+        key_exact.configure(label_for_charts="Same skeleton key given_key")
+        return [
+            null,
+            similar,
+            different,
+            key_exact,
+            cll.JaroWinklerLevel("given", self.jw_high),
+            cll.JaroWinklerLevel("given_key", self.jw_key),
+            cll.ElseLevel(),
+        ]
+
+    def create_description(self) -> str:
+        return "Given name, relative-aware (different given name while the rest agrees)"
+
+    def create_output_column_name(self) -> str:
+        return "given"
