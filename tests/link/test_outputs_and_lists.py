@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from undercount.errors import ConfigError, InputError
+from undercount.io.project_types import ListSource
 from undercount.link._standardise import check_names_present, fix_dtypes, standardise_lists
 from undercount.link.outputs import check_distinct_lists, check_output_folder
 from undercount.link.overlap import list_overlaps
@@ -162,8 +163,8 @@ def _frame(values: dict[str, list]) -> pd.DataFrame:
 
 
 def test_a_list_without_names_is_refused(tmp_path):
-    spec = types.SimpleNamespace(
-        name="media", file=tmp_path / "media.csv", id_column="id",
+    spec = ListSource(
+        name="media", file=tmp_path / "media.csv", format="csv", id_column="id",
         columns={"name_lat": "name_en", "given_ar": "given", "sex": "sex"}, covariates=(),
         on_bad_value="raise")
     frame = _frame({"id": ["1", "2"], "name_en": [None, "  "], "given": [None, None],
