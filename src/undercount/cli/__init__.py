@@ -224,7 +224,7 @@ def _register_optional() -> None:
     import importlib
     import importlib.util
 
-    for module in ("_link", "_simulate", "_run", "_validate"):
+    for module in ("_link", "_simulate", "_run", "_validate", "_review"):
         name = f"undercount.cli.{module}"
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(app)
