@@ -31,8 +31,11 @@ the linearisation (Taylor) estimate
    \qquad z_i = (a_i - \hat R b_i) / \hat B,
 
 with :math:`a, b` the numerator and denominator variables and :math:`s^2_{z,h}` the sample
-variance of :math:`z` in band :math:`h`; the interval is the normal one on the logit scale
-(delta method), so it stays inside (0, 1). A band with :math:`m_h = 1` contributes no
+variance of :math:`z` in band :math:`h`. The interval is Korn and Graubard's (1998):
+Clopper–Pearson at the effective sample size :math:`n^* = \hat R(1-\hat R)/\widehat V`
+(capped at the labelled pairs in the denominator; the labelled count itself when
+:math:`\hat R` is 0 or 1), so it stays inside [0, 1] and does not collapse when every
+labelled pair agrees. A band with :math:`m_h = 1` contributes no
 variance estimate (it is reported). Recall is among the candidate (blocked) pairs: true
 matches that blocking never compared are outside the frame.
 
@@ -43,6 +46,9 @@ References
 ----------
 Cochran, W. G. (1977). Sampling Techniques, 3rd ed. Wiley. (Stratified ratio estimation,
 §6.11; finite-population correction.)
+Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for proportions with small
+expected number of positive counts estimated from survey data. Survey Methodology
+24:193-201.
 Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and
 Psychological Measurement 20:37-46. doi:10.1177/001316446002000104
 """
@@ -188,12 +194,14 @@ def _ratio(a: np.ndarray, b: np.ndarray, band: np.ndarray, pop: dict[int, int], 
         if m > 1:
             var += big**2 * (1 - m / big) * np.var(z[s], ddof=1) / m
     se = float(np.sqrt(var))
-    q = stats.norm.ppf(0.5 + level / 2)
-    if 0 < r < 1:
-        lr, sl = np.log(r / (1 - r)), se / (r * (1 - r))
-        lo, hi = 1 / (1 + np.exp(-(lr - q * sl))), 1 / (1 + np.exp(-(lr + q * sl)))
-    else:
-        lo, hi = r, r
+    # Korn-Graubard: Clopper-Pearson at the effective sample size, which stays inside
+    # [0, 1] and gives a real interval when every labelled pair agrees (r = 0 or 1).
+    n_den = float((b > 0).sum())
+    n_eff = min(n_den, r * (1 - r) / var) if 0 < r < 1 and var > 0 else n_den
+    x = r * n_eff
+    alpha = 1 - level
+    lo = 0.0 if x <= 0 else float(stats.beta.ppf(alpha / 2, x, n_eff - x + 1))
+    hi = 1.0 if x >= n_eff else float(stats.beta.ppf(1 - alpha / 2, x + 1, n_eff - x))
     return ErrorRate(name, float(r), float(lo), float(hi), se, labelled, level)
 
 
