@@ -94,36 +94,38 @@ async function show(i) {
 async function label(value) {
   if (busy || !queue.length) return;
   busy = true;
+  document.body.dataset.busy = "1";
   const status = document.getElementById("status");
   try {
     const pid = queue[pos].pair_id;
     const note = document.getElementById("note").value || null;
     await api("/api/labels", {pair_id: pid, label: value, note});
     queue[pos].label = value;
-    status.textContent = `saved: ${pid} ${value}`;
     await refreshState();
     let next = queue.findIndex((q, j) => j > pos && !q.label);
     if (next < 0) next = Math.min(pos + 1, queue.length - 1);
     await show(next);
+    status.textContent = `saved: ${pid} ${value}`;
   } catch (e) {
     status.textContent = "NOT saved: " + e.message;
-  } finally { busy = false; }
+  } finally { busy = false; document.body.dataset.busy = ""; }
 }
 
 async function undo() {
   if (busy) return;
   busy = true;
+  document.body.dataset.busy = "1";
   const status = document.getElementById("status");
   try {
     const row = await api("/api/undo", {});
     const i = queue.findIndex(q => q.pair_id === row.pair_id);
     if (i >= 0) queue[i].label = row.label === "retracted" ? null : row.label;
-    status.textContent = `undone: ${row.pair_id} is now ${row.label === "retracted" ? "unlabelled" : row.label}`;
     await refreshState();
     await show(i >= 0 ? i : pos);
+    status.textContent = `undone: ${row.pair_id} is now ${row.label === "retracted" ? "unlabelled" : row.label}`;
   } catch (e) {
     status.textContent = "undo: " + e.message;
-  } finally { busy = false; }
+  } finally { busy = false; document.body.dataset.busy = ""; }
 }
 
 document.addEventListener("keydown", (ev) => {
