@@ -63,31 +63,45 @@ def _value(v: Any) -> Any:
 class ReviewSession:
     """One project's clerical review (the store must hold a ``link`` stage's output)."""
 
-    def __init__(self, config: ProjectConfig | str | Path, *,
-                 design: DesignOptions | None = None) -> None:
-        if not isinstance(config, ProjectConfig):
-            config = load_project(config, check_inputs=False)
-        self.config = config
-        self.store = Store(config.store_path)
+    def __init__(self, config: ProjectConfig | str | Path | None = None, *,
+                 design: DesignOptions | None = None, store: Store | None = None,
+                 threshold: float = 0.5, name: str = "review") -> None:
+        """A project's review (``config``), or, with ``store`` instead, a review of any
+        store holding ``review_pairs``, ``standardised`` and ``clusters`` (the validation
+        battery's scripted reviewer) with the given ``threshold`` and ``name``."""
+        seed = 0
+        lists: list[str] = []
+        if store is None:
+            if config is None:
+                raise InputError("ReviewSession: give a project file or a store")
+            if not isinstance(config, ProjectConfig):
+                config = load_project(config, check_inputs=False)
+            store = Store(config.store_path)
+            threshold = float(config.link.threshold)
+            name = config.name
+            seed = config.seed if config.seed is not None else 0
+            lists = [spec.name for spec in config.lists]
+        where = config.path if isinstance(config, ProjectConfig) else store.path
+        self.store = store
+        self.name = name
         tables = self.store.tables()
         if "review_pairs" not in tables:
             raise InputError(
-                f"{config.path}: no scored pairs to review in {self.store.path}; run "
+                f"{where}: no scored pairs to review in {self.store.path}; run "
                 "`undercount run` (or `undercount run --until link`) first")
         self.pairs = self.store.read_frame("review_pairs")
         self.std = self.store.read_frame("standardised").set_index("uid", drop=False)
         self.clusters = self.store.read_frame("clusters").set_index("uid", drop=False)
-        self.raw = {spec.name: self.store.read_frame(f"raw__{spec.name}")
-                    for spec in config.lists if f"raw__{spec.name}" in tables}
-        self.threshold = float(config.link.threshold)
+        self.raw = {n: self.store.read_frame(f"raw__{n}") for n in lists
+                    if f"raw__{n}" in tables}
+        self.threshold = float(threshold)
         self.comparisons = [c[len("gamma_"):] for c in self.pairs.columns
                             if c.startswith("gamma_")]
         self.pairs["pair_id"] = [pair_id(a, b) for a, b in
                                  zip(self.pairs["uid_l"], self.pairs["uid_r"], strict=True)]
         self._by_id = pd.Series(np.arange(len(self.pairs)), index=self.pairs["pair_id"])
         self._lock = threading.Lock()
-        self.design, self.strata = self._ensure_design(design or DesignOptions(
-            seed=config.seed if config.seed is not None else 0))
+        self.design, self.strata = self._ensure_design(design or DesignOptions(seed=seed))
 
     # ------------------------------------------------------------------ the sample
     def _ensure_design(self, opts: DesignOptions) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -147,7 +161,7 @@ class ReviewSession:
         labelled = sum(v["labelled"] for v in counts.values())
         return {"total": len(self.design), "labelled": labelled, "bands": counts,
                 "labels": {k: sum(1 for v in latest.values() if v == k) for k in LABELS[:3]},
-                "threshold": self.threshold, "project": self.config.name}
+                "threshold": self.threshold, "project": self.name}
 
     def next_pair(self, after: str | None = None) -> str | None:
         """The first unlabelled pair of the sample (after ``after`` if given)."""
