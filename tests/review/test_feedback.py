@@ -114,3 +114,26 @@ def test_labels_rerun_only_downstream_and_report_section(project, truth):
     assert "without review" in html and "with review" in html
     # unchanged labels: nothing reruns
     assert Project(project).run().ran() == []
+
+
+def test_scripted_reviewer_family_runs_through_the_api():
+    from undercount.validate import BatteryOptions, run_battery
+    from undercount.validate.families import scripted_review
+    from undercount.validate.record_designs import _record_designs
+
+    opts = BatteryOptions(review_pairs=40, linkage_draws=5)
+    res = run_battery(["link4"], ["linkavg-rev-stepwise", "linkavg-rev5-stepwise"],
+                      replicates=1, seed=2, options=opts)
+    assert (res["status"] == "ok").all(), res[["status", "message"]]
+    assert ((res["lower"] <= res["estimate"]) & (res["estimate"] <= res["upper"])).all()
+    # a perfect reviewer's labels fix the reviewed pairs to the truth
+    _, records, pairs = _record_designs()["link4"].sample_linkage(np.random.default_rng(7))
+    out = scripted_review(pairs, records, n_review=40, error_rate=0.0,
+                          rng=np.random.default_rng(8))
+    fixed = out["reviewed"].notna()
+    assert fixed.sum() == 40
+    assert (out.loc[fixed, "reviewed"] == pairs.loc[fixed, "is_match"]).all()
+    assert (out.loc[fixed, "match_probability"] == out.loc[fixed, "reviewed"]).all()
+    free = out.loc[~fixed, "match_probability"]
+    assert free.between(0, 1).all() and not np.allclose(free, pairs.loc[~fixed,
+                                                                         "match_probability"])

@@ -127,6 +127,7 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._schema_ready = False  # DDL and migration run once per instance
 
     # ------------------------------------------------------------------ connections
     @contextlib.contextmanager
@@ -136,6 +137,8 @@ class Store:
         if read_only and not self.path.exists():
             raise InputError(f"{self.path}: no project store yet (run `undercount run` first)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            self._schema_ready = False  # a new (or deleted and recreated) file
         con = None
         for attempt in range(retries):
             try:
@@ -148,13 +151,14 @@ class Store:
                 time.sleep(0.2)
         assert con is not None
         try:
-            if not read_only:
+            if not read_only and not self._schema_ready:
                 for ddl in _DDL:
                     con.execute(ddl)
                 for col, kind in _LABEL_COLUMNS:  # schema 1 -> 2 (idempotent)
                     con.execute(f"ALTER TABLE labels ADD COLUMN IF NOT EXISTS {col} {kind}")
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
                             [SCHEMA_VERSION])
+                self._schema_ready = True
             yield con
         finally:
             con.close()
@@ -245,12 +249,14 @@ class Store:
 
     def label_history(self) -> pd.DataFrame:
         """Every label ever given, oldest first (empty frame with the columns if none)."""
-        if not self.exists() or "labels" not in self.tables():
+        if not self.exists():
             return pd.DataFrame(columns=list(LABEL_FIELDS))
         with self.connect(read_only=True) as con:
             have = {r[0] for r in con.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'labels'"
             ).fetchall()}
+            if not have:
+                return pd.DataFrame(columns=list(LABEL_FIELDS))
             if "label_id" not in have:
                 raise InputError(f"{self.path}: the store's labels table is schema 1; open it "
                                  "for writing once (any `undercount run`) to migrate it")

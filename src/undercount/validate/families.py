@@ -316,7 +316,8 @@ def scripted_review(
     labelled design pairs with their design weights :math:`N_h / m_h`
     (:class:`~undercount.link.calibrate.Calibrator`), and each labelled pair is fixed to
     its label (probability 1 or 0: a must-link or a cannot-link in every sampled
-    partition).
+    partition). The returned frame's ``reviewed`` column holds the labels (1 match, 0
+    non-match, NaN unreviewed).
     """
     import tempfile
     from pathlib import Path
@@ -375,7 +376,7 @@ def scripted_review(
         strata = session.strata
     key = pd.Series(np.arange(len(cand)), index=[f"{a}-{b}" for a, b in
                                                  zip(cand["uid_l"], cand["uid_r"], strict=True)])
-    lab = latest.merge(design[["pair_id", "band"]], on="pair_id")
+    lab = latest[["pair_id", "label"]].merge(design[["pair_id", "band"]], on="pair_id")
     idx = key.reindex(lab["pair_id"]).to_numpy(dtype=np.int64)
     y = (lab["label"] == "match").to_numpy(dtype=float)
     size = strata.set_index("band")["pairs"]
@@ -387,6 +388,9 @@ def scripted_review(
         new = Calibrator("isotonic").fit(p[idx], y, sample_weight=weight).transform(p)
     new[idx] = y
     out["match_probability"] = new
+    reviewed = np.full(len(out), np.nan)
+    reviewed[idx] = y
+    out["reviewed"] = reviewed
     return out
 
 
