@@ -158,6 +158,7 @@ class ReviewSession:
             c = counts.setdefault(str(int(r.band)), {"pairs": 0, "labelled": 0})
             c["pairs"] += 1
             c["labelled"] += r.pair_id in latest
+        counts = dict(sorted(counts.items(), key=lambda kv: int(kv[0])))
         labelled = sum(v["labelled"] for v in counts.values())
         return {"total": len(self.design), "labelled": labelled, "bands": counts,
                 "labels": {k: sum(1 for v in latest.values() if v == k) for k in LABELS[:3]},
