@@ -236,7 +236,7 @@ def list_datasets(
 
 def _register_optional() -> None:
     # Stages that ship their own commands register them here.
-    for module in ("_link", "_simulate", "_run", "_validate"):
+    for module in ("_link", "_simulate", "_run", "_validate", "_review"):
         name = f"undercount.cli.{module}"
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(app)

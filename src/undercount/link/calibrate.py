@@ -48,9 +48,19 @@ class Calibrator:
         if self.method not in ("isotonic", "platt"):
             raise ConfigError(f"Calibrator: method={self.method!r}; choose isotonic or platt")
 
-    def fit(self, probability: np.ndarray, labels: np.ndarray) -> Calibrator:
-        """Fit on the labelled pairs' raw probabilities and 0/1 labels."""
+    def fit(
+        self, probability: np.ndarray, labels: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> Calibrator:
+        """Fit on the labelled pairs' raw probabilities and 0/1 labels.
+
+        ``sample_weight``: the design weights (1/inclusion probability) of a clerical-review
+        sample, so that the fit estimates the calibration curve of all the pairs, not of the
+        sample's mix of bands (weighted least squares for isotonic regression, weighted
+        likelihood for Platt scaling).
+        """
         y = np.asarray(labels).astype(int)
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if len(np.unique(y)) < 2:
             raise InputError("<labels>: calibration needs both matches and non-matches")
         # scikit-learn adds 0.2-0.5 s to an import and is only needed with labels.
@@ -58,12 +68,12 @@ class Calibrator:
             from sklearn.isotonic import IsotonicRegression
 
             self._model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-            self._model.fit(np.asarray(probability, dtype=float), y)
+            self._model.fit(np.asarray(probability, dtype=float), y, sample_weight=w)
         else:
             from sklearn.linear_model import LogisticRegression
 
             self._model = LogisticRegression(C=1e6)
-            self._model.fit(logit(probability)[:, None], y)
+            self._model.fit(logit(probability)[:, None], y, sample_weight=w)
         return self
 
     def transform(self, probability: np.ndarray) -> np.ndarray:

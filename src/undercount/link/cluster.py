@@ -8,6 +8,13 @@ otherwise the clusters are merged. So no cluster ever contains two different val
 IDs or two different sexes, and the strongest evidence decides which merge wins when two are
 incompatible. Without constraints this is exactly connected components at the threshold.
 
+Clerical-review labels enter as two more kinds of constraint: a pair labelled a match is a
+**must-link** (an edge of probability 1, processed before every scored edge, so it merges its
+two clusters unless a national ID or sex constraint refuses it), and a pair labelled a
+non-match is a **cannot-link between two records**: no merge may put the two records in one
+cluster (checked at every merge, against every labelled non-match; O(merges × non-matches),
+small for a review of a few hundred pairs).
+
 Suspicious clusters are reported, not changed:
 
 - ``large``: more records than ``large_size`` (default ``max(10, 3 × number of lists)``);
@@ -48,7 +55,17 @@ def _find(parent, i):
 
 
 @numba.njit(cache=True)
-def _greedy(n, left, right, id_code, sex_code):
+def _forbidden(parent, a, b, cl_a, cl_b):
+    for k in range(cl_a.shape[0]):
+        ra = _find(parent, cl_a[k])
+        rb = _find(parent, cl_b[k])
+        if (ra == a and rb == b) or (ra == b and rb == a):
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def _greedy(n, left, right, id_code, sex_code, cl_a, cl_b):
     parent = np.arange(n)
     size = np.ones(n, dtype=np.int64)
     cid = id_code.copy()
@@ -63,6 +80,9 @@ def _greedy(n, left, right, id_code, sex_code):
             status[e] = 2
             continue
         if csex[a] >= 0 and csex[b] >= 0 and csex[a] != csex[b]:
+            status[e] = 2
+            continue
+        if cl_a.shape[0] and _forbidden(parent, a, b, cl_a, cl_b):
             status[e] = 2
             continue
         if size[a] < size[b]:
@@ -134,6 +154,8 @@ def constrained_clusters(
     records: pd.DataFrame | None = None,
     relatives: bool = False,
     same_list: bool = False,
+    must_link: np.ndarray | pd.DataFrame | None = None,
+    cannot_link: np.ndarray | pd.DataFrame | None = None,
 ) -> ClusterResult:
     """Greedy constrained clustering of ``n`` records.
 
@@ -151,7 +173,17 @@ def constrained_clusters(
         The standardised records (row ``i`` is uid ``i``), for the pairwise constraints
         ``relatives`` and ``same_list`` of :mod:`undercount.link.relatives` (issue 19);
         refused edges then say which constraint refused them in ``refused_by``.
+    must_link, cannot_link : (k, 2) array of uids or DataFrame with uid_l, uid_r, optional
+        Pairs labelled a match / a non-match by a clerical reviewer (see the module
+        docstring). A must-link pair is added to the edges with probability 1 (or has its
+        probability raised to 1) and reported with its status like any edge; a scored edge
+        between two records of a cannot-link pair is dropped from the edges (it is not
+        in ``result.edges``), and no merge may join the two records' clusters.
     """
+    must = _uid_pairs(must_link)
+    cannot = _uid_pairs(cannot_link)
+    if len(must) or len(cannot):
+        edges = _with_labels(edges, must, cannot)
     left = edges["uid_l"].to_numpy(dtype=np.int64)
     right = edges["uid_r"].to_numpy(dtype=np.int64)
     prob = edges["match_probability"].to_numpy(dtype=np.float64)
@@ -160,16 +192,20 @@ def constrained_clusters(
     order = np.lexsort((right, left, -prob))
     id_code = _codes(national_id) if national_id is not None else np.full(n, -1, np.int64)
     sex_code = _codes(sex) if sex is not None else np.full(n, -1, np.int64)
+    if len(cannot) and (cannot.min() < 0 or cannot.max() >= n):
+        raise ValueError("cannot-link uid out of range")
     refused_by = None
     if records is not None and (relatives or same_list):  # issue 19
         roots, status_sorted, by_sorted = relative_clusters(
             n, left[order], right[order], id_code, sex_code, records, national_id,
-            relatives=relatives, same_list=same_list,
+            relatives=relatives, same_list=same_list, cannot=cannot,
         )
         refused_by = np.empty_like(by_sorted)
         refused_by[order] = by_sorted
     else:
-        roots, status_sorted = _greedy(n, left[order], right[order], id_code, sex_code)
+        roots, status_sorted = _greedy(n, left[order], right[order], id_code, sex_code,
+                                       np.ascontiguousarray(cannot[:, 0]),
+                                       np.ascontiguousarray(cannot[:, 1]))
     status = np.empty_like(status_sorted)
     status[order] = status_sorted
     # Number clusters by their smallest uid.
@@ -190,6 +226,36 @@ def constrained_clusters(
     if refused_by is not None:
         out["refused_by"] = refused_by
     return ClusterResult(cluster=cluster, edges=out, n_refused=int((status == 2).sum()))
+
+
+def _uid_pairs(pairs: np.ndarray | pd.DataFrame | None) -> np.ndarray:
+    if pairs is None:
+        return np.zeros((0, 2), dtype=np.int64)
+    if isinstance(pairs, pd.DataFrame):
+        pairs = pairs[["uid_l", "uid_r"]].to_numpy()
+    arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    return np.sort(arr, axis=1)
+
+
+def _with_labels(edges: pd.DataFrame, must: np.ndarray, cannot: np.ndarray) -> pd.DataFrame:
+    """The edges with must-link pairs at probability 1 and cannot-link pairs removed."""
+    out = edges.copy()
+    key = out["uid_l"].astype(np.int64).to_numpy() * (1 << 32) + out["uid_r"].astype(
+        np.int64).to_numpy()
+    if len(cannot):
+        out = out[~np.isin(key, cannot[:, 0] * (1 << 32) + cannot[:, 1])]
+        key = out["uid_l"].astype(np.int64).to_numpy() * (1 << 32) + out["uid_r"].astype(
+            np.int64).to_numpy()
+    if len(must):
+        mkey = must[:, 0] * (1 << 32) + must[:, 1]
+        present = np.isin(key, mkey)
+        out.loc[present, "match_probability"] = 1.0
+        extra = must[~np.isin(mkey, key)]
+        if len(extra):
+            add = pd.DataFrame({"uid_l": extra[:, 0], "uid_r": extra[:, 1],
+                                "match_probability": 1.0})
+            out = pd.concat([out, add], ignore_index=True)
+    return out.reset_index(drop=True)
 
 
 def suspicious_clusters(

@@ -74,7 +74,7 @@ from undercount.link.outputs import (
     replace_folder,
 )
 from undercount.link.overlap import list_overlaps
-from undercount.link.predict import predict_edges
+from undercount.link.predict import predict_edges, score_candidates
 from undercount.link.relatives import reliable_sex
 from undercount.link.settings import LinkSettings
 from undercount.link.train import build_linker, train
@@ -140,11 +140,18 @@ def link_records(
     temp_directory: str | None = None,
     spark_session: Any = None,
     train_model: bool = True,
+    must_link: Any = None,
+    cannot_link_pairs: Any = None,
+    candidates: bool = False,
 ) -> tuple[pd.DataFrame, LinkSettings, pd.DataFrame, dict[str, Any]]:
     """Train, predict and cluster already standardised records.
 
     Returns ``(records, settings, edges, report)``; ``records`` is ``standardised`` plus
-    ``cluster_id`` and the per-record evidence columns.
+    ``cluster_id`` and the per-record evidence columns. ``must_link`` / ``cannot_link_pairs``
+    (uid pairs labelled a match / a non-match by clerical review) are passed to
+    :func:`~undercount.link.cluster.constrained_clusters`. With ``candidates``,
+    ``report["candidates"]`` holds every blocked pair scored
+    (:func:`~undercount.link.predict.score_candidates`), for clerical review.
     """
     report: dict[str, Any] = {"timings": {}}
     t0 = time.perf_counter()
@@ -158,6 +165,8 @@ def link_records(
     report["timings"]["train"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     edges = predict_edges(linker, settings.threshold)
+    if candidates:
+        report["candidates"] = score_candidates(linker)
     report["timings"]["predict"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     n = len(standardised)
@@ -174,6 +183,8 @@ def link_records(
         records=standardised,  # issue 19: relative and same-list constraints
         relatives="relatives" in settings.cannot_link,
         same_list="same_list" in settings.cannot_link,
+        must_link=must_link,
+        cannot_link=cannot_link_pairs,
     )
     report["timings"]["cluster"] = time.perf_counter() - t0
     report["n_edges"] = len(edges)

@@ -378,6 +378,12 @@ class _Forbid:
         return None
 
 
+def _kept_apart(apart: dict[int, set[int]], ma: list[int], mb: list[int]) -> bool:
+    """Whether a reviewer's cannot-link pair has one record in ``ma`` and one in ``mb``."""
+    other = set(mb)
+    return any(not apart[x].isdisjoint(other) for x in ma if x in apart)
+
+
 def relative_clusters(
     n: int,
     left: np.ndarray,
@@ -389,6 +395,7 @@ def relative_clusters(
     *,
     relatives: bool = True,
     same_list: bool = True,
+    cannot: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Greedy constrained single linkage over edges already in processing order.
 
@@ -396,9 +403,15 @@ def relative_clusters(
     constraints), plus the pairwise constraints of the module docstring, checked between
     every member of the two clusters an edge would join. Returns ``(roots, status,
     refused_by)`` with ``status`` 0 redundant, 1 merged, 2 refused and ``refused_by`` the
-    constraint (``""`` when not refused).
+    constraint (``""`` when not refused). ``cannot`` holds reviewers' cannot-link pairs
+    (``(k, 2)`` uids): no merge may join clusters holding the two records of one
+    (``refused_by`` ``"review"``).
     """
     forbid = _Forbid(std, valid_id, relatives=relatives, same_list=same_list)
+    apart: dict[int, set[int]] = {}
+    for x, y in (cannot if cannot is not None else np.empty((0, 2), np.int64)).tolist():
+        apart.setdefault(x, set()).add(y)
+        apart.setdefault(y, set()).add(x)
     parent = np.arange(n)
     members: dict[int, list[int]] = {}
     cid = id_code.copy()
@@ -426,6 +439,9 @@ def relative_clusters(
             continue
         ma = members.get(a, [a])
         mb = members.get(b, [b])
+        if apart and _kept_apart(apart, ma, mb):
+            status[e], refused_by[e] = 2, "review"
+            continue
         why = forbid.check(ma, mb)
         if why is not None:
             status[e], refused_by[e] = 2, why

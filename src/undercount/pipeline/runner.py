@@ -71,9 +71,12 @@ from undercount.io.project import load_project
 from undercount.io.project_types import ProjectConfig
 from undercount.io.readers import read_frame
 from undercount.link._standardise import fix_dtypes, standardise_lists, standardiser_name
+from undercount.link.clerical import review_summary
+from undercount.link.cluster import constrained_clusters
 from undercount.link.outputs import check_distinct_lists, check_output_folder
 from undercount.link.overlap import list_overlaps
 from undercount.link.pipeline import link_records, person_covariates, settings_for
+from undercount.link.settings import LinkSettings
 from undercount.pipeline.estimate import Comparison, estimate
 from undercount.pipeline.registry import EstimateOptions, build_estimator, estimate_options_problem
 from undercount.pipeline.store import StageRecord, Store, frame_hash
@@ -270,30 +273,93 @@ def _link_settings(cfg: ProjectConfig) -> Any:
 
 
 def _link(ctx: StageContext) -> StageOutput:
+    """Train, score and cluster; with clerical-review labels in the store, labelled matches
+    are must-links and labelled non-matches cannot-links (see :mod:`undercount.review`).
+
+    The trained model is kept in the store with the key of everything training reads (the
+    link settings and the standardised records); when only the labels changed, the stage
+    reuses it and re-scores and re-clusters without training again.
+    """
     cfg = ctx.config
     lk = cfg.link
     std = ctx.memo.get("standardised")
     if std is None:
         std = fix_dtypes(ctx.store.read_frame("standardised"))
+    must, cannot = _label_constraints(ctx.store, std)
+    core_key = _digest({"link": _link_settings(cfg), "standardise": ctx.upstream.get("standardise"),
+                        "undercount": _version()})
     with ctx.progress.task("link: train, score pairs, cluster", 1) as advance:
         settings = settings_for(std, lk, n_lists=len(cfg.lists), seed=cfg.seed)
+        stored = _stored_link_core(ctx.store)
+        if stored is not None and stored.get("key") == core_key:
+            settings = LinkSettings.from_json(stored["settings"])
         tmp = cfg.output / ".duckdb_link_tmp"
         try:
             records, settings, edges, report = link_records(
                 std, lists=cfg.list_names, settings=settings, backend=lk.backend,
                 threads=lk.threads, memory_limit=lk.memory_limit, temp_directory=str(tmp),
+                must_link=must, cannot_link_pairs=cannot, candidates=True,
             )
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         advance(1)
+    candidates = report.pop("candidates")
+    frames = {"clusters": records, "pairs": edges, "review_pairs": candidates}
+    n_labels = len(must) + len(cannot)
+    if n_labels:
+        # The machine's own linkage, for the error rates and N-hat without review.
+        valid = std["national_id"].where(std["id_valid"].fillna(False).astype(bool), None)
+        plain = constrained_clusters(
+            len(std), candidates[candidates["match_probability"] >= settings.threshold],
+            national_id=valid if "national_id" in settings.cannot_link else None,
+            sex=std["sex"] if "sex" in settings.cannot_link else None)
+        frames["clusters_unreviewed"] = pd.DataFrame(
+            {"uid": std["uid"].to_numpy(), "cluster_id": plain.cluster})
     settings_json = settings.to_json() if _accepts_no_path(settings.to_json) else None
     return StageOutput(
         output_hash=_digest([frame_hash(records), frame_hash(edges)]),
-        frames={"clusters": records, "pairs": edges},
-        results={"link_settings": settings_json or settings},
+        frames=frames,
+        drop=() if n_labels else ("clusters_unreviewed",),
+        results={"link_settings": settings_json or settings,
+                 "link_core": {"key": core_key, "settings": settings.to_json()}},
         summary={"records": len(records), "clusters": int(records["cluster_id"].nunique()),
-                 "pairs": len(edges), "timings": report.get("timings", {})},
+                 "pairs": len(edges), "candidates": len(candidates),
+                 "must_link": len(must), "cannot_link": len(cannot),
+                 "timings": report.get("timings", {})},
     )
+
+
+def _stored_link_core(store: Store) -> dict[str, Any] | None:
+    try:
+        return store.result("link_core")
+    except InputError:
+        return None
+
+
+def _label_constraints(store: Store, std: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Labelled matches and non-matches as uid pairs of the current records.
+
+    Labels name their records by list and record id (uids can change when inputs change);
+    labels whose records are gone are ignored.
+    """
+    empty = np.zeros((0, 2), dtype=np.int64)
+    if not store.exists():
+        return empty, empty
+    latest = store.latest_labels()
+    latest = latest[latest["label"].isin(["match", "non-match"])]
+    if latest.empty:
+        return empty, empty
+    uid = {(str(a), str(b)): int(u) for a, b, u in
+           zip(std["list"], std["record_id"], std["uid"], strict=True)}
+    pairs = []
+    for row in latest.itertuples(index=False):
+        a = uid.get((str(row.list_l), str(row.record_l)))
+        b = uid.get((str(row.list_r), str(row.record_r)))
+        if a is not None and b is not None and a != b:
+            pairs.append((min(a, b), max(a, b), row.label == "match"))
+    arr = np.array([(a, b) for a, b, _ in pairs], dtype=np.int64).reshape(-1, 2)
+    is_match = np.array([m for _, _, m in pairs], dtype=bool)
+    return arr[is_match], arr[~is_match]
 
 
 def _accepts_no_path(fn: Callable[..., Any]) -> bool:
@@ -607,6 +673,7 @@ def build_project_report(ctx: StageContext, *, redact: bool) -> Any:
         records=samples,
         sensitive=sensitive,
         redact=redact,
+        review=_review_report(ctx, results),
     )
 
 
@@ -617,6 +684,61 @@ def list_warnings(ctx: StageContext) -> list[str]:
     cfg = ctx.config
     records = ctx.frame("clusters") if cfg.linked else None
     return list_overlaps(records, ctx.frame("capture_histories"), cfg.list_names)
+
+
+def _review_report(ctx: StageContext, results: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The report's "Linkage review" section: labels by band, calibration, the machine
+    linkage's error rates, and N-hat with and without the review (None without labels).
+
+    N-hat without the review re-fits the project's ``[estimate]`` method (not the
+    sensitivity families or strata) on the capture histories of the machine's own
+    clustering, so the two numbers differ only by what the labels changed.
+    """
+    store = ctx.store
+    tables = set(store.tables())
+    if not {"labels", "review_design", "review_strata", "review_pairs"} <= tables:
+        return None
+    latest = store.latest_labels()
+    if latest.empty:
+        return None
+    cand = ctx.frame("review_pairs")
+    prob = pd.Series(cand["match_probability"].to_numpy(),
+                     index=[f"{a}-{b}" for a, b in zip(cand["uid_l"], cand["uid_r"],
+                                                       strict=True)])
+    design = ctx.frame("review_design").copy()
+    design["probability"] = prob.reindex(design["pair_id"]).to_numpy()
+    clusters = ctx.frame("clusters")
+    machine = (ctx.frame("clusters_unreviewed") if "clusters_unreviewed" in tables
+               else clusters[["uid", "cluster_id"]])
+    cl = machine.set_index("uid")["cluster_id"]
+    linked = pd.Series(cl.reindex(design["uid_l"]).to_numpy()
+                       == cl.reindex(design["uid_r"]).to_numpy(), index=design["pair_id"])
+    summary = review_summary(design, ctx.frame("review_strata"), latest, linked)
+    with_review = results["overall"]
+    without = with_review
+    if "clusters_unreviewed" in tables:
+        cfg = ctx.config
+        lists = list(cfg.list_names)
+        records = clusters.copy()
+        records["cluster_id"] = cl.reindex(records["uid"]).to_numpy()
+        persons = capture_histories(records, lists=lists,
+                                    covariates=person_covariates(cfg, records))
+        table = CaptureTable.from_individuals(persons[lists], lists=lists,
+                                              source=f"{cfg.name}: machine linkage")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndercountWarning)
+            fitted = estimate(table.aggregate(), seed=cfg.estimate.seed,
+                              method=cfg.estimate.method, **cfg.estimate.options)
+        without = fitted.results[0] if isinstance(fitted, Comparison) else fitted
+    summary["estimates"] = [
+        {"which": which, "estimate": float(r.estimate), "lower": float(r.interval.lower),
+         "upper": float(r.interval.upper), "n_observed": int(r.n_observed),
+         "method": r.method}
+        for which, r in (("without review", without), ("with review", with_review))]
+    summary["constraints"] = {
+        "must_link": int((latest["label"] == "match").sum()),
+        "cannot_link": int((latest["label"] == "non-match").sum())}
+    return summary
 
 
 def _identifying(ctx: StageContext) -> tuple[list[str], dict[str, pd.DataFrame]]:
@@ -643,6 +765,19 @@ STAGES: tuple[Stage, ...] = (
     Stage("report", _report, _report_settings, ("estimate", "tabulate", "ingest"),
           outputs_present=_report_present),
 )
+
+
+#: Stages whose cache key includes the clerical-review labels.
+_LABEL_STAGES = ("link", "report")
+
+
+def _labels_key(store: Store) -> str:
+    if not store.exists():
+        return ""
+    try:
+        return store.labels_hash()
+    except InputError:  # a schema-1 store: no labels yet
+        return ""
 
 
 # ------------------------------------------------------------------------------ running
@@ -713,12 +848,17 @@ class Project:
         return [s.name for s in self.stages]
 
     def _key(self, stage: Stage, upstream: Mapping[str, str]) -> str:
-        return _digest({
+        key = {
             "stage": stage.name,
             "undercount": _version(),
             "settings": stage.settings(self.config),
             "inputs": {r: upstream[r] for r in stage.reads if r in upstream},
-        })
+        }
+        if stage.name in _LABEL_STAGES:
+            # Clerical-review labels are an input of clustering and of the report's review
+            # section: new labels rerun link (re-clustering, no retraining) and what follows.
+            key["labels"] = _labels_key(self.store)
+        return _digest(key)
 
     def run(
         self,

@@ -5,9 +5,14 @@
 ``raw__<input>``
     Each input exactly as read (every value as text), one table per list or capture-history
     file. Only the ingest stage writes them, whole, from the file; nothing updates them.
-``standardised``, ``clusters``, ``pairs``, ``labels``
-    Standardised records, records with their cluster, scored record pairs, and clerical
-    review labels (linked projects).
+``standardised``, ``clusters``, ``pairs``, ``review_pairs``
+    Standardised records, records with their cluster, the pairs at or above the threshold
+    with their clustering status, and every blocked pair scored for clerical review (with
+    its comparison levels and each comparison's contribution to the match weight).
+``labels``, ``review_design``
+    Clerical-review labels, append-only (one row per decision; the latest per pair wins;
+    see :meth:`Store.add_label`), and the review's sample design (``undercount review``,
+    see :mod:`undercount.review`).
 ``capture_histories``, ``capture_table``
     One row per person (0/1 list columns and strata), and the aggregated cells.
 ``estimates``
@@ -43,9 +48,14 @@ import pandas as pd
 
 from undercount.errors import ConfigError, InputError
 
-__all__ = ["StageRecord", "Store", "frame_hash"]
+__all__ = ["LABELS", "LABEL_FIELDS", "StageRecord", "Store", "frame_hash"]
 
-SCHEMA_VERSION = "1"
+#: Version 2 added the review columns of ``labels``; a version-1 store is migrated in place
+#: the first time it is opened for writing (the columns are added; no row changes).
+SCHEMA_VERSION = "2"
+
+#: Every label a reviewer can give; ``retracted`` is what undo appends.
+LABELS = ("match", "non-match", "unsure", "retracted")
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -68,7 +78,19 @@ _DDL = (
     """CREATE TABLE IF NOT EXISTS labels (
         uid_l BIGINT, uid_r BIGINT, label VARCHAR, reviewer VARCHAR, note VARCHAR,
         at_time TIMESTAMP)""",
+    """CREATE SEQUENCE IF NOT EXISTS label_seq START 1""",
 )
+
+#: Columns schema 2 added to ``labels`` (name, type), in order after the version-1 ones.
+_LABEL_COLUMNS = (
+    ("label_id", "BIGINT"), ("pair_id", "VARCHAR"), ("list_l", "VARCHAR"),
+    ("record_l", "VARCHAR"), ("list_r", "VARCHAR"), ("record_r", "VARCHAR"),
+    ("probability", "DOUBLE"), ("weight", "DOUBLE"), ("band", "INTEGER"),
+    ("source", "VARCHAR"),
+)
+LABEL_FIELDS = ("label_id", "pair_id", "uid_l", "uid_r", "list_l", "record_l", "list_r",
+                "record_r", "label", "reviewer", "note", "at_time", "probability", "weight",
+                "band", "source")
 
 
 def frame_hash(frame: pd.DataFrame) -> str:
@@ -105,6 +127,7 @@ class Store:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._schema_ready = False  # DDL and migration run once per instance
 
     # ------------------------------------------------------------------ connections
     @contextlib.contextmanager
@@ -114,6 +137,8 @@ class Store:
         if read_only and not self.path.exists():
             raise InputError(f"{self.path}: no project store yet (run `undercount run` first)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            self._schema_ready = False  # a new (or deleted and recreated) file
         con = None
         for attempt in range(retries):
             try:
@@ -126,11 +151,14 @@ class Store:
                 time.sleep(0.2)
         assert con is not None
         try:
-            if not read_only:
+            if not read_only and not self._schema_ready:
                 for ddl in _DDL:
                     con.execute(ddl)
+                for col, kind in _LABEL_COLUMNS:  # schema 1 -> 2 (idempotent)
+                    con.execute(f"ALTER TABLE labels ADD COLUMN IF NOT EXISTS {col} {kind}")
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
                             [SCHEMA_VERSION])
+                self._schema_ready = True
             yield con
         finally:
             con.close()
@@ -186,6 +214,87 @@ class Store:
         if row is None:
             raise InputError(f"{self.path}: no stored result {name!r}")
         return pickle.loads(row[0])
+
+    # ------------------------------------------------------------------ labels
+    def add_label(self, label: Mapping[str, Any]) -> dict[str, Any]:
+        """Append one clerical-review label in its own transaction; returns the stored row.
+
+        ``label`` holds ``pair_id``, ``uid_l``, ``uid_r``, ``label`` (one of
+        :data:`LABELS`) and optionally ``reviewer``, ``note``, ``probability`` (the model's
+        probability when the label was given), ``weight`` (the design weight, 1/inclusion
+        probability; None outside the design sample), ``band``, the records' ``list_l``,
+        ``record_l``, ``list_r``, ``record_r``, ``source`` (``review``, ``import``) and
+        ``at_time``. Nothing is updated: relabelling appends, and the latest row per pair
+        wins (:meth:`latest_labels`). The row is durable when this returns (DuckDB commits
+        to its write-ahead log).
+        """
+        if label.get("label") not in LABELS:
+            raise InputError(f"label {label.get('label')!r}: choose one of {', '.join(LABELS)}")
+        row = {k: label.get(k) for k in LABEL_FIELDS}
+        row["at_time"] = row["at_time"] or _now()
+        row["source"] = row["source"] or "review"
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                row["label_id"] = int(con.execute("SELECT nextval('label_seq')").fetchone()[0])
+                cols = ", ".join(LABEL_FIELDS)
+                marks = ", ".join("?" for _ in LABEL_FIELDS)
+                con.execute(f"INSERT INTO labels ({cols}) VALUES ({marks})",
+                            [row[k] for k in LABEL_FIELDS])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return row
+
+    def label_history(self) -> pd.DataFrame:
+        """Every label ever given, oldest first (empty frame with the columns if none)."""
+        if not self.exists():
+            return pd.DataFrame(columns=list(LABEL_FIELDS))
+        with self.connect(read_only=True) as con:
+            have = {r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'labels'"
+            ).fetchall()}
+            if not have:
+                return pd.DataFrame(columns=list(LABEL_FIELDS))
+            if "label_id" not in have:
+                raise InputError(f"{self.path}: the store's labels table is schema 1; open it "
+                                 "for writing once (any `undercount run`) to migrate it")
+            cols = ", ".join(LABEL_FIELDS)
+            return con.execute(f"SELECT {cols} FROM labels ORDER BY label_id").df()
+
+    def latest_labels(self, reviewer: str | None = None) -> pd.DataFrame:
+        """The latest label per pair (per pair and reviewer with ``reviewer="*"``); pairs
+        whose latest label is ``retracted`` (undone) are left out."""
+        hist = self.label_history()
+        if reviewer not in (None, "*"):
+            hist = hist[hist["reviewer"] == reviewer]
+        keys = ["pair_id", "reviewer"] if reviewer == "*" else ["pair_id"]
+        latest = hist.drop_duplicates(keys, keep="last")
+        return latest[latest["label"] != "retracted"].reset_index(drop=True)
+
+    def labels_hash(self) -> str:
+        """Content hash of the latest labels (what clustering and calibration read)."""
+        latest = self.latest_labels()
+        if latest.empty:
+            return ""  # no labels: the same key as a store that never had any
+        return frame_hash(latest[["pair_id", "label"]].sort_values("pair_id", ignore_index=True)
+                          .astype(str))
+
+    def write_frame(self, table: str, frame: pd.DataFrame) -> None:
+        """Replace one table, in one transaction (review bookkeeping, not a stage output)."""
+        _check_name(table)
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f'DROP TABLE IF EXISTS "{table}"')
+                con.register("_undercount_frame", frame)
+                con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM _undercount_frame')
+                con.unregister("_undercount_frame")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
 
     # ------------------------------------------------------------------ writing
     def mark_running(self, stage: str, input_hash: str, run_id: str, version: str) -> None:

@@ -14,6 +14,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 import matplotlib.ticker
@@ -26,6 +27,7 @@ __all__ = [
     "IntervalRow",
     "battery_coverage_plot",
     "battery_estimates_plot",
+    "calibration_plot",
     "draws_plot",
     "fits_range",
     "forest_plot",
@@ -323,3 +325,26 @@ def battery_estimates_plot(results: pd.DataFrame) -> Figure:
         row[0].set_ylabel("log2(N̂ / N)")
     fig.tight_layout()
     return fig
+
+
+def calibration_plot(
+    grid: Sequence[float], calibrated: Sequence[float], points: Sequence[Mapping[str, Any]],
+) -> str:
+    """Reliability diagram of clerical review: the model's match probability against the
+    share of labelled pairs that are matches (one point per band, area by labels), with the
+    fitted calibration curve and the diagonal of perfect calibration."""
+    fig = Figure(figsize=(4.8, 3.6))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="#999999", lw=1, ls=":")
+    ax.plot(grid, calibrated, color=_ACCENT, lw=1.5, drawstyle="steps-post")
+    if points:
+        x = [p["probability"] for p in points]
+        y = [p["observed"] for p in points]
+        n = np.array([p["n"] for p in points], dtype=float)
+        ax.scatter(x, y, s=12 + 60 * n / max(n.max(), 1), color=_INK, zorder=3)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("model's match probability", fontsize=9)
+    ax.set_ylabel("labelled a match", fontsize=9)
+    _style(ax)
+    return to_svg(fig)

@@ -231,6 +231,7 @@ def build_report(
     records: Mapping[str, Any] | None = None,
     sensitive: Iterable[Any] = (),
     redact: bool = False,
+    review: Mapping[str, Any] | None = None,
 ) -> Report:
     """Build the report for one headline result.
 
@@ -258,6 +259,10 @@ def build_report(
         Names and IDs that must not appear when ``redact`` is true.
     redact : bool
         Leave out record-level data and scrub ``sensitive`` values.
+    review : mapping, optional
+        The clerical review's summary
+        (:func:`undercount.link.clerical.review_summary` plus ``estimates``, N-hat with
+        and without the review), for the "Linkage review" section.
     """
     scrub = _Scrubber(sensitive) if redact else None
     clean = scrub if scrub is not None else _identity
@@ -283,6 +288,7 @@ def build_report(
         "assumptions": [clean(a) for a in _assumptions(result)],
         "records": None if redact else _records(records),
         "provenance": _provenance(result, provenance, clean),
+        "review": _review_section(review) if review else None,
     }
     if scrub is not None:
         context["main"] = scrub.deep(context["main"])
@@ -331,6 +337,34 @@ def _render(context: dict[str, Any], *, print_mode: bool) -> str:
 
 
 # ----------------------------------------------------------------------------- sections
+def _review_section(review: Mapping[str, Any]) -> dict[str, Any]:
+    """Numbers of the "Linkage review" section, formatted (labels carry no identifiers)."""
+    def pct(x: float | None) -> str:
+        return "–" if x is None or not math.isfinite(x) else f"{x:.1%}"
+
+    rates = []
+    for r in (review.get("error_rates") or {}).values():
+        rates.append({"name": r["name"], "estimate": pct(r["estimate"]),
+                      "interval": f"{pct(r['lower'])}–{pct(r['upper'])}",
+                      "labelled": f"{r['labelled']:,}", "value": _attr(r["estimate"])})
+    bands = [{**b, "range": f"{b['lower']:.1f} to {b['upper']:.1f}",
+              "pairs": f"{b['pairs']:,}"} for b in review["bands"]]
+    estimates = [{"which": e["which"], "estimate": _count(e["estimate"]),
+                  "interval": f"{_count(e['lower'])}–{_count(e['upper'])}",
+                  "n_observed": f"{e['n_observed']:,}", "method": e["method"],
+                  "value": _attr(e["estimate"])} for e in review.get("estimates", [])]
+    cal = review.get("calibration")
+    return {
+        "bands": bands, "rates": rates, "estimates": estimates,
+        "labelled": f"{review['labelled']:,}", "decisive": f"{review['decisive_design']:,}",
+        "purposive": f"{review['purposive']:,}",
+        "constraints": review.get("constraints", {"must_link": 0, "cannot_link": 0}),
+        "plot": plots.calibration_plot(cal["grid"], cal["calibrated"], cal["points"])
+        if cal else None,
+        "method": cal["method"] if cal else None,
+    }
+
+
 def _headline(
     result: MSEResult, reported: float | None, reported_label: str, subject: str
 ) -> dict[str, Any]:

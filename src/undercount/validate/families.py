@@ -36,6 +36,7 @@ __all__ = [
     "describe_linkage_family",
     "not_applicable",
     "run_linkage_family",
+    "scripted_review",
 ]
 
 
@@ -170,7 +171,13 @@ _LINKAGE_KINDS = {
                     "on a simulated clerical review of BatteryOptions.review_pairs pairs",
     "truth-": "the estimator on the table of the TRUE linkage (reference: estimator error "
               "without linkage error)",
+    "linkavg-rev-": "average over plausible linkages after a scripted clerical review of "
+                    "BatteryOptions.review_pairs pairs through the review HTTP API (perfect "
+                    "reviewer): design-weighted calibration, labelled pairs fixed",
+    "linkavg-rev5-": "as linkavg-rev-, with a reviewer who errs on 5% of the hard pairs",
 }
+#: The scripted reviewers' error rate on hard pairs, by kind.
+_REVIEW_ERROR = {"linkavg-rev-": 0.0, "linkavg-rev5-": 0.05}
 
 #: Families that need records with known identity (record designs only): name -> base
 #: estimator. ``linkavg-<base>``, ``linkavg-em-<base>``, ``linkavg-cal-<base>`` and
@@ -184,7 +191,8 @@ DEFAULT_FAMILIES = ("bic", "bootstrap", "stepwise", "rcapture", "lcm", "dga")
 #: replicate of each took 0.03-5 s on one core on link4noisy and e2e4noisy, 20 draws). The
 #: ``-lcm`` variants (M sampler runs each) are opt-in: ask with ``--families``.
 DEFAULT_LINKAGE_FAMILIES = tuple(
-    f"{prefix}{base}" for prefix in _LINKAGE_KINDS for base in ("stepwise", "rcapture", "dga")
+    f"{prefix}{base}" for prefix in ("linkavg-", "linkavg-em-", "linkavg-cal-", "truth-")
+    for base in ("stepwise", "rcapture", "dga")
 )
 
 
@@ -231,6 +239,10 @@ def run_linkage_family(name: str, options: BatteryOptions, table, records, pairs
       :class:`~undercount.link.calibrate.Calibrator`; sampling on the probability
       alone leaves :math:`P(M \\mid p)` unbiased) before the averaging. The reviewed pairs
       are not then fixed to their labels: only the calibration uses them.
+    * ``linkavg-rev-<base>`` / ``linkavg-rev5-<base>``: a scripted clerical review through
+      the review HTTP API (:func:`scripted_review`: a perfect reviewer, or one who errs
+      on 5% of the hard pairs), whose labels calibrate the probabilities with the design
+      weights and fix the labelled pairs, before the averaging.
     * ``truth-<base>``: the base family (as in :data:`FAMILIES`) on the capture table of
       the true linkage (records clustered by ``records["person"]``): the estimator's own
       error, with no linkage error, for reference.
@@ -264,12 +276,122 @@ def run_linkage_family(name: str, options: BatteryOptions, table, records, pairs
             n_jobs=1,
         )
         return averaging.fit(pairs, records, **common, rng=rng)
+    if kind in _REVIEW_ERROR:
+        review_rng, fit_rng = rng.spawn(2)
+        reviewed = scripted_review(pairs, records, n_review=options.review_pairs,
+                                   error_rate=_REVIEW_ERROR[kind], rng=review_rng)
+        averaging = LinkageAveraging(
+            estimator=estimator, n_draws=options.linkage_draws, n_jobs=1)
+        return averaging.fit(reviewed, records, **common, rng=fit_rng)
     review_rng, fit_rng = rng.spawn(2)
     labels = _review_sample(pairs, options.review_pairs, rng=review_rng)
     averaging = LinkageAveraging(
         estimator=estimator, n_draws=options.linkage_draws, calibration="isotonic", n_jobs=1
     )
     return averaging.fit(pairs, records, **common, labels=labels, rng=fit_rng)
+
+
+def scripted_review(
+    pairs: pd.DataFrame,
+    records: pd.DataFrame,
+    *,
+    n_review: int,
+    error_rate: float,
+    rng: np.random.Generator,
+    threshold: float = 0.5,
+) -> pd.DataFrame:
+    """A clerical review by a scripted reviewer through the real review code path; returns
+    ``pairs`` with the reviewed probabilities.
+
+    The pairs and records go into a temporary project store; a
+    :class:`~undercount.review.session.ReviewSession` draws its stratified design sample of
+    ``n_review`` pairs (ten equal-width bands of match weight, no purposive pairs, so every
+    label carries a design weight); the reviewer asks the HTTP API
+    (:func:`~undercount.review.app.create_app`, through Starlette's test client, with the
+    bearer token) for the next pair, looks both records' true person up, and posts
+    ``match`` or ``non-match``. It errs -- posts the wrong label -- with probability
+    ``error_rate`` on a *hard* pair: one with :math:`0.01 < p < 0.99`, or one the model
+    gets wrong at ``threshold``. The labels are read back from the store and fed back as
+    the project does: the probabilities are calibrated by isotonic regression on the
+    labelled design pairs with their design weights :math:`N_h / m_h`
+    (:class:`~undercount.link.calibrate.Calibrator`), and each labelled pair is fixed to
+    its label (probability 1 or 0: a must-link or a cannot-link in every sampled
+    partition). The returned frame's ``reviewed`` column holds the labels (1 match, 0
+    non-match, NaN unreviewed).
+    """
+    import tempfile
+    from pathlib import Path
+
+    # The review stack (Starlette, its test client, the store) only for these families.
+    from starlette.testclient import TestClient
+
+    from undercount.link.calibrate import Calibrator
+    from undercount.link.cluster import constrained_clusters
+    from undercount.pipeline.store import Store
+    from undercount.review.app import create_app
+    from undercount.review.session import DesignOptions, ReviewSession
+
+    p = pairs["match_probability"].to_numpy(dtype=float)
+    q = np.clip(p, 1e-15, 1 - 1e-15)
+    cand = pd.DataFrame({"uid_l": pairs["uid_l"].to_numpy(dtype=np.int64),
+                         "uid_r": pairs["uid_r"].to_numpy(dtype=np.int64),
+                         "match_probability": p, "match_weight": np.log2(q / (1 - q))})
+    n = len(records)
+    uid = records["uid"].to_numpy(dtype=np.int64)
+    ids = (records["record_id"].astype(str).to_numpy() if "record_id" in records
+           else uid.astype(str))
+    std = pd.DataFrame({"uid": uid, "list": records["list"].astype(str).to_numpy(),
+                        "record_id": ids, "row": uid + 2})
+    fixed = constrained_clusters(n, cand[cand["match_probability"] >= threshold])
+    person = records["person"].to_numpy()
+    err_rng, design_rng = rng.spawn(2)
+    with tempfile.TemporaryDirectory(prefix="undercount-review-") as tmp:
+        store = Store(Path(tmp) / "review.duckdb")
+        store.write_frame("review_pairs", cand)
+        store.write_frame("standardised", std)
+        store.write_frame("clusters", pd.DataFrame({"uid": uid, "cluster_id": fixed.cluster}))
+        session = ReviewSession(
+            store=store, threshold=threshold, name="battery",
+            design=DesignOptions(n_design=n_review, n_threshold=0, n_suspicious=0,
+                                 seed=int(design_rng.integers(2**31 - 1))))
+        token = "scripted-reviewer"
+        auth = {"Authorization": f"Bearer {token}"}
+        with TestClient(create_app(session, token, allowed_hosts={"testserver"},
+                                   reviewer="script")) as client:
+            while True:
+                shown = client.get("/api/pairs/next", headers=auth).json()
+                if shown.get("pair_id") is None:
+                    break
+                same = bool(person[shown["left"]["uid"]] == person[shown["right"]["uid"]])
+                prob = shown["match_probability"]
+                hard = 0.01 < prob < 0.99 or (prob >= threshold) != same
+                if hard and err_rng.random() < error_rate:
+                    same = not same
+                resp = client.post("/api/labels", headers=auth, json={
+                    "pair_id": shown["pair_id"], "label": "match" if same else "non-match"})
+                if resp.status_code != 201:  # pragma: no cover - the API refused a label
+                    raise ConfigError(f"scripted review: label refused: {resp.text}")
+        latest = store.latest_labels()
+        design = session.design
+        strata = session.strata
+    key = pd.Series(np.arange(len(cand)), index=[f"{a}-{b}" for a, b in
+                                                 zip(cand["uid_l"], cand["uid_r"], strict=True)])
+    lab = latest[["pair_id", "label"]].merge(design[["pair_id", "band"]], on="pair_id")
+    idx = key.reindex(lab["pair_id"]).to_numpy(dtype=np.int64)
+    y = (lab["label"] == "match").to_numpy(dtype=float)
+    size = strata.set_index("band")["pairs"]
+    m = lab.groupby("band")["pair_id"].transform("size").to_numpy()
+    weight = size.reindex(lab["band"]).to_numpy(dtype=float) / m
+    out = pairs.copy()
+    new = p.copy()
+    if len(np.unique(y)) == 2:
+        new = Calibrator("isotonic").fit(p[idx], y, sample_weight=weight).transform(p)
+    new[idx] = y
+    out["match_probability"] = new
+    reviewed = np.full(len(out), np.nan)
+    reviewed[idx] = y
+    out["reviewed"] = reviewed
+    return out
 
 
 def _review_sample(pairs: pd.DataFrame, n_review: int, *, rng: np.random.Generator):
