@@ -27,8 +27,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from joblib import Parallel, delayed
-
 __all__ = ["WORKER_START_S", "available_cores", "imap_tasks", "map_tasks"]
 
 T = TypeVar("T")
@@ -79,7 +77,7 @@ def map_tasks(
     workers = min(jobs, len(tasks))
     if len(tasks) <= 1 or not worth_workers(seconds_per_task * len(tasks), workers):
         return done + [func(t) for t in tasks]
-    return done + Parallel(n_jobs=workers, backend="loky")(delayed(func)(t) for t in tasks)
+    return done + list(_on_workers(func, tasks, workers))
 
 
 def imap_tasks(func: Callable[[Any], T], tasks: Sequence[Any], jobs: int) -> Iterator[T]:
@@ -90,6 +88,15 @@ def imap_tasks(func: Callable[[Any], T], tasks: Sequence[Any], jobs: int) -> Ite
     """
     if jobs <= 1 or len(tasks) <= 1:
         return (func(t) for t in tasks)
-    return Parallel(n_jobs=min(jobs, len(tasks)), backend="loky", return_as="generator")(
-        delayed(func)(t) for t in tasks
-    )
+    return _on_workers(func, tasks, min(jobs, len(tasks)))
+
+
+def _on_workers(func: Callable[[Any], T], tasks: Sequence[Any], jobs: int) -> Iterator[T]:
+    # joblib is imported here, not at the top: most runs never start workers, and the
+    # import (0.06-0.2 s) would otherwise slow every command that imports an estimator.
+    from joblib import Parallel, delayed
+
+    # max_nbytes=None: arguments are pickled to the workers, never memory-mapped read-only,
+    # so a task may change its own copy of an array as it could in this process.
+    parallel = Parallel(n_jobs=jobs, backend="loky", max_nbytes=None, return_as="generator")
+    return parallel(delayed(func)(t) for t in tasks)
