@@ -76,9 +76,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--src", type=Path, default=SRC,
+                    help="the undercount source tree to time (default: this checkout's src; "
+                    "another tree gives a before/after comparison)")
     ap.add_argument("--no-bootstrap", action="store_true",
                     help="skip the uk_2013_5 1,000-replicate bootstrap comparison")
     args = ap.parse_args()
+    global SRC
+    SRC = args.src.resolve()
     cli = _cli()
     commands = {
         "python -c 'import pandas'": [sys.executable, "-c", "import pandas"],
@@ -91,7 +96,7 @@ def main() -> None:
         commands["uk_2013_5 stepwise --bootstrap 0"] = [*uk, "--bootstrap", "0"]
         commands["uk_2013_5 stepwise --bootstrap 1000"] = [*uk, "--bootstrap", "1000"]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.runs} runs each, "
-          "interleaved")
+          f"interleaved; source {SRC}")
     for cmd in commands.values():  # warm the numba cache and the OS file cache
         _run(cmd)
     walls: dict[str, list[float]] = {n: [] for n in commands}

@@ -31,9 +31,10 @@ __all__ = ["WORKER_START_S", "available_cores", "imap_tasks", "map_tasks"]
 
 T = TypeVar("T")
 
-#: Seconds that starting workers costs, against which the time saved is weighed. Measured
-#: for two loky workers importing ``undercount.uncertainty.bootstrap`` on a 2-core machine
-#: (about 1.5 s idle, more under load).
+#: Seconds that starting workers costs, against which the time saved is weighed. Issue 17
+#: measured about 1.1 s for the former fork-server pool on an idle 2-core machine; two loky
+#: workers running a uk_2013_5 stepwise bootstrap cost 12 s more than the 0.6 s the 1,000
+#: replicates take in one process at load 12 on 2 cores, and 0.5 s more once started.
 WORKER_START_S = 2.0
 
 
