@@ -73,6 +73,7 @@ def _importtime(code: list[str], top: int) -> None:
 
 
 def main() -> None:
+    global SRC
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
@@ -82,7 +83,6 @@ def main() -> None:
     ap.add_argument("--no-bootstrap", action="store_true",
                     help="skip the uk_2013_5 1,000-replicate bootstrap comparison")
     args = ap.parse_args()
-    global SRC
     SRC = args.src.resolve()
     cli = _cli()
     commands = {
