@@ -15,6 +15,9 @@ the machine's load falls on all of them alike; the 1-minute load average is prin
 each (the timings mean little on a loaded machine). Run from the repository root::
 
     PYTHONPATH=src python benchmarks/bench_startup.py --runs 5
+
+``--src OTHER/src`` times another source tree (e.g. ``git archive`` of an earlier commit)
+with the same commands, for a before/after comparison.
 """
 
 from __future__ import annotations
