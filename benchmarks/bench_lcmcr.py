@@ -117,7 +117,7 @@ def main() -> None:
         us_cpu[moves] = best_cpu * 1e6
         label = "default" if moves else "plain Gibbs"
         print(f"one chain, {label}: {best * 1e6:6.2f} us per iteration wall, "
-              f"{best_cpu * 1e6:6.2f} us CPU (best of 3; LCMCR {LCMCR_US_PER_ITER:.0f} us)")
+              f"{best_cpu * 1e6:6.2f} us CPU (best of 3; LCMCR {LCMCR_US_PER_ITER} us, stored)")
 
     def ess_run(moves: int) -> tuple[float, float, float, object]:
         """Mean bulk ESS of N, mean wall time and ESS per iteration per chain."""
