@@ -1,8 +1,13 @@
 """Bootstrap with stepwise re-selection: time for 1,000 replicates against SparseMSE 2.0.1.
 
-Reference (issue 4): SparseMSE's ``estimatepopulation(nboot = 1000)`` takes 191 s on the UK
-six-list table and 82 s on the five-list table on this machine class. Target: at least 50x
-faster. Run with ``.venv/bin/python benchmarks/bench_bootstrap.py [--replicates 1000]``.
+Run with ``PYTHONPATH=src python benchmarks/bench_bootstrap.py [--replicates 1000]``.
+
+When ``Rscript`` and SparseMSE are installed, SparseMSE's
+``estimatepopulation(nboot = 1000, method = "stepwise")`` runs side by side on the same
+tables (``benchmarks/peers/sparsemse.R``) and the printed ratio is its time over ours, both
+measured now. Otherwise the stored SparseMSE times are used, and every ratio that uses them
+is marked "stored figure, not measured now": 191 s on the UK six-list table and 82 s on the
+five-list table (the project's build machine, 2026-11-28, issue 4).
 
 ``--single`` also times the replicates' re-selection alone in this process (ms per replicate,
 wall and CPU: less sensitive to other processes than the parallel end-to-end time);
@@ -19,11 +24,13 @@ import pstats
 import time
 
 import numpy as np
+import peers
 
 from undercount import datasets
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.uncertainty.bootstrap import Bootstrap, _run_chunk
 
+#: Stored: SparseMSE 2.0.1, nboot = 1000 (2026-11-28, the project's build machine, issue 4).
 SPARSEMSE_SECONDS = {"uk_2013": 191.0, "uk_2013_5": 82.0}
 
 
@@ -64,17 +71,26 @@ def main() -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"cores available: {len(os.sched_getaffinity(0))}; replicates: {args.replicates}; "
           f"load average: {load}")
+    run_peer = peers.available("SparseMSE")
+    if not run_peer:
+        peers.print_stored("SparseMSE")
     for name, ref in SPARSEMSE_SECONDS.items():
         table = datasets.load(name)
         t0 = time.perf_counter()
         res = Bootstrap(estimator=est, replicates=args.replicates, n_jobs=args.jobs).fit(
             table, rng=np.random.default_rng(1234))
         dt = time.perf_counter() - t0
-        ref_scaled = ref * args.replicates / 1000
+        if run_peer:
+            r = peers.run("sparsemse.R", peers.dataset_csv(name), args.replicates, 1234)
+            ref_s, how = float(r["seconds"]), f"measured now, SparseMSE {r['version']}"
+            print(f"{name:10s} SparseMSE: {ref_s:.1f} s, estimate {r['estimate']}")
+        else:
+            ref_s = ref * args.replicates / 1000
+            how = f"{peers.NOT_MEASURED}: 2026-11-28, build machine"
         print(
             f"{name:10s} N={res.estimate:,.1f} BCa95=[{res.interval.lower:,.0f}, "
-            f"{res.interval.upper:,.0f}]  {dt:6.2f} s  SparseMSE {ref_scaled:6.1f} s  "
-            f"speed-up {ref_scaled / dt:5.1f}x (target 50x)"
+            f"{res.interval.upper:,.0f}]  {dt:6.2f} s  SparseMSE {ref_s:6.1f} s  "
+            f"speed-up {ref_s / dt:5.1f}x (target 50x) [{how}]"
         )
     if args.single or args.profile:
         for name in SPARSEMSE_SECONDS:

@@ -45,16 +45,6 @@ from undercount.core.constraints import AtLeast, Open
 from undercount.core.estimator import Estimator, check_settings
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError
-from undercount.models.graphical import GraphicalEstimator
-from undercount.models.heterogeneity import MODELS as HETEROGENEITY_MODELS
-from undercount.models.heterogeneity import HeterogeneityEstimator
-from undercount.models.latent_class import LatentClassEstimator
-from undercount.models.loglinear import LogLinearEstimator
-from undercount.models.twolist import ChapmanEstimator, LincolnPetersenEstimator
-from undercount.recipes import Lancet2025
-from undercount.strata import StratifiedEstimator
-from undercount.uncertainty.bootstrap import Bootstrap
-from undercount.uncertainty.imputation import MultipleImputation
 
 __all__ = [
     "METHODS",
@@ -84,7 +74,12 @@ MAX_LISTS_ALL_MODELS = 5
 
 
 def is_family_model(model: str | None) -> bool:
-    return model is not None and model in HETEROGENEITY_MODELS
+    if model is None:
+        return False
+    # Lazy: the heterogeneity family loads only when a model is named (module docstring).
+    from undercount.models.heterogeneity import MODELS as HETEROGENEITY_MODELS
+
+    return model in HETEROGENEITY_MODELS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,6 +231,9 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
         method = "heterogeneity"
     if method == "loglinear":
         _refuse(opts, method, "chains", "iterations", "burn_in", "delta", "prior")
+        # Each family is imported where chosen: only the one used loads (module docstring).
+        from undercount.models.loglinear import LogLinearEstimator
+
         return LogLinearEstimator(
             **_drop_none(
                 model=opts.model,
@@ -252,6 +250,10 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
             raise ConfigError(
                 f"--select {select} does not apply to --method heterogeneity; use aic or bic"
             )
+        # Lazy: only the family used loads (module docstring).
+        from undercount.models.heterogeneity import MODELS as HETEROGENEITY_MODELS
+        from undercount.models.heterogeneity import HeterogeneityEstimator
+
         if opts.model is not None and not is_family_model(opts.model):
             raise ConfigError(
                 f"--model {opts.model!r} is not a heterogeneity model; choose one of "
@@ -263,12 +265,18 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
     if method in ("chapman", "lincoln-petersen"):
         _refuse(opts, method, "chains", "iterations", "burn_in", "delta", "prior", "max_order",
                 "select", "model")
+        # Lazy: only the family used loads (module docstring).
+        from undercount.models.twolist import ChapmanEstimator, LincolnPetersenEstimator
+
         cls = ChapmanEstimator if method == "chapman" else LincolnPetersenEstimator
         return cls(**_drop_none(interval=opts.interval, level=opts.level))
     if method == "lcm":
         _refuse(opts, method, "select", "model", "max_order", "delta", "prior")
         if opts.interval not in (None, "posterior"):
             raise ConfigError("--interval does not apply to --method lcm (posterior quantiles)")
+        # Lazy: only the family used loads (module docstring).
+        from undercount.models.latent_class import LatentClassEstimator
+
         return LatentClassEstimator(
             **_drop_none(
                 chains=opts.chains, iterations=opts.iterations, burn_in=opts.burn_in,
@@ -279,6 +287,9 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
         _refuse(opts, method, "select", "model", "max_order", "chains", "iterations", "burn_in")
         if opts.interval not in (None, "posterior"):
             raise ConfigError("--interval does not apply to --method dga (posterior quantiles)")
+        # Lazy: only the family used loads (module docstring).
+        from undercount.models.graphical import GraphicalEstimator
+
         return GraphicalEstimator(
             **_drop_none(delta=opts.delta, prior=opts.prior, prior_params=opts.prior_params,
                          level=opts.level)
@@ -317,6 +328,9 @@ def wrap_estimator(
                 f"--bootstrap does not apply to --method {opts.method}: it reports posterior "
                 "uncertainty already"
             )
+        # Lazy, like the families: loaded only when a bootstrap is asked for.
+        from undercount.uncertainty.bootstrap import Bootstrap
+
         return Bootstrap(estimator=base, replicates=opts.bootstrap, interval=interval,
                          ntop=opts.ntop, level=opts.level, n_jobs=n_jobs)
     if opts.bootstrap is not None and interval != "percentile" and opts.interval is not None:
@@ -332,6 +346,10 @@ def wrap_estimator(
             f"--strata column(s) {unknown} not found; covariates are "
             f"{list(table.covariates.columns)}"
         )
+    # Lazy, like the families: strata and imputation load only when asked for.
+    from undercount.strata import StratifiedEstimator
+    from undercount.uncertainty.imputation import MultipleImputation
+
     stratified = StratifiedEstimator(
         estimator=base, strata=tuple(opts.strata), replicates=opts.bootstrap or 1000,
         level=opts.level,
@@ -345,6 +363,9 @@ def wrap_estimator(
 
 
 def build_recipe(opts: EstimateOptions) -> Any:
+    # Lazy, like the families: the recipe (and what it uses) loads only when asked for.
+    from undercount.recipes import Lancet2025
+
     return Lancet2025(
         **_drop_none(imputations=opts.imputations, imputer=opts.imputer,
                      strata=tuple(opts.strata) if opts.strata else None, level=opts.level)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from undercount.core.parallel import process_pool
+from undercount.core.parallel import imap_tasks
 from undercount.errors import ConfigError, EstimationError
 from undercount.validate.designs import TABLE_DESIGNS, Design
 from undercount.validate.families import (
@@ -195,19 +195,12 @@ def run_battery(
             for r in range(first_replicate, first_replicate + replicates)
         ]
     rows: list[dict] = []
-    if jobs <= 1:
-        for i, t in enumerate(tasks):
-            rows += _run_replicate(t)
-            if progress:
-                progress(i + 1, len(tasks))
-    else:
-        # Workers from the fork server: a child forked from this process could inherit
-        # locks held by its threads (sampler chains, DuckDB) and crash.
-        with process_pool(jobs) as pool:
-            for i, part in enumerate(pool.map(_run_replicate, tasks)):
-                rows += part
-                if progress:
-                    progress(i + 1, len(tasks))
+    # loky workers are started afresh, not forked from this process, whose threads (sampler
+    # chains, DuckDB) could leave the child holding their locks (core.parallel).
+    for i, part in enumerate(imap_tasks(_run_replicate, tasks, jobs)):
+        rows += part
+        if progress:
+            progress(i + 1, len(tasks))
     frame = pd.DataFrame(rows)
     if "traceback" not in frame:
         frame["traceback"] = ""
