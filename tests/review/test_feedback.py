@@ -97,8 +97,14 @@ def test_labels_rerun_only_downstream_and_report_section(project, truth):
     p = Project(project)
     before = {r.stage: r.output_hash for r in p.store.stages()}
     summary = p.run()
-    assert summary.cached() == ["ingest", "standardise"]
-    assert "link" in summary.ran() and "report" in summary.ran()
+    # The stages before linkage are kept; link and everything downstream of it rerun,
+    # except a stage whose input came out identical (the cache is content-addressed: the
+    # labels may move records without changing the capture table the estimate reads).
+    after = {r.stage: r.output_hash for r in p.store.stages()}
+    assert summary.cached()[:2] == ["ingest", "standardise"]
+    assert {"link", "tabulate", "report"} <= set(summary.ran())
+    table_changed = before["tabulate"] != after["tabulate"]
+    assert ("estimate" in summary.ran()) == table_changed
     link = p.store.stage("link").summary
     n_match = int((session.store.latest_labels()["label"] == "match").sum())
     assert link["must_link"] == n_match and link["cannot_link"] == 60 - n_match
