@@ -24,6 +24,9 @@ names (``chains``, ``iterations``, ``burn_in``, ``imputations``, ...)::
     [link]
     backend = "duckdb"           # or "spark"
     threshold = 0.9
+    [link.spark]                 # only with backend = "spark" (see docs/scale.md)
+    master = "spark://host:7077" # default "local[*]"
+    conf = { "spark.executor.memory" = "4g" }   # passed through to the Spark session
 
     [capture_histories]          # instead of [[lists]]: one row per person, 0/1 list columns
     file = "records.csv"
@@ -189,6 +192,55 @@ class ListSource:
 
 
 @dataclass(frozen=True)
+class SparkConfig:
+    """Options of the ``[link.spark]`` table (used with ``backend = "spark"``).
+
+    Attributes
+    ----------
+    master : str
+        Spark master URL: ``local[*]`` (default), ``spark://host:7077``, ``yarn``,
+        ``k8s://https://host:443``, or a Spark Connect URL ``sc://host:15002``.
+    conf : tuple of (str, str)
+        Spark configuration passed through to the session (``spark.executor.memory`` ...),
+        in file order.
+    """
+
+    master: str = "local[*]"
+    conf: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"master": self.master, "conf": dict(self.conf)}
+
+
+def _parse_spark(table: Any, p: _Problems) -> SparkConfig:
+    if table is None:
+        return SparkConfig()
+    if not isinstance(table, dict):
+        p.add("[link.spark] must be a table")
+        return SparkConfig()
+    _unknown_keys(table, ["master", "conf"], "[link.spark]", p)
+    master = table.get("master", "local[*]")
+    if not isinstance(master, str) or not master.strip():
+        p.add(f"[link.spark] master = {master!r}: expected a Spark master URL such as "
+              "\"local[*]\" or \"spark://host:7077\"")
+        master = "local[*]"
+    conf = table.get("conf", {})
+    pairs: list[tuple[str, str]] = []
+    if not isinstance(conf, dict):
+        p.add(f"[link.spark] conf = {conf!r}: expected a table of Spark settings, e.g. "
+              "{ \"spark.executor.memory\" = \"4g\" }")
+    else:
+        for key, value in conf.items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            if not isinstance(value, str | int | float):
+                p.add(f"[link.spark] conf.{key} = {value!r}: expected a string or number")
+                continue
+            pairs.append((str(key), str(value)))
+    return SparkConfig(master=master.strip(), conf=tuple(pairs))
+
+
+@dataclass(frozen=True)
 class LinkConfig:
     """Options of the ``[link]`` table.
 
@@ -218,6 +270,8 @@ class LinkConfig:
         DuckDB threads (Spark: local cores).
     memory_limit : str
         DuckDB memory limit, e.g. ``"6GB"``.
+    spark : SparkConfig
+        The ``[link.spark]`` table: master URL and session configuration.
     """
 
     backend: str = "duckdb"
@@ -231,12 +285,14 @@ class LinkConfig:
     prior_recall: float = 0.7
     threads: int = 2
     memory_limit: str = "6GB"
+    spark: SparkConfig = field(default_factory=SparkConfig)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         for key in ("blocking_rules", "em_blocking_rules"):
             if out[key] is not None:
                 out[key] = [list(r) for r in out[key]]
+        out["spark"] = self.spark.to_dict()
         return out
 
 
@@ -486,7 +542,7 @@ def _parse_link(table: Any, p: _Problems) -> LinkConfig:
     allowed = [
         "backend", "threshold", "blocking_rules", "em_blocking_rules", "max_pairs",
         "em_max_iterations", "em_convergence", "prior", "prior_recall", "threads",
-        "memory_limit",
+        "memory_limit", "spark",
     ]
     _unknown_keys(table, allowed, "[link]", p)
     backend = table.get("backend", "duckdb")
@@ -520,6 +576,7 @@ def _parse_link(table: Any, p: _Problems) -> LinkConfig:
         prior_recall=float(_number(table, "prior_recall", 0.7, p, lo=0.01, hi=1.0)),
         threads=int(_number(table, "threads", 2, p, lo=1, hi=1024, integer=True)),
         memory_limit=memory_limit,
+        spark=_parse_spark(table.get("spark"), p),
     )
 
 
