@@ -445,7 +445,9 @@ def link_project_spark(
     std, cols = _standardise(spark, sources, config.lists, offsets)
     std = std.persist()
     _raise_batch_errors(std)
-    std = std.drop(_ERROR).persist()
+    # Checkpoints cut the lineage: Spark's analyser re-walks every plan a DataFrame was
+    # built from, and the joins below reuse these tables many times.
+    std = std.drop(_ERROR).localCheckpoint()
     proxy = _fill_proxy(std, cols, n)
     timings["standardise"] = time.perf_counter() - t0
 
@@ -483,7 +485,7 @@ def link_project_spark(
                 F.col("match_weight").cast("double").alias("match_weight"),
             )
             .dropDuplicates(["uid_l", "uid_r"])
-            .persist()
+            .localCheckpoint()
         )
         n_edges = edges.count()
         timings["predict"] = time.perf_counter() - t0
@@ -500,7 +502,7 @@ def link_project_spark(
             threshold_match_probability=None,
         ).as_spark_dataframe().select(
             F.col("uid").cast("long").alias("uid"), F.col("cluster_id").cast("long").alias("comp")
-        ).persist()
+        ).localCheckpoint()
         use_id = "national_id" in settings.cannot_link
         use_sex = "sex" in settings.cannot_link
         vid = F.when(F.col("id_valid"), F.col("national_id")) if "id_valid" in cols else F.lit(None)
@@ -523,7 +525,7 @@ def link_project_spark(
         clustered = (
             nodes.groupBy("comp").cogroup(comp_edges.groupBy("comp"))
             .applyInPandas(per_component, _cluster_schema())
-            .persist()
+            .localCheckpoint()
         )
         out_edges = clustered.filter(F.col("kind") == "edge")
         # Each linked record's cluster representative (smallest uid of its cluster).
@@ -536,8 +538,11 @@ def link_project_spark(
             std.join(node_rep, "uid", "left")
             .withColumn("rep", F.coalesce("rep", "uid"))
         )
-        numbering = _number_clusters(spark, rec.filter(F.col("rep") == F.col("uid")).select("uid"))
-        rec = rec.join(numbering, "rep")
+        rec = rec.localCheckpoint()
+        numbering = _number_clusters(
+            spark, rec.filter(F.col("rep") == F.col("uid")).select("uid")
+        ).localCheckpoint()
+        rec = rec.join(numbering, "rep").localCheckpoint()
         within = out_edges.filter("within")
         ends = within.select(F.col("uid_l").alias("uid"), "match_probability").union(
             within.select(F.col("uid_r").alias("uid"), "match_probability"))
@@ -555,7 +560,7 @@ def link_project_spark(
             .join(evidence, "uid", "left")
             .join(refused_n, "uid", "left")
             .fillna({"n_links": 0, "refused_links": 0})
-            .persist()
+            .localCheckpoint()
         )
         n_refused = refused.count()
         timings["cluster"] = time.perf_counter() - t0
@@ -563,7 +568,7 @@ def link_project_spark(
         t0 = time.perf_counter()
         covariates = person_covariates(config, proxy)
         histories = _capture_histories(spark, records, config.list_names, covariates)
-        histories = histories.persist()
+        histories = histories.localCheckpoint()
         n_clusters = histories.count()
         rep_to_id = numbering
         sus = (
