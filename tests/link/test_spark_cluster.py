@@ -60,18 +60,27 @@ def _spark_project(path: Path, master: str) -> Path:
 
 
 def _same(duck, spark_result) -> None:
+    """Same clusters, capture histories and capture table; the same edges with the same
+    outcome. Match probabilities agree to 1e-3 only: the u sample is drawn by each engine's
+    own random function (same seed, different generators), so the two models differ in
+    the last digits."""
     out = spark_result.output
     assert spark_result.capture_table() == duck.capture_table()
-    records = pd.read_parquet(out / "records.parquet")
-    pd.testing.assert_frame_equal(records, duck.records, check_dtype=False)
     histories = pd.read_parquet(out / "capture_histories.parquet")
     pd.testing.assert_frame_equal(histories, duck.capture_histories, check_dtype=False)
+    records = pd.read_parquet(out / "records.parquet")
+    exact = [c for c in records.columns if c != "best_match_probability"]
+    pd.testing.assert_frame_equal(records[exact], duck.records[exact], check_dtype=False)
+    np.testing.assert_allclose(records["best_match_probability"],
+                               duck.records["best_match_probability"], rtol=1e-3)
     edges = pd.read_parquet(out / "edges.parquet")
     cols = ["uid_l", "uid_r", "status", "within"]
     pd.testing.assert_frame_equal(edges[cols], duck.edges[cols], check_dtype=False)
     np.testing.assert_allclose(edges["match_probability"], duck.edges["match_probability"],
-                               rtol=1e-9, atol=1e-12)
-    assert len(spark_result.suspicious) == len(duck.suspicious)
+                               rtol=1e-3)
+    suspicious = spark_result.suspicious
+    assert suspicious["cluster_id"].tolist() == duck.suspicious["cluster_id"].tolist()
+    assert suspicious["reasons"].tolist() == duck.suspicious["reasons"].tolist()
 
 
 def test_simulated_project_through_cluster(make_project, cluster, session):

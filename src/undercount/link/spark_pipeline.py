@@ -375,7 +375,8 @@ def _cluster_component(
     out = pd.concat([out_edges, out_sus], ignore_index=True, sort=False)
     for c in ("uid_l", "uid_r", "rep_l", "rep_r", "size", "strong_components"):
         out[c] = pd.array(out[c], dtype="Int64")
-    for c in ("status", "reasons"):
+    # Plain object strings: pandas' Arrow-backed strings reach Spark as chunked arrays.
+    for c in ("kind", "status", "reasons"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     out["within"] = pd.array(out["within"], dtype="boolean")
     return out[_cluster_schema().fieldNames()]
