@@ -124,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         "spark.ui.enabled": "true",
         **(cluster.session_conf() if cluster else {}),
     }
-    if cluster is not None:
+    if cluster is not None:  # executors on this machine: this Python and this checkout
         conf["spark.executorEnv.PYTHONPATH"] = cluster.env["PYTHONPATH"]
+        conf["spark.pyspark.python"] = sys.executable
     try:
         spark = spark_session(master, conf, app_name="undercount-bench-1m")
         sampler = _HeapSampler(spark)
