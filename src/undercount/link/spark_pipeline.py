@@ -5,7 +5,7 @@ What runs where (see ``docs/scale.md``):
 - **Executors**: reading the lists (CSV, Parquet), the record-id checks, the Arabic/Latin
   standardiser (:func:`undercount.names.standardise`, the same function as on DuckDB, run
   batch by batch in a ``mapInPandas``), blocking, the u sample, EM, prediction (Splink's
-  SQL), connected components (Splink's), the package's constrained clustering (one
+  SQL), connected components (min-label propagation), the package's constrained clustering (one
   component per group, :func:`undercount.link.cluster.constrained_clusters` in an
   ``applyInPandas``), the suspicious-cluster checks, the capture histories
   (:func:`undercount.tables.build.capture_histories` per group of clusters) and the parquet
@@ -382,6 +382,39 @@ def _cluster_component(
     return out[_cluster_schema().fieldNames()]
 
 
+def _connected_components(edges):
+    """``uid``, ``comp`` (the smallest uid of its component) of every record with an edge.
+
+    Min-label propagation in Spark, one round per step of the longest shortest path, each
+    round checkpointed. (Splink's own connected components, run through ``SparkAPI``,
+    keep every round's lineage: on the Airwars/MoH project its plans exhausted a 1 GB
+    driver heap by the fifth round.)
+    """
+    from pyspark.sql import functions as F
+
+    adj = edges.select(F.col("uid_l").alias("src"), F.col("uid_r").alias("dst")).union(
+        edges.select(F.col("uid_r").alias("src"), F.col("uid_l").alias("dst"))
+    ).localCheckpoint()
+    labels = adj.select(F.col("src").alias("uid")).distinct().withColumn(
+        "comp", F.col("uid")).localCheckpoint()
+    while True:
+        offers = (
+            adj.join(labels.select(F.col("uid").alias("dst"), F.col("comp").alias("offer")),
+                     "dst")
+            .groupBy(F.col("src").alias("uid")).agg(F.min("offer").alias("offer"))
+        )
+        new = (
+            labels.join(offers, "uid", "left")
+            .select("uid", F.least("comp", F.coalesce("offer", "comp")).alias("comp"),
+                    (F.coalesce("offer", "comp") < F.col("comp")).alias("_changed"))
+            .localCheckpoint()
+        )
+        changed = new.filter("_changed").limit(1).count()
+        labels = new.drop("_changed")
+        if not changed:
+            return labels
+
+
 def _number_clusters(spark, reps):
     """``cluster_id`` = rank of each cluster's smallest uid among all (0-based), as
     :func:`constrained_clusters` numbers them: a prefix sum over uid blocks (block totals
@@ -426,7 +459,6 @@ def link_project_spark(
     """
     from pyspark.sql import functions as F
     from splink import Linker, SparkAPI
-    from splink.clustering import cluster_pairwise_predictions_at_threshold
 
     from undercount.link.backends import spark_session as make_session
     from undercount.link.pipeline import person_covariates, settings_for
@@ -492,18 +524,9 @@ def link_project_spark(
         timings["predict"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        # Connected components at the threshold (Splink's, in Spark) over the records that
-        # have an edge; the constrained clustering then runs per component.
-        linked = (
-            edges.select(F.col("uid_l").alias("uid"))
-            .union(edges.select(F.col("uid_r").alias("uid"))).distinct()
-        )
-        components = cluster_pairwise_predictions_at_threshold(
-            linked, edges, db_api, node_id_column_name="uid",
-            threshold_match_probability=None,
-        ).as_spark_dataframe().select(
-            F.col("uid").cast("long").alias("uid"), F.col("cluster_id").cast("long").alias("comp")
-        ).localCheckpoint()
+        # Connected components at the threshold over the records that have an edge; the
+        # constrained clustering then runs per component.
+        components = _connected_components(edges)
         use_id = "national_id" in settings.cannot_link
         use_sex = "sex" in settings.cannot_link
         vid = F.when(F.col("id_valid"), F.col("national_id")) if "id_valid" in cols else F.lit(None)
