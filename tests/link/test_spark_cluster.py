@@ -129,6 +129,13 @@ backend = "duckdb"
 
 
 @pytest.mark.skipif(not AIRWARS_DEV.is_dir(), reason="Airwars development set not available")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 18 open: the engines train slightly different models (Splink's u sample "
+    "is drawn by each engine's own random function), and on Airwars/MoH about 450 of ~5,000 "
+    "edges lie near the 0.9 threshold on one engine only: capture table 33218/1122/1045 on "
+    "DuckDB against 33221/1123/1041 on Spark",
+)
 def test_airwars_moh_through_cluster(tmp_path, cluster, session):
     for name in ("airwars.csv", "moh.csv"):
         shutil.copy(AIRWARS_DEV / name, tmp_path / name)

@@ -486,7 +486,6 @@ def link_project_spark(
 
     settings = settings_for(proxy, lk, n_lists=len(config.lists), seed=config.seed)
     report: dict[str, Any] = {}
-    tmp_dirs: list[str] = []
     try:
         t0 = time.perf_counter()
         db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
@@ -627,9 +626,6 @@ def link_project_spark(
     except Exception as exc:  # Splink/Spark errors surface as one typed error
         raise LinkageError(f"{config.path}: linkage failed on Spark: "
                            f"{type(exc).__name__}: {exc}") from exc
-    finally:
-        for d in tmp_dirs:
-            shutil.rmtree(d, ignore_errors=True)
 
     report.update(
         standardiser=standardiser_name(),
