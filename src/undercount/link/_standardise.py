@@ -66,7 +66,7 @@ def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSource
     parts = []
     for frame, spec in zip(frames, specs, strict=True):
         check_names_present(frame, spec)
-        std = _standardise_one(frame, spec)
+        std = standardise_one(frame, spec)
         if not std[[c for c in _NAME_KEYS if c in std.columns]].notna().any().any():
             raise InputError(
                 f"{spec.file}: list {spec.name!r}: no record has a name that could be read "
@@ -122,7 +122,7 @@ def covariate_column(column: str) -> str:
     return f"cov_{column}" if column in STD_COLUMNS or column == "uid" else column
 
 
-def _standardise_one(frame: pd.DataFrame, spec: ListSource) -> pd.DataFrame:
+def standardise_one(frame: pd.DataFrame, spec: ListSource) -> pd.DataFrame:
     std = standardise(
         frame,
         dict(spec.columns),

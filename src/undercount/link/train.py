@@ -62,7 +62,7 @@ MIN_DETERMINISTIC_PAIRS = 10
 _SKIP_INPUT = ("list", "record_id", "row", "name_ar", "name_lat")
 
 
-def _used_columns(settings: LinkSettings) -> list[str]:
+def used_columns(settings: LinkSettings) -> list[str]:
     cols: list[str] = []
     for name in settings.comparisons:
         if name.startswith("name:"):
@@ -108,7 +108,7 @@ def build_linker(db_api, records, settings: LinkSettings):
     from splink import Linker  # heavy (~0.3 s): only when linking
 
     records = add_relative_columns(records)
-    cols = ["uid", *[c for c in _used_columns(settings) if c in records.columns]]
+    cols = ["uid", *[c for c in used_columns(settings) if c in records.columns]]
     if settings.link_type == "dedupe_only":
         tables = [register_frame(db_api, records[cols], "records")]
     else:
