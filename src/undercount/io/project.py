@@ -167,6 +167,9 @@ class ListSource:
         What to do with an unparseable value (a date like ``19399222``, an age ``"twelve"``,
         an unknown sex code): ``"raise"`` (default) stops with an error naming every bad
         cell; ``"coerce"`` treats them as missing and warns.
+    encoding : str or None
+        Text encoding of a CSV file (``"cp1256"``, ``"latin-1"``); None: UTF-8 (with or
+        without a byte-order mark).
     """
 
     name: str
@@ -177,6 +180,7 @@ class ListSource:
     covariates: tuple[str, ...] = ()
     sheet: str | int | None = None
     on_bad_value: str = "raise"
+    encoding: str | None = None
 
     @property
     def source_columns(self) -> list[str]:
@@ -387,6 +391,7 @@ class ProjectConfig:
                     "columns": dict(s.columns),
                     "covariates": list(s.covariates),
                     "on_bad_value": s.on_bad_value,
+                    **({"encoding": s.encoding} if s.encoding else {}),
                 }
                 for s in self.lists
             ],
@@ -533,7 +538,8 @@ def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSource | No
         where = f"[[lists]] {name!r}"
     _unknown_keys(
         table,
-        ["name", "file", "format", "id_column", "columns", "covariates", "sheet", "on_bad_value"],
+        ["name", "file", "format", "id_column", "columns", "covariates", "sheet", "on_bad_value",
+         "encoding"],
         where,
         p,
     )
@@ -613,6 +619,7 @@ def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSource | No
     if on_bad not in ("raise", "coerce"):
         p.add(f"{where}: on_bad_value = {on_bad!r}: must be \"raise\" or \"coerce\"")
         ok = False
+    encoding = _encoding(table.get("encoding"), where, p)
     if not ok or path is None:
         return None
     return ListSource(
@@ -624,7 +631,24 @@ def _parse_list(i: int, table: Any, base: Path, p: _Problems) -> ListSource | No
         covariates=tuple(dict.fromkeys(covariates)),
         sheet=sheet,
         on_bad_value=on_bad,
+        encoding=encoding,
     )
+
+
+def _encoding(value: Any, where: str, p: _Problems) -> str | None:
+    """A ``[[lists]]`` ``encoding``: None, or a codec Python knows."""
+    if value is None:
+        return None
+    import codecs
+
+    try:
+        if isinstance(value, str):
+            return codecs.lookup(value).name
+    except LookupError:
+        pass
+    p.add(f"{where}: encoding = {value!r} is not a known text encoding (e.g. \"utf-8\", "
+          "\"cp1256\", \"latin-1\")")
+    return None
 
 
 def _covariates(value: Any, where: str, p: _Problems) -> list[str]:
@@ -939,14 +963,25 @@ def load_project(
 def _read_header(spec: ListSource) -> list[str]:
     try:
         if spec.format == "csv":
-            header = pd.read_csv(spec.file, nrows=0, dtype=str, skipinitialspace=True)
+            header = pd.read_csv(spec.file, nrows=0, dtype=str, skipinitialspace=True,
+                                 encoding=spec.encoding or "utf-8-sig")
             return [str(c).strip() for c in header.columns]
         if spec.format == "parquet":
             return list(pq.read_schema(spec.file).names)
         frame = pd.read_excel(spec.file, sheet_name=spec.sheet or 0, nrows=0)
         return [str(c) for c in frame.columns]
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(spec, exc) from exc
     except Exception as exc:  # each reader raises its own types
         raise InputError(f"{spec.file}: could not be read as {spec.format}: {exc}") from exc
+
+
+def _encoding_error(spec: ListSource, exc: UnicodeDecodeError) -> InputError:
+    return InputError(
+        f"{spec.file}: is not valid {spec.encoding or 'UTF-8'} text (byte {exc.start}: "
+        f"{exc.reason}); set encoding = \"...\" in this list's [[lists]] table (for "
+        "example \"cp1256\" for Windows Arabic, \"latin-1\")"
+    )
 
 
 def check_input_columns(config: ProjectConfig) -> None:
@@ -1015,6 +1050,7 @@ def read_list(spec: ListSource):
         if spec.format == "csv":
             frame = pd.read_csv(
                 spec.file,
+                encoding=spec.encoding or "utf-8-sig",
                 dtype=str,
                 keep_default_na=False,
                 na_values=[""],
@@ -1025,6 +1061,8 @@ def read_list(spec: ListSource):
             frame = pd.read_parquet(spec.file, columns=spec.source_columns)
         else:
             frame = pd.read_excel(spec.file, sheet_name=spec.sheet or 0, dtype=str)
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(spec, exc) from exc
     except Exception as exc:
         raise InputError(f"{spec.file}: could not be read as {spec.format}: {exc}") from exc
     missing = [c for c in spec.source_columns if c not in frame.columns]

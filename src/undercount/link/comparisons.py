@@ -36,6 +36,7 @@ __all__ = [
     "AgeComparison",
     "CrossScriptNameComparison",
     "DateOfDeathComparison",
+    "NameTokenSetComparison",
     "NationalIdComparison",
     "PlaceComparison",
     "SexComparison",
@@ -97,6 +98,53 @@ class CrossScriptNameComparison(ComparisonCreator):
 
     def create_output_column_name(self) -> str:
         return self.part
+
+
+class NameTokenSetComparison(ComparisonCreator):
+    """Order-insensitive agreement of the sets of name-part skeletons (``name_tokens``).
+
+    A two- or three-part name is a subset of the four-part form of the same person, but its
+    parts sit in other positions (Airwars' "Mamdouh Musa Zoroub" is the MoH's given,
+    grandfather and family), so the positional comparisons see a disagreement where the sets
+    agree. Levels (shared skeletons, compared as sets, so order and position do not matter):
+
+    1. null: no name on either side;
+    2. every part of the shorter name is in the longer one, and it has at least 3 parts;
+    3. the same with at least 2 parts;
+    4. at least 2 shared parts;
+    5. 1 shared part;
+    6. none.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("name_token_set")
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        col = self.col_expression
+        null = cll.NullLevel(col)
+        return [
+            null,
+            cll.CustomLevel(
+                "len(list_intersect(name_token_set_l, name_token_set_r)) >= 3 AND "
+                "len(list_intersect(name_token_set_l, name_token_set_r)) = "
+                "least(len(name_token_set_l), len(name_token_set_r))",
+                label_for_charts="All of the shorter name's parts (3 or more)",
+            ),
+            cll.CustomLevel(
+                "len(list_intersect(name_token_set_l, name_token_set_r)) = 2 AND "
+                "least(len(name_token_set_l), len(name_token_set_r)) = 2",
+                label_for_charts="All of the shorter name's 2 parts",
+            ),
+            cll.ArrayIntersectLevel(col, min_intersection=2),
+            cll.ArrayIntersectLevel(col, min_intersection=1),
+            cll.ElseLevel(),
+        ]
+
+    def create_description(self) -> str:
+        return "Name parts as a set (skeleton keys)"
+
+    def create_output_column_name(self) -> str:
+        return "name_tokens"
 
 
 class AgeComparison(ComparisonCreator):
@@ -253,6 +301,8 @@ def build_comparison(name: str) -> ComparisonCreator:
 
     ``name:<part>`` is a :class:`CrossScriptNameComparison` on that part.
     """
+    if name == "name_tokens":
+        return NameTokenSetComparison()
     if name.startswith("name:"):
         return CrossScriptNameComparison(name.split(":", 1)[1])
     table = {

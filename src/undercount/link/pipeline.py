@@ -33,6 +33,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -43,7 +44,7 @@ import pandas as pd
 
 from undercount.core.provenance import file_sha256, package_versions
 from undercount.core.table import CaptureTable
-from undercount.errors import ConfigError, InputError, LinkageError
+from undercount.errors import ConfigError, DataWarning, InputError, LinkageError
 from undercount.io.project import ProjectConfig, load_project, read_list
 from undercount.link._standardise import covariate_column, standardise_lists, standardiser_name
 from undercount.link.backends import get_db_api
@@ -235,7 +236,12 @@ def link_project(
     frames = [read_list(spec) for spec in config.lists]  # every input error before any work
     timings["read"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    std = standardise_lists(frames, config.lists)
+    with warnings.catch_warnings():
+        # The values made missing are reported once, per column, in the run's report.
+        warnings.simplefilter("ignore", DataWarning)
+        std = standardise_lists(frames, config.lists)
+    coerced = dict(std.attrs.get("coerced", {}))
+    std.attrs.clear()
     timings["standardise"] = time.perf_counter() - t0
     lk = config.link
     settings = settings_for(std, lk, n_lists=len(config.lists), seed=config.seed)
@@ -273,6 +279,7 @@ def link_project(
     timings["total"] = time.perf_counter() - t_all
     report.update(
         standardiser=standardiser_name(),
+        coerced=coerced,
         n_records=len(records),
         n_clusters=len(histories),
         n_suspicious=len(suspicious),
@@ -405,4 +412,6 @@ def read_linkage(folder: str | Path) -> dict[str, Any]:
         out["settings"] = LinkSettings.from_json(folder / "link_settings.json")
     if (folder / "standardised.parquet").is_file():
         out["standardised"] = pd.read_parquet(folder / "standardised.parquet")
+    if (folder / "edges.parquet").is_file():
+        out["edges"] = pd.read_parquet(folder / "edges.parquet")
     return out

@@ -64,7 +64,9 @@ _SKIP_INPUT = ("list", "record_id", "row", "name_ar", "name_lat")
 def _used_columns(settings: LinkSettings) -> list[str]:
     cols: list[str] = []
     for name in settings.comparisons:
-        if name.startswith("name:"):
+        if name == "name_tokens":
+            cols.append("name_token_set")
+        elif name.startswith("name:"):
             part = name.split(":", 1)[1]
             cols += [part, f"{part}_key"]
         elif name == "dob_age":
@@ -105,7 +107,13 @@ def build_linker(db_api, records, settings: LinkSettings):
     from splink import Linker  # heavy (~0.3 s): only when linking
 
 
-    cols = ["uid", *[c for c in _used_columns(settings) if c in records.columns]]
+    cols = _used_columns(settings)
+    if "name_token_set" in cols and "name_tokens" in records.columns:
+        # The comparison works on a list; the standardised column is a space-joined string.
+        records = records.assign(name_token_set=[
+            v.split(" ") if isinstance(v, str) else None for v in records["name_tokens"]
+        ])
+    cols = ["uid", *[c for c in cols if c in records.columns]]
     if settings.link_type == "dedupe_only":
         tables = [register_frame(db_api, records[cols], "records")]
     else:
@@ -193,9 +201,44 @@ def train(
     report["m_floored"] = _floor_m(linker, settings.m_floor)
     if fallback:
         report["prior_estimate"].update(blocked_pairs_prior(linker, _n_records(linker, records)))
+    round_model(linker)
     model = linker.misc.save_model_to_json()
     report["prior"] = model.get("probability_two_random_records_match")
     return settings.with_model(model), report
+
+
+#: Significant digits kept of every trained probability (see :func:`round_model`).
+MODEL_DIGITS = 8
+
+
+def _round(x: float, digits: int = MODEL_DIGITS) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def round_model(linker, digits: int = MODEL_DIGITS) -> None:
+    """Round the trained m and u probabilities and the prior to ``digits`` significant
+    digits, in place, before predicting.
+
+    DuckDB sums in parallel in an order that varies from run to run, so EM's estimates
+    differ in their last few of 16 digits; rounded, they (and so every match weight, the
+    edges and the clusters) are the same in every run with the same seed and data, and
+    ``link_settings.json`` is byte-identical. Eight digits are far finer than the sampling
+    error of any estimate.
+    """
+    settings = linker._settings_obj
+    for comparison in settings.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            m = level._m_probability
+            if isinstance(m, float):
+                level._m_probability = _round(m, digits)
+            u = level._u_probability
+            if isinstance(u, float):
+                level._u_probability = _round(u, digits)
+    prior = settings._probability_two_random_records_match
+    if isinstance(prior, float):
+        settings._probability_two_random_records_match = _round(prior, digits)
 
 
 def _n_records(linker, records: pd.DataFrame | None) -> int:
