@@ -194,7 +194,7 @@ class AgeComparison(ComparisonCreator):
                 f"{heaped} AND (abs(age_l - age_r) <= 5 OR abs(birth_year_l - birth_year_r) <= 5)",
                 label_for_charts="Heaped age within 5 years",
             ),
-            cll.ElseLevel(),
+            _fixed_else(0.05),
         ]
 
     def create_description(self) -> str:
