@@ -58,7 +58,15 @@ class CrossScriptNameComparison(ComparisonCreator):
        key) — this includes exact agreement of the part;
     3. Jaro–Winkler similarity of the parts ≥ ``jw_high`` (typos);
     4. Jaro–Winkler similarity of the keys ≥ ``jw_key`` (typos across scripts);
-    5. everything else.
+    5. (father, grandfather, family) the key is one of the other name's parts in another
+       position (``name_token_set``), where one of the names has three parts or more (a
+       two-part given + family list has no positions to shift between, and there the
+       level found swapped given and family names, at a cost in precision on FEBRL): a
+       two- or three-part name leaves out a part, and
+       what it calls the family or father name sits elsewhere in the four-part form
+       (Airwars' "Walaa Muhammad Al-Khawaja Adwan" against the MoH's "ولاء محمد محمد
+       الخواجه"); the given name is not shifted this way;
+    6. everything else.
 
     Exact spelling is deliberately *not* a level of its own. With one, every Arabic–Latin
     pair falls to the skeleton level on all four parts at once; the levels' m then depend
@@ -68,10 +76,12 @@ class CrossScriptNameComparison(ComparisonCreator):
     evidence in either script; the term-frequency adjustment keeps rare names strong.
     """
 
-    def __init__(self, part: str, *, jw_high: float = 0.92, jw_key: float = 0.88):
+    def __init__(self, part: str, *, jw_high: float = 0.92, jw_key: float = 0.88,
+                 elsewhere: bool = True):
         self.part = part
         self.jw_high = jw_high
         self.jw_key = jw_key
+        self.elsewhere = elsewhere and part != "given"
         super().__init__({"part": part, "key": f"{part}_key"})
 
     def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
@@ -85,13 +95,23 @@ class CrossScriptNameComparison(ComparisonCreator):
             label_for_charts=f"{self.part} missing",
         )
         null.configure(is_null_level=True)
-        return [
+        levels = [
             null,
             key_exact,
             cll.JaroWinklerLevel(part, self.jw_high),
             cll.JaroWinklerLevel(key, self.jw_key),
-            cll.ElseLevel(),
         ]
+        if self.elsewhere:
+            k = f"{self.part}_key"
+            levels.append(cll.CustomLevel(
+                f"(list_contains(name_token_set_r, {k}_l) OR "
+                f"list_contains(name_token_set_l, {k}_r)) AND "
+                "greatest(array_length(name_token_set_l), array_length(name_token_set_r)) >= 3",
+                label_for_charts=f"{self.part} found elsewhere in the other name",
+                base_dialect_str="duckdb",
+            ))
+        levels.append(cll.ElseLevel())
+        return levels
 
     def create_description(self) -> str:
         return f"Cross-script name comparison of {self.part}"

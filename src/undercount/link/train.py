@@ -69,6 +69,8 @@ def _used_columns(settings: LinkSettings) -> list[str]:
         elif name.startswith("name:"):
             part = name.split(":", 1)[1]
             cols += [part, f"{part}_key"]
+            if part != "given":
+                cols.append("name_token_set")
         elif name == "dob_age":
             cols += ["dob", "dob_heaped", "birth_year", "age", "age_heaped"]
         else:
