@@ -173,3 +173,12 @@ def test_standardised_record_says_what_was_placed():
     assert out.loc[2, "father"] == "ali"
     # The order-insensitive token set of skeletons (article dropped).
     assert out.loc[0, "name_tokens"] == " ".join(sorted({skeleton("حمدان"), "NJR"}))
+
+
+@pytest.mark.parametrize(
+    ("raw", "given"),
+    [("الطبيبة أية فراونة", "ايه"), ("الطبيب مدحت محمود صيدم", "مدحت"),
+     ("الام امنه شعبان ابراهيم الدحدوح", "امنه"), ("Dr Medhat Mahmoud Saidam", "medhat")],
+)
+def test_professions_and_family_roles_before_the_name(raw, given):
+    assert parse_victim_name(raw).given == given
