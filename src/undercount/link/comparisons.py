@@ -149,11 +149,13 @@ class NameTokenSetComparison(ComparisonCreator):
                 "len(list_intersect(name_token_set_l, name_token_set_r)) = "
                 "least(len(name_token_set_l), len(name_token_set_r))",
                 label_for_charts="All of the shorter name's parts (3 or more)",
+                base_dialect_str="duckdb",
             ),
             cll.CustomLevel(
                 "len(list_intersect(name_token_set_l, name_token_set_r)) = 2 AND "
                 "least(len(name_token_set_l), len(name_token_set_r)) = 2",
                 label_for_charts="All of the shorter name's 2 parts",
+                base_dialect_str="duckdb",
             ),
             cll.ArrayIntersectLevel(col, min_intersection=2),
             cll.ArrayIntersectLevel(col, min_intersection=1),

@@ -236,6 +236,11 @@ def standardise(
         - ``*_key``: cross-script consonant skeletons (:mod:`undercount.names.keys`); the
           family key is built without the article; ``name_key`` joins the given, father and
           family keys;
+        - ``name_tokens``: the distinct skeletons (article dropped) of every own name part,
+          sorted and space-separated (the name as a set); ``name_unplaced``: ``kind:token``
+          for each title, relative, kunya, nickname or alternative that is not one of the
+          person's parts (:mod:`undercount.names.victims`); a record with names in both
+          scripts uses the script with more placed parts;
         - ``sex`` ("m", "f" or None); ``age`` (float years: the reported age, else
           completed years from ``dob`` to ``dod``); ``age_heaped`` (a reported age ≥ 20 that
           is a multiple of 5); ``dob``, ``dod`` (ISO dates or None); ``dob_heaped``
