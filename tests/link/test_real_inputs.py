@@ -116,3 +116,24 @@ def test_pair_budget_counts_pairs_exactly_and_drops_big_rules():
     tight = LinkSettings.for_records(std, n_lists=2, pair_budget=20_000)
     assert ("given_key", "family_key") not in tight.blocking_rules
     assert ("given_key", "father_key", "family_key") in tight.blocking_rules
+
+
+def test_optional_name_token_set_comparison_runs(make_project):
+    """``name_tokens`` is not a default comparison but can be named in the settings."""
+    from dataclasses import replace
+
+    from undercount.link._standardise import standardise_lists
+    from undercount.link.evaluate import load_truth, pairwise_metrics
+    from undercount.link.pipeline import link_records, settings_for
+
+    config = load_project(make_project())
+    std = standardise_lists([read_list(s) for s in config.lists], config.lists)
+    settings = settings_for(std, config.link, n_lists=2, seed=1)
+    assert "name_tokens" not in settings.comparisons
+    settings = replace(settings, comparisons=(*settings.comparisons, "name_tokens"))
+    records, trained, _, _ = link_records(std, lists=config.list_names, settings=settings,
+                                          threads=1)
+    names = [c["output_column_name"] for c in trained.model["comparisons"]]
+    assert "name_tokens" in names
+    m = pairwise_metrics(records["cluster_id"], load_truth("febrl", records))
+    assert m["recall"] >= 0.9

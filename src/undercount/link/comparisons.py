@@ -145,15 +145,15 @@ class NameTokenSetComparison(ComparisonCreator):
         return [
             null,
             cll.CustomLevel(
-                "len(list_intersect(name_token_set_l, name_token_set_r)) >= 3 AND "
-                "len(list_intersect(name_token_set_l, name_token_set_r)) = "
-                "least(len(name_token_set_l), len(name_token_set_r))",
+                "array_length(array_intersect(name_token_set_l, name_token_set_r)) >= 3 AND "
+                "array_length(array_intersect(name_token_set_l, name_token_set_r)) = "
+                "least(array_length(name_token_set_l), array_length(name_token_set_r))",
                 label_for_charts="All of the shorter name's parts (3 or more)",
                 base_dialect_str="duckdb",
             ),
             cll.CustomLevel(
-                "len(list_intersect(name_token_set_l, name_token_set_r)) = 2 AND "
-                "least(len(name_token_set_l), len(name_token_set_r)) = 2",
+                "array_length(array_intersect(name_token_set_l, name_token_set_r)) = 2 AND "
+                "least(array_length(name_token_set_l), array_length(name_token_set_r)) = 2",
                 label_for_charts="All of the shorter name's 2 parts",
                 base_dialect_str="duckdb",
             ),
