@@ -11,6 +11,7 @@ import re
 import unicodedata
 import warnings
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -109,13 +110,18 @@ _arabic_full = _victim_full
 _latin_full = _victim_full
 
 
+@lru_cache(maxsize=200_000)
+def _token_key(part: str) -> str:
+    return family_skeleton(part)
+
+
 def _name_tokens(full: object, placed: tuple) -> str | None:
     """Sorted distinct skeleton keys (article dropped) of every own name part and placed part:
     the order-insensitive token set compared by ``name_tokens``."""
     parts = (full.split(" ") if isinstance(full, str) else []) + [
         p for p in placed if isinstance(p, str)
     ]
-    keys = {family_skeleton(p) for p in parts if p}
+    keys = {_token_key(p) for p in parts if p}
     keys.discard("")
     return " ".join(sorted(keys)) or None
 

@@ -100,6 +100,12 @@ def _kunya_head_keys() -> frozenset[str]:
     return frozenset(skeleton(n) for n in _KUNYA_HEADS_AR)
 
 
+_MARKERS = re.compile(r"[`´‘’\"“”«»\(\)\[\]\{\}…،;,]|\.\.|\s[-–—/|]\s")
+_SPECIAL_AR = (_TITLES_AR | _SHEIKH_AR | _CHILD_OF_AR | _OTHER_OF_AR | _UMM_AR | _ABU_AR)
+_SPECIAL_LAT = (_TITLES_LAT | _SHEIKH_LAT | _CHILD_OF_LAT | _OTHER_OF_LAT | _UMM_LAT
+                | _ABU_LAT)
+
+
 @dataclass(frozen=True)
 class VictimName:
     """A name split into what identifies the person and what does not.
@@ -130,6 +136,8 @@ class VictimName:
 
     def unplaced_text(self) -> str | None:
         """``kind:token`` pairs, space-separated (None when there are none)."""
+        if not self.unplaced:
+            return None
         return " ".join(f"{k}:{t}" for k, t in self.unplaced) or None
 
 
@@ -237,10 +245,28 @@ def parse_victim_name(raw: str) -> VictimName:
     """
     if not isinstance(raw, str):
         return VictimName()
-    text = unicodedata.normalize("NFKC", raw).strip()
+    # clean_arabic / clean_latin normalise Unicode themselves; NFKC here only where the
+    # name is not plain ASCII (presentation forms, full-width punctuation).
+    text = raw.strip() if raw.isascii() else unicodedata.normalize("NFKC", raw).strip()
     if not text:
         return VictimName()
     arabic = is_arabic(text)
+    if _MARKERS.search(text) is None:
+        # Fast path (most registry names): no asides, and no word that is a title,
+        # descriptor or kunya head.
+        if arabic:
+            words = _words(text, arabic)
+            plain = _SPECIAL_AR.isdisjoint(words)
+        else:
+            # split_latin_name cleans the text itself; a rough split finds the special words
+            # (the markers excluded above are the only punctuation that could hide one).
+            words = text.lower().replace(".", " ").split()
+            plain = _SPECIAL_LAT.isdisjoint(words)
+        if plain:
+            own = (_join(words, arabic) if arabic
+                   else [p for p in split_latin_name(text) if p])
+            g, f, gf, fam = _assign(own)
+            return VictimName(parts=tuple(own), given=g, father=f, grandfather=gf, family=fam)
     head, asides = _asides(text)
     unplaced: list[tuple[str, str]] = []
     for kind, aside in asides:
