@@ -182,3 +182,20 @@ def test_standardised_record_says_what_was_placed():
 )
 def test_professions_and_family_roles_before_the_name(raw, given):
     assert parse_victim_name(raw).given == given
+
+
+@pytest.mark.parametrize(
+    ("raw", "placed"),
+    [
+        # A four-part registry name whose family name is "Abu X" after a compound or an
+        # Al- grandfather: not a kunya.
+        ("صهيب ابراهيم عبد الله ابو سليمه", ("صهيب", "ابراهيم", "عبدالله", "ابوسليمه")),
+        ("امل فراس احمد الشيخ ابوجزر", ("امل", "فراس", "احمد", "ابوجزر")),
+        # Al-Sayyid is a given name in the registry.
+        ("السيد نواف عبدالفتاح مسعود", ("السيد", "نواف", "عبدالفتاح", "مسعود")),
+        # The registry's unnamed infants: son of Khalid (son of Hussein) Karajeh.
+        ("ابن خالد حسين كراجه", (None, "خالد", "حسين", "كراجه")),
+    ],
+)
+def test_registry_names_are_not_taken_for_kunyas_or_titles(raw, placed):
+    assert parse_victim_name(raw).placed == placed

@@ -18,8 +18,9 @@ ministry list:
 :func:`parse_victim_name` separates what identifies the person — the *placed* parts given,
 father, grandfather, family (positions as in :func:`undercount.names.standardise`) — from the
 tokens it could not place, each with its kind (``title``, ``relative``, ``kunya``,
-``nickname``, ``alternative``). A descriptor ``daughter/son/child of X … Y`` gives the
-person's father (X) and family name (Y), since children carry their father's names; ``wife
+``nickname``, ``alternative``). A descriptor ``daughter/son/child of X [Z …] Y`` gives the
+person's father (X), grandfather (Z) and family name (Y), since children carry their
+father's names (the MoH list writes unnamed infants so: ``ابن خالد حسين كراجه``); ``wife
 of`` / ``mother of`` give nothing about the person's own names.
 
 Only markers that are not names are removed. ``Sheikh``/``الشيخ`` and ``Abu X`` are also
@@ -48,7 +49,7 @@ UNPLACED_KINDS: tuple[str, ...] = ("title", "relative", "kunya", "nickname", "al
 # Titles and honorifics, in comparison form (after clean_arabic / clean_latin).
 _TITLES_AR = frozenset({
     "الشهيد", "الشهيده", "شهيد", "شهيده", "الحاج", "الحاجه", "الحج", "الحجه", "حاج", "حاجه",
-    "السيد", "السيده", "الطفل", "الطفله", "طفل", "طفله", "الرضيع", "الرضيعه", "الدكتور",
+    "السيده", "الطفل", "الطفله", "طفل", "طفله", "الرضيع", "الرضيعه", "الدكتور",
     "الدكتوره", "د", "دكتور", "المهندس", "المهندسه", "م", "الاستاذ", "الاستاذه", "الصحفي",
     "الصحفيه", "المسن", "المسنه", "الشاب", "الشابه", "الفتي", "الفتاه", "المسعف", "الممرض",
     "الممرضه", "الامام", "الشيخه", "الطبيب", "الطبيبه", "المعلم", "المعلمه", "الاعلامي",
@@ -60,6 +61,8 @@ _TITLES_LAT = frozenset({
     "infant", "journalist", "imam", "ustaz", "ustadh", "paramedic", "nurse", "teacher",
     "sheikha", "shaikha", "elderly", "young", "little", "toddler",
 })
+# The second word of a compound (عبد الله, نور الدين), never a family name.
+_GLUED = frozenset({"الله", "هللا", "الدين"})
 # A title only when at least two words follow: also a family name.
 _SHEIKH_AR = frozenset({"الشيخ", "شيخ"})
 _SHEIKH_LAT = frozenset({"sheikh", "shaikh", "sheik", "shaykh", "cheikh"})
@@ -216,9 +219,14 @@ def _is_kunya_marker(words: list[str], i: int, arabic: bool) -> bool:
         return False
     if w in umm:
         return True
-    if w in abu and i >= 2:
+    if w in abu and i == 2:
+        # "Given Al-Family Abu X": two words before, the second a family name with the
+        # article (not the الله / الدين of a compound such as عبد الله). With more words
+        # before, "Abu X" is the family name of a four-part name ("… الشيخ ابوجزر").
         prev = words[i - 1]
-        return prev.startswith("ال") if arabic else prev.startswith(("al-", "el-"))
+        if arabic:
+            return prev.startswith("ال") and prev not in _GLUED and words[0] not in _ABU_AR
+        return prev.startswith(("al-", "el-"))
     return False
 
 
@@ -289,7 +297,7 @@ def parse_victim_name(raw: str) -> VictimName:
             break  # "Child of …" is a descriptor
         unplaced.append(("title", words.pop(0)))
     # Latin "of" after a descriptor word; Arabic descriptors take the next words directly.
-    father = family = None
+    father = grandfather = family = None
     own: list[str] | None = None
     if words and (words[0] in child_of or words[0] in other_of):
         rest = words[1:]
@@ -306,6 +314,7 @@ def parse_victim_name(raw: str) -> VictimName:
                 unplaced.append(("relative", words[0] + ":" + " ".join(rel)))
                 if words[0] in child_of and rel:
                     father = rel[0]
+                    grandfather = rel[1] if len(rel) >= 3 else None
                     family = rel[-1] if len(rel) >= 2 else None
                 own = []
         elif rest is None:
@@ -336,7 +345,7 @@ def parse_victim_name(raw: str) -> VictimName:
         # "Abu Yasser Anan": after a leading kunya, a lone part is the family name.
         placed = (None, None, None, own[0]) if leading_kunya and len(own) == 1 else _assign(own)
     else:
-        placed = (None, father, None, family)
+        placed = (None, father, grandfather, family)
     kinds = {k: n for n, k in enumerate(UNPLACED_KINDS)}
     unplaced.sort(key=lambda kt: kinds[kt[0]])
     return VictimName(
