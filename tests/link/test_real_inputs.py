@@ -83,6 +83,7 @@ def test_threshold_curve_cli_and_values(make_project):
     curve = pd.read_csv(path.parent / "linked_threshold_curve.csv")
     assert list(curve.columns[:3]) == ["threshold", "precision", "recall"]
     assert curve["threshold"].is_monotonic_increasing
+    assert curve["threshold"].iloc[0] == 0.9  # the run's own threshold first
     # A higher threshold never adds predicted pairs.
     assert curve["predicted_pairs"].is_monotonic_decreasing
     # The run's own threshold reproduces the run's clusters.

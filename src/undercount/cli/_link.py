@@ -92,6 +92,7 @@ def evaluate_linkage_cmd(
             table = threshold_curve(
                 data["records"], data["edges"], labels, standardised=data.get("standardised"),
                 cannot_link=settings.cannot_link if settings else ("national_id", "sex"),
+                run_threshold=settings.threshold if settings else None,
             )
             path = curve or linked.parent / f"{linked.name}_threshold_curve.csv"
             table.to_csv(path, index=False)

@@ -275,6 +275,7 @@ def threshold_curve(
     *,
     standardised: pd.DataFrame | None = None,
     thresholds: Sequence[float] | None = None,
+    run_threshold: float | None = None,
     cannot_link: Sequence[str] = ("national_id", "sex"),
 ) -> pd.DataFrame:
     """Pairwise precision and recall of the clusters a higher threshold would give.
@@ -296,8 +297,11 @@ def threshold_curve(
     standardised : DataFrame, optional
         ``standardised.parquet``, for the cannot-link fields (national ID, sex).
     thresholds : sequence of float, optional
-        Default: the run's lowest edge probability, then 0.5, 0.8, 0.9, 0.95, 0.98, 0.99,
-        0.995, 0.999, 0.9999 where above it.
+        Default: the run's own threshold (``run_threshold``, else its lowest edge
+        probability), then those of 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9999
+        above it.
+    run_threshold : float, optional
+        The threshold the linkage ran with (``link_settings.json``).
 
     Returns
     -------
@@ -310,10 +314,11 @@ def threshold_curve(
     truth = np.asarray(truth, dtype=object)
     n = len(records)
     probs = edges["match_probability"].to_numpy(dtype=np.float64)
-    lowest = float(probs.min()) if len(probs) else 1.0
     if thresholds is None:
+        lowest = run_threshold if run_threshold is not None else (
+            float(probs.min()) if len(probs) else 1.0)
         grid = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9999)
-        thresholds = [t for t in grid if t >= lowest]
+        thresholds = [lowest, *(t for t in grid if t > lowest)]
     national_id = sex = None
     if standardised is not None:
         if "national_id" in cannot_link and "national_id" in standardised.columns:
