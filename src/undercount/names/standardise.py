@@ -364,23 +364,26 @@ def standardise(
     out["name_lat"] = name_lat
     # The script whose name has more placed parts (Arabic on a tie): a list that writes a
     # descriptor ("زوجة أحمد") or one word in Arabic and the full name in Latin is read in Latin.
-    n_ar = np.array([sum(isinstance(p, str) for p in ps) for ps in zip(*parts_ar, strict=True)],
-                    dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
-    n_lat = np.array([sum(isinstance(p, str) for p in ps) for ps in zip(*parts_lat, strict=True)],
-                     dtype=np.int64) if n else np.zeros(0, dtype=np.int64)
-    has_ar = (n_ar > 0) & (n_ar >= n_lat)
+    n_ar = sum(p.notna().to_numpy(dtype=np.int64) for p in parts_ar)
+    n_lat = sum(p.notna().to_numpy(dtype=np.int64) for p in parts_lat)
+    has_ar = np.asarray((n_ar > 0) & (n_ar >= n_lat), dtype=bool)
     for k, part in enumerate(PARTS):
         chosen = parts_ar[k].where(has_ar, parts_lat[k])
         out[part] = chosen.astype(object)
     full = name_ar.where(has_ar, name_lat)
-    out["name_tokens"] = _objects([
-        _name_tokens(f, ps)
-        for f, ps in zip(full, zip(*(out[p] for p in PARTS), strict=True), strict=True)
-    ])
-    out["name_unplaced"] = _objects([
-        " ".join(u for u in (a, b) if isinstance(u, str)) or None
-        for a, b in zip(unplaced["ar"], unplaced["lat"], strict=True)
-    ])
+    # Tokens of the full name, once per distinct name; a name with no own parts (a
+    # descriptor such as "daughter of X Y") takes the parts it placed.
+    tokens = _map_unique(full, lambda f: _name_tokens(f, ()))
+    empty = np.flatnonzero(full.isna().to_numpy())
+    for i in empty:
+        tokens.iloc[i] = _name_tokens(None, tuple(out[p].iloc[i] for p in PARTS))
+    out["name_tokens"] = tokens.to_numpy()
+    ua, ul = unplaced["ar"], unplaced["lat"]
+    both = ua.notna().to_numpy() & ul.notna().to_numpy()
+    merged = ua.where(ua.notna(), ul)
+    if both.any():
+        merged[both] = ua[both] + " " + ul[both]
+    out["name_unplaced"] = merged.to_numpy()
     for part in PARTS:
         family = part == "family"
         out[f"{part}_key"] = _map_unique(out[part], lambda v, f=family: _key(v, family=f))

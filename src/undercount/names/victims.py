@@ -238,7 +238,6 @@ def _kunya_span(words: list[str], i: int, arabic: bool) -> int:
     return take
 
 
-@lru_cache(maxsize=200_000)
 def parse_victim_name(raw: str) -> VictimName:
     """Split a name as a victim list writes it (either script) into the person's placed
     parts and the unplaced tokens.
