@@ -225,19 +225,27 @@ def round_model(linker, digits: int = MODEL_DIGITS) -> None:
     differ in their last few of 16 digits; rounded, they (and so every match weight, the
     edges and the clusters) are the same in every run with the same seed and data, and
     ``link_settings.json`` is byte-identical. Eight digits are far finer than the sampling
-    error of any estimate.
+    error of any estimate. Where a comparison's m (or u) summed to 1 they still do: the
+    largest level takes the rounding residue.
     """
     settings = linker._settings_obj
     for comparison in settings.comparisons:
-        for level in comparison.comparison_levels:
-            if level.is_null_level:
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
+        for attr in ("_m_probability", "_u_probability"):
+            values = [getattr(lv, attr) for lv in levels]
+            if not values or not all(isinstance(v, float) for v in values):
+                for lv, v in zip(levels, values, strict=True):
+                    if isinstance(v, float):
+                        setattr(lv, attr, _round(v, digits))
                 continue
-            m = level._m_probability
-            if isinstance(m, float):
-                level._m_probability = _round(m, digits)
-            u = level._u_probability
-            if isinstance(u, float):
-                level._u_probability = _round(u, digits)
+            rounded = [_round(v, digits) for v in values]
+            if abs(sum(values) - 1.0) < 1e-6:
+                # Keep the sum at 1 (the largest level takes the rounding residue), so a
+                # reader that renormalises (FellegiSunter.from_splink) sees Splink's values.
+                big = max(range(len(rounded)), key=lambda i: rounded[i])
+                rounded[big] = 1.0 - sum(r for i, r in enumerate(rounded) if i != big)
+            for lv, v in zip(levels, rounded, strict=True):
+                setattr(lv, attr, v)
     prior = settings._probability_two_random_records_match
     if isinstance(prior, float):
         settings._probability_two_random_records_match = _round(prior, digits)
