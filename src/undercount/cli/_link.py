@@ -54,6 +54,14 @@ def link(
         f"{rep['n_suspicious']:,} suspicious cluster(s) listed in suspicious_clusters.csv; "
         f"standardiser: {rep['standardiser']}", markup=False, highlight=False
     )
+    for lst, columns in rep.get("coerced", {}).items():
+        for col, info in columns.items():
+            ex = "; ".join(f"row {r}: {v!r}" for r, v in info["examples"])
+            _out.print(
+                f"list {lst!r}, column {col!r}: {info['count']:,} bad value(s) made missing "
+                f'(on_bad_value = "coerce"), e.g. {ex}',
+                highlight=False,
+            )
     _out.print(
         "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in t.items()), highlight=False
     )
@@ -79,10 +87,17 @@ def evaluate_linkage_cmd(
         bool, typer.Option(help="Compare N-hat from true and linked histories.")
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    curve: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write precision and recall over thresholds (CSV); default: "
+            "<linked>_threshold_curve.csv beside the output folder."
+        ),
+    ] = None,
 ) -> None:
     """Score a linkage against known truth: pairwise, B-cubed, ARI, blocking recall, N-hat."""
     # Linkage and the estimators load on use, not for `undercount --help`.
-    from undercount.link.evaluate import load_truth
+    from undercount.link.evaluate import load_truth, threshold_curve
     from undercount.link.pipeline import read_linkage
     from undercount.uncertainty.linkage_effect import evaluate_linkage
 
@@ -100,10 +115,32 @@ def evaluate_linkage_cmd(
         )
         if "standardised" in data:  # issue 19: false merges by kind and their effect
             ev = _with_false_merges(ev, data, labels, estimate=estimate)
+        table = None
+        if "edges" in data:
+            table = threshold_curve(
+                data["records"], data["edges"], labels, standardised=data.get("standardised"),
+                cannot_link=settings.cannot_link if settings else ("national_id", "sex"),
+                run_threshold=settings.threshold if settings else None,
+            )
+            path = curve or linked.parent / f"{linked.name}_threshold_curve.csv"
+            table.to_csv(path, index=False)
     if as_json:
-        _out.print_json(json.dumps(ev.to_dict(), default=str))
+        out = ev.to_dict()
+        if table is not None:
+            out["threshold_curve"] = table.to_dict("records")
+        _out.print_json(json.dumps(out, default=str))
     else:
         _out.print(ev.summary(), markup=False, highlight=False)
+        if table is not None:
+            _out.print("precision and recall over thresholds (pairwise, re-clustered):",
+                       highlight=False)
+            for r in table.itertuples():
+                _out.print(
+                    f"  p >= {r.threshold:<7g} precision {r.precision:.4f}  "
+                    f"recall {r.recall:.4f}  F1 {r.f1:.4f}  clusters {r.n_clusters:,}",
+                    highlight=False,
+                )
+            _out.print(f"curve written to {path}", markup=False, highlight=False)
 
 
 def _with_false_merges(ev, data, labels, *, estimate: bool):

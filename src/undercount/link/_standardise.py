@@ -38,14 +38,14 @@ __all__ = [
 #: Columns every standardised list has (from the ``undercount.names.standardise`` contract).
 STD_COLUMNS: tuple[str, ...] = (
     "list", "record_id", "row", "name_ar", "name_lat", "given", "father", "grandfather",
-    "family", "given_key", "father_key", "grandfather_key", "family_key", "name_key", "sex",
-    "age", "age_heaped", "dob", "dob_heaped", "birth_year", "dod", "place", "national_id",
-    "id_valid",
+    "family", "given_key", "father_key", "grandfather_key", "family_key", "name_key",
+    "name_tokens", "name_unplaced", "sex", "age", "age_heaped", "dob", "dob_heaped",
+    "birth_year", "dod", "place", "national_id", "id_valid",
 )
 _STRING = (
     "list", "record_id", "name_ar", "name_lat", "given", "father", "grandfather", "family",
-    "given_key", "father_key", "grandfather_key", "family_key", "name_key", "sex", "dob", "dod",
-    "place", "national_id",
+    "given_key", "father_key", "grandfather_key", "family_key", "name_key", "name_tokens",
+    "name_unplaced", "sex", "dob", "dod", "place", "national_id",
 )
 _BOOL = ("age_heaped", "dob_heaped", "id_valid")
 #: The standardised name keys; a list with none of them on any record has no usable name.
@@ -60,13 +60,19 @@ def standardiser_name() -> str:
 def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSource]) -> pd.DataFrame:
     """Standardise every list and stack them, in list order, with a global ``uid``.
 
+    ``result.attrs["coerced"]`` holds, per list and column, the count and first examples
+    ``[row, value]`` of the values set to missing under ``on_bad_value = "coerce"``.
+
     Covariates keep their source column names; a covariate that collides with a standardised
     column is stored as ``cov_<name>``.
     """
     parts = []
+    coerced: dict[str, dict] = {}
     for frame, spec in zip(frames, specs, strict=True):
         check_names_present(frame, spec)
         std = standardise_one(frame, spec)
+        if std.attrs.get("coerced"):
+            coerced[spec.name] = std.attrs["coerced"]
         if not std[[c for c in _NAME_KEYS if c in std.columns]].notna().any().any():
             raise InputError(
                 f"{spec.file}: list {spec.name!r}: no record has a name that could be read "
@@ -83,7 +89,10 @@ def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSource
         parts.append(std)
     out = pd.concat(parts, ignore_index=True, sort=False)
     out.insert(0, "uid", np.arange(len(out), dtype=np.int64))
-    return fix_dtypes(out)
+    out = fix_dtypes(out)
+    # Values made missing by on_bad_value = "coerce": {list: {column: {count, examples}}}.
+    out.attrs["coerced"] = coerced
+    return out
 
 
 def _mapped_names(spec: ListSource) -> str:

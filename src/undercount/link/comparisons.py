@@ -36,6 +36,7 @@ __all__ = [
     "AgeComparison",
     "CrossScriptNameComparison",
     "DateOfDeathComparison",
+    "NameTokenSetComparison",
     "NationalIdComparison",
     "PlaceComparison",
     "SexComparison",
@@ -57,7 +58,15 @@ class CrossScriptNameComparison(ComparisonCreator):
        key) — this includes exact agreement of the part;
     3. Jaro–Winkler similarity of the parts ≥ ``jw_high`` (typos);
     4. Jaro–Winkler similarity of the keys ≥ ``jw_key`` (typos across scripts);
-    5. everything else.
+    5. (father, grandfather, family) the key is one of the other name's parts in another
+       position (``name_token_set``), where one of the names has three parts or more (a
+       two-part given + family list has no positions to shift between, and there the
+       level found swapped given and family names, at a cost in precision on FEBRL): a
+       two- or three-part name leaves out a part, and
+       what it calls the family or father name sits elsewhere in the four-part form
+       (Airwars' "Walaa Muhammad Al-Khawaja Adwan" against the MoH's "ولاء محمد محمد
+       الخواجه"); the given name is not shifted this way;
+    6. everything else.
 
     Exact spelling is deliberately *not* a level of its own. With one, every Arabic–Latin
     pair falls to the skeleton level on all four parts at once; the levels' m then depend
@@ -67,10 +76,12 @@ class CrossScriptNameComparison(ComparisonCreator):
     evidence in either script; the term-frequency adjustment keeps rare names strong.
     """
 
-    def __init__(self, part: str, *, jw_high: float = 0.92, jw_key: float = 0.88):
+    def __init__(self, part: str, *, jw_high: float = 0.92, jw_key: float = 0.88,
+                 elsewhere: bool = True):
         self.part = part
         self.jw_high = jw_high
         self.jw_key = jw_key
+        self.elsewhere = elsewhere and part != "given"
         super().__init__({"part": part, "key": f"{part}_key"})
 
     def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
@@ -84,19 +95,78 @@ class CrossScriptNameComparison(ComparisonCreator):
             label_for_charts=f"{self.part} missing",
         )
         null.configure(is_null_level=True)
-        return [
+        levels = [
             null,
             key_exact,
             cll.JaroWinklerLevel(part, self.jw_high),
             cll.JaroWinklerLevel(key, self.jw_key),
-            cll.ElseLevel(),
         ]
+        if self.elsewhere:
+            k = f"{self.part}_key"
+            levels.append(cll.CustomLevel(
+                f"(list_contains(name_token_set_r, {k}_l) OR "
+                f"list_contains(name_token_set_l, {k}_r)) AND "
+                "greatest(array_length(name_token_set_l), array_length(name_token_set_r)) >= 3",
+                label_for_charts=f"{self.part} found elsewhere in the other name",
+                base_dialect_str="duckdb",
+            ))
+        levels.append(cll.ElseLevel())
+        return levels
 
     def create_description(self) -> str:
         return f"Cross-script name comparison of {self.part}"
 
     def create_output_column_name(self) -> str:
         return self.part
+
+
+class NameTokenSetComparison(ComparisonCreator):
+    """Order-insensitive agreement of the sets of name-part skeletons (``name_tokens``).
+
+    A two- or three-part name is a subset of the four-part form of the same person, but its
+    parts sit in other positions (Airwars' "Mamdouh Musa Zoroub" is the MoH's given,
+    grandfather and family), so the positional comparisons see a disagreement where the sets
+    agree. Levels (shared skeletons, compared as sets, so order and position do not matter):
+
+    1. null: no name on either side;
+    2. every part of the shorter name is in the longer one, and it has at least 3 parts;
+    3. the same with at least 2 parts;
+    4. at least 2 shared parts;
+    5. 1 shared part;
+    6. none.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("name_token_set")
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        col = self.col_expression
+        null = cll.NullLevel(col)
+        return [
+            null,
+            cll.CustomLevel(
+                "array_length(array_intersect(name_token_set_l, name_token_set_r)) >= 3 AND "
+                "array_length(array_intersect(name_token_set_l, name_token_set_r)) = "
+                "least(array_length(name_token_set_l), array_length(name_token_set_r))",
+                label_for_charts="All of the shorter name's parts (3 or more)",
+                base_dialect_str="duckdb",
+            ),
+            cll.CustomLevel(
+                "array_length(array_intersect(name_token_set_l, name_token_set_r)) = 2 AND "
+                "least(array_length(name_token_set_l), array_length(name_token_set_r)) = 2",
+                label_for_charts="All of the shorter name's 2 parts",
+                base_dialect_str="duckdb",
+            ),
+            cll.ArrayIntersectLevel(col, min_intersection=2),
+            cll.ArrayIntersectLevel(col, min_intersection=1),
+            cll.ElseLevel(),
+        ]
+
+    def create_description(self) -> str:
+        return "Name parts as a set (skeleton keys)"
+
+    def create_output_column_name(self) -> str:
+        return "name_tokens"
 
 
 class AgeComparison(ComparisonCreator):
@@ -146,7 +216,7 @@ class AgeComparison(ComparisonCreator):
                 f"{heaped} AND (abs(age_l - age_r) <= 5 OR abs(birth_year_l - birth_year_r) <= 5)",
                 label_for_charts="Heaped age within 5 years",
             ),
-            cll.ElseLevel(),
+            _fixed_else(0.05),
         ]
 
     def create_description(self) -> str:
@@ -257,6 +327,8 @@ def build_comparison(name: str) -> ComparisonCreator:
         from undercount.link.relatives_levels import GivenNameComparison
 
         return GivenNameComparison()
+    if name == "name_tokens":
+        return NameTokenSetComparison()
     if name.startswith("name:"):
         return CrossScriptNameComparison(name.split(":", 1)[1])
     table = {

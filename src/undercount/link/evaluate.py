@@ -61,6 +61,7 @@ __all__ = [
     "pairwise_metrics",
     "same_label_pairs",
     "score_linkage",
+    "threshold_curve",
 ]
 
 
@@ -287,6 +288,82 @@ def score_linkage(
         adjusted_rand=adjusted_rand(pred, truth),
         blocking=blocking,
     )
+
+
+def threshold_curve(
+    records: pd.DataFrame,
+    edges: pd.DataFrame,
+    truth: Sequence,
+    *,
+    standardised: pd.DataFrame | None = None,
+    thresholds: Sequence[float] | None = None,
+    run_threshold: float | None = None,
+    cannot_link: Sequence[str] = ("national_id", "sex"),
+) -> pd.DataFrame:
+    """Pairwise precision and recall of the clusters a higher threshold would give.
+
+    For each threshold :math:`t` the edges with match probability :math:`\\ge t` are
+    clustered again exactly as the linkage does (greedy, strongest first, with the same
+    cannot-link rules; :func:`undercount.link.cluster.constrained_clusters`), and the
+    clusters are scored against ``truth`` (:func:`pairwise_metrics`). Only thresholds at or
+    above the run's own can be scored: ``edges.parquet`` keeps the edges above it.
+
+    Parameters
+    ----------
+    records : DataFrame
+        ``records.parquet`` (``uid`` 0..n-1 in order).
+    edges : DataFrame
+        ``edges.parquet`` (``uid_l``, ``uid_r``, ``match_probability``).
+    truth : sequence
+        Truth labels aligned with ``records``.
+    standardised : DataFrame, optional
+        ``standardised.parquet``, for the cannot-link fields (national ID, sex).
+    thresholds : sequence of float, optional
+        Default: the run's own threshold (``run_threshold``, else its lowest edge
+        probability), then those of 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9999
+        above it.
+    run_threshold : float, optional
+        The threshold the linkage ran with (``link_settings.json``).
+
+    Returns
+    -------
+    DataFrame
+        ``threshold, precision, recall, f1, predicted_pairs, true_positive_pairs, true_pairs,
+        n_clusters``, one row per threshold, ascending.
+    """
+    from undercount.link.cluster import constrained_clusters
+
+    truth = np.asarray(truth, dtype=object)
+    n = len(records)
+    probs = edges["match_probability"].to_numpy(dtype=np.float64)
+    if thresholds is None:
+        lowest = run_threshold if run_threshold is not None else (
+            float(probs.min()) if len(probs) else 1.0)
+        grid = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9999)
+        thresholds = [lowest, *(t for t in grid if t > lowest)]
+    national_id = sex = None
+    if standardised is not None:
+        if "national_id" in cannot_link and "national_id" in standardised.columns:
+            valid = standardised["id_valid"].fillna(False).astype(bool)
+            national_id = standardised["national_id"].where(valid, None)
+        if "sex" in cannot_link and "sex" in standardised.columns:
+            sex = standardised["sex"]
+    rows = []
+    for t in sorted(set(float(t) for t in thresholds)):
+        kept = edges.loc[probs >= t, ["uid_l", "uid_r", "match_probability"]]
+        res = constrained_clusters(n, kept, national_id=national_id, sex=sex)
+        m = pairwise_metrics(res.cluster, truth)
+        rows.append({
+            "threshold": t,
+            "precision": m["precision"],
+            "recall": m["recall"],
+            "f1": m["f1"],
+            "predicted_pairs": m["predicted_pairs"],
+            "true_positive_pairs": m["true_positive_pairs"],
+            "true_pairs": m["true_pairs"],
+            "n_clusters": int(pd.Series(res.cluster).nunique()),
+        })
+    return pd.DataFrame(rows)
 
 
 _FEBRL = re.compile(r"rec-(\d+)-")

@@ -298,6 +298,8 @@ def link_project(
     t0 = time.perf_counter()
     stage("standardise")
     std = standardise_lists(frames, config.lists)
+    coerced = dict(std.attrs.get("coerced", {}))
+    std.attrs.clear()
     timings["standardise"] = time.perf_counter() - t0
     lk = config.link
     settings = settings_for(std, lk, n_lists=len(config.lists), seed=config.seed)
@@ -343,6 +345,7 @@ def link_project(
     timings["total"] = time.perf_counter() - t_all
     report.update(
         standardiser=standardiser_name(),
+        coerced=coerced,
         n_records=len(records),
         n_clusters=len(histories),
         n_suspicious=len(suspicious),
@@ -475,4 +478,6 @@ def read_linkage(folder: str | Path) -> dict[str, Any]:
         out["settings"] = LinkSettings.from_json(folder / "link_settings.json")
     if (folder / "standardised.parquet").exists():
         out["standardised"] = pd.read_parquet(folder / "standardised.parquet")
+    if (folder / "edges.parquet").is_file():
+        out["edges"] = pd.read_parquet(folder / "edges.parquet")
     return out

@@ -65,11 +65,15 @@ _SKIP_INPUT = ("list", "record_id", "row", "name_ar", "name_lat")
 def used_columns(settings: LinkSettings) -> list[str]:
     cols: list[str] = []
     for name in settings.comparisons:
-        if name.startswith("name:"):
+        if name == "name_tokens":
+            cols.append("name_token_set")
+        elif name.startswith("name:"):
             part = name.split(":", 1)[1]
             cols += [part, f"{part}_key"]
             if part == "given":  # issue 19: the relative levels compare scripts
                 cols += ["given_script", "rest_key"]
+            else:
+                cols.append("name_token_set")
         elif name == "dob_age":
             cols += ["dob", "dob_heaped", "birth_year", "age", "age_heaped"]
         else:
@@ -108,7 +112,13 @@ def build_linker(db_api, records, settings: LinkSettings):
     from splink import Linker  # heavy (~0.3 s): only when linking
 
     records = add_relative_columns(records)
-    cols = ["uid", *[c for c in used_columns(settings) if c in records.columns]]
+    cols = used_columns(settings)
+    if "name_token_set" in cols and "name_tokens" in records.columns:
+        # The comparison works on a list; the standardised column is a space-joined string.
+        records = records.assign(name_token_set=[
+            v.split(" ") if isinstance(v, str) else None for v in records["name_tokens"]
+        ])
+    cols = ["uid", *[c for c in cols if c in records.columns]]
     if settings.link_type == "dedupe_only":
         tables = [register_frame(db_api, records[cols], "records")]
     else:
@@ -200,9 +210,52 @@ def train(
     report["relatives"] = relatives
     if fallback:
         report["prior_estimate"].update(blocked_pairs_prior(linker, _n_records(linker, records)))
+    round_model(linker)
     model = linker.misc.save_model_to_json()
     report["prior"] = model.get("probability_two_random_records_match")
     return settings.with_model(model), report
+
+
+#: Significant digits kept of every trained probability (see :func:`round_model`).
+MODEL_DIGITS = 8
+
+
+def _round(x: float, digits: int = MODEL_DIGITS) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def round_model(linker, digits: int = MODEL_DIGITS) -> None:
+    """Round the trained m and u probabilities and the prior to ``digits`` significant
+    digits, in place, before predicting.
+
+    DuckDB sums in parallel in an order that varies from run to run, so EM's estimates
+    differ in their last few of 16 digits; rounded, they (and so every match weight, the
+    edges and the clusters) are the same in every run with the same seed and data, and
+    ``link_settings.json`` is byte-identical. Eight digits are far finer than the sampling
+    error of any estimate. Where a comparison's m (or u) summed to 1 they still do: the
+    largest level takes the rounding residue.
+    """
+    settings = linker._settings_obj
+    for comparison in settings.comparisons:
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
+        for attr in ("_m_probability", "_u_probability"):
+            values = [getattr(lv, attr) for lv in levels]
+            if not values or not all(isinstance(v, float) for v in values):
+                for lv, v in zip(levels, values, strict=True):
+                    if isinstance(v, float):
+                        setattr(lv, attr, _round(v, digits))
+                continue
+            rounded = [_round(v, digits) for v in values]
+            if abs(sum(values) - 1.0) < 1e-6:
+                # Keep the sum at 1 (the largest level takes the rounding residue), so a
+                # reader that renormalises (FellegiSunter.from_splink) sees Splink's values.
+                big = max(range(len(rounded)), key=lambda i: rounded[i])
+                rounded[big] = 1.0 - sum(r for i, r in enumerate(rounded) if i != big)
+            for lv, v in zip(levels, rounded, strict=True):
+                setattr(lv, attr, v)
+    prior = settings._probability_two_random_records_match
+    if isinstance(prior, float):
+        settings._probability_two_random_records_match = _round(prior, digits)
 
 
 def _n_records(linker, records: pd.DataFrame | None) -> int:

@@ -11,6 +11,7 @@ import re
 import unicodedata
 import warnings
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -22,7 +23,6 @@ from undercount.names.arabic import (
     is_arabic,
     normalise_arabic,
     normalise_arabic_token,
-    split_name,
 )
 from undercount.names.dates import (
     age_heaped,
@@ -35,9 +35,9 @@ from undercount.names.keys import family_skeleton, skeleton
 from undercount.names.latin import (
     normalise_latin,
     normalise_latin_token,
-    split_latin_name,
 )
 from undercount.names.scripts import foreign_scripts
+from undercount.names.victims import parse_victim_name
 
 __all__ = ["NAME_ROLES", "OUTPUT_COLUMNS", "ROLES", "standardise"]
 
@@ -55,6 +55,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "name_ar", "name_lat",
     "given", "father", "grandfather", "family",
     "given_key", "father_key", "grandfather_key", "family_key", "name_key",
+    "name_tokens", "name_unplaced",
     "sex", "age", "age_heaped", "dob", "dob_heaped", "birth_year", "dod",
     "place", "national_id", "id_valid",
 )
@@ -65,6 +66,25 @@ _SEX = {
                      "ا", "أ", "ث", "امراه", "امرأة", "مراه"], "f"),
 }
 _MAX_SHOWN_PER_COLUMN = 1000
+#: Examples (row, value) kept per column of the values made missing with errors="coerce".
+_EXAMPLES = 5
+#: How to get past bad values; the last line of the error.
+COERCE_HINT = (
+    'To read such values as missing instead, set on_bad_value = "coerce" in this list\'s '
+    "[[lists]] table (the count and examples per column are then reported by `undercount "
+    "link` and kept in the output's provenance.json)."
+)
+
+
+def _bad_values_error(source: str, count: int, problems: list[str]) -> InputError:
+    """The error for bad values: the problems, then :data:`COERCE_HINT` as the last line."""
+    shown = problems[:20]
+    text = f"{source}: {count} bad value(s)\n" + "\n".join(f"  - {p}" for p in shown)
+    if count > len(shown):
+        text += f"\n  ... and {count - len(shown)} more"
+    exc = InputError(text + "\n" + COERCE_HINT)
+    exc.problems = list(problems)
+    return exc
 
 
 def _assign_parts(parts: list[str]) -> tuple[str | None, str | None, str | None, str | None]:
@@ -82,12 +102,14 @@ def _assign_parts(parts: list[str]) -> tuple[str | None, str | None, str | None,
     return (parts[0], parts[1], parts[2], parts[-1])
 
 
-def _arabic_full(raw: object) -> tuple[str | None, tuple]:
+def _victim_full(raw: object) -> tuple[str | None, tuple, str | None]:
+    """Full name in comparison form (the person's own parts), placed parts, unplaced tokens
+    (:func:`undercount.names.victims.parse_victim_name`; titles, descriptors, kunyas,
+    nicknames and alternatives are not the person's parts)."""
     if not isinstance(raw, str) or not raw.strip():
-        return None, (None, None, None, None)
-    parts = [normalise_arabic_token(p) for p in split_name(raw)]
-    parts = [p for p in parts if p]
-    return (" ".join(parts) or None), _assign_parts(parts)
+        return None, (None, None, None, None), None
+    v = parse_victim_name(raw)
+    return (" ".join(v.parts) or None), v.placed, v.unplaced_text()
 
 
 def _foreign(home: str):
@@ -129,11 +151,24 @@ def _warn_foreign_scripts(
         )
 
 
-def _latin_full(raw: object) -> tuple[str | None, tuple]:
-    if not isinstance(raw, str) or not raw.strip():
-        return None, (None, None, None, None)
-    parts = [p for p in split_latin_name(raw) if p]
-    return (" ".join(parts) or None), _assign_parts(parts)
+_arabic_full = _victim_full
+_latin_full = _victim_full
+
+
+@lru_cache(maxsize=200_000)
+def _token_key(part: str) -> str:
+    return family_skeleton(part)
+
+
+def _name_tokens(full: object, placed: tuple) -> str | None:
+    """Sorted distinct skeleton keys (article dropped) of every own name part and placed part:
+    the order-insensitive token set compared by ``name_tokens``."""
+    parts = (full.split(" ") if isinstance(full, str) else []) + [
+        p for p in placed if isinstance(p, str)
+    ]
+    keys = {_token_key(p) for p in parts if p}
+    keys.discard("")
+    return " ".join(sorted(keys)) or None
 
 
 def _map_unique(values: pd.Series, func) -> pd.Series:
@@ -260,7 +295,9 @@ def standardise(
         ``"twelve"``, an unknown sex code, a death before the birth) and raise one
         :class:`~undercount.errors.InputError` naming the source, row and column of each.
         ``"coerce"``: set those values to missing and emit one
-        :class:`~undercount.errors.DataWarning` listing them. Structural problems (missing
+        :class:`~undercount.errors.DataWarning` listing them; the count and the first
+        examples ``[row, value]`` per column are in ``result.attrs["coerced"]``. The error
+        of ``"raise"`` ends with :data:`COERCE_HINT`. Structural problems (missing
         columns, duplicate or missing record IDs) always raise.
     dayfirst : bool, optional
         Read ``05/06/1990`` as 5 June (True, and the default, the convention in the region)
@@ -284,6 +321,11 @@ def standardise(
         - ``*_key``: cross-script consonant skeletons (:mod:`undercount.names.keys`); the
           family key is built without the article; ``name_key`` joins the given, father and
           family keys;
+        - ``name_tokens``: the distinct skeletons (article dropped) of every own name part,
+          sorted and space-separated (the name as a set); ``name_unplaced``: ``kind:token``
+          for each title, relative, kunya, nickname or alternative that is not one of the
+          person's parts (:mod:`undercount.names.victims`); a record with names in both
+          scripts uses the script with more placed parts;
         - ``sex`` ("m", "f" or None); ``age`` (float years: the reported age, else
           completed years from ``dob`` to ``dod``); ``age_heaped`` (a reported age ≥ 20 that
           is a multiple of 5); ``dob``, ``dod`` (ISO dates or None); ``dob_heaped``
@@ -349,10 +391,19 @@ def standardise(
     problems: list[str] = []
     problem_count = 0
 
+    coerced: dict[str, dict] = {}
+
     def report(mask: np.ndarray, column: str, what: str, values: pd.Series) -> None:
         nonlocal problem_count
         idx = np.flatnonzero(mask)
         problem_count += len(idx)
+        if len(idx):
+            entry = coerced.setdefault(column, {"count": 0, "examples": []})
+            entry["count"] += len(idx)
+            entry["examples"] += [
+                [int(rows[i]), str(values.iloc[i])]
+                for i in idx[: max(0, _EXAMPLES - len(entry["examples"]))]
+            ]
         for i in idx[:_MAX_SHOWN_PER_COLUMN]:
             problems.append(
                 f"{source}, row {rows[i]}, column {column!r}: {values.iloc[i]!r} {what}"
@@ -364,6 +415,8 @@ def standardise(
 
     name_ar = pd.Series([None] * n, dtype=object)
     name_lat = pd.Series([None] * n, dtype=object)
+    unplaced = {"ar": pd.Series([None] * n, dtype=object),
+                "lat": pd.Series([None] * n, dtype=object)}
     parts_ar = [pd.Series([None] * n, dtype=object) for _ in PARTS]
     parts_lat = [pd.Series([None] * n, dtype=object) for _ in PARTS]
     for script, full_role, full_func, part_func, name_out, parts_out in (
@@ -374,6 +427,7 @@ def standardise(
         if full is not None:
             mapped = _map_unique(full, full_func)
             name_out[:] = [m[0] for m in mapped]
+            unplaced[script][:] = [m[2] for m in mapped]
             for k in range(4):
                 parts_out[k][:] = [m[1][k] for m in mapped]
         explicit = [col(f"{p}_{script}") for p in PARTS]
@@ -390,12 +444,28 @@ def standardise(
                 name_out[:] = _objects(joined)
     out["name_ar"] = name_ar
     out["name_lat"] = name_lat
-    has_ar = np.array(
-        [any(isinstance(p, str) for p in ps) for ps in zip(*parts_ar, strict=True)], dtype=bool
-    ) if n else np.zeros(0, dtype=bool)
+    # The script whose name has more placed parts (Arabic on a tie): a list that writes a
+    # descriptor ("زوجة أحمد") or one word in Arabic and the full name in Latin is read in Latin.
+    n_ar = sum(p.notna().to_numpy(dtype=np.int64) for p in parts_ar)
+    n_lat = sum(p.notna().to_numpy(dtype=np.int64) for p in parts_lat)
+    has_ar = np.asarray((n_ar > 0) & (n_ar >= n_lat), dtype=bool)
     for k, part in enumerate(PARTS):
         chosen = parts_ar[k].where(has_ar, parts_lat[k])
         out[part] = chosen.astype(object)
+    full = name_ar.where(has_ar, name_lat)
+    # Tokens of the full name, once per distinct name; a name with no own parts (a
+    # descriptor such as "daughter of X Y") takes the parts it placed.
+    tokens = _map_unique(full, lambda f: _name_tokens(f, ()))
+    empty = np.flatnonzero(full.isna().to_numpy())
+    for i in empty:
+        tokens.iloc[i] = _name_tokens(None, tuple(out[p].iloc[i] for p in PARTS))
+    out["name_tokens"] = tokens.to_numpy()
+    ua, ul = unplaced["ar"], unplaced["lat"]
+    both = ua.notna().to_numpy() & ul.notna().to_numpy()
+    merged = ua.where(ua.notna(), ul)
+    if both.any():
+        merged[both] = ua[both] + " " + ul[both]
+    out["name_unplaced"] = merged.to_numpy()
     for part in PARTS:
         family = part == "family"
         out[f"{part}_key"] = _map_unique(out[part], lambda v, f=family: _key(v, family=f))
@@ -469,10 +539,11 @@ def standardise(
     for role in covariate_roles:
         out[role] = data[columns[role]].to_numpy()
 
+    out.attrs["coerced"] = coerced
     if problem_count:
         shown = problems[:20]
         if errors == "raise":
-            raise InputError(f"{source}: {problem_count} bad value(s)", problems)
+            raise _bad_values_error(source, problem_count, problems)
         msg = (
             f"{source}: {problem_count} bad value(s) set to missing:\n"
             + "\n".join(f"  - {p}" for p in shown)
@@ -480,8 +551,10 @@ def standardise(
         )
         warnings.warn(msg, DataWarning, stacklevel=2)
     for c in ("name_ar", "name_lat", *PARTS, *(f"{p}_key" for p in PARTS), "name_key",
-              "place", "national_id"):
+              "name_tokens", "name_unplaced", "place", "national_id"):
         out[c] = out[c].astype(object)
     out["dob_heaped"] = out["dob_heaped"].astype(bool)
     out["age_heaped"] = out["age_heaped"].astype(bool)
-    return out[[*OUTPUT_COLUMNS, *covariate_roles]]
+    result = out[[*OUTPUT_COLUMNS, *covariate_roles]]
+    result.attrs["coerced"] = coerced
+    return result
