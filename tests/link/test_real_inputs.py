@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from undercount.cli import app
 from undercount.errors import InputError
-from undercount.io.project import load_project, read_list
+from undercount.io.lists import read_list
+from undercount.io.project import load_project
 from undercount.link.evaluate import threshold_curve
 from undercount.link.settings import (
     PARTIAL_BLOCKING_FOUR_PART,

@@ -182,7 +182,9 @@ def link_records(
         sex=reliable_sex(standardised) if "sex" in settings.cannot_link else None,
         records=standardised,  # issue 19: relative and same-list constraints
         relatives="relatives" in settings.cannot_link,
-        same_list="same_list" in settings.cannot_link,
+        # Deduplicating one list, every pair is within a list: the same-list rule (kept for
+        # duplicates inside one of several lists) would refuse nearly every true match.
+        same_list="same_list" in settings.cannot_link and standardised["list"].nunique() > 1,
         must_link=must_link,
         cannot_link=cannot_link_pairs,
     )
