@@ -87,21 +87,6 @@ def _bad_values_error(source: str, count: int, problems: list[str]) -> InputErro
     return exc
 
 
-def _assign_parts(parts: list[str]) -> tuple[str | None, str | None, str | None, str | None]:
-    """Positions as in the shipped token tables: 1 → given; 2 → given, family; 3 → given,
-    father, family; 4+ → given, father, grandfather, …, family (the last part)."""
-    n = len(parts)
-    if n == 0:
-        return (None, None, None, None)
-    if n == 1:
-        return (parts[0], None, None, None)
-    if n == 2:
-        return (parts[0], None, None, parts[1])
-    if n == 3:
-        return (parts[0], parts[1], None, parts[2])
-    return (parts[0], parts[1], parts[2], parts[-1])
-
-
 def _victim_full(raw: object) -> tuple[str | None, tuple, str | None]:
     """Full name in comparison form (the person's own parts), placed parts, unplaced tokens
     (:func:`undercount.names.victims.parse_victim_name`; titles, descriptors, kunyas,

@@ -145,6 +145,8 @@ class VictimName:
 
 
 def _assign(parts: list[str]) -> tuple[str | None, str | None, str | None, str | None]:
+    """Positions as in the shipped token tables: 1 → given; 2 → given, family; 3 → given,
+    father, family; 4+ → given, father, grandfather, …, family (the last part)."""
     n = len(parts)
     if n == 0:
         return (None, None, None, None)
