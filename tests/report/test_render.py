@@ -134,3 +134,23 @@ def test_report_repr_html_is_isolated(gaza_result):
     rep = build_report(res, table=table)
     frag = rep._repr_html_()
     assert frag.startswith("<iframe srcdoc=") and "<html" not in frag
+
+
+def test_identifying_assumption_section_and_non_identified_family(gaza_result):
+    import undercount as uc
+    from undercount.models.graphical import GraphicalEstimator
+    from undercount.uncertainty.identifying import identifying_summary
+
+    table, res = gaza_result
+    res = dataclasses.replace(res, identifying=identifying_summary(res, table))
+    dga = GraphicalEstimator().fit(uc.datasets.load("gaza_lancet_2025"))
+    assert not dga.identified
+    html = render_report(res, table=table, reported=REPORTED, comparison=[res, dga])
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert 'id="identifying"' in html
+    # The factor 2 row: twice the unobserved.
+    doubled = res.n_observed + 2 * (res.estimate - res.n_observed)
+    assert f"{doubled:,.0f}" in text
+    # dga's prior-driven 30,550 is never shown as a point, in the table or the forest plot.
+    assert "not identified" in text
+    assert f"{dga.estimate:,.0f}" not in text.split("Diagnostics and warnings")[0]

@@ -148,6 +148,21 @@ def _warnings(console: Console, p: dict[str, Any]) -> None:
         console.print(_line(("warning", "yellow"), ": ", str(w)), highlight=False)
 
 
+def _identifying(console: Console, block: dict[str, Any] | None) -> None:
+    """One line: N-hat from half to twice the unobserved the model assumes."""
+    rows = (block or {}).get("rows") or []
+    if not rows:
+        return
+    lo, hi = rows[0], rows[-1]
+    implied = block.get("implied_interaction") if block else None
+    text = (f"N-hat {_num(lo['estimate'], 0)} to {_num(hi['estimate'], 0)} if the people on no "
+            f"list are {lo['factor']:g} to {hi['factor']:g} times as many as the model assumes")
+    if implied is not None:
+        text += (f"; on these lists the estimate amounts to a {block['interaction_order']}-way "
+                 f"interaction of {implied:+.2f}")
+    console.print(_line(("identifying assumption", "cyan"), ": ", text), highlight=False)
+
+
 def render_payload(console: Console, p: dict[str, Any]) -> None:
     if p.get("method") == "all":
         t = Table(title=_line(
@@ -156,18 +171,24 @@ def render_payload(console: Console, p: dict[str, Any]) -> None:
         for col in ("method", "model", "estimate", "interval", "interval method"):
             t.add_column(col)
         for r in p["results"]:
-            t.add_row(_t(r["method"]), _t(r["model"]), _t(_num(r["estimate"])),
-                      _t(_interval(r["interval"])), _t(r.get("interval_method", "")))
+            if r.get("identified", True):
+                t.add_row(_t(r["method"]), _t(r["model"]), _t(_num(r["estimate"])),
+                          _t(_interval(r["interval"])), _t(r.get("interval_method", "")))
+            else:
+                t.add_row(_t(r["method"]), _t(r["model"]), "not identified", "-",
+                          "see its warning")
         for f in p.get("failures", []):
             t.add_row(_t(f["method"]), "-", "-", "-", _t(f"failed: {f['reason']}"))
         console.print(t)
         for r in p["results"]:
             _warnings(console, r)
+        _warnings(console, p)
         return
     _headline(console, p)
     _strata(console, p)
     if not p.get("strata") and not p.get("strata_table"):
         _models(console, p)
     _warnings(console, p)
+    _identifying(console, p.get("identifying_assumption"))
     for a in p.get("assumptions") or []:
         console.print(_line(("assumes", "dim"), ": ", str(a)), highlight=False)

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "NOT_IDENTIFIED",
+    "NOT_IDENTIFIED_PREFIX",
     "Diagnostic",
     "Interval",
     "MSEResult",
@@ -75,7 +77,13 @@ class Interval:
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """Something a reader of the result must know: a repaired input, an excluded model, ..."""
+    """Something a reader of the result must know: a repaired input, an excluded model, ...
+
+    The code :data:`NOT_IDENTIFIED` marks a result whose N the data do not identify (its
+    summary is the prior's, or a model's that cannot be told apart from the data): it is
+    never shown as a point estimate, and it is left out of comparisons across families. Its
+    message starts with :data:`NOT_IDENTIFIED_PREFIX`.
+    """
 
     code: str
     message: str
@@ -83,6 +91,12 @@ class Diagnostic:
 
     def __str__(self) -> str:
         return self.message
+
+
+#: Diagnostic code of a result whose N the data do not identify (see :class:`Diagnostic`).
+NOT_IDENTIFIED = "not_identified"
+#: How such a diagnostic's message starts, so that the code survives a JSON round trip.
+NOT_IDENTIFIED_PREFIX = "N is not identified"
 
 
 @dataclass(frozen=True)
@@ -190,6 +204,10 @@ class MSEResult:
         Set by :func:`undercount.pipeline.estimate.estimate`: the run's provenance, the
         package defaults it filled in, and the comparison with a reported figure (written to
         JSON as its own top-level keys ``reported``, ``undercount``, ``ratio``).
+    identifying : dict, optional
+        Set by :func:`undercount.pipeline.estimate.estimate`: N-hat under shifted identifying
+        assumptions (:func:`undercount.uncertainty.identifying.identifying_summary`; JSON key
+        ``identifying_assumption``).
     input_notes : tuple of str
         Notes about repairs made to the input table.
     extra : dict
@@ -211,6 +229,7 @@ class MSEResult:
     provenance: dict[str, Any] | None = None
     defaults: dict[str, Any] | None = None
     reported: dict[str, Any] | None = None
+    identifying: dict[str, Any] | None = None
     input_notes: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -229,6 +248,11 @@ class MSEResult:
     @property
     def n_unobserved(self) -> float:
         return self.estimate - self.n_observed
+
+    @property
+    def identified(self) -> bool:
+        """False when a diagnostic says the data do not identify N (:data:`NOT_IDENTIFIED`)."""
+        return not any(d.code == NOT_IDENTIFIED for d in self.diagnostics)
 
     @property
     def warnings(self) -> list[str]:
@@ -340,12 +364,15 @@ def common_kwargs(d: dict[str, Any]) -> dict[str, Any]:
         "model": d.pop("model"),
         "lists": tuple(d.pop("lists")),
         "models": tuple(ModelRecord.from_dict(m) for m in d.pop("models", [])),
-        "diagnostics": tuple(Diagnostic("", w, "warning") for w in warnings),
+        "diagnostics": tuple(
+            Diagnostic(NOT_IDENTIFIED if w.startswith(NOT_IDENTIFIED_PREFIX) else "", w, "warning")
+            for w in warnings),
         "assumptions": tuple(d.pop("assumptions", [])),
         "settings": d.pop("settings", {}),
         "provenance": d.pop("provenance", None),
         "defaults": d.pop("defaults", None),
         "input_notes": tuple(d.pop("input_notes", ())),
+        "identifying": d.pop("identifying_assumption", None),
     }
     if "reported" in d:
         kwargs["reported"] = {k: d.pop(k) for k in _REPORTED_KEYS if k in d}
@@ -413,6 +440,8 @@ class Summary:
             raw["provenance"] = res.provenance
         if res.reported is not None:
             raw.update(res.reported)
+        if res.identifying is not None:
+            raw["identifying_assumption"] = res.identifying
         if res.input_notes:
             raw["input_notes"] = list(res.input_notes)
         raw.update(res.tail_data())

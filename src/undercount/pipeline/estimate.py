@@ -33,6 +33,8 @@ from undercount.pipeline.registry import (
     resolve_options,
     wrap_estimator,
 )
+from undercount.uncertainty.families import FamilySpread, family_spread
+from undercount.uncertainty.identifying import identifying_summary
 from undercount.uncertainty.reported import compare_reported
 
 __all__ = ["Comparison", "estimate", "load_table"]
@@ -91,14 +93,27 @@ class Comparison:
     failures: tuple[tuple[str, str], ...] = ()
     provenance: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def spread(self) -> FamilySpread:
+        """How far apart the identified families are (:mod:`undercount.uncertainty.families`)."""
+        return family_spread(self.results)
+
+    @property
+    def warnings(self) -> list[str]:
+        """``model families disagree`` when they do (the families' own warnings stay theirs)."""
+        w = self.spread.warning()
+        return [w] if w else []
+
     def to_dict(self) -> dict[str, Any]:
         first = self.results[0] if self.results else None
         return {
             "method": "all",
             "n_observed": first.n_observed if first else None,
             "lists": list(first.lists) if first else [],
-            "results": [r.to_dict() for r in self.results],
+            "results": [{**r.to_dict(), "identified": r.identified} for r in self.results],
             "failures": [{"method": m, "reason": why} for m, why in self.failures],
+            "spread": self.spread.to_dict(),
+            "warnings": self.warnings,
             "provenance": self.provenance,
         }
 
@@ -241,6 +256,7 @@ def estimate(
             reported=(None if opts.reported is None else
                       compare_reported(res.estimate, res.interval, opts.reported).to_dict()),
             input_notes=(*res.input_notes, *table.notes),
+            identifying=identifying_summary(res, table),
         ))
     if opts.method != "all":
         return results[0]

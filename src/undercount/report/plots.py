@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "IntervalRow",
+    "assumption_plot",
     "battery_coverage_plot",
     "battery_estimates_plot",
     "calibration_plot",
@@ -250,6 +251,36 @@ def fits_range(x: float, values: np.ndarray) -> bool:
     lo, hi = float(values.min()), float(values.max())
     pad = 0.25 * (hi - lo)
     return lo - pad <= x <= hi + pad
+
+
+def assumption_plot(
+    factors: Sequence[float], estimates: Sequence[float], lower: Sequence[float],
+    upper: Sequence[float], *, n_observed: float, reference: float | None = None,
+    reference_label: str = "",
+) -> str:
+    """N-hat and its interval against the factor on the unobserved count (log scale)."""
+    fig = Figure(figsize=(6.5, 3.2))
+    ax = fig.add_subplot()
+    x = np.asarray(factors, dtype=float)
+    hi = np.asarray(upper, dtype=float)
+    ax.fill_between(x, lower, np.where(np.isfinite(hi), hi, np.nan), color=_ACCENT, alpha=0.15,
+                    lw=0, label="interval")
+    ax.plot(x, estimates, "o-", color=_ACCENT, ms=4, label="estimate")
+    ax.axvline(1.0, color=_MUTED, lw=0.8, ls=":")
+    ax.axhline(n_observed, color=_MUTED, lw=1, ls="--", label="named on the lists")
+    if reference is not None:
+        ax.axhline(reference, color=_REPORTED, lw=1, ls="--", label=reference_label or "reported")
+    ax.set_xscale("log")
+    ax.set_xticks(x)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.2g}"))
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel("people on no list, times what the model assumes", fontsize=9)
+    ax.set_ylabel("N", fontsize=9)
+    _thousands(ax, "y")
+    _style(ax)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return to_svg(fig)
 
 
 def plot_threshold_sensitivity(

@@ -34,12 +34,13 @@ import jinja2
 import numpy as np
 
 from undercount.core.draws import n_draws
-from undercount.core.result import Diagnostic, Interval, MSEResult, json_number
+from undercount.core.result import NOT_IDENTIFIED, Diagnostic, Interval, MSEResult, json_number
 from undercount.core.table import CaptureTable
 from undercount.errors import UndercountError
 from undercount.report import plots
 from undercount.report.pdf import html_to_pdf
 from undercount.uncertainty import compare_reported
+from undercount.uncertainty.families import family_spread
 
 __all__ = [
     "RedactionError",
@@ -284,6 +285,7 @@ def build_report(
         ) if strata else None,
         "distributions": _distributions(result, comparison, reported),
         "sensitivity": _sensitivity(comparison, reported, reported_label),
+        "identifying": _identifying(result, reported, reported_label),
         "diagnostics": _diagnostics(result, comparison, strata, table, diagnostics, clean),
         "assumptions": [clean(a) for a in _assumptions(result)],
         "records": None if redact else _records(records),
@@ -530,7 +532,7 @@ def _distributions(
     out = []
     seen: set[int] = set()
     for res in [result, *_comparison_results(comparison)[0]]:
-        if id(res) in seen:
+        if id(res) in seen or not res.identified:
             continue
         seen.add(id(res))
         draws = draws_of(res)
@@ -557,6 +559,12 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
     rows = []
     forest = []
     for res in results:
+        if not res.identified:
+            # A summary the data do not identify is the prior's: never drawn as a point.
+            rows.append({"method": res.method, "model": res.model, "estimate": "not identified",
+                         "interval": "–", "assumption": next(
+                             d.message for d in res.diagnostics if d.code == NOT_IDENTIFIED)})
+            continue
         rows.append({
             "method": res.method,
             "model": res.model,
@@ -570,7 +578,33 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
     return {
         "rows": rows,
         "failures": [{"method": m, "reason": why} for m, why in failures],
-        "forest": plots.forest_plot(forest, reference=reported, reference_label=label),
+        "forest": (plots.forest_plot(forest, reference=reported, reference_label=label)
+                   if forest else ""),
+        "disagreement": family_spread(results).warning(),
+    }
+
+
+def _identifying(
+    result: MSEResult, reported: float | None, label: str
+) -> dict[str, Any] | None:
+    block = result.identifying
+    if not block or not block.get("rows"):
+        return None
+    rows = block["rows"]
+    implied = block.get("implied_interaction")
+    return {
+        "rows": [{"factor": f"{r['factor']:.2g}", "shift": f"{r['interaction_shift']:+.2f}",
+                  "estimate": _count(r["estimate"]),
+                  "interval": _interval_text(Interval(
+                      r["lower"], math.inf if r["upper"] is None else r["upper"], r["level"]))}
+                 for r in rows],
+        "order": block["interaction_order"],
+        "implied": None if implied is None else f"{implied:+.2f}",
+        "plot": plots.assumption_plot(
+            [r["factor"] for r in rows], [r["estimate"] for r in rows],
+            [r["lower"] for r in rows],
+            [math.inf if r["upper"] is None else r["upper"] for r in rows],
+            n_observed=result.n_observed, reference=reported, reference_label=label),
     }
 
 

@@ -9,7 +9,7 @@ default grows its own grid until the posterior mass it leaves out is provably ne
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -20,7 +20,14 @@ from undercount.core.choices import DgaPrior
 from undercount.core.constraints import AtLeast, HalfOpen, Open, Positive
 from undercount.core.draws import group_draws, n_draws
 from undercount.core.estimator import Estimator
-from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
+from undercount.core.result import (
+    NOT_IDENTIFIED,
+    NOT_IDENTIFIED_PREFIX,
+    Diagnostic,
+    Interval,
+    ModelRecord,
+    MSEResult,
+)
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, EstimationError
 from undercount.models.graphical._marginal import (
@@ -38,6 +45,7 @@ from undercount.models.graphical._posterior import (
 )
 from undercount.models.graphical.graphs import (
     MAX_ENUMERATED_LISTS,
+    DecomposableGraph,
     coefficient_matrix,
     decomposable_graphs,
 )
@@ -540,6 +548,7 @@ class GraphicalEstimator(Estimator):
         else:
             mean_exists = True if self.prior == "negbin" else None
 
+        diagnostics += _identification_diagnostics(names, table.n_lists, probs, alpha)
         order = np.argsort(-probs, kind="stable")
         shown_idx = [int(i) for i in order if probs[i] >= REPORT_MIN_PROBABILITY]
         models = tuple(
@@ -593,6 +602,32 @@ def _lse(x: np.ndarray) -> float:
     if not math.isfinite(mx):
         return mx
     return mx + math.log(float(np.sum(np.exp(x - mx))))
+
+
+def _identification_diagnostics(
+    names: Sequence[str], n_lists: int, probs: np.ndarray, alpha: float
+) -> list[Diagnostic]:
+    r"""Mark the average as not identified when the saturated graph carries its tail.
+
+    The saturated (complete) graph has every interaction, the J-way one included, so the
+    observed patterns say nothing about N under it: its posterior of N is its prior's shape
+    (Aleshin-Guendel, Sadinle & Wakefield 2024). Once its posterior probability exceeds
+    :math:`\alpha` (the interval's tail on one side), at least one end of the interval, and
+    with more than one half the median, are the prior's, not the data's.
+    """
+    saturated = DecomposableGraph(n_lists, (), ((1 << n_lists) - 1,), ()).name
+    p_sat = float(sum(p for name, p in zip(names, probs, strict=True) if name == saturated))
+    if p_sat <= alpha:
+        return []
+    return [Diagnostic(
+        NOT_IDENTIFIED,
+        f"{NOT_IDENTIFIED_PREFIX}: the saturated graph {saturated}, under which the "
+        f"lists say nothing about the people on none of them, has posterior probability "
+        f"{p_sat:.2g}, so the {'median and the ' if p_sat >= 0.5 else ''}interval rest on "
+        "the prior of N. Not shown as an estimate; a smaller delta or more lists can identify "
+        "it.",
+        "warning",
+    )]
 
 
 def _overlap_diagnostics(table: CaptureTable) -> list[Diagnostic]:

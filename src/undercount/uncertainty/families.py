@@ -1,0 +1,113 @@
+"""Whether the model families agree on N: the check behind the ``model families disagree`` warning.
+
+Each family (log-linear, heterogeneity, latent classes, graph averaging) rests on its own
+identifying assumption, which the lists cannot test. When their intervals do not overlap, or
+their estimates lie further apart than the narrowest of their intervals is wide, any one
+interval understates what is known: the honest answer is that the models disagree, and by how
+much. Results whose N is not identified (:attr:`~undercount.core.result.MSEResult.identified`)
+take no part in the comparison and are listed with their reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+from undercount.core.result import NOT_IDENTIFIED, MSEResult
+
+#: Warning code (and the warning's first words) when the families disagree.
+FAMILIES_DISAGREE = "model families disagree"
+
+
+@dataclass(frozen=True)
+class FamilySpread:
+    """How far apart the identified families' estimates and intervals are.
+
+    Attributes
+    ----------
+    labels : tuple of str
+        ``"method: model"`` of each identified result, in the order given.
+    low, high : float
+        The smallest and the largest of their estimates (NaN with no identified result).
+    disjoint : tuple of (str, str)
+        Pairs of results whose intervals do not overlap.
+    narrowest_width : float
+        Width of the narrowest interval among them.
+    not_identified : tuple of (str, str)
+        Label and reason of each result left out because its N is not identified.
+    """
+
+    labels: tuple[str, ...]
+    low: float
+    high: float
+    disjoint: tuple[tuple[str, str], ...]
+    narrowest_width: float
+    not_identified: tuple[tuple[str, str], ...]
+
+    @property
+    def ratio(self) -> float:
+        """``high / low``: how many times the largest estimate is the smallest."""
+        return self.high / self.low if self.low > 0 else math.inf
+
+    @property
+    def disagree(self) -> bool:
+        """Two or more families, and their intervals disjoint or their spread wider than one."""
+        if len(self.labels) < 2:
+            return False
+        return bool(self.disjoint) or (self.high - self.low) > self.narrowest_width
+
+    def warning(self) -> str | None:
+        """The ``model families disagree`` warning, with the spread; None when they agree."""
+        if not self.disagree:
+            return None
+        why = (f"the intervals of {', '.join(f'{a} and {b}' for a, b in self.disjoint[:3])} "
+               "do not overlap" if self.disjoint else
+               f"their estimates are further apart ({self.high - self.low:,.0f}) than the "
+               f"narrowest interval is wide ({self.narrowest_width:,.0f})")
+        return (f"{FAMILIES_DISAGREE}: estimates from {self.low:,.0f} to {self.high:,.0f} "
+                f"({self.ratio:.2f} times), and {why}. Each rests on an assumption the lists "
+                "cannot test; report the spread, not one interval.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "families": list(self.labels),
+            "low": self.low if self.labels else None,
+            "high": self.high if self.labels else None,
+            "ratio": self.ratio if self.labels and math.isfinite(self.ratio) else None,
+            "disjoint": [list(p) for p in self.disjoint],
+            "disagree": self.disagree,
+            "not_identified": [{"family": lab, "reason": why} for lab, why in self.not_identified],
+        }
+
+
+def label(result: MSEResult) -> str:
+    return f"{result.method}: {result.model}"
+
+
+def family_spread(results: Iterable[MSEResult]) -> FamilySpread:
+    """Compare the estimates and intervals of several families fitted to one table."""
+    used: list[MSEResult] = []
+    left_out: list[tuple[str, str]] = []
+    for res in results:
+        if res.identified:
+            used.append(res)
+        else:
+            reason = next(d.message for d in res.diagnostics if d.code == NOT_IDENTIFIED)
+            left_out.append((label(res), reason))
+    estimates = [float(r.estimate) for r in used]
+    disjoint = tuple(
+        (label(a), label(b)) for a, b in combinations(used, 2)
+        if a.interval.upper < b.interval.lower or b.interval.upper < a.interval.lower
+    )
+    widths = [r.interval.upper - r.interval.lower for r in used]
+    return FamilySpread(
+        labels=tuple(label(r) for r in used),
+        low=min(estimates, default=math.nan),
+        high=max(estimates, default=math.nan),
+        disjoint=disjoint,
+        narrowest_width=min(widths, default=math.nan),
+        not_identified=tuple(left_out),
+    )

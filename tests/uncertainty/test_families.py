@@ -1,0 +1,64 @@
+"""Model families that disagree are said to, and non-identified summaries are not points."""
+
+from __future__ import annotations
+
+import pytest
+
+import undercount as uc
+from undercount.core.result import NOT_IDENTIFIED, Diagnostic, Interval, MSEResult
+from undercount.models.graphical import GraphicalEstimator
+from undercount.uncertainty.families import FAMILIES_DISAGREE, family_spread
+
+
+def _res(method: str, est: float, lo: float, hi: float, **kw) -> MSEResult:
+    return MSEResult(method=method, model="m", estimate=est, interval=Interval(lo, hi),
+                     n_observed=100, lists=("a", "b", "c"), **kw)
+
+
+def test_overlapping_close_families_agree():
+    s = family_spread([_res("a", 1000, 900, 1150), _res("b", 1050, 950, 1200)])
+    assert not s.disagree and s.warning() is None
+    assert s.ratio == pytest.approx(1.05)
+
+
+def test_disjoint_intervals_disagree():
+    s = family_spread([_res("a", 1000, 900, 1100), _res("b", 1500, 1300, 1800)])
+    assert s.disjoint == (("a: m", "b: m"),)
+    w = s.warning()
+    assert w is not None and w.startswith(FAMILIES_DISAGREE)
+    assert "1,000 to 1,500" in w
+
+
+def test_spread_wider_than_narrowest_interval_disagrees():
+    # Overlapping, but the estimates are 300 apart and one interval is 200 wide.
+    s = family_spread([_res("a", 1000, 900, 1100), _res("b", 1300, 1000, 2500)])
+    assert not s.disjoint and s.disagree
+
+
+def test_not_identified_results_are_left_out():
+    flagged = _res("dga", 30000, 29000, 150000, diagnostics=(
+        Diagnostic(NOT_IDENTIFIED, "N is not identified: because", "warning"),))
+    assert not flagged.identified
+    s = family_spread([_res("a", 1000, 900, 1100), flagged])
+    assert s.labels == ("a: m",) and not s.disagree
+    assert s.not_identified == (("dga: m", "N is not identified: because"),)
+    # The flag survives the JSON round trip.
+    assert not type(flagged).from_dict(flagged.to_dict()).identified
+
+
+def test_three_list_dga_dominated_by_the_saturated_graph_is_not_identified():
+    gaza = GraphicalEstimator().fit(uc.datasets.load("gaza_lancet_2025"))
+    assert not gaza.identified
+    assert "saturated graph [123]" in " ".join(gaza.warnings)
+    kosovo = GraphicalEstimator().fit(uc.datasets.load("kosovo"))
+    assert kosovo.identified
+
+
+def test_method_all_reports_the_spread_and_marks_dga():
+    cmp = uc.estimate("gaza_lancet_2025", method="all", seed=1, bootstrap=0)
+    d = cmp.to_dict()
+    flags = {r["method"]: r["identified"] for r in d["results"]}
+    assert flags["dga"] is False and flags["loglinear"] is True
+    assert d["spread"]["not_identified"][0]["family"].startswith("dga")
+    assert d["spread"]["disagree"] is True
+    assert d["warnings"][0].startswith(FAMILIES_DISAGREE)

@@ -1,0 +1,74 @@
+"""The identifying-assumption sensitivity (Aleshin-Guendel, Sadinle & Wakefield 2024)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import undercount as uc
+from undercount.core.result import Interval, MSEResult
+from undercount.models.loglinear import LogLinearEstimator
+from undercount.uncertainty.identifying import (
+    assumption_sensitivity,
+    identifying_summary,
+    implied_interaction,
+)
+
+
+def _table(counts: dict[str, int], lists: tuple[str, ...]) -> uc.CaptureTable:
+    patterns = np.array([[int(c) for c in p] for p in counts])
+    return uc.CaptureTable(patterns=patterns, counts=np.array(list(counts.values())),
+                           lists=lists)
+
+
+def test_lincoln_petersen_implies_no_interaction():
+    # Two lists: m00 = n10 n01 / n11 is the independence (zero log odds ratio) assumption.
+    t = _table({"11": 40, "10": 60, "01": 100}, ("a", "b"))
+    assert implied_interaction(t, 200 + 60 * 100 / 40) == pytest.approx(0.0, abs=1e-12)
+    # Twice as many unobserved is a log odds ratio of +log 2 (positive dependence).
+    assert implied_interaction(t, 200 + 2 * 60 * 100 / 40) == pytest.approx(math.log(2))
+
+
+def test_no_three_way_model_implies_zero_three_way_interaction():
+    # [12,13,23] is saturated on the 7 observed cells, so its fitted cells are the counts
+    # and its m0 is exactly the zero three-way interaction extrapolation.
+    t = uc.datasets.load("spina_bifida_my")
+    fit = LogLinearEstimator(model="[12,13,23]").fit(t)
+    assert implied_interaction(t, fit.estimate) == pytest.approx(0.0, abs=1e-8)
+    # ... and a factor r on the unobserved moves it by (-1)^3 log r.
+    row = assumption_sensitivity(fit, [2.0])[0]
+    assert row.interaction_shift == pytest.approx(-math.log(2))
+    assert implied_interaction(t, row.estimate) == pytest.approx(-math.log(2), abs=1e-8)
+
+
+def test_empty_pattern_or_nothing_unobserved_has_no_implied_interaction():
+    t = _table({"11": 40, "10": 60, "01": 0}, ("a", "b"))
+    assert implied_interaction(t, 150) is None
+    t = _table({"11": 40, "10": 60, "01": 10}, ("a", "b"))
+    assert implied_interaction(t, 110) is None
+
+
+def test_factors_scale_the_unobserved_and_both_interval_ends():
+    res = MSEResult(method="m", model="x", estimate=1500.0,
+                    interval=Interval(1200.0, 2000.0, 0.95, "profile"), n_observed=1000,
+                    lists=("a", "b", "c"))
+    rows = assumption_sensitivity(res, [0.5, 1.0, 2.0])
+    assert [r.estimate for r in rows] == [1250.0, 1500.0, 2000.0]
+    assert (rows[0].interval.lower, rows[0].interval.upper) == (1100.0, 1500.0)
+    assert (rows[2].interval.lower, rows[2].interval.upper) == (1400.0, 3000.0)
+    assert rows[1].interaction_shift == 0.0
+    with pytest.raises(ValueError, match="positive"):
+        assumption_sensitivity(res, [0.0])
+
+
+def test_estimate_json_carries_the_block_and_round_trips():
+    res = uc.estimate("kosovo", bootstrap=0)
+    block = res.to_dict()["identifying_assumption"]
+    assert block["interaction_order"] == 4
+    assert [r["factor"] for r in block["rows"]][3] == 1.0
+    assert block["rows"][3]["estimate"] == pytest.approx(res.estimate)
+    again = type(res).from_dict(res.to_dict())
+    assert again.to_dict() == res.to_dict()
+    assert identifying_summary(res, uc.datasets.load("kosovo"))["rows"] == block["rows"]
