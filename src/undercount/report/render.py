@@ -41,6 +41,7 @@ from undercount.report import plots
 from undercount.report.pdf import html_to_pdf
 from undercount.uncertainty import compare_reported
 from undercount.uncertainty.families import family_spread
+from undercount.uncertainty.identifying import identifying_summary
 
 __all__ = [
     "RedactionError",
@@ -285,7 +286,7 @@ def build_report(
         ) if strata else None,
         "distributions": _distributions(result, comparison, reported),
         "sensitivity": _sensitivity(comparison, reported, reported_label),
-        "identifying": _identifying(result, reported, reported_label),
+        "identifying": _identifying(result, table, reported, reported_label),
         "diagnostics": _diagnostics(result, comparison, strata, table, diagnostics, clean),
         "assumptions": [clean(a) for a in _assumptions(result)],
         "records": None if redact else _records(records),
@@ -585,9 +586,12 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
 
 
 def _identifying(
-    result: MSEResult, reported: float | None, label: str
+    result: MSEResult, table: CaptureTable | None, reported: float | None, label: str
 ) -> dict[str, Any] | None:
     block = result.identifying
+    if block is None and table is not None:
+        # A result built outside `estimate` (a stratified total, say): the same block.
+        block = identifying_summary(result, table)
     if not block or not block.get("rows"):
         return None
     rows = block["rows"]
