@@ -72,3 +72,33 @@ def test_estimate_json_carries_the_block_and_round_trips():
     again = type(res).from_dict(res.to_dict())
     assert again.to_dict() == res.to_dict()
     assert identifying_summary(res, uc.datasets.load("kosovo"))["rows"] == block["rows"]
+
+
+def _hoi_offset_estimate(table: uc.CaptureTable, xi: float) -> float:
+    """Aleshin-Guendel et al.'s ``get_N_hoi_freq`` (their applications/helper_functions.R):
+    the model with every interaction of order < K, fitted to the observed cells with an
+    offset ``(-1)^(1 - K mod 2) log xi`` on the all-lists cell; N = n + exp(intercept).
+    That model is saturated on the observed cells, so its fit solves X beta = log n - offset
+    exactly (corner coding), without their glm."""
+    from itertools import combinations
+
+    k = table.n_lists
+    full = table.full_counts().astype(float)
+    cells = [tuple((c >> (k - 1 - j)) & 1 for j in range(k)) for c in range(1, 2**k)]
+    terms = [()] + [t for order in range(1, k) for t in combinations(range(k), order)]
+    x = np.array([[float(all(cell[j] for j in t)) for t in terms] for cell in cells])
+    offset = np.zeros(len(cells))
+    offset[-1] = (-1.0) ** (1 - k % 2) * math.log(xi)  # the last cell is all ones
+    beta = np.linalg.solve(x, np.log(full[1:]) - offset)
+    return table.n_observed + math.exp(beta[0])
+
+
+@pytest.mark.parametrize("xi", [1 / 2, 2 / 3, 1.0, 3 / 2, 2.0])
+def test_kosovo_sensitivity_reproduces_aleshin_guendel_et_al(xi):
+    # Their Kosovo sensitivity analysis (Section 5.4 / Appendix E.3): xi from 1/2 to 2
+    # divides the unobserved count, i.e. our factor on it is 1 / xi.
+    table = uc.datasets.load("kosovo")
+    fit = LogLinearEstimator(model="[123,124,134,234]").fit(table)
+    row = assumption_sensitivity(fit, [1 / xi])[0]
+    assert row.estimate == pytest.approx(_hoi_offset_estimate(table, xi), rel=1e-9)
+    assert implied_interaction(table, row.estimate) == pytest.approx(-math.log(xi), abs=1e-8)

@@ -40,6 +40,7 @@ from itertools import combinations
 from typing import Literal
 
 import numpy as np
+
 # scipy.special's ndtri/ndtr/gammaincinv are what scipy.stats' norm and chi2 call; importing
 # scipy.stats itself would add ~0.3 s to every command.
 from scipy import optimize, special
