@@ -67,3 +67,23 @@ def test_frame_hash_is_content_based():
     assert frame_hash(a) == frame_hash(a.copy())
     assert frame_hash(a) != frame_hash(a.iloc[::-1])
     assert frame_hash(a) != frame_hash(a.rename(columns={"x": "z"}))
+
+
+def test_label_history_is_reread_when_another_writer_changes_the_store(tmp_path):
+    """The review server keeps the label history it read last while the files are unchanged;
+    a label written through another handle (another process, `labels import`) is seen."""
+    from undercount.pipeline.store import Store
+
+    path = tmp_path / "store.duckdb"
+    mine, other = Store(path), Store(path)
+    mine.add_label({"pair_id": "1-2", "uid_l": 1, "uid_r": 2, "label": "match"})
+    first = mine.label_history()
+    assert list(first["pair_id"]) == ["1-2"]
+    first.loc[0, "label"] = "changed by the caller"  # a copy: the cache is not touched
+    assert list(mine.label_history()["label"]) == ["match"]
+    other.add_label({"pair_id": "3-4", "uid_l": 3, "uid_r": 4, "label": "non-match"})
+    assert list(mine.label_history()["pair_id"]) == ["1-2", "3-4"]
+    mine.add_label({"pair_id": "1-2", "uid_l": 1, "uid_r": 2, "label": "unsure"})
+    latest = other.latest_labels()
+    assert dict(zip(latest["pair_id"], latest["label"], strict=True)) == {
+        "1-2": "unsure", "3-4": "non-match"}

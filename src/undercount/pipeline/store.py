@@ -128,6 +128,21 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._schema_ready = False  # DDL and migration run once per instance
+        # The label history as last read, with the files' signature then (see label_history).
+        self._labels_cache: tuple[tuple[Any, ...], pd.DataFrame] | None = None
+
+    def _signature(self) -> tuple[Any, ...]:
+        """What any write to the store changes: the database file's and its write-ahead
+        log's size, modification time (ns) and inode."""
+        out: list[Any] = []
+        for p in (self.path, self.path.with_name(self.path.name + ".wal")):
+            try:
+                st = p.stat()
+            except FileNotFoundError:
+                out.append(None)
+            else:
+                out.append((st.st_size, st.st_mtime_ns, st.st_ino))
+        return tuple(out)
 
     # ------------------------------------------------------------------ connections
     @contextlib.contextmanager
@@ -242,26 +257,42 @@ class Store:
                 con.execute(f"INSERT INTO labels ({cols}) VALUES ({marks})",
                             [row[k] for k in LABEL_FIELDS])
                 con.execute("COMMIT")
+                self._labels_cache = None
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
         return row
 
     def label_history(self) -> pd.DataFrame:
-        """Every label ever given, oldest first (empty frame with the columns if none)."""
+        """Every label ever given, oldest first (empty frame with the columns if none).
+
+        The review page reads the labels several times per pair shown; opening the store
+        costs tens of milliseconds each time. So the history read last is kept with the
+        files' signature taken while the store was open (no other process can write while
+        it is), and is returned again, as a copy, while the files are unchanged. Any write,
+        by this process or another, changes the signature."""
         if not self.exists():
             return pd.DataFrame(columns=list(LABEL_FIELDS))
+        cached = self._labels_cache
+        if cached is not None and cached[0] == self._signature():
+            return cached[1].copy()
         with self.connect(read_only=True) as con:
-            have = {r[0] for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'labels'"
-            ).fetchall()}
-            if not have:
-                return pd.DataFrame(columns=list(LABEL_FIELDS))
-            if "label_id" not in have:
-                raise InputError(f"{self.path}: the store's labels table is schema 1; open it "
-                                 "for writing once (any `undercount run`) to migrate it")
-            cols = ", ".join(LABEL_FIELDS)
-            return con.execute(f"SELECT {cols} FROM labels ORDER BY label_id").df()
+            signature = self._signature()
+            history = self._read_labels(con)
+        self._labels_cache = (signature, history)
+        return history.copy()
+
+    def _read_labels(self, con: Any) -> pd.DataFrame:
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'labels'"
+        ).fetchall()}
+        if not have:
+            return pd.DataFrame(columns=list(LABEL_FIELDS))
+        if "label_id" not in have:
+            raise InputError(f"{self.path}: the store's labels table is schema 1; open it "
+                             "for writing once (any `undercount run`) to migrate it")
+        cols = ", ".join(LABEL_FIELDS)
+        return con.execute(f"SELECT {cols} FROM labels ORDER BY label_id").df()
 
     def latest_labels(self, reviewer: str | None = None) -> pd.DataFrame:
         """The latest label per pair (per pair and reviewer with ``reviewer="*"``); pairs
