@@ -160,3 +160,22 @@ def test_one_reader_for_link_and_run(project):
                                '[report]\ntitle = "T"\n'))
     assert cfg.linked and cfg.estimate.options == {"chains": 2} and cfg.report.title == "T"
     assert cfg.strata.sources() == ("sex",)
+
+
+@pytest.mark.parametrize(("estimate", "message"), [
+    ("linkage_draws = 1", "linkage_draws = 1: expected 0 \\(off\\) or an integer of at least 2"),
+    ("linkage_draws = true", "linkage_draws = True"),
+    ('headline = "linkage"', 'headline = "linkage" needs linkage_draws'),
+    ('headline = "best"', "must be \"stratified\", \"overall\" or \"linkage\""),
+])
+def test_bad_linkage_draws(project, estimate, message):
+    with pytest.raises(ConfigError, match=message):
+        load_project(project(GOOD + f"\n[estimate]\n{estimate}\n"))
+
+
+def test_linkage_draws_head_the_report_unless_another_headline_is_chosen(project):
+    cfg = load_project(project(GOOD + "\n[estimate]\nlinkage_draws = 50\n"))
+    assert (cfg.estimate.linkage_draws, cfg.estimate.headline) == (50, "linkage")
+    cfg = load_project(project(GOOD + '\n[estimate]\nlinkage_draws = 20\nheadline = "overall"\n'))
+    assert (cfg.estimate.linkage_draws, cfg.estimate.headline) == (20, "overall")
+    assert load_project(project()).estimate.linkage_draws == 0

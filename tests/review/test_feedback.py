@@ -143,3 +143,28 @@ def test_scripted_reviewer_family_runs_through_the_api():
     free = out.loc[~fixed, "match_probability"]
     assert free.between(0, 1).all() and not np.allclose(free, pairs.loc[~fixed,
                                                                          "match_probability"])
+
+
+def test_linkage_draws_average_over_reviewed_linkages(project, truth):
+    text = project.read_text().replace('[estimate]\n', '[estimate]\nlinkage_draws = 5\n', 1)
+    project.write_text(text)
+    p = Project(project)
+    p.run()
+    headline = p.store.result("headline")
+    assert headline.method == "linkage-averaging" and headline.n_draws == 5
+    assert not any(d.code == "linkage_reviewed" for d in headline.diagnostics)
+    session = ReviewSession(project)
+    for row in session.design.itertuples():
+        if row.kind == "design" and row.band in (4, 5, 6):
+            a, b = session.std.loc[row.uid_l], session.std.loc[row.uid_r]
+            same = truth[(a["list"], a["record_id"])] == truth[(b["list"], b["record_id"])]
+            session.add_label(row.pair_id, "match" if same else "non-match", reviewer="sim")
+    summary = Project(project).run()
+    # New labels rerun the averaging even where the capture table did not change.
+    assert "estimate" in summary.ran()
+    reviewed = Project(project).store.result("headline")
+    note = next(d.message for d in reviewed.diagnostics if d.code == "linkage_reviewed")
+    assert "design-sample labels" in note
+    html = (project.parent / "linked" / "report.html").read_text()
+    assert "with review, over plausible linkages" in html
+    assert Project(project).run().ran() == []

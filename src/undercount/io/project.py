@@ -48,7 +48,9 @@ names (``chains``, ``iterations``, ``burn_in``, ``imputations``, ...)::
     seed = 1                     # default: [project] seed
     sensitivity = true           # also fit every family (method = "all") for the report
     replicates = 200             # joint bootstrap replicates for a stratified total
-    headline = "stratified"      # or "overall": which total heads the report
+    headline = "stratified"      # or "overall", "linkage": which total heads the report
+    linkage_draws = 50           # also average over 50 plausible linkages drawn from the
+                                 # scored pairs (calibrated on review labels); default 0: off
     reported = 37877
     reported_label = "the Ministry of Health's reported count"
 
@@ -524,7 +526,7 @@ def _parse_estimate(
 ) -> EstimateSpec:
     where = "[estimate]"
     allowed = ("method", *ESTIMATE_OPTIONS, "seed", "sensitivity", "replicates", "headline",
-               "reported", "reported_label")
+               "linkage_draws", "reported", "reported_label")
     _unknown_keys(t, allowed, where, p)
     methods = choices(Method)
     method = _text(t, "method", "loglinear", where, p)
@@ -545,9 +547,18 @@ def _parse_estimate(
     if not isinstance(replicates, int) or isinstance(replicates, bool) or replicates < 10:
         p.add(f"{where} replicates = {replicates!r}: expected an integer of at least 10")
         replicates = 200
-    headline = _text(t, "headline", "stratified", where, p)
-    if headline not in ("stratified", "overall"):
-        p.add(f"{where} headline = {headline!r}: must be \"stratified\" or \"overall\"")
+    draws = t.get("linkage_draws", 0)
+    if not isinstance(draws, int) or isinstance(draws, bool) or draws < 0 or draws == 1:
+        p.add(f"{where} linkage_draws = {draws!r}: expected 0 (off) or an integer of at "
+              "least 2 (e.g. 50)")
+        draws = 0
+    # Asking for linkage draws asks for them in the headline, unless another is chosen.
+    headline = _text(t, "headline", "linkage" if draws else "stratified", where, p)
+    if headline not in ("stratified", "overall", "linkage"):
+        p.add(f"{where} headline = {headline!r}: must be \"stratified\", \"overall\" or "
+              "\"linkage\"")
+    elif headline == "linkage" and not draws:
+        p.add(f"{where} headline = \"linkage\" needs linkage_draws (e.g. 50)")
     reported = t.get("reported")
     if reported is not None and (isinstance(reported, bool)
                                  or not isinstance(reported, int | float) or reported <= 0):
@@ -560,6 +571,7 @@ def _parse_estimate(
         sensitivity=_bool(t, "sensitivity", True, where, p),
         replicates=int(replicates),
         headline=headline,
+        linkage_draws=int(draws),
         reported=None if reported is None else float(reported),
         reported_label=_text(t, "reported_label", "the reported figure", where, p),
     )
@@ -659,6 +671,9 @@ def load_project(
                   "covariate of any list")
 
     estimate = _parse_estimate(_table(doc, "estimate", p), seed, p, check_estimate)
+    if ch is not None and estimate.linkage_draws:
+        p.add("[estimate] linkage_draws: averaging over linkages needs [[lists]] to link; "
+              "[capture_histories] are already linked")
     report = _parse_report(_table(doc, "report", p), name, p)
     inputs = [ch.file] if ch else [s.file for s in specs]
     for f in inputs:

@@ -189,6 +189,7 @@ class EstimateSpec:
     sensitivity: bool = True
     replicates: int = 200
     headline: str = "stratified"
+    linkage_draws: int = 0
     reported: float | None = None
     reported_label: str = "the reported figure"
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from undercount.errors import ConfigError, InputError
 
-__all__ = ["Calibrator", "logit"]
+__all__ = ["Calibrator", "logit", "reviewed_probabilities"]
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -84,3 +84,35 @@ class Calibrator:
         return self._model.predict_proba(logit(probability)[:, None])[:, 1]
 
 
+
+
+def reviewed_probabilities(
+    probability: np.ndarray,
+    labelled: np.ndarray,
+    label: np.ndarray,
+    weight: np.ndarray,
+    *,
+    method: Literal["isotonic", "platt"] = "isotonic",
+) -> np.ndarray:
+    """The match probabilities after a clerical review.
+
+    ``labelled`` indexes the reviewed pairs in ``probability``, ``label`` is 1 (match) or 0
+    (non-match) for each, and ``weight`` its design weight :math:`N_h / m_h` (NaN for a pair
+    reviewed outside the design sample: near the threshold, from a suspicious cluster). The
+    design-sample labels calibrate every probability (:class:`Calibrator` with the design
+    weights, so the bands' mix in the sample does not bias the fit); then each reviewed
+    pair is fixed to its label (1 or 0), so that it is a must-link or a cannot-link in every
+    linkage drawn from the probabilities. With fewer than two distinct design labels
+    nothing is calibrated; the reviewed pairs are still fixed.
+    """
+    p = np.asarray(probability, dtype=float)
+    idx = np.asarray(labelled, dtype=np.int64)
+    y = np.asarray(label, dtype=float)
+    w = np.asarray(weight, dtype=float)
+    out = p.copy()
+    design = ~np.isnan(w)
+    if len(np.unique(y[design])) == 2:
+        out = Calibrator(method).fit(p[idx[design]], y[design],
+                                     sample_weight=w[design]).transform(p)
+    out[idx] = y
+    return out

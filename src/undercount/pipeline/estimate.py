@@ -19,6 +19,7 @@ import pandas as pd
 
 from undercount import datasets
 from undercount.core.choices import DgaPrior, ImputerName, IntervalChoice, Method, Recipe, Select
+from undercount.core.estimator import Estimator
 from undercount.core.provenance import Provenance, file_sha256
 from undercount.core.result import MSEResult
 from undercount.core.table import CaptureTable
@@ -37,7 +38,7 @@ from undercount.uncertainty.families import FamilySpread, family_spread
 from undercount.uncertainty.identifying import identifying_summary
 from undercount.uncertainty.reported import compare_reported
 
-__all__ = ["Comparison", "estimate", "load_table"]
+__all__ = ["Comparison", "configured_estimator", "estimate", "load_table"]
 
 
 def load_table(
@@ -220,13 +221,7 @@ def estimate(
                     raise
                 failures.append((method, str(exc)))
                 continue
-            defaults = defaults_applied(family_opts, resolved)
-            # The default bootstrap runs its replicates in this process, as the validation
-            # battery did: with the top 10 models they cost a second or two, less than the
-            # model search, and a process pool forked from a process that already runs
-            # threads (DuckDB under `undercount run`, a notebook) can crash its workers.
-            estimator = wrap_estimator(build_estimator(resolved, method), resolved, table,
-                                       n_jobs=1 if "bootstrap" in defaults else None)
+            estimator, defaults = _configured(family_opts, resolved, method, table)
         rng = np.random.default_rng(seed)
         try:
             res = estimator.fit(table, rng=rng)
@@ -271,6 +266,30 @@ def estimate(
         provenance=Provenance(settings=dataclasses.asdict(opts), seed=seed, inputs=hashes)
         .to_dict(),
     )
+
+
+def _configured(
+    given: EstimateOptions, resolved: EstimateOptions, method: str, table: CaptureTable
+) -> tuple[Estimator, dict[str, Any]]:
+    """The estimator for one family, and the package defaults it was given."""
+    defaults = defaults_applied(given, resolved)
+    # The default bootstrap runs its replicates in this process, as the validation
+    # battery did: with the top 10 models they cost a second or two, less than the
+    # model search, and a process pool forked from a process that already runs
+    # threads (DuckDB under `undercount run`, a notebook) can crash its workers.
+    estimator = wrap_estimator(build_estimator(resolved, method), resolved, table,
+                               n_jobs=1 if "bootstrap" in defaults else None)
+    return estimator, defaults
+
+
+def configured_estimator(
+    table: CaptureTable, *, method: str = "loglinear", **options: Any
+) -> Estimator:
+    """The estimator that ``estimate(table, method=method, **options)`` fits, unfitted (one
+    family, not ``"all"`` or a recipe): for wrappers that fit it many times, such as
+    :class:`~undercount.uncertainty.linkage.LinkageAveraging` in ``undercount run``."""
+    given = EstimateOptions(method=method, **options)
+    return _configured(given, resolve_options(given, table), method, table)[0]
 
 
 def _sheet_read(source: object, sheet: str | int | None) -> str | None:

@@ -71,18 +71,20 @@ from undercount.io.project import load_project
 from undercount.io.project_types import ProjectConfig
 from undercount.io.readers import read_frame
 from undercount.link._standardise import fix_dtypes, standardise_lists, standardiser_name
+from undercount.link.calibrate import reviewed_probabilities
 from undercount.link.clerical import review_summary
 from undercount.link.cluster import constrained_clusters
 from undercount.link.outputs import check_distinct_lists, check_output_folder
 from undercount.link.overlap import list_overlaps
 from undercount.link.pipeline import link_records, person_covariates, settings_for
 from undercount.link.settings import LinkSettings
-from undercount.pipeline.estimate import Comparison, estimate
+from undercount.pipeline.estimate import Comparison, configured_estimator, estimate
 from undercount.pipeline.registry import EstimateOptions, build_estimator, estimate_options_problem
 from undercount.pipeline.store import StageRecord, Store, frame_hash
 from undercount.strata import StratifiedEstimator, StratifiedResult, bin_ages
 from undercount.tables.build import capture_histories
 from undercount.uncertainty.imputation import ImputationResult, MultipleImputation
+from undercount.uncertainty.linkage import LinkageAveraging
 
 __all__ = [
     "STAGES",
@@ -460,6 +462,7 @@ def _estimate(ctx: StageContext) -> StageOutput:
         if strata:
             stratified = _stratified(persons, lists, strata, cfg, diagnostics)
             advance(1)
+        averaged = _linkage_averaged(ctx, agg) if spec.linkage_draws else None
     for w in caught:
         if issubclass(w.category, UndercountWarning):
             diagnostics.append(Diagnostic("warning", str(w.message), "warning"))
@@ -468,13 +471,18 @@ def _estimate(ctx: StageContext) -> StageOutput:
     if comparison is not None:
         comparison = dataclasses.replace(
             comparison, results=tuple(_slim(r) for r in comparison.results))
+    averaged = _slim(averaged) if averaged is not None else None
     headline = main
     if stratified is not None and spec.headline == "stratified":
         headline = stratified
+    if averaged is not None and spec.headline == "linkage":
+        headline = averaged
     results = {"headline": headline, "overall": main, "comparison": comparison,
-               "stratified": stratified, "diagnostics": diagnostics}
+               "stratified": stratified, "linkage": averaged, "diagnostics": diagnostics}
     rows = [_estimate_row("headline", "headline", headline), _estimate_row("overall", "overall",
                                                                           main)]
+    if averaged is not None:
+        rows.append(_estimate_row("linkage", "linkage-averaging", averaged))
     if comparison is not None:
         rows += [_estimate_row("sensitivity", r.method, r) for r in comparison.results]
     if stratified is not None:
@@ -488,6 +496,49 @@ def _estimate(ctx: StageContext) -> StageOutput:
         summary={"estimate": headline.estimate, "interval": headline.interval.to_list(),
                  "method": headline.method, "model": headline.model},
     )
+
+
+def _linkage_averaged(ctx: StageContext, table: CaptureTable) -> MSEResult:
+    """N-hat averaged over ``[estimate] linkage_draws`` plausible linkages.
+
+    The linkages are drawn from every scored candidate pair (``review_pairs``) under the
+    linkage's cannot-link rules (:class:`~undercount.uncertainty.linkage.LinkageAveraging`),
+    and the project's estimator (``[estimate]`` method and options; log-linear under
+    ``method = "all"``) is fitted to each. With clerical-review labels the probabilities
+    are first those of :func:`~undercount.link.calibrate.reviewed_probabilities`: calibrated
+    on the design sample's labels with their design weights, and each reviewed pair fixed
+    to its label.
+    """
+    cfg = ctx.config
+    spec = cfg.estimate
+    pairs = ctx.frame("review_pairs").copy()
+    records = fix_dtypes(ctx.frame("standardised")).sort_values("uid", ignore_index=True)
+    notes = []
+    latest = ctx.store.latest_labels()
+    given = latest[latest["label"].isin(["match", "non-match"])]
+    if len(given):
+        key = pd.Series(np.arange(len(pairs)), index=[
+            f"{a}-{b}" for a, b in zip(pairs["uid_l"], pairs["uid_r"], strict=True)])
+        at = key.reindex(given["pair_id"]).to_numpy(dtype=float)
+        kept = ~np.isnan(at)  # a labelled pair that is no longer a candidate drops out
+        weight = np.full(len(given), np.nan)
+        if "review_design" in ctx.store.tables():
+            design = ctx.frame("review_design").set_index("pair_id")["weight"]
+            weight = design.reindex(given["pair_id"]).to_numpy(dtype=float)
+        y = (given["label"] == "match").to_numpy(dtype=float)
+        pairs["match_probability"] = reviewed_probabilities(
+            pairs["match_probability"].to_numpy(dtype=float), at[kept].astype(np.int64),
+            y[kept], weight[kept])
+        notes.append(Diagnostic(
+            "linkage_reviewed",
+            f"match probabilities calibrated on {int((~np.isnan(weight[kept])).sum())} "
+            f"design-sample labels (isotonic, design-weighted); {int(kept.sum())} reviewed "
+            "pairs fixed to their labels", "info"))
+    method = spec.method if spec.method != "all" else "loglinear"
+    estimator = configured_estimator(table, method=method, **spec.options)
+    res = LinkageAveraging(estimator=estimator, n_draws=spec.linkage_draws).fit(
+        pairs, records, lists=list(cfg.list_names), rng=np.random.default_rng(spec.seed))
+    return dataclasses.replace(res, diagnostics=(*res.diagnostics, *notes))
 
 
 def _slim(result: MSEResult) -> MSEResult:
@@ -627,7 +678,7 @@ def build_project_report(ctx: StageContext, *, redact: bool) -> Any:
     results = ctx.memo.get("results")
     if results is None:
         results = {k: ctx.store.result(k) for k in
-                   ("headline", "overall", "comparison", "stratified", "diagnostics")}
+                   ("headline", "overall", "comparison", "stratified", "linkage", "diagnostics")}
     persons = ctx.frame("capture_histories")
     lists = list(cfg.list_names)
     table = CaptureTable.from_individuals(persons[lists], lists=lists, source=cfg.name)
@@ -734,7 +785,9 @@ def _review_report(ctx: StageContext, results: Mapping[str, Any]) -> dict[str, A
         {"which": which, "estimate": float(r.estimate), "lower": float(r.interval.lower),
          "upper": float(r.interval.upper), "n_observed": int(r.n_observed),
          "method": r.method}
-        for which, r in (("without review", without), ("with review", with_review))]
+        for which, r in (("without review", without), ("with review", with_review),
+                         ("with review, over plausible linkages", results.get("linkage")))
+        if r is not None]
     summary["constraints"] = {
         "must_link": int((latest["label"] == "match").sum()),
         "cannot_link": int((latest["label"] == "non-match").sum())}
@@ -857,6 +910,11 @@ class Project:
         if stage.name in _LABEL_STAGES:
             # Clerical-review labels are an input of clustering and of the report's review
             # section: new labels rerun link (re-clustering, no retraining) and what follows.
+            key["labels"] = _labels_key(self.store)
+        if stage.name == "estimate" and self.config.estimate.linkage_draws:
+            # Averaging over linkages reads the scored pairs and the labels, not only the
+            # capture table.
+            key["inputs"]["link"] = upstream.get("link")
             key["labels"] = _labels_key(self.store)
         return _digest(key)
 

@@ -325,7 +325,7 @@ def scripted_review(
     # The review stack (Starlette, its test client, the store) only for these families.
     from starlette.testclient import TestClient
 
-    from undercount.link.calibrate import Calibrator
+    from undercount.link.calibrate import reviewed_probabilities
     from undercount.link.cluster import constrained_clusters
     from undercount.pipeline.store import Store
     from undercount.review.app import create_app
@@ -383,11 +383,7 @@ def scripted_review(
     m = lab.groupby("band")["pair_id"].transform("size").to_numpy()
     weight = size.reindex(lab["band"]).to_numpy(dtype=float) / m
     out = pairs.copy()
-    new = p.copy()
-    if len(np.unique(y)) == 2:
-        new = Calibrator("isotonic").fit(p[idx], y, sample_weight=weight).transform(p)
-    new[idx] = y
-    out["match_probability"] = new
+    out["match_probability"] = reviewed_probabilities(p, idx, y, weight)
     reviewed = np.full(len(out), np.nan)
     reviewed[idx] = y
     out["reviewed"] = reviewed
