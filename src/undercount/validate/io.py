@@ -16,11 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from undercount.core.result import Interval, MSEResult
 from undercount.errors import ConfigError
 from undercount.report.plots import battery_coverage_plot, battery_estimates_plot
+from undercount.uncertainty.families import family_spread
 from undercount.validate.families import FAMILIES, LINKAGE_FAMILIES
 
-__all__ = ["load_replicates", "summarise", "summary_markdown", "write_outputs"]
+__all__ = ["disagreement", "disagreement_markdown", "load_replicates", "summarise",
+           "summary_markdown", "write_outputs"]
 
 
 def summarise(results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
@@ -64,6 +67,75 @@ def summarise(results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         }
         out.append(row)
     return pd.DataFrame(out)
+
+
+#: The families compared by :func:`disagreement`: one per model family of ``--method all``
+#: (log-linear with the default bootstrap, Rcapture's heterogeneity models, latent classes,
+#: graph averaging).
+SPREAD_FAMILIES = ("bootstrap", "rcapture", "lcm", "dga")
+
+
+def disagreement(
+    results: pd.DataFrame,
+    families: Sequence[str] = SPREAD_FAMILIES,
+    defaults: Sequence[str] = ("bootstrap", "stepwise"),
+) -> pd.DataFrame:
+    """How often the ``model families disagree`` warning fires, and whether it fires where
+    the default's interval misses the truth, per design.
+
+    For each replicate, the ``families`` that ran (``ok``) are compared as ``--method all``
+    compares them (:func:`undercount.uncertainty.families.family_spread`), and the
+    replicate's *default* is the first of ``defaults`` that ran (the log-linear bootstrap;
+    stepwise where there is none, beyond 5 lists). Columns: ``default``, ``replicates``
+    (with the default and at least two families), ``coverage`` of the default, ``warned``
+    (share of replicates with the warning), ``misses``, ``warned_when_missed`` and
+    ``covered_or_warned``.
+    """
+    ok = results[results["status"] == "ok"]
+    rows = []
+    for (design, _), g in ok.groupby(["design", "replicate"], sort=False):
+        g = g.drop_duplicates("family", keep="last").set_index("family")
+        default = next((f for f in defaults if f in g.index), None)
+        fams = [f for f in families if f in g.index]
+        if default is None or len(fams) < 2:
+            continue
+        spread = family_spread(
+            MSEResult(method=f, model="", estimate=float(g.at[f, "estimate"]),
+                      interval=Interval(float(g.at[f, "lower"]), float(g.at[f, "upper"])),
+                      n_observed=int(g.at[f, "n_observed"]), lists=())
+            for f in fams)
+        d = g.loc[default]
+        rows.append({"design": design, "default": default,
+                     "covered": bool(d["lower"] <= d["truth"] <= d["upper"]),
+                     "warned": spread.disagree})
+    per = pd.DataFrame(rows, columns=["design", "default", "covered", "warned"])
+    out = []
+    for design, g in per.groupby("design", sort=False):
+        missed = ~g["covered"]
+        out.append({
+            "design": design,
+            "default": g["default"].iloc[0],
+            "replicates": len(g),
+            "coverage": float(g["covered"].mean()),
+            "warned": float(g["warned"].mean()),
+            "misses": int(missed.sum()),
+            "warned_when_missed": float(g.loc[missed, "warned"].mean()) if missed.any()
+            else math.nan,
+            "covered_or_warned": float((g["covered"] | g["warned"]).mean()),
+        })
+    return pd.DataFrame(out)
+
+
+def disagreement_markdown(table: pd.DataFrame) -> str:
+    """:func:`disagreement` as a Markdown table."""
+    lines = ["| design | default | R | coverage | warned | misses | warned when missed | "
+             "covered or warned |", "|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.design} | {r.default} | {r.replicates} | {_fmt(r.coverage, True)} | "
+            f"{_fmt(r.warned, True)} | {r.misses} | {_fmt(r.warned_when_missed, True)} | "
+            f"{_fmt(r.covered_or_warned, True)} |")
+    return "\n".join(lines) + "\n"
 
 
 def _fmt(x: float, pct: bool = False) -> str:
@@ -158,13 +230,20 @@ def write_outputs(
     paths = {
         "replicates": folder / "replicates.csv",
         "summary_csv": folder / "summary.csv",
+        "disagreement_csv": folder / "disagreement.csv",
         "summary_md": folder / "summary.md",
         "coverage_png": folder / "coverage.png",
         "estimates_png": folder / "estimates.png",
     }
     results.drop(columns=["traceback"], errors="ignore").to_csv(paths["replicates"], index=False)
     summary.to_csv(paths["summary_csv"], index=False)
+    spread = disagreement(results)
+    spread.to_csv(paths["disagreement_csv"], index=False)
     text = summary_markdown(summary)
+    if len(spread):
+        text += ("\nThe `model families disagree` warning of `--method all` (families: "
+                 f"{', '.join(SPREAD_FAMILIES)}) against the default's coverage:\n\n"
+                 + disagreement_markdown(spread))
     if command:
         text = f"Command: `{command}`\n\n" + text
     failures = results[results["status"].isin(["failed", "error"])]
