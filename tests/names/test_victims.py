@@ -199,3 +199,18 @@ def test_professions_and_family_roles_before_the_name(raw, given):
 )
 def test_registry_names_are_not_taken_for_kunyas_or_titles(raw, placed):
     assert parse_victim_name(raw).placed == placed
+
+
+@pytest.mark.parametrize("raw, placed", [
+    # A PDF extraction splits a word after a final-form glyph; the lone letter shifted
+    # every later part (the father became "ن").
+    ("حسي ن ماهر حسي ن شملخ", ("حسين", "ماهر", "حسين", "شملخ")),
+    ("ياسمي ن طلال حسي ن البشليفي ي", ("ياسمين", "طلال", "حسين", "البشليفيي")),
+    ("ا يه عطاالله موسي العجيلي", ("ايه", "عطاالله", "موسي", "العجيلي")),
+    # The conjunction is not a letter of a name.
+    ("محمد و احمد", ("محمد", "و", None, "احمد")),
+    # Latin initials stay parts.
+    ("John A Smith", ("john", "a", None, "smith")),
+])
+def test_lone_arabic_letters_join_the_word_before(raw, placed):
+    assert parse_victim_name(raw).placed == placed

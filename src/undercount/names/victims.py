@@ -193,8 +193,29 @@ def _asides(text: str) -> tuple[str, list[tuple[str, str]]]:
 
 def _words(text: str, arabic: bool) -> list[str]:
     if arabic:
-        return [w for w in clean_arabic(text).split(" ") if w]
+        return _rejoin_letters([w for w in clean_arabic(text).split(" ") if w])
     return [w for w in clean_latin(text.replace(".", " ")).split(" ") if w]
+
+
+def _rejoin_letters(words: list[str]) -> list[str]:
+    """Arabic words with every lone letter joined to the word before it (to the next one at
+    the start): no Arabic name part is one letter, but text extracted from a PDF splits
+    words after a final-form glyph (``حسي ن`` for حسين, ``ياسمي ن``, ``ا يه``), which
+    shifts every later part. ``و`` alone is the conjunction and is left as it is."""
+    out: list[str] = []
+    pending = ""
+    for w in words:
+        if len(w) == 1 and w != "و":
+            if out:
+                out[-1] += w
+            else:
+                pending += w
+        else:
+            out.append(pending + w)
+            pending = ""
+    if pending:
+        out.append(pending)
+    return out
 
 
 def _join(words: list[str], arabic: bool) -> list[str]:
