@@ -246,3 +246,17 @@ def test_evaluate_linkage_reports_false_merges_by_kind(make_project):
     text = CliRunner().invoke(app, ["evaluate-linkage", str(path.parent / "linked"),
                                     "--truth", "febrl"]).output
     assert "false merges (record pairs of different people in one cluster)" in text
+
+
+def test_different_given_name_level_has_a_fixed_m():
+    """EM in the session blocked on father, grandfather and family took siblings for the
+    matches (m 0.68 on the Airwars/MoH set, and 0.29 left for the same given name); the
+    level's m is fixed instead."""
+    from undercount.link.relatives import DIFFERENT_GIVEN_M, RELATIVE_LEVELS
+    from undercount.link.relatives_levels import GivenNameComparison
+
+    spec = GivenNameComparison().get_comparison("duckdb").as_dict()
+    level = next(lv for lv in spec["comparison_levels"]
+                 if lv.get("label_for_charts") == RELATIVE_LEVELS[1])
+    assert level["m_probability"] == DIFFERENT_GIVEN_M
+    assert level["fix_m_probability"] is True

@@ -7,7 +7,7 @@ from splink.internals import comparison_level_library as cll
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
-from undercount.link.relatives import RELATIVE_LEVELS
+from undercount.link.relatives import DIFFERENT_GIVEN_M, RELATIVE_LEVELS
 
 __all__ = ["GivenNameComparison"]
 
@@ -48,6 +48,10 @@ class GivenNameComparison(ComparisonCreator):
         different = cll.CustomLevel(
             f"{rest} AND given_key_l <> given_key_r", label_for_charts=RELATIVE_LEVELS[1]
         )
+        # Fixed, not learned: in the session blocked on father, grandfather and family the
+        # pairs are mostly siblings, and EM took them for the matches (m 0.68 on the
+        # Airwars/MoH set), which also left the same-given-name level with m 0.29.
+        different.configure(m_probability=DIFFERENT_GIVEN_M, fix_m_probability=True)
         key_exact = cll.ExactMatchLevel("given_key", term_frequency_adjustments=True)
         key_exact.configure(label_for_charts="Same skeleton key given_key")
         return [
