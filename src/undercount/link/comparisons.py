@@ -95,9 +95,10 @@ class CrossScriptNameComparison(ComparisonCreator):
             label_for_charts=f"{self.part} missing",
         )
         null.configure(is_null_level=True)
-        levels = [
-            null,
-            key_exact,
+        levels = [null, key_exact]
+        if self.part == "family":
+            levels.append(_abu_family_level())
+        levels += [
             cll.JaroWinklerLevel(part, self.jw_high),
             cll.JaroWinklerLevel(key, self.jw_key),
         ]
@@ -118,6 +119,24 @@ class CrossScriptNameComparison(ComparisonCreator):
 
     def create_output_column_name(self) -> str:
         return self.part
+
+
+#: How a family name written with "Abu" starts, in its standardised form (the compound is
+#: one part, joined: ``ابوجوده``, ``abujouda``).
+_ABU_PREFIXES = ("ابو", "abu", "abou", "abo")
+
+
+def _abu_family_level() -> ComparisonLevelCreator:
+    """The family names agree once one side's "Abu" is dropped: ``ابوجوده`` / ``جوده``,
+    Abu Aoun / Aoun. Lists write a family's "Abu" or leave it out (the keys of the
+    compound keep its B: BJD against JD), and the two forms of one name are the commonest
+    family-name disagreement between Airwars and the MoH list."""
+    sides = []
+    for a, b in (("l", "r"), ("r", "l")):
+        starts = " OR ".join(f"family_{a} LIKE '{p}%'" for p in _ABU_PREFIXES)
+        sides.append(f"(family_key_{a} = concat('B', family_key_{b}) AND ({starts}))")
+    return cll.CustomLevel(" OR ".join(sides),
+                           label_for_charts="Same family key but for an Abu")
 
 
 class NameTokenSetComparison(ComparisonCreator):

@@ -218,12 +218,40 @@ def _rejoin_letters(words: list[str]) -> list[str]:
     return out
 
 
+#: Two-letter words that are names (Taha, May) or a name's link (bin), not pieces of a
+#: split word.
+_TWO_LETTER_NAMES = frozenset({"طه", "مي", "بن", "عز", "ود"})
+
+
+def _rejoin_pairs(parts: list[str]) -> list[str]:
+    """Parts of an Arabic name with more than four, every two-letter piece joined to the
+    part before it (at the start, and the article ``ال``, to the next one). The same PDF
+    extraction that leaves a lone letter splits words in two (``ري هام`` for ريهام,
+    ``سري يف``, ``الير اء``), and a fifth part shifts the father, grandfather and family
+    names; two-letter words that are names (:data:`_TWO_LETTER_NAMES`) are kept."""
+    out: list[str] = []
+    glue_next = False
+    for p in parts:
+        piece = len(p) == 2 and p not in _TWO_LETTER_NAMES
+        if glue_next:
+            out[-1] += p
+            glue_next = False
+        elif piece and out and p != "ال":
+            out[-1] += p
+        else:
+            out.append(p)
+            glue_next = piece
+    return out
+
+
 def _join(words: list[str], arabic: bool) -> list[str]:
     """Words → name parts in comparison form (compounds joined)."""
     if not words:
         return []
     if arabic:
         parts = [normalise_arabic_token(p) for p in split_name(" ".join(words), clean=False)]
+        if len(parts) > 4:
+            parts = _rejoin_pairs([p for p in parts if p])
     else:
         parts = split_latin_name(" ".join(words))
     return [p for p in parts if p]
