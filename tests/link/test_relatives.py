@@ -111,6 +111,36 @@ def test_spelling_variants_of_one_name_merge(a, b):
     assert result.cluster[0] == result.cluster[1]
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("صبري محمد خالد البريم", "صيري محمد خالد البريم"),  # ب read as ي (dots)
+        ("شادي محمد خالد الهوبي", "سادي محمد خالد الهوبي"),  # ش read as س
+    ],
+)
+def test_misread_dots_are_one_name_when_ages_agree(a, b):
+    """A given name read with other dots (PDF extraction, OCR) is the "similar" case: the
+    records merge without a shared exact date of birth when ages agree, and stay apart
+    when they contradict."""
+    std = _std([dict(list="jan", name=a, sex="M", age=30),
+                dict(list="mar", name=b, sex="M", age=31)])
+    assert _cluster(std, [(0, 1)]).cluster.tolist() == [0, 0]
+    std = _std([dict(list="jan", name=a, sex="M", age=30),
+                dict(list="mar", name=b, sex="M", age=22)])
+    result = _cluster(std, [(0, 1)])
+    assert result.cluster[0] != result.cluster[1]
+    assert result.edges["refused_by"].tolist() == ["relatives"]
+
+
+def test_rasm_keeps_only_the_letters_shapes():
+    from undercount.link.relatives import rasm
+
+    assert rasm("جبر") == rasm("جير") == rasm("خبز")
+    assert rasm("لافي") == rasm("لاقن")
+    assert rasm("حسن") != rasm("حسين")  # another name, not other dots
+    assert rasm("Saber") == "Saber"
+
+
 def test_compatible_age():
     std = _std([
         dict(list="a", name="x y", age=30), dict(list="a", name="x y", age=31),
@@ -135,6 +165,14 @@ def test_relative_pattern_counts():
     counts = relative_pattern_counts(std)
     # 6 pairs agree on the three keys: 2 similar (محمد/محمود), 3 different (زهير), 1 same
     assert counts == {"similar": 2.0, "different": 3.0, "rest_agree": 6.0}
+    # شادي read as سادي (other dots) is similar to شادي, different from محمد.
+    std = add_relative_columns(_std([
+        dict(list="a", name="محمد رجب مصطفى النقيب"),
+        dict(list="b", name="شادي رجب مصطفى النقيب"),
+        dict(list="b", name="سادي رجب مصطفى النقيب"),
+    ]))
+    assert relative_pattern_counts(std) == {"similar": 1.0, "different": 2.0,
+                                            "rest_agree": 3.0}
 
 
 def test_false_merge_kinds():

@@ -32,6 +32,8 @@ from splink.internals import comparison_level_library as cll
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
+from undercount.link.relatives_levels import rasm_level
+
 __all__ = [
     "AgeComparison",
     "CrossScriptNameComparison",
@@ -98,6 +100,7 @@ class CrossScriptNameComparison(ComparisonCreator):
         levels = [null, key_exact]
         if self.part == "family":
             levels.append(_abu_family_level())
+        levels.append(rasm_level(self.part))
         levels += [
             cll.JaroWinklerLevel(part, self.jw_high),
             cll.JaroWinklerLevel(key, self.jw_key),

@@ -86,6 +86,8 @@ __all__ = [
     "false_merge_pairs",
     "given_name_weights",
     "loose_arabic",
+    "rasm",
+    "rasm_sql",
     "relative_clusters",
     "reliable_sex",
     "set_relative_u",
@@ -110,6 +112,27 @@ FALSE_MERGE_KINDS = ("given_differs", "namesake", "other")
 #: drift by one (age at death vs at listing); heaped ages (multiples of 5) by five.
 AGE_TOLERANCE = 1.0
 HEAPED_AGE_TOLERANCE = 5.0
+
+
+#: Arabic letters that differ only in their dots, and the one letter each is read as in the
+#: dotless form (*rasm*) of a word: PDF text extraction and OCR confuse them (``جبر`` read
+#: ``جير``, ``لافي`` ``لاقي``, ``شراب`` ``سراب``). On names in comparison form (hamza
+#: forms, ى and ة already normalised).
+RASM_FROM = "تثنيجخذزشضظغق"
+RASM_TO = "ببببححدرسصطعف"
+_RASM = str.maketrans(RASM_FROM, RASM_TO)
+
+
+def rasm(value: object) -> str | None:
+    """The dotless form of an Arabic name part (Latin text is returned unchanged)."""
+    if not isinstance(value, str) or not value:
+        return None
+    return value.translate(_RASM)
+
+
+def rasm_sql(column: str) -> str:
+    """SQL (DuckDB and Spark) for :func:`rasm` of ``column``."""
+    return f"translate({column}, '{RASM_FROM}', '{RASM_TO}')"
 
 
 def _script(value: object) -> str | None:
@@ -149,13 +172,22 @@ def relative_pattern_counts(records: pd.DataFrame) -> dict[str, float]:
     if any(c not in records.columns for c in need):
         return {"similar": 0.0, "different": 0.0, "rest_agree": 0.0}
     r = add_relative_columns(records).dropna(subset=need)
+    r = r.assign(given_rasm=r["given"].map(rasm))
     rest = _pairs(r.groupby(list(REST), sort=False).size())
-    same_key = _pairs(r.groupby([*REST, "given_key"], sort=False).size())
-    same_key_script = _pairs(
-        r.groupby([*REST, "given_key", "given_script"], sort=False, dropna=False).size()
-    )
-    same_text = _pairs(r.groupby([*REST, "given"], sort=False).size())
-    return {"similar": same_key_script - same_text, "different": rest - same_key,
+
+    def pairs(*cols: str) -> float:
+        return _pairs(r.groupby([*REST, *cols], sort=False, dropna=False).size())
+
+    same_key = pairs("given_key")
+    # "similar": same script, the same key or the same dotless spelling, not the same text
+    # (pairs with both counted once); "different": the keys and the dotless spellings
+    # differ (a same-key pair across scripts is neither).
+    key_s, rasm_s, both_s = (pairs("given_key", "given_script"),
+                             pairs("given_rasm", "given_script"),
+                             pairs("given_key", "given_rasm", "given_script"))
+    same_text = pairs("given")
+    rasm_only = rasm_s - both_s
+    return {"similar": key_s + rasm_only - same_text, "different": rest - same_key - rasm_only,
             "rest_agree": rest}
 
 
@@ -313,6 +345,7 @@ class _Forbid:
         self.loose = [loose_arabic(v) for v in _column(std, "name_ar")]
         self.given = _column(std, "given")
         self.script = [_script(g) for g in self.given]
+        self.grasm = [rasm(g) for g in self.given]
         self.list = _column(std, "list")
         # Strong duplicate evidence: the same ID as recorded, valid or not (FEBRL's IDs
         # carry no check digit; a shared mistyped ID is still one person's).
@@ -369,7 +402,7 @@ class _Forbid:
                 # only contradicting ages or dates of birth tell relatives apart here.
                 if not self.compatible(x, y):
                     return "relatives"
-            elif self.gkey[x] != self.gkey[y]:
+            elif self.gkey[x] != self.gkey[y] and self.grasm[x] != self.grasm[y]:
                 if self.dob_exact[x] is None or self.dob_exact[x] != self.dob_exact[y]:
                     return "relatives"
             elif self.given[x] != self.given[y] and not self.compatible(x, y):
