@@ -58,6 +58,9 @@ class CrossScriptNameComparison(ComparisonCreator):
     1. null: the part or its skeleton key is missing on either side;
     2. same cross-script consonant skeleton ``<part>_key`` (term-frequency adjusted on the
        key) — this includes exact agreement of the part;
+       (family) the same key but for one side's "Abu" (``ابوجوده`` / ``جوده``);
+       the same letters but for their dots (``جبر`` / ``جير``: a misread of the same
+       name, :func:`undercount.link.relatives.rasm`; never fires on Latin text);
     3. Jaro–Winkler similarity of the parts ≥ ``jw_high`` (typos);
     4. Jaro–Winkler similarity of the keys ≥ ``jw_key`` (typos across scripts);
     5. (father, grandfather, family) the key is one of the other name's parts in another

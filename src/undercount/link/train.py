@@ -13,8 +13,10 @@ Steps (each Splink's, on the chosen backend):
    falls back to the *blocked-pairs EM* estimate (see :func:`blocked_pairs_prior`; a
    warning in the report says so): a provisional prior :math:`B/T` (:math:`B` blocked
    pairs) starts the m sessions, and after them a plain Fellegi--Sunter mixture is fitted
-   by EM to the comparison levels of all :math:`B` blocked pairs, starting from Splink's m
-   and u, giving the share :math:`\\hat\\pi` of matches among them and :math:`\\lambda =
+   by EM to the comparison levels of all :math:`B` pairs blocked by the *strict* rules
+   (:func:`strict_rules`: not the partial-name ones, whose pairs are mostly relatives and
+   namesakes that the mixture would count as matches), starting from Splink's m and u,
+   giving the share :math:`\\hat\\pi` of matches among them and :math:`\\lambda =
    \\hat\\pi B / T`. That assumes blocking keeps (nearly) every true match pair, so
    :math:`0 < \\lambda \\le B/T`. (A prior of exactly 0 -- rules that find no pair --
    made Splink fail with ``math domain error`` in ``prob_to_match_weight``.)
