@@ -298,3 +298,24 @@ def test_different_given_name_level_has_a_fixed_m():
                  if lv.get("label_for_charts") == RELATIVE_LEVELS[1])
     assert level["m_probability"] == DIFFERENT_GIVEN_M
     assert level["fix_m_probability"] is True
+
+
+@pytest.mark.parametrize(("age_b", "merged"), [(15, True), (40, False)])
+def test_given_name_in_the_other_script_is_one_name(age_b, merged):
+    """A list that writes both scripts: its own Arabic for "Munther" (منزر) differs from the
+    registry's منذر, its English agrees. One name unless the ages contradict; a brother with
+    another given name in both scripts stays apart."""
+    a = standardise(pd.DataFrame({
+        "ar": ["منزر ادهم بشير ثابت", "سامي ادهم بشير ثابت"],
+        "lat": ["Munther Adham Bashir Thabet", "Sami Adham Bashir Thabet"],
+        "sex": ["M", "M"], "age": ["15", "15"]}),
+        {"name_ar": "ar", "name_lat": "lat", "sex": "sex", "age": "age"}, list_name="aw")
+    b = standardise(pd.DataFrame({"ar": ["منذر ادهم بشير ثابت"], "sex": ["M"],
+                                  "age": [str(age_b)]}),
+                    {"name_ar": "ar", "sex": "sex", "age": "age"}, list_name="moh")
+    std = pd.concat([a, b], ignore_index=True)
+    std.insert(0, "uid", np.arange(len(std), dtype=np.int64))
+    std = fix_dtypes(std)
+    result = _cluster(std, [(0, 2), (1, 2)])
+    assert bool(result.cluster[0] == result.cluster[2]) is merged
+    assert result.cluster[1] != result.cluster[2]

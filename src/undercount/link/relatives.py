@@ -330,6 +330,28 @@ def _column(std: pd.DataFrame, col: str, kind: str = "obj") -> list:
     return [None if pd.isna(x) else x for x in std[col].to_numpy(dtype=object)]
 
 
+def _other_script_given_keys(std: pd.DataFrame, script: list) -> list:
+    """Per record, the skeleton key of the given name in the script the record's name parts
+    were not taken from (None when the record has no name in it)."""
+    from undercount.names.keys import skeleton
+    from undercount.names.victims import parse_victim_name
+
+    out: list = [None] * len(std)
+    if "name_ar" not in std.columns or "name_lat" not in std.columns:
+        return out
+    seen: dict[str, str | None] = {}
+    for i, (ar, lat) in enumerate(zip(_column(std, "name_ar"), _column(std, "name_lat"),
+                                      strict=True)):
+        if ar is None or lat is None:
+            continue
+        other = lat if script[i] == "ar" else ar
+        if other not in seen:
+            given = parse_victim_name(other).given
+            seen[other] = skeleton(given) or None if given else None
+        out[i] = seen[other]
+    return out
+
+
 class _Forbid:
     """Pairwise constraints on records, in plain Python: clusters are small and an edge
     checks every member of one cluster against every member of the other."""
@@ -346,6 +368,7 @@ class _Forbid:
         self.given = _column(std, "given")
         self.script = [_script(g) for g in self.given]
         self.grasm = [rasm(g) for g in self.given]
+        self.galt = _other_script_given_keys(std, self.script)
         self.list = _column(std, "list")
         # Strong duplicate evidence: the same ID as recorded, valid or not (FEBRL's IDs
         # carry no check digit; a shared mistyped ID is still one person's).
@@ -360,6 +383,13 @@ class _Forbid:
         self.heaped = [a or b for a, b in zip(dh, ah, strict=True)]
         self.year = _column(std, "birth_year", "num")
         self.age = _column(std, "age", "num")
+
+    def alt_same(self, x: int, y: int) -> bool:
+        """The given-name key one record has in its other script is the other record's (a
+        list that writes both: Airwars' منزر is its own Arabic for Munther, منذر)."""
+        ax, ay = self.galt[x], self.galt[y]
+        return ((ax is not None and ax in (self.gkey[y], ay))
+                or (ay is not None and ay == self.gkey[x]))
 
     def compatible(self, x: int, y: int) -> bool:
         """:func:`compatible_age` for one pair."""
@@ -402,7 +432,8 @@ class _Forbid:
                 # only contradicting ages or dates of birth tell relatives apart here.
                 if not self.compatible(x, y):
                     return "relatives"
-            elif self.gkey[x] != self.gkey[y] and self.grasm[x] != self.grasm[y]:
+            elif (self.gkey[x] != self.gkey[y] and self.grasm[x] != self.grasm[y]
+                  and not self.alt_same(x, y)):
                 if self.dob_exact[x] is None or self.dob_exact[x] != self.dob_exact[y]:
                     return "relatives"
             elif self.given[x] != self.given[y] and not self.compatible(x, y):
