@@ -74,12 +74,15 @@ import numpy as np
 import pandas as pd
 
 from undercount.link.evaluate import same_label_pairs
+from undercount.names.keys import skeleton
+from undercount.names.victims import parse_victim_name
 
 __all__ = [
     "DIFFERENT_GIVEN_M",
     "EM_RULE",
     "FALSE_MERGE_KINDS",
     "RELATIVE_LEVELS",
+    "add_rasm_columns",
     "add_relative_columns",
     "compatible_age",
     "false_merge_kinds",
@@ -87,7 +90,6 @@ __all__ = [
     "given_name_weights",
     "loose_arabic",
     "rasm",
-    "rasm_sql",
     "relative_clusters",
     "reliable_sex",
     "set_relative_u",
@@ -130,21 +132,36 @@ def rasm(value: object) -> str | None:
     return value.translate(_RASM)
 
 
-def rasm_sql(column: str) -> str:
-    """SQL (DuckDB and Spark) for :func:`rasm` of ``column``."""
-    return f"translate({column}, '{RASM_FROM}', '{RASM_TO}')"
-
-
 def _script(value: object) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     return "ar" if any("\u0600" <= ch <= "\u06ff" for ch in value) else "lat"
 
 
+#: Name parts that get a dotless (``<part>_rasm``) column.
+RASM_PARTS = ("given", "father", "grandfather", "family")
+
+
+def add_rasm_columns(records: pd.DataFrame) -> pd.DataFrame:
+    """``records`` plus ``<part>_rasm`` (:func:`rasm`) for each name part it has, computed
+    once per distinct spelling: comparing precomputed columns costs an equality per pair,
+    where SQL ``translate`` on both sides cost four Jaro--Winkler similarities."""
+    add = {}
+    for part in RASM_PARTS:
+        if part in records.columns and f"{part}_rasm" not in records.columns:
+            values = records[part]
+            uniq = values.dropna().unique()
+            table = dict(zip(uniq, (rasm(v) for v in uniq), strict=True))
+            add[f"{part}_rasm"] = values.map(table).astype(object)
+    return records.assign(**add) if add else records
+
+
 def add_relative_columns(records: pd.DataFrame) -> pd.DataFrame:
     """``records`` plus the columns the relative levels read: ``given_script`` (``"ar"``,
-    ``"lat"`` or None; a cross-script pair always differs in spelling) and ``rest_key``
-    (father, grandfather and family keys joined; None when one is missing)."""
+    ``"lat"`` or None; a cross-script pair always differs in spelling), ``rest_key``
+    (father, grandfather and family keys joined; None when one is missing) and the dotless
+    ``<part>_rasm`` columns (:func:`add_rasm_columns`)."""
+    records = add_rasm_columns(records)
     if "given" not in records.columns or "given_script" in records.columns:
         return records
     script = records["given"].map(_script).astype(object)
@@ -172,7 +189,6 @@ def relative_pattern_counts(records: pd.DataFrame) -> dict[str, float]:
     if any(c not in records.columns for c in need):
         return {"similar": 0.0, "different": 0.0, "rest_agree": 0.0}
     r = add_relative_columns(records).dropna(subset=need)
-    r = r.assign(given_rasm=r["given"].map(rasm))
     rest = _pairs(r.groupby(list(REST), sort=False).size())
 
     def pairs(*cols: str) -> float:
@@ -330,28 +346,6 @@ def _column(std: pd.DataFrame, col: str, kind: str = "obj") -> list:
     return [None if pd.isna(x) else x for x in std[col].to_numpy(dtype=object)]
 
 
-def _other_script_given_keys(std: pd.DataFrame, script: list) -> list:
-    """Per record, the skeleton key of the given name in the script the record's name parts
-    were not taken from (None when the record has no name in it)."""
-    from undercount.names.keys import skeleton
-    from undercount.names.victims import parse_victim_name
-
-    out: list = [None] * len(std)
-    if "name_ar" not in std.columns or "name_lat" not in std.columns:
-        return out
-    seen: dict[str, str | None] = {}
-    for i, (ar, lat) in enumerate(zip(_column(std, "name_ar"), _column(std, "name_lat"),
-                                      strict=True)):
-        if ar is None or lat is None:
-            continue
-        other = lat if script[i] == "ar" else ar
-        if other not in seen:
-            given = parse_victim_name(other).given
-            seen[other] = skeleton(given) or None if given else None
-        out[i] = seen[other]
-    return out
-
-
 class _Forbid:
     """Pairwise constraints on records, in plain Python: clusters are small and an edge
     checks every member of one cluster against every member of the other."""
@@ -368,7 +362,16 @@ class _Forbid:
         self.given = _column(std, "given")
         self.script = [_script(g) for g in self.given]
         self.grasm = [rasm(g) for g in self.given]
-        self.galt = _other_script_given_keys(std, self.script)
+        # The given name in the record's other script, parsed only for the few pairs that
+        # need it (:meth:`alt_key`).
+        self.other_name = [None] * len(std)
+        if "name_ar" in std.columns and "name_lat" in std.columns:
+            self.other_name = [
+                (lat if sc == "ar" else ar) if ar is not None and lat is not None else None
+                for ar, lat, sc in zip(_column(std, "name_ar"), _column(std, "name_lat"),
+                                       self.script, strict=True)
+            ]
+        self._alt: dict[int, str | None] = {}
         self.list = _column(std, "list")
         # Strong duplicate evidence: the same ID as recorded, valid or not (FEBRL's IDs
         # carry no check digit; a shared mistyped ID is still one person's).
@@ -387,9 +390,20 @@ class _Forbid:
     def alt_same(self, x: int, y: int) -> bool:
         """The given-name key one record has in its other script is the other record's (a
         list that writes both: Airwars' منزر is its own Arabic for Munther, منذر)."""
-        ax, ay = self.galt[x], self.galt[y]
+        ax, ay = self.alt_key(x), self.alt_key(y)
         return ((ax is not None and ax in (self.gkey[y], ay))
                 or (ay is not None and ay == self.gkey[x]))
+
+    def alt_key(self, x: int) -> str | None:
+        """Skeleton key of record ``x``'s given name in its other script (None: no name
+        there)."""
+        if x not in self._alt:
+            other, key = self.other_name[x], None
+            if other is not None:
+                given = parse_victim_name(other).given
+                key = skeleton(given) or None if given else None
+            self._alt[x] = key
+        return self._alt[x]
 
     def compatible(self, x: int, y: int) -> bool:
         """:func:`compatible_age` for one pair."""

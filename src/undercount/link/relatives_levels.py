@@ -7,13 +7,13 @@ from splink.internals import comparison_level_library as cll
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
-from undercount.link.relatives import DIFFERENT_GIVEN_M, RELATIVE_LEVELS, rasm_sql
+from undercount.link.relatives import DIFFERENT_GIVEN_M, RELATIVE_LEVELS
 
 
 def rasm_level(part: str) -> ComparisonLevelCreator:
     """The parts are spelled with the same letters but for their dots
     (:func:`undercount.link.relatives.rasm`): a misread of the same name."""
-    return cll.CustomLevel(f"{rasm_sql(part + '_l')} = {rasm_sql(part + '_r')}",
+    return cll.CustomLevel(f"{part}_rasm_l = {part}_rasm_r",
                            label_for_charts=f"Same letters but for dots {part}")
 
 __all__ = ["GivenNameComparison", "rasm_level"]
@@ -48,7 +48,7 @@ class GivenNameComparison(ComparisonCreator):
         )
         null.configure(is_null_level=True)
         rest = _rest_sql()
-        same_rasm = f"{rasm_sql('given_l')} = {rasm_sql('given_r')}"
+        same_rasm = "given_rasm_l = given_rasm_r"
         similar = cll.CustomLevel(
             f"{rest} AND (given_key_l = given_key_r OR {same_rasm}) AND given_l <> given_r "
             "AND given_script_l = given_script_r",

@@ -80,7 +80,7 @@ def used_columns(settings: LinkSettings) -> list[str]:
             cols.append("name_token_set")
         elif name.startswith("name:"):
             part = name.split(":", 1)[1]
-            cols += [part, f"{part}_key"]
+            cols += [part, f"{part}_key", f"{part}_rasm"]
             if part == "given":  # issue 19: the relative levels compare scripts
                 cols += ["given_script", "rest_key"]
             else:
