@@ -134,3 +134,23 @@ def test_harsh_simulated_variant_links(tmp_path):
     ev = evaluate_linkage(linked, person, lists=list(sim.list_names))
     assert ev.pairwise["recall"] >= 0.9
     assert ev.pairwise["precision"] >= 0.7
+
+
+def test_fallback_prior_counts_the_strict_rules_only():
+    """The partial-name rules pair relatives and namesakes far more than matches; the
+    blocked-pairs EM took their correlated agreement for matches (4,596 expected against
+    791 true in the harsh variant below), so the fallback prior leaves them out."""
+    from undercount.link.settings import (
+        DEFAULT_BLOCKING_FOUR_PART,
+        DEFAULT_BLOCKING_TWO_PART,
+        PARTIAL_BLOCKING_FOUR_PART,
+        PARTIAL_BLOCKING_TWO_PART,
+    )
+    from undercount.link.train import strict_rules
+
+    assert strict_rules((*DEFAULT_BLOCKING_FOUR_PART, *PARTIAL_BLOCKING_FOUR_PART)) == \
+        DEFAULT_BLOCKING_FOUR_PART
+    assert strict_rules((*DEFAULT_BLOCKING_TWO_PART, *PARTIAL_BLOCKING_TWO_PART)) == \
+        DEFAULT_BLOCKING_TWO_PART
+    # Only partial rules (a user's choice): all of them, rather than none.
+    assert strict_rules(PARTIAL_BLOCKING_FOUR_PART) == PARTIAL_BLOCKING_FOUR_PART

@@ -199,3 +199,27 @@ def test_professions_and_family_roles_before_the_name(raw, given):
 )
 def test_registry_names_are_not_taken_for_kunyas_or_titles(raw, placed):
     assert parse_victim_name(raw).placed == placed
+
+
+@pytest.mark.parametrize("raw, placed", [
+    # A PDF extraction splits a word after a final-form glyph; the lone letter shifted
+    # every later part (the father became "ن").
+    ("حسي ن ماهر حسي ن شملخ", ("حسين", "ماهر", "حسين", "شملخ")),
+    ("ياسمي ن طلال حسي ن البشليفي ي", ("ياسمين", "طلال", "حسين", "البشليفيي")),
+    ("ا يه عطاالله موسي العجيلي", ("ايه", "عطاالله", "موسي", "العجيلي")),
+    # A name of more than four parts: a two-letter piece joins the part before it (the
+    # next one at the start); two-letter names (Taha) and the article are not pieces.
+    ("ري هام عمران صالح الدلو", ("ريهام", "عمران", "صالح", "الدلو")),
+    ("مجد سري يف مصطفن ابونصار", ("مجد", "سرييف", "مصطفن", "ابونصار")),
+    ("في وز سليمان احمد الطلاع", ("فيوز", "سليمان", "احمد", "الطلاع")),
+    ("عبد الله محمد احمد ال نجار", ("عبدالله", "محمد", "احمد", "النجار")),
+    ("محمد طه احمد علي حسن", ("محمد", "طه", "احمد", "حسن")),
+    # Four parts or fewer are left as written.
+    ("ري هام محمد", ("ري", "هام", None, "محمد")),
+    # The conjunction is not a letter of a name.
+    ("محمد و احمد", ("محمد", "و", None, "احمد")),
+    # Latin initials stay parts.
+    ("John A Smith", ("john", "a", None, "smith")),
+])
+def test_split_arabic_words_are_joined_again(raw, placed):
+    assert parse_victim_name(raw).placed == placed

@@ -32,6 +32,8 @@ from splink.internals import comparison_level_library as cll
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
+from undercount.link.relatives_levels import rasm_level
+
 __all__ = [
     "AgeComparison",
     "CrossScriptNameComparison",
@@ -56,6 +58,9 @@ class CrossScriptNameComparison(ComparisonCreator):
     1. null: the part or its skeleton key is missing on either side;
     2. same cross-script consonant skeleton ``<part>_key`` (term-frequency adjusted on the
        key) — this includes exact agreement of the part;
+       (family) the same key but for one side's "Abu" (``ابوجوده`` / ``جوده``);
+       the same letters but for their dots (``جبر`` / ``جير``: a misread of the same
+       name, :func:`undercount.link.relatives.rasm`; never fires on Latin text);
     3. Jaro–Winkler similarity of the parts ≥ ``jw_high`` (typos);
     4. Jaro–Winkler similarity of the keys ≥ ``jw_key`` (typos across scripts);
     5. (father, grandfather, family) the key is one of the other name's parts in another
@@ -95,9 +100,11 @@ class CrossScriptNameComparison(ComparisonCreator):
             label_for_charts=f"{self.part} missing",
         )
         null.configure(is_null_level=True)
-        levels = [
-            null,
-            key_exact,
+        levels = [null, key_exact]
+        if self.part == "family":
+            levels.append(_abu_family_level())
+        levels.append(rasm_level(self.part))
+        levels += [
             cll.JaroWinklerLevel(part, self.jw_high),
             cll.JaroWinklerLevel(key, self.jw_key),
         ]
@@ -118,6 +125,24 @@ class CrossScriptNameComparison(ComparisonCreator):
 
     def create_output_column_name(self) -> str:
         return self.part
+
+
+#: How a family name written with "Abu" starts, in its standardised form (the compound is
+#: one part, joined: ``ابوجوده``, ``abujouda``).
+_ABU_PREFIXES = ("ابو", "abu", "abou", "abo")
+
+
+def _abu_family_level() -> ComparisonLevelCreator:
+    """The family names agree once one side's "Abu" is dropped: ``ابوجوده`` / ``جوده``,
+    Abu Aoun / Aoun. Lists write a family's "Abu" or leave it out (the keys of the
+    compound keep its B: BJD against JD), and the two forms of one name are the commonest
+    family-name disagreement between Airwars and the MoH list."""
+    sides = []
+    for a, b in (("l", "r"), ("r", "l")):
+        starts = " OR ".join(f"family_{a} LIKE '{p}%'" for p in _ABU_PREFIXES)
+        sides.append(f"(family_key_{a} = concat('B', family_key_{b}) AND ({starts}))")
+    return cll.CustomLevel(" OR ".join(sides),
+                           label_for_charts="Same family key but for an Abu")
 
 
 class NameTokenSetComparison(ComparisonCreator):

@@ -193,8 +193,55 @@ def _asides(text: str) -> tuple[str, list[tuple[str, str]]]:
 
 def _words(text: str, arabic: bool) -> list[str]:
     if arabic:
-        return [w for w in clean_arabic(text).split(" ") if w]
+        return _rejoin_letters([w for w in clean_arabic(text).split(" ") if w])
     return [w for w in clean_latin(text.replace(".", " ")).split(" ") if w]
+
+
+def _rejoin_letters(words: list[str]) -> list[str]:
+    """Arabic words with every lone letter joined to the word before it (to the next one at
+    the start): no Arabic name part is one letter, but text extracted from a PDF splits
+    words after a final-form glyph (``حسي ن`` for حسين, ``ياسمي ن``, ``ا يه``), which
+    shifts every later part. ``و`` alone is the conjunction and is left as it is."""
+    out: list[str] = []
+    pending = ""
+    for w in words:
+        if len(w) == 1 and w != "و":
+            if out:
+                out[-1] += w
+            else:
+                pending += w
+        else:
+            out.append(pending + w)
+            pending = ""
+    if pending:
+        out.append(pending)
+    return out
+
+
+#: Two-letter words that are names (Taha, May) or a name's link (bin), not pieces of a
+#: split word.
+_TWO_LETTER_NAMES = frozenset({"طه", "مي", "بن", "عز", "ود"})
+
+
+def _rejoin_pairs(parts: list[str]) -> list[str]:
+    """Parts of an Arabic name with more than four, every two-letter piece joined to the
+    part before it (at the start, and the article ``ال``, to the next one). The same PDF
+    extraction that leaves a lone letter splits words in two (``ري هام`` for ريهام,
+    ``سري يف``, ``الير اء``), and a fifth part shifts the father, grandfather and family
+    names; two-letter words that are names (:data:`_TWO_LETTER_NAMES`) are kept."""
+    out: list[str] = []
+    glue_next = False
+    for p in parts:
+        piece = len(p) == 2 and p not in _TWO_LETTER_NAMES
+        if glue_next:
+            out[-1] += p
+            glue_next = False
+        elif piece and out and p != "ال":
+            out[-1] += p
+        else:
+            out.append(p)
+            glue_next = piece
+    return out
 
 
 def _join(words: list[str], arabic: bool) -> list[str]:
@@ -203,6 +250,8 @@ def _join(words: list[str], arabic: bool) -> list[str]:
         return []
     if arabic:
         parts = [normalise_arabic_token(p) for p in split_name(" ".join(words), clean=False)]
+        if len(parts) > 4:
+            parts = _rejoin_pairs([p for p in parts if p])
     else:
         parts = split_latin_name(" ".join(words))
     return [p for p in parts if p]
