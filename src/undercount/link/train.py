@@ -95,7 +95,8 @@ def splink_settings(settings: LinkSettings):
         return dict(settings.model)
     return SettingsCreator(
         link_type=settings.link_type,
-        comparisons=[build_comparison(name) for name in settings.comparisons],
+        comparisons=[build_comparison(name, settings.comparisons)
+                     for name in settings.comparisons],
         blocking_rules_to_generate_predictions=[block_on(*r) for r in settings.blocking_rules],
         probability_two_random_records_match=settings.prior or 1e-4,
         em_convergence=settings.em_convergence,
