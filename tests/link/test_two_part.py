@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 pytest.importorskip("splink")
@@ -9,6 +10,14 @@ pytest.importorskip("splink")
 from undercount.link.comparisons import CrossScriptNameComparison, build_comparison
 from undercount.link.relatives import RELATIVE_LEVELS
 from undercount.link.relatives_levels import GivenNameComparison
+from undercount.link.settings import (
+    PARTIAL_BLOCKING_TWO_PART,
+    LinkSettings,
+    rule_pairs,
+    sex_conflicts,
+    sex_reliable,
+)
+from undercount.names import standardise
 
 TWO_PART = ("name:given", "name:family", "dob_age", "place")
 FOUR_PART = ("name:given", "name:father", "name:grandfather", "name:family", "dob_age")
@@ -28,3 +37,120 @@ def test_given_name_has_relative_levels_only_with_father_grandfather_family():
     assert not any(label in _labels(plain) for label in RELATIVE_LEVELS)
     # Without the model's comparisons (older callers): the relative-aware form, as before.
     assert isinstance(build_comparison("name:given"), GivenNameComparison)
+
+
+def test_given_and_family_cross_on_two_part_lists_only():
+    given = _labels(build_comparison("name:given", TWO_PART))
+    family = _labels(build_comparison("name:family", TWO_PART))
+    assert "given found as the other's family name" in given
+    assert "given and family names swapped" in family
+    # Positions to shift between exist only with three parts or more.
+    assert "family found elsewhere in the other name" not in family
+    four = _labels(build_comparison("name:family", FOUR_PART))
+    assert "family found elsewhere in the other name" in four
+    assert "given and family names swapped" not in four
+
+
+def _two_part_frame() -> pd.DataFrame:
+    # A one-name record written in the given-name column ("varley"), the full name it belongs
+    # to, a swapped record, and unrelated people.
+    return pd.DataFrame({
+        "id": ["1", "2", "3", "4", "5", "6"],
+        "first": ["fleetwood", "varley", "ryan", "jack", "anne", "edith"],
+        "last": ["varley", None, "jack", "ryan", "stanley", None],
+        "dob": ["1862-07-12", None, "1919-04-24", "1919-04-24", "1580-05-02", "1846-09-01"],
+        "place": ["london", "london", "taigum", "applecross", "coughton", "sevenoaks"],
+        "sex": ["male", "male", "male", "male", "female", "female"],
+    })
+
+
+def test_last_key_is_the_family_key_or_a_one_part_names_only_key():
+    std = standardise(_two_part_frame(), {"given_lat": "first", "family_lat": "last",
+                                          "dob": "dob", "place": "place", "sex": "sex"},
+                      list_name="h", id_column="id")
+    last = std["last_key"].tolist()
+    assert last[0] == std["family_key"][0] == last[1] == std["given_key"][1]
+    assert last[2] == std["family_key"][2] != std["given_key"][2]
+    assert last[5] == std["given_key"][5]
+
+
+
+def test_crossed_levels_fire_for_a_lone_family_name_and_a_swap():
+    import duckdb
+
+    std = standardise(_two_part_frame(), {"given_lat": "first", "family_lat": "last",
+                                          "dob": "dob", "place": "place", "sex": "sex"},
+                      list_name="h", id_column="id")
+    given = build_comparison("name:given", TWO_PART).get_comparison("duckdb")
+    family = build_comparison("name:family", TWO_PART).get_comparison("duckdb")
+    con = duckdb.connect()
+    con.register("r", std[["given", "given_key", "family", "family_key"]].reset_index())
+
+    def level(comparison, i: int, j: int) -> str:
+        for lv in comparison.comparison_levels:
+            sql = lv.sql_condition
+            if sql.strip().upper() == "ELSE":
+                return lv.label_for_charts
+            q = (f"select ({sql}) from (select l.given as given_l, r2.given as given_r, "
+                 "l.given_key as given_key_l, r2.given_key as given_key_r, l.family as "
+                 "family_l, r2.family as family_r, l.family_key as family_key_l, "
+                 "r2.family_key as family_key_r from r l, r r2 "
+                 f"where l.index = {i} and r2.index = {j})")
+            if con.execute(q).fetchone()[0]:
+                return lv.label_for_charts
+        raise AssertionError("no level")
+
+    assert level(given, 1, 0) == "given found as the other's family name"  # varley
+    assert level(family, 1, 0) == "family missing"
+    assert level(given, 2, 3) == "given found as the other's family name"  # swapped
+    assert level(family, 2, 3) == "given and family names swapped"
+    assert level(given, 4, 0) == "All other comparisons"
+    assert level(family, 4, 0) == "All other comparisons"
+
+
+def test_sex_cannot_link_off_where_duplicates_disagree_on_sex():
+    n = 200
+    rows = pd.DataFrame({
+        "name_key": [f"N{i // 2}" for i in range(n)],
+        "dob": [f"1900-02-{1 + (i // 2) % 27:02d}" for i in range(n)],
+        "dob_heaped": [False] * n,
+        "sex": ["m"] * n,
+        "given_key": [f"G{i // 2}" for i in range(n)],
+        "family_key": [f"F{i // 2}" for i in range(n)],
+    })
+    assert sex_conflicts(rows) == (100, 0)
+    assert sex_reliable(rows)
+    assert "sex" in LinkSettings.for_records(rows, n_lists=1).cannot_link
+    noisy = rows.copy()
+    noisy.loc[noisy.index[1:20:2], "sex"] = "f"  # 10 of 100 duplicate pairs disagree
+    assert sex_conflicts(noisy) == (100, 10)
+    assert not sex_reliable(noisy)
+    s = LinkSettings.for_records(noisy, n_lists=1)
+    assert "sex" not in s.cannot_link and "national_id" in s.cannot_link
+    # Heaped dates of birth (1 January) are not near-certain evidence of one person.
+    heaped = noisy.assign(dob_heaped=True)
+    assert sex_conflicts(heaped) == (0, 0) and sex_reliable(heaped)
+    # An explicit choice is kept.
+    assert "sex" in LinkSettings.for_records(noisy, n_lists=1,
+                                             cannot_link=("sex",)).cannot_link
+
+
+def test_two_part_partial_rules_fit_the_pair_budget():
+    for rule in (("last_key", "place"), ("last_key", "birth_year"), ("place", "birth_year")):
+        assert rule in PARTIAL_BLOCKING_TWO_PART
+    n = 400
+    std = pd.DataFrame({
+        "given_key": [f"G{i % 50}" for i in range(n)],
+        "family_key": [f"F{i % 40}" for i in range(n)],
+        "last_key": [f"F{i % 40}" for i in range(n)],
+        "father_key": [None] * n,
+        "dob": [None] * n, "birth_year": [1900 + i % 3 for i in range(n)],
+        "place": ["london"] * n, "name_key": [f"G{i % 50} F{i % 40}" for i in range(n)],
+    })
+    rules = LinkSettings.for_records(std, n_lists=1, pair_budget=2000).blocking_rules
+    partial = [r for r in rules if r in PARTIAL_BLOCKING_TWO_PART]
+    assert ("last_key", "place") in partial
+    assert all(rule_pairs(std, r) <= 2000 for r in partial)
+    assert sum(rule_pairs(std, r) for r in partial) <= 2.5 * 2000
+    assert rule_pairs(std, ("place", "birth_year")) > 2000
+    assert ("place", "birth_year") not in rules

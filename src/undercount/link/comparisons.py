@@ -60,7 +60,12 @@ class CrossScriptNameComparison(ComparisonCreator):
        key) — this includes exact agreement of the part;
     3. Jaro–Winkler similarity of the parts ≥ ``jw_high`` (typos);
     4. Jaro–Winkler similarity of the keys ≥ ``jw_key`` (typos across scripts);
-    5. (father, grandfather, family) the key is one of the other name's parts in another
+    5. (``crossed``, for given + family lists) the given key is the other record's family
+       key: a list that writes a person by one name writes it in the given-name column
+       whether it is the given or the family name (Splink's historical_50k: "varley" for
+       "fleetwood varley"), and some records swap the two (FEBRL 4); for the family name,
+       both parts swapped (the given name's level has counted one of the two agreements);
+    6. (father, grandfather, family) the key is one of the other name's parts in another
        position (``name_token_set``), where one of the names has three parts or more (a
        two-part given + family list has no positions to shift between, and there the
        level found swapped given and family names, at a cost in precision on FEBRL): a
@@ -68,7 +73,7 @@ class CrossScriptNameComparison(ComparisonCreator):
        what it calls the family or father name sits elsewhere in the four-part form
        (Airwars' "Walaa Muhammad Al-Khawaja Adwan" against the MoH's "ولاء محمد محمد
        الخواجه"); the given name is not shifted this way;
-    6. everything else.
+    7. everything else.
 
     Exact spelling is deliberately *not* a level of its own. With one, every Arabic–Latin
     pair falls to the skeleton level on all four parts at once; the levels' m then depend
@@ -79,11 +84,12 @@ class CrossScriptNameComparison(ComparisonCreator):
     """
 
     def __init__(self, part: str, *, jw_high: float = 0.92, jw_key: float = 0.88,
-                 elsewhere: bool = True):
+                 elsewhere: bool = True, crossed: bool = False):
         self.part = part
         self.jw_high = jw_high
         self.jw_key = jw_key
         self.elsewhere = elsewhere and part != "given"
+        self.crossed = crossed and part in ("given", "family")
         super().__init__({"part": part, "key": f"{part}_key"})
 
     def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
@@ -103,6 +109,16 @@ class CrossScriptNameComparison(ComparisonCreator):
             cll.JaroWinklerLevel(part, self.jw_high),
             cll.JaroWinklerLevel(key, self.jw_key),
         ]
+        if self.crossed and self.part == "given":
+            levels.append(cll.CustomLevel(
+                "given_key_l = family_key_r OR given_key_r = family_key_l",
+                label_for_charts="given found as the other's family name",
+            ))
+        elif self.crossed:
+            levels.append(cll.CustomLevel(
+                "given_key_l = family_key_r AND given_key_r = family_key_l",
+                label_for_charts="given and family names swapped",
+            ))
         if self.elsewhere:
             k = f"{self.part}_key"
             levels.append(cll.CustomLevel(
@@ -348,7 +364,13 @@ def build_comparison(name: str, comparisons: Sequence[str] | None = None) -> Com
     if name == "name_tokens":
         return NameTokenSetComparison()
     if name.startswith("name:"):
-        return CrossScriptNameComparison(name.split(":", 1)[1])
+        # A given + family list: no positions to shift between ("found elsewhere" needs a
+        # three-part name, never fires, and an untrained level dilutes the others), but
+        # given and family names cross (a one-name record, a swap).
+        two_part = comparisons is not None and not any(
+            p in comparisons for p in ("name:father", "name:grandfather"))
+        return CrossScriptNameComparison(name.split(":", 1)[1], elsewhere=not two_part,
+                                         crossed=two_part)
     table = {
         "dob_age": AgeComparison,
         "dod": DateOfDeathComparison,

@@ -54,7 +54,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "list", "record_id", "row",
     "name_ar", "name_lat",
     "given", "father", "grandfather", "family",
-    "given_key", "father_key", "grandfather_key", "family_key", "name_key",
+    "given_key", "father_key", "grandfather_key", "family_key", "name_key", "last_key",
     "name_tokens", "name_unplaced",
     "sex", "age", "age_heaped", "dob", "dob_heaped", "birth_year", "dod",
     "place", "national_id", "id_valid",
@@ -305,7 +305,10 @@ def standardise(
           Arabic where the record has an Arabic name, else Latin;
         - ``*_key``: cross-script consonant skeletons (:mod:`undercount.names.keys`); the
           family key is built without the article; ``name_key`` joins the given, father and
-          family keys;
+          family keys; ``last_key`` is the key of the name's last part: the family key, or
+          for a one-part name the key of its only part (a list that writes one name of a
+          person may write either the given or the family name, and blocking on
+          ``last_key`` pairs a lone family name with the full name that ends in it);
         - ``name_tokens``: the distinct skeletons (article dropped) of every own name part,
           sorted and space-separated (the name as a set); ``name_unplaced``: ``kind:token``
           for each title, relative, kunya, nickname or alternative that is not one of the
@@ -454,6 +457,9 @@ def standardise(
     for part in PARTS:
         family = part == "family"
         out[f"{part}_key"] = _map_unique(out[part], lambda v, f=family: _key(v, family=f))
+    one_part = (out["father_key"].isna() & out["grandfather_key"].isna()
+                & out["family_key"].isna()).to_numpy(dtype=bool)
+    out["last_key"] = out["family_key"].where(~one_part, out["given_key"]).astype(object)
     out["name_key"] = _objects([
         " ".join(k for k in ks if isinstance(k, str)) or None
         for ks in zip(out["given_key"], out["father_key"], out["family_key"], strict=True)
@@ -536,7 +542,7 @@ def standardise(
         )
         warnings.warn(msg, DataWarning, stacklevel=2)
     for c in ("name_ar", "name_lat", *PARTS, *(f"{p}_key" for p in PARTS), "name_key",
-              "name_tokens", "name_unplaced", "place", "national_id"):
+              "last_key", "name_tokens", "name_unplaced", "place", "national_id"):
         out[c] = out[c].astype(object)
     out["dob_heaped"] = out["dob_heaped"].astype(bool)
     out["age_heaped"] = out["age_heaped"].astype(bool)
