@@ -170,6 +170,10 @@ class LinkSettings:
         Smallest m probability a level may keep after training (then renormalised), so that
         a level never seen among training matches (say, dates of death two days apart)
         costs at most :math:`\\log_2(m_{floor}/u)` instead of minus infinity.
+    sex_differ_m : float
+        The fixed m of the sex comparison's disagreement level: the share of a person's
+        record pairs with different recorded sexes. Defaults choose it from the records
+        (:func:`sex_conflicts`), never below 0.01.
     cannot_link : tuple of str
         Fields whose disagreement forbids a merge (``"national_id"``: two different *valid*
         IDs; ``"sex"``: different recorded sex; ``"relatives"`` and ``"same_list"``: see
@@ -193,6 +197,7 @@ class LinkSettings:
     prior_recall: float = 0.7
     cannot_link: tuple[str, ...] = ("national_id", "sex", *_RELATIVE_CANNOT_LINK)
     m_floor: float = 1e-3
+    sex_differ_m: float = 0.01
     model: dict[str, Any] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -322,10 +327,13 @@ class LinkSettings:
                 em = rules[:2]
         else:
             em = _checked(em_blocking_rules, avail, share, "em_blocking_rules")
+        pairs, differ = sex_conflicts(records)
         if "cannot_link" not in options and not sex_reliable(records):
             options["cannot_link"] = tuple(
                 c for c in cls.__dataclass_fields__["cannot_link"].default if c != "sex"
             )
+        if "sex_differ_m" not in options and pairs >= SEX_CONFLICT_MIN_PAIRS:
+            options["sex_differ_m"] = round(max(0.01, differ / pairs), 4)
         det = tuple(r for r in _DETERMINISTIC if all(c in avail for c in r))
         if not det:
             det = rules[:1]

@@ -71,7 +71,7 @@ def used_columns(settings: LinkSettings) -> list[str]:
             part = name.split(":", 1)[1]
             cols += [part, f"{part}_key"]
             if part == "given":  # issue 19: the relative levels compare scripts
-                cols += ["given_script", "rest_key"]
+                cols += ["given_script", "rest_key", "given_variants"]
             else:
                 cols.append("name_token_set")
         elif name == "dob_age":
@@ -95,7 +95,8 @@ def splink_settings(settings: LinkSettings):
         return dict(settings.model)
     return SettingsCreator(
         link_type=settings.link_type,
-        comparisons=[build_comparison(name, settings.comparisons)
+        comparisons=[build_comparison(name, settings.comparisons,
+                                      sex_differ_m=settings.sex_differ_m)
                      for name in settings.comparisons],
         blocking_rules_to_generate_predictions=[block_on(*r) for r in settings.blocking_rules],
         probability_two_random_records_match=settings.prior or 1e-4,
