@@ -75,37 +75,87 @@ def test_last_key_is_the_family_key_or_a_one_part_names_only_key():
 
 
 
-def test_crossed_levels_fire_for_a_lone_family_name_and_a_swap():
+def _level(comparison, left: dict, right: dict) -> str:
+    """The label of the first level of ``comparison`` whose SQL holds for the pair."""
     import duckdb
 
-    std = standardise(_two_part_frame(), {"given_lat": "first", "family_lat": "last",
-                                          "dob": "dob", "place": "place", "sex": "sex"},
-                      list_name="h", id_column="id")
-    given = build_comparison("name:given", TWO_PART).get_comparison("duckdb")
-    family = build_comparison("name:family", TWO_PART).get_comparison("duckdb")
+    comparison = comparison.get_comparison("duckdb")
+    row = {f"{k}_l": [v] for k, v in left.items()}
+    row.update({f"{k}_r": [v] for k, v in right.items()})
+    frame = pd.DataFrame(row).astype(object)
     con = duckdb.connect()
-    con.register("r", std[["given", "given_key", "family", "family_key"]].reset_index())
+    con.register("pair", frame)
+    for lv in comparison.comparison_levels:
+        sql = lv.sql_condition
+        if sql.strip().upper() == "ELSE":
+            return lv.label_for_charts
+        if con.execute(f"select coalesce(({sql}), false) from pair").fetchone()[0]:
+            return lv.label_for_charts
+    raise AssertionError("no level")
 
-    def level(comparison, i: int, j: int) -> str:
-        for lv in comparison.comparison_levels:
-            sql = lv.sql_condition
-            if sql.strip().upper() == "ELSE":
-                return lv.label_for_charts
-            q = (f"select ({sql}) from (select l.given as given_l, r2.given as given_r, "
-                 "l.given_key as given_key_l, r2.given_key as given_key_r, l.family as "
-                 "family_l, r2.family as family_r, l.family_key as family_key_l, "
-                 "r2.family_key as family_key_r from r l, r r2 "
-                 f"where l.index = {i} and r2.index = {j})")
-            if con.execute(q).fetchone()[0]:
-                return lv.label_for_charts
-        raise AssertionError("no level")
 
-    assert level(given, 1, 0) == "given found as the other's family name"  # varley
-    assert level(family, 1, 0) == "family missing"
-    assert level(given, 2, 3) == "given found as the other's family name"  # swapped
-    assert level(family, 2, 3) == "given and family names swapped"
-    assert level(given, 4, 0) == "All other comparisons"
-    assert level(family, 4, 0) == "All other comparisons"
+def _rows(names: list[tuple[str | None, str | None]]) -> list[dict]:
+    frame = pd.DataFrame({"id": [str(i) for i in range(len(names))],
+                          "first": [g for g, _ in names], "last": [f for _, f in names]})
+    std = standardise(frame, {"given_lat": "first", "family_lat": "last"}, list_name="x",
+                      id_column="id")
+    cols = ["given", "given_key", "family", "family_key", "given_variants"]
+    return std[cols].astype(object).where(std[cols].notna(), None).to_dict("records")
+
+
+def test_crossed_levels_fire_for_a_lone_name_and_a_swap():
+    given = build_comparison("name:given", TWO_PART)
+    family = build_comparison("name:family", TWO_PART)
+    lone, full, a, b, other = _rows([("farley", None), ("fleetwood", "farley"),
+                                     ("ryan", "jack"), ("jack", "ryan"), ("anne", "stanley")])
+    assert _level(given, lone, full) == "given found as the other's family name"
+    assert _level(family, lone, full) == "family missing"
+    assert _level(given, a, b) == "given found as the other's family name"
+    assert _level(family, a, b) == "given and family names swapped"
+    assert _level(given, other, full) == "All other comparisons"
+    assert _level(family, other, full) == "All other comparisons"
+
+
+def test_nickname_and_initial_levels():
+    given = build_comparison("name:given", TWO_PART)
+    bill, william, w, kate, katherine, walter = _rows([
+        ("bill", "x"), ("william", "x"), ("w", "x"), ("kate", "x"), ("katherine", "x"),
+        ("walter", "x")])
+    assert _level(given, bill, william) == "given names a nickname of one another"
+    assert _level(given, william, bill) == "given names a nickname of one another"
+    assert _level(given, kate, katherine) == "given names a nickname of one another"
+    assert _level(given, w, walter) == "given name an initial of the other"
+    assert _level(given, walter, w) == "given name an initial of the other"
+    assert _level(given, bill, walter) == "All other comparisons"
+    assert _level(given, kate, walter) == "All other comparisons"
+
+
+@pytest.mark.parametrize(("a", "b", "label"), [
+    ("1855-01-01", "1855-01-01", "Same DOB (not heaped)"),
+    ("1855-07-14", "1825-07-14", "DOB one digit apart or day and month swapped"),
+    ("1855-07-14", "1855-07-19", "DOB one digit apart or day and month swapped"),
+    ("1855-07-04", "1855-04-07", "DOB one digit apart or day and month swapped"),
+    ("1855-07-14", "1855-12-30", "Same birth year"),
+    ("1855-07-14", "1856-08-15", "Age within 1 year"),
+])
+def test_dob_one_slip_apart(a, b, label):
+    from undercount.link.comparisons import AgeComparison
+
+    def rec(dob):
+        return {"dob": dob, "birth_year": int(dob[:4]), "age": None, "dob_heaped": False,
+                "age_heaped": False}
+
+    got = _level(AgeComparison(), rec(a), rec(b))
+    assert got == label
+
+
+def test_sex_disagreement_m_follows_the_records():
+    from undercount.link.comparisons import SexComparison
+
+    levels = build_comparison("sex", TWO_PART, sex_differ_m=0.05).get_comparison("duckdb")
+    differ = [lv for lv in levels.comparison_levels if lv.sql_condition == "ELSE"][0]
+    assert differ.m_probability == 0.05 and differ._fix_m_probability
+    assert isinstance(build_comparison("sex"), SexComparison)
 
 
 def test_sex_cannot_link_off_where_duplicates_disagree_on_sex():
@@ -133,6 +183,9 @@ def test_sex_cannot_link_off_where_duplicates_disagree_on_sex():
     # An explicit choice is kept.
     assert "sex" in LinkSettings.for_records(noisy, n_lists=1,
                                              cannot_link=("sex",)).cannot_link
+    # The m of the sex comparison's disagreement level: the share that differs, at least 1%.
+    assert s.sex_differ_m == 0.1
+    assert LinkSettings.for_records(rows, n_lists=1).sex_differ_m == 0.01
 
 
 def test_two_part_partial_rules_fit_the_pair_budget():
