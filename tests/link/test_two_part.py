@@ -153,7 +153,7 @@ def test_sex_disagreement_m_follows_the_records():
     from undercount.link.comparisons import SexComparison
 
     levels = build_comparison("sex", TWO_PART, sex_differ_m=0.05).get_comparison("duckdb")
-    differ = [lv for lv in levels.comparison_levels if lv.sql_condition == "ELSE"][0]
+    differ = next(lv for lv in levels.comparison_levels if lv.sql_condition == "ELSE")
     assert differ.m_probability == 0.05 and differ._fix_m_probability
     assert isinstance(build_comparison("sex"), SexComparison)
 
