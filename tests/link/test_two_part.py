@@ -207,3 +207,18 @@ def test_two_part_partial_rules_fit_the_pair_budget():
     assert sum(rule_pairs(std, r) for r in partial) <= 2.5 * 2000
     assert rule_pairs(std, ("place", "birth_year")) > 2000
     assert ("place", "birth_year") not in rules
+
+
+@pytest.mark.parametrize(("a", "b", "label"), [
+    ("edinburgh", "city of edinburgh", "One place's name within the other's"),
+    ("bristol city of", "bristol", "One place's name within the other's"),
+    ("bath", "bath and north east somerset", "One place's name within the other's"),
+    ("hove", "brighton and hove", "One place's name within the other's"),
+    ("of", "city of york", "All other comparisons"),  # too short to say anything
+    ("hove", "north shove", "All other comparisons"),  # whole words only
+    ("london", "westminster", "All other comparisons"),
+])
+def test_place_within_the_other(a, b, label):
+    from undercount.link.comparisons import PlaceComparison
+
+    assert _level(PlaceComparison(), {"place": a}, {"place": b}) == label

@@ -312,7 +312,9 @@ def _fixed_else(m: float) -> ComparisonLevelCreator:
 
 
 class PlaceComparison(ComparisonCreator):
-    """Place: exact (term-frequency adjusted), Jaro–Winkler ≥ 0.9, else (m fixed at 0.05)."""
+    """Place: exact (term-frequency adjusted), Jaro–Winkler ≥ 0.9, one place's name a
+    whole-word part of the other's ("edinburgh" / "city of edinburgh", "bath" / "bath and
+    north east somerset": a town and its district), else (m fixed at 0.05)."""
 
     def __init__(self) -> None:
         super().__init__("place")
@@ -323,6 +325,13 @@ class PlaceComparison(ComparisonCreator):
             cll.NullLevel(col),
             cll.ExactMatchLevel(col, term_frequency_adjustments=True),
             cll.JaroWinklerLevel(col, 0.9),
+            cll.CustomLevel(
+                "(length(place_l) >= 4 AND strpos(' ' || place_r || ' ', ' ' || place_l || ' ')"
+                " > 0) OR (length(place_r) >= 4 AND "
+                "strpos(' ' || place_l || ' ', ' ' || place_r || ' ') > 0)",
+                label_for_charts="One place's name within the other's",
+                base_dialect_str="duckdb",
+            ),
             _fixed_else(0.05),
         ]
 
