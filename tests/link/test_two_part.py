@@ -142,11 +142,26 @@ def test_dob_one_slip_apart(a, b, label):
     from undercount.link.comparisons import AgeComparison
 
     def rec(dob):
-        return {"dob": dob, "birth_year": int(dob[:4]), "age": None, "dob_heaped": False,
-                "age_heaped": False}
+        return {"dob": dob, "dob_text": None, "birth_year": int(dob[:4]), "age": None,
+                "dob_heaped": False, "age_heaped": False}
 
     got = _level(AgeComparison(), rec(a), rec(b))
     assert got == label
+
+
+def test_a_slipped_date_that_is_no_date_compares_only_as_a_slip():
+    from undercount.link.comparisons import AgeComparison
+
+    bad = {"dob": None, "dob_text": "1857-14-12", "birth_year": None, "age": None,
+           "dob_heaped": False, "age_heaped": False}
+    good = {**bad, "dob": "1857-04-12", "dob_text": None, "birth_year": 1857}
+    other = {**good, "dob": "1901-06-30", "birth_year": 1901}
+    none = {**good, "dob": None, "birth_year": None}
+    typo = "DOB one digit apart or day and month swapped"
+    assert _level(AgeComparison(), bad, good) == typo
+    assert _level(AgeComparison(), good, bad) == typo
+    assert _level(AgeComparison(), bad, other) == "All other comparisons"
+    assert _level(AgeComparison(), bad, none) == "DOB, birth year and age missing"
 
 
 def test_sex_disagreement_m_follows_the_records():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
+from undercount.errors import DataWarning
 from undercount.names import standardise
 from undercount.names.nicknames import given_variants, nickname_related
 from undercount.names.victims import is_latin_title
@@ -61,3 +63,16 @@ def test_nicknames():
     std = _std(["bill", "walter", "zzqx"], ["x", "y", "z"])
     assert "william" in std["given_variants"][0].split()
     assert std["given_variants"][2] is None
+
+
+def test_a_date_of_birth_with_a_slipped_digit_is_kept_as_text_only():
+    frame = pd.DataFrame({"id": ["1", "2", "3", "4", "5"],
+                          "first": ["a", "b", "c", "d", "e"],
+                          "dob": ["1857-14-12", "19450493", "1857-04-12", "not a date", None]})
+    with pytest.warns(DataWarning, match="3 bad value"):
+        std = standardise(frame, {"given_lat": "first", "dob": "dob"}, list_name="x",
+                          id_column="id", errors="coerce")
+    assert std["dob"].tolist()[:2] == [None, None]
+    assert std["birth_year"].isna().tolist()[:2] == [True, True]
+    assert std["dob_text"].tolist() == ["1857-14-12", "1945-04-93", None, None, None]
+    assert std["dob"][2] == "1857-04-12"

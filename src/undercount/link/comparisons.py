@@ -228,8 +228,8 @@ class AgeComparison(ComparisonCreator):
             "coalesce(dob_heaped_l, false) OR coalesce(dob_heaped_r, false))"
         )
         null = cll.CustomLevel(
-            _both_null("dob") + " AND " + _both_null("birth_year") + " AND "
-            + _both_null("age"),
+            "(coalesce(dob_l, dob_text_l) IS NULL OR coalesce(dob_r, dob_text_r) IS NULL)"
+            " AND " + _both_null("birth_year") + " AND " + _both_null("age"),
             label_for_charts="DOB, birth year and age missing",
         )
         null.configure(is_null_level=True)
@@ -264,12 +264,16 @@ class AgeComparison(ComparisonCreator):
 
 def _dob_typo_level() -> ComparisonLevelCreator:
     """DOBs (ISO ``YYYY-MM-DD``) one slip apart: Levenshtein distance 1 (one digit wrong,
-    the strings have equal length), or day and month swapped."""
+    the strings have equal length), or day and month swapped. A date of birth that is no
+    date but is written year, month, day (``dob_text``: ``1857-14-12``) takes part here,
+    and only here."""
+    left, right = "coalesce(dob_l, dob_text_l)", "coalesce(dob_r, dob_text_r)"
     swapped = (
-        "(substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND substr(dob_l, 6, 2) = "
-        "substr(dob_r, 9, 2) AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2))"
+        f"(substr({left}, 1, 4) = substr({right}, 1, 4) AND substr({left}, 6, 2) = "
+        f"substr({right}, 9, 2) AND substr({left}, 9, 2) = substr({right}, 6, 2))"
     )
-    level = cll.Or(cll.LevenshteinLevel("dob", 1), cll.CustomLevel(swapped))
+    level = cll.CustomLevel(f"levenshtein({left}, {right}) <= 1 OR {swapped}",
+                            base_dialect_str="duckdb")
     level.configure(label_for_charts="DOB one digit apart or day and month swapped")
     return level
 

@@ -75,7 +75,7 @@ def used_columns(settings: LinkSettings) -> list[str]:
             else:
                 cols.append("name_token_set")
         elif name == "dob_age":
-            cols += ["dob", "dob_heaped", "birth_year", "age", "age_heaped"]
+            cols += ["dob", "dob_text", "dob_heaped", "birth_year", "age", "age_heaped"]
         else:
             cols.append(name)
     for rule in (*settings.blocking_rules, *settings.em_blocking_rules,

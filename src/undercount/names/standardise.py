@@ -57,7 +57,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "given", "father", "grandfather", "family",
     "given_key", "father_key", "grandfather_key", "family_key", "name_key", "last_key",
     "given_variants", "name_tokens", "name_unplaced",
-    "sex", "age", "age_heaped", "dob", "dob_heaped", "birth_year", "dod",
+    "sex", "age", "age_heaped", "dob", "dob_text", "dob_heaped", "birth_year", "dod",
     "place", "national_id", "id_valid",
 )
 
@@ -187,6 +187,22 @@ def _norm_part_lat(raw: object) -> str | None:
     if not isinstance(raw, str):
         return None
     return normalise_latin_token(raw) or None
+
+
+_YMD = re.compile(r"^\s*(\d{4})[-/.]?(\d{2})[-/.]?(\d{2})\s*$")
+
+
+def _slipped_dates(raw: pd.Series, bad: np.ndarray) -> pd.Series:
+    """``YYYY-MM-DD`` text of the dates that are not dates but are written year, month, day
+    (``1857-14-12``, ``19450493``), None elsewhere: most are a valid date with one digit
+    mistyped, which a typo-tolerant comparison can still use (the date itself is missing).
+    """
+    out = pd.Series([None] * len(raw), dtype=object)
+    for i in np.flatnonzero(bad):
+        m = _YMD.match(str(raw.iloc[i]))
+        if m:
+            out.iloc[i] = "-".join(m.groups())
+    return out
 
 
 def _place_lone_names(parts: list[pd.Series]) -> None:
@@ -345,7 +361,9 @@ def standardise(
         - ``sex`` ("m", "f" or None); ``age`` (float years: the reported age, else
           completed years from ``dob`` to ``dod``); ``age_heaped`` (a reported age ≥ 20 that
           is a multiple of 5); ``dob``, ``dod`` (ISO dates or None); ``dob_heaped``
-          (1 January or year only); ``birth_year`` (Int64, from ``dob``);
+          (1 January or year only); ``birth_year`` (Int64, from ``dob``); ``dob_text``:
+          a date of birth that is no date but is written year, month, day (``1857-14-12``,
+          a slipped digit), as ``YYYY-MM-DD`` text, for the typo-tolerant comparison only;
         - ``place`` (normalised text); ``national_id`` (digits or None) and ``id_valid``
           (the Luhn check: True, False, or None when there is no ID).
 
@@ -529,6 +547,10 @@ def standardise(
         if after.any():
             dob.dates[after] = pd.NaT
     out["dob"] = dob.iso() if dob is not None else pd.Series([None] * n, dtype=object)
+    out["dob_text"] = (
+        _slipped_dates(col("dob"), dob.bad) if dob is not None
+        else pd.Series([None] * n, dtype=object)
+    )
     out["dob_heaped"] = (
         (dob.heaped & dob.dates.notna().to_numpy()) if dob is not None else np.zeros(n, bool)
     )
@@ -577,7 +599,8 @@ def standardise(
         )
         warnings.warn(msg, DataWarning, stacklevel=2)
     for c in ("name_ar", "name_lat", *PARTS, *(f"{p}_key" for p in PARTS), "name_key",
-              "last_key", "given_variants", "name_tokens", "name_unplaced", "place", "national_id"):
+              "last_key", "given_variants", "name_tokens", "name_unplaced", "place", "national_id",
+              "dob_text"):
         out[c] = out[c].astype(object)
     out["dob_heaped"] = out["dob_heaped"].astype(bool)
     out["age_heaped"] = out["age_heaped"].astype(bool)
