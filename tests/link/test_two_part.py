@@ -131,11 +131,15 @@ def test_nickname_and_initial_levels():
 
 
 @pytest.mark.parametrize(("a", "b", "label"), [
-    ("1855-01-01", "1855-01-01", "Same DOB (not heaped)"),
+    ("1855-03-01", "1855-03-01", "Same DOB (not heaped)"),
+    ("1855-01-01", "1855-01-01", "Same DOB (heaped)"),
     ("1855-07-14", "1825-07-14", "DOB one digit apart or day and month swapped"),
     ("1855-07-14", "1855-07-19", "DOB one digit apart or day and month swapped"),
     ("1855-07-04", "1855-04-07", "DOB one digit apart or day and month swapped"),
     ("1855-07-14", "1855-12-30", "Same birth year"),
+    ("1855-01-01", "1825-01-01", "Heaped DOBs one digit apart in the year"),
+    ("1855-01-01", "1856-01-01", "Heaped DOBs one digit apart in the year"),
+    ("1855-01-01", "1855-01-07", "DOB one digit apart or day and month swapped"),
     ("1855-07-14", "1856-08-15", "Age within 1 year"),
 ])
 def test_dob_one_slip_apart(a, b, label):
@@ -143,7 +147,7 @@ def test_dob_one_slip_apart(a, b, label):
 
     def rec(dob):
         return {"dob": dob, "dob_text": None, "birth_year": int(dob[:4]), "age": None,
-                "dob_heaped": False, "age_heaped": False}
+                "dob_heaped": dob.endswith("-01-01"), "age_heaped": False}
 
     got = _level(AgeComparison(), rec(a), rec(b))
     assert got == label
