@@ -44,6 +44,7 @@ def test_given_and_family_cross_on_two_part_lists_only():
     family = _labels(build_comparison("name:family", TWO_PART))
     assert "given found as the other's family name" in given
     assert "given and family names swapped" in family
+    assert family[1] == "Same family name"  # before the skeleton (burn, brown: BRN)
     # Positions to shift between exist only with three parts or more.
     assert "family found elsewhere in the other name" not in family
     four = _labels(build_comparison("name:family", FOUR_PART))
