@@ -44,7 +44,10 @@ def test_given_and_family_cross_on_two_part_lists_only():
     family = _labels(build_comparison("name:family", TWO_PART))
     assert "given found as the other's family name" in given
     assert "given and family names swapped" in family
-    assert family[1] == "Same family name"  # before the skeleton (burn, brown: BRN)
+    # The same spelling before the same skeleton (burn, brown: BRN).
+    levels = build_comparison("name:family", TWO_PART).get_comparison("duckdb").comparison_levels
+    assert [lv.label_for_charts for lv in levels][1:3] == [
+        "Same family name", "Same skeleton key family_key"]
     # Positions to shift between exist only with three parts or more.
     assert "family found elsewhere in the other name" not in family
     four = _labels(build_comparison("name:family", FOUR_PART))
