@@ -39,13 +39,14 @@ __all__ = [
 STD_COLUMNS: tuple[str, ...] = (
     "list", "record_id", "row", "name_ar", "name_lat", "given", "father", "grandfather",
     "family", "given_key", "father_key", "grandfather_key", "family_key", "name_key",
-    "name_tokens", "name_unplaced", "sex", "age", "age_heaped", "dob", "dob_heaped",
-    "birth_year", "dod", "place", "national_id", "id_valid",
+    "last_key", "given_variants", "name_tokens", "name_unplaced", "sex", "age", "age_heaped",
+    "dob", "dob_text", "dob_heaped", "birth_year", "dod", "place", "national_id", "id_valid",
 )
 _STRING = (
     "list", "record_id", "name_ar", "name_lat", "given", "father", "grandfather", "family",
-    "given_key", "father_key", "grandfather_key", "family_key", "name_key", "name_tokens",
-    "name_unplaced", "sex", "dob", "dod", "place", "national_id",
+    "given_key", "father_key", "grandfather_key", "family_key", "name_key", "last_key",
+    "given_variants", "name_tokens", "name_unplaced", "sex", "dob", "dob_text", "dod", "place",
+    "national_id",
 )
 _BOOL = ("age_heaped", "dob_heaped", "id_valid")
 #: The standardised name keys; a list with none of them on any record has no usable name.

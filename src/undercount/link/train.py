@@ -82,11 +82,11 @@ def used_columns(settings: LinkSettings) -> list[str]:
             part = name.split(":", 1)[1]
             cols += [part, f"{part}_key", f"{part}_rasm"]
             if part == "given":  # issue 19: the relative levels compare scripts
-                cols += ["given_script", "rest_key"]
+                cols += ["given_script", "rest_key", "given_variants"]
             else:
                 cols.append("name_token_set")
         elif name == "dob_age":
-            cols += ["dob", "dob_heaped", "birth_year", "age", "age_heaped"]
+            cols += ["dob", "dob_text", "dob_heaped", "birth_year", "age", "age_heaped"]
         else:
             cols.append(name)
     for rule in (*settings.blocking_rules, *settings.em_blocking_rules,
@@ -106,7 +106,9 @@ def splink_settings(settings: LinkSettings):
         return dict(settings.model)
     return SettingsCreator(
         link_type=settings.link_type,
-        comparisons=[build_comparison(name) for name in settings.comparisons],
+        comparisons=[build_comparison(name, settings.comparisons,
+                                      sex_differ_m=settings.sex_differ_m)
+                     for name in settings.comparisons],
         blocking_rules_to_generate_predictions=[block_on(*r) for r in settings.blocking_rules],
         probability_two_random_records_match=settings.prior or 1e-4,
         em_convergence=settings.em_convergence,

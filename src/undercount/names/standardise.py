@@ -36,8 +36,9 @@ from undercount.names.latin import (
     normalise_latin,
     normalise_latin_token,
 )
+from undercount.names.nicknames import given_variants
 from undercount.names.scripts import foreign_scripts
-from undercount.names.victims import parse_victim_name
+from undercount.names.victims import is_latin_title, parse_victim_name
 
 __all__ = ["NAME_ROLES", "OUTPUT_COLUMNS", "ROLES", "standardise"]
 
@@ -54,9 +55,9 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "list", "record_id", "row",
     "name_ar", "name_lat",
     "given", "father", "grandfather", "family",
-    "given_key", "father_key", "grandfather_key", "family_key", "name_key",
-    "name_tokens", "name_unplaced",
-    "sex", "age", "age_heaped", "dob", "dob_heaped", "birth_year", "dod",
+    "given_key", "father_key", "grandfather_key", "family_key", "name_key", "last_key",
+    "given_variants", "name_tokens", "name_unplaced",
+    "sex", "age", "age_heaped", "dob", "dob_text", "dob_heaped", "birth_year", "dod",
     "place", "national_id", "id_valid",
 )
 
@@ -188,6 +189,47 @@ def _norm_part_lat(raw: object) -> str | None:
     return normalise_latin_token(raw) or None
 
 
+_YMD = re.compile(r"^\s*(\d{4})[-/.]?(\d{2})[-/.]?(\d{2})\s*$")
+
+
+def _slipped_dates(raw: pd.Series, bad: np.ndarray) -> pd.Series:
+    """``YYYY-MM-DD`` text of the dates that are not dates but are written year, month, day
+    (``1857-14-12``, ``19450493``), None elsewhere: most are a valid date with one digit
+    mistyped, which a typo-tolerant comparison can still use (the date itself is missing).
+    """
+    out = pd.Series([None] * len(raw), dtype=object)
+    for i in np.flatnonzero(bad):
+        m = _YMD.match(str(raw.iloc[i]))
+        if m:
+            out.iloc[i] = "-".join(m.groups())
+    return out
+
+
+def _place_lone_names(parts: list[pd.Series]) -> None:
+    """A record with only a given name whose word the list uses more often as a family name
+    becomes a family name (in place).
+
+    Lists with given- and family-name columns that know one name of a person put it in the
+    first column whether it is the given or the family name: Splink's historical_50k
+    writes "varley" for Fleetwood Varley and "edith" for Edith Arendrup, both as first
+    names. The list itself says which a word is: "varley" is a family name 20 times in it
+    and a given name once.
+    """
+    given, family = parts[0], parts[3]
+    lone = (given.notna() & family.isna()
+            & parts[1].isna() & parts[2].isna()).to_numpy(dtype=bool)
+    if not lone.any():
+        return
+    as_given = given.value_counts()
+    as_family = family.value_counts()
+    words = given[lone]
+    move = (words.map(as_family).fillna(0).to_numpy()
+            > words.map(as_given).fillna(0).to_numpy())
+    idx = words.index[move]
+    family[idx] = given[idx]
+    given[idx] = None
+
+
 def _norm_place(raw: object) -> str | None:
     if not isinstance(raw, str) or not raw.strip():
         return None
@@ -305,7 +347,12 @@ def standardise(
           Arabic where the record has an Arabic name, else Latin;
         - ``*_key``: cross-script consonant skeletons (:mod:`undercount.names.keys`); the
           family key is built without the article; ``name_key`` joins the given, father and
-          family keys;
+          family keys; ``last_key`` is the key of the name's last part: the family key, or
+          for a one-part name the key of its only part (a list that writes one name of a
+          person may write either the given or the family name, and blocking on
+          ``last_key`` pairs a lone family name with the full name that ends in it);
+          ``given_variants``: the nicknames and canonical forms of a Latin given name
+          (:mod:`undercount.names.nicknames`; "william" for "bill"), space-separated;
         - ``name_tokens``: the distinct skeletons (article dropped) of every own name part,
           sorted and space-separated (the name as a set); ``name_unplaced``: ``kind:token``
           for each title, relative, kunya, nickname or alternative that is not one of the
@@ -314,7 +361,9 @@ def standardise(
         - ``sex`` ("m", "f" or None); ``age`` (float years: the reported age, else
           completed years from ``dob`` to ``dod``); ``age_heaped`` (a reported age ≥ 20 that
           is a multiple of 5); ``dob``, ``dod`` (ISO dates or None); ``dob_heaped``
-          (1 January or year only); ``birth_year`` (Int64, from ``dob``);
+          (1 January or year only); ``birth_year`` (Int64, from ``dob``); ``dob_text``:
+          a date of birth that is no date but is written year, month, day (``1857-14-12``,
+          a slipped digit), as ``YYYY-MM-DD`` text, for the typo-tolerant comparison only;
         - ``place`` (normalised text); ``national_id`` (digits or None) and ``id_valid``
           (the Luhn check: True, False, or None when there is no ID).
 
@@ -421,6 +470,12 @@ def standardise(
                 parts_out[k][:] = (
                     _map_unique(e, part_func) if e is not None else [None] * n
                 )
+            if script == "lat" and explicit[0] is not None:
+                # A title in the given-name column ("sir", "miss") is no given name.
+                title = parts_out[0].map(is_latin_title).to_numpy(dtype=bool)
+                parts_out[0][title] = None
+                if explicit[3] is not None:
+                    _place_lone_names(parts_out)
             if full is None:
                 joined = [
                     " ".join(p for p in ps if p) or None
@@ -454,6 +509,10 @@ def standardise(
     for part in PARTS:
         family = part == "family"
         out[f"{part}_key"] = _map_unique(out[part], lambda v, f=family: _key(v, family=f))
+    one_part = (out["father_key"].isna() & out["grandfather_key"].isna()
+                & out["family_key"].isna()).to_numpy(dtype=bool)
+    out["last_key"] = out["family_key"].where(~one_part, out["given_key"]).astype(object)
+    out["given_variants"] = _map_unique(out["given"], given_variants)
     out["name_key"] = _objects([
         " ".join(k for k in ks if isinstance(k, str)) or None
         for ks in zip(out["given_key"], out["father_key"], out["family_key"], strict=True)
@@ -488,6 +547,10 @@ def standardise(
         if after.any():
             dob.dates[after] = pd.NaT
     out["dob"] = dob.iso() if dob is not None else pd.Series([None] * n, dtype=object)
+    out["dob_text"] = (
+        _slipped_dates(col("dob"), dob.bad) if dob is not None
+        else pd.Series([None] * n, dtype=object)
+    )
     out["dob_heaped"] = (
         (dob.heaped & dob.dates.notna().to_numpy()) if dob is not None else np.zeros(n, bool)
     )
@@ -536,7 +599,8 @@ def standardise(
         )
         warnings.warn(msg, DataWarning, stacklevel=2)
     for c in ("name_ar", "name_lat", *PARTS, *(f"{p}_key" for p in PARTS), "name_key",
-              "name_tokens", "name_unplaced", "place", "national_id"):
+              "last_key", "given_variants", "name_tokens", "name_unplaced", "place", "national_id",
+              "dob_text"):
         out[c] = out[c].astype(object)
     out["dob_heaped"] = out["dob_heaped"].astype(bool)
     out["age_heaped"] = out["age_heaped"].astype(bool)

@@ -41,7 +41,7 @@ from undercount.names.arabic import clean_arabic, is_arabic, normalise_arabic_to
 from undercount.names.keys import skeleton
 from undercount.names.latin import clean_latin, normalise_latin_token, split_latin_name
 
-__all__ = ["UNPLACED_KINDS", "VictimName", "parse_victim_name"]
+__all__ = ["UNPLACED_KINDS", "VictimName", "is_latin_title", "parse_victim_name"]
 
 #: Kinds of unplaced tokens, in the order they are reported.
 UNPLACED_KINDS: tuple[str, ...] = ("title", "relative", "kunya", "nickname", "alternative")
@@ -60,7 +60,18 @@ _TITLES_LAT = frozenset({
     "haja", "eng", "engineer", "prof", "professor", "martyr", "shahid", "child", "baby",
     "infant", "journalist", "imam", "ustaz", "ustadh", "paramedic", "nurse", "teacher",
     "sheikha", "shaikha", "elderly", "young", "little", "toddler",
+    # English forms of address: Splink's historical_50k writes "sir" as 1,262 first names.
+    "sir", "lady", "lord", "dame", "rev", "reverend", "hon", "capt", "captain",
 })
+
+
+def is_latin_title(word: object) -> bool:
+    """Whether a Latin word (comparison form) is a title or form of address (Dr, Mrs, Sir,
+    Hajj, ...), which names no one: a list that puts it in the given-name column has no
+    given name for the record."""
+    return isinstance(word, str) and word.strip(". ").lower() in _TITLES_LAT
+
+
 # The second word of a compound (عبد الله, نور الدين), never a family name.
 _GLUED = frozenset({"الله", "هللا", "الدين"})
 # A title only when at least two words follow: also a family name.
