@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("splink")
 
 from undercount.link.comparisons import CrossScriptNameComparison, build_comparison
-from undercount.link.relatives import RELATIVE_LEVELS
+from undercount.link.relatives import RELATIVE_LEVELS, add_rasm_columns
 from undercount.link.relatives_levels import GivenNameComparison
 from undercount.link.settings import (
     PARTIAL_BLOCKING_TWO_PART,
@@ -103,7 +103,10 @@ def _rows(names: list[tuple[str | None, str | None]]) -> list[dict]:
                           "first": [g for g, _ in names], "last": [f for _, f in names]})
     std = standardise(frame, {"given_lat": "first", "family_lat": "last"}, list_name="x",
                       id_column="id")
-    cols = ["given", "given_key", "family", "family_key", "given_variants"]
+    # The dotless forms are added when linking (build_linker), not by the standardiser.
+    std = add_rasm_columns(std)
+    cols = ["given", "given_key", "given_rasm", "family", "family_key", "family_rasm",
+            "given_variants"]
     return std[cols].astype(object).where(std[cols].notna(), None).to_dict("records")
 
 
