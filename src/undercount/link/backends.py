@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from undercount.errors import ConfigError, LinkageError
 
-__all__ = ["get_db_api", "register_frame", "spark_available"]
+__all__ = ["get_db_api", "register_frame", "spark_available", "spark_session"]
 
 _SPARK_HINT = (
     "backend = \"spark\" needs PySpark and a Java runtime (17 or newer): "
@@ -96,6 +96,109 @@ def local_spark_session(*, threads: int = 2):
         .config("spark.driver.memory", "2g")
         .getOrCreate()
     )
+
+
+def _master_addresses(master: str) -> list[tuple[str, int]]:
+    """``(host, port)`` of each master in a ``spark://h1:p1,h2:p2`` URL (default port 7077)."""
+    out = []
+    for part in master.removeprefix("spark://").split(","):
+        host, _, port = part.strip().rpartition(":")
+        if not host:
+            host, port = port, "7077"
+        try:
+            out.append((host.strip("[]"), int(port)))
+        except ValueError as exc:
+            raise ConfigError(f"[link.spark] master = {master!r}: bad port {port!r}") from exc
+    return out
+
+
+def _check_reachable(master: str, timeout: float) -> None:
+    """Fail fast, naming the URL, when no master of a standalone URL accepts a connection.
+
+    Spark itself retries an unreachable standalone master for about a minute and then
+    leaves a half-started context behind; a plain TCP connect answers in ``timeout`` s.
+    """
+    import socket
+
+    errors = []
+    for host, port in _master_addresses(master):
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return
+        except OSError as exc:
+            errors.append(f"{host}:{port}: {exc}")
+    raise LinkageError(
+        f"[link.spark] master = {master!r}: the Spark master cannot be reached "
+        f"({'; '.join(errors)}); start it, or correct the URL in the project file"
+    )
+
+
+def spark_session(
+    master: str = "local[*]",
+    conf: Any = (),
+    *,
+    app_name: str = "undercount-link",
+    connect_timeout: float = 10.0,
+):
+    """A Spark session on ``master`` with ``conf``, and Splink's similarity UDF jar.
+
+    Parameters
+    ----------
+    master : str
+        ``local[*]``, ``spark://host:7077`` (standalone; reachability is checked first),
+        ``yarn``, ``k8s://...``. A Spark Connect URL (``sc://``) is refused: Splink's Spark
+        backend registers its similarity functions as JVM UDFs, which Spark Connect cannot.
+    conf : mapping or sequence of (key, value)
+        Passed through to the session builder (``spark.executor.memory`` ...). The jar
+        is appended to any ``spark.jars`` given; the driver's Python is the executors'
+        default Python on a ``local`` master only.
+
+    Raises
+    ------
+    LinkageError
+        PySpark or Java missing, the master unreachable (within ``connect_timeout`` s),
+        or a Spark Connect URL.
+    """
+    import os
+    import sys
+
+    if not spark_available():
+        raise LinkageError(_SPARK_HINT)
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    if master.startswith("sc://"):
+        raise LinkageError(
+            f"[link.spark] master = {master!r}: Spark Connect is not supported (Splink's "
+            "Spark backend registers JVM similarity functions, which need a classic "
+            "session); use the cluster's spark:// (or yarn / k8s://) master URL"
+        )
+    if master.startswith("spark://"):
+        _check_reachable(master, connect_timeout)
+    settings = dict(conf.items() if hasattr(conf, "items") else conf)
+    jar = similarity_jar_location()
+    jars = [j for j in settings.get("spark.jars", "").split(",") if j]
+    settings["spark.jars"] = ",".join([*jars, jar] if jar not in jars else jars)
+    settings.setdefault("spark.sql.execution.arrow.pyspark.enabled", "true")
+    settings.setdefault("spark.ui.enabled", "false")
+    # PySpark starts its Python workers with $PYSPARK_PYTHON (the conf key is read only
+    # by spark-submit); on a local master that is this interpreter, elsewhere whatever
+    # spark.pyspark.python names (the executors' Python must have undercount installed).
+    python = settings.get("spark.pyspark.python") or (
+        sys.executable if master.startswith("local") else None
+    )
+    if python and "PYSPARK_PYTHON" not in os.environ:
+        os.environ["PYSPARK_PYTHON"] = python
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for key, value in settings.items():
+        builder = builder.config(key, str(value))
+    try:
+        return builder.getOrCreate()
+    except Exception as exc:  # Py4J/JVM start-up errors: one typed error naming the URL
+        raise LinkageError(
+            f"[link.spark] master = {master!r}: could not start a Spark session: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def register_frame(db_api, frame: pd.DataFrame, name: str):

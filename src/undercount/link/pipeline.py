@@ -260,7 +260,9 @@ def link_project(
     write : bool
         Write the output folder (atomically). False: only return the result.
     spark_session : optional
-        A Spark session for ``backend = "spark"`` (default: a new local one).
+        A Spark session for ``backend = "spark"`` (default: one on ``[link.spark] master``).
+        With Spark the result is a :class:`undercount.link.spark_pipeline.SparkLinkResult`
+        (the tables stay Spark DataFrames; the parquet outputs are folders of part files).
     on_stage : callable, optional
         Called with each stage's name as it starts (``read``, ``standardise``, ``link``,
         ``tables``, ``write``): the CLI uses it to say where an interrupt landed.
@@ -283,6 +285,12 @@ def link_project(
     if write:
         check_output_folder(config.output, source=str(config.path))
     check_distinct_lists(config.lists, source=str(config.path))
+    if config.link.backend == "spark":
+        # The records stay in Spark: read, standardised, linked and written on the executors
+        # (pyspark is optional and heavy: imported only for this backend).
+        from undercount.link.spark_pipeline import link_project_spark
+
+        return link_project_spark(config, write=write, spark_session=spark_session)
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     t0 = time.perf_counter()
@@ -459,7 +467,8 @@ def read_linkage(folder: str | Path) -> dict[str, Any]:
     """Read a linkage output folder: records, capture histories, sidecar, settings."""
     folder = Path(folder)
     needed = ["records.parquet", "capture_histories.parquet", "capture_table.json"]
-    missing = [f for f in needed if not (folder / f).is_file()]
+    # exists(): Spark writes each parquet output as a folder of part files.
+    missing = [f for f in needed if not (folder / f).exists()]
     if missing:
         raise InputError(f"{folder}: not a linkage output folder (missing {missing})")
     out: dict[str, Any] = {
@@ -469,7 +478,7 @@ def read_linkage(folder: str | Path) -> dict[str, Any]:
     }
     if (folder / "link_settings.json").is_file():
         out["settings"] = LinkSettings.from_json(folder / "link_settings.json")
-    if (folder / "standardised.parquet").is_file():
+    if (folder / "standardised.parquet").exists():
         out["standardised"] = pd.read_parquet(folder / "standardised.parquet")
     if (folder / "edges.parquet").is_file():
         out["edges"] = pd.read_parquet(folder / "edges.parquet")
