@@ -169,14 +169,40 @@ def link_records(
         report["candidates"] = score_candidates(linker)
     report["timings"]["predict"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    n = len(standardised)
-    if not np.array_equal(standardised["uid"].to_numpy(), np.arange(n)):
+    if not np.array_equal(standardised["uid"].to_numpy(), np.arange(len(standardised))):
         raise LinkageError("internal: uids must be 0..n-1 in order")
+    result = cluster_standardised(standardised, edges, settings, must_link=must_link,
+                                  cannot_link_pairs=cannot_link_pairs)
+    report["timings"]["cluster"] = time.perf_counter() - t0
+    report["n_edges"] = len(edges)
+    report["n_refused"] = result.n_refused
+    records = _record_evidence(standardised, result)
+    return records, settings, result.edges, report
+
+
+def cluster_standardised(
+    standardised: pd.DataFrame,
+    edges: pd.DataFrame,
+    settings: LinkSettings,
+    *,
+    several_lists: bool | None = None,
+    must_link: Any = None,
+    cannot_link_pairs: Any = None,
+):
+    """:func:`~undercount.link.cluster.constrained_clusters` of standardised records (row
+    ``i`` is uid ``i``) with the constraints ``settings.cannot_link`` names.
+
+    ``several_lists``: whether the linkage joins several lists (default: from the records'
+    ``list`` column). The Spark backend clusters one group of connected components at a
+    time and passes the whole linkage's answer.
+    """
+    if several_lists is None:
+        several_lists = standardised["list"].nunique() > 1
     valid_id = standardised["national_id"].where(
         standardised["id_valid"].fillna(False).astype(bool), None
     )
-    result = constrained_clusters(
-        n,
+    return constrained_clusters(
+        len(standardised),
         edges,
         national_id=valid_id if "national_id" in settings.cannot_link else None,
         sex=reliable_sex(standardised) if "sex" in settings.cannot_link else None,
@@ -184,15 +210,10 @@ def link_records(
         relatives="relatives" in settings.cannot_link,
         # Deduplicating one list, every pair is within a list: the same-list rule (kept for
         # duplicates inside one of several lists) would refuse nearly every true match.
-        same_list="same_list" in settings.cannot_link and standardised["list"].nunique() > 1,
+        same_list="same_list" in settings.cannot_link and bool(several_lists),
         must_link=must_link,
         cannot_link=cannot_link_pairs,
     )
-    report["timings"]["cluster"] = time.perf_counter() - t0
-    report["n_edges"] = len(edges)
-    report["n_refused"] = result.n_refused
-    records = _record_evidence(standardised, result)
-    return records, settings, result.edges, report
 
 
 def _record_evidence(std: pd.DataFrame, result) -> pd.DataFrame:

@@ -47,7 +47,12 @@ from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, InputError, LinkageError
 from undercount.io.project_types import ListSource, ProjectConfig
 from undercount.link._standardise import covariate_column, fix_dtypes, standardiser_name
-from undercount.link.settings import LinkSettings
+from undercount.link.relatives import REST
+from undercount.link.settings import (
+    PARTIAL_BLOCKING_FOUR_PART,
+    PARTIAL_BLOCKING_TWO_PART,
+    LinkSettings,
+)
 
 __all__ = ["SparkLinkResult", "link_project_spark"]
 
@@ -277,31 +282,188 @@ def _raise_batch_errors(std) -> None:
                      if len(errors) > 1 else errors[0]["message"], problems)
 
 
-def _fill_proxy(std, cols: list[str], n: int) -> pd.DataFrame:
-    """A frame with the records' per-list pattern of missing values, nothing else.
+def _with_relative_columns(std, cols: list[str]):
+    """``std`` plus the columns the relative-aware given-name comparison reads
+    (:func:`undercount.link.relatives.add_relative_columns`, run batch by batch: it is a
+    function of each record alone), or ``std`` unchanged where it adds none."""
+    from pyspark.sql import types as T
 
-    ``n`` rows, an int8-coded categorical per column (code -1 = missing), counted in Spark
-    by distinct (list, fill pattern): ``notna()``, ``len`` and ``list`` answer as on the
-    standardised records.
+    from undercount.link.relatives import add_relative_columns
+
+    if "given" not in cols or "given_script" in cols:
+        return std, cols
+    added = ["given_script", "rest_key"]
+    schema = T.StructType([*std.schema.fields,
+                           *(T.StructField(c, T.StringType()) for c in added)])
+
+    def run(batches):
+        for batch in batches:
+            out = add_relative_columns(batch)
+            for c in added:
+                out[c] = out[c].astype(object).where(out[c].notna(), None)
+            yield out
+
+    return std.mapInPandas(run, schema), [*cols, *added]
+
+
+#: Columns whose values, not only whether they are present, the settings and the trainer read
+#: from the records on the driver: the partial blocking rules' pair counts
+#: (:func:`undercount.link.settings.rule_pairs`) and the relative patterns
+#: (:func:`undercount.link.relatives.relative_pattern_counts`).
+_VALUED = tuple(dict.fromkeys([
+    *(c for rule in (*PARTIAL_BLOCKING_FOUR_PART, *PARTIAL_BLOCKING_TWO_PART) for c in rule),
+    *REST, "given", "given_key", "given_script",
+]))
+
+
+def _proxy(rel, cols: list[str], n: int, lists: tuple[str, ...]) -> pd.DataFrame:
+    """The records as the driver-side functions see them, without their values.
+
+    ``n`` rows in uid order, one column per standardised column (plus ``given_script``):
+    ``list`` as a categorical; each column of :data:`_VALUED` as a code (float, NaN where
+    missing) that two records share exactly when their values are equal, so counts of
+    equal values are exact; every other column as a one-category categorical (code -1 =
+    missing). ``notna()``, ``len``, ``list``, grouping and ``value_counts`` therefore answer
+    as on the standardised records. The codes (a record's smallest uid with the same value)
+    are computed in Spark.
     """
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    others = [c for c in cols if c != "list"]
-    flags = [F.col(f"`{c}`").isNotNull().cast("int").alias(f"f{i}")
-             for i, c in enumerate(others)]
-    patterns = std.groupBy("list", *flags).count().toPandas()
-    if int(patterns["count"].sum()) != n:
-        raise LinkageError("internal: the fill patterns do not add up to the records")
-    reps = np.repeat(np.arange(len(patterns)), patterns["count"].to_numpy())
+    valued = [c for c in cols if c in _VALUED]
+    flagged = [c for c in cols if c != "list" and c not in valued]
+    if len(flagged) > 62:
+        raise LinkageError(f"internal: {len(flagged)} standardised columns (at most 62)")
+    mask = F.lit(0).cast("long")
+    for i, c in enumerate(flagged):
+        mask = mask.bitwiseOR(F.when(F.col(f"`{c}`").isNotNull(), F.lit(1 << i).cast("long"))
+                              .otherwise(F.lit(0).cast("long")))
+    codes = [
+        F.when(F.col(f"`{c}`").isNotNull(),
+               F.min("uid").over(Window.partitionBy(f"`{c}`"))).alias(f"v{i}")
+        for i, c in enumerate(valued)
+    ]
+    index = F.lit(-1)
+    for i, name in enumerate(lists):
+        index = F.when(F.col("list") == name, F.lit(i)).otherwise(index)
+    frame = (
+        rel.select("uid", index.cast("int").alias("_list"), mask.alias("_mask"), *codes)
+        .orderBy("uid").toPandas()
+    )
+    if len(frame) != n or not np.array_equal(frame["uid"].to_numpy(), np.arange(n)):
+        raise LinkageError("internal: the proxy does not have one row per record")
     out: dict[str, Any] = {}
-    lists = patterns["list"].astype(str)
-    cats = sorted(lists.unique())
-    codes = pd.Categorical(lists, categories=cats).codes.astype(np.int8)
-    out["list"] = pd.Categorical.from_codes(codes[reps], categories=cats)
-    for i, c in enumerate(others):
-        filled = patterns[f"f{i}"].to_numpy(dtype=np.int8)
-        out[c] = pd.Categorical.from_codes((filled - 1)[reps], categories=["x"])
-    return pd.DataFrame(out)[cols]
+    for c in cols:
+        if c == "list":
+            out[c] = pd.Categorical.from_codes(frame["_list"].to_numpy(dtype=np.int8),
+                                               categories=list(lists))
+        elif c in valued:
+            out[c] = pd.to_numeric(frame[f"v{valued.index(c)}"]).astype("float64")
+        else:
+            bit = (frame["_mask"].to_numpy(dtype=np.int64) >> flagged.index(c)) & 1
+            out[c] = pd.Categorical.from_codes(bit.astype(np.int8) - 1, categories=["x"])
+    return pd.DataFrame(out)
+
+
+# ---------------------------------------------------------------------------- DuckDB's samples
+#: Columns of the registered tables holding DuckDB's ``hash()`` of each record's Splink id
+#: (``source_dataset || '-__-' || uid``, or ``uid`` alone for one list), and of that id with
+#: the seed appended, as ``decimal(20,0)`` (DuckDB's hash is an unsigned 64-bit integer).
+_HASH = "undercount_duckdb_hash"
+_HASH_SEED = "undercount_duckdb_hash_seed"
+
+
+def _uid_columns(source: str | None, dialect: str) -> list[Any]:
+    from splink.internals.input_column import InputColumn
+
+    names = ["source_dataset", "uid"] if source is not None else ["uid"]
+    return [InputColumn(c, sqlglot_dialect_str=dialect) for c in names]
+
+
+def _seeded(composite: str, seed: int | None) -> str | None:
+    # As splink.internals.dialects.SplinkDialect.proportion_sample_sql mixes in the seed.
+    return None if seed is None else f"({composite}) || '_{seed}'"
+
+
+def _with_duckdb_hashes(sdf, source: str | None, seed: int | None):
+    """``sdf`` (with ``uid``) plus :data:`_HASH` and :data:`_HASH_SEED`, computed by DuckDB
+    on the executors, batch by batch, with the SQL Splink's DuckDB backend hashes."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+    from splink.internals.unique_id_concat import _composite_unique_id_from_nodes_sql
+
+    composite = _composite_unique_id_from_nodes_sql(_uid_columns(source, "duckdb"))
+    seeded = _seeded(composite, seed) or "NULL"
+    src = "" if source is None else "'" + source.replace("'", "''") + "' AS source_dataset, "
+    sql = (f"SELECT CAST(hash({composite}) AS VARCHAR) AS h, "
+           f"CAST(hash({seeded}) AS VARCHAR) AS hs FROM (SELECT {src}uid FROM batch)")
+    schema = T.StructType([*sdf.schema.fields, T.StructField(_HASH, T.StringType()),
+                           T.StructField(_HASH_SEED, T.StringType())])
+
+    def run(batches):
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute("SET threads = 1")  # one thread keeps the rows in order
+        for batch in batches:
+            ids = batch[["uid"]].astype("int64")  # BIGINT, as the DuckDB backend has it
+            con.register("batch", ids)
+            hashes = con.execute(sql).df()
+            con.unregister("batch")
+            yield batch.assign(**{_HASH: hashes["h"].to_numpy(object),
+                                  _HASH_SEED: hashes["hs"].to_numpy(object)})
+
+    return (sdf.mapInPandas(run, schema)
+            .withColumn(_HASH, F.col(_HASH).cast("decimal(20,0)"))
+            .withColumn(_HASH_SEED, F.col(_HASH_SEED).cast("decimal(20,0)")))
+
+
+class _DuckDBHashDialect:
+    """Splink's Spark dialect, except that the hash of a record's id is DuckDB's.
+
+    Splink draws every sample from a hash of the record ids: the u sample (with the seed
+    mixed in), its chunks, and the sample of blocked pairs an EM session takes when there
+    are more than ``max_pairs``. Each engine has its own hash function, so the same seed
+    drew different samples and trained slightly different models. Here the id's hash is
+    read from the columns :func:`_with_duckdb_hashes` filled with DuckDB's, so Spark takes
+    exactly DuckDB's samples. Every other method is Splink's Spark dialect's, run with this
+    object as ``self`` (so they, too, reach the hash through it). Ids hashed in some other
+    form (none in Splink 5) fall back to Spark's hash and are listed in ``unmatched``.
+    """
+
+    def __init__(self, base: Any, uid_columns: list[Any], seed: int | None) -> None:
+        from splink.internals.unique_id_concat import _composite_unique_id_from_nodes_sql
+
+        self._base = base
+        self._columns = {}
+        for prefix in (None, "l", "r"):
+            column = _HASH if prefix is None else f"{prefix}.{_HASH}"
+            self._columns[_squash(_composite_unique_id_from_nodes_sql(uid_columns, prefix))] = (
+                column)
+        seeded = _seeded(_composite_unique_id_from_nodes_sql(uid_columns), seed)
+        if seeded is not None:
+            self._columns[_squash(seeded)] = _HASH_SEED
+        self.unmatched: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        import inspect
+        import types
+
+        attr = inspect.getattr_static(type(self._base), name, None)
+        if isinstance(attr, types.FunctionType):
+            return attr.__get__(self)
+        return getattr(self._base, name)
+
+    def hash_function_expression(self, col_expression: str) -> str:
+        column = self._columns.get(_squash(col_expression))
+        if column is None:
+            self.unmatched.append(col_expression)
+            return self._base.hash_function_expression(col_expression)
+        return column
+
+
+def _squash(sql: str) -> str:
+    return "".join(sql.split())
 
 
 # ---------------------------------------------------------------------------- clustering
@@ -316,6 +478,7 @@ def _cluster_schema():
         T.StructField("match_weight", T.DoubleType()),
         T.StructField("status", T.StringType()),
         T.StructField("within", T.BooleanType()),
+        T.StructField("refused_by", T.StringType()),
         T.StructField("rep_l", T.LongType()),
         T.StructField("rep_r", T.LongType()),
         T.StructField("size", T.LongType()),
@@ -325,28 +488,29 @@ def _cluster_schema():
     ])
 
 
-def _cluster_component(
-    nodes: pd.DataFrame, edges: pd.DataFrame, large_size: int, use_id: bool, use_sex: bool
+def _cluster_group(
+    nodes: pd.DataFrame, edges: pd.DataFrame, settings: LinkSettings, several_lists: bool,
+    large_size: int,
 ) -> pd.DataFrame:
-    """The greedy constrained clustering of one connected component (see the module
-    docstring of :mod:`undercount.link.cluster`), its edge outcomes and suspicious clusters.
+    """The constrained clustering of a group of whole connected components
+    (:func:`undercount.link.pipeline.cluster_standardised`, as on DuckDB), its edge
+    outcomes and suspicious clusters. ``nodes`` are the components' standardised records.
 
-    Clusters are named by their smallest uid (``rep``)."""
-    from undercount.link.cluster import ClusterResult, constrained_clusters, suspicious_clusters
+    Components never interact (no edge joins two), and the greedy processes each
+    component's edges in the same order as over all edges, so clustering a group of
+    components gives the clusters of the whole run. Clusters are named by their smallest
+    uid (``rep``)."""
+    from undercount.link.cluster import suspicious_clusters
+    from undercount.link.pipeline import cluster_standardised
 
-    nodes = nodes.sort_values("uid", ignore_index=True)
+    nodes = nodes.drop(columns=["_g"]).sort_values("uid", ignore_index=True)
     uids = nodes["uid"].to_numpy(dtype=np.int64)
     local = pd.DataFrame({
         "uid_l": np.searchsorted(uids, edges["uid_l"].to_numpy(dtype=np.int64)),
         "uid_r": np.searchsorted(uids, edges["uid_r"].to_numpy(dtype=np.int64)),
         "match_probability": edges["match_probability"].to_numpy(dtype=np.float64),
     })
-    res = constrained_clusters(
-        len(uids), local,
-        national_id=nodes["vid"].astype(object).where(nodes["vid"].notna(), None)
-        if use_id else None,
-        sex=nodes["sex"].astype(object).where(nodes["sex"].notna(), None) if use_sex else None,
-    )
+    res = cluster_standardised(nodes, local, settings, several_lists=several_lists)
     # Local clusters are numbered by their smallest local index = smallest uid.
     first = np.full(res.cluster.max() + 1, -1, dtype=np.int64)
     for i in range(len(uids) - 1, -1, -1):
@@ -359,11 +523,12 @@ def _cluster_component(
         "match_weight": edges["match_weight"].to_numpy(dtype=np.float64),
         "status": res.edges["status"].to_numpy(),
         "within": res.edges["within"].to_numpy(),
+        "refused_by": (res.edges["refused_by"].to_numpy() if "refused_by" in res.edges
+                       else None),
         "rep_l": first[res.cluster[local["uid_l"].to_numpy()]],
         "rep_r": first[res.cluster[local["uid_r"].to_numpy()]],
     })
-    sus = suspicious_clusters(ClusterResult(res.cluster, res.edges, res.n_refused),
-                              large_size=large_size)
+    sus = suspicious_clusters(res, large_size=large_size)
     out_sus = pd.DataFrame({
         "kind": "suspicious",
         "rep_l": first[sus["cluster_id"].to_numpy(dtype=np.int64)],
@@ -376,7 +541,7 @@ def _cluster_component(
     for c in ("uid_l", "uid_r", "rep_l", "rep_r", "size", "strong_components"):
         out[c] = pd.array(out[c], dtype="Int64")
     # Plain object strings: pandas' Arrow-backed strings reach Spark as chunked arrays.
-    for c in ("kind", "status", "reasons"):
+    for c in ("kind", "status", "refused_by", "reasons"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     out["within"] = pd.array(out["within"], dtype="boolean")
     return out[_cluster_schema().fieldNames()]
@@ -439,6 +604,44 @@ def _number_clusters(spark, reps):
     )
 
 
+# ---------------------------------------------------------------------------- the linker
+def _linker(spark, rel, cols: list[str], settings: LinkSettings, config: ProjectConfig):
+    """A Splink ``Linker`` on Spark over the records ``rel``, registered as
+    :func:`undercount.link.train.build_linker` registers them on DuckDB (one table per list,
+    the columns the settings use), plus DuckDB's hashes of the record ids, which the
+    returned :class:`_DuckDBHashDialect` (set as the linker's dialect) reads."""
+    from pyspark.sql import functions as F
+    from splink import Linker, SparkAPI
+
+    from undercount.link.train import splink_settings, used_columns
+
+    db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
+    wanted = used_columns(settings)
+    used = ["uid", *[c for c in wanted if c in cols]]
+    if "name_token_set" in wanted and "name_tokens" in cols:
+        # The comparison works on a list; the standardised column is a space-joined string.
+        rel = rel.withColumn("name_token_set", F.split("name_tokens", " "))
+        used.append("name_token_set")
+    seed = settings.seed
+    if settings.link_type == "dedupe_only":
+        parts = [(None, rel, "records")]
+    else:
+        parts = [(f"list_{spec.name}", rel.filter(F.col("list") == spec.name),
+                  f"list_{spec.name}") for spec in config.lists]
+    tables = [
+        # Checkpointed: Splink reads the input tables anew in many of its queries.
+        db_api.register(_with_duckdb_hashes(part.select(*used), source, seed).localCheckpoint(),
+                        dataset_display_name=name)
+        for source, part, name in parts
+    ]
+    linker = Linker(tables if len(tables) > 1 else tables[0], splink_settings(settings),
+                    log_level=None)
+    uid_columns = linker._settings_obj.column_info_settings.unique_id_input_columns
+    dialect = _DuckDBHashDialect(db_api.sql_dialect, uid_columns, seed)
+    db_api.sql_dialect = dialect
+    return linker, dialect
+
+
 # ---------------------------------------------------------------------------- pipeline
 def link_project_spark(
     config: ProjectConfig, *, write: bool = True, spark_session: Any = None
@@ -458,11 +661,10 @@ def link_project_spark(
         ``[link.spark] master`` with ``[link.spark] conf``.
     """
     from pyspark.sql import functions as F
-    from splink import Linker, SparkAPI
 
     from undercount.link.backends import spark_session as make_session
     from undercount.link.pipeline import person_covariates, settings_for
-    from undercount.link.train import splink_settings, train, used_columns
+    from undercount.link.train import train
 
     lk = config.link
     spark = spark_session or make_session(lk.spark.master, lk.spark.conf)
@@ -481,27 +683,24 @@ def link_project_spark(
     # Checkpoints cut the lineage: Spark's analyser re-walks every plan a DataFrame was
     # built from, and the joins below reuse these tables many times.
     std = std.drop(_ERROR).localCheckpoint()
-    proxy = _fill_proxy(std, cols, n)
+    # The relative-aware comparison's columns, as build_linker adds them on DuckDB.
+    rel, rel_cols = _with_relative_columns(std, cols)
+    rel = rel.localCheckpoint()
+    proxy = _proxy(rel, [c for c in rel_cols if c != "rest_key"], n, config.list_names)
     timings["standardise"] = time.perf_counter() - t0
 
     settings = settings_for(proxy, lk, n_lists=len(config.lists), seed=config.seed)
     report: dict[str, Any] = {}
     try:
         t0 = time.perf_counter()
-        db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
-        used = ["uid", *[c for c in used_columns(settings) if c in cols]]
-        if settings.link_type == "dedupe_only":
-            tables = [db_api.register(std.select(*used), dataset_display_name="records")]
-        else:
-            tables = [
-                db_api.register(std.filter(F.col("list") == spec.name).select(*used),
-                                dataset_display_name=f"list_{spec.name}")
-                for spec in config.lists
-            ]
-        linker = Linker(tables if len(tables) > 1 else tables[0], splink_settings(settings),
-                        log_level=None)
+        linker, dialect = _linker(spark, rel, rel_cols, settings, config)
         if settings.model is None:
             settings, report["training"] = train(linker, settings, proxy)
+        if dialect.unmatched:
+            report.setdefault("warnings", []).append(
+                "Splink hashed record ids in a form undercount does not know, so Spark drew "
+                f"its own samples there (the model can differ from DuckDB's): {dialect.unmatched}"
+            )
         timings["train"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -524,30 +723,27 @@ def link_project_spark(
 
         t0 = time.perf_counter()
         # Connected components at the threshold over the records that have an edge; the
-        # constrained clustering then runs per component.
+        # constrained clustering then runs on groups of whole components.
         components = _connected_components(edges)
-        use_id = "national_id" in settings.cannot_link
-        use_sex = "sex" in settings.cannot_link
-        vid = F.when(F.col("id_valid"), F.col("national_id")) if "id_valid" in cols else F.lit(None)
-        nodes = components.join(
-            std.select("uid", vid.cast("string").alias("vid"),
-                       F.col("sex").cast("string").alias("sex")), "uid"
-        )
+        groups = max(1, int(spark.conf.get("spark.sql.shuffle.partitions", "200")))
+        group = F.pmod(F.col("comp"), F.lit(groups)).alias("_g")
+        nodes = components.select("uid", group).join(std, "uid")
         # Fresh expressions: both sides of the cogroup derive from `components`.
         comp_edges = edges.join(
-            components.select(F.col("uid").alias("uid_l"), (F.col("comp") + 0).alias("comp")),
-            "uid_l",
+            components.select(F.col("uid").alias("uid_l"), group), "uid_l",
         )
         large = max(10, 3 * len(config.lists))
+        several = len(config.lists) > 1
 
-        def per_component(node_frame, edge_frame):
+        def per_group(node_frame, edge_frame):
             if len(node_frame) == 0:
                 return pd.DataFrame(columns=_cluster_schema().fieldNames())
-            return _cluster_component(node_frame, edge_frame, large, use_id, use_sex)
+            return _cluster_group(node_frame, edge_frame.drop(columns=["_g"]), settings,
+                                  several, large)
 
         clustered = (
-            nodes.groupBy("comp").cogroup(comp_edges.groupBy("comp"))
-            .applyInPandas(per_component, _cluster_schema())
+            nodes.groupBy("_g").cogroup(comp_edges.groupBy("_g"))
+            .applyInPandas(per_group, _cluster_schema())
             .localCheckpoint()
         )
         out_edges = clustered.filter(F.col("kind") == "edge")
@@ -618,8 +814,10 @@ def link_project_spark(
             histories.groupBy(*config.list_names, *config.strata.sources()).count()
             .toPandas()
         )
+        # refused_by as on DuckDB: there only when a relative or same-list rule was checked.
+        by = out_edges.filter(F.col("refused_by").isNotNull()).limit(1).count() > 0
         edges_out = out_edges.select("uid_l", "uid_r", "match_probability", "match_weight",
-                                     "status", "within")
+                                     "status", "within", *(["refused_by"] if by else []))
         timings["tables"] = time.perf_counter() - t0
     except (LinkageError, InputError, ConfigError, ImportError):
         raise
