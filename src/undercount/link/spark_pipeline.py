@@ -4,27 +4,34 @@ What runs where (see ``docs/scale.md``):
 
 - **Executors**: reading the lists (CSV, Parquet), the record-id checks, the Arabic/Latin
   standardiser (:func:`undercount.names.standardise`, the same function as on DuckDB, run
-  batch by batch in a ``mapInPandas``), blocking, the u sample, EM, prediction (Splink's
-  SQL), connected components (min-label propagation), the package's constrained clustering (one
-  component per group, :func:`undercount.link.cluster.constrained_clusters` in an
-  ``applyInPandas``), the suspicious-cluster checks, the capture histories
-  (:func:`undercount.tables.build.capture_histories` per group of clusters) and the parquet
-  outputs (written by Spark, one folder of part files each).
-- **Driver**: the project file, the trained model, a few aggregates (column fill rates,
-  per-list fill patterns, block sizes), the capture table (one row per observed pattern and
-  stratum), and ``suspicious_clusters.csv`` (the clusters flagged for review).
+  batch by batch in a ``mapInPandas``), the relative-aware comparison's columns
+  (:func:`undercount.link.relatives.add_relative_columns`, likewise), blocking, the u
+  sample, EM, prediction (Splink's SQL), connected components (min-label propagation), the
+  package's constrained clustering (:func:`undercount.link.pipeline.cluster_standardised`,
+  with the national-ID, sex, relatives and same-list constraints, on groups of whole
+  connected components in an ``applyInPandas``), the suspicious-cluster checks, the capture
+  histories (:func:`undercount.tables.build.capture_histories` per group of clusters) and
+  the parquet outputs (written by Spark, one folder of part files each).
+- **Driver**: the project file, the trained model, a proxy of the records for the settings
+  and the prior (:func:`_proxy`), a few aggregates (block sizes, EM's sums), the capture
+  table (one row per observed pattern and stratum), and ``suspicious_clusters.csv``.
 
 Equivalence with the DuckDB path. Records get the same ``uid`` (list order, then file
-order); Splink runs the same settings; the constrained clustering is greedy within each
-connected component and components never interact, so running it per component gives the
-same clusters; clusters are numbered by their smallest uid as there. The fill-rate proxy
-given to :meth:`LinkSettings.for_records` and to :func:`undercount.link.train.train` has the
-same number of records and the same per-record pattern of missing values per list as the
-standardised records (the only thing those functions read from them), so the settings and
-the prior are the same.
+order); Splink runs the same settings on the same tables (one per list, the same columns,
+term frequencies over all records); every sample Splink draws (the u sample, its chunks,
+EM's sample of blocked pairs) is selected by a hash of the record ids, and here that hash is
+DuckDB's (:class:`_DuckDBHashDialect`), so both engines train on the same pairs and the
+models, rounded to 8 digits as on DuckDB, are equal; the proxy gives
+:meth:`LinkSettings.for_records` and :func:`undercount.link.train.train` the same answers
+as the standardised records (presence of values, pair counts of equal values, relative
+patterns), so the settings, the prior and the relatives' u are the same; the constrained
+clustering is greedy within each connected component and components never interact, so
+running it on groups of components gives the same clusters; clusters are numbered by their
+smallest uid as there.
 
-The driver does hold one int8 code per record and standardised column for that proxy
-(``n x columns`` bytes: 25 MB at a million records), never the records themselves.
+The driver holds the proxy: per record one bit per standardised column and a code per
+column in :data:`_VALUED` (about 100 bytes a record: 100 MB at a million records, in the
+driver's Python process), never the records themselves.
 """
 
 from __future__ import annotations
