@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -68,6 +70,58 @@ def test_unreachable_master_fails_fast_naming_the_url(make_project):
         link_project(path)
     assert time.monotonic() - t0 < 60
     assert "cannot be reached" in str(err.value)
+    assert not (path.parent / "linked").exists()
+
+
+@contextmanager
+def _not_spark(answer: bytes | None):
+    """A server on 127.0.0.1 that accepts connections and answers ``answer`` to anything
+    (an HTTP proxy does) or, with None, nothing at all; yields its URL."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+    held = []
+
+    def serve():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            if answer is not None:
+                conn.recv(4096)
+                conn.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"spark://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+@pytest.mark.skipif(not spark_available(), reason="needs pyspark and Java")
+@pytest.mark.parametrize("answer, problem", [
+    (b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n", "not in Spark's protocol"),
+    (None, "sent no answer in 10 s"),
+])
+def test_a_port_that_is_not_a_spark_master_fails_fast(make_project, answer, problem):
+    # Something listens (here: a proxy answering HTTP, or a silent service) but it is no
+    # Spark master: Spark would retry it for a minute, then fail obscurely.
+    with _not_spark(answer) as url:
+        path = _spark(make_project(), f'[link.spark]\nmaster = "{url}"\n')
+        t0 = time.monotonic()
+        with pytest.raises(LinkageError, match=url.replace(".", r"\.")) as err:
+            link_project(path)
+    assert time.monotonic() - t0 < 60
+    assert "not a Spark master" in str(err.value) and problem in str(err.value)
     assert not (path.parent / "linked").exists()
 
 

@@ -112,21 +112,67 @@ def _master_addresses(master: str) -> list[tuple[str, int]]:
     return out
 
 
+#: Spark's network protocol (``org.apache.spark.network.protocol``): a frame is its length
+#: (8 bytes, big-endian, itself included), a message type byte and the message.
+_STREAM_REQUEST = 6
+_MESSAGE_TYPES = range(13)
+
+
+def _spark_answer(sock: Any, timeout: float) -> str | None:
+    """None when the peer answers as Spark's RPC server does, else what it did instead.
+
+    Sends a request for a stream that does not exist (the master answers with a
+    ``StreamFailure`` frame and logs one error naming ``undercount-master-check``). A peer
+    that closes without answering passes (a master that requires authentication may), so
+    only a peer that answers something else, or nothing, is refused.
+    """
+    import struct
+
+    stream = b"undercount-master-check"
+    body = bytes([_STREAM_REQUEST]) + struct.pack(">i", len(stream)) + stream
+    data = b""
+    try:
+        sock.settimeout(timeout)
+        sock.sendall(struct.pack(">q", 8 + len(body)) + body)
+        while len(data) < 9:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except TimeoutError:
+        if not data:
+            return f"it accepts connections but sent no answer in {timeout:g} s"
+    except OSError:
+        return None
+    if len(data) < 9:
+        return None if not data else f"it answered {data!r}"
+    length = int.from_bytes(data[:8], "big")
+    if 9 <= length < 1 << 31 and data[8] in _MESSAGE_TYPES:
+        return None
+    return f"it answered {data[:40]!r}..., not in Spark's protocol"
+
+
 def _check_reachable(master: str, timeout: float) -> None:
-    """Fail fast, naming the URL, when no master of a standalone URL accepts a connection.
+    """Fail fast, naming the URL, unless a master of a standalone URL answers.
 
     Spark itself retries an unreachable standalone master for about a minute and then
-    leaves a half-started context behind; a plain TCP connect answers in ``timeout`` s.
+    leaves a half-started context behind; a TCP connect, and one request in Spark's own
+    protocol (:func:`_spark_answer`: something else listening on the port, such as a proxy
+    that accepts every connection, is refused too), answer in ``timeout`` s each.
     """
     import socket
 
     errors = []
     for host, port in _master_addresses(master):
         try:
-            with socket.create_connection((host, port), timeout=timeout):
-                return
+            with socket.create_connection((host, port), timeout=timeout) as sock:
+                problem = _spark_answer(sock, timeout)
         except OSError as exc:
             errors.append(f"{host}:{port}: {exc}")
+            continue
+        if problem is None:
+            return
+        errors.append(f"{host}:{port}: not a Spark master: {problem}")
     raise LinkageError(
         f"[link.spark] master = {master!r}: the Spark master cannot be reached "
         f"({'; '.join(errors)}); start it, or correct the URL in the project file"

@@ -82,6 +82,7 @@ from undercount.tables.build import capture_histories, sidecar
 
 __all__ = [
     "LinkResult",
+    "cluster_standardised",
     "link_project",
     "link_records",
     "list_overlaps",
