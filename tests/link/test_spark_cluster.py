@@ -62,14 +62,35 @@ def _spark_project(path: Path, master: str) -> Path:
     return out
 
 
+def _parameters(model: dict) -> list:
+    """The trained numbers of a Splink model (its SQL is in each engine's dialect)."""
+    out = [model["probability_two_random_records_match"]]
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            out.append((comparison["output_column_name"], level.get("label_for_charts"),
+                        level.get("m_probability"), level.get("u_probability")))
+    return out
+
+
+def _numbers(parameters: list) -> np.ndarray:
+    return np.array([parameters[0], *(v for p in parameters[1:] for v in p[2:])],
+                    dtype=float)
+
+
 def _same(duck, spark_result) -> None:
     """The same model, clusters, capture histories, capture table, suspicious clusters and
     edges with the same outcome. The engines draw the same training samples (DuckDB's), so
-    the trained models are equal (rounded to 8 digits, as on DuckDB) and the match
-    probabilities agree up to floating-point rounding."""
+    they train the same model: rounded to 8 digits (as on DuckDB), it is equal but for an
+    odd last digit where the engines' sums, added in another order, lie either side of a
+    rounding boundary (measured on Airwars/MoH: one m of 50, 0.016191233 against
+    0.016191234), and the match probabilities agree to that precision."""
     out = spark_result.output
-    assert spark_result.settings.model == duck.settings.model
-    assert spark_result.settings.to_dict() == duck.settings.to_dict()
+    spark_model = _parameters(spark_result.settings.model)
+    duck_model = _parameters(duck.settings.model)
+    assert [p[:2] for p in spark_model[1:]] == [p[:2] for p in duck_model[1:]]
+    np.testing.assert_allclose(_numbers(spark_model), _numbers(duck_model), rtol=2e-7)
+    settings = {k: v for k, v in spark_result.settings.to_dict().items() if k != "model"}
+    assert settings == {k: v for k, v in duck.settings.to_dict().items() if k != "model"}
     assert spark_result.capture_table() == duck.capture_table()
     histories = pd.read_parquet(out / "capture_histories.parquet")
     pd.testing.assert_frame_equal(histories, duck.capture_histories, check_dtype=False)
@@ -77,13 +98,13 @@ def _same(duck, spark_result) -> None:
     exact = [c for c in records.columns if c != "best_match_probability"]
     pd.testing.assert_frame_equal(records[exact], duck.records[exact], check_dtype=False)
     np.testing.assert_allclose(records["best_match_probability"],
-                               duck.records["best_match_probability"], rtol=1e-9)
+                               duck.records["best_match_probability"], rtol=1e-6)
     edges = pd.read_parquet(out / "edges.parquet")
     assert list(edges.columns) == list(duck.edges.columns)
     cols = [c for c in edges.columns if c not in ("match_probability", "match_weight")]
     pd.testing.assert_frame_equal(edges[cols], duck.edges[cols], check_dtype=False)
     for col in ("match_probability", "match_weight"):
-        np.testing.assert_allclose(edges[col], duck.edges[col], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(edges[col], duck.edges[col], rtol=1e-6, atol=1e-9)
     suspicious = spark_result.suspicious
     pd.testing.assert_frame_equal(suspicious, duck.suspicious, check_dtype=False)
     standardised = pd.read_parquet(out / "standardised.parquet")
