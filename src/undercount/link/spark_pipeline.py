@@ -680,7 +680,7 @@ def _linker(spark, rel, cols: list[str], settings: LinkSettings, config: Project
     wanted = used_columns(settings)
     used = ["uid", *[c for c in wanted if c in cols]]
     if "name_token_set" in wanted and "name_tokens" in cols:
-        # The comparison works on a list; the standardised column is a space-joined string.
+        # As build_linker: the tokens as an array (the column holds them space-separated).
         rel = rel.withColumn("name_token_set", F.split("name_tokens", " "))
         used.append("name_token_set")
     seed = settings.seed
