@@ -24,6 +24,9 @@ names (``chains``, ``iterations``, ``burn_in``, ``imputations``, ...)::
     [link]
     backend = "duckdb"           # or "spark"
     threshold = 0.9
+    [link.spark]                 # only with backend = "spark" (see docs/scale.md)
+    master = "spark://host:7077" # default "local[*]"
+    conf = { "spark.executor.memory" = "4g" }   # passed through to the Spark session
 
     [capture_histories]          # instead of [[lists]]: one row per person, 0/1 list columns
     file = "records.csv"
@@ -92,6 +95,7 @@ from undercount.io.project_types import (
     ListSource,
     ProjectConfig,
     ReportSpec,
+    SparkConfig,
     StrataSpec,
 )
 from undercount.io.readers import check_encoding
@@ -208,6 +212,34 @@ def _number(table, key, default, p, *, lo=None, hi=None, integer=False, where="[
     return value
 
 
+def _parse_spark(table: Any, p: _Problems) -> SparkConfig:
+    if table is None:
+        return SparkConfig()
+    if not isinstance(table, dict):
+        p.add("[link.spark] must be a table")
+        return SparkConfig()
+    _unknown_keys(table, ["master", "conf"], "[link.spark]", p)
+    master = table.get("master", "local[*]")
+    if not isinstance(master, str) or not master.strip():
+        p.add(f"[link.spark] master = {master!r}: expected a Spark master URL such as "
+              "\"local[*]\" or \"spark://host:7077\"")
+        master = "local[*]"
+    conf = table.get("conf", {})
+    pairs: list[tuple[str, str]] = []
+    if not isinstance(conf, dict):
+        p.add(f"[link.spark] conf = {conf!r}: expected a table of Spark settings, e.g. "
+              "{ \"spark.executor.memory\" = \"4g\" }")
+    else:
+        for key, value in conf.items():
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            if not isinstance(value, str | int | float):
+                p.add(f"[link.spark] conf.{key} = {value!r}: expected a string or number")
+                continue
+            pairs.append((str(key), str(value)))
+    return SparkConfig(master=master.strip(), conf=tuple(pairs))
+
+
 def _parse_link(table: Any, p: _Problems) -> LinkConfig:
     if table is None:
         return LinkConfig()
@@ -217,7 +249,7 @@ def _parse_link(table: Any, p: _Problems) -> LinkConfig:
     allowed = [
         "backend", "threshold", "blocking_rules", "em_blocking_rules", "max_pairs",
         "em_max_iterations", "em_convergence", "prior", "prior_recall", "threads",
-        "memory_limit",
+        "memory_limit", "spark",
     ]
     _unknown_keys(table, allowed, "[link]", p)
     backend = table.get("backend", "duckdb")
@@ -251,6 +283,7 @@ def _parse_link(table: Any, p: _Problems) -> LinkConfig:
         prior_recall=float(_number(table, "prior_recall", 0.7, p, lo=0.01, hi=1.0)),
         threads=int(_number(table, "threads", 2, p, lo=1, hi=1024, integer=True)),
         memory_limit=memory_limit,
+        spark=_parse_spark(table.get("spark"), p),
     )
 
 

@@ -94,6 +94,27 @@ class ListSource:
 
 
 @dataclass(frozen=True)
+class SparkConfig:
+    """Options of the ``[link.spark]`` table (used with ``backend = "spark"``).
+
+    Attributes
+    ----------
+    master : str
+        Spark master URL: ``local[*]`` (default), ``spark://host:7077``, ``yarn``,
+        ``k8s://https://host:443``, or a Spark Connect URL ``sc://host:15002``.
+    conf : tuple of (str, str)
+        Spark configuration passed through to the session (``spark.executor.memory`` ...),
+        in file order.
+    """
+
+    master: str = "local[*]"
+    conf: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"master": self.master, "conf": dict(self.conf)}
+
+
+@dataclass(frozen=True)
 class LinkConfig:
     """Options of the ``[link]`` table.
 
@@ -123,6 +144,8 @@ class LinkConfig:
         DuckDB threads (Spark: local cores).
     memory_limit : str
         DuckDB memory limit, e.g. ``"6GB"``.
+    spark : SparkConfig
+        The ``[link.spark]`` table: master URL and session configuration.
     """
 
     backend: str = "duckdb"
@@ -136,12 +159,14 @@ class LinkConfig:
     prior_recall: float = 0.7
     threads: int = 2
     memory_limit: str = "6GB"
+    spark: SparkConfig = field(default_factory=SparkConfig)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         for key in ("blocking_rules", "em_blocking_rules"):
             if out[key] is not None:
                 out[key] = [list(r) for r in out[key]]
+        out["spark"] = self.spark.to_dict()
         return out
 
 

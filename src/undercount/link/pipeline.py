@@ -82,6 +82,7 @@ from undercount.tables.build import capture_histories, sidecar
 
 __all__ = [
     "LinkResult",
+    "cluster_standardised",
     "link_project",
     "link_records",
     "list_overlaps",
@@ -169,14 +170,40 @@ def link_records(
         report["candidates"] = score_candidates(linker)
     report["timings"]["predict"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    n = len(standardised)
-    if not np.array_equal(standardised["uid"].to_numpy(), np.arange(n)):
+    if not np.array_equal(standardised["uid"].to_numpy(), np.arange(len(standardised))):
         raise LinkageError("internal: uids must be 0..n-1 in order")
+    result = cluster_standardised(standardised, edges, settings, must_link=must_link,
+                                  cannot_link_pairs=cannot_link_pairs)
+    report["timings"]["cluster"] = time.perf_counter() - t0
+    report["n_edges"] = len(edges)
+    report["n_refused"] = result.n_refused
+    records = _record_evidence(standardised, result)
+    return records, settings, result.edges, report
+
+
+def cluster_standardised(
+    standardised: pd.DataFrame,
+    edges: pd.DataFrame,
+    settings: LinkSettings,
+    *,
+    several_lists: bool | None = None,
+    must_link: Any = None,
+    cannot_link_pairs: Any = None,
+):
+    """:func:`~undercount.link.cluster.constrained_clusters` of standardised records (row
+    ``i`` is uid ``i``) with the constraints ``settings.cannot_link`` names.
+
+    ``several_lists``: whether the linkage joins several lists (default: from the records'
+    ``list`` column). The Spark backend clusters one group of connected components at a
+    time and passes the whole linkage's answer.
+    """
+    if several_lists is None:
+        several_lists = standardised["list"].nunique() > 1
     valid_id = standardised["national_id"].where(
         standardised["id_valid"].fillna(False).astype(bool), None
     )
-    result = constrained_clusters(
-        n,
+    return constrained_clusters(
+        len(standardised),
         edges,
         national_id=valid_id if "national_id" in settings.cannot_link else None,
         sex=reliable_sex(standardised) if "sex" in settings.cannot_link else None,
@@ -184,15 +211,10 @@ def link_records(
         relatives="relatives" in settings.cannot_link,
         # Deduplicating one list, every pair is within a list: the same-list rule (kept for
         # duplicates inside one of several lists) would refuse nearly every true match.
-        same_list="same_list" in settings.cannot_link and standardised["list"].nunique() > 1,
+        same_list="same_list" in settings.cannot_link and bool(several_lists),
         must_link=must_link,
         cannot_link=cannot_link_pairs,
     )
-    report["timings"]["cluster"] = time.perf_counter() - t0
-    report["n_edges"] = len(edges)
-    report["n_refused"] = result.n_refused
-    records = _record_evidence(standardised, result)
-    return records, settings, result.edges, report
 
 
 def _record_evidence(std: pd.DataFrame, result) -> pd.DataFrame:
@@ -260,7 +282,9 @@ def link_project(
     write : bool
         Write the output folder (atomically). False: only return the result.
     spark_session : optional
-        A Spark session for ``backend = "spark"`` (default: a new local one).
+        A Spark session for ``backend = "spark"`` (default: one on ``[link.spark] master``).
+        With Spark the result is a :class:`undercount.link.spark_pipeline.SparkLinkResult`
+        (the tables stay Spark DataFrames; the parquet outputs are folders of part files).
     on_stage : callable, optional
         Called with each stage's name as it starts (``read``, ``standardise``, ``link``,
         ``tables``, ``write``): the CLI uses it to say where an interrupt landed.
@@ -283,6 +307,12 @@ def link_project(
     if write:
         check_output_folder(config.output, source=str(config.path))
     check_distinct_lists(config.lists, source=str(config.path))
+    if config.link.backend == "spark":
+        # The records stay in Spark: read, standardised, linked and written on the executors
+        # (pyspark is optional and heavy: imported only for this backend).
+        from undercount.link.spark_pipeline import link_project_spark
+
+        return link_project_spark(config, write=write, spark_session=spark_session)
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     t0 = time.perf_counter()
@@ -459,7 +489,8 @@ def read_linkage(folder: str | Path) -> dict[str, Any]:
     """Read a linkage output folder: records, capture histories, sidecar, settings."""
     folder = Path(folder)
     needed = ["records.parquet", "capture_histories.parquet", "capture_table.json"]
-    missing = [f for f in needed if not (folder / f).is_file()]
+    # exists(): Spark writes each parquet output as a folder of part files.
+    missing = [f for f in needed if not (folder / f).exists()]
     if missing:
         raise InputError(f"{folder}: not a linkage output folder (missing {missing})")
     out: dict[str, Any] = {
@@ -469,7 +500,7 @@ def read_linkage(folder: str | Path) -> dict[str, Any]:
     }
     if (folder / "link_settings.json").is_file():
         out["settings"] = LinkSettings.from_json(folder / "link_settings.json")
-    if (folder / "standardised.parquet").is_file():
+    if (folder / "standardised.parquet").exists():
         out["standardised"] = pd.read_parquet(folder / "standardised.parquet")
     if (folder / "edges.parquet").is_file():
         out["edges"] = pd.read_parquet(folder / "edges.parquet")
