@@ -54,7 +54,7 @@ from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, InputError, LinkageError
 from undercount.io.project_types import ListSource, ProjectConfig
 from undercount.link._standardise import covariate_column, fix_dtypes, standardiser_name
-from undercount.link.relatives import REST
+from undercount.link.relatives import RASM_PARTS, REST
 from undercount.link.settings import (
     PARTIAL_BLOCKING_FOUR_PART,
     PARTIAL_BLOCKING_TWO_PART,
@@ -299,7 +299,8 @@ def _with_relative_columns(std, cols: list[str]):
 
     if "given" not in cols or "given_script" in cols:
         return std, cols
-    added = ["given_script", "rest_key"]
+    added = ["given_script", "rest_key",
+             *(f"{p}_rasm" for p in RASM_PARTS if p in cols and f"{p}_rasm" not in cols)]
     schema = T.StructType([*std.schema.fields,
                            *(T.StructField(c, T.StringType()) for c in added)])
 
@@ -319,7 +320,9 @@ def _with_relative_columns(std, cols: list[str]):
 #: (:func:`undercount.link.relatives.relative_pattern_counts`).
 _VALUED = tuple(dict.fromkeys([
     *(c for rule in (*PARTIAL_BLOCKING_FOUR_PART, *PARTIAL_BLOCKING_TWO_PART) for c in rule),
-    *REST, "given", "given_key", "given_script",
+    *REST, "given", "given_key", "given_script", *(f"{p}_rasm" for p in RASM_PARTS),
+    # settings.sex_conflicts: near-certain duplicates that record different sexes.
+    "name_key", "dob", "dob_heaped", "sex",
 ]))
 
 
