@@ -168,3 +168,14 @@ def test_linkage_draws_average_over_reviewed_linkages(project, truth):
     html = (project.parent / "linked" / "report.html").read_text()
     assert "with review, over plausible linkages" in html
     assert Project(project).run().ran() == []
+
+
+def test_a_new_standardised_column_standardises_the_store_again(project, monkeypatch):
+    """A store standardised before a column was added is standardised again (the stage key
+    holds the columns), not read without it."""
+    import undercount.pipeline.runner as runner
+
+    assert Project(project).run().ran() == []
+    monkeypatch.setattr(runner, "STD_COLUMNS", (*runner.STD_COLUMNS, "a_new_column"))
+    ran = Project(project).run().ran()
+    assert ran[0] == "standardise"

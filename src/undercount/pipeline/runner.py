@@ -70,7 +70,12 @@ from undercount.io.lists import read_list
 from undercount.io.project import load_project
 from undercount.io.project_types import ProjectConfig
 from undercount.io.readers import read_frame
-from undercount.link._standardise import fix_dtypes, standardise_lists, standardiser_name
+from undercount.link._standardise import (
+    STD_COLUMNS,
+    fix_dtypes,
+    standardise_lists,
+    standardiser_name,
+)
 from undercount.link.calibrate import reviewed_probabilities
 from undercount.link.clerical import review_summary
 from undercount.link.cluster import constrained_clusters
@@ -810,7 +815,10 @@ def _identifying(ctx: StageContext) -> tuple[list[str], dict[str, pd.DataFrame]]
 
 STAGES: tuple[Stage, ...] = (
     Stage("ingest", _ingest, _ingest_settings),
-    Stage("standardise", _standardise, lambda cfg: {"standardiser": "undercount.names"},
+    # The columns are part of the key: a store standardised before a column was added
+    # (last_key, given_variants, ...) is standardised again, not read without it.
+    Stage("standardise", _standardise,
+          lambda cfg: {"standardiser": "undercount.names", "columns": list(STD_COLUMNS)},
           ("ingest",)),
     Stage("link", _link, _link_settings, ("standardise",)),
     Stage("tabulate", _tabulate, _tabulate_settings, ("link", "ingest")),
