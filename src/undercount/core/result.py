@@ -250,9 +250,14 @@ class MSEResult:
         return self.estimate - self.n_observed
 
     @property
+    def not_identified_reason(self) -> str | None:
+        """Why the data do not identify N (the :data:`NOT_IDENTIFIED` diagnostic), or None."""
+        return next((d.message for d in self.diagnostics if d.code == NOT_IDENTIFIED), None)
+
+    @property
     def identified(self) -> bool:
         """False when a diagnostic says the data do not identify N (:data:`NOT_IDENTIFIED`)."""
-        return not any(d.code == NOT_IDENTIFIED for d in self.diagnostics)
+        return self.not_identified_reason is None
 
     @property
     def warnings(self) -> list[str]:

@@ -34,7 +34,7 @@ import jinja2
 import numpy as np
 
 from undercount.core.draws import n_draws
-from undercount.core.result import NOT_IDENTIFIED, Diagnostic, Interval, MSEResult, json_number
+from undercount.core.result import Diagnostic, Interval, MSEResult, json_number
 from undercount.core.table import CaptureTable
 from undercount.errors import UndercountError
 from undercount.report import plots
@@ -563,8 +563,7 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
         if not res.identified:
             # A summary the data do not identify is the prior's: never drawn as a point.
             rows.append({"method": res.method, "model": res.model, "estimate": "not identified",
-                         "interval": "–", "assumption": next(
-                             d.message for d in res.diagnostics if d.code == NOT_IDENTIFIED)})
+                         "interval": "–", "assumption": res.not_identified_reason})
             continue
         rows.append({
             "method": res.method,

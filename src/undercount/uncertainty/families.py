@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from undercount.core.result import NOT_IDENTIFIED, MSEResult
+from undercount.core.result import MSEResult
 
 #: Warning code (and the warning's first words) when the families disagree.
 FAMILIES_DISAGREE = "model families disagree"
@@ -92,10 +92,10 @@ def family_spread(results: Iterable[MSEResult]) -> FamilySpread:
     used: list[MSEResult] = []
     left_out: list[tuple[str, str]] = []
     for res in results:
-        if res.identified:
+        reason = res.not_identified_reason
+        if reason is None:
             used.append(res)
         else:
-            reason = next(d.message for d in res.diagnostics if d.code == NOT_IDENTIFIED)
             left_out.append((label(res), reason))
     estimates = [float(r.estimate) for r in used]
     disjoint = tuple(
