@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import duckdb
+import pandas as pd
 import pytest
 
 from undercount.errors import ConfigError, InputError, UndercountWarning
@@ -62,3 +63,38 @@ def test_host_check():
         check_host("0.0.0.0", allow_remote=True)
     assert any(issubclass(w.category, UndercountWarning) and "token" in str(w.message)
                for w in caught)
+
+
+def test_cached_history_after_own_and_other_writes(tmp_path):
+    """The history a store keeps after its own writes is the one a fresh store reads,
+    including rows another writer added in between (its write changes the signature)."""
+    path = tmp_path / "p.duckdb"
+    mine, other = Store(path), Store(path)
+    mine.add_label({"pair_id": "1-2", "uid_l": 1, "uid_r": 2, "label": "match"})
+    mine.label_history()  # warm the cache
+    for k in range(3):
+        mine.add_label({"pair_id": f"{k}-9", "uid_l": k, "uid_r": 9, "label": "non-match",
+                        "reviewer": "ana", "probability": 0.25, "weight": 2.0, "band": k})
+        assert mine._labels_cache is not None  # kept up to date, not dropped
+    other.add_label({"pair_id": "5-6", "uid_l": 5, "uid_r": 6, "label": "unsure"})
+    mine.add_label({"pair_id": "7-8", "uid_l": 7, "uid_r": 8, "label": "match"})
+    mine.add_label({"pair_id": "7-8", "uid_l": 7, "uid_r": 8, "label": "retracted"})
+    fresh = Store(path).label_history()
+    pd.testing.assert_frame_equal(mine.label_history(), fresh)
+    assert fresh["label_id"].tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert other.label_history()["pair_id"].tolist() == fresh["pair_id"].tolist()
+
+
+def test_held_connection_keeps_labels_and_history(tmp_path):
+    path = tmp_path / "p.duckdb"
+    store = Store(path)
+    store.add_label({"pair_id": "1-2", "uid_l": 1, "uid_r": 2, "label": "match"})
+    with store.hold():
+        assert store.label_history()["label_id"].tolist() == [1]
+        for k in range(5):
+            store.add_label({"pair_id": f"{k}-9", "uid_l": k, "uid_r": 9, "label": "unsure"})
+        assert store.latest_labels()["label"].tolist() == ["match"] + ["unsure"] * 5
+        assert store.tables()  # reads go through the held connection too
+    fresh = Store(path).label_history()
+    pd.testing.assert_frame_equal(store.label_history(), fresh)
+    assert fresh["label_id"].tolist() == [1, 2, 3, 4, 5, 6]

@@ -356,8 +356,8 @@ def scripted_review(
                                  seed=int(design_rng.integers(2**31 - 1))))
         token = "scripted-reviewer"
         auth = {"Authorization": f"Bearer {token}"}
-        with TestClient(create_app(session, token, allowed_hosts={"testserver"},
-                                   reviewer="script")) as client:
+        with store.hold(), TestClient(create_app(session, token, allowed_hosts={"testserver"},
+                                                 reviewer="script")) as client:
             while True:
                 shown = client.get("/api/pairs/next", headers=auth).json()
                 if shown.get("pair_id") is None:
