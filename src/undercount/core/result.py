@@ -198,7 +198,7 @@ class MSEResult:
         The estimator's parameters (for provenance; JSON key ``"settings"``).
     assumptions : tuple of str
         The identifying assumptions in plain words.
-    draws : arviz.InferenceData, optional
+    draws : arviz.InferenceData or undercount.core.draws.Draws, optional
         Draws of N (and parameters) where the family has any; see :mod:`undercount.core.draws`.
     provenance, defaults, reported : dict, optional
         Set by :func:`undercount.pipeline.estimate.estimate`: the run's provenance, the
