@@ -56,7 +56,7 @@ from undercount.models.loglinear._design import (
     term_columns,
     term_name,
 )
-from undercount.models.loglinear._fast import STEP_OK, newton_poisson, stepwise_point
+from undercount.models.loglinear._fast import newton_poisson
 from undercount.models.loglinear.existence import boundary_cells, check_existence
 
 __all__ = [
@@ -471,6 +471,9 @@ def stepwise_estimate(
         y = y[1:]
     if len(y) != 2**J - 1:
         raise InputError(f"expected {2**J - 1} cell counts for {J} lists, got {len(y)}")
+    # Only the bootstrap calls this: its module loads scipy's compiled special functions.
+    from undercount.models.loglinear._fast_stepwise import STEP_OK, stepwise_point
+
     status, est = stepwise_point(y, J, float(pthresh), non_overlap == "exclude")
     return float(est) if status == STEP_OK else None
 
