@@ -108,7 +108,8 @@ def test_smoke_all_families_and_outputs(tmp_path):
     # Short sampler and bootstrap settings: this checks the machinery, not the methods.
     fast = BatteryOptions(bootstrap_replicates=200, lcm_iter=4000, lcm_burn_in=1000)
     res = run_battery(["hiv_bic"], None, replicates=1, seed=3, options=fast)
-    assert list(res["family"]) == ["bic", "bootstrap", "stepwise", "rcapture", "lcm", "dga"]
+    assert list(res["family"]) == ["bic", "bootstrap", "stepwise", "rcapture", "lcm", "dga",
+                                   "default"]
     assert (res["status"] == "ok").all(), res[["family", "message"]]
     ok = res.set_index("family")
     assert (ok["lower"] <= ok["estimate"]).all() and (ok["estimate"] <= ok["upper"]).all()
@@ -116,7 +117,7 @@ def test_smoke_all_families_and_outputs(tmp_path):
     for p in paths.values():
         assert p.exists() and p.stat().st_size > 0
     summary = pd.read_csv(paths["summary_csv"])
-    assert len(summary) == 6
+    assert len(summary) == 7
     assert "undercount validate" in paths["summary_md"].read_text()
     back = load_replicates([paths["replicates"]])
     np.testing.assert_allclose(back["estimate"], res["estimate"])

@@ -25,6 +25,16 @@ is captured by list j independently with the class's probability :math:`p_{kj}`.
 * ``sparse6`` / ``sparse8`` -- many sparse lists: N = 2,000, r_j between .04 and .12,
   heterogeneity scale 0.5.
 
+Covariate designs (:class:`CovariateDesign`): capture depends on a covariate the table
+carries; within each of its groups the lists are independent, so stratifying by it removes
+the heterogeneity that the pooled table shows.
+
+* ``cov4`` -- N = 2,000 in two groups of 1,000 (covariate ``group``), one easy to capture
+  (.50, .40, .45, .35) and one hard (.08, .12, .10, .06), 4 lists.
+* ``cov3age`` -- N = 2,500 in three age groups (covariate ``age_group``) of 600, 1,500 and
+  400 with (.30, .15, .25), (.45, .35, .30) and (.20, .10, .40): each list favours another
+  group, 3 lists.
+
 Fitted-model designs (Silverman-style): the BIC-best log-linear model is fitted to a shipped
 dataset; its fitted cell probabilities over all :math:`2^J` cells (the unobserved one
 included) and :math:`\hat N` are the truth; each replicate draws
@@ -54,8 +64,13 @@ Families
 BCa; Silverman, Chan & Vincent 2024), ``stepwise`` (forward stepwise, profile interval;
 Chan, Silverman & Vincent 2021), ``rcapture`` (best-AIC of Rcapture's M0/Mt/Mh/Mth models,
 profile interval), ``lcm`` (LCMCR, posterior median and equal-tailed interval), ``dga``
-(decomposable graphical model averaging; J <= 6). A family that does not apply to a design
-(BIC beyond 5 lists, dga beyond 6) is reported as ``n/a``, not as a failure.
+(decomposable graphical model averaging; J <= 6), ``default`` (exactly what
+``undercount estimate`` does with no options but a seed, through
+:func:`~undercount.pipeline.estimate.estimate`; a table the default refuses, such as one of
+more than 5 lists, is a *failure* of the default, not ``n/a``) and, only when named,
+``strata`` (``undercount estimate --strata`` on every covariate of the table; ``n/a`` on
+tables without covariates). A family that does not apply to a design (BIC beyond 5 lists,
+dga beyond 6) is reported as ``n/a``, not as a failure.
 
 Record-level families (record designs only; :data:`LINKAGE_FAMILIES`), for each base
 ``stepwise``, ``rcapture``, ``dga`` and ``lcm``: ``linkavg-<base>`` (average over plausible
@@ -91,6 +106,7 @@ References
 
 from undercount.validate.designs import (
     TABLE_DESIGNS,
+    CovariateDesign,
     Design,
     FittedModelDesign,
     LatentClassDesign,
@@ -123,6 +139,7 @@ __all__ = [
     "RECORD_DESIGNS",
     "TABLE_DESIGNS",
     "BatteryOptions",
+    "CovariateDesign",
     "Design",
     "EndToEndDesign",
     "FittedModelDesign",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import pandas as pd
 
 from undercount import datasets
 from undercount.core.table import CaptureTable, patterns_from_codes
@@ -19,6 +20,7 @@ from undercount.models.loglinear import LogLinearEstimator
 
 __all__ = [
     "TABLE_DESIGNS",
+    "CovariateDesign",
     "Design",
     "FittedModelDesign",
     "LatentClassDesign",
@@ -77,6 +79,46 @@ class LatentClassDesign(Design):
         captured = rng.random(p.shape) < p
         full = np.bincount(_codes(captured), minlength=2**self.n_lists)
         return table_from_full(full, list_names(self.n_lists), self.name)
+
+
+@dataclass(frozen=True)
+class CovariateDesign(Design):
+    """Capture that depends on an observed covariate: groups of fixed ``sizes`` (named
+    ``levels``), independent capture within each group with the group's ``probs``.
+
+    The table carries the group as the covariate ``covariate``: pooled over it, the groups'
+    different capture probabilities are heterogeneity (positive dependence between every
+    pair of lists, and list-by-group interactions where a list favours one group); within a
+    group the lists are independent, so stratifying by it removes the heterogeneity.
+    """
+
+    covariate: str = "group"
+    levels: tuple[str, ...] = ()
+    sizes: tuple[int, ...] = ()
+    probs: tuple[tuple[float, ...], ...] = ()
+
+    @property
+    def truth(self) -> int:
+        return int(sum(self.sizes))
+
+    def sample(self, rng: np.random.Generator) -> CaptureTable:
+        J = self.n_lists
+        codes, counts, groups = [], [], []
+        for level, size, probs in zip(self.levels, self.sizes, self.probs, strict=True):
+            captured = rng.random((size, J)) < np.asarray(probs, dtype=float)
+            full = np.bincount(_codes(captured), minlength=2**J)
+            seen = np.flatnonzero(full[1:]) + 1
+            codes.append(seen)
+            counts.append(full[seen])
+            groups += [level] * len(seen)
+        code = np.concatenate(codes)
+        return CaptureTable(
+            lists=list_names(J),
+            patterns=patterns_from_codes(code, J),
+            counts=np.concatenate(counts).astype(np.int64),
+            covariates=pd.DataFrame({self.covariate: groups}),
+            source=self.name,
+        )
 
 
 @dataclass(frozen=True)
@@ -175,6 +217,27 @@ def _table_designs() -> dict[str, Design]:
             n=2000,
             rates=(0.03, 0.05, 0.07, 0.10, 0.04, 0.06, 0.08, 0.05),
             sigma=0.5,
+        ),
+        CovariateDesign(
+            "cov4",
+            "Observed two-group heterogeneity: N = 2,000 in two groups of 1,000 (a covariate "
+            "on the table), one easy and one hard to capture, independent lists within each "
+            "group, 4 lists",
+            4,
+            levels=("a", "b"),
+            sizes=(1000, 1000),
+            probs=((0.50, 0.40, 0.45, 0.35), (0.08, 0.12, 0.10, 0.06)),
+        ),
+        CovariateDesign(
+            "cov3age",
+            "Observed age groups with list-specific capture: N = 2,500 in three groups of "
+            "600, 1,500 and 400 (a covariate on the table), each list favouring another "
+            "group, independent lists within each group, 3 lists",
+            3,
+            covariate="age_group",
+            levels=("child", "adult", "elderly"),
+            sizes=(600, 1500, 400),
+            probs=((0.30, 0.15, 0.25), (0.45, 0.35, 0.30), (0.20, 0.10, 0.40)),
         ),
         FittedModelDesign(
             "kosovo_bic",
