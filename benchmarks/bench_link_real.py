@@ -99,6 +99,8 @@ family_lat = "surname"
 dob = "dob"
 place = "birth_place"
 sex = "gender"
+postcode = "postcode_fake"
+occupation = "occupation"
 
 [link]
 backend = "duckdb"
