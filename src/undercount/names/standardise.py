@@ -173,6 +173,11 @@ def _map_unique(values: pd.Series, func) -> pd.Series:
     return pd.Series(table[codes], dtype=object)
 
 
+def _nones(n: int) -> pd.Series:
+    """An object column of ``n`` missing values (an unmapped field)."""
+    return pd.Series(np.full(n, None, dtype=object), dtype=object)
+
+
 def _objects(values: list) -> pd.Series:
     out = pd.Series([None] * len(values), dtype=object)
     out[:] = values
@@ -619,15 +624,15 @@ def standardise(
         out["national_id"] = pd.Series([None] * n, dtype=object)
         out["id_valid"] = pd.Series([None] * n, dtype=object)
 
-    postcodes = (
-        _map_unique(col("postcode"), _norm_postcode) if "postcode" in columns
-        else _objects([(None, None)] * n)
-    )
-    out["postcode"] = _objects([p[0] for p in postcodes])
-    out["postcode_district"] = _objects([p[1] for p in postcodes])
+    if "postcode" in columns:
+        postcodes = _map_unique(col("postcode"), _norm_postcode)
+        out["postcode"] = _objects([p[0] for p in postcodes])
+        out["postcode_district"] = _objects([p[1] for p in postcodes])
+    else:
+        out["postcode"] = _nones(n)
+        out["postcode_district"] = _nones(n)
     out["occupation"] = (
-        _map_unique(col("occupation"), _norm_place) if "occupation" in columns
-        else _objects([None] * n)
+        _map_unique(col("occupation"), _norm_place) if "occupation" in columns else _nones(n)
     )
 
     for role in covariate_roles:
