@@ -109,6 +109,8 @@ PARTIAL_BLOCKING_TWO_PART: tuple[tuple[str, ...], ...] = (
     ("last_key", "birth_year"),
     # Both names changed (a nickname and a misspelt surname): place and year of birth.
     ("place", "birth_year"),
+    # The same, with no date of birth: place and occupation (where a list gives one).
+    ("place", "occupation"),
 )
 #: Rules on the postal code for lists that give one, before the partial name rules: the
 #: first that fits the pair budget (the district holds the code's pairs). They pair the
