@@ -14,7 +14,12 @@ from undercount.link.comparisons import (
     PostcodeComparison,
     build_comparison,
 )
-from undercount.link.settings import POSTCODE_BLOCKING, LinkSettings, rule_pairs
+from undercount.link.settings import (
+    PARTIAL_BLOCKING_TWO_PART,
+    POSTCODE_BLOCKING,
+    LinkSettings,
+    rule_pairs,
+)
 from undercount.link.train import strict_rules, used_columns
 from undercount.names import standardise
 
@@ -113,6 +118,12 @@ def test_postcode_blocking_takes_the_district_or_else_the_code_within_the_budget
     assert not any(r in rules for r in POSTCODE_BLOCKING)
     no_pc = LinkSettings.for_records(_records(postcode=False), n_lists=1).blocking_rules
     assert not any(r in no_pc for r in POSTCODE_BLOCKING)
+    # Place and occupation pair records whose names both changed, where a list gives both.
+    assert ("place", "occupation") in PARTIAL_BLOCKING_TWO_PART
+    assert ("place", "occupation") in LinkSettings.for_records(std, n_lists=1).blocking_rules
+    no_occ = _records().assign(occupation=None)
+    assert ("place", "occupation") not in LinkSettings.for_records(
+        no_occ, n_lists=1).blocking_rules
     # Not near-certain: the blocked-pairs prior leaves them out.
     assert strict_rules((("given_key", "family_key"), ("postcode_district",))) == (
         ("given_key", "family_key"),)
