@@ -175,3 +175,16 @@ def test_project_file_maps_postcode_and_occupation(tmp_path):
     cfg = load_project(tmp_path / "p.toml")
     assert cfg.lists[0].columns["postcode"] == "pc"
     assert cfg.lists[0].columns["occupation"] == "job"
+
+
+def test_postcode_and_occupation_have_no_bad_values():
+    # Any text is a postcode or an occupation: on_bad_value = "raise" passes, and "coerce"
+    # reports nothing for them (a postcode with no letter or digit is blank).
+    frame = pd.DataFrame({"id": ["1", "2", "3"], "name": ["ann smith"] * 3,
+                          "pc": ["t2227949951", "--", "12"], "job": ["?", "42", "x y"]})
+    roles = {"name_lat": "name", "postcode": "pc", "occupation": "job"}
+    std = standardise(frame, roles, list_name="x", id_column="id")
+    assert std["postcode"].tolist() == ["T2227949951", None, "12"]
+    assert std.attrs["coerced"] == {}
+    coerced = standardise(frame, roles, list_name="x", id_column="id", errors="coerce")
+    assert coerced.attrs["coerced"] == {}
