@@ -130,6 +130,9 @@ BLOCKING_COLUMNS: tuple[str, ...] = (
     "dod",
     "place",
     "national_id",
+    "postcode",
+    "postcode_district",
+    "occupation",
 )
 
 

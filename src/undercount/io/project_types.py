@@ -39,7 +39,9 @@ NAME_ROLES: tuple[str, ...] = (
     "family_lat",
 )
 #: Every role a list's ``[lists.columns]`` table may use.
-ROLES: tuple[str, ...] = (*NAME_ROLES, "sex", "age", "dob", "dod", "place", "national_id")
+ROLES: tuple[str, ...] = (
+    *NAME_ROLES, "sex", "age", "dob", "dod", "place", "national_id", "postcode", "occupation",
+)
 
 
 @dataclass(frozen=True)

@@ -41,12 +41,13 @@ STD_COLUMNS: tuple[str, ...] = (
     "family", "given_key", "father_key", "grandfather_key", "family_key", "name_key",
     "last_key", "given_variants", "name_tokens", "name_unplaced", "sex", "age", "age_heaped",
     "dob", "dob_text", "dob_heaped", "birth_year", "dod", "place", "national_id", "id_valid",
+    "postcode", "postcode_district", "occupation",
 )
 _STRING = (
     "list", "record_id", "name_ar", "name_lat", "given", "father", "grandfather", "family",
     "given_key", "father_key", "grandfather_key", "family_key", "name_key", "last_key",
     "given_variants", "name_tokens", "name_unplaced", "sex", "dob", "dob_text", "dod", "place",
-    "national_id",
+    "national_id", "postcode", "postcode_district", "occupation",
 )
 _BOOL = ("age_heaped", "dob_heaped", "id_valid")
 #: The standardised name keys; a list with none of them on any record has no usable name.

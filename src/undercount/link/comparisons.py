@@ -42,7 +42,10 @@ __all__ = [
     "DateOfDeathComparison",
     "NameTokenSetComparison",
     "NationalIdComparison",
+    "OccupationComparison",
     "PlaceComparison",
+    "PlacePostcodeComparison",
+    "PostcodeComparison",
     "SexComparison",
     "build_comparison",
 ]
@@ -391,6 +394,106 @@ class PlaceComparison(ComparisonCreator):
         return "place"
 
 
+class PostcodeComparison(ComparisonCreator):
+    """Postal code (``postcode``, letters and digits): exact (term-frequency adjusted), one
+    character apart (a substitution, insertion, deletion or transposition: ``TQ138DF`` /
+    ``TQ1W8DF``), the same district (``postcode_district``: ``TQ13``; a move within a town,
+    or a code mistyped in its second half), else.
+
+    A person's records carry one address or several; on Splink's historical_50k 63% of the
+    true pairs with a postcode on both sides agree exactly and 78% on the district, against
+    0.02% and 0.11% of random pairs.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("postcode")
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        col = self.col_expression
+        one = cll.DamerauLevenshteinLevel(col, 1)
+        one.configure(label_for_charts="Postcodes one character apart")
+        return [
+            cll.NullLevel(col),
+            cll.ExactMatchLevel(col, term_frequency_adjustments=True),
+            one,
+            cll.CustomLevel("postcode_district_l = postcode_district_r",
+                            label_for_charts="Same postcode district"),
+            cll.ElseLevel(),
+        ]
+
+    def create_output_column_name(self) -> str:
+        return "postcode"
+
+
+class PlacePostcodeComparison(ComparisonCreator):
+    """Place and postal code as one comparison, for lists that give both.
+
+    The two are far from independent among non-matches: a postcode lies in a place, so two
+    records of different people with the same place share the postcode district far more
+    often than two random records (on Splink's historical_50k 7.6% against 0.08%), and the
+    model, which multiplies the evidence of its comparisons, would count the place twice
+    (6.5 bits too many for a shared district: 1,380 wrong edges at the default threshold
+    whose single-linkage merges cut pairwise precision to 0.89). As one comparison the
+    levels are exclusive and each level's m and u are those of the pattern:
+
+    1. null: neither the postcodes nor the places can be compared;
+    2. same postcode (term-frequency adjusted);
+    3. postcodes one character apart (``TQ138DF`` / ``TQ1W8DF``);
+    4. same postcode district and same place;
+    5. same postcode district;
+    6. same place (term-frequency adjusted; the postcodes, where both are given, are in
+       different districts), then the place levels of :class:`PlaceComparison`;
+    7. else (m fixed at 0.05, as for the place).
+    """
+
+    def __init__(self) -> None:
+        super().__init__("place")
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        null = cll.CustomLevel(
+            "(postcode_l IS NULL OR postcode_r IS NULL) AND (place_l IS NULL OR place_r IS NULL)",
+            label_for_charts="Place and postcode missing",
+        )
+        null.configure(is_null_level=True)
+        postcode = PostcodeComparison().create_comparison_levels()
+        place = PlaceComparison().create_comparison_levels()
+        return [
+            null,
+            postcode[1],  # same postcode
+            postcode[2],  # one character apart
+            cll.CustomLevel("postcode_district_l = postcode_district_r AND place_l = place_r",
+                            label_for_charts="Same postcode district and place"),
+            postcode[3],  # same district
+            *place[1:],   # same place, similar place, within, else
+        ]
+
+    def create_description(self) -> str:
+        return "Postcode and place"
+
+    def create_output_column_name(self) -> str:
+        return "place_postcode"
+
+
+class OccupationComparison(ComparisonCreator):
+    """Occupation (normalised text): exact (term-frequency adjusted, so "cricketer" counts
+    for less than "liturgist"), else. On Splink's historical_50k 87% of the true pairs with
+    an occupation on both sides agree, against 3.9% of random pairs."""
+
+    def __init__(self) -> None:
+        super().__init__("occupation")
+
+    def create_comparison_levels(self) -> list[ComparisonLevelCreator]:
+        col = self.col_expression
+        return [
+            cll.NullLevel(col),
+            cll.ExactMatchLevel(col, term_frequency_adjustments=True),
+            cll.ElseLevel(),
+        ]
+
+    def create_output_column_name(self) -> str:
+        return "occupation"
+
+
 class SexComparison(ComparisonCreator):
     """Sex: same; different (m fixed at ``differ_m``, by default 0.01, or the share of
     near-certain duplicate pairs that differ, :func:`undercount.link.settings.sex_conflicts`;
@@ -476,5 +579,8 @@ def build_comparison(
         "place": PlaceComparison,
         "sex": SexComparison,
         "national_id": NationalIdComparison,
+        "postcode": PostcodeComparison,
+        "place_postcode": PlacePostcodeComparison,
+        "occupation": OccupationComparison,
     }
     return table[name]()

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_BLOCKING_TWO_PART",
     "PARTIAL_BLOCKING_FOUR_PART",
     "PARTIAL_BLOCKING_TWO_PART",
+    "POSTCODE_BLOCKING",
     "LinkSettings",
     "rule_pairs",
     "sex_conflicts",
@@ -43,6 +44,9 @@ COMPARISONS: tuple[str, ...] = (
     "sex",
     "place",
     "national_id",
+    "postcode",
+    "place_postcode",
+    "occupation",
 )
 #: Comparisons that are available but not in the defaults. ``name_tokens`` (the name as a
 #: set of skeletons) finds partial names, but it repeats the evidence of the positional
@@ -63,6 +67,9 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "sex": ("sex",),
     "place": ("place",),
     "national_id": ("national_id",),
+    "postcode": ("postcode",),
+    "place_postcode": ("place", "postcode"),
+    "occupation": ("occupation",),
 }
 
 #: Blocking rules for four-part (Arabic-style) names: any three of the four name keys, an
@@ -102,7 +109,15 @@ PARTIAL_BLOCKING_TWO_PART: tuple[tuple[str, ...], ...] = (
     ("last_key", "birth_year"),
     # Both names changed (a nickname and a misspelt surname): place and year of birth.
     ("place", "birth_year"),
+    # The same, with no date of birth: place and occupation (where a list gives one).
+    ("place", "occupation"),
 )
+#: Rules on the postal code for lists that give one, before the partial name rules: the
+#: first that fits the pair budget (the district holds the code's pairs). They pair the
+#: records of a person whose names and date of birth both changed or are missing: on
+#: Splink's historical_50k the district rule adds 7.9e5 pairs and 4.8% of the true pairs
+#: (blocking recall 0.855 -> 0.903).
+POSTCODE_BLOCKING: tuple[tuple[str, ...], ...] = (("postcode_district",), ("postcode",))
 #: Pairs one partial rule may add, and all of them together: a few seconds of work. The
 #: budget is absolute, not per record, because a rule's pairs grow with the square of the
 #: list: on a million simulated records ``family+age`` alone gives 3.8e7 pairs, as many as
@@ -300,14 +315,26 @@ class LinkSettings:
         avail = {c for c, s in share.items() if s >= min_share}
         comparisons = tuple(
             name for name in COMPARISONS
-            if name not in OPTIONAL_COMPARISONS and any(c in avail for c in _NEEDS[name])
+            if name not in (*OPTIONAL_COMPARISONS, "place_postcode")
+            and any(c in avail for c in _NEEDS[name])
         )
+        if "place" in comparisons and "postcode" in comparisons:
+            # A postcode lies in a place: compared apart, the model would count a shared
+            # place twice (see PlacePostcodeComparison).
+            comparisons = tuple(
+                "place_postcode" if c == "place" else c for c in comparisons if c != "postcode")
         four_part = share.get("father_key", 0.0) >= 0.5
         if blocking_rules is None:
             base = DEFAULT_BLOCKING_FOUR_PART if four_part else DEFAULT_BLOCKING_TWO_PART
             rules = tuple(r for r in base if all(c in avail for c in r))
             budget = PAIR_BUDGET if pair_budget is None else pair_budget
             left = PAIR_BUDGET_TOTAL if pair_budget is None else 2.5 * pair_budget
+            for r in POSTCODE_BLOCKING:
+                if all(c in avail for c in r) and (pairs := rule_pairs(records, r)) <= min(
+                        budget, left):
+                    rules += (r,)
+                    left -= pairs
+                    break
             partial = PARTIAL_BLOCKING_FOUR_PART if four_part else PARTIAL_BLOCKING_TWO_PART
             for r in partial:
                 if r in rules or not all(c in avail for c in r):

@@ -57,6 +57,7 @@ from undercount.link.settings import (
     DEFAULT_BLOCKING_FOUR_PART,
     PARTIAL_BLOCKING_FOUR_PART,
     PARTIAL_BLOCKING_TWO_PART,
+    POSTCODE_BLOCKING,
     LinkSettings,
 )
 
@@ -87,6 +88,10 @@ def used_columns(settings: LinkSettings) -> list[str]:
                 cols.append("name_token_set")
         elif name == "dob_age":
             cols += ["dob", "dob_text", "dob_heaped", "birth_year", "age", "age_heaped"]
+        elif name in ("postcode", "place_postcode"):
+            cols += ["postcode", "postcode_district"]
+            if name == "place_postcode":
+                cols.append("place")
         else:
             cols.append(name)
     for rule in (*settings.blocking_rules, *settings.em_blocking_rules,
@@ -329,7 +334,8 @@ def _deterministic_prior(linker, settings: LinkSettings, records) -> dict[str, A
 
 def strict_rules(rules: Sequence[Sequence[str]]) -> tuple[tuple[str, ...], ...]:
     """The blocking rules less the partial-name ones (:data:`PARTIAL_BLOCKING_FOUR_PART`,
-    :data:`PARTIAL_BLOCKING_TWO_PART`); all of them when nothing else is left.
+    :data:`PARTIAL_BLOCKING_TWO_PART`) and the postcode ones (:data:`POSTCODE_BLOCKING`);
+    all of them when nothing else is left.
 
     The blocked-pairs prior is estimated on these (:func:`blocked_pairs_prior`). A partial
     rule pairs records that agree on two name parts, or one and the age: among them are
@@ -342,7 +348,8 @@ def strict_rules(rules: Sequence[Sequence[str]]) -> tuple[tuple[str, ...], ...]:
     rules = tuple(tuple(r) for r in rules)
     # given + family is a partial rule for four-part names and a fixed one for two-part.
     four_part = any(len(r) == 3 and r in DEFAULT_BLOCKING_FOUR_PART for r in rules)
-    partial = set(PARTIAL_BLOCKING_FOUR_PART if four_part else PARTIAL_BLOCKING_TWO_PART)
+    partial = {*(PARTIAL_BLOCKING_FOUR_PART if four_part else PARTIAL_BLOCKING_TWO_PART),
+               *POSTCODE_BLOCKING}
     strict = tuple(r for r in rules if r not in partial)
     return strict or rules
 

@@ -49,7 +49,9 @@ NAME_ROLES: tuple[str, ...] = (
     *(f"{p}_ar" for p in PARTS), *(f"{p}_lat" for p in PARTS),
 )
 #: Every role :func:`standardise` interprets; any other role is a pass-through covariate.
-ROLES: tuple[str, ...] = (*NAME_ROLES, "sex", "age", "dob", "dod", "place", "national_id")
+ROLES: tuple[str, ...] = (
+    *NAME_ROLES, "sex", "age", "dob", "dod", "place", "national_id", "postcode", "occupation",
+)
 #: The output contract (covariate columns follow these, in the order given).
 OUTPUT_COLUMNS: tuple[str, ...] = (
     "list", "record_id", "row",
@@ -58,7 +60,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "given_key", "father_key", "grandfather_key", "family_key", "name_key", "last_key",
     "given_variants", "name_tokens", "name_unplaced",
     "sex", "age", "age_heaped", "dob", "dob_text", "dob_heaped", "birth_year", "dod",
-    "place", "national_id", "id_valid",
+    "place", "national_id", "id_valid", "postcode", "postcode_district", "occupation",
 )
 
 _SEX = {
@@ -171,6 +173,11 @@ def _map_unique(values: pd.Series, func) -> pd.Series:
     return pd.Series(table[codes], dtype=object)
 
 
+def _nones(n: int) -> pd.Series:
+    """An object column of ``n`` missing values (an unmapped field)."""
+    return pd.Series(np.full(n, None, dtype=object), dtype=object)
+
+
 def _objects(values: list) -> pd.Series:
     out = pd.Series([None] * len(values), dtype=object)
     out[:] = values
@@ -236,6 +243,36 @@ def _norm_place(raw: object) -> str | None:
     if is_arabic(raw):
         return normalise_arabic(raw) or None
     return normalise_latin(raw) or None
+
+
+_POSTCODE_SPLIT = re.compile(r"[\s\-]+")
+#: The last part of a postcode written without its space: a UK inward code (``8DF``) or a
+#: Canadian local delivery unit (``0B1``).
+_POSTCODE_INWARD = re.compile(r"^(.{2,})(\d[A-Z]{2}|\d[A-Z]\d)$")
+
+
+def _norm_postcode(raw: object) -> tuple[str | None, str | None]:
+    """A postal code and its district: ``("TQ138DF", "TQ13")`` for ``"tq13 8df"``.
+
+    The code is its letters and digits, upper case (spaces and hyphens dropped, so
+    ``TQ13 8DF`` and ``tq138df`` are one code). The district is the part written before a
+    space or hyphen (UK ``TQ13``, Canadian ``K1A``, Dutch ``1234``, the ZIP of a ZIP+4);
+    for a code written in one piece that ends like a UK inward code or a Canadian unit
+    (digit, letter, letter / digit, letter, digit), the code less those three characters;
+    otherwise the whole code (a five-digit ZIP is its own district).
+    """
+    if not isinstance(raw, str):
+        return None, None
+    text = unicodedata.normalize("NFKC", raw).strip().upper()
+    pieces = [re.sub(r"[^0-9A-Z]", "", p) for p in _POSTCODE_SPLIT.split(text)]
+    pieces = [p for p in pieces if p]
+    if not pieces:
+        return None, None
+    code = "".join(pieces)
+    if len(pieces) > 1:
+        return code, pieces[0]
+    m = _POSTCODE_INWARD.match(code)
+    return code, (m.group(1) if m else code)
 
 
 def _key(part: object, *, family: bool = False) -> str | None:
@@ -308,7 +345,8 @@ def standardise(
     columns : mapping of role to source column
         Roles: ``name_ar``, ``name_lat`` (full names); ``given_ar``, ``father_ar``,
         ``grandfather_ar``, ``family_ar`` and the same with ``_lat`` (name parts); ``sex``,
-        ``age``, ``dob``, ``dod``, ``place``, ``national_id``. Any other role is a covariate,
+        ``age``, ``dob``, ``dod``, ``place``, ``national_id``, ``postcode``, ``occupation``.
+        Any other role is a covariate,
         copied unchanged into an output column named after the role.
     list_name : str
         The list's name, written in the ``list`` column.
@@ -365,7 +403,9 @@ def standardise(
           a date of birth that is no date but is written year, month, day (``1857-14-12``,
           a slipped digit), as ``YYYY-MM-DD`` text, for the typo-tolerant comparison only;
         - ``place`` (normalised text); ``national_id`` (digits or None) and ``id_valid``
-          (the Luhn check: True, False, or None when there is no ID).
+          (the Luhn check: True, False, or None when there is no ID);
+        - ``postcode`` (letters and digits, upper case) and ``postcode_district`` (its
+          first part: ``TQ13`` of ``TQ13 8DF``); ``occupation`` (normalised text).
 
     Raises
     ------
@@ -584,6 +624,17 @@ def standardise(
         out["national_id"] = pd.Series([None] * n, dtype=object)
         out["id_valid"] = pd.Series([None] * n, dtype=object)
 
+    if "postcode" in columns:
+        postcodes = _map_unique(col("postcode"), _norm_postcode)
+        out["postcode"] = _objects([p[0] for p in postcodes])
+        out["postcode_district"] = _objects([p[1] for p in postcodes])
+    else:
+        out["postcode"] = _nones(n)
+        out["postcode_district"] = _nones(n)
+    out["occupation"] = (
+        _map_unique(col("occupation"), _norm_place) if "occupation" in columns else _nones(n)
+    )
+
     for role in covariate_roles:
         out[role] = data[columns[role]].to_numpy()
 
@@ -600,7 +651,7 @@ def standardise(
         warnings.warn(msg, DataWarning, stacklevel=2)
     for c in ("name_ar", "name_lat", *PARTS, *(f"{p}_key" for p in PARTS), "name_key",
               "last_key", "given_variants", "name_tokens", "name_unplaced", "place", "national_id",
-              "dob_text"):
+              "dob_text", "postcode", "postcode_district", "occupation"):
         out[c] = out[c].astype(object)
     out["dob_heaped"] = out["dob_heaped"].astype(bool)
     out["age_heaped"] = out["age_heaped"].astype(bool)
