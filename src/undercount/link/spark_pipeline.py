@@ -58,6 +58,7 @@ from undercount.link.relatives import RASM_PARTS, REST
 from undercount.link.settings import (
     PARTIAL_BLOCKING_FOUR_PART,
     PARTIAL_BLOCKING_TWO_PART,
+    POSTCODE_BLOCKING,
     LinkSettings,
 )
 
@@ -319,7 +320,8 @@ def _with_relative_columns(std, cols: list[str]):
 #: (:func:`undercount.link.settings.rule_pairs`) and the relative patterns
 #: (:func:`undercount.link.relatives.relative_pattern_counts`).
 _VALUED = tuple(dict.fromkeys([
-    *(c for rule in (*PARTIAL_BLOCKING_FOUR_PART, *PARTIAL_BLOCKING_TWO_PART) for c in rule),
+    *(c for rule in (*PARTIAL_BLOCKING_FOUR_PART, *PARTIAL_BLOCKING_TWO_PART,
+                     *POSTCODE_BLOCKING) for c in rule),
     *REST, "given", "given_key", "given_script", *(f"{p}_rasm" for p in RASM_PARTS),
     # settings.sex_conflicts: near-certain duplicates that record different sexes.
     "name_key", "dob", "dob_heaped", "sex",
