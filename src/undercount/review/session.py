@@ -26,7 +26,8 @@ __all__ = ["DesignOptions", "ReviewSession", "pair_id"]
 
 #: Standardised fields shown for each record, in this order (when present).
 SHOWN = ("name_ar", "name_lat", "name_key", "given", "father", "grandfather", "family", "sex",
-         "age", "dob", "birth_year", "dod", "place", "national_id", "id_valid")
+         "age", "dob", "birth_year", "dod", "place", "postcode", "occupation", "national_id",
+         "id_valid")
 
 
 def pair_id(uid_l: int, uid_r: int) -> str:
