@@ -29,3 +29,24 @@ def test_family_with_and_without_abu(left, right, agree):
         [left, right, family_skeleton(left), family_skeleton(right)],
     ).fetchone()[0]
     assert bool(got) is agree
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "agree"),
+    [
+        ("الحارث", "حارث", True),
+        ("براء", "البراء", True),
+        ("al-yaman", "yaman", True),
+        ("حارث", "حارث", False),        # the same spelling is another level
+        ("الهام", "هام", True),
+        ("علاء", "الاء", False),
+    ],
+)
+def test_given_name_but_for_the_article(left, right, agree):
+    from undercount.link.relatives_levels import _article_level
+
+    sql = _article_level().get_comparison_level("duckdb").sql_condition
+    got = duckdb.connect().execute(
+        f"select coalesce({sql}, false) from (select ? as given_l, ? as given_r)",
+        [left, right]).fetchone()[0]
+    assert bool(got) is agree

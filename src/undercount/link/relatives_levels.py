@@ -19,6 +19,18 @@ def rasm_level(part: str) -> ComparisonLevelCreator:
 __all__ = ["GivenNameComparison", "rasm_level"]
 
 
+def _article_level() -> ComparisonLevelCreator:
+    """One given name is the other with the definite article (``الحارث`` / ``حارث``,
+    ``البراء`` / ``براء``, al-Yaman / Yaman): Arabic names of this form are written with
+    and without it, and their skeletons differ by more than the article (the ``ي`` of
+    ``يمان`` counts only at the start of a part, :mod:`undercount.names.keys`)."""
+    sides = " OR ".join(
+        f"given_{a} = concat('{article}', given_{b})"
+        for article in ("ال", "al-", "el-") for a, b in (("l", "r"), ("r", "l"))
+    )
+    return cll.CustomLevel(sides, label_for_charts="Same given name but for the article")
+
+
 def _rest_sql() -> str:
     # One precomputed column, not the three keys: Splink does not estimate a comparison in
     # an EM session blocked on columns it reads, and this comparison must be estimated in
@@ -31,7 +43,8 @@ class GivenNameComparison(ComparisonCreator):
 
     Levels: null; similar given name (same key, or the same letters but for their dots),
     rest agrees; different given name, rest agrees; same skeleton key (term-frequency
-    adjusted); the same letters but for their dots; Jaro--Winkler of the names >= ``jw_high``; of
+    adjusted); the same letters but for their dots; the same name but for the article;
+    Jaro--Winkler of the names >= ``jw_high``; of
     the keys >= ``jw_key``; else.
     """
 
@@ -69,6 +82,7 @@ class GivenNameComparison(ComparisonCreator):
             different,
             key_exact,
             rasm_level("given"),
+            _article_level(),
             cll.JaroWinklerLevel("given", self.jw_high),
             cll.JaroWinklerLevel("given_key", self.jw_key),
             cll.ElseLevel(),
