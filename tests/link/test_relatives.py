@@ -361,7 +361,8 @@ def test_given_name_with_and_without_the_article(age_b, merged):
 @pytest.mark.parametrize(
     ("value", "bare"),
     [("الحارث", "حارث"), ("البراء", "براء"), ("حارث", "حارث"), ("الاء", "الاء"),
-     ("al-yaman", "yaman"), ("alaa", "alaa"), (None, None)],
+     ("al-yaman", "yaman"), ("alaa", "alaa"), ("علاءالدين", "علاء"), ("عبدالناصر", "ناصر"),
+     ("عبدالله", "عبدالله"), ("nouraldin", "nour"), (None, None)],
 )
 def test_bare_given(value, bare):
     from undercount.link.relatives import bare_given

@@ -81,6 +81,7 @@ __all__ = [
     "DIFFERENT_GIVEN_M",
     "EM_RULE",
     "FALSE_MERGE_KINDS",
+    "NAME_VARIANTS",
     "RELATIVE_LEVELS",
     "add_rasm_columns",
     "add_relative_columns",
@@ -101,6 +102,18 @@ __all__ = [
 REST = ("father_key", "grandfather_key", "family_key")
 #: EM session in which the given name separates a person from his siblings.
 EM_RULE = REST
+#: How a name part is written longer or shorter in another list, as ``(prefix, suffix)``
+#: added to the short form (standardised spellings: compounds are one part, glued): the
+#: article (``الحارث`` / ``حارث``, ``البراء`` / ``براء``, al-Yaman / Yaman), a compound with
+#: al-Din shortened to its first word (``علاءالدين`` / ``علاء``, ``nouraldin`` / ``nour``)
+#: and one with Abd al- to its second (``عبدالناصر`` / ``ناصر``).
+NAME_VARIANTS: tuple[tuple[str, str], ...] = (
+    ("ال", ""), ("al-", ""), ("el-", ""),
+    ("", "الدين"), ("", "aldin"),
+    ("عبدال", ""), ("abdal", ""),
+)
+# Longest first, so that عبدال is tried before ال.
+_VARIANTS = sorted(NAME_VARIANTS, key=lambda v: -len(v[0]) - len(v[1]))
 #: Labels of the two relative levels of the given-name comparison.
 RELATIVE_LEVELS = ("Similar given name, rest agrees", "Different given name, rest agrees")
 #: m of "different given name, rest agrees": the share of one person's record pairs whose
@@ -133,19 +146,17 @@ def rasm(value: object) -> str | None:
     return value.translate(_RASM)
 
 
-#: The definite article as given names write it (after normalisation): ``الحارث`` /
-#: ``حارث``, ``البراء`` / ``براء``, al-Yaman / Yaman name one person.
-_ARTICLE = ("ال", "al-", "el-", "al ", "el ")
-
-
 def bare_given(value: object) -> str | None:
-    """A given name without a leading definite article (``الحارث`` → ``حارث``); unchanged
-    where none is written or where fewer than three letters would be left (``الاء``)."""
+    """A given name without a leading article or Abd al- or a trailing al-Din
+    (:data:`NAME_VARIANTS`: ``الحارث`` → ``حارث``,
+    ``علاءالدين`` → ``علاء``); unchanged where none is written or where fewer than three
+    letters would be left (``الاء``, ``عبدالله``)."""
     if not isinstance(value, str) or not value:
         return None
-    for article in _ARTICLE:
-        if value.startswith(article) and len(value) - len(article) >= 3:
-            return value[len(article):]
+    for pre, suf in _VARIANTS:
+        if (value.startswith(pre) and value.endswith(suf)
+                and len(value) - len(pre) - len(suf) >= 3):
+            return value[len(pre):len(value) - len(suf)]
     return value
 
 

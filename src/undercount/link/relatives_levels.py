@@ -7,7 +7,7 @@ from splink.internals import comparison_level_library as cll
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
-from undercount.link.relatives import DIFFERENT_GIVEN_M, RELATIVE_LEVELS
+from undercount.link.relatives import DIFFERENT_GIVEN_M, NAME_VARIANTS, RELATIVE_LEVELS
 
 
 def rasm_level(part: str) -> ComparisonLevelCreator:
@@ -16,19 +16,20 @@ def rasm_level(part: str) -> ComparisonLevelCreator:
     return cll.CustomLevel(f"{part}_rasm_l = {part}_rasm_r",
                            label_for_charts=f"Same letters but for dots {part}")
 
-__all__ = ["GivenNameComparison", "rasm_level"]
+__all__ = ["GivenNameComparison", "rasm_level", "variant_level"]
 
 
-def _article_level() -> ComparisonLevelCreator:
-    """One given name is the other with the definite article (``الحارث`` / ``حارث``,
-    ``البراء`` / ``براء``, al-Yaman / Yaman): Arabic names of this form are written with
-    and without it, and their skeletons differ by more than the article (the ``ي`` of
-    ``يمان`` counts only at the start of a part, :mod:`undercount.names.keys`)."""
+def variant_level(part: str) -> ComparisonLevelCreator:
+    """One part is the other with an article, an al-Din or an Abd al- (:data:`NAME_VARIANTS`;
+    the short form at least three letters): Arabic names of these forms are written both
+    ways, and their skeletons differ by more than the added letters (the ``ي`` of ``يمان``
+    counts only at the start of a part, :mod:`undercount.names.keys`). Same script only."""
     sides = " OR ".join(
-        f"given_{a} = concat('{article}', given_{b})"
-        for article in ("ال", "al-", "el-") for a, b in (("l", "r"), ("r", "l"))
+        f"(length({part}_{b}) >= 3 AND {part}_{a} = concat('{pre}', {part}_{b}, '{suf}'))"
+        for pre, suf in NAME_VARIANTS for a, b in (("l", "r"), ("r", "l"))
     )
-    return cll.CustomLevel(sides, label_for_charts="Same given name but for the article")
+    return cll.CustomLevel(
+        sides, label_for_charts=f"Same {part} but for an article, al-Din or Abd al-")
 
 
 def _rest_sql() -> str:
@@ -43,7 +44,8 @@ class GivenNameComparison(ComparisonCreator):
 
     Levels: null; similar given name (same key, or the same letters but for their dots),
     rest agrees; different given name, rest agrees; same skeleton key (term-frequency
-    adjusted); the same letters but for their dots; the same name but for the article;
+    adjusted); the same letters but for their dots; the same name but for an article, al-Din or
+    Abd al- (:func:`variant_level`);
     Jaro--Winkler of the names >= ``jw_high``; of
     the keys >= ``jw_key``; else.
     """
@@ -82,7 +84,7 @@ class GivenNameComparison(ComparisonCreator):
             different,
             key_exact,
             rasm_level("given"),
-            _article_level(),
+            variant_level("given"),
             cll.JaroWinklerLevel("given", self.jw_high),
             cll.JaroWinklerLevel("given_key", self.jw_key),
             cll.ElseLevel(),
