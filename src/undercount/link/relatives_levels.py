@@ -28,8 +28,12 @@ def variant_level(part: str) -> ComparisonLevelCreator:
         f"(length({part}_{b}) >= 3 AND {part}_{a} = concat('{pre}', {part}_{b}, '{suf}'))"
         for pre, suf in NAME_VARIANTS for a, b in (("l", "r"), ("r", "l"))
     )
+    # Cheap first: the added letters are 2 (ال), 3 (al-) or 5 (الدين, عبدال, aldin, ...).
+    added = sorted({len(pre) + len(suf) for pre, suf in NAME_VARIANTS})
+    guard = f"abs(length({part}_l) - length({part}_r)) IN ({', '.join(map(str, added))})"
     return cll.CustomLevel(
-        sides, label_for_charts=f"Same {part} but for an article, al-Din or Abd al-")
+        f"{guard} AND ({sides})",
+        label_for_charts=f"Same {part} but for an article, al-Din or Abd al-")
 
 
 def _rest_sql() -> str:
