@@ -30,6 +30,9 @@ Steps (each Splink's, on the chosen backend):
    comparison's m are renormalised to sum to one. EM drives the m of a level it never sees
    among matches to zero, which would make that level an absolute veto (weight
    :math:`-\\infty`); real lists have errors the training pairs did not show.
+5. **m of comparisons no session estimated** (every session blocked on them: the father and
+   family names of two four-part lists without shared IDs): from the pairs across lists that
+   the other comparisons call matches (:func:`confident_pairs_m`), after the prior.
 
 References
 ----------
