@@ -38,7 +38,8 @@ unchanged.
 different sexes, a merge is refused when it would put in one person
 
 - ``relatives``: two records whose father, grandfather and family keys agree while the
-  given-name keys differ (in one script), unless they share an ID (as recorded) or an
+  given-name keys differ (in one script) and are not one name but for an article, al-Din or
+  Abd al- (:func:`bare_given`), unless they share an ID (as recorded) or an
   exact, not heaped, date of birth; or whose given names share the key but are spelled
   differently in one script, or are written in different scripts (where the skeletons of
   one name can differ), while ages or dates of birth contradict (:func:`compatible_age`);
@@ -47,7 +48,9 @@ different sexes, a merge is refused when it would put in one person
   else all four keys the same, or missing on both, given and family present) and an age,
   birth year or date of birth on both, compatible (:func:`compatible_age`).
 
-The sex cannot-link skips records flagged ``sex_unreliable`` (:func:`reliable_sex`).
+The sex cannot-link skips records flagged ``sex_unreliable`` (:func:`reliable_sex`), and
+does not refuse an edge whose two records have one full name and compatible ages (a sex
+slip of one list, not two people; ``_Forbid.same_person``).
 
 Refused edges carry the constraint in ``refused_by``; the clusters they touch are reported
 as ``relative_split`` / ``same_list_split`` in ``suspicious_clusters.csv``.
