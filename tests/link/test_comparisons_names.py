@@ -29,3 +29,30 @@ def test_family_with_and_without_abu(left, right, agree):
         [left, right, family_skeleton(left), family_skeleton(right)],
     ).fetchone()[0]
     assert bool(got) is agree
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "agree"),
+    [
+        ("الحارث", "حارث", True),       # the article
+        ("براء", "البراء", True),
+        ("al-yaman", "yaman", True),
+        ("علاءالدين", "علاء", True),    # al-Din shortened
+        ("nour", "nouraldin", True),
+        ("عبدالناصر", "ناصر", True),    # Abd al- shortened
+        ("abdalkarim", "karim", True),
+        ("حارث", "حارث", False),        # the same spelling is another level
+        ("علاء", "الاء", False),
+        ("عبدالله", "له", False),        # too short to be a name
+        ("محمد", "محمود", False),
+    ],
+)
+def test_name_but_for_an_article_al_din_or_abd(left, right, agree):
+    from undercount.link.relatives_levels import variant_level
+
+    for part in ("given", "father"):
+        sql = variant_level(part).get_comparison_level("duckdb").sql_condition
+        got = duckdb.connect().execute(
+            f"select coalesce({sql}, false) from (select ? as {part}_l, ? as {part}_r)",
+            [left, right]).fetchone()[0]
+        assert bool(got) is agree

@@ -5,8 +5,10 @@ above the threshold by decreasing probability (ties by ``(uid_l, uid_r)``), and 
 with a union–find. Each cluster keeps its one *valid* national ID and its one recorded sex (if
 any). An edge whose two clusters hold different valid IDs, or different sexes, is **refused**;
 otherwise the clusters are merged. So no cluster ever contains two different valid national
-IDs or two different sexes, and the strongest evidence decides which merge wins when two are
-incompatible. Without constraints this is exactly connected components at the threshold.
+IDs or two different sexes (except, with the record constraints of
+:mod:`undercount.link.relatives`, where an edge's two records have one full name and
+compatible ages: a sex slip), and the strongest evidence decides which merge wins when two
+are incompatible. Without constraints this is exactly connected components at the threshold.
 
 Clerical-review labels enter as two more kinds of constraint: a pair labelled a match is a
 **must-link** (an edge of probability 1, processed before every scored edge, so it merges its

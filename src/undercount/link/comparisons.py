@@ -34,7 +34,7 @@ from splink.internals import comparison_level_library as cll
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
-from undercount.link.relatives_levels import rasm_level
+from undercount.link.relatives_levels import rasm_level, variant_level
 
 __all__ = [
     "AgeComparison",
@@ -68,6 +68,9 @@ class CrossScriptNameComparison(ComparisonCreator):
        (family) the same key but for one side's "Abu" (``ابوجوده`` / ``جوده``);
        the same letters but for their dots (``جبر`` / ``جير``: a misread of the same
        name, :func:`undercount.link.relatives.rasm`; never fires on Latin text);
+       (father, grandfather, where names have three parts or more) one is the other with
+       an article, an al-Din or an Abd al- (``نورالدين`` / ``نور``,
+       :func:`undercount.link.relatives_levels.variant_level`);
     3. Jaro–Winkler similarity of the parts ≥ ``jw_high`` (typos);
     4. Jaro–Winkler similarity of the keys ≥ ``jw_key`` (typos across scripts);
     5. (``crossed``, for given + family lists; given name) one given name is a nickname or
@@ -128,6 +131,10 @@ class CrossScriptNameComparison(ComparisonCreator):
         if self.part == "family":
             levels.append(_abu_family_level())
         levels.append(rasm_level(self.part))
+        if self.elsewhere and self.part != "family":
+            # Four-part names: the father's and grandfather's names are written with or
+            # without an article, al-Din or Abd al- (the family key drops the article).
+            levels.append(variant_level(self.part))
         levels += [
             cll.JaroWinklerLevel(part, self.jw_high),
             cll.JaroWinklerLevel(key, self.jw_key),

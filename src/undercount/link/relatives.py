@@ -38,7 +38,8 @@ unchanged.
 different sexes, a merge is refused when it would put in one person
 
 - ``relatives``: two records whose father, grandfather and family keys agree while the
-  given-name keys differ (in one script), unless they share an ID (as recorded) or an
+  given-name keys differ (in one script) and are not one name but for an article, al-Din or
+  Abd al- (:func:`bare_given`), unless they share an ID (as recorded) or an
   exact, not heaped, date of birth; or whose given names share the key but are spelled
   differently in one script, or are written in different scripts (where the skeletons of
   one name can differ), while ages or dates of birth contradict (:func:`compatible_age`);
@@ -47,7 +48,9 @@ different sexes, a merge is refused when it would put in one person
   else all four keys the same, or missing on both, given and family present) and an age,
   birth year or date of birth on both, compatible (:func:`compatible_age`).
 
-The sex cannot-link skips records flagged ``sex_unreliable`` (:func:`reliable_sex`).
+The sex cannot-link skips records flagged ``sex_unreliable`` (:func:`reliable_sex`), and
+does not refuse an edge whose two records have one full name and compatible ages (a sex
+slip of one list, not two people; ``_Forbid.same_person``).
 
 Refused edges carry the constraint in ``refused_by``; the clusters they touch are reported
 as ``relative_split`` / ``same_list_split`` in ``suspicious_clusters.csv``.
@@ -81,9 +84,11 @@ __all__ = [
     "DIFFERENT_GIVEN_M",
     "EM_RULE",
     "FALSE_MERGE_KINDS",
+    "NAME_VARIANTS",
     "RELATIVE_LEVELS",
     "add_rasm_columns",
     "add_relative_columns",
+    "bare_given",
     "compatible_age",
     "false_merge_kinds",
     "false_merge_pairs",
@@ -100,6 +105,18 @@ __all__ = [
 REST = ("father_key", "grandfather_key", "family_key")
 #: EM session in which the given name separates a person from his siblings.
 EM_RULE = REST
+#: How a name part is written longer or shorter in another list, as ``(prefix, suffix)``
+#: added to the short form (standardised spellings: compounds are one part, glued): the
+#: article (``الحارث`` / ``حارث``, ``البراء`` / ``براء``, al-Yaman / Yaman), a compound with
+#: al-Din shortened to its first word (``علاءالدين`` / ``علاء``, ``nouraldin`` / ``nour``)
+#: and one with Abd al- to its second (``عبدالناصر`` / ``ناصر``).
+NAME_VARIANTS: tuple[tuple[str, str], ...] = (
+    ("ال", ""), ("al-", ""), ("el-", ""),
+    ("", "الدين"), ("", "aldin"),
+    ("عبدال", ""), ("abdal", ""),
+)
+# Longest first, so that عبدال is tried before ال.
+_VARIANTS = sorted(NAME_VARIANTS, key=lambda v: -len(v[0]) - len(v[1]))
 #: Labels of the two relative levels of the given-name comparison.
 RELATIVE_LEVELS = ("Similar given name, rest agrees", "Different given name, rest agrees")
 #: m of "different given name, rest agrees": the share of one person's record pairs whose
@@ -130,6 +147,20 @@ def rasm(value: object) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     return value.translate(_RASM)
+
+
+def bare_given(value: object) -> str | None:
+    """A given name without a leading article or Abd al- or a trailing al-Din
+    (:data:`NAME_VARIANTS`: ``الحارث`` → ``حارث``,
+    ``علاءالدين`` → ``علاء``); unchanged where none is written or where fewer than three
+    letters would be left (``الاء``, ``عبدالله``)."""
+    if not isinstance(value, str) or not value:
+        return None
+    for pre, suf in _VARIANTS:
+        if (value.startswith(pre) and value.endswith(suf)
+                and len(value) - len(pre) - len(suf) >= 3):
+            return value[len(pre):len(value) - len(suf)]
+    return value
 
 
 def _script(value: object) -> str | None:
@@ -362,6 +393,7 @@ class _Forbid:
         self.given = _column(std, "given")
         self.script = [_script(g) for g in self.given]
         self.grasm = [rasm(g) for g in self.given]
+        self.gbare = [bare_given(g) for g in self.given]
         # The given name in the record's other script, parsed only for the few pairs that
         # need it (:meth:`alt_key`).
         self.other_name = [None] * len(std)
@@ -416,6 +448,25 @@ class _Forbid:
                 return False
         return True
 
+    def same_person(self, x: int, y: int) -> bool:
+        """The same full name (given, father and family keys, and the grandfather's where
+        both have one) and compatible ages compared on both: the two records of an edge
+        name one person even where their recorded sexes differ. A list's sex is a
+        clerk's entry, wrong for about one record in a hundred (1.8% of the Airwars
+        records whose four name keys and age agree with a MoH record; children's most,
+        their names give no sex), while two people with one four-part name, one age and
+        different sexes need a given name of both sexes *and* two fathers of one name,
+        father's name and family."""
+        if not self.relatives:
+            return False
+        px, py = self.parts[x], self.parts[y]
+        if (self.gkey[x] is None or self.gkey[x] != self.gkey[y] or px[0] is None
+                or px[0] != py[0] or px[2] is None or px[2] != py[2]):
+            return False
+        if px[1] is not None and py[1] is not None and px[1] != py[1]:
+            return False
+        return self.compared(x, y) and self.compatible(x, y)
+
     def compared(self, x: int, y: int) -> bool:
         """Both records have a date of birth, a birth year or an age: agreement on them is
         evidence, not just the absence of a contradiction."""
@@ -447,7 +498,7 @@ class _Forbid:
                 if not self.compatible(x, y):
                     return "relatives"
             elif (self.gkey[x] != self.gkey[y] and self.grasm[x] != self.grasm[y]
-                  and not self.alt_same(x, y)):
+                  and self.gbare[x] != self.gbare[y] and not self.alt_same(x, y)):
                 if self.dob_exact[x] is None or self.dob_exact[x] != self.dob_exact[y]:
                     return "relatives"
             elif self.given[x] != self.given[y] and not self.compatible(x, y):
@@ -519,7 +570,8 @@ def relative_clusters(
         if cid[a] >= 0 and cid[b] >= 0 and cid[a] != cid[b]:
             status[e], refused_by[e] = 2, "national_id"
             continue
-        if csex[a] >= 0 and csex[b] >= 0 and csex[a] != csex[b]:
+        if (csex[a] >= 0 and csex[b] >= 0 and csex[a] != csex[b]
+                and not forbid.same_person(int(left[e]), int(right[e]))):
             status[e], refused_by[e] = 2, "sex"
             continue
         ma = members.get(a, [a])

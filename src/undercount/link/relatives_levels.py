@@ -7,7 +7,7 @@ from splink.internals import comparison_level_library as cll
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
-from undercount.link.relatives import DIFFERENT_GIVEN_M, RELATIVE_LEVELS
+from undercount.link.relatives import DIFFERENT_GIVEN_M, NAME_VARIANTS, RELATIVE_LEVELS
 
 
 def rasm_level(part: str) -> ComparisonLevelCreator:
@@ -16,7 +16,24 @@ def rasm_level(part: str) -> ComparisonLevelCreator:
     return cll.CustomLevel(f"{part}_rasm_l = {part}_rasm_r",
                            label_for_charts=f"Same letters but for dots {part}")
 
-__all__ = ["GivenNameComparison", "rasm_level"]
+__all__ = ["GivenNameComparison", "rasm_level", "variant_level"]
+
+
+def variant_level(part: str) -> ComparisonLevelCreator:
+    """One part is the other with an article, an al-Din or an Abd al- (:data:`NAME_VARIANTS`;
+    the short form at least three letters): Arabic names of these forms are written both
+    ways, and their skeletons differ by more than the added letters (the ``ي`` of ``يمان``
+    counts only at the start of a part, :mod:`undercount.names.keys`). Same script only."""
+    sides = " OR ".join(
+        f"(length({part}_{b}) >= 3 AND {part}_{a} = concat('{pre}', {part}_{b}, '{suf}'))"
+        for pre, suf in NAME_VARIANTS for a, b in (("l", "r"), ("r", "l"))
+    )
+    # Cheap first: the added letters are 2 (ال), 3 (al-) or 5 (الدين, عبدال, aldin, ...).
+    added = sorted({len(pre) + len(suf) for pre, suf in NAME_VARIANTS})
+    guard = f"abs(length({part}_l) - length({part}_r)) IN ({', '.join(map(str, added))})"
+    return cll.CustomLevel(
+        f"{guard} AND ({sides})",
+        label_for_charts=f"Same {part} but for an article, al-Din or Abd al-")
 
 
 def _rest_sql() -> str:
@@ -31,7 +48,9 @@ class GivenNameComparison(ComparisonCreator):
 
     Levels: null; similar given name (same key, or the same letters but for their dots),
     rest agrees; different given name, rest agrees; same skeleton key (term-frequency
-    adjusted); the same letters but for their dots; Jaro--Winkler of the names >= ``jw_high``; of
+    adjusted); the same letters but for their dots; the same name but for an article, al-Din or
+    Abd al- (:func:`variant_level`);
+    Jaro--Winkler of the names >= ``jw_high``; of
     the keys >= ``jw_key``; else.
     """
 
@@ -69,6 +88,7 @@ class GivenNameComparison(ComparisonCreator):
             different,
             key_exact,
             rasm_level("given"),
+            variant_level("given"),
             cll.JaroWinklerLevel("given", self.jw_high),
             cll.JaroWinklerLevel("given_key", self.jw_key),
             cll.ElseLevel(),

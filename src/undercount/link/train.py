@@ -30,6 +30,9 @@ Steps (each Splink's, on the chosen backend):
    comparison's m are renormalised to sum to one. EM drives the m of a level it never sees
    among matches to zero, which would make that level an absolute veto (weight
    :math:`-\\infty`); real lists have errors the training pairs did not show.
+5. **m of comparisons no session estimated** (every session blocked on them: the father and
+   family names of two four-part lists without shared IDs): from the pairs across lists that
+   the other comparisons call matches (:func:`confident_pairs_m`), after the prior.
 
 References
 ----------
@@ -229,6 +232,10 @@ def train(
     if fallback:
         report["prior_estimate"].update(blocked_pairs_prior(
             linker, _n_records(linker, records), rules=strict_rules(settings.blocking_rules)))
+    # Comparisons no EM session could estimate (every session blocked on them) take their m
+    # from the pairs the rest of the model calls matches (after the prior, which selects).
+    round_model(linker)
+    report["m_from_confident_pairs"] = confident_pairs_m(linker, settings.m_floor)
     round_model(linker)
     model = linker.misc.save_model_to_json()
     report["prior"] = model.get("probability_two_random_records_match")
@@ -464,6 +471,99 @@ def _floor_m(linker, floor: float) -> list[str]:
         for level, m in zip(levels, values, strict=True):
             level.m_probability = m / total
     return changed
+
+
+#: Match probability, without the comparison being estimated, above which a pair counts as a
+#: match in :func:`confident_pairs_m`.
+CONFIDENT = 0.99
+#: Fewest such pairs from which :func:`confident_pairs_m` estimates a comparison's m.
+MIN_CONFIDENT_PAIRS = 100
+
+
+def _untrained(comparison) -> bool:
+    """Whether no EM session estimated any m of ``comparison`` (fixed levels aside)."""
+    levels = [lv for lv in comparison._comparison_levels_excluding_null
+              if not lv._fix_m_probability]
+    return bool(levels) and not any(lv._has_estimated_m_values for lv in levels)
+
+
+def confident_pairs_m(linker, floor: float) -> dict[str, Any]:
+    r"""m of the comparisons no EM session estimated, from the pairs the other comparisons
+    call matches; in place. Returns what was estimated from how many pairs.
+
+    An EM session cannot estimate a comparison on its own blocking columns (they agree on
+    every pair it sees), so a comparison that every session blocks on keeps Splink's
+    starting m (0.95 for the first level, the rest shared equally), whatever the lists'
+    errors are. On the Airwars/MoH development set every session blocks on the father and
+    family names: a family name found in another position of the other name (a second clan
+    name, ``ابوالعلا الرقب``) or written another way (a married woman's) kept an m of 0.008
+    where 3% of the true pairs are at each. Sessions blocked elsewhere do not help: among
+    pairs agreeing on the given name and age the random-pair u misdescribes the
+    non-matches (a name shifted "elsewhere" is more common among them), and EM takes that
+    correlation for the match class (m of the family's own agreement fell to 0.007).
+
+    Instead, for each such comparison :math:`k` every blocked pair is scored without it,
+    :math:`p_{-k} = \operatorname{logit}_2^{-1}(\text{match weight} - w_k)`, and
+
+    .. math:: m_{k,l} = \frac{\#\{\text{pairs}: p_{-k} \ge c,\ \gamma_k = l\}}
+        {\#\{\text{pairs}: p_{-k} \ge c,\ \gamma_k \text{ not null}\}},
+
+    :math:`c` = :data:`CONFIDENT`: the M-step of EM for :math:`k` alone, with the pairs the
+    other comparisons identify (conditional independence given the match status, the
+    model's own assumption, makes the selection independent of :math:`\gamma_k`). Where
+    several lists are linked only pairs across lists are counted: within one list a pair
+    that agrees on all but one name part is more often two relatives listed together (the
+    same family, the same victims' list) than one person listed twice. A comparison with
+    fewer than :data:`MIN_CONFIDENT_PAIRS` such pairs keeps its m. Each m is then floored
+    and renormalised as after EM.
+    """
+    settings = linker._settings_obj
+    todo = [c for c in settings.comparisons if _untrained(c)]
+    if not todo:
+        return {}
+    keep = (settings._retain_matching_columns, settings._retain_intermediate_calculation_columns)
+    settings._retain_matching_columns = True
+    settings._retain_intermediate_calculation_columns = True
+    try:
+        sdf = linker.inference.predict(threshold_match_probability=None, warning_mode="never")
+    finally:
+        (settings._retain_matching_columns,
+         settings._retain_intermediate_calculation_columns) = keep
+    out: dict[str, Any] = {}
+    try:
+        columns = {c.unquote().name for c in sdf.columns}
+        cross = ("source_dataset_l <> source_dataset_r"
+                 if {"source_dataset_l", "source_dataset_r"} <= columns else "true")
+        bound = math.log2(CONFIDENT / (1 - CONFIDENT))
+        for comparison in todo:
+            name = comparison.output_column_name
+            gamma = comparison._gamma_column_name
+            own = f"mw_{name}"
+            if f"mw_tf_adj_{name}" in columns:
+                own += f" + coalesce(mw_tf_adj_{name}, 0)"
+            frame = linker.misc.query_sql(
+                f"select {gamma} as level, count(*) as n from {sdf.physical_name} "
+                f"where {cross} and {gamma} >= 0 and match_weight - ({own}) >= {bound} "
+                f"group by {gamma}",
+                output_type="pandas",
+            )
+            counts = dict(zip(frame["level"].astype(int), frame["n"].astype(int), strict=True))
+            n = sum(counts.values())
+            entry: dict[str, Any] = {"pairs": n}
+            if n >= MIN_CONFIDENT_PAIRS:
+                levels = comparison._comparison_levels_excluding_null
+                free = [lv for lv in levels if not lv._fix_m_probability]
+                fixed = sum(lv.m_probability for lv in levels if lv._fix_m_probability)
+                n_free = sum(counts.get(lv._comparison_vector_value, 0) for lv in free)
+                for lv in free:
+                    share = counts.get(lv._comparison_vector_value, 0) / max(n_free, 1)
+                    lv.m_probability = max(share * (1 - fixed), floor)
+                entry["m"] = {lv.label_for_charts: lv.m_probability for lv in free}
+            out[name] = entry
+    finally:
+        sdf.drop_table_from_database_and_remove_from_cache()
+    _floor_m(linker, floor)
+    return out
 
 
 def _em_session(linker, rule, settings: LinkSettings, prior: float) -> dict[str, Any]:
