@@ -163,6 +163,19 @@ def _identifying(console: Console, block: dict[str, Any] | None) -> None:
     console.print(_line(("identifying assumption", "cyan"), ": ", text), highlight=False)
 
 
+def _covariates(console: Console, block: dict[str, Any] | None) -> None:
+    """One line per covariate checked: N-hat pooled and within its groups."""
+    for c in (block or {}).get("covariates") or []:
+        if "stratified_estimate" in c:
+            text = (f"{c['column']}: N-hat {_num(c['stratified_estimate'], 0)} estimated within "
+                    f"its {c['levels']} groups, {_num(block['pooled'], 0)} pooled; capture "
+                    f"{'differs' if c['p_value'] < 0.01 else 'does not differ clearly'} "
+                    f"across them (p = {c['p_value']:.2g})")
+        else:
+            text = f"{c['column']}: not checked, {c['skipped']}"
+        console.print(_line(("covariate", "cyan"), ": ", text), highlight=False)
+
+
 def render_payload(console: Console, p: dict[str, Any]) -> None:
     if p.get("method") == "all":
         t = Table(title=_line(
@@ -190,5 +203,6 @@ def render_payload(console: Console, p: dict[str, Any]) -> None:
         _models(console, p)
     _warnings(console, p)
     _identifying(console, p.get("identifying_assumption"))
+    _covariates(console, p.get("covariates"))
     for a in p.get("assumptions") or []:
         console.print(_line(("assumes", "dim"), ": ", str(a)), highlight=False)

@@ -208,6 +208,11 @@ class MSEResult:
         Set by :func:`undercount.pipeline.estimate.estimate`: N-hat under shifted identifying
         assumptions (:func:`undercount.uncertainty.identifying.identifying_summary`; JSON key
         ``identifying_assumption``).
+    covariates : dict, optional
+        Set by :func:`undercount.pipeline.estimate.estimate` for a log-linear result on a
+        table with covariates: the pooled N-hat against the N-hat estimated within each
+        covariate's groups (:func:`undercount.uncertainty.covariates.covariate_check`; JSON
+        key ``covariates``).
     input_notes : tuple of str
         Notes about repairs made to the input table.
     extra : dict
@@ -230,6 +235,7 @@ class MSEResult:
     defaults: dict[str, Any] | None = None
     reported: dict[str, Any] | None = None
     identifying: dict[str, Any] | None = None
+    covariates: dict[str, Any] | None = None
     input_notes: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -378,6 +384,7 @@ def common_kwargs(d: dict[str, Any]) -> dict[str, Any]:
         "defaults": d.pop("defaults", None),
         "input_notes": tuple(d.pop("input_notes", ())),
         "identifying": d.pop("identifying_assumption", None),
+        "covariates": d.pop("covariates", None),
     }
     if "reported" in d:
         kwargs["reported"] = {k: d.pop(k) for k in _REPORTED_KEYS if k in d}
@@ -447,6 +454,8 @@ class Summary:
             raw.update(res.reported)
         if res.identifying is not None:
             raw["identifying_assumption"] = res.identifying
+        if res.covariates is not None:
+            raw["covariates"] = res.covariates
         if res.input_notes:
             raw["input_notes"] = list(res.input_notes)
         raw.update(res.tail_data())

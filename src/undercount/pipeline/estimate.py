@@ -34,6 +34,7 @@ from undercount.pipeline.registry import (
     resolve_options,
     wrap_estimator,
 )
+from undercount.uncertainty.covariates import covariate_check
 from undercount.uncertainty.families import FamilySpread, family_spread
 from undercount.uncertainty.identifying import identifying_summary
 from undercount.uncertainty.reported import compare_reported
@@ -243,9 +244,12 @@ def estimate(
             seed=seed if (stochastic or seed_given) else None,
             inputs=hashes,
         )
+        covariates, covariate_warnings = (
+            covariate_check(res, table) if not opts.strata else (None, ()))
         results.append(dataclasses.replace(
             res,
-            diagnostics=(*overlaps, *res.diagnostics),
+            diagnostics=(*overlaps, *res.diagnostics, *covariate_warnings),
+            covariates=covariates,
             defaults=defaults or None,
             provenance=prov.to_dict(),
             reported=(None if opts.reported is None else

@@ -1,0 +1,101 @@
+"""Pooled against stratified N-hat when the table carries covariates (issue 15, item 5)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from undercount.cli import app
+from undercount.core.table import CaptureTable
+from undercount.models.loglinear import LogLinearEstimator
+from undercount.pipeline.estimate import estimate
+from undercount.uncertainty.covariates import COVARIATE_CHANGES_ANSWER, covariate_check
+from undercount.validate import DESIGNS
+
+
+@pytest.fixture(scope="module")
+def cov4():
+    return DESIGNS["cov4"].sample(np.random.default_rng(1))
+
+
+def test_capture_that_depends_on_a_covariate_is_flagged(cov4):
+    res = estimate(cov4, seed=1, bootstrap=0)
+    block = res.covariates
+    (entry,) = block["covariates"]
+    assert entry["column"] == "group" and entry["levels"] == 2
+    assert entry["p_value"] < 1e-10 and entry["df"] > 0
+    # Within each group the lists are independent: the stratified total is near the truth
+    # (2,000), the pooled one far below it and its interval.
+    assert res.interval.upper < 1700 < 1900 < entry["stratified_estimate"] < 2600
+    assert entry["stratified_estimate"] == pytest.approx(sum(entry["by_level"].values()))
+    assert entry["changes_answer"]
+    codes = [d.code for d in res.diagnostics]
+    assert COVARIATE_CHANGES_ANSWER in codes
+    assert any("--strata group" in w for w in res.warnings)
+    again = type(res).from_dict(res.to_dict())
+    assert again.covariates == json.loads(json.dumps(block))
+    assert again.to_dict() == res.to_dict()
+
+
+def test_stratified_total_is_the_sum_of_the_groups_fits(cov4):
+    res = LogLinearEstimator(select="bic").fit(cov4.aggregate())
+    block, _ = covariate_check(res, cov4)
+    by_level = block["covariates"][0]["by_level"]
+    for (level,), part in cov4.by_stratum(["group"]).items():
+        fit = LogLinearEstimator(select="bic").fit(part.aggregate())
+        assert by_level[str(level)] == pytest.approx(fit.estimate, rel=1e-12)
+
+
+def test_no_covariates_no_check_and_no_warning():
+    table = DESIGNS["negdep4"].sample(np.random.default_rng(3))
+    res = estimate(table, seed=1, bootstrap=0)
+    assert res.covariates is None
+    assert "covariates" not in res.to_dict()
+
+
+def test_independent_covariate_does_not_warn():
+    rng = np.random.default_rng(8)
+    captured = rng.random((3000, 4)) < np.array([0.3, 0.25, 0.2, 0.35])
+    seen = captured.any(axis=1)
+    frame = pd.DataFrame(captured[seen].astype(int), columns=["A", "B", "C", "D"])
+    frame["sex"] = rng.choice(["f", "m"], size=len(frame))
+    table = CaptureTable.from_frame(frame, lists=["A", "B", "C", "D"], covariates=["sex"],
+                                    count_column=None)
+    res = estimate(table, seed=1, bootstrap=0)
+    (entry,) = res.covariates["covariates"]
+    assert not entry["changes_answer"]
+    assert COVARIATE_CHANGES_ANSWER not in [d.code for d in res.diagnostics]
+
+
+def test_covariates_not_checked_say_why(cov4):
+    frame = cov4.to_frame()
+    frame["id"] = np.arange(len(frame)) % 40  # too many values to be groups
+    smallest = int(np.argmin(frame["count"].to_numpy()))
+    frame["tiny"] = np.where(np.arange(len(frame)) == smallest, "x", "y")  # a handful
+    table = CaptureTable.from_frame(frame, lists=list(cov4.lists),
+                                    covariates=["group", "id", "tiny"])
+    res = LogLinearEstimator(select="bic").fit(table.aggregate())
+    block, _ = covariate_check(res, table)
+    skipped = {c["column"]: c.get("skipped", "") for c in block["covariates"]}
+    assert "values (checked for 2 to 10)" in skipped["id"]
+    assert "fewer than 30" in skipped["tiny"]
+    assert skipped["group"] == ""
+
+
+def test_strata_given_no_check(cov4):
+    res = estimate(cov4, seed=1, strata="group", bootstrap=50)
+    assert res.covariates is None
+
+
+def test_cli_prints_the_covariate_line(tmp_path, cov4):
+    path = tmp_path / "cov4.csv"
+    cov4.to_frame().to_csv(path, index=False)
+    out = CliRunner().invoke(app, ["estimate", str(path), "--lists", "L1,L2,L3,L4",
+                                   "--bootstrap", "0", "--seed", "1"])
+    assert out.exit_code == 0, out.output
+    assert "covariate: group: N-hat" in out.output
+    assert "--strata group" in out.output
