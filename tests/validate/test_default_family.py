@@ -51,3 +51,21 @@ def test_strata_family_uses_the_covariate():
     assert (res["status"] == "ok").all(), res[["family", "message"]]
     table = DESIGNS["cov3age"].sample(np.random.default_rng(0))
     assert table.has_covariates
+
+
+def test_default_warns_of_the_covariate_and_the_battery_counts_it():
+    from undercount.validate.io import disagreement
+
+    res = run_battery(["cov4"], ["default", "bootstrap", "rcapture", "dga"], replicates=1,
+                      seed=2024)
+    row = res.set_index("family").loc["default"]
+    assert row["status"] == "ok"
+    assert not row["lower"] <= row["truth"] <= row["upper"]  # pooled, it misses
+    assert "covariate_changes_answer" in row["warnings"].split(";")
+    table = disagreement(res).set_index("design")
+    assert table.loc["cov4", "default"] == "default"
+    assert table.loc["cov4", "warned_when_missed"] == 1.0
+    # Without the default's own warning code the same replicate counts as warned only if
+    # the families disagree.
+    quiet = res.assign(warnings="")
+    assert disagreement(quiet).set_index("design").loc["cov4", "misses"] == 1

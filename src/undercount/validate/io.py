@@ -19,6 +19,7 @@ import pandas as pd
 from undercount.core.result import Interval, MSEResult
 from undercount.errors import ConfigError
 from undercount.report.plots import battery_coverage_plot, battery_estimates_plot
+from undercount.uncertainty.covariates import COVARIATE_CHANGES_ANSWER
 from undercount.uncertainty.families import family_spread
 from undercount.validate.families import FAMILIES, LINKAGE_FAMILIES
 
@@ -78,15 +79,19 @@ SPREAD_FAMILIES = ("bootstrap", "rcapture", "lcm", "dga")
 def disagreement(
     results: pd.DataFrame,
     families: Sequence[str] = SPREAD_FAMILIES,
-    defaults: Sequence[str] = ("bootstrap", "stepwise"),
+    defaults: Sequence[str] = ("default", "bootstrap", "stepwise"),
+    own_warnings: Sequence[str] = (COVARIATE_CHANGES_ANSWER,),
 ) -> pd.DataFrame:
     """How often the ``model families disagree`` warning fires, and whether it fires where
     the default's interval misses the truth, per design.
 
     For each replicate, the ``families`` that ran (``ok``) are compared as ``--method all``
     compares them (:func:`undercount.uncertainty.families.family_spread`), and the
-    replicate's *default* is the first of ``defaults`` that ran (the log-linear bootstrap;
-    stepwise where there is none, beyond 5 lists). Columns: ``default``, ``replicates``
+    replicate's *default* is the first of ``defaults`` that ran (the ``default`` family;
+    before it existed, the log-linear bootstrap; stepwise where there is none, beyond 5
+    lists). A replicate is *warned* when the families disagree or the default's own result
+    carries one of ``own_warnings`` (the codes in the ``warnings`` column: a covariate that
+    changes the answer). Columns: ``default``, ``replicates``
     (with the default and at least two families), ``coverage`` of the default, ``warned``
     (share of replicates with the warning), ``misses``, ``warned_when_missed`` and
     ``covered_or_warned``.
@@ -105,9 +110,10 @@ def disagreement(
                       n_observed=int(g.at[f, "n_observed"]), lists=())
             for f in fams)
         d = g.loc[default]
+        own = set(str(d.get("warnings", "") or "").split(";")) & set(own_warnings)
         rows.append({"design": design, "default": default,
                      "covered": bool(d["lower"] <= d["truth"] <= d["upper"]),
-                     "warned": spread.disagree})
+                     "warned": spread.disagree or bool(own)})
     per = pd.DataFrame(rows, columns=["design", "default", "covered", "warned"])
     out = []
     for design, g in per.groupby("design", sort=False):
@@ -213,6 +219,9 @@ def load_replicates(
                               f"the parts, e.g. {first}")
         frame = pd.concat([frame[~old_keys.isin(new_keys)], new], ignore_index=True)
     frame["message"] = frame["message"].astype(object).where(frame["message"].notna(), "")
+    # Runs before the column existed recorded no warning codes.
+    codes = frame["warnings"] if "warnings" in frame else pd.Series("", index=frame.index)
+    frame["warnings"] = codes.astype(object).where(codes.notna(), "")
     order = {f: i for i, f in enumerate([*FAMILIES, *LINKAGE_FAMILIES])}
     frame["_order"] = frame["family"].map(order).fillna(len(order))
     frame = frame.sort_values(["design", "_order", "replicate"], kind="stable",

@@ -108,6 +108,11 @@ def _run_replicate(args: tuple[str, tuple[str, ...], int, int, BatteryOptions, d
             row["estimate"] = float(result.estimate)
             row["lower"] = float(result.interval.lower)
             row["upper"] = float(result.interval.upper)
+            # The codes of the result's own warnings (a covariate that changes the answer,
+            # N not identified), so the battery can ask whether a miss was warned of.
+            row["warnings"] = ";".join(sorted({
+                d.code for d in getattr(result, "diagnostics", ())
+                if d.code and d.severity == "warning"}))
         except ConfigError as exc:
             row["status"] = "n/a"
             row["message"] = str(exc).splitlines()[0][:200]
@@ -205,4 +210,7 @@ def run_battery(
     if "traceback" not in frame:
         frame["traceback"] = ""
     frame["traceback"] = frame["traceback"].fillna("")
+    if "warnings" not in frame:
+        frame["warnings"] = ""
+    frame["warnings"] = frame["warnings"].fillna("")
     return frame
