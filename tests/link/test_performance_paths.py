@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from undercount.io.lists import read_list
@@ -58,3 +59,36 @@ def test_u_in_one_pass_is_splinks_u_on_two_part_names(make_project):
     settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
     ours, splinks = _u_model(std, settings, "ours"), _u_model(std, settings, "splink")
     assert json.dumps(ours, sort_keys=True) == json.dumps(splinks, sort_keys=True)
+
+
+def _trained_linker(std, settings):
+    from undercount.link.train import train
+
+    linker = build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), std, settings)
+    settings, _ = train(linker, settings, std)
+    return build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), std, settings)
+
+
+@pytest.mark.parametrize("threshold", [0.01, 0.9, 0.999])
+def test_prefiltered_prediction_is_splinks(simulated, threshold):
+    from undercount.link.predict import predict_edges
+
+    config, std = simulated
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    linker = _trained_linker(std, settings)
+    fast = predict_edges(linker, threshold)
+    full = predict_edges(linker, threshold, prefilter=False)
+    assert len(full) > 0
+    pd.testing.assert_frame_equal(fast, full, check_exact=True)
+
+
+def test_prefiltered_prediction_is_splinks_on_two_part_names(make_project):
+    from undercount.link.predict import predict_edges
+
+    config, std = _standardised(make_project())
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    linker = _trained_linker(std, settings)
+    fast = predict_edges(linker, 0.9)
+    full = predict_edges(linker, 0.9, prefilter=False)
+    assert len(full) > 0
+    pd.testing.assert_frame_equal(fast, full, check_exact=True)
