@@ -164,14 +164,18 @@ def add_relative_columns(records: pd.DataFrame) -> pd.DataFrame:
     records = add_rasm_columns(records)
     if "given" not in records.columns or "given_script" in records.columns:
         return records
-    script = records["given"].map(_script).astype(object)
+    given = records["given"]
+    codes, uniq = pd.factorize(given, use_na_sentinel=True)  # _script once per spelling
+    table = np.array([_script(v) for v in uniq] + [_script(None)], dtype=object)
+    script = pd.Series(table[codes], index=records.index, dtype=object)
     if all(k in records.columns for k in REST):
         cols = [records[k].to_numpy(dtype=object) for k in REST]
-        rest = pd.Series(
-            [None if any(pd.isna(v) for v in t) else "|".join(t)
-             for t in zip(*cols, strict=True)],
-            index=records.index, dtype=object,
-        )
+        present = np.logical_and.reduce([pd.notna(c) for c in cols])
+        joined = np.full(len(records), None, dtype=object)
+        if present.any():
+            joined[present] = [
+                "|".join(t) for t in zip(*(c[present] for c in cols), strict=True)]
+        rest = pd.Series(joined, index=records.index, dtype=object)
     else:
         rest = pd.Series([None] * len(records), index=records.index)
     return records.assign(given_script=script, rest_key=rest.astype(object))
