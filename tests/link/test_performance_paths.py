@@ -92,3 +92,39 @@ def test_prefiltered_prediction_is_splinks_on_two_part_names(make_project):
     full = predict_edges(linker, 0.9, prefilter=False)
     assert len(full) > 0
     pd.testing.assert_frame_equal(fast, full, check_exact=True)
+
+
+def _std_with_warnings(frames, specs):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        std = standardise_lists(frames, specs)
+    return std, [(w.category, str(w.message)) for w in caught]
+
+
+def test_lists_standardised_on_workers_as_here(make_project, monkeypatch):
+    import undercount.link._standardise as standardise_module
+
+    config = load_project(make_project())
+    frames = [read_list(s) for s in config.lists]
+    here, here_warned = _std_with_warnings(frames, config.lists)
+    monkeypatch.setattr(standardise_module, "WORKER_RECORDS", 0)
+    assert standardise_module._on_workers(frames)
+    there, there_warned = _std_with_warnings(frames, config.lists)
+    pd.testing.assert_frame_equal(here, there, check_exact=True)
+    assert here.attrs == there.attrs
+    assert here_warned and here_warned == there_warned
+
+
+def test_first_list_error_raised_from_workers(make_project, monkeypatch):
+    import undercount.link._standardise as standardise_module
+    from undercount.errors import InputError
+
+    config = load_project(make_project())
+    frames = [read_list(s) for s in config.lists]
+    for frame in frames:  # no list has a name any more: the first one's error is raised
+        frame[["given_name", "surname"]] = None
+    monkeypatch.setattr(standardise_module, "WORKER_RECORDS", 0)
+    with pytest.raises(InputError, match="list 'a'"):
+        standardise_lists(frames, config.lists)
