@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import resource
 import sys
 import tempfile
@@ -37,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=int, default=1_000_000, help="target number of records")
     ap.add_argument("--lists", type=int, default=3)
     ap.add_argument("--seed", type=int, default=2024)
-    ap.add_argument("--memory-limit", default="5GB", help="DuckDB memory limit")
+    # 3 GB: DuckDB spills beyond it; at 1M records the process peaked at 4.83 GB with it
+    # and 6.38 GB with 5 GB, in the same time (docs/scale.md).
+    ap.add_argument("--memory-limit", default="3GB", help="DuckDB memory limit")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default=None, help="keep the lists and output here")
     args = ap.parse_args(argv)
@@ -71,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
             config.link, threads=args.threads, memory_limit=args.memory_limit
         ),
     )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = link_project(config)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
 
     truth = sim.truth.assign(record_id=sim.truth["record_id"].astype(str))
@@ -87,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     print("stage seconds    " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
     print(f"end to end       {wall:.1f} s  ({n_records / wall:,.0f} records/s; "
           f"target {TARGET_SECONDS:.0f} s for 1M -> ratio {wall / TARGET_SECONDS:.2f})")
+    print(f"process CPU      {cpu:.1f} s (DuckDB's threads included; the standardising "
+          "workers' not)")
+    print(f"load average     {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min; "
+          "2 cores)")
     print(f"peak memory      {peak_gb:.2f} GB (ru_maxrss; target {TARGET_GB:.0f} GB)")
     print(f"links            {result.report['n_edges']:,} edges >= {result.settings.threshold}, "
           f"{result.report['n_refused']:,} refused; {result.report['n_clusters']:,} clusters "

@@ -17,7 +17,9 @@ exist, even where every record keeps a national ID.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,33 +70,95 @@ def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSource
     Covariates keep their source column names; a covariate that collides with a standardised
     column is stored as ``cov_<name>``.
     """
-    parts = []
-    coerced: dict[str, dict] = {}
-    for frame, spec in zip(frames, specs, strict=True):
-        check_names_present(frame, spec)
-        std = standardise_one(frame, spec)
-        if std.attrs.get("coerced"):
-            coerced[spec.name] = std.attrs["coerced"]
-        if not std[[c for c in _NAME_KEYS if c in std.columns]].notna().any().any():
-            raise InputError(
-                f"{spec.file}: list {spec.name!r}: no record has a name that could be read "
-                f"from {_mapped_names(spec)} (every name key is empty, e.g. "
-                f"{_examples(frame, spec)}); linkage blocks and compares on names: check the "
-                "column mapping in [lists.columns]")
-        if spec.covariates:
-            cov = frame[[spec.id_column, *spec.covariates]].copy()
-            cov[spec.id_column] = cov[spec.id_column].astype(str)
-            cov.columns = ["record_id", *(covariate_column(c) for c in spec.covariates)]
-            cov = cov.loc[:, ~cov.columns.duplicated()]
-            std = std.drop(columns=[c for c in cov.columns[1:] if c in std.columns])
-            std = std.merge(cov, on="record_id", how="left", validate="one_to_one")
-        parts.append(std)
+    tasks = list(zip(frames, specs, strict=True))
+    if _on_workers(frames):
+        parts = _standardise_on_workers(tasks)
+    else:
+        parts = [_standardise_checked(frame, spec) for frame, spec in tasks]
+    coerced: dict[str, dict] = {
+        spec.name: std.attrs["coerced"] for std, spec in zip(parts, specs, strict=True)
+        if std.attrs.get("coerced")}
     out = pd.concat(parts, ignore_index=True, sort=False)
     out.insert(0, "uid", np.arange(len(out), dtype=np.int64))
     out = fix_dtypes(out)
     # Values made missing by on_bad_value = "coerce": {list: {column: {count, examples}}}.
     out.attrs["coerced"] = coerced
     return out
+
+
+def _standardise_checked(frame: pd.DataFrame, spec: ListSource) -> pd.DataFrame:
+    """One list standardised, checked for names, with its covariates."""
+    check_names_present(frame, spec)
+    std = standardise_one(frame, spec)
+    if not std[[c for c in _NAME_KEYS if c in std.columns]].notna().any().any():
+        raise InputError(
+            f"{spec.file}: list {spec.name!r}: no record has a name that could be read "
+            f"from {_mapped_names(spec)} (every name key is empty, e.g. "
+            f"{_examples(frame, spec)}); linkage blocks and compares on names: check the "
+            "column mapping in [lists.columns]")
+    if spec.covariates:
+        coerced = std.attrs.get("coerced")
+        cov = frame[[spec.id_column, *spec.covariates]].copy()
+        cov[spec.id_column] = cov[spec.id_column].astype(str)
+        cov.columns = ["record_id", *(covariate_column(c) for c in spec.covariates)]
+        cov = cov.loc[:, ~cov.columns.duplicated()]
+        std = std.drop(columns=[c for c in cov.columns[1:] if c in std.columns])
+        std = std.merge(cov, on="record_id", how="left", validate="one_to_one")
+        if coerced:
+            std.attrs["coerced"] = coerced
+    return std
+
+
+#: Records from which the lists are standardised on worker processes, one list per worker
+#: (the standardiser is pure Python, about 30 us a record; a worker costs about 2 s to
+#: start and to send its list back, :data:`undercount.core.parallel.WORKER_START_S`).
+WORKER_RECORDS = 200_000
+
+
+def _on_workers(frames: Sequence[pd.DataFrame]) -> bool:
+    from undercount.core.parallel import available_cores
+
+    sizes = sorted((len(f) for f in frames), reverse=True)
+    # The time saved is what the lists other than the largest cost, run beside it.
+    return len(sizes) > 1 and available_cores() > 1 and sum(sizes[1:]) >= WORKER_RECORDS
+
+
+def _standardise_task(task: tuple[pd.DataFrame, ListSource]) -> tuple[Any, Any, list]:
+    """:func:`_standardise_checked` in a worker: the result or the error, and the warnings
+    it raised (re-raised here, in list order, as the serial loop raises them)."""
+    frame, spec = task
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            std, error = _standardise_checked(frame, spec), None
+        except Exception as exc:  # re-raised by the caller, in list order
+            std, error = None, exc
+    attrs = dict(std.attrs) if std is not None else {}
+    return (std, attrs), error, [(w.category, str(w.message)) for w in caught]
+
+
+def _standardise_on_workers(tasks: list) -> list[pd.DataFrame]:
+    """The lists standardised on up to two loky workers (largest first), with their
+    warnings and errors as the serial loop gives them."""
+    from joblib import Parallel, delayed
+
+    from undercount.core.parallel import available_cores
+
+    order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][0]))
+    jobs = min(available_cores(), len(tasks), 2)
+    done = Parallel(n_jobs=jobs, backend="loky", max_nbytes=None)(
+        delayed(_standardise_task)(tasks[i]) for i in order)
+    results = dict(zip(order, done, strict=True))
+    parts = []
+    for i in range(len(tasks)):
+        (std, attrs), error, caught = results[i]
+        for category, message in caught:
+            warnings.warn(message, category, stacklevel=4)
+        if error is not None:
+            raise error
+        std.attrs.update(attrs)
+        parts.append(std)
+    return parts
 
 
 def _mapped_names(spec: ListSource) -> str:

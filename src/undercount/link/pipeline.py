@@ -75,7 +75,7 @@ from undercount.link.outputs import (
 )
 from undercount.link.overlap import list_overlaps
 from undercount.link.predict import predict_edges, score_candidates
-from undercount.link.relatives import reliable_sex
+from undercount.link.relatives import add_relative_columns, reliable_sex
 from undercount.link.settings import LinkSettings
 from undercount.link.train import build_linker, train
 from undercount.tables.build import capture_histories, sidecar
@@ -160,9 +160,12 @@ def link_records(
         backend, threads=threads, memory_limit=memory_limit, temp_directory=temp_directory,
         spark_session=spark_session,
     )
-    linker = build_linker(db_api, standardised, settings)
+    # The relative-aware columns once, for the linker and the relatives' pattern counts.
+    augmented = add_relative_columns(standardised)
+    linker = build_linker(db_api, augmented, settings)
     if train_model and settings.model is None:
-        settings, report["training"] = train(linker, settings, standardised)
+        settings, report["training"] = train(linker, settings, augmented)
+    del augmented
     report["timings"]["train"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     edges = predict_edges(linker, settings.threshold)
@@ -232,13 +235,9 @@ def _record_evidence(std: pd.DataFrame, result) -> pd.DataFrame:
         np.add.at(links, ids, 1)
         r = e.loc[e["status"].to_numpy() == "refused", side].to_numpy(dtype=np.int64)
         np.add.at(refused, r, 1)
-    out = std.copy()
-    out["cluster_id"] = cluster
-    out["cluster_size"] = sizes[cluster]
-    out["best_match_probability"] = best
-    out["n_links"] = links
-    out["refused_links"] = refused
-    return out
+    # assign, not copy(): the standardised columns are shared, not copied (copy on write).
+    return std.assign(cluster_id=cluster, cluster_size=sizes[cluster],
+                      best_match_probability=best, n_links=links, refused_links=refused)
 
 
 def settings_for(std: pd.DataFrame, lk: Any, *, n_lists: int, seed: int | None) -> LinkSettings:
@@ -322,6 +321,7 @@ def link_project(
     t0 = time.perf_counter()
     stage("standardise")
     std = standardise_lists(frames, config.lists)
+    del frames  # the raw lists (a gigabyte at a million records) are not needed again
     coerced = dict(std.attrs.get("coerced", {}))
     std.attrs.clear()
     timings["standardise"] = time.perf_counter() - t0

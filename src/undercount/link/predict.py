@@ -1,6 +1,22 @@
-"""Score the blocked record pairs with the trained model."""
+"""Score the blocked record pairs with the trained model.
+
+With a threshold, most blocked pairs fall far below it (at a million simulated records 3% of
+the 3e6 pairs blocked per 200,000 records reach 0.9), yet Splink evaluates every level of
+every comparison on each of them, Jaro--Winkler and edit distances included.
+:func:`predict_edges` first bounds each pair's match weight from above with the *cheap*
+levels only (:func:`_bound_sql`): a comparison's CASE is evaluated up to its first level
+whose condition calls a string-similarity or parsing function, and a pair that reaches
+none of the levels before it is given the largest weight of the levels from there on. Pairs
+whose bound is below the threshold cannot reach it and are dropped; the rest are scored by
+Splink's own SQL (the same statements as ``linker.inference.predict``), so every edge, its
+weight and its probability are exactly what Splink gives. Which levels count as cheap only
+decides how many pairs are scored in full, never the result.
+"""
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -9,7 +25,7 @@ __all__ = ["predict_edges", "score_candidates"]
 
 
 def predict_edges(
-    linker, threshold: float | None, *, comparison_levels: bool = False
+    linker, threshold: float | None, *, comparison_levels: bool = False, prefilter: bool = True
 ) -> pd.DataFrame:
     """Pairs with match probability at or above ``threshold``.
 
@@ -27,6 +43,10 @@ def predict_edges(
         ``L - 1`` the first (strongest) level of the comparison, as Splink numbers them.
         Splink drops these columns from its predictions unless matching columns are
         retained, so they are retained for this call only (the linker is left as it was).
+    prefilter : bool
+        Score in full only the pairs whose cheap bound reaches the threshold (module
+        docstring; DuckDB, with a threshold and without ``comparison_levels``). The
+        result is the same either way.
 
     Returns
     -------
@@ -40,9 +60,13 @@ def predict_edges(
     if comparison_levels:
         settings._retain_matching_columns = True
     try:
-        sdf = linker.inference.predict(
-            threshold_match_probability=threshold, warning_mode="never"
-        )
+        if (prefilter and threshold is not None and not comparison_levels
+                and _can_prefilter(linker)):
+            sdf = _predict_prefiltered(linker, threshold)
+        else:
+            sdf = linker.inference.predict(
+                threshold_match_probability=threshold, warning_mode="never"
+            )
     finally:
         settings._retain_matching_columns = retain
     try:
@@ -109,3 +133,124 @@ def score_candidates(linker) -> pd.DataFrame:
         out[f"mw_{name}"] = contribution
     result = pd.DataFrame(out).drop_duplicates(["uid_l", "uid_r"])
     return result.sort_values(["uid_l", "uid_r"], ignore_index=True)
+
+
+#: SQL functions whose levels are not evaluated for the bound (string similarities, edit
+#: distances, date parsing, list searches): a level using one ends a comparison's cheap
+#: prefix. Matched case-insensitively as a word prefix.
+_COSTLY = re.compile(
+    r"\b(jaro|levenshtein|damerau|hamming|jaccard|cosine|strptime|try_strptime|list_|"
+    r"array_|regexp|soundex|metaphone|strpos|substr|epoch)", re.IGNORECASE)
+#: Allowance for rounding between the bound and Splink's sum of the same weights.
+_MARGIN = 1e-6
+_UNRESOLVED = -99
+
+
+def _can_prefilter(linker) -> bool:
+    settings = linker._settings_obj
+    cache = linker._intermediate_table_cache
+    registered = any(getattr(df, "metadata", {}).get("registered_for_predict")
+                     for df in cache.values())
+    return (linker._sql_dialect_str == "duckdb" and not registered
+            and not settings._retain_matching_columns
+            and not settings._retain_intermediate_calculation_columns
+            and all(lv._match_weight is not None for c in settings.comparisons
+                    for lv in c.comparison_levels))
+
+
+def _bound_sql(comparison) -> tuple[str, str]:
+    """The comparison's partial CASE (``-99`` where only costly levels are left) and an SQL
+    expression bounding its match weight (plus term-frequency adjustment) from above."""
+    levels = list(comparison.comparison_levels)
+    gamma = comparison._gamma_column_name
+    cut = next((i for i, lv in enumerate(levels)
+                if not lv._is_else_level and _COSTLY.search(lv.sql_condition)), len(levels))
+    rest = levels[cut:]
+    # A term-frequency adjustment left among the costly levels would need its own bound:
+    # such a comparison is evaluated in full.
+    if any(lv._has_tf_adjustments and not lv._is_else_level for lv in rest):
+        cut, rest = len(levels), []
+    whens = [lv._when_then_comparison_vector_value_sql for lv in levels[:cut]]
+    if rest:
+        whens.append(f"ELSE {_UNRESOLVED}")
+    case = "CASE\n" + "\n".join(whens) + f"\nEND as {gamma}"
+    mw = [lv._match_weight_sql(gamma) for lv in levels[:cut]]
+    if rest:
+        top = max(float(lv._match_weight) for lv in rest)
+        mw.insert(0, f"WHEN {gamma} = {_UNRESOLVED} THEN cast({top!r} as float8)")
+    terms = ["CASE\n" + "\n".join(mw) + "\nEND"]
+    if comparison._has_tf_adjustments:
+        tf = [lv._tf_adjustment_sql(gamma, levels) for lv in levels[:cut]]
+        if rest:
+            tf.insert(0, f"WHEN {gamma} = {_UNRESOLVED} THEN cast(0 as float8)")
+        terms.append("CASE\n" + "\n".join(tf) + "\nEND")
+    return case, " + ".join(f"({t})" for t in terms)
+
+
+def _predict_prefiltered(linker, threshold: float) -> Any:
+    """``linker.inference.predict(threshold)`` on the blocked pairs whose bound (module
+    docstring) reaches the threshold: the same SQL as Splink's, on fewer pairs."""
+    from splink.internals.comparison_vector_values import (
+        compute_comparison_vector_values_from_id_pairs_sqls,
+    )
+    from splink.internals.misc import prob_to_match_weight, threshold_args_to_match_weight
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.predict import predict_from_comparison_vectors_sqls_using_settings
+    from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
+
+    settings = linker._settings_obj
+    db_api = linker._db_api
+    uid = settings.column_info_settings
+    blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk(
+        left_chunk=(1, 1), right_chunk=(1, 1))
+    bounded = None
+    try:
+        cases, bounds = zip(*(_bound_sql(c) for c in settings.comparisons), strict=True)
+        tf_cols: list[str] = []
+        for c in settings.comparisons:
+            for lv in c.comparison_levels:
+                if lv._has_tf_adjustments:
+                    tf_cols.extend(lv._tf_adjustment_input_column.tf_name_l_r)
+        needed = threshold_args_to_match_weight(threshold, None) - prob_to_match_weight(
+            settings._probability_two_random_records_match)
+        pipeline = CTEPipeline([blocked])
+        enqueue_df_concat_with_tf(linker, pipeline)
+        pipeline.enqueue_list_of_sqls(compute_comparison_vector_values_from_id_pairs_sqls(
+            [*settings._columns_to_select_for_blocking, "b.join_key_l", "b.join_key_r"],
+            [*cases, *dict.fromkeys(tf_cols), "join_key_l", "join_key_r", "match_key"],
+            input_tablename_l="__splink__df_concat_with_tf",
+            input_tablename_r="__splink__df_concat_with_tf",
+            source_dataset_input_column=uid.source_dataset_input_column,
+            unique_id_input_column=uid.unique_id_input_column,
+            link_type=settings._link_type,
+            sql_dialect_str=linker._sql_dialect_str,
+        ))
+        pipeline.enqueue_sql(
+            "select match_key, join_key_l, join_key_r from __splink__df_comparison_vectors "
+            f"where {' + '.join(bounds)} >= {needed - _MARGIN!r}",
+            "__splink__blocked_id_pairs_bounded",
+        )
+        bounded = db_api.sql_pipeline_to_splink_dataframe(pipeline)
+        pruned = db_api.table_to_splink_dataframe("__splink__blocked_id_pairs",
+                                                  bounded.physical_name)
+        # Splink's predict on the kept pairs (inference._predict_chunk, unchunked path).
+        pipeline = CTEPipeline([pruned])
+        enqueue_df_concat_with_tf(linker, pipeline)
+        pipeline.enqueue_list_of_sqls(compute_comparison_vector_values_from_id_pairs_sqls(
+            settings._columns_to_select_for_blocking,
+            settings._columns_to_select_for_comparison_vector_values,
+            input_tablename_l="__splink__df_concat_with_tf",
+            input_tablename_r="__splink__df_concat_with_tf",
+            source_dataset_input_column=uid.source_dataset_input_column,
+            unique_id_input_column=uid.unique_id_input_column,
+            link_type=settings._link_type,
+            sql_dialect_str=linker._sql_dialect_str,
+        ))
+        pipeline.enqueue_list_of_sqls(
+            predict_from_comparison_vectors_sqls_using_settings(settings, threshold, None))
+        return db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    finally:
+        if bounded is not None:
+            bounded.drop_table_from_database_and_remove_from_cache()
+        if not cached:
+            blocked.drop_table_from_database_and_remove_from_cache()

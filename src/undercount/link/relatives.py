@@ -195,14 +195,18 @@ def add_relative_columns(records: pd.DataFrame) -> pd.DataFrame:
     records = add_rasm_columns(records)
     if "given" not in records.columns or "given_script" in records.columns:
         return records
-    script = records["given"].map(_script).astype(object)
+    given = records["given"]
+    codes, uniq = pd.factorize(given, use_na_sentinel=True)  # _script once per spelling
+    table = np.array([_script(v) for v in uniq] + [_script(None)], dtype=object)
+    script = pd.Series(table[codes], index=records.index, dtype=object)
     if all(k in records.columns for k in REST):
         cols = [records[k].to_numpy(dtype=object) for k in REST]
-        rest = pd.Series(
-            [None if any(pd.isna(v) for v in t) else "|".join(t)
-             for t in zip(*cols, strict=True)],
-            index=records.index, dtype=object,
-        )
+        present = np.logical_and.reduce([pd.notna(c) for c in cols])
+        joined = np.full(len(records), None, dtype=object)
+        if present.any():
+            joined[present] = [
+                "|".join(t) for t in zip(*(c[present] for c in cols), strict=True)]
+        rest = pd.Series(joined, index=records.index, dtype=object)
     else:
         rest = pd.Series([None] * len(records), index=records.index)
     return records.assign(given_script=script, rest_key=rest.astype(object))
@@ -371,10 +375,32 @@ def _column(std: pd.DataFrame, col: str, kind: str = "obj") -> list:
         return [None] * len(std)
     if kind == "num":
         v = _num(std[col])
-        return [float(x) if np.isfinite(x) else None for x in v]
+        out = v.astype(object)  # Python floats
+        out[~np.isfinite(v)] = None
+        return out.tolist()
     if kind == "bool":
         return std[col].fillna(False).astype(bool).tolist()
-    return [None if pd.isna(x) else x for x in std[col].to_numpy(dtype=object)]
+    values = std[col].to_numpy(dtype=object, copy=True)
+    values[std[col].isna().to_numpy()] = None
+    return values.tolist()
+
+
+def _per_value(values: list, fn) -> list:
+    """``[fn(v) for v in values]``, calling ``fn`` once per distinct value."""
+    table = {v: fn(v) for v in set(values)}
+    return [table[v] for v in values]
+
+
+class _LazyList:
+    """``fn(values[i])`` computed on first use (most records are never checked)."""
+
+    def __init__(self, values: list, fn) -> None:
+        self.values, self.fn, self.done = values, fn, {}
+
+    def __getitem__(self, i: int):
+        if i not in self.done:
+            self.done[i] = self.fn(self.values[i])
+        return self.done[i]
 
 
 class _Forbid:
@@ -389,11 +415,11 @@ class _Forbid:
         self.family = parts[-1]
         self.rest = [None if None in t else t for t in self.parts]
         self.gkey = _column(std, "given_key")
-        self.loose = [loose_arabic(v) for v in _column(std, "name_ar")]
+        self.loose = _LazyList(_column(std, "name_ar"), loose_arabic)
         self.given = _column(std, "given")
-        self.script = [_script(g) for g in self.given]
-        self.grasm = [rasm(g) for g in self.given]
-        self.gbare = [bare_given(g) for g in self.given]
+        self.script = _per_value(self.given, _script)
+        self.grasm = _per_value(self.given, rasm)
+        self.gbare = _per_value(self.given, bare_given)
         # The given name in the record's other script, parsed only for the few pairs that
         # need it (:meth:`alt_key`).
         self.other_name = [None] * len(std)

@@ -63,6 +63,7 @@ from undercount.link.settings import (
     POSTCODE_BLOCKING,
     LinkSettings,
 )
+from undercount.link.u_sampling import estimate_u
 
 __all__ = [
     "MIN_DETERMINISTIC_PAIRS", "blocked_pairs_prior", "build_linker", "strict_rules", "train",
@@ -211,9 +212,8 @@ def train(
         report["prior_estimate"] = info
     else:
         report["prior_estimate"] = {"method": "fixed", "prior": settings.prior}
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=settings.max_pairs, seed=settings.seed
-    )
+    # Splink's u sampling, every comparison counted in one pass (same u; see u_sampling).
+    estimate_u(linker, settings.max_pairs, settings.seed)
     # Issue 19: u of the relative levels from exact pattern counts, not random pairs.
     relatives = set_relative_u(linker, records) if records is not None else {}
     # EM sessions must not move the prior (Splink's design), but a session that fails midway

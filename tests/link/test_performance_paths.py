@@ -1,0 +1,130 @@
+"""The faster training and clustering paths give exactly what the slower ones gave."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from undercount.io.lists import read_list
+from undercount.io.project import load_project
+from undercount.link._standardise import standardise_lists
+from undercount.link.backends import get_db_api
+from undercount.link.pipeline import settings_for
+from undercount.link.train import build_linker
+from undercount.link.u_sampling import estimate_u
+from undercount.simulate import simulate_lists
+
+
+def _standardised(path):
+    config = load_project(path)
+    std = standardise_lists([read_list(s) for s in config.lists], config.lists)
+    std.attrs.clear()
+    return config, std
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """Three simulated lists (Arabic and Latin names), a few thousand records."""
+    work = tmp_path_factory.mktemp("sim")
+    sim = simulate_lists(n_people=2500, lists=3, rng=np.random.default_rng(5), seed=5)
+    sim.write(work)
+    return _standardised(work / "project.toml")
+
+
+def _u_model(std, settings, how: str) -> dict:
+    db_api = get_db_api("duckdb", threads=2, memory_limit="1GB")
+    linker = build_linker(db_api, std, settings)
+    if how == "splink":
+        linker.training.estimate_u_using_random_sampling(max_pairs=settings.max_pairs,
+                                                         seed=settings.seed)
+    else:
+        estimate_u(linker, settings.max_pairs, settings.seed)
+    return linker.misc.save_model_to_json()
+
+
+@pytest.mark.parametrize("max_pairs", [2e4, 3e5])
+def test_u_in_one_pass_is_splinks_u(simulated, max_pairs):
+    config, std = simulated
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    settings = settings.__class__.from_dict({**settings.to_dict(), "max_pairs": max_pairs})
+    ours, splinks = _u_model(std, settings, "ours"), _u_model(std, settings, "splink")
+    assert json.dumps(ours, sort_keys=True) == json.dumps(splinks, sort_keys=True)
+
+
+def test_u_in_one_pass_is_splinks_u_on_two_part_names(make_project):
+    config, std = _standardised(make_project())
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    ours, splinks = _u_model(std, settings, "ours"), _u_model(std, settings, "splink")
+    assert json.dumps(ours, sort_keys=True) == json.dumps(splinks, sort_keys=True)
+
+
+def _trained_linker(std, settings):
+    from undercount.link.train import train
+
+    linker = build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), std, settings)
+    settings, _ = train(linker, settings, std)
+    return build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), std, settings)
+
+
+@pytest.mark.parametrize("threshold", [0.01, 0.9, 0.999])
+def test_prefiltered_prediction_is_splinks(simulated, threshold):
+    from undercount.link.predict import predict_edges
+
+    config, std = simulated
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    linker = _trained_linker(std, settings)
+    fast = predict_edges(linker, threshold)
+    full = predict_edges(linker, threshold, prefilter=False)
+    assert len(full) > 0
+    pd.testing.assert_frame_equal(fast, full, check_exact=True)
+
+
+def test_prefiltered_prediction_is_splinks_on_two_part_names(make_project):
+    from undercount.link.predict import predict_edges
+
+    config, std = _standardised(make_project())
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    linker = _trained_linker(std, settings)
+    fast = predict_edges(linker, 0.9)
+    full = predict_edges(linker, 0.9, prefilter=False)
+    assert len(full) > 0
+    pd.testing.assert_frame_equal(fast, full, check_exact=True)
+
+
+def _std_with_warnings(frames, specs):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        std = standardise_lists(frames, specs)
+    return std, [(w.category, str(w.message)) for w in caught]
+
+
+def test_lists_standardised_on_workers_as_here(make_project, monkeypatch):
+    import undercount.link._standardise as standardise_module
+
+    config = load_project(make_project())
+    frames = [read_list(s) for s in config.lists]
+    here, here_warned = _std_with_warnings(frames, config.lists)
+    monkeypatch.setattr(standardise_module, "WORKER_RECORDS", 0)
+    assert standardise_module._on_workers(frames)
+    there, there_warned = _std_with_warnings(frames, config.lists)
+    pd.testing.assert_frame_equal(here, there, check_exact=True)
+    assert here.attrs == there.attrs
+    assert here_warned and here_warned == there_warned
+
+
+def test_first_list_error_raised_from_workers(make_project, monkeypatch):
+    import undercount.link._standardise as standardise_module
+    from undercount.errors import InputError
+
+    config = load_project(make_project())
+    frames = [read_list(s) for s in config.lists]
+    for frame in frames:  # no list has a name any more: the first one's error is raised
+        frame[["given_name", "surname"]] = None
+    monkeypatch.setattr(standardise_module, "WORKER_RECORDS", 0)
+    with pytest.raises(InputError, match="list 'a'"):
+        standardise_lists(frames, config.lists)
