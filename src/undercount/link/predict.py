@@ -213,18 +213,25 @@ def _predict_prefiltered(linker, threshold: float) -> Any:
                     tf_cols.extend(lv._tf_adjustment_input_column.tf_name_l_r)
         needed = threshold_args_to_match_weight(threshold, None) - prob_to_match_weight(
             settings._probability_two_random_records_match)
-        pipeline = CTEPipeline([blocked])
-        enqueue_df_concat_with_tf(linker, pipeline)
-        pipeline.enqueue_list_of_sqls(compute_comparison_vector_values_from_id_pairs_sqls(
+        def vectors(pairs, selected: list[str], computed: list[str]) -> Any:
+            # The comparison vectors of ``pairs``, as Splink's predict builds them.
+            pipeline = CTEPipeline([pairs])
+            enqueue_df_concat_with_tf(linker, pipeline)
+            pipeline.enqueue_list_of_sqls(compute_comparison_vector_values_from_id_pairs_sqls(
+                selected, computed,
+                input_tablename_l="__splink__df_concat_with_tf",
+                input_tablename_r="__splink__df_concat_with_tf",
+                source_dataset_input_column=uid.source_dataset_input_column,
+                unique_id_input_column=uid.unique_id_input_column,
+                link_type=settings._link_type,
+                sql_dialect_str=linker._sql_dialect_str,
+            ))
+            return pipeline
+
+        pipeline = vectors(
+            blocked,
             [*settings._columns_to_select_for_blocking, "b.join_key_l", "b.join_key_r"],
-            [*cases, *dict.fromkeys(tf_cols), "join_key_l", "join_key_r", "match_key"],
-            input_tablename_l="__splink__df_concat_with_tf",
-            input_tablename_r="__splink__df_concat_with_tf",
-            source_dataset_input_column=uid.source_dataset_input_column,
-            unique_id_input_column=uid.unique_id_input_column,
-            link_type=settings._link_type,
-            sql_dialect_str=linker._sql_dialect_str,
-        ))
+            [*cases, *dict.fromkeys(tf_cols), "join_key_l", "join_key_r", "match_key"])
         pipeline.enqueue_sql(
             "select match_key, join_key_l, join_key_r from __splink__df_comparison_vectors "
             f"where {' + '.join(bounds)} >= {needed - _MARGIN!r}",
@@ -234,18 +241,8 @@ def _predict_prefiltered(linker, threshold: float) -> Any:
         pruned = db_api.table_to_splink_dataframe("__splink__blocked_id_pairs",
                                                   bounded.physical_name)
         # Splink's predict on the kept pairs (inference._predict_chunk, unchunked path).
-        pipeline = CTEPipeline([pruned])
-        enqueue_df_concat_with_tf(linker, pipeline)
-        pipeline.enqueue_list_of_sqls(compute_comparison_vector_values_from_id_pairs_sqls(
-            settings._columns_to_select_for_blocking,
-            settings._columns_to_select_for_comparison_vector_values,
-            input_tablename_l="__splink__df_concat_with_tf",
-            input_tablename_r="__splink__df_concat_with_tf",
-            source_dataset_input_column=uid.source_dataset_input_column,
-            unique_id_input_column=uid.unique_id_input_column,
-            link_type=settings._link_type,
-            sql_dialect_str=linker._sql_dialect_str,
-        ))
+        pipeline = vectors(pruned, settings._columns_to_select_for_blocking,
+                           settings._columns_to_select_for_comparison_vector_values)
         pipeline.enqueue_list_of_sqls(
             predict_from_comparison_vectors_sqls_using_settings(settings, threshold, None))
         return db_api.sql_pipeline_to_splink_dataframe(pipeline)

@@ -82,8 +82,8 @@ class LatentClassDesign(Design):
 
 
 @dataclass(frozen=True)
-class CovariateDesign(Design):
-    """Capture that depends on an observed covariate: groups of fixed ``sizes`` (named
+class CovariateDesign(LatentClassDesign):
+    """A latent-class design whose classes are observed: groups of fixed ``sizes`` (named
     ``levels``), independent capture within each group with the group's ``probs``.
 
     The table carries the group as the covariate ``covariate``: pooled over it, the groups'
@@ -94,12 +94,6 @@ class CovariateDesign(Design):
 
     covariate: str = "group"
     levels: tuple[str, ...] = ()
-    sizes: tuple[int, ...] = ()
-    probs: tuple[tuple[float, ...], ...] = ()
-
-    @property
-    def truth(self) -> int:
-        return int(sum(self.sizes))
 
     def sample(self, rng: np.random.Generator) -> CaptureTable:
         J = self.n_lists
