@@ -3,7 +3,10 @@ import pandas as pd
 import pytest
 
 from undercount import CaptureTable, InputError
+from undercount.errors import ConfigError
+from undercount.models.loglinear import LogLinearEstimator
 from undercount.strata import StratifiedEstimator, bin_ages, bin_dates
+from undercount.uncertainty.bootstrap import quantile_type8
 
 from ..uncertainty._toy import Independence, NormalPosterior
 
@@ -51,6 +54,54 @@ def test_frequentist_total_uses_a_joint_bootstrap():
     summed = res.sum_of_stratum_bounds
     assert width < summed[1] - summed[0]
     assert abs(res.estimate - 5000) < 3 * width
+
+
+def test_ntop_restricts_each_strata_reselection_to_its_best_models():
+    rng = np.random.default_rng(2)
+    frame = people({"a": 3000, "b": 2000}, rng)
+    table = CaptureTable.from_individuals(frame, lists=["A", "B", "C"])
+    bic = LogLinearEstimator(select="bic")
+
+    def fit(**kw):
+        return StratifiedEstimator(estimator=bic, strata=("group",), replicates=200, n_jobs=1,
+                                   **kw).fit(table, rng=np.random.default_rng(5))
+
+    full = fit()
+    # Three lists have 8 hierarchical models: the top 8 are all of them, the same answer.
+    assert fit(ntop=8).interval == full.interval
+    # Only the best model: each replicate refits the stratum's BIC-best model.
+    one = fit(ntop=1)
+    assert one.estimate == full.estimate
+    boot = np.random.default_rng(5).spawn(3)[-1]
+    total = np.zeros(200)
+    for label, part in (("group=a", "a"), ("group=b", "b")):
+        t = table.by_stratum(["group"])[(part,)].aggregate()
+        model = LogLinearEstimator(model=full.strata[label].model)
+        for i, counts in enumerate(boot.multinomial(t.n_observed, t.counts / t.n_observed,
+                                                    size=200)):
+            total[i] += model.fit(CaptureTable(lists=t.lists, patterns=t.patterns,
+                                               counts=counts)).estimate
+    assert (one.interval.lower, one.interval.upper) == pytest.approx(
+        tuple(quantile_type8(total, [0.025, 0.975])), rel=1e-9)
+    with pytest.raises(ConfigError, match="ntop needs an estimator with model selection"):
+        StratifiedEstimator(estimator=Independence(), strata=("group",), replicates=50,
+                            ntop=2).fit(table, rng=np.random.default_rng(5))
+
+
+def test_a_skipped_stratum_is_left_out_of_the_joint_bootstrap():
+    rng = np.random.default_rng(2)
+    frame = people({"a": 3000, "b": 2000}, rng)
+    # Group c: everyone on list A only, so no estimate exists there.
+    frame = pd.concat([frame, pd.DataFrame({"A": [1] * 40, "B": 0, "C": 0, "group": "c"})])
+    table = CaptureTable.from_individuals(frame, lists=["A", "B", "C"])
+    res = StratifiedEstimator(estimator=Independence(), strata=("group",), replicates=200,
+                              n_jobs=1, on_failure="skip").fit(table,
+                                                               rng=np.random.default_rng(5))
+    assert set(res.strata) == {"group=a", "group=b"}
+    assert "stratum_failed" in [d.code for d in res.diagnostics]
+    # The 40 people of group c are counted as observed, and the interval stays finite.
+    assert res.estimate == pytest.approx(sum(r.estimate for r in res.strata.values()) + 40)
+    assert np.isfinite(res.interval.upper) and res.interval.lower > 40
 
 
 def test_sparse_stratum_gets_a_merge_suggestion():

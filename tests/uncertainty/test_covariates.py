@@ -13,7 +13,12 @@ from undercount.cli import app
 from undercount.core.table import CaptureTable
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.pipeline.estimate import estimate
-from undercount.uncertainty.covariates import COVARIATE_CHANGES_ANSWER, covariate_check
+from undercount.uncertainty.covariates import (
+    COVARIATE_CHANGES_ANSWER,
+    DEFAULT_STRATIFIED,
+    covariate_check,
+    default_strata,
+)
 from undercount.validate import DESIGNS
 
 
@@ -99,3 +104,49 @@ def test_cli_prints_the_covariate_line(tmp_path, cov4):
     assert out.exit_code == 0, out.output
     assert "covariate: group: N-hat" in out.output
     assert "--strata group" in out.output
+
+
+def test_the_default_stratifies_by_a_covariate_that_changes_its_answer(cov4):
+    res = estimate(cov4, seed=1)
+    assert res.method == "stratified loglinear"
+    assert res.defaults["strata"] == ["group"] and res.defaults["ntop"] == 10
+    # Exactly the stratified analysis the warning names, with the same seed.
+    same = estimate(cov4, seed=1, strata="group", ntop=10)
+    assert (res.estimate, res.interval) == (same.estimate, same.interval)
+    # Within each group the lists are independent: the total covers the truth (2,000);
+    # the pooled default (kept in the covariate block) is far below it.
+    assert res.interval.lower < 2000 < res.interval.upper
+    pooled = estimate(cov4, seed=1, bootstrap=1000, ntop=10)
+    assert res.covariates["pooled"] == pytest.approx(pooled.estimate)
+    assert pooled.interval.upper < res.interval.lower
+    codes = [d.code for d in res.diagnostics]
+    assert DEFAULT_STRATIFIED in codes and COVARIATE_CHANGES_ANSWER not in codes
+    (note,) = [d for d in res.diagnostics if d.code == DEFAULT_STRATIFIED]
+    assert "--strata group --ntop 10" in note.message and "1,4" in note.message
+    assert res.provenance["settings"]["defaults"]["strata"] == ["group"]
+    # Options that set the analysis keep it pooled: the warning names --strata instead.
+    assert pooled.method == "loglinear"
+    assert COVARIATE_CHANGES_ANSWER in [d.code for d in pooled.diagnostics]
+
+
+def test_default_strata_cross_only_while_every_cell_keeps_enough_people(cov4):
+    frame = cov4.to_frame()
+    rng = np.random.default_rng(2)
+    frame["sex"] = rng.choice(["f", "m"], size=len(frame))
+    table = CaptureTable.from_frame(frame, lists=list(cov4.lists), covariates=["group", "sex"])
+    block = {"covariates": [
+        {"column": "sex", "changes_answer": True, "p_value": 1e-3, "g2": 20.0},
+        {"column": "group", "changes_answer": True, "p_value": 1e-40, "g2": 240.0},
+    ]}
+    assert default_strata(block, table) == ("group", "sex")
+    # A cross with a cell below min_records is not made; the strongest covariate stays.
+    smallest = min(t.n_observed for t in table.by_stratum(["group", "sex"]).values())
+    assert default_strata(block, table, min_records=smallest + 1) == ("group",)
+    block["covariates"][1]["changes_answer"] = False
+    assert default_strata(block, table) == ("sex",)
+    assert default_strata(None, table) == ()
+    # A covariate with missing values is left to --strata (which imputes them).
+    frame.loc[0, "sex"] = None
+    table = CaptureTable.from_frame(frame, lists=list(cov4.lists), covariates=["group", "sex"])
+    block["covariates"][1]["changes_answer"] = True
+    assert default_strata(block, table) == ("group",)

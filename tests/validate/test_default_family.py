@@ -53,19 +53,28 @@ def test_strata_family_uses_the_covariate():
     assert table.has_covariates
 
 
-def test_default_warns_of_the_covariate_and_the_battery_counts_it():
+def test_default_stratifies_by_the_covariate_and_the_battery_counts_warnings():
     from undercount.validate.io import disagreement
 
     res = run_battery(["cov4"], ["default", "bootstrap", "rcapture", "dga"], replicates=1,
                       seed=2024)
-    row = res.set_index("family").loc["default"]
-    assert row["status"] == "ok"
-    assert not row["lower"] <= row["truth"] <= row["upper"]  # pooled, it misses
-    assert "covariate_changes_answer" in row["warnings"].split(";")
-    table = disagreement(res).set_index("design")
+    rows = res.set_index("family")
+    default, pooled = rows.loc["default"], rows.loc["bootstrap"]
+    assert default["status"] == "ok"
+    # The default estimates within the groups and covers; pooled (the bootstrap family,
+    # the default before it used covariates) it misses.
+    assert default["lower"] <= default["truth"] <= default["upper"]
+    assert not pooled["lower"] <= pooled["truth"] <= pooled["upper"]
+    assert "default_stratified" in default["warnings"].split(";")
+    assert disagreement(res).set_index("design").loc["cov4", "misses"] == 0
+    # A pooled default that misses with the covariate warning counts as warned ...
+    as_pooled = res.copy()
+    keep = ["estimate", "lower", "upper"]
+    as_pooled.loc[as_pooled["family"] == "default", keep] = pooled[keep].to_numpy()
+    as_pooled.loc[as_pooled["family"] == "default", "warnings"] = "covariate_changes_answer"
+    table = disagreement(as_pooled).set_index("design")
     assert table.loc["cov4", "default"] == "default"
     assert table.loc["cov4", "warned_when_missed"] == 1.0
-    # Without the default's own warning code the same replicate counts as warned only if
-    # the families disagree.
-    quiet = res.assign(warnings="")
+    # ... and without that code only if the families disagree.
+    quiet = as_pooled.assign(warnings="")
     assert disagreement(quiet).set_index("design").loc["cov4", "misses"] == 1

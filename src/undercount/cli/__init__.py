@@ -143,8 +143,8 @@ def estimate(
     ] = None,
     ntop: Annotated[
         int | None,
-        typer.Option(help="Restrict bootstrap re-selection to the top models (log-linear "
-                     "default 10)."),
+        typer.Option(help="Restrict bootstrap re-selection (also --strata's joint bootstrap) "
+                     "to the top models (log-linear default 10)."),
     ] = None,
     strata: Annotated[
         str | None, typer.Option(help="Stratum columns, comma-separated (e.g. age_group,sex).")

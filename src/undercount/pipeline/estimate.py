@@ -21,11 +21,13 @@ from undercount import datasets
 from undercount.core.choices import DgaPrior, ImputerName, IntervalChoice, Method, Recipe, Select
 from undercount.core.estimator import Estimator
 from undercount.core.provenance import Provenance, file_sha256
-from undercount.core.result import MSEResult
+from undercount.core.result import Diagnostic, MSEResult
 from undercount.core.table import CaptureTable
-from undercount.errors import ConfigError, EstimationError
+from undercount.errors import ConfigError, EstimationError, InputError
 from undercount.io.readers import excel_sheet, read_table
 from undercount.pipeline.registry import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_NTOP,
     EstimateOptions,
     applicable_methods,
     build_estimator,
@@ -34,7 +36,7 @@ from undercount.pipeline.registry import (
     resolve_options,
     wrap_estimator,
 )
-from undercount.uncertainty.covariates import covariate_check
+from undercount.uncertainty.covariates import DEFAULT_STRATIFIED, covariate_check, default_strata
 from undercount.uncertainty.families import FamilySpread, family_spread
 from undercount.uncertainty.identifying import identifying_summary
 from undercount.uncertainty.reported import compare_reported
@@ -231,6 +233,16 @@ def estimate(
                 raise
             failures.append((method, str(exc)))
             continue
+        covariates, covariate_warnings = (
+            covariate_check(res, table) if not opts.strata else (None, ()))
+        if covariate_warnings and "bootstrap" in defaults:
+            # The default stratifies by covariates that change its answer (module docstring
+            # of undercount.uncertainty.covariates); the pooled answer stays in `covariates`.
+            stratified = _stratified_default(family_opts, table, covariates, res, seed)
+            if isinstance(stratified, Diagnostic):
+                covariate_warnings = (*covariate_warnings, stratified)
+            elif stratified is not None:
+                estimator, res, defaults, covariate_warnings = stratified
         settings = {"method": method, "recipe": opts.recipe, **_settings(estimator)}
         if defaults:
             settings["defaults"] = defaults
@@ -244,8 +256,6 @@ def estimate(
             seed=seed if (stochastic or seed_given) else None,
             inputs=hashes,
         )
-        covariates, covariate_warnings = (
-            covariate_check(res, table) if not opts.strata else (None, ()))
         results.append(dataclasses.replace(
             res,
             diagnostics=(*overlaps, *res.diagnostics, *covariate_warnings),
@@ -284,6 +294,48 @@ def _configured(
     estimator = wrap_estimator(build_estimator(resolved, method), resolved, table,
                                n_jobs=1 if "bootstrap" in defaults else None)
     return estimator, defaults
+
+
+def _stratified_default(
+    given: EstimateOptions, table: CaptureTable, block: dict[str, Any] | None,
+    pooled: MSEResult, seed: int,
+) -> tuple[Estimator, MSEResult, dict[str, Any], tuple[Diagnostic, ...]] | Diagnostic | None:
+    """The default within the groups of the covariates that change its answer.
+
+    Exactly ``estimate(table, strata=columns, ntop=10, seed=seed)``: the BIC-best model in
+    each group, totalled, with the joint bootstrap re-selecting among each group's 10 best
+    models. Returns the estimator, its result, the defaults filled in and the diagnostic
+    saying so; None when no covariate qualifies
+    (:func:`~undercount.uncertainty.covariates.default_strata`); when the stratified fit
+    fails, only the diagnostic saying why (the pooled result is kept).
+    """
+    columns = default_strata(block, table)
+    if not columns:
+        return None
+    ntop = given.ntop if given.ntop is not None else DEFAULT_NTOP
+    strat = dataclasses.replace(given, strata=columns, ntop=ntop, interval=None)
+    estimator, _ = _configured(strat, resolve_options(strat, table), "loglinear", table)
+    names = ", ".join(columns)
+    lo, hi = pooled.interval.lower, pooled.interval.upper
+    try:
+        res = estimator.fit(table, rng=np.random.default_rng(seed))
+    except (EstimationError, InputError) as exc:
+        return Diagnostic(
+            DEFAULT_STRATIFIED,
+            f"capture depends on {names}, but the default could not be estimated within its "
+            f"groups ({str(exc).splitlines()[0]}); the pooled answer is kept",
+        )
+    note = Diagnostic(
+        DEFAULT_STRATIFIED,
+        f"capture depends on {names}, so this default estimated N within each group of "
+        f"{names} and totals them (the joint bootstrap re-selects each group's model); "
+        f"pooled over {names} the default gave {pooled.estimate:,.0f} ({lo:,.0f}-{hi:,.0f}). "
+        f"The pooled analysis: --bootstrap {DEFAULT_BOOTSTRAP} --ntop {ntop}; this one: "
+        f"--strata {','.join(columns)} --ntop {ntop}.",
+    )
+    defaults = {"select": "bic", "strata": list(columns), "ntop": ntop,
+                "bootstrap": DEFAULT_BOOTSTRAP, "interval": "percentile"}
+    return estimator, res, defaults, (note,)
 
 
 def configured_estimator(

@@ -145,7 +145,7 @@ class EstimateOptions:
         elif not self.default_bootstrap:
             if self.interval in BOOTSTRAP_INTERVALS:
                 raise ConfigError(f"--interval {self.interval} needs --bootstrap N")
-            if self.ntop is not None:
+            if self.ntop is not None and not self.strata:
                 raise ConfigError("--ntop restricts the bootstrap; it needs --bootstrap N")
 
     @property
@@ -352,7 +352,7 @@ def wrap_estimator(
 
     stratified = StratifiedEstimator(
         estimator=base, strata=tuple(opts.strata), replicates=opts.bootstrap or 1000,
-        level=opts.level,
+        level=opts.level, ntop=opts.ntop,
     )
     if table.covariates[list(opts.strata)].isna().any().any():
         return MultipleImputation(

@@ -82,6 +82,7 @@ __all__ = [
     "jackknife_acceleration",
     "quantile_type8",
     "replicate_estimate",
+    "replicate_estimates",
     "replicate_table",
 ]
 
@@ -147,8 +148,12 @@ def replicate_estimate(estimator: Estimator, table: CaptureTable) -> float:
         return math.inf
 
 
-def _run_chunk(args: tuple[Estimator, tuple[str, ...], np.ndarray, np.ndarray]) -> np.ndarray:
-    estimator, lists, codes, count_rows = args
+def replicate_estimates(
+    estimator: Estimator, lists: tuple[str, ...], codes: np.ndarray, count_rows: np.ndarray
+) -> np.ndarray:
+    """Point estimates of resampled tables: row ``i`` of ``count_rows`` holds the counts of
+    the patterns ``codes`` (bit codes of observed patterns) in replicate ``i``; +inf where no
+    estimate exists (:func:`replicate_table`'s degeneracies, an MLE that does not exist)."""
     out = np.empty(len(count_rows))
     patterns = patterns_from_codes(codes, len(lists))
     if isinstance(estimator, CellPointEstimator):
@@ -175,6 +180,10 @@ def _run_chunk(args: tuple[Estimator, tuple[str, ...], np.ndarray, np.ndarray]) 
         table = replicate_table(lists, patterns[keep], counts[keep])
         out[i] = math.inf if table is None else replicate_estimate(estimator, table)
     return out
+
+
+def _run_chunk(args: tuple[Estimator, tuple[str, ...], np.ndarray, np.ndarray]) -> np.ndarray:
+    return replicate_estimates(*args)
 
 
 def replicate_table(lists, patterns, counts) -> CaptureTable | None:

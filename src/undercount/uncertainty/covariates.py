@@ -24,15 +24,26 @@ For each covariate with 2 to ``max_levels`` values, :func:`covariate_check` repo
 
 Only point estimates are fitted here (a fraction of a second per group); groups with fewer
 than ``min_records`` people listed, or whose fit fails, leave the covariate unchecked, with
-the reason. This is a check on the log-linear default; the stratified analysis itself is
-:class:`~undercount.strata.StratifiedEstimator`.
+the reason. The stratified analysis itself is :class:`~undercount.strata.StratifiedEstimator`.
+
+**The default uses them.** When the package default (the pooled log-linear analysis) gets a
+``covariate_changes_answer`` warning, :func:`default_strata` names the covariates to
+stratify by: those that change the answer and have no missing values, strongest first
+(smallest p-value, then largest :math:`G^2`), each crossed with the ones before it only
+while every cell of the cross keeps ``min_records`` people listed. ``undercount estimate``
+then reports the stratified total (:mod:`undercount.pipeline.estimate`), with the pooled
+answer kept in this block. Within each group the lists are modelled as before; what the
+stratification removes is the heterogeneity *between* the groups, the part the lists'
+records can see (Bishop, Fienberg & Holland 1975, chapter 6; Sekar & Deming 1949 for the
+same idea in two-list estimation).
 
 References
 ----------
 Bishop, Y. M. M., Fienberg, S. E. and Holland, P. W. (1975). *Discrete Multivariate
 Analysis*, ch. 6 (capture-recapture; heterogeneity across strata). Agresti, A. (2013).
 *Categorical Data Analysis*, 3rd ed., section 3.2 (the likelihood-ratio test of
-independence).
+independence). Sekar, C. C. and Deming, W. E. (1949). On a method of estimating birth and
+death rates and the extent of registration. *JASA* 44, 101-115 (estimating within strata).
 """
 
 from __future__ import annotations
@@ -49,10 +60,13 @@ from undercount.errors import UndercountError
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.models.loglinear.select import MAX_LISTS_ENUMERATE
 
-__all__ = ["COVARIATE_CHANGES_ANSWER", "covariate_check"]
+__all__ = ["COVARIATE_CHANGES_ANSWER", "DEFAULT_STRATIFIED", "covariate_check", "default_strata"]
 
 #: Diagnostic code: stratifying by a covariate moves N-hat outside the pooled interval.
 COVARIATE_CHANGES_ANSWER = "covariate_changes_answer"
+
+#: Diagnostic code: the default estimated within the groups of such covariates.
+DEFAULT_STRATIFIED = "default_stratified"
 
 #: Significance level of the test of independence behind the warning.
 _ALPHA = 0.01
@@ -137,3 +151,27 @@ def covariate_check(
     pooled = float(result.estimate)
     return {"pooled": pooled if math.isfinite(pooled) else None, "covariates": entries}, tuple(
         warnings)
+
+
+def default_strata(
+    block: dict[str, Any] | None, table: CaptureTable, *, min_records: int = 30
+) -> tuple[str, ...]:
+    """The covariates the default stratifies by (see the module docstring); ``()`` for none.
+
+    ``block`` is :func:`covariate_check`'s; only covariates it found to change the answer
+    and without missing values are used, and a covariate joins the cross only if every cell
+    then has at least ``min_records`` people listed.
+    """
+    if not block:
+        return ()
+    flagged = sorted(
+        (c for c in block["covariates"]
+         if c.get("changes_answer") and not table.covariates[c["column"]].isna().any()),
+        key=lambda c: (c["p_value"], -c["g2"]),
+    )
+    chosen: list[str] = []
+    for c in flagged:
+        trial = [*chosen, c["column"]]
+        if all(t.n_observed >= min_records for t in table.by_stratum(trial).values()):
+            chosen = trial
+    return tuple(chosen)
