@@ -132,9 +132,9 @@ def test_bad_option_combinations_are_config_errors():
     assert res.exit_code == 3 and "--bootstrap 0 turns the bootstrap off" in res.output
     res = run("estimate", "kosovo", "--bootstrap", "0", "--ntop", "5")
     assert res.exit_code == 3
-    # No BIC over all models for 6 lists: the default says what to use instead.
-    res = run("estimate", "uk_2013")
-    assert res.exit_code == 3 and "--select stepwise" in res.output
+    # No BIC over all models for 6 lists: asking for it says what to use instead.
+    res = run("estimate", "uk_2013", "--select", "bic")
+    assert res.exit_code == 3 and "at most 5 lists" in res.output
     assert "Traceback" not in res.output
     res = run("estimate", "kosovo", "--model", "[12,99]")
     assert res.exit_code == 3

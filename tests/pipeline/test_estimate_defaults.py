@@ -92,12 +92,23 @@ def test_no_default_bootstrap_for_strata_recipes_or_two_lists():
     assert resolve_options(EstimateOptions(), two).bootstrap is None
 
 
-def test_more_than_five_lists_has_no_default_and_says_what_to_do():
-    with pytest.raises(ConfigError, match=r"at most 5 lists.*--select stepwise"):
-        resolve_options(EstimateOptions(), datasets.load("uk_2013"))
-    opts = resolve_options(EstimateOptions(select="stepwise", bootstrap=50),
-                           datasets.load("uk_2013"))
+def test_more_than_five_lists_defaults_to_stepwise_with_a_reselecting_bootstrap():
+    uk6 = datasets.load("uk_2013")
+    opts = resolve_options(EstimateOptions(), uk6)
+    assert (opts.select, opts.bootstrap, opts.ntop, opts.interval) == (
+        "stepwise", 1000, None, "bca")
+    with pytest.raises(ConfigError, match=r"--select bic needs .* at most 5 lists"):
+        resolve_options(EstimateOptions(select="bic"), uk6)
+    with pytest.raises(ConfigError, match=r"--ntop needs .* at most 5 lists"):
+        resolve_options(EstimateOptions(ntop=5), uk6)
+    opts = resolve_options(EstimateOptions(select="stepwise", bootstrap=50), uk6)
     assert (opts.select, opts.bootstrap) == ("stepwise", 50)
+    # The default is exactly the stepwise bootstrap asked for by name.
+    res = estimate(uk6, seed=3)
+    same = estimate(uk6, seed=3, select="stepwise", bootstrap=1000)
+    assert (res.estimate, res.interval) == (same.estimate, same.interval)
+    assert res.defaults == {"select": "stepwise", "bootstrap": 1000, "interval": "bca"}
+    assert res.interval.method == "bootstrap bca"
 
 
 @pytest.mark.parametrize("options, message", [

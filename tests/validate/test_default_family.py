@@ -38,11 +38,24 @@ def test_default_family_is_the_estimate_command():
     assert got.interval.method == want.interval.method
 
 
-def test_a_table_the_default_refuses_is_a_failure_not_n_a():
+def test_a_table_the_default_refuses_is_a_failure_not_n_a(monkeypatch):
+    import undercount.pipeline.estimate as pipeline_estimate
+    from undercount.errors import ConfigError, EstimationError
+
+    def refuse(table, seed):
+        raise ConfigError("no default for this table")
+
+    monkeypatch.setattr(pipeline_estimate, "estimate", refuse)
+    table = DESIGNS["sparse6"].sample(np.random.default_rng(1))
+    with pytest.raises(EstimationError, match="the default refuses this table: no default"):
+        FAMILIES["default"][1](ReplicateContext(table, BatteryOptions()),
+                               np.random.default_rng(1))
+
+
+def test_more_than_five_lists_get_the_stepwise_default():
     res = run_battery(["sparse6"], ["default", "strata"], replicates=1, seed=1)
     row = res.set_index("family")
-    assert row.loc["default", "status"] == "failed"
-    assert "the default refuses this table" in row.loc["default", "message"]
+    assert row.loc["default", "status"] == "ok"
     assert row.loc["strata", "status"] == "n/a"  # no covariate to stratify by
 
 

@@ -28,6 +28,7 @@ from undercount.io.readers import excel_sheet, read_table
 from undercount.pipeline.registry import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_NTOP,
+    MAX_LISTS_ALL_MODELS,
     EstimateOptions,
     applicable_methods,
     build_estimator,
@@ -173,10 +174,13 @@ def estimate(
 
     A log-linear analysis that leaves the interval open (no ``model``, ``select`` unset or
     ``"bic"``, no ``interval`` of its own, no ``bootstrap``, ``strata`` or ``recipe``) gets
-    the package default on tables of 3 to 5 lists: the BIC-best model, with a BCa interval
-    from 1,000 bootstrap replicates that re-run BIC selection among the 10 best models
-    (``docs/validation.md`` shows it covers the truth at least as often as the selected
-    model's profile interval in every simulated design). It is stochastic, so the seed
+    the package default on tables of 3 or more lists: the BIC-best model (forward stepwise
+    beyond 5 lists), with a BCa interval from 1,000 bootstrap replicates that re-run the
+    selection (BIC among the 10 best models; the whole stepwise search beyond 5 lists).
+    ``docs/validation.md`` shows how often it covers the truth in every simulated design.
+    When a covariate of the table changes its answer, the default estimates within the
+    covariate's groups (:func:`~undercount.uncertainty.covariates.default_strata`). It is
+    stochastic, so the seed
     matters; ``bootstrap=0`` or ``interval="profile"`` gives the conditional profile interval.
     The defaults filled in are the result's ``defaults`` and are in its provenance. See
     :func:`~undercount.pipeline.registry.resolve_options` for the rules.
@@ -218,8 +222,8 @@ def estimate(
             try:
                 resolved = resolve_options(family_opts, table)
             except ConfigError as exc:
-                # Under --method all a family without a default for this table (log-linear
-                # on more than 5 lists) is a failed row, not the end of the comparison.
+                # Under --method all a family whose options do not apply to this table
+                # (--select bic on more than 5 lists) is a failed row, not the end of it.
                 if opts.method != "all":
                     raise
                 failures.append((method, str(exc)))
@@ -304,16 +308,22 @@ def _stratified_default(
 
     Exactly ``estimate(table, strata=columns, ntop=10, seed=seed)``: the BIC-best model in
     each group, totalled, with the joint bootstrap re-selecting among each group's 10 best
-    models. Returns the estimator, its result, the defaults filled in and the diagnostic
-    saying so; None when no covariate qualifies
-    (:func:`~undercount.uncertainty.covariates.default_strata`); when the stratified fit
-    fails, only the diagnostic saying why (the pooled result is kept).
+    models (on more than 5 lists ``select="stepwise"``, the whole search re-run). Returns the
+    estimator, its result, the defaults filled in and the diagnostic saying so; None when no
+    covariate qualifies (:func:`~undercount.uncertainty.covariates.default_strata`); when
+    the stratified fit fails, only the diagnostic saying why (the pooled result is kept).
     """
     columns = default_strata(block, table)
     if not columns:
         return None
-    ntop = given.ntop if given.ntop is not None else DEFAULT_NTOP
-    strat = dataclasses.replace(given, strata=columns, ntop=ntop, interval=None)
+    if table.n_lists > MAX_LISTS_ALL_MODELS:
+        # Stepwise selection, re-run whole in each replicate: no top models to restrict to.
+        select, ntop, flags = "stepwise", None, "--select stepwise "
+    else:
+        select = "bic"
+        ntop = given.ntop if given.ntop is not None else DEFAULT_NTOP
+        flags = f"--ntop {ntop} "
+    strat = dataclasses.replace(given, strata=columns, select=select, ntop=ntop, interval=None)
     estimator, _ = _configured(strat, resolve_options(strat, table), "loglinear", table)
     names = ", ".join(columns)
     lo, hi = pooled.interval.lower, pooled.interval.upper
@@ -330,11 +340,13 @@ def _stratified_default(
         f"capture depends on {names}, so this default estimated N within each group of "
         f"{names} and totals them (the joint bootstrap re-selects each group's model); "
         f"pooled over {names} the default gave {pooled.estimate:,.0f} ({lo:,.0f}-{hi:,.0f}). "
-        f"The pooled analysis: --bootstrap {DEFAULT_BOOTSTRAP} --ntop {ntop}; this one: "
-        f"--strata {','.join(columns)} --ntop {ntop}.",
+        f"The pooled analysis: --bootstrap {DEFAULT_BOOTSTRAP} {flags.strip()}; this one: "
+        f"--strata {','.join(columns)} {flags.strip()}.",
     )
-    defaults = {"select": "bic", "strata": list(columns), "ntop": ntop,
+    defaults = {"select": select, "strata": list(columns), "ntop": ntop,
                 "bootstrap": DEFAULT_BOOTSTRAP, "interval": "percentile"}
+    if ntop is None:
+        del defaults["ntop"]
     return estimator, res, defaults, (note,)
 
 

@@ -12,11 +12,13 @@ unset or ``bic``; no ``--interval profile/wald``, ``--bootstrap``, ``--strata`` 
 "The default estimator, and the 93% target"): the BIC-best hierarchical model over all
 models as the point estimate, and a BCa interval from 1,000 nonparametric bootstrap
 replicates that re-run the BIC selection among the 10 best models on the data in each
-replicate (Silverman, Chan & Vincent 2024). It covered the truth at least as often as the
-BIC model's conditional profile interval in every simulated design where both apply but one
-(within Monte Carlo error there). :func:`resolve_options` fills these in for a given table;
-``--bootstrap 0`` or an explicit ``--interval profile``/``wald`` keeps the selected model's
-conditional interval.
+replicate (Silverman, Chan & Vincent 2024). On more than 5 lists, where BIC over all models
+is not offered, the model is chosen by forward stepwise selection and the bootstrap re-runs
+the whole stepwise search (Chan, Silverman & Vincent 2021). The BIC default covered the
+truth at least as often as the BIC model's conditional profile interval in every simulated
+design where both apply but one (within Monte Carlo error there).
+:func:`resolve_options` fills these in for a given table; ``--bootstrap 0`` or an explicit
+``--interval profile``/``wald`` keeps the selected model's conditional interval.
 
 References
 ----------
@@ -176,9 +178,11 @@ def resolve_options(opts: EstimateOptions, table: CaptureTable) -> EstimateOptio
       :data:`MAX_LISTS_ALL_MODELS` lists: ``select="bic"``,
       ``bootstrap=DEFAULT_BOOTSTRAP`` (1,000), ``ntop`` = the one given or
       ``DEFAULT_NTOP`` (10), ``interval`` = the one given or ``"bca"``.
-    * With more lists there is no BIC over all models, so the default stops with a
-      :class:`~undercount.errors.ConfigError` naming the alternatives (stepwise selection,
-      which the bootstrap also re-runs; the latent-class and graphical families).
+    * With more lists there is no BIC over all models: the default is forward stepwise
+      selection (Chan, Silverman & Vincent 2021; SparseMSE's ``estimatepopulation``) with
+      ``bootstrap=DEFAULT_BOOTSTRAP`` replicates that re-run the whole stepwise search and
+      ``interval`` the one given or ``"bca"``. ``select="bic"`` or ``ntop`` asked for there
+      stop with a :class:`~undercount.errors.ConfigError` naming the alternatives.
     * Anything else is returned unchanged (fewer than 3 lists: the log-linear estimator
       itself explains that it needs 3).
     """
@@ -187,11 +191,19 @@ def resolve_options(opts: EstimateOptions, table: CaptureTable) -> EstimateOptio
     if not opts.default_bootstrap or table.n_lists < 3:
         return opts
     if table.n_lists > MAX_LISTS_ALL_MODELS:
-        raise ConfigError(
-            "the default log-linear analysis selects by BIC over all hierarchical models, "
-            f"which is offered for at most {MAX_LISTS_ALL_MODELS} lists (this table has "
-            f"{table.n_lists}); use --select stepwise (add --bootstrap 1000 for an interval "
-            "that includes the selection), or --method lcm or --method dga"
+        if opts.select == "bic" or opts.ntop is not None:
+            raise ConfigError(
+                f"{'--select bic' if opts.select == 'bic' else '--ntop'} needs the BIC search "
+                f"over all hierarchical models, which is offered for at most "
+                f"{MAX_LISTS_ALL_MODELS} lists (this table has {table.n_lists}); leave it out "
+                "for the default (stepwise selection, re-run in 1,000 bootstrap replicates), "
+                "or use --method lcm or --method dga"
+            )
+        return dataclasses.replace(
+            opts,
+            select="stepwise",
+            bootstrap=DEFAULT_BOOTSTRAP,
+            interval=opts.interval or DEFAULT_BOOTSTRAP_INTERVAL,
         )
     return dataclasses.replace(
         opts,

@@ -66,8 +66,8 @@ Chan, Silverman & Vincent 2021), ``rcapture`` (best-AIC of Rcapture's M0/Mt/Mh/M
 profile interval), ``lcm`` (LCMCR, posterior median and equal-tailed interval), ``dga``
 (decomposable graphical model averaging; J <= 6), ``default`` (exactly what
 ``undercount estimate`` does with no options but a seed, through
-:func:`~undercount.pipeline.estimate.estimate`; a table the default refuses, such as one of
-more than 5 lists, is a *failure* of the default, not ``n/a``) and, only when named,
+:func:`~undercount.pipeline.estimate.estimate`; a table the default refuses is a *failure*
+of the default, not ``n/a``) and, only when named,
 ``strata`` (``undercount estimate --strata`` on every covariate of the table; ``n/a`` on
 tables without covariates). A family that does not apply to a design (BIC beyond 5 lists,
 dga beyond 6) is reported as ``n/a``, not as a failure.
