@@ -337,8 +337,9 @@ def _stratified_default(
         )
     note = Diagnostic(
         DEFAULT_STRATIFIED,
-        f"capture depends on {names}, so this default estimated N within each group of "
-        f"{names} and totals them (the joint bootstrap re-selects each group's model); "
+        f"capture depends on {names}, so this default estimated N separately for each "
+        f"value of {names} and totals them (the joint bootstrap re-selects each group's "
+        "model); "
         f"pooled over {names} the default gave {pooled.estimate:,.0f} ({lo:,.0f}-{hi:,.0f}). "
         f"The pooled analysis: --bootstrap {DEFAULT_BOOTSTRAP} {flags.strip()}; this one: "
         f"--strata {','.join(columns)} {flags.strip()}.",
