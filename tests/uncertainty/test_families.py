@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import undercount as uc
+from undercount import datasets
 from undercount.core.result import NOT_IDENTIFIED, Diagnostic, Interval, MSEResult
 from undercount.models.graphical import GraphicalEstimator
+from undercount.pipeline.estimate import estimate
 from undercount.uncertainty.families import FAMILIES_DISAGREE, family_spread
 
 
@@ -62,3 +66,38 @@ def test_method_all_reports_the_spread_and_marks_dga():
     assert d["spread"]["not_identified"][0]["family"].startswith("dga")
     assert d["spread"]["disagree"] is True
     assert d["warnings"][0].startswith(FAMILIES_DISAGREE)
+
+
+def test_the_default_carries_its_family_check():
+    from undercount.models.heterogeneity import HeterogeneityEstimator
+    from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE
+
+    res = estimate("kosovo", seed=1)
+    block = res.families
+    methods = [r["method"] for r in block["results"]]
+    assert methods == ["loglinear", "heterogeneity", "dga"] and block["failures"] == []
+    # The other families as `--method heterogeneity` and `--method dga` fit them.
+    kosovo = datasets.load("kosovo")
+    het, dga = HeterogeneityEstimator().fit(kosovo), GraphicalEstimator().fit(kosovo)
+    assert block["results"][1]["estimate"] == het.estimate
+    assert block["results"][2]["interval"] == [dga.interval.lower, dga.interval.upper]
+    # On Kosovo, Mth-Chao's interval (about 8,200-9,000) lies below dga's (9,800-16,500).
+    assert block["spread"]["disagree"]
+    (warning,) = [d for d in res.diagnostics if d.code == FAMILIES_DISAGREE_CODE]
+    assert warning.message.startswith("model families disagree: estimates from 8,591")
+    again = type(res).from_dict(res.to_dict())
+    assert again.families == json.loads(json.dumps(res.to_dict()["families"]))
+    # Explicit options get exactly what they asked for: no check.
+    assert estimate("kosovo", seed=1, bootstrap=0).families is None
+    assert "families" not in estimate("kosovo", seed=1, bootstrap=0).to_dict()
+
+
+def test_families_that_agree_give_no_warning():
+    res = estimate("hiv_rome", seed=1)
+    assert res.families is not None and not res.families["spread"]["disagree"]
+    assert not any(w.startswith("model families disagree") for w in res.warnings)
+
+
+def test_beyond_five_lists_the_check_leaves_dga_out():
+    res = estimate(datasets.load("uk_2013"), seed=1)
+    assert [r["method"] for r in res.families["results"]] == ["loglinear", "heterogeneity"]

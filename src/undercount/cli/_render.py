@@ -176,6 +176,20 @@ def _covariates(console: Console, block: dict[str, Any] | None) -> None:
         console.print(_line(("covariate", "cyan"), ": ", text), highlight=False)
 
 
+def _families(console: Console, block: dict[str, Any] | None) -> None:
+    """One line: the families the default was checked against, with their intervals."""
+    rows = (block or {}).get("results") or []
+    if len(rows) < 2:
+        return
+    parts = [
+        f"{r['method']} {_num(r['estimate'], 0)} ({_interval(r['interval'])})"
+        if r.get("identified", True) else f"{r['method']} not identified"
+        for r in rows[1:]
+    ]
+    parts += [f"{f['method']} failed" for f in block.get("failures") or []]
+    console.print(_line(("other families", "cyan"), ": ", "; ".join(parts)), highlight=False)
+
+
 def render_payload(console: Console, p: dict[str, Any]) -> None:
     if p.get("method") == "all":
         t = Table(title=_line(
@@ -204,5 +218,6 @@ def render_payload(console: Console, p: dict[str, Any]) -> None:
     _warnings(console, p)
     _identifying(console, p.get("identifying_assumption"))
     _covariates(console, p.get("covariates"))
+    _families(console, p.get("families"))
     for a in p.get("assumptions") or []:
         console.print(_line(("assumes", "dim"), ": ", str(a)), highlight=False)

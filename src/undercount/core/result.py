@@ -213,6 +213,11 @@ class MSEResult:
         table with covariates: the pooled N-hat against the N-hat estimated within each
         covariate's groups (:func:`undercount.uncertainty.covariates.covariate_check`; JSON
         key ``covariates``).
+    families : dict, optional
+        Set by :func:`undercount.pipeline.estimate.estimate` on the package default's result:
+        the families it was checked against and how far apart they are
+        (:func:`undercount.uncertainty.families.default_family_check`; JSON key
+        ``families``).
     input_notes : tuple of str
         Notes about repairs made to the input table.
     extra : dict
@@ -236,6 +241,7 @@ class MSEResult:
     reported: dict[str, Any] | None = None
     identifying: dict[str, Any] | None = None
     covariates: dict[str, Any] | None = None
+    families: dict[str, Any] | None = None
     input_notes: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -385,6 +391,7 @@ def common_kwargs(d: dict[str, Any]) -> dict[str, Any]:
         "input_notes": tuple(d.pop("input_notes", ())),
         "identifying": d.pop("identifying_assumption", None),
         "covariates": d.pop("covariates", None),
+        "families": d.pop("families", None),
     }
     if "reported" in d:
         kwargs["reported"] = {k: d.pop(k) for k in _REPORTED_KEYS if k in d}
@@ -456,6 +463,8 @@ class Summary:
             raw["identifying_assumption"] = res.identifying
         if res.covariates is not None:
             raw["covariates"] = res.covariates
+        if res.families is not None:
+            raw["families"] = res.families
         if res.input_notes:
             raw["input_notes"] = list(res.input_notes)
         raw.update(res.tail_data())

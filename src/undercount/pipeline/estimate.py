@@ -38,7 +38,7 @@ from undercount.pipeline.registry import (
     wrap_estimator,
 )
 from undercount.uncertainty.covariates import DEFAULT_STRATIFIED, covariate_check, default_strata
-from undercount.uncertainty.families import FamilySpread, family_spread
+from undercount.uncertainty.families import FamilySpread, default_family_check, family_spread
 from undercount.uncertainty.identifying import identifying_summary
 from undercount.uncertainty.reported import compare_reported
 
@@ -247,6 +247,11 @@ def estimate(
                 covariate_warnings = (*covariate_warnings, stratified)
             elif stratified is not None:
                 estimator, res, defaults, covariate_warnings = stratified
+        families, family_warnings = None, ()
+        if "bootstrap" in defaults and "strata" not in defaults:
+            # The default says when the cheap families disagree with it (a stratified
+            # default is compared with nothing pooled: its covariate block says why).
+            families, family_warnings = default_family_check(res, table)
         settings = {"method": method, "recipe": opts.recipe, **_settings(estimator)}
         if defaults:
             settings["defaults"] = defaults
@@ -262,8 +267,9 @@ def estimate(
         )
         results.append(dataclasses.replace(
             res,
-            diagnostics=(*overlaps, *res.diagnostics, *covariate_warnings),
+            diagnostics=(*overlaps, *res.diagnostics, *covariate_warnings, *family_warnings),
             covariates=covariates,
+            families=families,
             defaults=defaults or None,
             provenance=prov.to_dict(),
             reported=(None if opts.reported is None else

@@ -6,6 +6,15 @@ their estimates lie further apart than the narrowest of their intervals is wide,
 interval understates what is known: the honest answer is that the models disagree, and by how
 much. Results whose N is not identified (:attr:`~undercount.core.result.MSEResult.identified`)
 take no part in the comparison and are listed with their reason.
+
+:func:`default_family_check` puts the package default beside the families that are cheap
+to fit (Rcapture-style heterogeneity models on any table; decomposable-graph averaging on
+up to :data:`CHECK_DGA_MAX_LISTS` lists, where it takes a second or two), so that
+``undercount estimate`` with no options says when they disagree, not only ``--method all``.
+On the validation battery (``docs/validation.md``) this check alone, without latent classes,
+warns on every replicate where the default misses in the designs whose misses come from the
+families' different assumptions (sim1, negdep4, hetero5); it cannot warn where every family
+is wrong together (linkage errors, sparse lists).
 """
 
 from __future__ import annotations
@@ -16,10 +25,17 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
-from undercount.core.result import MSEResult
+from undercount.core.result import Diagnostic, MSEResult
+from undercount.core.table import CaptureTable
+from undercount.errors import UndercountError
 
-#: Warning code (and the warning's first words) when the families disagree.
+#: Warning's first words when the families disagree.
 FAMILIES_DISAGREE = "model families disagree"
+#: Diagnostic code of that warning on the default's result.
+FAMILIES_DISAGREE_CODE = "families_disagree"
+#: The default's check fits dga on tables of at most this many lists (beyond, it takes
+#: tens of seconds).
+CHECK_DGA_MAX_LISTS = 5
 
 
 @dataclass(frozen=True)
@@ -111,3 +127,49 @@ def family_spread(results: Iterable[MSEResult]) -> FamilySpread:
         narrowest_width=min(widths, default=math.nan),
         not_identified=tuple(left_out),
     )
+
+
+def default_family_check(
+    result: MSEResult, table: CaptureTable
+) -> tuple[dict[str, Any], tuple[Diagnostic, ...]]:
+    """The default's ``result`` beside the heterogeneity family and (on up to
+    :data:`CHECK_DGA_MAX_LISTS` lists) dga, each with its own defaults, fitted to ``table``.
+
+    Returns the JSON block ``families`` (``results``: each family's method, model, estimate,
+    interval and whether its N is identified; ``failures``; ``spread``:
+    :meth:`FamilySpread.to_dict`) and the ``model families disagree`` warning when
+    :attr:`FamilySpread.disagree`. Neither family is stochastic, so the check needs no seed.
+    """
+    # Lazy: the families load only where the check runs.
+    from undercount.models.graphical import GraphicalEstimator
+    from undercount.models.heterogeneity import HeterogeneityEstimator
+
+    agg = table.aggregate()
+    estimators: list[Any] = [HeterogeneityEstimator()]
+    if agg.n_lists <= CHECK_DGA_MAX_LISTS:
+        estimators.append(GraphicalEstimator())
+    fitted: list[MSEResult] = []
+    failures: list[dict[str, str]] = []
+    for est in estimators:
+        try:
+            fitted.append(est.fit(agg))
+        except UndercountError as exc:
+            failures.append({"method": type(est).method, "reason": str(exc).splitlines()[0]})
+    spread = family_spread([result, *fitted])
+    block = {
+        "results": [
+            {"method": r.method, "model": r.model, "estimate": r.estimate,
+             "interval": [r.interval.lower, r.interval.upper], "identified": r.identified}
+            for r in (result, *fitted)
+        ],
+        "failures": failures,
+        "spread": spread.to_dict(),
+    }
+    text = spread.warning()
+    if text is None:
+        return block, ()
+    return block, (Diagnostic(
+        FAMILIES_DISAGREE_CODE,
+        f"{text} Compared: this default, {' and '.join(r.method for r in fitted)}; "
+        "--method all adds latent classes.",
+    ),)
