@@ -184,3 +184,5 @@ def test_method_all_runs_every_family_side_by_side():
     assert loglinear["interval_method"] == "bootstrap bca"
     assert loglinear["bootstrap"]["replicates"] == 1000 and loglinear["bootstrap"]["ntop"] == 10
     assert heterogeneity["interval_method"] == "profile" and "bootstrap" not in heterogeneity
+    # The comparison is the family check: the log-linear row does not repeat its own.
+    assert "families" not in loglinear and "spread" in d

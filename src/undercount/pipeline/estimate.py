@@ -248,9 +248,10 @@ def estimate(
             elif stratified is not None:
                 estimator, res, defaults, covariate_warnings = stratified
         families, family_warnings = None, ()
-        if "bootstrap" in defaults and "strata" not in defaults:
-            # The default says when the cheap families disagree with it (a stratified
-            # default is compared with nothing pooled: its covariate block says why).
+        if "bootstrap" in defaults and "strata" not in defaults and opts.method != "all":
+            # The default says when the cheap families disagree with it (--method all
+            # compares them all already; a stratified default is compared with nothing
+            # pooled: its covariate block says why).
             families, family_warnings = default_family_check(res, table)
         settings = {"method": method, "recipe": opts.recipe, **_settings(estimator)}
         if defaults:

@@ -88,6 +88,7 @@ from undercount.pipeline.registry import EstimateOptions, build_estimator, estim
 from undercount.pipeline.store import StageRecord, Store, frame_hash
 from undercount.strata import StratifiedEstimator, StratifiedResult, bin_ages
 from undercount.tables.build import capture_histories
+from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE
 from undercount.uncertainty.imputation import ImputationResult, MultipleImputation
 from undercount.uncertainty.linkage import LinkageAveraging
 
@@ -473,6 +474,11 @@ def _estimate(ctx: StageContext) -> StageOutput:
             diagnostics.append(Diagnostic("warning", str(w.message), "warning"))
     main = _slim(main)
     stratified = _slim(stratified) if stratified is not None else None
+    if comparison is not None and main.families is not None:
+        # The report's sensitivity section compares every family: the default's own
+        # cheaper check would say the same twice, with other numbers.
+        main = dataclasses.replace(main, families=None, diagnostics=tuple(
+            d for d in main.diagnostics if d.code != FAMILIES_DISAGREE_CODE))
     if comparison is not None:
         comparison = dataclasses.replace(
             comparison, results=tuple(_slim(r) for r in comparison.results))
