@@ -217,3 +217,11 @@ def test_method_all_gives_each_family_only_the_bootstrap_it_can_take(kosovo):
     opts = resolve_options(_family_options(EstimateOptions(method="all", bootstrap=0),
                                            "loglinear"), kosovo)
     assert opts.bootstrap is None
+
+
+def test_kosovo_default_lands_near_the_memory_book():
+    # Ground truth: about 10,401 killings in the Kosovo Memory Book (REFERENCE.md); issue 15
+    # asks the default to land within 10% of it, and its interval to cover it.
+    res = estimate("kosovo", seed=1)
+    assert abs(res.estimate - 10_401) / 10_401 < 0.10
+    assert res.interval.lower < 10_401 < res.interval.upper
