@@ -1,7 +1,12 @@
 # LCMCR (Manrique-Vallier 2016), one chain, timed; the counterpart of benchmarks/bench_lcmcr.py.
-# Usage: Rscript lcmcr.R TABLE.csv BURNIN SAMPLES THINNING SEED
+# Usage: Rscript lcmcr.R TABLE.csv BURNIN SAMPLES THINNING SEED [DRAWS.txt]
 # TABLE.csv: one 0/1 column per list and a `count` column (undercount's shipped tables).
-# Prints key=value lines: seconds, iterations, us_per_iteration, ess (coda, of N), quantiles.
+# lcmCR() runs LCMCR's 500 warm-up sweeps (alpha fixed, then classes relabelled by weight);
+# lcmCR_PostSampl() then runs BURNIN sweeps and SAMPLES * THINNING more, keeping every
+# THINNING-th draw of N. Both are timed; iterations counts all of them (500 + BURNIN +
+# SAMPLES * THINNING). Prints key=value lines: seconds, iterations, us_per_iteration, ess
+# (coda's effectiveSize of N, for reference), quantiles; writes the draws of N, one a line,
+# to DRAWS.txt when given (so that the benchmark computes both sides' ESS the same way).
 args <- commandArgs(trailingOnly = TRUE)
 if (!requireNamespace("LCMCR", quietly = TRUE)) {
   cat("missing=LCMCR\n")
@@ -13,6 +18,7 @@ burnin <- as.integer(args[2])
 samples <- as.integer(args[3])
 thinning <- as.integer(args[4])
 seed <- as.integer(args[5])
+draws_path <- if (length(args) >= 6) args[6] else NA
 d <- d[d$count > 0, ]
 lists <- setdiff(names(d), "count")
 tab <- d[, lists, drop = FALSE]
@@ -25,7 +31,8 @@ sampler <- lcmCR(captures = tab, tabular = TRUE, in_list_label = "1", not_in_lis
 N <- lcmCR_PostSampl(sampler, burnin = burnin, samples = samples, thinning = thinning,
                      output = FALSE)
 seconds <- proc.time()[["elapsed"]] - t0
-iterations <- burnin + samples * thinning
+iterations <- 500 + burnin + samples * thinning
+if (!is.na(draws_path)) writeLines(format(N, digits = 15), draws_path)
 ess <- if (requireNamespace("coda", quietly = TRUE)) {
   unname(coda::effectiveSize(coda::mcmc(N)))
 } else NA
