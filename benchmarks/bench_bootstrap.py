@@ -63,6 +63,8 @@ def main() -> None:
                         help="also time re-selection alone in one process (ms/replicate)")
     parser.add_argument("--profile", action="store_true",
                         help="with --single: print a cProfile listing of that loop")
+    parser.add_argument("--spread", type=int, default=10,
+                        help="seeds of ours giving the Monte Carlo spread of the interval")
     args = parser.parse_args()
     est = LogLinearEstimator(select="stepwise")
     # Warm up: numba compilation and process start-up are not part of the steady state.
@@ -83,7 +85,27 @@ def main() -> None:
         if run_peer:
             r = peers.run("sparsemse.R", peers.dataset_csv(name), args.replicates, 1234)
             ref_s, how = float(r["seconds"]), f"measured now, SparseMSE {r['version']}"
-            print(f"{name:10s} SparseMSE: {ref_s:.1f} s, estimate {r['estimate']}")
+            peer_est, ahat = float(r["estimate"]), float(r["ahat"])
+            same = (abs(peer_est - res.estimate) <= 1e-6 * peer_est
+                    and abs(ahat - res.acceleration) <= 1e-6 * abs(ahat))
+            print(f"{name:10s} SparseMSE: {ref_s:.1f} s, N={peer_est:,.1f} "
+                  f"BCa95=[{float(r['lower']):,.0f}, {float(r['upper']):,.0f}], acceleration "
+                  f"{ahat:.8f}, z0 {float(r['z0']):.3f}")
+            print(f"{name:10s} undercount: acceleration {res.acceleration:.8f}, z0 "
+                  f"{res.bias_correction:.3f}; point estimate and acceleration "
+                  f"{'agree' if same else 'DIFFER'} (|difference| "
+                  f"{abs(peer_est - res.estimate):.2g}); z0 and the intervals come from "
+                  "different random resamples and agree only within Monte Carlo error")
+            # Monte Carlo spread of our interval's ends over seeds, one process.
+            ivs = [Bootstrap(estimator=est, replicates=args.replicates, n_jobs=1).fit(
+                table, rng=np.random.default_rng(seed)).interval for seed in range(args.spread)]
+            ends = np.array([(iv.lower, iv.upper) for iv in ivs])
+            mean, sd = ends.mean(axis=0), ends.std(axis=0, ddof=1)
+            z = (np.array([float(r["lower"]), float(r["upper"])]) - mean) / sd
+            print(f"{name:10s} undercount over {args.spread} seeds: lower {mean[0]:,.0f} "
+                  f"(sd {sd[0]:,.0f}), upper {mean[1]:,.0f} (sd {sd[1]:,.0f}); SparseMSE's "
+                  f"ends at {z[0]:+.1f} and {z[1]:+.1f} sd: "
+                  f"{'within' if np.all(np.abs(z) < 3) else 'OUTSIDE'} Monte Carlo error")
         else:
             ref_s = ref * args.replicates / 1000
             how = f"{peers.NOT_MEASURED}: 2026-11-28, build machine"

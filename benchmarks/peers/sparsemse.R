@@ -2,7 +2,7 @@
 # re-runs the selection in every replicate; the counterpart of benchmarks/bench_bootstrap.py.
 # Usage: Rscript sparsemse.R TABLE.csv NBOOT SEED
 # Prints key=value lines: seconds (estimatepopulation alone, data already read), the point
-# estimate and the 95% BCa interval (lower, upper).
+# estimate, the 95% BCa interval (lower, upper), the acceleration ahat and z0.
 args <- commandArgs(trailingOnly = TRUE)
 if (!requireNamespace("SparseMSE", quietly = TRUE)) {
   cat("missing=SparseMSE\n")
@@ -23,3 +23,5 @@ ci <- unname(res$BCaquantiles)
 cat(sprintf("version=%s\nseconds=%.4f\nnboot=%d\n", as.character(packageVersion("SparseMSE")),
             seconds, nboot))
 cat(sprintf("estimate=%.4f\nlower=%.1f\nupper=%.1f\n", unname(res$popest), ci[1], ci[2]))
+# BCa's acceleration (jackknife: deterministic) and bias correction (bcaconfvalues' z0).
+cat(sprintf("ahat=%.12f\nz0=%.6f\n", res$ahat, qnorm(mean(res$bootreps < res$popest))))
