@@ -18,7 +18,7 @@ Prints
     seeds' one-chain runs taken as chains of one fit (R-hat and bulk ESS across them, which
     see modes a single chain misses); and whether the posterior means of N agree within
     Monte Carlo error (difference under 3 Monte Carlo standard errors, each
-    sd / sqrt(bulk ESS));
+    sd / sqrt(bulk ESS), with several seeds the ESS across them);
   * otherwise LCMCR's stored figures, marked "stored figure, not measured now", our ESS of
     N per second for plain Gibbs and the default, and a projection from the stored figures
     (below).
@@ -264,12 +264,26 @@ def _side_by_side(table, args) -> None:
           f"{m['default']['wall']:6.2f} s wall, {m['default']['cpu']:6.2f} s CPU, bulk ESS of "
           f"N {m['default']['ess']:6.0f}, {per_s['default']:7.1f} per second")
 
+    az = import_arviz()
+    # A single chain's ESS cannot see a mode it has not visited: with several seeds their
+    # one-chain runs, taken as chains of one fit, give R-hat and a bulk ESS that can
+    # (Vehtari et al. 2021); the Monte Carlo error of the posterior mean then uses it.
+    multi: dict[str, tuple[float, float]] = {}
+    if args.repeats > 1:
+        for side in ("lcmcr", "one"):
+            chains = np.stack(runs[side]["draws"])
+            multi[side] = (float(az.ess(chains, method="bulk")), float(az.rhat(chains)))
+
     def summary(label: str, side: str) -> tuple[float, float]:
         d, ess = runs[side]["draws"], runs[side]["ess"]
-        lo, med, hi = np.quantile(np.concatenate(d), [0.025, 0.5, 0.975])
-        # Monte Carlo s.e. of the mean of the seeds' means, each sd / sqrt(bulk ESS).
-        se = float(np.sqrt(sum(np.var(x) / e for x, e in zip(d, ess, strict=True)))) / len(d)
+        pooled = np.concatenate(d)
+        lo, med, hi = np.quantile(pooled, [0.025, 0.5, 0.975])
         mean = float(np.mean([x.mean() for x in d]))
+        if side in multi:  # sd / sqrt(bulk ESS across the seeds' chains)
+            se = float(np.std(pooled) / np.sqrt(multi[side][0]))
+        else:  # the mean of the seeds' means, each sd / sqrt(its bulk ESS)
+            se = float(np.sqrt(sum(np.var(x) / e for x, e in zip(d, ess, strict=True))))
+            se /= len(d)
         print(f"  {label:28s}: mean {mean:9,.1f} (MC s.e. {se:5.1f}), median {med:,.0f}, "
               f"95% [{lo:,.0f}, {hi:,.0f}]")
         return mean, se
@@ -282,21 +296,17 @@ def _side_by_side(table, args) -> None:
         verdict = "agree within Monte Carlo error" if abs(z) < 3 else "DIFFER"
         print(f"    LCMCR vs undercount {label}: difference {mean - m_l:+,.1f} = {z:+.2f} "
               f"Monte Carlo s.e.: {verdict}")
-    if args.repeats > 1:
-        # A single chain's ESS cannot see a mode it has not visited: the seeds' runs, taken
-        # as chains of one fit, give R-hat and a bulk ESS that can (Vehtari et al. 2021).
-        az = import_arviz()
-        pooled = {}
-        for side in ("lcmcr", "one"):
-            chains = np.stack(runs[side]["draws"])
-            ess = float(az.ess(chains, method="bulk"))
-            rhat = float(az.rhat(chains))
-            pooled[side] = ess / float(np.sum(runs[side]["wall"]))
+    if multi:
+        pooled_s = {}
+        for side, (ess, rhat) in multi.items():
+            pooled_s[side] = ess / float(np.sum(runs[side]["wall"]))
             label = f"LCMCR {version}" if side == "lcmcr" else "undercount"
+            note = "" if rhat < 1.01 else "  (R-hat >= 1.01: not converged, ESS unreliable)"
             print(f"  {label:16s} {args.repeats} one-chain runs as {args.repeats} chains: "
-                  f"R-hat {rhat:.4f}, bulk ESS of N {ess:6.0f}, {pooled[side]:7.1f} per second")
+                  f"R-hat {rhat:.4f}, bulk ESS of N {ess:6.0f}, {pooled_s[side]:7.1f} per "
+                  f"second{note}")
         print(f"ratio, the seeds' one-chain runs taken as chains: "
-              f"{pooled['one'] / pooled['lcmcr']:6.2f}x wall clock")
+              f"{pooled_s['one'] / pooled_s['lcmcr']:6.2f}x wall clock")
     print(f"ratio of ESS of N per second to LCMCR's, one chain each: "
           f"{per_s['one'] / per_s['lcmcr']:6.2f}x wall clock, "
           f"{per_cpu['one'] / per_cpu['lcmcr']:6.2f}x per CPU-second")
