@@ -5,9 +5,12 @@ Run with ``PYTHONPATH=src python benchmarks/bench_bootstrap.py [--replicates 100
 When ``Rscript`` and SparseMSE are installed, SparseMSE's
 ``estimatepopulation(nboot = 1000, method = "stepwise")`` runs side by side on the same
 tables (``benchmarks/peers/sparsemse.R``) and the printed ratio is its time over ours, both
-measured now. Otherwise the stored SparseMSE times are used, and every ratio that uses them
-is marked "stored figure, not measured now": 191 s on the UK six-list table and 82 s on the
-five-list table (the project's build machine, 2026-11-28, issue 4).
+measured now, with whether the point estimates and BCa accelerations agree and where
+SparseMSE's interval falls in our interval's Monte Carlo spread over ``--spread`` seeds.
+Otherwise the stored SparseMSE times are used, and every ratio that uses them is marked
+"stored figure, not measured now": 215.8 s on the UK six-list table and 87.0 s on the
+five-list table (measured side by side 2026-12-05, a shared 2-core machine at load 5-6,
+R 4.2.2; benchmarks/peers/README.md).
 
 ``--single`` also times the replicates' re-selection alone in this process (ms per replicate,
 wall and CPU: less sensitive to other processes than the parallel end-to-end time);
@@ -30,8 +33,9 @@ from undercount import datasets
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.uncertainty.bootstrap import Bootstrap, _run_chunk
 
-#: Stored: SparseMSE 2.0.1, nboot = 1000 (2026-11-28, the project's build machine, issue 4).
-SPARSEMSE_SECONDS = {"uk_2013": 191.0, "uk_2013_5": 82.0}
+#: Stored: SparseMSE 2.0.1, nboot = 1000, measured side by side 2026-12-05 (a shared 2-core
+#: machine at load 5-6, R 4.2.2; benchmarks/peers/README.md).
+SPARSEMSE_SECONDS = {"uk_2013": 215.8, "uk_2013_5": 87.0}
 
 
 def _single(est: LogLinearEstimator, name: str, replicates: int, profile: bool) -> None:
@@ -108,7 +112,7 @@ def main() -> None:
                   f"{'within' if np.all(np.abs(z) < 3) else 'OUTSIDE'} Monte Carlo error")
         else:
             ref_s = ref * args.replicates / 1000
-            how = f"{peers.NOT_MEASURED}: 2026-11-28, build machine"
+            how = f"{peers.NOT_MEASURED}: 2026-12-05, {peers.MACHINE}"
         print(
             f"{name:10s} N={res.estimate:,.1f} BCa95=[{res.interval.lower:,.0f}, "
             f"{res.interval.upper:,.0f}]  {dt:6.2f} s  SparseMSE {ref_s:6.1f} s  "

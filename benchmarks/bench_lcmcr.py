@@ -26,11 +26,12 @@ Prints
 Without LCMCR the projection is: with ``collapsed_moves=0, label_swaps=False,
 hmc_steps=0`` our sampler runs LCMCR's algorithm (same blocks, same conditionals, same
 order), so LCMCR's effective sample size per iteration is estimated by running that
-configuration, and its ESS per second as (that ESS per iteration per chain) / 12.7 us, the
-stored per-iteration time of LCMCR 0.4.14 on Kosovo (issue 17, R 4.2.2, 2-core machine,
-2026-12-05). Our default adds the partially collapsed moves on the unobserved, the label
-swaps and the HMC move on (lambda, pi) from their marginal posterior, which change both the
-cost per iteration and the ESS per iteration; both are measured. Burn-in is charged to our
+configuration, and its ESS per second as (that ESS per iteration per chain) / 14.1 us, the
+stored CPU time per iteration of LCMCR 0.4.14 on Kosovo (measured side by side by this
+benchmark, 2026-12-05, R 4.2.2, a shared 2-core machine at load 9-10). Our default adds
+the partially collapsed moves on the unobserved, the label swaps and the HMC move on
+(lambda, pi) from their marginal posterior, which change both the cost per iteration and
+the ESS per iteration; both are measured. Burn-in is charged to our
 wall-clock time. Bulk ESS from one run has a relative Monte Carlo error of roughly 10-15%
 at these lengths; ``--repeats`` averages several seeds. The plain sweep's ESS per iteration
 is overestimated by short runs (its slowest directions are not yet visible; 4 chains x
@@ -55,9 +56,10 @@ import peers
 
 from undercount.core.draws import import_arviz, n_draws
 
-#: Stored: LCMCR 0.4.14 on Kosovo, K = 10, one chain (issue 17, R 4.2.2, 2-core machine,
-#: 2026-12-05; the 15 us of 2026-11-28 was from the project's build machine).
-LCMCR_US_PER_ITER = 12.7
+#: Stored: LCMCR 0.4.14 on Kosovo, K = 10, one chain, CPU seconds per iteration (2.96 s CPU
+#: for 210,000 iterations; 28.2 us wall at load 9-10), measured side by side 2026-12-05 on a
+#: shared 2-core machine with R 4.2.2 (benchmarks/peers/README.md).
+LCMCR_US_PER_ITER = 14.1
 TARGET_RATIO = 15.0  # issue 17, item 5
 
 
