@@ -5,9 +5,12 @@ Run with ``PYTHONPATH=src python benchmarks/bench_bootstrap.py [--replicates 100
 When ``Rscript`` and SparseMSE are installed, SparseMSE's
 ``estimatepopulation(nboot = 1000, method = "stepwise")`` runs side by side on the same
 tables (``benchmarks/peers/sparsemse.R``) and the printed ratio is its time over ours, both
-measured now. Otherwise the stored SparseMSE times are used, and every ratio that uses them
-is marked "stored figure, not measured now": 191 s on the UK six-list table and 82 s on the
-five-list table (the project's build machine, 2026-11-28, issue 4).
+measured now, with whether the point estimates and BCa accelerations agree and where
+SparseMSE's interval falls in our interval's Monte Carlo spread over ``--spread`` seeds.
+Otherwise the stored SparseMSE times are used, and every ratio that uses them is marked
+"stored figure, not measured now": 215.8 s on the UK six-list table and 87.0 s on the
+five-list table (measured side by side 2026-12-05, a shared 2-core machine at load 5-6,
+R 4.2.2; benchmarks/peers/README.md).
 
 ``--single`` also times the replicates' re-selection alone in this process (ms per replicate,
 wall and CPU: less sensitive to other processes than the parallel end-to-end time);
@@ -30,8 +33,9 @@ from undercount import datasets
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.uncertainty.bootstrap import Bootstrap, _run_chunk
 
-#: Stored: SparseMSE 2.0.1, nboot = 1000 (2026-11-28, the project's build machine, issue 4).
-SPARSEMSE_SECONDS = {"uk_2013": 191.0, "uk_2013_5": 82.0}
+#: Stored: SparseMSE 2.0.1, nboot = 1000, measured side by side 2026-12-05 (a shared 2-core
+#: machine at load 5-6, R 4.2.2; benchmarks/peers/README.md).
+SPARSEMSE_SECONDS = {"uk_2013": 215.8, "uk_2013_5": 87.0}
 
 
 def _single(est: LogLinearEstimator, name: str, replicates: int, profile: bool) -> None:
@@ -63,6 +67,8 @@ def main() -> None:
                         help="also time re-selection alone in one process (ms/replicate)")
     parser.add_argument("--profile", action="store_true",
                         help="with --single: print a cProfile listing of that loop")
+    parser.add_argument("--spread", type=int, default=10,
+                        help="seeds of ours giving the Monte Carlo spread of the interval")
     args = parser.parse_args()
     est = LogLinearEstimator(select="stepwise")
     # Warm up: numba compilation and process start-up are not part of the steady state.
@@ -83,10 +89,30 @@ def main() -> None:
         if run_peer:
             r = peers.run("sparsemse.R", peers.dataset_csv(name), args.replicates, 1234)
             ref_s, how = float(r["seconds"]), f"measured now, SparseMSE {r['version']}"
-            print(f"{name:10s} SparseMSE: {ref_s:.1f} s, estimate {r['estimate']}")
+            peer_est, ahat = float(r["estimate"]), float(r["ahat"])
+            same = (abs(peer_est - res.estimate) <= 1e-6 * peer_est
+                    and abs(ahat - res.acceleration) <= 1e-6 * abs(ahat))
+            print(f"{name:10s} SparseMSE: {ref_s:.1f} s, N={peer_est:,.1f} "
+                  f"BCa95=[{float(r['lower']):,.0f}, {float(r['upper']):,.0f}], acceleration "
+                  f"{ahat:.8f}, z0 {float(r['z0']):.3f}")
+            print(f"{name:10s} undercount: acceleration {res.acceleration:.8f}, z0 "
+                  f"{res.bias_correction:.3f}; point estimate and acceleration "
+                  f"{'agree' if same else 'DIFFER'} (|difference| "
+                  f"{abs(peer_est - res.estimate):.2g}); z0 and the intervals come from "
+                  "different random resamples and agree only within Monte Carlo error")
+            # Monte Carlo spread of our interval's ends over seeds, one process.
+            ivs = [Bootstrap(estimator=est, replicates=args.replicates, n_jobs=1).fit(
+                table, rng=np.random.default_rng(seed)).interval for seed in range(args.spread)]
+            ends = np.array([(iv.lower, iv.upper) for iv in ivs])
+            mean, sd = ends.mean(axis=0), ends.std(axis=0, ddof=1)
+            z = (np.array([float(r["lower"]), float(r["upper"])]) - mean) / sd
+            print(f"{name:10s} undercount over {args.spread} seeds: lower {mean[0]:,.0f} "
+                  f"(sd {sd[0]:,.0f}), upper {mean[1]:,.0f} (sd {sd[1]:,.0f}); SparseMSE's "
+                  f"ends at {z[0]:+.1f} and {z[1]:+.1f} sd: "
+                  f"{'within' if np.all(np.abs(z) < 3) else 'OUTSIDE'} Monte Carlo error")
         else:
             ref_s = ref * args.replicates / 1000
-            how = f"{peers.NOT_MEASURED}: 2026-11-28, build machine"
+            how = f"{peers.NOT_MEASURED}: 2026-12-05, {peers.MACHINE}"
         print(
             f"{name:10s} N={res.estimate:,.1f} BCa95=[{res.interval.lower:,.0f}, "
             f"{res.interval.upper:,.0f}]  {dt:6.2f} s  SparseMSE {ref_s:6.1f} s  "

@@ -6,8 +6,9 @@ Both sides compute the exact posterior of N over all decomposable graphs on the 
 grid (N_missing = 0..5 n), prior p(N) proportional to 1/N, hyper-Dirichlet mass
 delta = 2^-J: undercount's ``GraphicalEstimator(n_missing=(0, 5n), delta=2**-J)`` and dga's
 ``bma.cr`` (``benchmarks/peers/dga.R``). Times are of the fit alone (data loaded, best of
-``--repeats``), and the ratio printed is dga's time over ours. Without Rscript and dga the
-stored figure is printed instead, marked as not measured now.
+``--repeats`` on both sides), and the ratio printed is dga's time over ours. The posterior
+quantiles and mean must agree; the benchmark prints whether they do. Without Rscript and dga
+the stored figure is printed instead, marked as not measured now.
 """
 
 from __future__ import annotations
@@ -46,11 +47,17 @@ def main() -> None:
         print(f"{name:10s} undercount: {best:8.3f} s  median {res.estimate:,.0f} "
               f"95% [{res.interval.lower:,.0f}, {res.interval.upper:,.0f}]")
         if run_peer:
-            r = peers.run("dga.R", peers.dataset_csv(name), delta, nmax)
+            r = peers.run("dga.R", peers.dataset_csv(name), delta, nmax, args.repeats)
             sec = float(r["seconds"])
             print(f"{name:10s} dga {r['version']}: {sec:8.3f} s  median {float(r['median']):,.0f} "
                   f"95% [{float(r['lower']):,.0f}, {float(r['upper']):,.0f}]  "
                   f"(measured now)")
+            peer = (int(r["lower"]), int(r["median"]), int(r["upper"]))
+            mine = (round(res.interval.lower), round(res.estimate), round(res.interval.upper))
+            mean = float(r["mean"])
+            same = peer == mine and abs(mean - res.mean) <= 1e-6 * mean
+            print(f"{name:10s} posterior mean dga {mean:,.3f}, undercount {res.mean:,.3f}; "
+                  f"quantiles and mean {'agree' if same else 'DIFFER'}")
             print(f"{name:10s} ratio dga / undercount: {sec / best:6.1f}x")
     if not run_peer:
         peers.print_stored("dga")
