@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import resource
 import sys
@@ -96,6 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     from undercount.simulate import simulate_lists
 
     warnings.simplefilter("ignore")
+    # Stage and training times as they end, so a long run shows where it is.
+    progress = logging.StreamHandler(sys.stdout)
+    progress.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    for name in ("undercount.link.spark_pipeline", "undercount.link.train",
+                 "undercount.link.u_sampling"):
+        logging.getLogger(name).setLevel(logging.INFO)
+        logging.getLogger(name).addHandler(progress)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_link_spark_"))
     work.mkdir(parents=True, exist_ok=True)
     n_people = max(100, round(args.records / 1.17))

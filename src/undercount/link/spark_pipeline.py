@@ -37,6 +37,7 @@ driver's Python process), never the records themselves.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -63,6 +64,8 @@ from undercount.link.settings import (
 )
 
 __all__ = ["SparkLinkResult", "link_project_spark"]
+
+logger = logging.getLogger(__name__)
 
 _ERROR = "_error"
 _IDX = "_idx"
@@ -668,7 +671,71 @@ def _number_clusters(spark, reps):
     )
 
 
+def _lap(timings: dict[str, float], stage: str, t0: float) -> None:
+    """Record a stage's wall time, and log it as it ends (a long run shows its progress)."""
+    timings[stage] = time.perf_counter() - t0
+    logger.info("spark stage %s: %.1f s", stage, timings[stage])
+
+
 # ---------------------------------------------------------------------------- the linker
+#: Tables Splink's Spark backend leaves as lazy views that are read more than once: EM's
+#: agreement-pattern counts, read by every iteration of a session.
+_ALSO_MATERIALISE = re.compile(r"__splink__agreement_pattern_counts")
+
+
+def _spark_api(base: type) -> type:
+    """Splink's ``SparkAPI``, except that the tables it persists (and those in
+    :data:`_ALSO_MATERIALISE`) are materialised by ``localCheckpoint`` instead.
+
+    Splink registers a persisted table as a temporary view and reads it back by name; on
+    Spark 4 a query that reads such a view inside a ``WITH`` clause (every EM iteration,
+    every u chunk) was not matched to the cache, and re-ran the blocking join and the
+    string similarities from the input tables each time: every EM iteration on the
+    100,000-record benchmark took as long as the first. A checkpointed table's plan is a
+    scan of its stored blocks, so every read uses them. (Its rows are the same; only how
+    often they are computed changes.)"""
+
+    class _SparkAPI(base):
+        def _break_lineage_and_repartition(self, spark_df, templated_name, physical_name):
+            method = self.break_lineage_method
+            self.break_lineage_method = "undercount-local-checkpoint"
+            try:
+                spark_df = super()._break_lineage_and_repartition(spark_df, templated_name,
+                                                                  physical_name)
+            except ValueError as exc:  # Splink would have persisted it: checkpoint instead
+                if "undercount-local-checkpoint" not in str(exc):
+                    raise
+                spark_df = self._repartition_if_needed(spark_df, templated_name)
+                if templated_name == "__splink__blocked_id_pairs":  # as Splink's, after it
+                    spark_df = spark_df.repartition(self.num_partitions_on_repartition)
+                return spark_df.localCheckpoint()
+            finally:
+                self.break_lineage_method = method
+            if _ALSO_MATERIALISE.fullmatch(templated_name):
+                spark_df = spark_df.localCheckpoint()
+            return spark_df
+
+    return _SparkAPI
+
+
+def _predict(linker, threshold: float):
+    """``linker.inference.predict(threshold)``: the same edges, through the bounded
+    prediction of :mod:`undercount.link.predict` where it applies (the pairs whose match
+    weight, bounded by each comparison's cheap levels, cannot reach the threshold are
+    dropped before the string similarities, which on Spark run in Python), else Splink's."""
+    from undercount.link import predict as bounded
+
+    settings = linker._settings_obj
+    if (not settings._retain_matching_columns
+            and not settings._retain_intermediate_calculation_columns
+            and all(lv._match_weight is not None for c in settings.comparisons
+                    for lv in c.comparison_levels)):
+        # Its SQL is Splink's and dialect-neutral; only predict_edges' switch is DuckDB's.
+        return bounded._predict_prefiltered(linker, threshold)
+    return linker.inference.predict(threshold_match_probability=threshold,
+                                    warning_mode="never")
+
+
 def _linker(spark, rel, cols: list[str], settings: LinkSettings, config: ProjectConfig):
     """A Splink ``Linker`` on Spark over the records ``rel``, registered as
     :func:`undercount.link.train.build_linker` registers them on DuckDB (one table per list,
@@ -680,7 +747,7 @@ def _linker(spark, rel, cols: list[str], settings: LinkSettings, config: Project
 
     from undercount.link.train import splink_settings, used_columns
 
-    db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
+    db_api = _spark_api(SparkAPI)(spark_session=spark, break_lineage_method="persist")
     _register_duckdb_similarities(spark)  # after SparkAPI, which registers Splink's
     wanted = used_columns(settings)
     used = ["uid", *[c for c in wanted if c in cols]]
@@ -740,7 +807,7 @@ def link_project_spark(
     sizes = [_check_ids(sdf, spec) for sdf, spec in zip(sources, config.lists, strict=True)]
     offsets = list(np.cumsum([0, *sizes[:-1]]).astype(int))
     n = int(sum(sizes))
-    timings["read"] = time.perf_counter() - t0
+    _lap(timings, "read", t0)
 
     t0 = time.perf_counter()
     std, cols = _standardise(spark, sources, config.lists, offsets)
@@ -753,7 +820,7 @@ def link_project_spark(
     rel, rel_cols = _with_relative_columns(std, cols)
     rel = rel.localCheckpoint()
     proxy = _proxy(rel, [c for c in rel_cols if c != "rest_key"], n, config.list_names)
-    timings["standardise"] = time.perf_counter() - t0
+    _lap(timings, "standardise", t0)
 
     settings = settings_for(proxy, lk, n_lists=len(config.lists), seed=config.seed)
     report: dict[str, Any] = {}
@@ -767,12 +834,10 @@ def link_project_spark(
                 "Splink hashed record ids in a form undercount does not know, so Spark drew "
                 f"its own samples there (the model can differ from DuckDB's): {dialect.unmatched}"
             )
-        timings["train"] = time.perf_counter() - t0
+        _lap(timings, "train", t0)
 
         t0 = time.perf_counter()
-        predictions = linker.inference.predict(
-            threshold_match_probability=settings.threshold, warning_mode="never"
-        )
+        predictions = _predict(linker, settings.threshold)
         pred = predictions.as_spark_dataframe()
         edges = (
             pred.select(
@@ -785,7 +850,7 @@ def link_project_spark(
             .localCheckpoint()
         )
         n_edges = edges.count()
-        timings["predict"] = time.perf_counter() - t0
+        _lap(timings, "predict", t0)
 
         t0 = time.perf_counter()
         # Connected components at the threshold over the records that have an edge; the
@@ -848,7 +913,7 @@ def link_project_spark(
             .localCheckpoint()
         )
         n_refused = refused.count()
-        timings["cluster"] = time.perf_counter() - t0
+        _lap(timings, "cluster", t0)
 
         t0 = time.perf_counter()
         covariates = person_covariates(config, proxy)
@@ -884,7 +949,7 @@ def link_project_spark(
         by = out_edges.filter(F.col("refused_by").isNotNull()).limit(1).count() > 0
         edges_out = out_edges.select("uid_l", "uid_r", "match_probability", "match_weight",
                                      "status", "within", *(["refused_by"] if by else []))
-        timings["tables"] = time.perf_counter() - t0
+        _lap(timings, "tables", t0)
     except (LinkageError, InputError, ConfigError, ImportError):
         raise
     except Exception as exc:  # Splink/Spark errors surface as one typed error
@@ -911,7 +976,7 @@ def link_project_spark(
         t0 = time.perf_counter()
         tables_out = _write(spark, tables_out, suspicious, settings, config, report, timings,
                             covariates)
-        timings["write"] = time.perf_counter() - t0
+        _lap(timings, "write", t0)
         output = config.output
     timings["total"] = time.perf_counter() - t_all
     report["timings"] = timings

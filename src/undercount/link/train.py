@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -186,8 +187,10 @@ def train(
 
     report: dict[str, Any] = {"em_sessions": [], "warnings": []}
     fallback = False
+    t0 = time.perf_counter()
     if settings.prior is None:
         info = _deterministic_prior(linker, settings, records)
+        logger.info("training: deterministic prior %.1f s", time.perf_counter() - t0)
         fallback = info["method"] != "deterministic rules"
         if fallback:
             msg = (f"prior: {info['reason']}; estimated instead from the blocked pairs by EM "
@@ -213,14 +216,18 @@ def train(
     else:
         report["prior_estimate"] = {"method": "fixed", "prior": settings.prior}
     # Splink's u sampling, every comparison counted in one pass (same u; see u_sampling).
+    t0 = time.perf_counter()
     estimate_u(linker, settings.max_pairs, settings.seed)
+    logger.info("training: u by random sampling %.1f s", time.perf_counter() - t0)
     # Issue 19: u of the relative levels from exact pattern counts, not random pairs.
     relatives = set_relative_u(linker, records) if records is not None else {}
     # EM sessions must not move the prior (Splink's design), but a session that fails midway
     # can leave its blocked-pair lambda behind; restore it after every session.
     prior = linker._settings_obj._probability_two_random_records_match
     for rule in settings.em_blocking_rules:
+        t0 = time.perf_counter()
         outcome = _em_session(linker, rule, settings, prior)
+        logger.info("training: EM session on %s %.1f s", list(rule), time.perf_counter() - t0)
         report["em_sessions"].append(outcome)
         if outcome["status"] != "ok":
             msg = f"EM session blocked on {list(rule)} failed: {outcome['reason']}"
