@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
     from undercount.link.backends import get_db_api, spark_session
     from undercount.link.pipeline import settings_for
     from undercount.link.relatives import add_relative_columns
-    from undercount.link.spark_pipeline import _linker
+    from undercount.link.spark_pipeline import _linker, duckdb_hashes_in_blocking
     from undercount.link.train import _em_session, build_linker, round_model
     from undercount.link.u_sampling import estimate_u
     from undercount.simulate import simulate_lists
@@ -63,8 +63,10 @@ def main(argv: list[str]) -> int:
     rel = add_relative_columns(std)
     rel = rel.astype({c: "string" for c in rel.columns
                       if rel[c].dtype == object and c != "name_token_set"})
-    linker, _ = _linker(spark, spark.createDataFrame(rel), list(rel.columns), settings, config)
-    on_spark = run(linker)
+    linker, dialect = _linker(spark, spark.createDataFrame(rel), list(rel.columns), settings,
+                              config)
+    with duckdb_hashes_in_blocking(dialect):
+        on_spark = run(linker)
     spark.stop()
     differ = [(a, b[2]) for a, b in zip(duck, on_spark, strict=True) if a != b]
     print(f"em_max_pairs {em_max_pairs:g}, rule {list(rule)}: {len(differ)} m differ "

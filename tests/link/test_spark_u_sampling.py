@@ -87,3 +87,44 @@ def test_u_in_one_pass_is_splinks_u_on_spark(clean, tmp_path, max_pairs):
               if a != b]
     assert not differ
     assert json.dumps(ours, sort_keys=True) == json.dumps(theirs, sort_keys=True)
+
+
+def test_em_samples_the_same_blocked_pairs_on_both_engines(clean, tmp_path):
+    # An EM session with more blocked pairs than em_max_pairs trains on a hashed sample of
+    # records; Splink's blocking rules hash with their own engine's function unless
+    # duckdb_hashes_in_blocking is active, and the m then differed (18 levels here).
+    spark = clean
+    from undercount.link.backends import get_db_api
+    from undercount.link.spark_pipeline import _linker, duckdb_hashes_in_blocking
+    from undercount.link.train import _em_session, build_linker, round_model
+
+    sim = simulate_lists(n_people=4000, lists=3, rng=np.random.default_rng(2024), seed=2024)
+    sim.write(tmp_path)
+    config = load_project(tmp_path / "project.toml")
+    std = standardise_lists([read_list(s) for s in config.lists], config.lists)
+    std.attrs.clear()
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    settings = settings.__class__.from_dict(
+        {**settings.to_dict(), "em_max_pairs": 2000, "max_pairs": 2e4})
+    rule = settings.em_blocking_rules[3]
+
+    def m_after_em(linker) -> list:
+        linker._settings_obj._probability_two_random_records_match = 1e-4
+        estimate_u(linker, settings.max_pairs, settings.seed)
+        _em_session(linker, rule, settings, 1e-4)
+        round_model(linker)
+        model = linker.misc.save_model_to_json()
+        return [(c["output_column_name"], lv.get("label_for_charts"), lv.get("m_probability"))
+                for c in model["comparisons"] for lv in c["comparison_levels"]]
+
+    duck = m_after_em(build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), std,
+                                   settings))
+    rel = add_relative_columns(std)
+    rel = rel.astype({c: "string" for c in rel.columns
+                      if rel[c].dtype == object and c != "name_token_set"})
+    linker, dialect = _linker(spark, spark.createDataFrame(rel), list(rel.columns), settings,
+                              config)
+    with duckdb_hashes_in_blocking(dialect):
+        on_spark = m_after_em(linker)
+    assert on_spark == duck
+    assert not dialect.unmatched

@@ -36,6 +36,7 @@ driver's Python process), never the records themselves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -43,6 +44,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -477,6 +479,33 @@ class _DuckDBHashDialect:
         return column
 
 
+@contextlib.contextmanager
+def duckdb_hashes_in_blocking(dialect: _DuckDBHashDialect) -> Iterator[None]:
+    """While active, Splink's blocking rules for ``dialect``'s engine hash record ids
+    through ``dialect`` too.
+
+    A blocking rule builds its dialect from its name (``BlockingRule.sql_dialect``), not
+    from the linker, so the sample of blocked pairs an EM session draws when there are more
+    than ``em_max_pairs``, and the probe that sizes it, hashed the ids with Spark's own
+    function: the two engines trained on different samples and their m differed in the
+    third or fourth digit (at 1M records, two edges and three capture-history cells). The
+    property is restored on exit, so other Splink linkers in the process are untouched.
+    """
+    from splink.internals.blocking import BlockingRule
+
+    original = BlockingRule.__dict__["sql_dialect"]
+    name = dialect._base.sql_dialect_str
+
+    def sql_dialect(rule: Any) -> Any:
+        return dialect if rule._sql_dialect_str == name else original.fget(rule)
+
+    BlockingRule.sql_dialect = property(sql_dialect)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BlockingRule.sql_dialect = original  # type: ignore[method-assign]
+
+
 def _squash(sql: str) -> str:
     return "".join(sql.split())
 
@@ -828,7 +857,8 @@ def link_project_spark(
         t0 = time.perf_counter()
         linker, dialect = _linker(spark, rel, rel_cols, settings, config)
         if settings.model is None:
-            settings, report["training"] = train(linker, settings, proxy)
+            with duckdb_hashes_in_blocking(dialect):
+                settings, report["training"] = train(linker, settings, proxy)
         if dialect.unmatched:
             report.setdefault("warnings", []).append(
                 "Splink hashed record ids in a form undercount does not know, so Spark drew "
@@ -837,7 +867,8 @@ def link_project_spark(
         _lap(timings, "train", t0)
 
         t0 = time.perf_counter()
-        predictions = _predict(linker, settings.threshold)
+        with duckdb_hashes_in_blocking(dialect):
+            predictions = _predict(linker, settings.threshold)
         pred = predictions.as_spark_dataframe()
         edges = (
             pred.select(
