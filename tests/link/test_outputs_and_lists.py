@@ -243,8 +243,14 @@ def test_signals_are_held_during_the_swap():
     from undercount.link.outputs import signals_blocked
 
     seen = []
-    with pytest.raises(KeyboardInterrupt):
-        with signals_blocked():
-            os.kill(os.getpid(), signal.SIGINT)
-            seen.append("still running")
+    # A process started in the background by a shell (`cmd &`) inherits SIGINT ignored, and
+    # Python then raises no KeyboardInterrupt at all: give it Python's own handler here.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with signals_blocked():
+                os.kill(os.getpid(), signal.SIGINT)
+                seen.append("still running")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert seen == ["still running"]
