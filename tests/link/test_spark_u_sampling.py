@@ -57,21 +57,30 @@ def clean(spark):
     spark.catalog.clearCache()
 
 
-@pytest.mark.parametrize("max_pairs", [2e4, 2e5])
-def test_u_in_one_pass_is_splinks_u_on_spark(clean, tmp_path, max_pairs):
-    spark = clean
-    from undercount.link.spark_pipeline import _linker
-
-    sim = simulate_lists(n_people=1500, lists=3, rng=np.random.default_rng(7), seed=7)
+def _project(tmp_path, n_people: int, seed: int, **overrides):
+    """A simulated 3-list project: its config, standardised records, link settings (with
+    ``overrides``) and the records with the relatives' columns, as the Spark pipeline
+    reads them (object columns as strings)."""
+    sim = simulate_lists(n_people=n_people, lists=3, rng=np.random.default_rng(seed),
+                         seed=seed)
     sim.write(tmp_path)
     config = load_project(tmp_path / "project.toml")
     std = standardise_lists([read_list(s) for s in config.lists], config.lists)
     std.attrs.clear()
     settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
-    settings = settings.__class__.from_dict({**settings.to_dict(), "max_pairs": max_pairs})
+    settings = settings.__class__.from_dict({**settings.to_dict(), **overrides})
     rel = add_relative_columns(std)
     rel = rel.astype({c: "string" for c in rel.columns
                       if rel[c].dtype == object and c != "name_token_set"})
+    return config, std, settings, rel
+
+
+@pytest.mark.parametrize("max_pairs", [2e4, 2e5])
+def test_u_in_one_pass_is_splinks_u_on_spark(clean, tmp_path, max_pairs):
+    spark = clean
+    from undercount.link.spark_pipeline import _linker
+
+    config, _, settings, rel = _project(tmp_path, 1500, 7, max_pairs=max_pairs)
     sdf = spark.createDataFrame(rel)
     linker, _ = _linker(spark, sdf, list(rel.columns), settings, config)
     assert supported(linker)
@@ -98,14 +107,8 @@ def test_em_samples_the_same_blocked_pairs_on_both_engines(clean, tmp_path):
     from undercount.link.spark_pipeline import _linker, duckdb_hashes_in_blocking
     from undercount.link.train import _em_session, build_linker, round_model
 
-    sim = simulate_lists(n_people=4000, lists=3, rng=np.random.default_rng(2024), seed=2024)
-    sim.write(tmp_path)
-    config = load_project(tmp_path / "project.toml")
-    std = standardise_lists([read_list(s) for s in config.lists], config.lists)
-    std.attrs.clear()
-    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
-    settings = settings.__class__.from_dict(
-        {**settings.to_dict(), "em_max_pairs": 2000, "max_pairs": 2e4})
+    config, std, settings, rel = _project(tmp_path, 4000, 2024, em_max_pairs=2000,
+                                          max_pairs=2e4)
     rule = settings.em_blocking_rules[3]
 
     def m_after_em(linker) -> list:
@@ -119,9 +122,6 @@ def test_em_samples_the_same_blocked_pairs_on_both_engines(clean, tmp_path):
 
     duck = m_after_em(build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), std,
                                    settings))
-    rel = add_relative_columns(std)
-    rel = rel.astype({c: "string" for c in rel.columns
-                      if rel[c].dtype == object and c != "name_token_set"})
     linker, dialect = _linker(spark, spark.createDataFrame(rel), list(rel.columns), settings,
                               config)
     with duckdb_hashes_in_blocking(dialect):
