@@ -325,11 +325,11 @@ def _stratified_default(
         return None
     if table.n_lists > MAX_LISTS_ALL_MODELS:
         # Stepwise selection, re-run whole in each replicate: no top models to restrict to.
-        select, ntop, flags = "stepwise", None, "--select stepwise "
+        select, ntop, flags = "stepwise", None, "--select stepwise"
     else:
         select = "bic"
         ntop = given.ntop if given.ntop is not None else DEFAULT_NTOP
-        flags = f"--ntop {ntop} "
+        flags = f"--ntop {ntop}"
     strat = dataclasses.replace(given, strata=columns, select=select, ntop=ntop, interval=None)
     estimator, _ = _configured(strat, resolve_options(strat, table), "loglinear", table)
     names = ", ".join(columns)
@@ -348,13 +348,12 @@ def _stratified_default(
         f"value of {names} and totals them (the joint bootstrap re-selects each group's "
         "model); "
         f"pooled over {names} the default gave {pooled.estimate:,.0f} ({lo:,.0f}-{hi:,.0f}). "
-        f"The pooled analysis: --bootstrap {DEFAULT_BOOTSTRAP} {flags.strip()}; this one: "
-        f"--strata {','.join(columns)} {flags.strip()}.",
+        f"The pooled analysis: --bootstrap {DEFAULT_BOOTSTRAP} {flags}; this one: "
+        f"--strata {','.join(columns)} {flags}.",
     )
-    defaults = {"select": select, "strata": list(columns), "ntop": ntop,
+    defaults = {"select": select, "strata": list(columns),
+                **({"ntop": ntop} if ntop is not None else {}),
                 "bootstrap": DEFAULT_BOOTSTRAP, "interval": "percentile"}
-    if ntop is None:
-        del defaults["ntop"]
     return estimator, res, defaults, (note,)
 
 
