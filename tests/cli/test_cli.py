@@ -173,6 +173,25 @@ def test_lcm_on_the_command_line_reports_diagnostics():
     assert again["estimate"] == d["estimate"] and again["interval"] == d["interval"]
 
 
+def test_stacked_method_reports_every_family_with_its_weight():
+    d = run_json("estimate", "spina_bifida_my", "--method", "stacked", "--bootstrap", "200",
+                 "--seed", "4")
+    assert d["method"] == "stacked" and d["interval_method"] == "stacked mixture"
+    families = d["families"]["results"]
+    assert [f["method"] for f in families] == ["loglinear", "heterogeneity", "lcm", "dga"]
+    assert sum(d["weights"].values()) == pytest.approx(1.0)
+    for f in families:
+        assert f["weight"] == d["weights"].get(f"{f['method']}: {f['model']}", 0.0)
+    assert d["provenance"]["seed"] == 4
+    members = d["settings"]["members"]
+    assert members[0]["method"] == "bootstrap" and members[0]["replicates"] == 200
+    again = run_json("estimate", "spina_bifida_my", "--method", "stacked", "--bootstrap", "200",
+                     "--seed", "4")
+    assert again["estimate"] == d["estimate"] and again["weights"] == d["weights"]
+    res = run("estimate", "spina_bifida_my", "--method", "stacked", "--select", "aic")
+    assert res.exit_code != 0 and "--select" in res.output
+
+
 def test_method_all_runs_every_family_side_by_side():
     d = run_json("estimate", "spina_bifida_my", "--method", "all", "--seed", "1")
     methods = [r["method"] for r in d["results"]]

@@ -28,7 +28,9 @@ __all__ = [
 ]
 
 #: Estimator families of ``undercount estimate --method`` (``all``: every family that applies).
-Method = Literal["loglinear", "chapman", "lincoln-petersen", "heterogeneity", "lcm", "dga", "all"]
+Method = Literal[
+    "loglinear", "chapman", "lincoln-petersen", "heterogeneity", "lcm", "dga", "stacked", "all"
+]
 #: Log-linear model selection (``LogLinearEstimator.select``).
 Select = Literal["bic", "aic", "stepwise", "average"]
 #: Conditional intervals of a fitted model (log-linear, heterogeneity).

@@ -32,6 +32,11 @@ imputation, linkage averaging) gets them through one accessor, :func:`n_draws`. 
     plausible linkage's fit in the pooled mixture); ``estimate`` and ``n_observed``
     (dimension ``linkage``).
 
+``stacking``
+    Draws of the stacked mixture of several families
+    (:class:`~undercount.uncertainty.stacking.StackedEstimator`): ``N`` (dimension ``draw``),
+    each family contributing in proportion to its stacking weight.
+
 Groups other than ``posterior`` carry the attribute ``posterior`` (1 when their ``N`` are
 posterior draws, 0 when they are resampling replicates or a mixture of frequentist fits),
 which :func:`n_draws` uses to answer ``posterior_only``.
@@ -66,7 +71,8 @@ __all__ = [
 ]
 
 #: The groups holding N, in the order :func:`n_draws` reads them.
-N_GROUPS = ("posterior", "posterior_grid", "bootstrap", "strata_total", "imputation", "linkage")
+N_GROUPS = ("posterior", "posterior_grid", "bootstrap", "strata_total", "imputation", "linkage",
+            "stacking")
 
 
 def import_arviz() -> Any:

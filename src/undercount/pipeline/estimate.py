@@ -270,7 +270,7 @@ def estimate(
             res,
             diagnostics=(*overlaps, *res.diagnostics, *covariate_warnings, *family_warnings),
             covariates=covariates,
-            families=families,
+            families=families if families is not None else res.families,
             defaults=defaults or None,
             provenance=prov.to_dict(),
             reported=(None if opts.reported is None else

@@ -306,6 +306,16 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
             **_drop_none(delta=opts.delta, prior=opts.prior, prior_params=opts.prior_params,
                          level=opts.level)
         )
+    if method == "stacked":
+        _refuse(opts, method, "select", "model", "max_order", "chains", "iterations", "burn_in",
+                "delta", "prior", "ntop")
+        if opts.interval is not None:
+            raise ConfigError("--interval does not apply to --method stacked (quantiles of "
+                              "the pooled mixture)")
+        # Lazy: stacking loads its families only when chosen.
+        from undercount.uncertainty.stacking import StackedEstimator
+
+        return StackedEstimator(**_drop_none(replicates=opts.bootstrap, level=opts.level))
     raise ConfigError(f"method={method!r} is not allowed; choose one of {', '.join(METHODS)}")
 
 
@@ -333,7 +343,8 @@ def wrap_estimator(
         opts = dataclasses.replace(opts, bootstrap=None)
     interval = opts.interval if opts.interval in BOOTSTRAP_INTERVALS else "bca"
     if not opts.strata:
-        if opts.bootstrap is None:
+        if opts.bootstrap is None or type(base).method == "stacked":
+            # Stacking spends --bootstrap on its own log-linear member.
             return base
         if type(base).stochastic:
             raise ConfigError(

@@ -79,6 +79,7 @@ __all__ = [
     "Bootstrap",
     "BootstrapResult",
     "bca_interval",
+    "bca_quantiles",
     "jackknife_acceleration",
     "quantile_type8",
     "replicate_estimate",
@@ -130,12 +131,19 @@ def bca_interval(
             f"BCa is undefined: {prop:.0%} of bootstrap replicates fall below the estimate; "
             "use the percentile interval"
         )
-    z0 = stats.norm.ppf(prop)
-    alpha = np.array([(1 - level) / 2, (1 + level) / 2])
-    za = stats.norm.ppf(alpha) + z0
-    q = stats.norm.cdf(z0 + za / (1 - acceleration * za))
-    lo, hi = quantile_type8(reps, q)
-    return float(lo), float(hi), float(z0)
+    z0 = float(stats.norm.ppf(prop))
+    lo, hi = bca_quantiles(reps, z0, acceleration, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi), z0
+
+
+def bca_quantiles(
+    replicates: np.ndarray, z0: float, acceleration: float, probs: np.ndarray | list[float]
+) -> np.ndarray:
+    r"""BCa's quantiles of N at probabilities ``probs``: the replicates' type-8 quantiles at
+    the adjusted probabilities :math:`\Phi(z_0 + (z_0 + z_p) / (1 - a (z_0 + z_p)))`
+    (Efron 1987). At uniform ``probs`` they are draws from BCa's distribution of N."""
+    za = stats.norm.ppf(np.asarray(probs, dtype=float)) + z0
+    return quantile_type8(replicates, stats.norm.cdf(z0 + za / (1 - acceleration * za)))
 
 
 def replicate_estimate(estimator: Estimator, table: CaptureTable) -> float:

@@ -150,6 +150,15 @@ def _fam_dga(ctx: ReplicateContext, rng: np.random.Generator):
     return GraphicalEstimator().fit(ctx.table)
 
 
+def _fam_stacked(ctx: ReplicateContext, rng: np.random.Generator):
+    # Lazy: the stacking module loads only for its own family.
+    from undercount.uncertainty.stacking import StackedEstimator, stacking_members
+
+    return StackedEstimator(
+        members=stacking_members(ctx.table.n_lists, ctx.options.bootstrap_replicates, n_jobs=1)
+    ).fit(ctx.table, rng=rng)
+
+
 def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(2**31 - 1))
 
@@ -187,6 +196,8 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
     "lcm": ("Latent class (LCMCR), posterior median, 95% equal-tailed interval", _fam_lcm),
     "dga": ("Decomposable graphical model averaging (dga), 95% credible interval", _fam_dga),
     "default": ("What `undercount estimate` does with no options (with a seed)", _fam_default),
+    "stacked": ("Log-linear bootstrap, heterogeneity, latent classes and dga pooled by "
+                "stacking their leave-one-out scores", _fam_stacked),
     "strata": ("`undercount estimate --strata` on every covariate of the table (joint "
                "bootstrap over strata)", _fam_strata),
 }

@@ -98,6 +98,11 @@ class LatentClassResult(MSEResult):
     n_capped: int | None = None
     hmc: dict[str, Any] | None = None
     collapsed_moves: dict[str, Any] | None = None
+    #: With ``pattern_probs``: log p(pattern | observed) per draw (rows: chains' draws in
+    #: order) and distinct observed pattern (columns, in the order of
+    #: :attr:`pattern_codes`). Working arrays, not in the JSON.
+    pattern_log_probs: np.ndarray | None = None
+    pattern_codes: np.ndarray | None = None
 
     methods: ClassVar[tuple[str, ...]] = ("lcm",)
     json_fields: ClassVar[tuple[str, ...]] = (
@@ -173,6 +178,11 @@ class LatentClassEstimator(Estimator):
     n_jobs : int or None
         Threads running chains; None uses every available core. Results do not depend on
         it.
+    pattern_probs : bool
+        Keep, for every draw, the probability of each observed capture pattern given that a
+        person is observed (``result.pattern_log_probs``, by ``result.pattern_codes``): the
+        pointwise predictive densities that stacking's leave-one-out scores need
+        (:mod:`undercount.uncertainty.stacking`). Draws of N are unchanged.
 
     Notes
     -----
@@ -285,6 +295,7 @@ class LatentClassEstimator(Estimator):
     hmc_steps: Annotated[int, AtLeast(0)] = 12
     level: Annotated[float, Open(0, 1)] = 0.95
     n_jobs: Annotated[int, AtLeast(1)] | None = None
+    pattern_probs: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -324,6 +335,7 @@ class LatentClassEstimator(Estimator):
                 chain_rngs[c], x, counts, a_alpha, b_alpha, prior_a, prior_b, max_n0,
                 n_warmup, self.burn_in, n_keep, self.thin, lam0, log_nu0, alpha0, n00,
                 self.collapsed_moves, True, self.label_swaps, self.hmc_steps,
+                self.pattern_probs,
             )
 
         workers = min(self.chains, self.n_jobs or available_cores())
@@ -487,6 +499,10 @@ class LatentClassEstimator(Estimator):
             n_capped=n_capped if self.max_n is not None else None,
             hmc=hmc,
             collapsed_moves=collapsed,
+            pattern_log_probs=(np.concatenate([o.pattern_logp for o in outs])
+                               if self.pattern_probs else None),
+            pattern_codes=(x.astype(np.int64) @ (1 << np.arange(x.shape[1]))[::-1]
+                           if self.pattern_probs else None),
         )
 
     def _lambda_priors(self, table: CaptureTable) -> tuple[np.ndarray, np.ndarray]:

@@ -86,6 +86,9 @@ class ChainOutput(NamedTuple):
     hmc_proposed: int
     #: The HMC step size adapted during burn-in (NaN without HMC).
     hmc_step: float
+    #: Per kept draw, log p(x_m | observed) of each distinct observed pattern, shape
+    #: (n_keep, M); shape (0, M) unless ``pattern_probs`` (stacking's leave-one-out scores).
+    pattern_logp: np.ndarray
 
 
 @njit(cache=True, nogil=True)
@@ -110,6 +113,7 @@ def run_chain(
     skip_empty: bool = True,
     label_swaps: bool = False,
     hmc_steps: int = 0,
+    pattern_probs: bool = False,
 ) -> ChainOutput:
     """Run one chain of the LCMCR Gibbs sampler.
 
@@ -155,6 +159,10 @@ def run_chain(
         marginal posterior (:func:`.hmc.hmc_move`), made once per sweep from the end of the
         warm-up; 0 for none. Not used with a bound on n0 (the marginal is derived for the
         unbounded prior). Step size and diagonal mass matrix adapt during burn-in only.
+
+    pattern_probs : bool
+        Keep each kept draw's log p(x_m | observed) of the distinct observed patterns
+        (``ChainOutput.pattern_logp``).
 
     Returns
     -------
@@ -223,6 +231,7 @@ def run_chain(
     out_kstar = np.full(n_keep, -1, dtype=np.int64)
     out_p0 = np.full(n_keep, np.nan)
     out_capped = np.zeros(n_keep, dtype=np.bool_)
+    out_logp = np.full((n_keep if pattern_probs else 0, mm), np.nan)
     n_capped = 0
     status = STATUS_OK
 
@@ -315,12 +324,30 @@ def run_chain(
                 out_kstar[kept] = k_star
                 out_p0[kept] = p0
                 out_capped[kept] = capped
+                if pattern_probs:
+                    _pattern_logp(x, nu, lm, math.log(p_obs), out_logp[kept])
                 kept += 1
     return ChainOutput(
         out_n0, out_alpha, out_kstar, out_p0, out_capped, n_capped, status,
         accepted[0], accepted[1], accepted[2], accepted[3],
-        step_size.eps_final if use_hmc else math.nan,
+        step_size.eps_final if use_hmc else math.nan, out_logp,
     )
+
+
+@njit(cache=True, nogil=True)
+def _pattern_logp(
+    x: np.ndarray, nu: np.ndarray, lm: np.ndarray, log_p_obs: float, out: np.ndarray
+) -> None:
+    """``out[m] = log p(x_m | observed)``: sum_k nu_k prod_j lambda_jk^x (1 - lambda_jk)^(1-x),
+    divided by the probability of being on at least one list."""
+    for m in range(x.shape[0]):
+        total = 0.0
+        for k in range(nu.shape[0]):
+            pk = nu[k]
+            for j in range(x.shape[1]):
+                pk *= lm[j, x[m, j], k]
+            total += pk
+        out[m] = math.log(total) - log_p_obs if total > 0.0 else -math.inf
 
 
 @njit(cache=True, nogil=True)
