@@ -176,7 +176,7 @@ def test_lcm_on_the_command_line_reports_diagnostics():
 def test_stacked_method_reports_every_family_with_its_weight():
     d = run_json("estimate", "spina_bifida_my", "--method", "stacked", "--bootstrap", "200",
                  "--seed", "4")
-    assert d["method"] == "stacked" and d["interval_method"] == "stacked mixture"
+    assert d["method"] == "stacked" and d["interval_method"] == "stacking mixture"
     families = d["families"]["results"]
     assert [f["method"] for f in families] == ["loglinear", "heterogeneity", "lcm", "dga"]
     assert sum(d["weights"].values()) == pytest.approx(1.0)

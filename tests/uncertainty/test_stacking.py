@@ -27,6 +27,7 @@ from undercount.uncertainty.stacking import (
     StackedEstimator,
     StackedResult,
     _loo_graphs,
+    pool,
     stacking_members,
     stacking_weights,
 )
@@ -158,3 +159,18 @@ def test_a_family_whose_n_is_not_identified_is_left_out():
 def test_stacking_needs_two_families():
     with pytest.raises(Exception, match="at least two"):
         StackedEstimator(members=(HeterogeneityEstimator(),))
+
+
+def test_the_same_fits_pooled_by_other_rules(kosovo_stacked):
+    fits = kosovo_stacked.fits
+    equal = pool(fits, "equal", np.random.default_rng(1))
+    assert set(equal.weights.values()) == {0.25}
+    assert equal.interval.method == "equal mixture"
+    bma = pool(fits, "pseudo-bma", np.random.default_rng(1))
+    elpd = bma.elpd_loo
+    best = max(elpd, key=lambda k: elpd[k])
+    assert max(bma.weights, key=lambda k: bma.weights[k]) == best
+    assert sum(bma.weights.values()) == pytest.approx(1.0)
+    # An equal mixture of four families that disagree is wider than the stacked one here.
+    width = lambda r: r.interval.upper - r.interval.lower  # noqa: E731
+    assert width(equal) > width(kosovo_stacked)

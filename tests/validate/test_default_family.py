@@ -91,3 +91,15 @@ def test_default_stratifies_by_the_covariate_and_the_battery_counts_warnings():
     # ... and without that code only if the families disagree.
     quiet = as_pooled.assign(warnings="")
     assert disagreement(quiet).set_index("design").loc["cov4", "misses"] == 1
+
+
+def test_stacking_families_pool_one_fit_per_replicate():
+    table = DESIGNS["negdep4"].sample(np.random.default_rng(3))
+    ctx = ReplicateContext(table, BatteryOptions(bootstrap_replicates=100))
+    stacked = FAMILIES["stacked"][1](ctx, np.random.default_rng(1))
+    equal = FAMILIES["stacked-equal"][1](ctx, np.random.default_rng(2))
+    bma = FAMILIES["stacked-pbma"][1](ctx, np.random.default_rng(2))
+    assert equal.fits is stacked.fits and bma.fits is stacked.fits
+    assert set(equal.weights.values()) == {0.25}
+    assert sum(bma.weights.values()) == pytest.approx(1.0)
+    assert stacked.interval.method == "stacking mixture"

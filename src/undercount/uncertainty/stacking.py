@@ -71,7 +71,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -83,7 +83,18 @@ from undercount.errors import ConfigError, UndercountError
 from undercount.uncertainty.bootstrap import Bootstrap, BootstrapResult, bca_quantiles
 from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE, family_spread, label
 
-__all__ = ["StackedEstimator", "StackedResult", "stacking_members", "stacking_weights"]
+__all__ = [
+    "FamilyFits",
+    "StackedEstimator",
+    "StackedResult",
+    "family_weights",
+    "pool",
+    "stacking_members",
+    "stacking_weights",
+]
+
+#: How the families are weighted (:func:`family_weights`).
+Weighting = Literal["stacking", "pseudo-bma", "equal"]
 
 #: Draws of N in the pooled mixture.
 MIXTURE_DRAWS = 20_000
@@ -182,8 +193,9 @@ class StackedResult(MSEResult):
         whether its N is identified, its weight and its LOO score), ``failures`` (the
         families left out, with why) and ``spread``
         (:meth:`~undercount.uncertainty.families.FamilySpread.to_dict`).
-    family_results : tuple of MSEResult
-        Every family's own result (not in the JSON).
+    fits : FamilyFits
+        Every family's own result and LOO scores (not in the JSON): :func:`pool` weighs
+        them again under another rule without refitting.
     excluded : dict
         Families left out of the pool, with the reason (not identified, failed).
     pareto_k : float, optional
@@ -194,7 +206,7 @@ class StackedResult(MSEResult):
 
     weights: dict[str, float] = field(default_factory=dict)
     elpd_loo: dict[str, float | None] = field(default_factory=dict)
-    family_results: tuple[MSEResult, ...] = ()
+    fits: FamilyFits | None = None
     excluded: dict[str, str] = field(default_factory=dict)
     pareto_k: float | None = None
 
@@ -225,6 +237,8 @@ class StackedEstimator(Estimator):
         estimator, a latent-class estimator (its ``pattern_probs`` is switched on here) and a
         graphical estimator, in any combination of at least two. None (the default): the
         families of :func:`stacking_members` for the table.
+    weighting : {"stacking", "pseudo-bma", "equal"}
+        How the families are weighted (:func:`family_weights`); stacking by default.
     replicates : int
         Bootstrap replicates of the default log-linear member (``members=None`` only).
     level : float
@@ -243,6 +257,7 @@ class StackedEstimator(Estimator):
     stochastic: ClassVar[bool] = True
 
     members: tuple[Estimator, ...] | None = None
+    weighting: Weighting = "stacking"
     replicates: int = 1000
     level: float = 0.95
     draws: int = MIXTURE_DRAWS
@@ -257,25 +272,27 @@ class StackedEstimator(Estimator):
 
     def _fit(self, table: CaptureTable, *, rng: np.random.Generator | None) -> MSEResult:
         assert rng is not None
+        fit_rng, mixture_rng = rng.spawn(2)
+        return pool(self._fit_families(table, fit_rng), self.weighting, mixture_rng,
+                    draws=self.draws, level=self.level)
+
+    def _fit_families(self, table: CaptureTable, rng: np.random.Generator) -> FamilyFits:
+        """Fit every member and score the identified ones (module docstring)."""
         table = table.aggregate()
         keep = table.counts > 0
         codes = table.codes()[keep]
-        counts = table.counts[keep].astype(float)
         members = self.members if self.members is not None else stacking_members(
             table.n_lists, self.replicates, n_jobs=self.n_jobs)
-        rngs = rng.spawn(len(members) + 1)
         results: list[MSEResult] = []
         scores: list[np.ndarray] = []
         excluded: dict[str, str] = {}
-        diagnostics: list[Diagnostic] = []
         pareto_k: float | None = None
-        for est, r in zip(members, rngs[:-1], strict=True):
+        for est, r in zip(members, rng.spawn(len(members)), strict=True):
             est = _with_pattern_probs(est)
-            name = type(est).method
             try:
                 res = est.fit(table, rng=r) if type(est).stochastic else est.fit(table)
             except UndercountError as exc:
-                excluded[name] = str(exc).splitlines()[0]
+                excluded[type(est).method] = str(exc).splitlines()[0]
                 continue
             results.append(res)
             reason = res.not_identified_reason
@@ -290,77 +307,17 @@ class StackedEstimator(Estimator):
             if k is not None:
                 pareto_k = k
             scores.append(ld)
-        pooled = [r for r in results if label(r) not in excluded]
+        pooled = tuple(r for r in results if label(r) not in excluded)
         if not pooled:
             raise ConfigError(
                 "stacking: no family gave an identified estimate with a score: "
                 + "; ".join(f"{k}: {v}" for k, v in excluded.items())
             )
-        ld = np.vstack(scores)
-        elpd = {label(r): (float(counts @ s) if np.all(np.isfinite(s)) else None)
-                for r, s in zip(pooled, ld, strict=True)}
-        # A family that gives an observed pattern probability zero (log-linear models with a
-        # never-seen overlap fixed at zero) scores -inf there; the floor leaves the weights
-        # to the mixture, whose density there comes from the other families.
-        w = stacking_weights(np.maximum(ld, math.log(1e-300)), counts)
-        weights = {label(r): float(x) for r, x in zip(pooled, w, strict=True)}
-        mixture_rng = rngs[-1]
-        sizes = mixture_rng.multinomial(self.draws, w)
-        values = np.concatenate([_n_draws(r, int(k), mixture_rng)
-                                 for r, k in zip(pooled, sizes, strict=True) if k > 0])
-        alpha = (1.0 - self.level) / 2.0
-        med, lo, hi = np.quantile(values, [0.5, alpha, 1.0 - alpha])
-        if pareto_k is not None and pareto_k > PARETO_K_WARN:
-            diagnostics.append(Diagnostic(
-                "stacking_pareto_k",
-                f"the latent-class leave-one-out scores are unreliable (PSIS Pareto k "
-                f"{pareto_k:.2f} > {PARETO_K_WARN}); its stacking weight is approximate",
-            ))
-        spread = family_spread(pooled)
-        text = spread.warning()
-        if text is not None:
-            diagnostics.append(Diagnostic(
-                FAMILIES_DISAGREE_CODE,
-                f"{text} The stacked interval pools them by their weights "
-                f"({', '.join(f'{k} {v:.2f}' for k, v in weights.items())}).",
-            ))
-        models = tuple(
-            ModelRecord(label(r), float(r.estimate), r.interval,
-                        weight=weights.get(label(r), 0.0))
-            for r in results
-        )
-        assumptions = [STACKING_ASSUMPTION]
-        for r in pooled:
-            if weights[label(r)] > 0:
-                assumptions += [a for a in r.assumptions if a not in assumptions]
-        return StackedResult(
-            method=self.method,
-            model=", ".join(f"{k} ({v:.2f})" for k, v in weights.items()),
-            estimate=float(med),
-            interval=Interval(float(lo), float(hi), self.level, "stacked mixture"),
-            n_observed=int(table.n_observed),
-            lists=table.lists,
-            models=models,
-            diagnostics=tuple(diagnostics),
+        return FamilyFits(
+            n_observed=int(table.n_observed), lists=table.lists,
+            counts=table.counts[keep].astype(float), results=tuple(results), pooled=pooled,
+            scores=np.vstack(scores), excluded=excluded, pareto_k=pareto_k,
             settings={**self.get_params(), "members": [_described(m) for m in members]},
-            assumptions=tuple(assumptions),
-            draws=group_draws("stacking", {"N": (("draw",), values)},
-                              attrs={"posterior": False}),
-            weights=weights,
-            elpd_loo=elpd,
-            families={
-                "results": [
-                    {"method": r.method, "model": r.model, "estimate": float(r.estimate),
-                     "interval": r.interval.to_list(), "identified": r.identified,
-                     "weight": weights.get(label(r), 0.0), "elpd_loo": elpd.get(label(r))}
-                    for r in results
-                ],
-                "failures": [{"method": k, "reason": v} for k, v in excluded.items()],
-                "spread": spread.to_dict(),
-            },
-            family_results=tuple(results),
-            excluded=excluded,
-            pareto_k=pareto_k,
         )
 
     def get_params(self) -> dict[str, Any]:
@@ -375,6 +332,104 @@ def _described(est: Estimator) -> dict[str, Any]:
     return {"method": type(est).method,
             **{k: _described(v) if isinstance(v, Estimator) else v
                for k, v in est.get_params().items()}}
+
+
+@dataclass(frozen=True, eq=False)
+class FamilyFits:
+    """Every family fitted to one table, with the identified ones' LOO scores.
+
+    ``scores`` has one row per result in ``pooled`` and one column per observed pattern
+    (``counts`` people each). Working data of :class:`StackedResult`, not in the JSON."""
+
+    n_observed: int
+    lists: tuple[str, ...]
+    counts: np.ndarray
+    results: tuple[MSEResult, ...]
+    pooled: tuple[MSEResult, ...]
+    scores: np.ndarray
+    excluded: dict[str, str]
+    pareto_k: float | None
+    settings: dict[str, Any]
+
+
+def family_weights(fits: FamilyFits, weighting: Weighting) -> np.ndarray:
+    """The weights of ``fits.pooled`` under a rule: ``"stacking"`` (:func:`stacking_weights`),
+    ``"pseudo-bma"`` (proportional to exp of each family's LOO score, Yao et al. 2018 sec. 3.1)
+    or ``"equal"``."""
+    # A family that gives an observed pattern probability zero (log-linear models with a
+    # never-seen overlap fixed at zero) scores -inf there; the floor leaves the weights to
+    # the mixture, whose density there comes from the other families.
+    ld = np.maximum(fits.scores, math.log(1e-300))
+    if weighting == "stacking":
+        return stacking_weights(ld, fits.counts)
+    if weighting == "pseudo-bma":
+        elpd = ld @ fits.counts
+        w = np.exp(elpd - elpd.max())
+        return w / w.sum()
+    return np.full(len(fits.pooled), 1.0 / len(fits.pooled))
+
+
+def pool(fits: FamilyFits, weighting: Weighting, rng: np.random.Generator, *,
+         draws: int = MIXTURE_DRAWS, level: float = 0.95) -> StackedResult:
+    """The families' mixture under ``weighting``: the :class:`StackedResult`."""
+    w = family_weights(fits, weighting)
+    pooled = fits.pooled
+    elpd = {label(r): (float(fits.counts @ s) if np.all(np.isfinite(s)) else None)
+            for r, s in zip(pooled, fits.scores, strict=True)}
+    weights = {label(r): float(x) for r, x in zip(pooled, w, strict=True)}
+    sizes = rng.multinomial(draws, w)
+    values = np.concatenate([_n_draws(r, int(k), rng)
+                             for r, k in zip(pooled, sizes, strict=True) if k > 0])
+    alpha = (1.0 - level) / 2.0
+    med, lo, hi = np.quantile(values, [0.5, alpha, 1.0 - alpha])
+    diagnostics: list[Diagnostic] = []
+    if fits.pareto_k is not None and fits.pareto_k > PARETO_K_WARN:
+        diagnostics.append(Diagnostic(
+            "stacking_pareto_k",
+            f"the latent-class leave-one-out scores are unreliable (PSIS Pareto k "
+            f"{fits.pareto_k:.2f} > {PARETO_K_WARN}); its weight is approximate",
+        ))
+    spread = family_spread(pooled)
+    text = spread.warning()
+    if text is not None:
+        diagnostics.append(Diagnostic(
+            FAMILIES_DISAGREE_CODE,
+            f"{text} The interval pools them by their weights "
+            f"({', '.join(f'{k} {v:.2f}' for k, v in weights.items())}).",
+        ))
+    assumptions = [STACKING_ASSUMPTION]
+    for r in pooled:
+        if weights[label(r)] > 0:
+            assumptions += [a for a in r.assumptions if a not in assumptions]
+    return StackedResult(
+        method=StackedEstimator.method,
+        model=", ".join(f"{k} ({v:.2f})" for k, v in weights.items()),
+        estimate=float(med),
+        interval=Interval(float(lo), float(hi), level, f"{weighting} mixture"),
+        n_observed=fits.n_observed,
+        lists=fits.lists,
+        models=tuple(ModelRecord(label(r), float(r.estimate), r.interval,
+                                 weight=weights.get(label(r), 0.0)) for r in fits.results),
+        diagnostics=tuple(diagnostics),
+        settings={**fits.settings, "weighting": weighting},
+        assumptions=tuple(assumptions),
+        draws=group_draws("stacking", {"N": (("draw",), values)}, attrs={"posterior": False}),
+        families={
+            "results": [
+                {"method": r.method, "model": r.model, "estimate": float(r.estimate),
+                 "interval": r.interval.to_list(), "identified": r.identified,
+                 "weight": weights.get(label(r), 0.0), "elpd_loo": elpd.get(label(r))}
+                for r in fits.results
+            ],
+            "failures": [{"method": k, "reason": v} for k, v in fits.excluded.items()],
+            "spread": spread.to_dict(),
+        },
+        weights=weights,
+        elpd_loo=elpd,
+        excluded=fits.excluded,
+        pareto_k=fits.pareto_k,
+        fits=fits,
+    )
 
 
 # ----------------------------------------------------------------------- per family

@@ -90,6 +90,19 @@ class ReplicateContext:
         self.table = table
         self.options = options
         self._top: Any = None
+        self._stacked: Any = None
+
+    def stacked(self, rng: np.random.Generator):
+        """The ``stacked`` family's result, fitted once per replicate (with the generator of
+        the first stacking family run): its other weightings pool the same fits."""
+        if self._stacked is None:
+            # Lazy: the stacking module loads only for its own families.
+            from undercount.uncertainty.stacking import StackedEstimator
+
+            self._stacked = StackedEstimator(
+                replicates=self.options.bootstrap_replicates, n_jobs=1
+            ).fit(self.table, rng=rng)
+        return self._stacked
 
     def top(self):
         if self._top is None:
@@ -151,12 +164,18 @@ def _fam_dga(ctx: ReplicateContext, rng: np.random.Generator):
 
 
 def _fam_stacked(ctx: ReplicateContext, rng: np.random.Generator):
-    # Lazy: the stacking module loads only for its own family.
-    from undercount.uncertainty.stacking import StackedEstimator, stacking_members
+    return ctx.stacked(rng)
 
-    return StackedEstimator(
-        members=stacking_members(ctx.table.n_lists, ctx.options.bootstrap_replicates, n_jobs=1)
-    ).fit(ctx.table, rng=rng)
+
+def _pooled(weighting: str):
+    def family(ctx: ReplicateContext, rng: np.random.Generator):
+        # Lazy: the stacking module loads only for its own families.
+        from undercount.uncertainty.stacking import pool
+
+        fits = ctx.stacked(rng).fits
+        return pool(fits, weighting, rng)  # type: ignore[arg-type]
+
+    return family
 
 
 def _seed(rng: np.random.Generator) -> int:
@@ -197,7 +216,10 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
     "dga": ("Decomposable graphical model averaging (dga), 95% credible interval", _fam_dga),
     "default": ("What `undercount estimate` does with no options (with a seed)", _fam_default),
     "stacked": ("Log-linear bootstrap, heterogeneity, latent classes and dga pooled by "
-                "stacking their leave-one-out scores", _fam_stacked),
+                "stacking their leave-one-out scores (`--method stacked`)", _fam_stacked),
+    "stacked-pbma": ("The same fits pooled by pseudo-BMA weights (exp of each family's "
+                     "leave-one-out score)", _pooled("pseudo-bma")),
+    "stacked-equal": ("The same fits pooled with equal weights", _pooled("equal")),
     "strata": ("`undercount estimate --strata` on every covariate of the table (joint "
                "bootstrap over strata)", _fam_strata),
 }
