@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 import undercount as uc
@@ -70,17 +71,22 @@ def test_method_all_reports_the_spread_and_marks_dga():
 
 def test_the_default_carries_its_family_check():
     from undercount.models.heterogeneity import HeterogeneityEstimator
-    from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE
+    from undercount.models.latent_class import LatentClassEstimator
+    from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE, QUICK_LCM
 
     res = estimate("kosovo", seed=1)
     block = res.families
     methods = [r["method"] for r in block["results"]]
-    assert methods == ["loglinear", "heterogeneity", "dga"] and block["failures"] == []
-    # The other families as `--method heterogeneity` and `--method dga` fit them.
+    assert methods == ["loglinear", "heterogeneity", "lcm", "dga"] and block["failures"] == []
+    # The other families as `--method heterogeneity`, `--method lcm` (with the check's short
+    # run and a generator spawned from the seed) and `--method dga` fit them.
     kosovo = datasets.load("kosovo")
     het, dga = HeterogeneityEstimator().fit(kosovo), GraphicalEstimator().fit(kosovo)
+    lcm = LatentClassEstimator(**QUICK_LCM).fit(
+        kosovo, rng=np.random.default_rng(np.random.SeedSequence(1).spawn(1)[0]))
     assert block["results"][1]["estimate"] == het.estimate
-    assert block["results"][2]["interval"] == [dga.interval.lower, dga.interval.upper]
+    assert block["results"][2]["estimate"] == lcm.estimate
+    assert block["results"][3]["interval"] == [dga.interval.lower, dga.interval.upper]
     # On Kosovo, Mth-Chao's interval (about 8,200-9,000) lies below dga's (9,800-16,500).
     assert block["spread"]["disagree"]
     (warning,) = [d for d in res.diagnostics if d.code == FAMILIES_DISAGREE_CODE]
@@ -100,4 +106,5 @@ def test_families_that_agree_give_no_warning():
 
 def test_beyond_five_lists_the_check_leaves_dga_out():
     res = estimate(datasets.load("uk_2013"), seed=1)
-    assert [r["method"] for r in res.families["results"]] == ["loglinear", "heterogeneity"]
+    assert [r["method"] for r in res.families["results"]] == ["loglinear", "heterogeneity",
+                                                              "lcm"]

@@ -252,7 +252,8 @@ def estimate(
             # The default says when the cheap families disagree with it (--method all
             # compares them all already; a stratified default is compared with nothing
             # pooled: its covariate block says why).
-            families, family_warnings = default_family_check(res, table)
+            check_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+            families, family_warnings = default_family_check(res, table, check_rng)
         settings = {"method": method, "recipe": opts.recipe, **_settings(estimator)}
         if defaults:
             settings["defaults"] = defaults

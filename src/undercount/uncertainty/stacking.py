@@ -81,7 +81,13 @@ from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable, patterns_from_codes
 from undercount.errors import ConfigError, UndercountError
 from undercount.uncertainty.bootstrap import Bootstrap, BootstrapResult, bca_quantiles
-from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE, family_spread, label
+from undercount.uncertainty.families import (
+    CHECK_DGA_MAX_LISTS,
+    FAMILIES_DISAGREE_CODE,
+    QUICK_LCM,
+    family_spread,
+    label,
+)
 
 __all__ = [
     "FamilyFits",
@@ -105,11 +111,6 @@ STACKING_ASSUMPTION = (
 )
 #: PSIS's Pareto k above which a latent-class LOO score is unreliable (Vehtari et al.).
 PARETO_K_WARN = 0.7
-#: The latent-class sampler's settings when stacked: two chains of 20,000 iterations give
-#: an effective sample of N near 1,000 in under a second on Kosovo and UK 2013 (5 lists).
-STACKED_LCM = {"chains": 2, "iterations": 20_000, "burn_in": 2_000}
-#: dga enumerates graphs quickly up to this many lists.
-STACKED_DGA_MAX_LISTS = 5
 #: Graphs carrying this much of the posterior are kept for the graph family's LOO scores.
 GRAPH_MASS = 0.9999
 
@@ -120,7 +121,7 @@ def stacking_members(
     """The families the stacked estimate pools on a table of ``n_lists`` lists: the
     default's log-linear bootstrap (BIC among all models re-selected among the ``ntop`` best
     on up to 5 lists, stepwise beyond), Rcapture's heterogeneity models, latent classes
-    (:data:`STACKED_LCM`) and, on up to :data:`STACKED_DGA_MAX_LISTS` lists, dga."""
+    (:data:`QUICK_LCM`) and, on up to :data:`CHECK_DGA_MAX_LISTS` lists, dga."""
     # Lazy: the families load only when stacked.
     from undercount.models.graphical import GraphicalEstimator
     from undercount.models.heterogeneity import HeterogeneityEstimator
@@ -136,9 +137,9 @@ def stacking_members(
     members: list[Estimator] = [
         loglinear,
         HeterogeneityEstimator(),
-        LatentClassEstimator(**STACKED_LCM, n_jobs=n_jobs),
+        LatentClassEstimator(**QUICK_LCM, n_jobs=n_jobs),
     ]
-    if n_lists <= STACKED_DGA_MAX_LISTS:
+    if n_lists <= CHECK_DGA_MAX_LISTS:
         members.append(GraphicalEstimator())
     return tuple(members)
 
