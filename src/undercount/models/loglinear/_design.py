@@ -156,6 +156,9 @@ _SPLIT_NAMES = re.compile(r"\s*[:*]\s*")
 def parse_model(spec: str, lists: Sequence[str]) -> Model:
     """Parse a hierarchical model spec into its (closed, sorted) set of term masks.
 
+    Parses are cached: the bootstrap re-selects among the same few specs in each of its
+    replicates.
+
     Parameters
     ----------
     spec : str
@@ -173,6 +176,11 @@ def parse_model(spec: str, lists: Sequence[str]) -> Model:
         Naming the spec and the problem: not bracketed, empty generator, unknown list,
         position out of range, a list repeated in a generator, or the saturated J-way term.
     """
+    return _parse_model(str(spec), tuple(lists))
+
+
+@lru_cache(maxsize=4096)
+def _parse_model(spec: str, lists: tuple[str, ...]) -> Model:
     J = len(lists)
     s = str(spec).strip()
     if not (s.startswith("[") and s.endswith("]")):
