@@ -178,9 +178,11 @@ def check_existence(
     has full column rank: it is a set of columns of the zeta matrix ``Z[c, t] = [t in c]``
     of the subsets of the J lists without its row ``c = {}``, whose null space is spanned by
     ``Z^{-1} e_{} = ((-1)^{|t|})_t``, a vector with no zero entry, so no proper subset of
-    the columns is dependent. If moreover every count is positive, the margins lie in the
-    interior of the marginal cone and the MLE exists (Haberman 1974, Theorem 2.3; Fienberg &
-    Rinaldo 2012, Theorem 3.3), and the check needs no arithmetic at all.
+    the columns is dependent. If moreover every count is positive, ``y`` itself is a strictly
+    positive table with the observed margins, so the margins lie in the relative interior of
+    the marginal cone and the MLE exists (Haberman 1974; Fienberg & Rinaldo 2012; the
+    criterion of the module docstring), and the check needs no arithmetic at all. The LP
+    gives the same verdict (``tests/models/loglinear/test_loglinear_engines.py``).
 
     ``column_rank``: the rank kernel to use (:func:`._fast.column_rank` compiled, unless the
     caller holds the plain one, see :func:`._fast.kernels`).
