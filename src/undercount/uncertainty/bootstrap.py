@@ -53,7 +53,10 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from scipy import stats
+
+# ndtri/ndtr are what scipy.stats.norm's ppf/cdf compute; importing scipy.stats would add
+# ~0.3 s to every bootstrap.
+from scipy import special
 
 from undercount.core.choices import BootstrapInterval
 from undercount.core.constraints import AtLeast, Open
@@ -130,10 +133,10 @@ def bca_interval(
             f"BCa is undefined: {prop:.0%} of bootstrap replicates fall below the estimate; "
             "use the percentile interval"
         )
-    z0 = stats.norm.ppf(prop)
+    z0 = special.ndtri(prop)
     alpha = np.array([(1 - level) / 2, (1 + level) / 2])
-    za = stats.norm.ppf(alpha) + z0
-    q = stats.norm.cdf(z0 + za / (1 - acceleration * za))
+    za = special.ndtri(alpha) + z0
+    q = special.ndtr(z0 + za / (1 - acceleration * za))
     lo, hi = quantile_type8(reps, q)
     return float(lo), float(hi), float(z0)
 
