@@ -183,7 +183,7 @@ class LogLinearProblem:
         self._cache: dict[Model, LogLinearFit] = {}
         self._cells = [format(c, f"0{J}b") for c in range(1, 2**J)]
         self.engine: Engine = choose(len(self.y)) if engine is None else engine
-        self._kernels = kernels(self.engine)
+        kernels(self.engine)  # an unknown engine fails here, not at the first fit
         # The full design over all terms fits in memory for J <= 10; above that columns
         # are built per term.
         if J <= 10:
@@ -250,7 +250,7 @@ class LogLinearProblem:
         if self.engine == "python":
             count_python_calls()
         return check_existence(X, y, all_cells=all_cells,
-                               column_rank=self._kernels.column_rank)
+                               column_rank=kernels(self.engine).column_rank)
 
     def fit(
         self,
@@ -307,7 +307,7 @@ class LogLinearProblem:
         if self.engine == "python":
             count_python_calls()
         try:
-            beta, mu, cov, dev, conv, _ = self._kernels.newton_poisson(
+            beta, mu, cov, dev, conv, _ = kernels(self.engine).newton_poisson(
                 X, y, b0, warm, 1e-12, 200)
         except Exception as exc:  # LinAlgError from a singular information matrix
             out = LogLinearFit(status="failed", reason=f"fit failed: {exc}", **base)
