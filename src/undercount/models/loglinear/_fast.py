@@ -17,14 +17,17 @@ therefore written once, as ordinary functions (this module never imports numba i
 the very same code objects (``"compiled"``, built on first use and cached on disk).
 
 The two give the same numbers bit for bit: the kernels use elementwise arithmetic in a fixed
-order, ``math.exp``/``math.log`` and sequential sums, which IEEE arithmetic makes exact
-either way; the matrix products agree between NumPy and numba; and the linear solves and
+order, ``math.exp``/``math.log`` and sequential sums, which IEEE arithmetic rounds the same
+way either way; the matrix products agree between NumPy and numba; and the linear solves and
 inverses call the same LAPACK routines (``dgesv``, ``dgetrf``/``dgetri`` of SciPy's LAPACK,
 which numba's ``np.linalg`` calls; NumPy's own LAPACK can differ in the last bits, so the
 plain kernels do not use it). ``tests/models/loglinear/test_loglinear_engines.py`` pins
-this. :class:`~undercount.models.loglinear.select.LogLinearProblem` takes the plain
-functions for small tables while the process has made few kernel calls, and the compiled
-ones otherwise (:func:`choose`); which one ran never changes a result.
+this, failed fits and their messages included. (One difference remains: ``math.exp`` of
+more than 709 raises in plain Python where compiled code returns inf. Only a warm start
+from a fitted log-mean beyond 709 could get there, and usable fits have none.)
+:class:`~undercount.models.loglinear.select.LogLinearProblem` takes the plain functions for
+small tables while the process has made few kernel calls, and the compiled ones otherwise
+(:func:`choose`); which one ran never changes a result.
 
 :func:`~undercount.models.loglinear._fast_stepwise.stepwise_point` (in its own module, so
 that fitting without a bootstrap does not load scipy's compiled special functions, ~0.2 s)
