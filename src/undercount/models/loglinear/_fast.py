@@ -22,7 +22,7 @@ way either way; the matrix products agree between NumPy and numba; and the linea
 inverses call the same LAPACK routines (``dgesv``, ``dgetrf``/``dgetri`` of SciPy's LAPACK,
 which numba's ``np.linalg`` calls; NumPy's own LAPACK can differ in the last bits, so the
 plain kernels do not use it). ``tests/models/loglinear/test_loglinear_engines.py`` pins
-this, failed fits and their messages included. (One difference remains: ``math.exp`` of
+this, the statuses and reasons of unusable fits included. (One difference remains: ``math.exp`` of
 more than 709 raises in plain Python where compiled code returns inf. Only a warm start
 from a fitted log-mean beyond 709 could get there, and usable fits have none.)
 :class:`~undercount.models.loglinear.select.LogLinearProblem` takes the plain functions for
