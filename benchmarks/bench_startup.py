@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+_HEAVY = ("numba", "scipy.optimize", "scipy.stats", "arviz", "matplotlib")
 
 
 def _cli() -> list[str]:
@@ -71,6 +72,12 @@ def _importtime(code: list[str], top: int) -> None:
             rows.append((int(m.group(2)), len(m.group(3)) // 2, m.group(4)))
     total = sum(c for c, depth, _ in rows if depth == 0)
     print(f"  all imports: {total / 1e6:.2f} s (cumulative, top-level modules)")
+    # The heavy optional imports, loaded or not: a command that needs none of them should not
+    # pay for them (numba only for many fits, scipy.optimize for the profile interval).
+    names = [name for _, _, name in rows]
+    print("  loaded: " + ", ".join(
+        f"{heavy} {'yes' if any(n == heavy or n.startswith(heavy + '.') for n in names) else 'no'}"
+        for heavy in _HEAVY))
     for cum, depth, name in sorted(rows, reverse=True)[:top]:
         print(f"  {cum / 1e6:6.2f} s  {'  ' * depth}{name}")
 

@@ -17,12 +17,14 @@ import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
-from undercount.models.loglinear._fast import (
-    _information,
-    _newton,
-    _positive_definite,
-    column_rank,
-)
+from undercount.models.loglinear._fast import compiled
+
+# The compiled kernels, as globals of the compiled search below.
+_kernels = compiled()
+_information = _kernels._information
+_newton = _kernels._newton
+_positive_definite = _kernels._positive_definite
+column_rank = _kernels.column_rank
 
 __all__ = ["STEP_FALLBACK", "STEP_OK", "stepwise_point"]
 

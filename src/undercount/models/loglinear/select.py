@@ -41,9 +41,9 @@ from typing import Literal
 
 import numpy as np
 
-# scipy.special's ndtri/ndtr/gammaincinv are what scipy.stats' norm and chi2 call; importing
+# scipy.special's ndtri/ndtr/pdtr are what scipy.stats' norm and poisson call; importing
 # scipy.stats itself would add ~0.3 s to every command.
-from scipy import optimize, special
+from scipy import special
 
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, InputError
@@ -56,8 +56,12 @@ from undercount.models.loglinear._design import (
     term_columns,
     term_name,
 )
-from undercount.models.loglinear._fast import newton_poisson
-from undercount.models.loglinear.existence import boundary_cells, check_existence
+from undercount.models.loglinear._fast import Engine, choose, count_python_calls, kernels
+from undercount.models.loglinear.existence import (
+    ExistenceCheck,
+    boundary_cells,
+    check_existence,
+)
 
 __all__ = [
     "MAX_LISTS_ENUMERATE",
@@ -136,9 +140,15 @@ class LogLinearProblem:
         overlap, say): ``"fix"`` it at minus infinity by removing the cells that contain
         it (SparseMSE / Chan, Silverman & Vincent 2021; the model is reported with status
         ``"ok_zero_cells"``), or ``"exclude"`` the model (status ``"excluded"``).
+    engine : {"python", "compiled"}, optional
+        How the fitting and rank kernels are called (:func:`._fast.kernels`); by default
+        :func:`._fast.choose` decides from the table's size and how many plain kernel calls
+        this process has made. Both ways run the same code and give the same numbers.
     """
 
-    def __init__(self, table: CaptureTable, non_overlap: NonOverlap = "fix") -> None:
+    def __init__(
+        self, table: CaptureTable, non_overlap: NonOverlap = "fix", engine: Engine | None = None
+    ) -> None:
         J = table.n_lists
         if J > MAX_LISTS:
             raise ConfigError(
@@ -172,6 +182,8 @@ class LogLinearProblem:
             )
         self._cache: dict[Model, LogLinearFit] = {}
         self._cells = [format(c, f"0{J}b") for c in range(1, 2**J)]
+        self.engine: Engine = choose(len(self.y)) if engine is None else engine
+        kernels(self.engine)  # an unknown engine fails here, not at the first fit
         # The full design over all terms fits in memory for J <= 10; above that columns
         # are built per term.
         if J <= 10:
@@ -230,9 +242,15 @@ class LogLinearProblem:
         Zero-margin terms are fixed at minus infinity first (as in SparseMSE), whatever
         ``non_overlap`` says; with ``"exclude"`` such models are rejected by callers.
         """
-        keep, terms, _ = self._reduce(model)
-        chk = check_existence(self.design(terms, keep), self.y[keep])
+        keep, terms, fixed = self._reduce(model)
+        chk = self._check(self.design(terms, keep), self.y[keep], not fixed)
         return chk.code, chk.method
+
+    def _check(self, X: np.ndarray, y: np.ndarray, all_cells: bool) -> ExistenceCheck:
+        if self.engine == "python":
+            count_python_calls()
+        return check_existence(X, y, all_cells=all_cells,
+                               column_rank=kernels(self.engine).column_rank)
 
     def fit(
         self,
@@ -262,7 +280,7 @@ class LogLinearProblem:
             status_ok = "ok_zero_cells"
         X = self.design(terms, keep)
         y = self.y[keep]
-        chk = check_existence(X, y)
+        chk = self._check(X, y, not fixed)
         if chk.code:
             if chk.code & 2:
                 out = LogLinearFit(
@@ -286,8 +304,11 @@ class LogLinearProblem:
             return out
         warm = beta0 is not None and len(beta0) == X.shape[1]
         b0 = np.asarray(beta0, dtype=float) if warm else np.zeros(X.shape[1])
+        if self.engine == "python":
+            count_python_calls()
         try:
-            beta, mu, cov, dev, conv, _ = newton_poisson(X, y, b0, warm, 1e-12, 200)
+            beta, mu, cov, dev, conv, _ = kernels(self.engine).newton_poisson(
+                X, y, b0, warm, 1e-12, 200)
         except Exception as exc:  # LinAlgError from a singular information matrix
             out = LogLinearFit(status="failed", reason=f"fit failed: {exc}", **base)
             self._cache[model] = out
@@ -517,6 +538,8 @@ def mixture_interval(
     ``sum_m w_m`` of these, so a model with small weight but a long tail widens it
     (Buckland et al. 1997's motivation) while bounds are never averaged.
     """
+    from scipy import optimize  # ~0.13 s to import, for model averages only
+
     mu = np.array([float(f.beta[0]) for f in fits])
     sd = np.array([max(f.se_log_n0, 1e-12) for f in fits])
 
