@@ -575,14 +575,14 @@ def _n_draws(res: MSEResult, size: int, rng: np.random.Generator) -> np.ndarray:
 def _two_piece_lognormal(res: MSEResult, size: int, rng: np.random.Generator) -> np.ndarray:
     """Draws of N = n + exp(log(N-hat - n) + s z), s below and above the centre set so that
     the 2.5% and 97.5% quantiles are the result's interval."""
-    from scipy import stats
+    from scipy import special
 
     n = float(res.n_observed)
     iv = res.interval
     centre = float(res.estimate) - n
     if not (centre > 0 and iv.lower > n and math.isfinite(iv.upper)):
         raise ConfigError(f"stacking: the {res.method} interval does not define a distribution")
-    z = stats.norm.ppf((1.0 + iv.level) / 2.0)
+    z = float(special.ndtri((1.0 + iv.level) / 2.0))
     s_lo = (math.log(centre) - math.log(iv.lower - n)) / z
     s_hi = (math.log(iv.upper - n) - math.log(centre)) / z
     draws = rng.standard_normal(size)
