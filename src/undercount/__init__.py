@@ -19,7 +19,7 @@ project runner are imported on first use (PEP 562), so ``import undercount`` and
 ``undercount --help`` stay fast.
 """
 
-from importlib import import_module, metadata
+from importlib import import_module
 from typing import Any
 
 from undercount import datasets
@@ -43,12 +43,6 @@ from undercount.errors import (
     UndercountWarning,
 )
 from undercount.io import read_table
-
-try:
-    # The one version source is pyproject.toml's [project] version; the run cache keys on it.
-    __version__ = metadata.version("undercount")
-except metadata.PackageNotFoundError:  # pragma: no cover - a source tree that is not installed
-    __version__ = "unknown"
 
 #: Names imported on first use: module, and the attribute in it (None: the module itself).
 _LAZY: dict[str, tuple[str, str | None]] = {
@@ -108,7 +102,21 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    # The one version source is pyproject.toml's [project] version; the run cache keys on it.
+    # Looked up on first use: importlib.metadata costs ~30 ms, a tenth of `--help`.
+    from importlib import metadata
+
+    try:
+        return metadata.version("undercount")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a source tree not installed
+        return "unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = _version()
+        return globals()[name]
     if name not in _LAZY:
         raise AttributeError(f"module 'undercount' has no attribute {name!r}")
     module, attr = _LAZY[name]
