@@ -190,8 +190,6 @@ def test_stacked_method_reports_every_family_with_its_weight():
     assert again["estimate"] == d["estimate"] and again["weights"] == d["weights"]
     res = run("estimate", "spina_bifida_my", "--method", "stacked", "--select", "aic")
     assert res.exit_code != 0 and "--select" in res.output
-    res = run("estimate", "spina_bifida_my", "--method", "stacked", "--strata", "x")
-    assert res.exit_code != 0 and "--strata does not apply" in res.output
 
 
 def test_method_all_runs_every_family_side_by_side():

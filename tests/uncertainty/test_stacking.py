@@ -174,3 +174,17 @@ def test_the_same_fits_pooled_by_other_rules(kosovo_stacked):
     # An equal mixture of four families that disagree is wider than the stacked one here.
     width = lambda r: r.interval.upper - r.interval.lower  # noqa: E731
     assert width(equal) > width(kosovo_stacked)
+
+
+def test_stacked_strata_total_sums_each_strata_mixture():
+    from undercount.pipeline.estimate import estimate
+    from undercount.validate import DESIGNS
+
+    table = DESIGNS["cov4"].sample(np.random.default_rng(2))
+    column = list(table.covariates.columns)
+    res = estimate(table, method="stacked", strata=column, bootstrap=100, seed=3)
+    assert res.interval.method.startswith("summed draws of each stratum's pooled mixture")
+    parts = list(res.strata.values())
+    assert all(p.method == "stacked" for p in parts) and len(parts) >= 2
+    assert res.interval.lower < res.estimate < res.interval.upper
+    assert sum(p.interval.lower for p in parts) < res.interval.lower

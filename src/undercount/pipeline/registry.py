@@ -312,11 +312,6 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
         if opts.interval is not None:
             raise ConfigError("--interval does not apply to --method stacked (quantiles of "
                               "the pooled mixture)")
-        if opts.strata:
-            # Its mixture pools bootstrap replicates with posterior draws: no joint draws
-            # across strata to total.
-            raise ConfigError("--strata does not apply to --method stacked; stack each "
-                              "stratum's table on its own, or use the default with --strata")
         # Lazy: stacking loads its families only when chosen.
         from undercount.uncertainty.stacking import StackedEstimator
 

@@ -106,6 +106,16 @@ def merge_suggestions(
     return out
 
 
+def _summable_draws(result: MSEResult, rng: np.random.Generator) -> np.ndarray | None:
+    """Draws of one stratum's N that may be added across strata: posterior draws, or the
+    draws of a stacked mixture of families (each stratum's table is fitted on its own, so
+    its draws are independent of the other strata's); None for anything else."""
+    draws = n_draws(result, rng=rng, posterior_only=True)
+    if draws is None and result.draws is not None and "stacking" in result.draws.groups():
+        draws = n_draws(result, rng=rng)
+    return draws
+
+
 def sum_draws(draws: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """Sum independent posterior draws of several strata, draw by draw.
 
@@ -280,12 +290,13 @@ class StratifiedEstimator(Estimator):
             raise EstimationError("no stratum could be estimated")
         point = sum(r.estimate for r in results.values()) + skipped_n
         draw_rng = streams[-1]
-        draws = [n_draws(r, rng=draw_rng, posterior_only=True) for r in results.values()]
+        draws = [_summable_draws(r, draw_rng) for r in results.values()]
         posterior = all(d is not None for d in draws)
         if posterior:
             total_draws = sum_draws(draws, draw_rng) + skipped_n  # type: ignore[arg-type]
             point = float(np.median(total_draws))
-            how = "summed posterior draws"
+            how = ("summed draws of each stratum's pooled mixture"
+                   if type(self.estimator).method == "stacked" else "summed posterior draws")
         elif type(self.estimator).stochastic:
             raise EstimationError(
                 f"{type(self.estimator).__name__} results carry no posterior draws of N to sum"
