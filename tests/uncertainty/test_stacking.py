@@ -13,6 +13,7 @@ import pytest
 from scipy.optimize import minimize_scalar
 
 from undercount import datasets
+from undercount.core.draws import n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.result import NOT_IDENTIFIED, Diagnostic, Interval, MSEResult
 from undercount.core.table import CaptureTable
@@ -188,3 +189,5 @@ def test_stacked_strata_total_sums_each_strata_mixture():
     assert all(p.method == "stacked" for p in parts) and len(parts) >= 2
     assert res.interval.lower < res.estimate < res.interval.upper
     assert sum(p.interval.lower for p in parts) < res.interval.lower
+    # Mixture draws, not posterior draws: the report must not call them posterior.
+    assert n_draws(res, posterior_only=True) is None and n_draws(res) is not None
