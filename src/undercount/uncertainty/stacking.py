@@ -79,7 +79,7 @@ from undercount.core.draws import group_draws, import_arviz, n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable, patterns_from_codes
-from undercount.errors import ConfigError, UndercountError
+from undercount.errors import ConfigError, EstimationError, UndercountError
 from undercount.uncertainty.bootstrap import Bootstrap, BootstrapResult, bca_quantiles
 from undercount.uncertainty.families import (
     CHECK_DGA_MAX_LISTS,
@@ -128,7 +128,7 @@ def stacking_members(
     from undercount.models.latent_class import LatentClassEstimator
     from undercount.models.loglinear import LogLinearEstimator
 
-    if n_lists <= 5:
+    if n_lists <= 5:  # as the default: BIC over all hierarchical models up to 5 lists
         loglinear = Bootstrap(estimator=LogLinearEstimator(select="bic"), replicates=replicates,
                               ntop=ntop, n_jobs=n_jobs)
     else:
@@ -185,7 +185,7 @@ class StackedResult(MSEResult):
     Attributes
     ----------
     weights : dict
-        Stacking weight of each family (``"method: model"``), summing to 1.
+        The weight of each family (``"method: model"``), summing to 1.
     elpd_loo : dict
         Each family's leave-one-out log predictive density of the observed people (sum;
         None where the family gives an observed pattern probability zero).
@@ -484,7 +484,10 @@ def _loo_refit(table: CaptureTable, codes: np.ndarray, observed_means) -> np.nda
         nz = np.flatnonzero(y[1:]) + 1
         t = CaptureTable(lists=table.lists, patterns=patterns_from_codes(nz, table.n_lists),
                          counts=y[nz], source=table.source)
-        mu = np.asarray(observed_means(t), dtype=float)
+        fitted = observed_means(t)
+        if fitted is None:
+            raise EstimationError(f"no fit without one person of pattern {code}")
+        mu = np.asarray(fitted, dtype=float)
         p = mu[code - 1] / mu.sum()
         out[i] = math.log(p) if p > 0 else -math.inf
     return out
@@ -518,8 +521,11 @@ def _loo_graphs(res: Any, table: CaptureTable, codes: np.ndarray) -> np.ndarray:
     means = np.asarray(res.graph_means, dtype=float)
     if probs.size == 0:
         raise ConfigError("the graph result carries no posterior over graphs")
+    # Graphs whose posterior mean of N is infinite (a heavy tail) have no finite N to
+    # predict at; the others carry the scores.
+    probs = np.where(np.isfinite(means), probs, 0.0)
     order = np.argsort(probs)[::-1]
-    cum = np.cumsum(probs[order])
+    cum = np.cumsum(probs[order]) / probs.sum()
     top = order[: int(np.searchsorted(cum, GRAPH_MASS)) + 1]
     index = {g.name: i for i, g in enumerate(decomposable_graphs(j))}
     coef = coefficient_matrix(j)[[index[names[g]] for g in top]]
@@ -573,8 +579,9 @@ def _n_draws(res: MSEResult, size: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _two_piece_lognormal(res: MSEResult, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Draws of N = n + exp(log(N-hat - n) + s z), s below and above the centre set so that
-    the 2.5% and 97.5% quantiles are the result's interval."""
+    """Draws of N = n + (N-hat - n) exp(s z), z standard normal, with one s below the centre
+    and another above, set so that the equal-tailed quantiles at the interval's level are
+    the result's interval (for a family that reports only an estimate and an interval)."""
     from scipy import special
 
     n = float(res.n_observed)
