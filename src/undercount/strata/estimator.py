@@ -144,7 +144,8 @@ class StratifiedResult(MSEResult):
         The strata's interval bounds added up: shown for comparison, an interval of no
         stated level.
     total_method : str
-        ``"summed posterior draws"`` or ``"joint bootstrap across strata (percentile)"``.
+        ``"summed posterior draws"``, ``"summed draws of each stratum's pooled mixture"``
+        (stacking) or ``"joint bootstrap across strata (percentile)"``.
 
     ``draws`` has the total's draws in a ``strata_total`` group (see
     :mod:`undercount.core.draws`); :meth:`conf_int` gives the interval at another level
@@ -291,8 +292,7 @@ class StratifiedEstimator(Estimator):
         point = sum(r.estimate for r in results.values()) + skipped_n
         draw_rng = streams[-1]
         draws = [_summable_draws(r, draw_rng) for r in results.values()]
-        posterior = all(d is not None for d in draws)
-        if posterior:
+        if all(d is not None for d in draws):
             total_draws = sum_draws(draws, draw_rng) + skipped_n  # type: ignore[arg-type]
             point = float(np.median(total_draws))
             how = ("summed draws of each stratum's pooled mixture"

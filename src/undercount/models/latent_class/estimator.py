@@ -501,8 +501,7 @@ class LatentClassEstimator(Estimator):
             collapsed_moves=collapsed,
             pattern_log_probs=(np.concatenate([o.pattern_logp for o in outs])
                                if self.pattern_probs else None),
-            pattern_codes=(x.astype(np.int64) @ (1 << np.arange(x.shape[1]))[::-1]
-                           if self.pattern_probs else None),
+            pattern_codes=table.codes()[table.counts > 0] if self.pattern_probs else None,
         )
 
     def _lambda_priors(self, table: CaptureTable) -> tuple[np.ndarray, np.ndarray]:
