@@ -154,3 +154,29 @@ def test_fallback_prior_counts_the_strict_rules_only():
         DEFAULT_BLOCKING_TWO_PART
     # Only partial rules (a user's choice): all of them, rather than none.
     assert strict_rules(PARTIAL_BLOCKING_FOUR_PART) == PARTIAL_BLOCKING_FOUR_PART
+
+
+def test_a_failed_em_session_leaves_the_model_whole(make_project, monkeypatch):
+    """Splink's EM session removes the comparisons its blocking rule uses from the linker's
+    own model and puts the model back only when it succeeds. A session that fails (as EM
+    does when an m underflows) must not leave the model without them: the retry, and every
+    later step, sees every comparison."""
+    import splink.internals.em_training_session as session
+
+    real = session.expectation_maximisation
+    calls = {"n": 0}
+
+    def fail_first(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ValueError("m_probability value 1e-311 is below the minimum allowed value")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session, "expectation_maximisation", fail_first)
+    result = link_project(make_project(), write=False)
+    first = result.report["training"]["em_sessions"][0]
+    assert first["detail"] == "ok (retried)" and "below the minimum" in first["first_failure"]
+    trained = [c["output_column_name"] for c in result.settings.model["comparisons"]]
+    untouched = link_project(make_project(), write=False)
+    assert trained == [c["output_column_name"]
+                       for c in untouched.settings.model["comparisons"]]

@@ -590,6 +590,10 @@ def _em_session(linker, rule, settings: LinkSettings, prior: float) -> dict[str,
         # A level whose m an earlier session set to ~0 would veto every pair in it and
         # EM would drive it to exactly 0; start each session from floored values.
         _floor_m(linker, settings.m_floor)
+        # Splink's session removes the comparisons its blocking rule uses from the linker's
+        # own model settings and puts the full model back only when it succeeds: after a
+        # failure the model would go on without them (names, say). Keep a copy to restore.
+        model = linker._settings_obj.core_model_settings.copy()
         linker._settings_obj.training_settings = TrainingSettings(
             em_convergence=settings.em_convergence, max_iterations=iterations
         )
@@ -604,6 +608,7 @@ def _em_session(linker, rule, settings: LinkSettings, prior: float) -> dict[str,
                     "iterations": iterations, "first_failure": reason or None}
         except Exception as exc:  # Splink raises plain exceptions (empty block, underflow)
             reason = str(exc)
+            linker._settings_obj.core_model_settings = model
         finally:
             linker._settings_obj._probability_two_random_records_match = prior
             linker._settings_obj.training_settings = original
