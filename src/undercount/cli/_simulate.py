@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
 
 from undercount.cli._common import exit_code
 from undercount.errors import ConfigError, UndercountError
-from undercount.simulate import SimulatedList, simulate_lists
+
+if TYPE_CHECKING:
+    from undercount.simulate import SimulatedList
 
 __all__ = ["load_list_specs", "register"]
 
@@ -41,6 +43,9 @@ def load_list_specs(path: Path) -> tuple[list[SimulatedList], dict[str, Any]]:
     if unknown:
         raise ConfigError(f"{path}: unknown [simulation] key(s) {unknown}; "
                           "allowed: people, mean_group_size")
+    # Imported here: the simulator is not needed to start the CLI.
+    from undercount.simulate import SimulatedList
+
     return [SimulatedList.from_dict(e) for e in entries], options
 
 
@@ -95,6 +100,8 @@ def register(app: typer.Typer) -> None:
                 seed_used = int(np.random.SeedSequence().entropy % (2**63))
             else:
                 seed_used = seed
+            from undercount.simulate import simulate_lists
+
             sim = simulate_lists(
                 n_people=n, lists=specs, rng=np.random.default_rng(seed_used),
                 mean_group_size=group, seed=seed_used,
