@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from undercount import CaptureTable
+from undercount import CaptureTable, datasets
 from undercount.core.draws import import_arviz
 from undercount.models.latent_class import LatentClassEstimator
 from undercount.models.latent_class._kernels import hmc
@@ -207,3 +207,45 @@ def test_hmc_is_off_with_a_bound_on_n() -> None:
     assert res.hmc is None
     assert any(d.code == "hmc_off" for d in res.diagnostics)
     assert res.draws.attrs["hmc_steps"] == 0
+
+
+def test_integrated_autocorrelation_of_known_chains() -> None:
+    from undercount.models.latent_class._kernels.sweep import integrated_autocorrelation
+
+    rng = np.random.default_rng(5)
+    iid = rng.normal(size=20_000)
+    assert 0.9 < integrated_autocorrelation(iid) < 1.1
+    # AR(1) with coefficient phi: tau = (1 + phi) / (1 - phi) = 19 for phi = 0.9.
+    ar = np.empty(50_000)
+    ar[0] = 0.0
+    eps = rng.normal(size=ar.size)
+    for t in range(1, ar.size):
+        ar[t] = 0.9 * ar[t - 1] + eps[t]
+    assert 17.0 < integrated_autocorrelation(ar) < 21.0
+    assert integrated_autocorrelation(np.full(300, 7.0)) == 300.0
+
+
+def test_trial_keeps_hmc_only_where_it_pays() -> None:
+    # Kosovo: without HMC the autocorrelation time of N is ~30 times longer (every chain
+    # keeps it). UK 2013, six sparse lists: the collapsed moves mix N as well without HMC
+    # at a quarter of the cost (most chains drop it). The seeds fix each chain's choice.
+    kosovo = LatentClassEstimator(iterations=2_000, thin=2).fit(
+        datasets.load("kosovo"), rng=np.random.default_rng(0))
+    assert kosovo.hmc["chains_using"] == 4
+    taus = kosovo.hmc["trial_tau"]
+    assert len(taus) == 4 and all(t["without"] > 3 * t["with"] for t in taus)
+    uk = LatentClassEstimator(iterations=2_000, thin=2).fit(
+        datasets.load("uk_2013"), rng=np.random.default_rng(0))
+    assert uk.hmc["chains_using"] == 0
+    assert uk.hmc["proposed"] == 0 and uk.hmc["acceptance"] is None
+
+
+def test_trial_off_keeps_hmc_in_every_chain() -> None:
+    uk = LatentClassEstimator(iterations=2_000, thin=2, adaptive_hmc=False).fit(
+        datasets.load("uk_2013"), rng=np.random.default_rng(0))
+    assert uk.hmc["chains_using"] == 4 and uk.hmc["proposed"] == 4 * 2_000
+    assert "trial_tau" not in uk.hmc
+    # Too short a burn-in for a trial: HMC stays on, as before the trial existed.
+    short = LatentClassEstimator(chains=2, iterations=2_000, burn_in=2_000, thin=2).fit(
+        datasets.load("uk_2013"), rng=np.random.default_rng(0))
+    assert short.hmc["chains_using"] == 2 and "trial_tau" not in short.hmc

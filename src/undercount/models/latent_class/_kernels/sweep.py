@@ -60,6 +60,21 @@ STATUS_NUMERIC = 2
 #: the bound, where inversion from the bound down is cheap.
 _CAP_TRIES = 64
 
+#: The HMC trial (``hmc_trial``) runs only when burn-in after the warm-up has at least this
+#: many sweeps; it takes the last ``1 / TRIAL_PARTS`` of them twice (with and without HMC).
+TRIAL_MIN_ADAPT = 2_500
+TRIAL_PARTS = 4
+#: Cost of one leapfrog step relative to a sweep without HMC: 0.11 to 0.42 (mean 0.27) on
+#: the eight shipped tables with 3 to 8 lists, from CPU time per sweep with 12 steps and
+#: without HMC (100,000 sweeps each, 2026-12-05). The choice it feeds is far from the
+#: boundary on all eight, so a rough figure suffices.
+LEAPFROG_COST = 0.27
+#: The move is dropped only when the chain without it looks at least this many times as
+#: efficient: short windows estimate long autocorrelation times low, and the losses are
+#: unequal (dropping a move that was needed cost 14 times on Kosovo; keeping one that was
+#: not costs its 2 to 6 times).
+TRIAL_MARGIN = 2.0
+
 
 class ChainOutput(NamedTuple):
     """What :func:`run_chain` returns for one chain."""
@@ -89,6 +104,12 @@ class ChainOutput(NamedTuple):
     #: Per kept draw, log p(x_m | observed) of each distinct observed pattern, shape
     #: (n_keep, M); shape (0, M) unless ``pattern_probs`` (stacking's leave-one-out scores).
     pattern_logp: np.ndarray
+    #: Whether the HMC move ran after burn-in (the trial's choice, or ``hmc_steps > 0``).
+    hmc_used: bool
+    #: The trial's integrated autocorrelation times of n0, with and without the HMC move
+    #: (NaN without a trial).
+    tau_hmc: float
+    tau_plain: float
 
 
 @njit(cache=True, nogil=True)
@@ -114,6 +135,7 @@ def run_chain(
     label_swaps: bool = False,
     hmc_steps: int = 0,
     pattern_probs: bool = False,
+    hmc_trial: bool = False,
 ) -> ChainOutput:
     """Run one chain of the LCMCR Gibbs sampler.
 
@@ -163,6 +185,18 @@ def run_chain(
     pattern_probs : bool
         Keep each kept draw's log p(x_m | observed) of the distinct observed patterns
         (``ChainOutput.pattern_logp``).
+    hmc_trial : bool
+        Keep the HMC move after burn-in only if it pays for its cost on this table. The
+        last ``2 T`` burn-in sweeps (``T`` = ``(n_burn - n_warmup) // TRIAL_PARTS``) run
+        with the adapted HMC move, then without it; the move is dropped iff the integrated
+        autocorrelation time of n0 without it (:func:`integrated_autocorrelation`) times
+        ``TRIAL_MARGIN`` is at most ``1 + LEAPFROG_COST * hmc_steps`` times the time with
+        it, i.e. iff the chain without it gives clearly more effective draws of N per unit
+        of work. The step size and mass matrix then
+        adapt over the sweeps before the trial. Needs ``TRIAL_MIN_ADAPT`` sweeps after the
+        warm-up; with fewer, HMC stays on. Both kernels leave the posterior unchanged, and
+        the choice is fixed before the first kept draw, so the chain after burn-in is a
+        homogeneous Markov chain with the right target.
 
     Returns
     -------
@@ -218,7 +252,15 @@ def run_chain(
     w_n = 0
     lv = np.zeros(kk)
     l1v = np.zeros(kk)
-    win1, win2 = mass_window_ends(n_warmup, n_burn)
+    # The trial of the HMC move at the end of burn-in (``hmc_trial``).
+    trial = use_hmc and hmc_trial and n_burn - n_warmup >= TRIAL_MIN_ADAPT
+    trial_len = (n_burn - n_warmup) // TRIAL_PARTS if trial else 0
+    adapt_end = n_burn - 2 * trial_len
+    trial_n0 = np.empty(2 * trial_len)
+    tau_hmc = math.nan
+    tau_plain = math.nan
+    hmc_on = use_hmc
+    win1, win2 = mass_window_ends(n_warmup, adapt_end)
     step_size = step_size_init()
     # Per-cell class order from the previous sweep (row mm: the unobserved).
     idx = np.empty((mm + 1, kk), dtype=np.int64)
@@ -266,8 +308,9 @@ def run_chain(
         log_nu_last = _draw_sticks(rng, tot, n + n0, alpha, nu, lv, l1v)
 
         # -- (lambda, pi) from their marginal posterior: HMC ----------------------------
-        if use_hmc and it >= n_warmup and hmc_pack(lm, lv, l1v, hq, kk):
-            adapting = it < n_burn
+        plain_trial = trial and it >= n_burn - trial_len and it < n_burn
+        if hmc_on and not plain_trial and it >= n_warmup and hmc_pack(lm, lv, l1v, hq, kk):
+            adapting = it < adapt_end
             eps = jittered_step(rng, step_size, adapting)
             acc_prob, moved = hmc_move(
                 rng, hq, x, counts, n, prior_a, prior_b, alpha, kk, eps, hmc_steps,
@@ -283,7 +326,7 @@ def run_chain(
                     mass_update(inv_mass, w_mean, w_m2, w_n)
                     w_n = 0
                     step_size = step_size_restart(step_size)
-            else:
+            elif it >= n_burn:
                 accepted[2] += int(moved)
                 accepted[3] += 1
 
@@ -297,6 +340,13 @@ def run_chain(
             status = STATUS_DIVERGED
             break
         n0 = int(draw)
+        if trial and it >= adapt_end and it < n_burn:
+            trial_n0[it - adapt_end] = n0
+            if it == n_burn - 1:
+                tau_hmc = integrated_autocorrelation(trial_n0[:trial_len])
+                tau_plain = integrated_autocorrelation(trial_n0[trial_len:])
+                cost = 1.0 + LEAPFROG_COST * hmc_steps
+                hmc_on = TRIAL_MARGIN * tau_plain > cost * tau_hmc
 
         # -- allocation of the unobserved across classes --------------------------------
         for k in range(kk):
@@ -330,8 +380,44 @@ def run_chain(
     return ChainOutput(
         out_n0, out_alpha, out_kstar, out_p0, out_capped, n_capped, status,
         accepted[0], accepted[1], accepted[2], accepted[3],
-        step_size.eps_final if use_hmc else math.nan, out_logp,
+        step_size.eps_final if use_hmc else math.nan, out_logp, hmc_on, tau_hmc, tau_plain,
     )
+
+
+@njit(cache=True, nogil=True)
+def integrated_autocorrelation(y: np.ndarray) -> float:
+    r"""Integrated autocorrelation time of a chain segment, by Geyer's initial monotone
+    sequence: :math:`\tau = -1 + 2 \sum_{k \ge 0} \Gamma_k`, :math:`\Gamma_k =
+    \rho_{2k} + \rho_{2k+1}`, summed while positive and made non-increasing (Geyer 1992,
+    "Practical Markov chain Monte Carlo", *Statistical Science* 7:473-483). A constant
+    segment did not move: its time is its length. Effective draws = length / tau."""
+    t = y.shape[0]
+    mean = 0.0
+    for i in range(t):
+        mean += y[i]
+    mean /= t
+    c0 = 0.0
+    for i in range(t):
+        c0 += (y[i] - mean) ** 2
+    if not c0 > 0.0:
+        return float(t)
+    tau = -1.0
+    prev = math.inf
+    lag = 0
+    while lag + 1 < t:
+        pair = 0.0
+        for h in (lag, lag + 1):
+            acc = 0.0
+            for i in range(t - h):
+                acc += (y[i] - mean) * (y[i + h] - mean)
+            pair += acc / c0
+        if pair <= 0.0:
+            break
+        pair = min(pair, prev)
+        tau += 2.0 * pair
+        prev = pair
+        lag += 2
+    return tau
 
 
 @njit(cache=True, nogil=True)
