@@ -74,6 +74,10 @@ LEAPFROG_COST = 0.27
 #: unequal (dropping a move that was needed cost 14 times on Kosovo; keeping one that was
 #: not costs its 2 to 6 times).
 TRIAL_MARGIN = 2.0
+#: ... and only when its spread of log n0 is at least this fraction of the spread with it: a
+#: window too short for a slowly moving chain underestimates its autocorrelation time, but
+#: also shows a narrow spread.
+TRIAL_SPREAD = 0.5
 
 
 class ChainOutput(NamedTuple):
@@ -189,10 +193,11 @@ def run_chain(
         Keep the HMC move after burn-in only if it pays for its cost on this table. The
         last ``2 T`` burn-in sweeps (``T`` = ``(n_burn - n_warmup) // TRIAL_PARTS``) run
         with the adapted HMC move, then without it; the move is dropped iff the integrated
-        autocorrelation time of n0 without it (:func:`integrated_autocorrelation`) times
-        ``TRIAL_MARGIN`` is at most ``1 + LEAPFROG_COST * hmc_steps`` times the time with
-        it, i.e. iff the chain without it gives clearly more effective draws of N per unit
-        of work. The step size and mass matrix then
+        autocorrelation time of log n0 without it (:func:`integrated_autocorrelation`)
+        times ``TRIAL_MARGIN`` is at most ``1 + LEAPFROG_COST * hmc_steps`` times the time
+        with it, i.e. iff the chain without it gives clearly more effective draws of N per
+        unit of work, and its variance of log n0 is at least ``TRIAL_SPREAD`` times the
+        variance with it. The step size and mass matrix then
         adapt over the sweeps before the trial. Needs ``TRIAL_MIN_ADAPT`` sweeps after the
         warm-up; with fewer, HMC stays on. Both kernels leave the posterior unchanged, and
         the choice is fixed before the first kept draw, so the chain after burn-in is a
@@ -341,12 +346,17 @@ def run_chain(
             break
         n0 = int(draw)
         if trial and it >= adapt_end and it < n_burn:
-            trial_n0[it - adapt_end] = n0
+            # On the log scale: N's posterior is right-skewed, and a short window's
+            # variance of n0 itself swings with the few draws in its tail.
+            trial_n0[it - adapt_end] = math.log1p(n0)
             if it == n_burn - 1:
-                tau_hmc = integrated_autocorrelation(trial_n0[:trial_len])
-                tau_plain = integrated_autocorrelation(trial_n0[trial_len:])
+                with_hmc = trial_n0[:trial_len]
+                without = trial_n0[trial_len:]
+                tau_hmc = integrated_autocorrelation(with_hmc)
+                tau_plain = integrated_autocorrelation(without)
                 cost = 1.0 + LEAPFROG_COST * hmc_steps
-                hmc_on = TRIAL_MARGIN * tau_plain > cost * tau_hmc
+                hmc_on = (TRIAL_MARGIN * tau_plain > cost * tau_hmc
+                          or segment_variance(without) < TRIAL_SPREAD * segment_variance(with_hmc))
 
         # -- allocation of the unobserved across classes --------------------------------
         for k in range(kk):
@@ -382,6 +392,19 @@ def run_chain(
         accepted[0], accepted[1], accepted[2], accepted[3],
         step_size.eps_final if use_hmc else math.nan, out_logp, hmc_on, tau_hmc, tau_plain,
     )
+
+
+@njit(cache=True, nogil=True)
+def segment_variance(y: np.ndarray) -> float:
+    """Variance of a chain segment (divisor its length)."""
+    mean = 0.0
+    for v in y:
+        mean += v
+    mean /= y.shape[0]
+    acc = 0.0
+    for v in y:
+        acc += (v - mean) ** 2
+    return acc / y.shape[0]
 
 
 @njit(cache=True, nogil=True)
