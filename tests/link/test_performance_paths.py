@@ -82,6 +82,21 @@ def test_prefiltered_prediction_is_splinks(simulated, threshold):
     pd.testing.assert_frame_equal(fast, full, check_exact=True)
 
 
+def test_bound_taken_inside_the_blocking_join(simulated):
+    # The prefiltered path above runs the fused statement (no blocked pairs stored) on
+    # DuckDB; with blocked pairs already cached it scores those, and gives the same edges.
+    from undercount.link.predict import _can_fuse, predict_edges
+
+    config, std = simulated
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    linker = _trained_linker(std, settings)
+    assert _can_fuse(linker)
+    fused = predict_edges(linker, 0.9)
+    linker.inference.compute_blocked_pairs_for_predict()
+    assert not _can_fuse(linker)
+    pd.testing.assert_frame_equal(predict_edges(linker, 0.9), fused, check_exact=True)
+
+
 def test_prefiltered_prediction_is_splinks_on_two_part_names(make_project):
     from undercount.link.predict import predict_edges
 
@@ -128,3 +143,22 @@ def test_first_list_error_raised_from_workers(make_project, monkeypatch):
     monkeypatch.setattr(standardise_module, "WORKER_RECORDS", 0)
     with pytest.raises(InputError, match="list 'a'"):
         standardise_lists(frames, config.lists)
+
+
+def test_text_columns_fixed_as_value_by_value():
+    from undercount.link._standardise import _string, _strings
+
+    columns = [
+        np.array(["a", None, np.nan, "", pd.NA, "b"], dtype=object),
+        np.array([pd.NaT, "a", None, np.float32("nan"), 3, 2.5, np.str_("x"), ""],
+                 dtype=object),
+        np.array([], dtype=object),
+        np.array([None, None], dtype=object),
+        np.array(["محمد", "ab", ""], dtype=object),
+        pd.Series(["a", None, ""], dtype="str").to_numpy(object),
+    ]
+    for values in columns:
+        got = list(_strings(values))
+        want = [_string(v) for v in values]
+        assert [type(v) for v in got] == [type(v) for v in want]
+        assert got == want
