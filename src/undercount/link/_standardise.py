@@ -227,14 +227,16 @@ def _string(v: object) -> str | None:
 def _strings(values: np.ndarray) -> np.ndarray:
     """:func:`_string` of every value (an object array): a million-record column of text
     without a Python call per value, which cost about 5 s over the 26 text columns."""
-    out = np.empty(len(values), dtype=object)
+    out = np.full(len(values), None, dtype=object)
     null = pd.isna(values)
-    # What pd.isna calls missing is not always what _string does (NaT is "NaT"): each one
-    # by _string.
-    out[null] = [_string(v) for v in values[null]]
+    # What pd.isna calls missing is not always what _string does (NaT is "NaT"): every
+    # missing value but None by _string.
+    odd = np.flatnonzero(null)
+    odd = odd[~np.equal(values[odd], None)]
+    out[odd] = [_string(v) for v in values[odd]]
     present = values[~null]
     # str(v) is v for a str; a subclass (numpy.str_) or any other value goes through it.
-    if infer_dtype(present, skipna=False) == "string" and all(type(v) is str for v in present):
+    if infer_dtype(present, skipna=False) == "string" and set(map(type, present)) <= {str}:
         out[~null] = np.where(present == "", None, present)
     else:
         out[~null] = [_string(v) for v in present]
