@@ -62,7 +62,10 @@ def standardiser_name() -> str:
     return "undercount.names"
 
 
-def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSource]) -> pd.DataFrame:
+def standardise_lists(
+    frames: Sequence[pd.DataFrame], specs: Sequence[ListSource], *,
+    stats: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """Standardise every list and stack them, in list order, with a global ``uid``.
 
     ``result.attrs["coerced"]`` holds, per list and column, the count and first examples
@@ -70,10 +73,14 @@ def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSource
 
     Covariates keep their source column names; a covariate that collides with a standardised
     column is stored as ``cov_<name>``.
+
+    ``stats``, when given, receives ``worker_cpu``: the CPU seconds of the worker processes
+    when the lists were standardised on workers (not in this process's CPU time).
     """
     tasks = list(zip(frames, specs, strict=True))
+    worker_cpu = None
     if _on_workers(frames):
-        parts = _standardise_on_workers(tasks)
+        parts, worker_cpu = _standardise_on_workers(tasks)
     else:
         parts = [_standardise_checked(frame, spec) for frame, spec in tasks]
     coerced: dict[str, dict] = {
@@ -84,6 +91,8 @@ def standardise_lists(frames: Sequence[pd.DataFrame], specs: Sequence[ListSource
     out = fix_dtypes(out)
     # Values made missing by on_bad_value = "coerce": {list: {column: {count, examples}}}.
     out.attrs["coerced"] = coerced
+    if worker_cpu is not None and stats is not None:
+        stats["worker_cpu"] = worker_cpu
     return out
 
 
@@ -124,9 +133,13 @@ def _on_workers(frames: Sequence[pd.DataFrame]) -> bool:
     return len(sizes) > 1 and available_cores() > 1 and sum(sizes[1:]) >= WORKER_RECORDS
 
 
-def _standardise_task(task: tuple[pd.DataFrame, ListSource]) -> tuple[Any, Any, list]:
-    """:func:`_standardise_checked` in a worker: the result or the error, and the warnings
-    it raised (re-raised here, in list order, as the serial loop raises them)."""
+def _standardise_task(task: tuple[pd.DataFrame, ListSource]) -> tuple[Any, Any, list, float]:
+    """:func:`_standardise_checked` in a worker: the result or the error, the warnings
+    it raised (re-raised here, in list order, as the serial loop raises them), and the CPU
+    seconds it took."""
+    import time
+
+    cpu = time.process_time()
     frame, spec = task
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -135,12 +148,13 @@ def _standardise_task(task: tuple[pd.DataFrame, ListSource]) -> tuple[Any, Any, 
         except Exception as exc:  # re-raised by the caller, in list order
             std, error = None, exc
     attrs = dict(std.attrs) if std is not None else {}
-    return (std, attrs), error, [(w.category, str(w.message)) for w in caught]
+    caught_out = [(w.category, str(w.message)) for w in caught]
+    return (std, attrs), error, caught_out, time.process_time() - cpu
 
 
-def _standardise_on_workers(tasks: list) -> list[pd.DataFrame]:
+def _standardise_on_workers(tasks: list) -> tuple[list[pd.DataFrame], float]:
     """The lists standardised on up to two loky workers (largest first), with their
-    warnings and errors as the serial loop gives them."""
+    warnings and errors as the serial loop gives them; and the workers' CPU seconds."""
     from joblib import Parallel, delayed
 
     from undercount.core.parallel import available_cores
@@ -151,15 +165,16 @@ def _standardise_on_workers(tasks: list) -> list[pd.DataFrame]:
         delayed(_standardise_task)(tasks[i]) for i in order)
     results = dict(zip(order, done, strict=True))
     parts = []
+    cpu = sum(results[i][3] for i in range(len(tasks)))
     for i in range(len(tasks)):
-        (std, attrs), error, caught = results[i]
+        (std, attrs), error, caught, _ = results[i]
         for category, message in caught:
             warnings.warn(message, category, stacklevel=4)
         if error is not None:
             raise error
         std.attrs.update(attrs)
         parts.append(std)
-    return parts
+    return parts, cpu
 
 
 def _mapped_names(spec: ListSource) -> str:
