@@ -178,9 +178,9 @@ class LinkSettings:
         5e5 by default: EM's m are estimated from the matches in the sample, and on a
         million simulated records each session's 5e5 pairs held 30,000 to 143,000 of them,
         so an m of 0.01 or more has a relative standard error of at most 6% (0.08 bits),
-        finer than the u estimate (:data:`undercount.link.pipeline.U_MAX_PAIRS`); 2e6 pairs
-        halved that error at four times the cost (25 of the 116 s of that run). Smaller
-        projects have fewer blocked pairs than that and are not sampled.
+        finer than the u estimates of the rarer levels; 2e6 pairs halved that error at four
+        times the cost (25 of the 116 s of that run). Most smaller projects have fewer
+        blocked pairs than that a session and are not sampled.
     seed : int
     em_max_iterations, em_convergence
     prior : float or None
