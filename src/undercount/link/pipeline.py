@@ -239,15 +239,25 @@ def _record_evidence(std: pd.DataFrame, result) -> pd.DataFrame:
                       best_match_probability=best, n_links=links, refused_links=refused)
 
 
+#: Most random pairs the u estimate samples by default. Splink counts a level as estimated
+#: once it has 100 sampled pairs (``min_count_per_level``: a relative standard error of
+#: 1/sqrt(100) = 10%, 0.14 bits of match weight); 5e6 pairs give that to every level with
+#: u >= 2e-5 (on a million simulated records the rarest such level is the same, not
+#: heaped, date of birth, u = 2.1e-5). Rarer levels are out of reach of any affordable
+#: sample: 2e7 pairs saw an exact national ID 4 times (u = 1.8e-7; true matches) and the
+#: "same letters but for dots" levels 20 to 60 times. An exact-match level the sample
+#: never sees is counted exactly instead (:func:`undercount.link.train.count_unseen_exact_u`:
+#: without that, 5e6 pairs left the national-ID level at its default u and its weight fell
+#: from 22 to 10 bits). Up to 250,000 records the sample is as before (20 pairs a record);
+#: at a million records it was 2e7 pairs, about 41 CPU seconds (docs/scale.md).
+U_MAX_PAIRS = 5e6
+
+
 def settings_for(std: pd.DataFrame, lk: Any, *, n_lists: int, seed: int | None) -> LinkSettings:
     """Linkage settings for standardised records and a project's ``[link]`` table.
 
-    Without an explicit ``max_pairs``, u is estimated from ``max(2e6, min(5e7, 20 x
-    records))`` random pairs: at a million records 2e6 pairs never see rare levels such as
-    an exact national-ID match among non-matches. Nor do 5e6: the level went unseen, took
-    its comparison's default u (9.3e-4 instead of 1.8e-7) and the weight of an exact
-    national-ID match fell from 22 to 10 bits (docs/scale.md, 2026-12-05), so the sample
-    is not capped lower.
+    Without an explicit ``max_pairs``, u is estimated from ``min(U_MAX_PAIRS, max(2e6,
+    20 x records))`` random pairs (:data:`U_MAX_PAIRS`: why no more are needed).
     """
     return LinkSettings.for_records(
         std,
@@ -257,7 +267,7 @@ def settings_for(std: pd.DataFrame, lk: Any, *, n_lists: int, seed: int | None) 
         threshold=lk.threshold,
         max_pairs=(
             lk.max_pairs if lk.max_pairs is not None
-            else float(max(2e6, min(5e7, 20 * len(std))))
+            else float(min(U_MAX_PAIRS, max(2e6, 20 * len(std))))
         ),
         seed=seed,
         em_max_iterations=lk.em_max_iterations,
