@@ -267,7 +267,6 @@ def _predict_prefiltered(linker, threshold: float) -> Any:
             blocked.drop_table_from_database_and_remove_from_cache()
 
 
-
 def _can_fuse(linker) -> bool:
     """Whether the bound can be taken inside the blocking join
     (:func:`_blocked_with_columns_sql`): DuckDB, a link type whose blocking Splink writes

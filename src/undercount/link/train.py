@@ -21,7 +21,9 @@ Steps (each Splink's, on the chosen backend):
    :math:`0 < \\lambda \\le B/T`. (A prior of exactly 0 -- rules that find no pair --
    made Splink fail with ``math domain error`` in ``prob_to_match_weight``.)
 2. **u probabilities** from a seeded random sample of record pairs, which are almost all
-   non-matches: :math:`u_{k,l} \\approx` share of sampled pairs in level :math:`l`.
+   non-matches: :math:`u_{k,l} \\approx` share of sampled pairs in level :math:`l`. An
+   exact-match level the sample never sees is counted exactly from the value frequencies
+   instead (:func:`count_unseen_exact_u`).
 3. **m probabilities** by expectation–maximisation on pairs blocked by each EM rule, with u
    fixed. The comparisons on the rule's own columns are not estimated in that session
    (blocking made them agree); running several sessions with different rules estimates every
@@ -175,7 +177,8 @@ def train(
     settings : LinkSettings
         With the trained model.
     report : dict
-        ``em_sessions``, ``warnings``, ``m_floored``, ``prior`` and ``prior_estimate`` (how
+        ``em_sessions``, ``warnings``, ``m_floored``, ``u_counted`` (the levels
+        :func:`count_unseen_exact_u` counted), ``prior`` and ``prior_estimate`` (how
         the prior was obtained: ``method`` is ``"fixed"``, ``"deterministic rules"`` or
         ``"blocked-pairs EM"``, with the counts behind it and, for the fallback, why).
 
@@ -260,11 +263,11 @@ _NULL = re.compile(r'^"(\w+)_l" IS NULL OR "\1_r" IS NULL$')
 def count_unseen_exact_u(linker, records: pd.DataFrame) -> dict[str, float]:
     r"""u of the exact-match levels the random sample never saw, counted exactly; in place.
 
-    A level that no sampled pair reaches keeps its comparison's default u after Splink's
-    u estimation (not the 1e-6 Splink gives an unobserved level before that), however rare
-    the level is: on a million simulated records a sample of 5e6 pairs never saw two
-    records with the same national ID, and the default u of 9.3e-4 (against 1.8e-7 from
-    2e7 pairs) took an exact national-ID match from 22 to 10 bits. Where the level is a
+    A level that no sampled pair reaches gets no trained u from Splink's u estimation and
+    falls back to its comparison's default u, however rare the level is: on a million
+    simulated records a sample of 5e6 pairs never saw two records with the same national
+    ID, and the default u of 9.3e-4 (against 1.8e-7 from 2e7 pairs) took an exact
+    national-ID match from 22 to 10 bits. Where the level is a
     comparison's first, ``"c_l" = "c_r"``, and its null level is ``"c_l" IS NULL OR "c_r"
     IS NULL``, the number the sample estimates can be counted instead, from the value
     frequencies :math:`n_v` of column ``c`` over all :math:`N` records that have one:
