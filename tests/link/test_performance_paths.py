@@ -82,6 +82,21 @@ def test_prefiltered_prediction_is_splinks(simulated, threshold):
     pd.testing.assert_frame_equal(fast, full, check_exact=True)
 
 
+def test_bound_taken_inside_the_blocking_join(simulated):
+    # The prefiltered path above runs the fused statement (no blocked pairs stored) on
+    # DuckDB; with blocked pairs already cached it scores those, and gives the same edges.
+    from undercount.link.predict import _can_fuse, predict_edges
+
+    config, std = simulated
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    linker = _trained_linker(std, settings)
+    assert _can_fuse(linker)
+    fused = predict_edges(linker, 0.9)
+    linker.inference.compute_blocked_pairs_for_predict()
+    assert not _can_fuse(linker)
+    pd.testing.assert_frame_equal(predict_edges(linker, 0.9), fused, check_exact=True)
+
+
 def test_prefiltered_prediction_is_splinks_on_two_part_names(make_project):
     from undercount.link.predict import predict_edges
 
@@ -128,3 +143,63 @@ def test_first_list_error_raised_from_workers(make_project, monkeypatch):
     monkeypatch.setattr(standardise_module, "WORKER_RECORDS", 0)
     with pytest.raises(InputError, match="list 'a'"):
         standardise_lists(frames, config.lists)
+
+
+def test_text_columns_fixed_as_value_by_value():
+    from undercount.link._standardise import _string, _strings
+
+    columns = [
+        np.array(["a", None, np.nan, "", pd.NA, "b"], dtype=object),
+        np.array([pd.NaT, "a", None, np.float32("nan"), 3, 2.5, np.str_("x"), ""],
+                 dtype=object),
+        np.array([], dtype=object),
+        np.array([None, None], dtype=object),
+        np.array(["محمد", "ab", ""], dtype=object),
+        pd.Series(["a", None, ""], dtype="str").to_numpy(object),
+    ]
+    for values in columns:
+        got = list(_strings(values))
+        want = [_string(v) for v in values]
+        assert [type(v) for v in got] == [type(v) for v in want]
+        assert got == want
+
+
+def test_unseen_exact_level_counted_exactly(simulated):
+    # 2,000 random pairs never see two records with the same national ID; the level is then
+    # the share of all pairs with IDs that agree, counted from the value frequencies.
+    from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
+
+    from undercount.link.relatives import add_relative_columns
+    from undercount.link.train import count_unseen_exact_u
+
+    config, std = simulated
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    records = add_relative_columns(std)
+    linker = build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), records,
+                          settings)
+    estimate_u(linker, 2e3, settings.seed)
+    comparisons = {c.output_column_name: c for c in linker._settings_obj.comparisons}
+    exact = comparisons["national_id"]._comparison_levels_excluding_null[0]
+    assert exact._u_probability in (None, LEVEL_NOT_OBSERVED_TEXT)
+    seen = {name: [lv._u_probability for lv in c._comparison_levels_excluding_null]
+            for name, c in comparisons.items()}
+
+    counted = count_unseen_exact_u(linker, records)
+
+    ids = records["national_id"].dropna()
+    n = len(ids)
+    agree = sum(k * (k - 1) / 2 for k in ids.value_counts())
+    assert agree > 0
+    assert counted["national_id"] == pytest.approx(agree / (n * (n - 1) / 2), rel=1e-12)
+    assert exact.u_probability == counted["national_id"]
+    for name, c in comparisons.items():  # every other level as the sample left it
+        levels = c._comparison_levels_excluding_null
+        start = 1 if name in counted else 0
+        assert [lv._u_probability for lv in levels][start:] == seen[name][start:]
+    # A column Spark's proxy only marks as present is not counted.
+    linker2 = build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), records,
+                           settings)
+    estimate_u(linker2, 2e3, settings.seed)
+    proxy = records.assign(national_id=records["national_id"].notna().map(
+        {True: "x", False: None}).astype("category"))
+    assert "national_id" not in count_unseen_exact_u(linker2, proxy)

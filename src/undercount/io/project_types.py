@@ -133,8 +133,9 @@ class LinkConfig:
         Blocking rules of the EM training sessions. None: defaults.
     max_pairs : float or None
         Record pairs sampled at random to estimate the u probabilities. None (default):
-        ``max(2e6, min(5e7, 20 × records))``, so rare levels (an exact national ID, u ~ 1e-6)
-        are still seen on large lists.
+        ``min(5e6, max(2e6, 20 × records))``: every level with u >= 2e-5 gets 100 sampled
+        pairs, and an exact-match level the sample never sees (an exact national ID, u ~
+        1e-7) is counted exactly (``undercount.link.pipeline.U_MAX_PAIRS``).
     em_max_iterations, em_convergence
         EM stopping rules.
     prior : float or None

@@ -154,8 +154,8 @@ def link_records(
     ``report["candidates"]`` holds every blocked pair scored
     (:func:`~undercount.link.predict.score_candidates`), for clerical review.
     """
-    report: dict[str, Any] = {"timings": {}}
-    t0 = time.perf_counter()
+    report: dict[str, Any] = {}
+    clock = _Clock()
     db_api = get_db_api(
         backend, threads=threads, memory_limit=memory_limit, temp_directory=temp_directory,
         spark_session=spark_session,
@@ -166,18 +166,17 @@ def link_records(
     if train_model and settings.model is None:
         settings, report["training"] = train(linker, settings, augmented)
     del augmented
-    report["timings"]["train"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    clock.stop("train")
     edges = predict_edges(linker, settings.threshold)
     if candidates:
         report["candidates"] = score_candidates(linker)
-    report["timings"]["predict"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    clock.stop("predict")
     if not np.array_equal(standardised["uid"].to_numpy(), np.arange(len(standardised))):
         raise LinkageError("internal: uids must be 0..n-1 in order")
     result = cluster_standardised(standardised, edges, settings, must_link=must_link,
                                   cannot_link_pairs=cannot_link_pairs)
-    report["timings"]["cluster"] = time.perf_counter() - t0
+    clock.stop("cluster")
+    report["timings"], report["cpu_timings"] = clock.wall, clock.cpu
     report["n_edges"] = len(edges)
     report["n_refused"] = result.n_refused
     records = _record_evidence(standardised, result)
@@ -240,12 +239,25 @@ def _record_evidence(std: pd.DataFrame, result) -> pd.DataFrame:
                       best_match_probability=best, n_links=links, refused_links=refused)
 
 
+#: Most random pairs the u estimate samples by default. Splink counts a level as estimated
+#: once it has 100 sampled pairs (``min_count_per_level``: a relative standard error of
+#: 1/sqrt(100) = 10%, 0.14 bits of match weight); 5e6 pairs give that to every level with
+#: u >= 2e-5 (on a million simulated records the rarest such level is the same, not
+#: heaped, date of birth, u = 2.1e-5). Rarer levels are out of reach of any affordable
+#: sample: 2e7 pairs saw an exact national ID 4 times (u = 1.8e-7; true matches) and the
+#: "same letters but for dots" levels 20 to 60 times. An exact-match level the sample
+#: never sees is counted exactly instead (:func:`undercount.link.train.count_unseen_exact_u`:
+#: without that, 5e6 pairs left the national-ID level at its default u and its weight fell
+#: from 22 to 10 bits). Up to 250,000 records the sample is as before (20 pairs a record);
+#: at a million records it was 2e7 pairs, about 41 CPU seconds (docs/scale.md).
+U_MAX_PAIRS = 5e6
+
+
 def settings_for(std: pd.DataFrame, lk: Any, *, n_lists: int, seed: int | None) -> LinkSettings:
     """Linkage settings for standardised records and a project's ``[link]`` table.
 
-    Without an explicit ``max_pairs``, u is estimated from ``max(2e6, min(5e7, 20 x
-    records))`` random pairs: at a million records 2e6 pairs never see rare levels such as
-    an exact national-ID match among non-matches.
+    Without an explicit ``max_pairs``, u is estimated from ``min(U_MAX_PAIRS, max(2e6,
+    20 x records))`` random pairs (:data:`U_MAX_PAIRS`: why no more are needed).
     """
     return LinkSettings.for_records(
         std,
@@ -255,7 +267,7 @@ def settings_for(std: pd.DataFrame, lk: Any, *, n_lists: int, seed: int | None) 
         threshold=lk.threshold,
         max_pairs=(
             lk.max_pairs if lk.max_pairs is not None
-            else float(max(2e6, min(5e7, 20 * len(std))))
+            else float(min(U_MAX_PAIRS, max(2e6, 20 * len(std))))
         ),
         seed=seed,
         em_max_iterations=lk.em_max_iterations,
@@ -312,19 +324,20 @@ def link_project(
         from undercount.link.spark_pipeline import link_project_spark
 
         return link_project_spark(config, write=write, spark_session=spark_session)
-    timings: dict[str, float] = {}
-    t_all = time.perf_counter()
-    t0 = time.perf_counter()
+    t_all, c_all = time.perf_counter(), time.process_time()
+    clock = _Clock()
     stage("read")
     frames = [read_list(spec) for spec in config.lists]  # every input error before any work
-    timings["read"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    clock.stop("read")
     stage("standardise")
-    std = standardise_lists(frames, config.lists)
+    std_stats: dict[str, float] = {}
+    std = standardise_lists(frames, config.lists, stats=std_stats)
     del frames  # the raw lists (a gigabyte at a million records) are not needed again
     coerced = dict(std.attrs.get("coerced", {}))
     std.attrs.clear()
-    timings["standardise"] = time.perf_counter() - t0
+    clock.stop("standardise")
+    if "worker_cpu" in std_stats:
+        clock.cpu["standardise_workers"] = std_stats["worker_cpu"]
     lk = config.link
     settings = settings_for(std, lk, n_lists=len(config.lists), seed=config.seed)
     stage("link")
@@ -349,10 +362,10 @@ def link_project(
         raise LinkageError(f"{config.path}: linkage failed: {type(exc).__name__}: {exc}") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    timings.update(report.pop("timings"))
-
+    clock.wall.update(report.pop("timings"))
+    clock.cpu.update(report.pop("cpu_timings"))
+    clock.start()
     stage("tables")
-    t0 = time.perf_counter()
     covariates = person_covariates(config, records)
     histories = capture_histories(records, lists=config.list_names, covariates=covariates)
     large = max(10, 3 * len(config.lists))
@@ -365,8 +378,9 @@ def link_project(
     overlaps = list_overlaps(records, histories, config.list_names)
     for message in overlaps:
         warnings.warn(message, UndercountWarning, stacklevel=2)
-    timings["tables"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - t_all
+    clock.stop("tables")
+    clock.wall["total"] = time.perf_counter() - t_all
+    clock.cpu["total"] = time.process_time() - c_all
     report.update(
         standardiser=standardiser_name(),
         coerced=coerced,
@@ -374,7 +388,8 @@ def link_project(
         n_clusters=len(histories),
         n_suspicious=len(suspicious),
         warnings=overlaps,
-        timings=timings,
+        timings=clock.wall,
+        cpu_timings=clock.cpu,
     )
     result = LinkResult(
         records=_records_out(records),
@@ -393,6 +408,25 @@ def link_project(
         stage("write")
         _write(result, config)
     return result
+
+
+class _Clock:
+    """Seconds per stage: wall (``report["timings"]``) and this process's CPU
+    (``report["cpu_timings"]``: DuckDB's threads included; the standardising workers' CPU,
+    when the lists are standardised on workers, as ``standardise_workers``)."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.start()
+
+    def start(self) -> None:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def stop(self, stage: str) -> None:
+        self.wall[stage] = time.perf_counter() - self._wall
+        self.cpu[stage] = time.process_time() - self._cpu
+        self.start()
 
 
 class _Result:

@@ -10,7 +10,9 @@ none of the levels before it is given the largest weight of the levels from ther
 whose bound is below the threshold cannot reach it and are dropped; the rest are scored by
 Splink's own SQL (the same statements as ``linker.inference.predict``), so every edge, its
 weight and its probability are exactly what Splink gives. Which levels count as cheap only
-decides how many pairs are scored in full, never the result.
+decides how many pairs are scored in full, never the result. On DuckDB the bound is taken
+inside the blocking join (:func:`_blocked_with_columns_sql`), so the blocked pairs are never
+stored.
 """
 
 from __future__ import annotations
@@ -201,8 +203,12 @@ def _predict_prefiltered(linker, threshold: float) -> Any:
     settings = linker._settings_obj
     db_api = linker._db_api
     uid = settings.column_info_settings
-    blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk(
-        left_chunk=(1, 1), right_chunk=(1, 1))
+    fused = _can_fuse(linker)
+    if fused:
+        blocked, cached = None, True
+    else:
+        blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk(
+            left_chunk=(1, 1), right_chunk=(1, 1))
     bounded = None
     try:
         cases, bounds = zip(*(_bound_sql(c) for c in settings.comparisons), strict=True)
@@ -228,10 +234,18 @@ def _predict_prefiltered(linker, threshold: float) -> Any:
             ))
             return pipeline
 
-        pipeline = vectors(
-            blocked,
-            [*settings._columns_to_select_for_blocking, "b.join_key_l", "b.join_key_r"],
-            [*cases, *dict.fromkeys(tf_cols), "join_key_l", "join_key_r", "match_key"])
+        computed = [*cases, *dict.fromkeys(tf_cols), "join_key_l", "join_key_r", "match_key"]
+        if fused:
+            pipeline = CTEPipeline()
+            enqueue_df_concat_with_tf(linker, pipeline)
+            pipeline.enqueue_sql(_blocked_with_columns_sql(linker), "blocked_with_cols")
+            pipeline.enqueue_sql(f"select {', '.join(computed)} from blocked_with_cols",
+                                 "__splink__df_comparison_vectors")
+        else:
+            pipeline = vectors(
+                blocked,
+                [*settings._columns_to_select_for_blocking, "b.join_key_l", "b.join_key_r"],
+                computed)
         pipeline.enqueue_sql(
             "select match_key, join_key_l, join_key_r from __splink__df_comparison_vectors "
             f"where {' + '.join(bounds)} >= {needed - _MARGIN!r}",
@@ -251,3 +265,55 @@ def _predict_prefiltered(linker, threshold: float) -> Any:
             bounded.drop_table_from_database_and_remove_from_cache()
         if not cached:
             blocked.drop_table_from_database_and_remove_from_cache()
+
+
+def _can_fuse(linker) -> bool:
+    """Whether the bound can be taken inside the blocking join
+    (:func:`_blocked_with_columns_sql`): DuckDB, a link type whose blocking Splink writes
+    as a self-join of the concatenated records, plain blocking rules, and no blocked pairs
+    cached already."""
+    from splink.internals.blocking import BlockingRule
+    from splink.internals.chunking import _blocked_pairs_cache_key
+
+    settings = linker._settings_obj
+    rules = settings._blocking_rules_to_generate_predictions
+    return (linker._sql_dialect_str == "duckdb"
+            and settings._link_type in ("link_and_dedupe", "dedupe_only")
+            and bool(rules) and all(type(br) is BlockingRule for br in rules)
+            and _blocked_pairs_cache_key() not in linker._intermediate_table_cache)
+
+
+def _blocked_with_columns_sql(linker) -> str:
+    """Splink's blocked pairs (each rule's self-join less the pairs of the rules before it,
+    as ``BlockingRule.create_blocked_pairs_sql`` writes it) with the columns the
+    comparisons read, in one statement that the bound filters as it goes.
+
+    Splink materialises the blocked pairs as ids first and joins them back to the records
+    for the comparison vectors: at a million simulated records 3.7e7 pairs, three strings
+    each, which spilled beyond DuckDB's 3 GB. Here they are never stored: the same bounded
+    pairs (the edges identical) in 57 instead of 65 CPU seconds, with a peak of 2.96
+    instead of 3.48 GB (at 200,000 records, where nothing spills, about the same time)."""
+    from splink.internals.blocking import (
+        _sql_gen_where_condition,
+        combine_unique_id_input_columns,
+    )
+    from splink.internals.unique_id_concat import _composite_unique_id_from_nodes_sql
+
+    settings = linker._settings_obj
+    info = settings.column_info_settings
+    uid_cols = combine_unique_id_input_columns(
+        info.source_dataset_input_column, info.unique_id_input_column)
+    where = _sql_gen_where_condition(settings._link_type, uid_cols)
+    uid_l = _composite_unique_id_from_nodes_sql(uid_cols, "l")
+    uid_r = _composite_unique_id_from_nodes_sql(uid_cols, "r")
+    columns = ", ".join(settings._columns_to_select_for_blocking)
+    parts = []
+    for br in settings._blocking_rules_to_generate_predictions:
+        exclude = br.exclude_pairs_generated_by_all_preceding_rules_sql(
+            info.source_dataset_input_column, info.unique_id_input_column)
+        parts.append(
+            f"select {columns}, '{br.match_key}' as match_key, {uid_l} as join_key_l, "
+            f"{uid_r} as join_key_r from __splink__df_concat_with_tf as l "
+            f"inner join __splink__df_concat_with_tf as r on ({br.blocking_rule_sql}) "
+            f"{where} {exclude}")
+    return " UNION ALL ".join(parts)

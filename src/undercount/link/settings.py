@@ -175,6 +175,12 @@ class LinkSettings:
         Random pairs for the u estimate.
     em_max_pairs : float or None
         Cap on the blocked pairs of one EM session (Splink's deterministic hash sampling).
+        5e5 by default: EM's m are estimated from the matches in the sample, and on a
+        million simulated records each session's 5e5 pairs held 30,000 to 143,000 of them,
+        so an m of 0.01 or more has a relative standard error of at most 6% (0.08 bits),
+        finer than the u estimates of the rarer levels; 2e6 pairs halved that error at four
+        times the cost (25 of the 116 s of that run). Most smaller projects have fewer
+        blocked pairs than that a session and are not sampled.
     seed : int
     em_max_iterations, em_convergence
     prior : float or None
@@ -204,7 +210,7 @@ class LinkSettings:
     deterministic_rules: tuple[tuple[str, ...], ...] = _DETERMINISTIC
     threshold: float = 0.9
     max_pairs: float = 2e6
-    em_max_pairs: float | None = 2e6
+    em_max_pairs: float | None = 5e5
     seed: int = 0
     em_max_iterations: int = 25
     em_convergence: float = 1e-4

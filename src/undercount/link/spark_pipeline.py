@@ -330,6 +330,8 @@ _VALUED = tuple(dict.fromkeys([
     *REST, "given", "given_key", "given_script", *(f"{p}_rasm" for p in RASM_PARTS),
     # settings.sex_conflicts: near-certain duplicates that record different sexes.
     "name_key", "dob", "dob_heaped", "sex",
+    # train.count_unseen_exact_u: the exact-match levels a random sample may not see.
+    "national_id", "dod", "place",
 ]))
 
 

@@ -21,7 +21,9 @@ Steps (each Splink's, on the chosen backend):
    :math:`0 < \\lambda \\le B/T`. (A prior of exactly 0 -- rules that find no pair --
    made Splink fail with ``math domain error`` in ``prob_to_match_weight``.)
 2. **u probabilities** from a seeded random sample of record pairs, which are almost all
-   non-matches: :math:`u_{k,l} \\approx` share of sampled pairs in level :math:`l`.
+   non-matches: :math:`u_{k,l} \\approx` share of sampled pairs in level :math:`l`. An
+   exact-match level the sample never sees is counted exactly from the value frequencies
+   instead (:func:`count_unseen_exact_u`).
 3. **m probabilities** by expectation–maximisation on pairs blocked by each EM rule, with u
    fixed. The comparisons on the rule's own columns are not estimated in that session
    (blocking made them agree); running several sessions with different rules estimates every
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -67,7 +70,8 @@ from undercount.link.settings import (
 from undercount.link.u_sampling import estimate_u
 
 __all__ = [
-    "MIN_DETERMINISTIC_PAIRS", "blocked_pairs_prior", "build_linker", "strict_rules", "train",
+    "MIN_DETERMINISTIC_PAIRS", "blocked_pairs_prior", "build_linker", "count_unseen_exact_u",
+    "strict_rules", "train",
 ]
 
 logger = logging.getLogger(__name__)
@@ -173,7 +177,8 @@ def train(
     settings : LinkSettings
         With the trained model.
     report : dict
-        ``em_sessions``, ``warnings``, ``m_floored``, ``prior`` and ``prior_estimate`` (how
+        ``em_sessions``, ``warnings``, ``m_floored``, ``u_counted`` (the levels
+        :func:`count_unseen_exact_u` counted), ``prior`` and ``prior_estimate`` (how
         the prior was obtained: ``method`` is ``"fixed"``, ``"deterministic rules"`` or
         ``"blocked-pairs EM"``, with the counts behind it and, for the fallback, why).
 
@@ -219,6 +224,8 @@ def train(
     t0 = time.perf_counter()
     estimate_u(linker, settings.max_pairs, settings.seed)
     logger.info("training: u by random sampling %.1f s", time.perf_counter() - t0)
+    if records is not None:
+        report["u_counted"] = count_unseen_exact_u(linker, records)
     # Issue 19: u of the relative levels from exact pattern counts, not random pairs.
     relatives = set_relative_u(linker, records) if records is not None else {}
     # EM sessions must not move the prior (Splink's design), but a session that fails midway
@@ -247,6 +254,59 @@ def train(
     model = linker.misc.save_model_to_json()
     report["prior"] = model.get("probability_two_random_records_match")
     return settings.with_model(model), report
+
+
+_EQUAL = re.compile(r'^"(\w+)_l" = "\1_r"$')
+_NULL = re.compile(r'^"(\w+)_l" IS NULL OR "\1_r" IS NULL$')
+
+
+def count_unseen_exact_u(linker, records: pd.DataFrame) -> dict[str, float]:
+    r"""u of the exact-match levels the random sample never saw, counted exactly; in place.
+
+    A level that no sampled pair reaches gets no trained u from Splink's u estimation and
+    falls back to its comparison's default u, however rare the level is: on a million
+    simulated records a sample of 5e6 pairs never saw two records with the same national
+    ID, and the default u of 9.3e-4 (against 1.8e-7 from 2e7 pairs) took an exact
+    national-ID match from 22 to 10 bits. Where the level is a
+    comparison's first, ``"c_l" = "c_r"``, and its null level is ``"c_l" IS NULL OR "c_r"
+    IS NULL``, the number the sample estimates can be counted instead, from the value
+    frequencies :math:`n_v` of column ``c`` over all :math:`N` records that have one:
+
+    .. math:: u = \sum_v \binom{n_v}{2} \Big/ \binom{N}{2},
+
+    the share of all record pairs with both values present that agree, as the sample counts
+    it (matches included: for an identifier they are nearly all of it). Other levels, and
+    levels the sample saw, keep Splink's estimate. Returns ``{comparison: u}`` of the
+    levels counted.
+    """
+    from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
+
+    out: dict[str, float] = {}
+    for comparison in linker._settings_obj.comparisons:
+        levels = comparison._comparison_levels_excluding_null
+        nulls = [lv for lv in comparison.comparison_levels if lv.is_null_level]
+        if not levels or len(nulls) != 1:
+            continue
+        first = levels[0]
+        if first._u_probability not in (None, LEVEL_NOT_OBSERVED_TEXT) or first._fix_u_probability:
+            continue
+        equal = _EQUAL.match(first.sql_condition.strip())
+        null = _NULL.match(nulls[0].sql_condition.strip())
+        if not (equal and null and equal.group(1) == null.group(1)):
+            continue
+        column = equal.group(1)
+        # Spark's proxy of the records keeps a column's values (as codes) only where it
+        # needs them; a categorical there says only whether a value is present.
+        if column not in records.columns or isinstance(records[column].dtype, pd.CategoricalDtype):
+            continue
+        counts = records[column].dropna().value_counts().to_numpy(dtype=np.float64)
+        n = counts.sum()
+        agree = float((counts * (counts - 1) / 2).sum())
+        if n < 2 or agree == 0:
+            continue
+        first.u_probability = agree / (n * (n - 1) / 2)
+        out[comparison.output_column_name] = first.u_probability
+    return out
 
 
 #: Significant digits kept of every trained probability (see :func:`round_model`).
