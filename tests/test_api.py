@@ -93,11 +93,12 @@ def test_version_has_one_source():
 
 
 def test_import_is_cheap():
-    # The estimator families (scipy, numba) and linkage (splink) load on first use only, so
-    # `undercount --help` does not pay for them.
+    # The datasets and core types (pandas), the estimator families (scipy, numba) and linkage
+    # (splink) load on first use only, so `undercount --help` does not pay for them.
     code = ("import sys, undercount, undercount.cli; "
-            "print(sorted(m for m in ('scipy', 'numba', 'splink', 'undercount.models', "
-            "'undercount.pipeline', 'undercount.link') if m in sys.modules))")
+            "print(sorted(m for m in ('pandas', 'scipy', 'numba', 'splink', "
+            "'undercount.models', 'undercount.pipeline', 'undercount.link', "
+            "'undercount.datasets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"

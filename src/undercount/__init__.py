@@ -14,23 +14,15 @@ The whole package from one import::
 :func:`estimate` takes the CLI's options under the CLI's names and defaults (``--burn-in`` is
 ``burn_in``; ``--bootstrap N`` is ``bootstrap=N``, which the estimators call
 ``replicates=N``). Every estimator family is a subclass of :class:`Estimator`; ``fit`` never
-changes the estimator. The estimator families, the uncertainty wrappers, linkage and the
-project runner are imported on first use (PEP 562), so ``import undercount`` and
-``undercount --help`` stay fast.
+changes the estimator. Everything but the errors (the datasets, the core types, the
+estimator families, the uncertainty wrappers, linkage and the project runner) is imported
+on first use (PEP 562), so ``import undercount`` and ``undercount --help`` import neither
+pandas nor scipy.
 """
 
-from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from undercount import datasets
-from undercount.core import (
-    CaptureTable,
-    Diagnostic,
-    Estimator,
-    Interval,
-    ModelRecord,
-    MSEResult,
-)
+from undercount._lazy import lazy_names
 from undercount.errors import (
     ConfigError,
     DataWarning,
@@ -42,10 +34,25 @@ from undercount.errors import (
     UndercountError,
     UndercountWarning,
 )
-from undercount.io import read_table
+
+if TYPE_CHECKING:
+    from undercount import datasets
+    from undercount.core import (
+        CaptureTable,
+        Diagnostic,
+        Estimator,
+        Interval,
+        ModelRecord,
+        MSEResult,
+    )
+    from undercount.io import read_table
 
 #: Names imported on first use: module, and the attribute in it (None: the module itself).
 _LAZY: dict[str, tuple[str, str | None]] = {
+    "datasets": ("undercount.datasets", None),
+    **{name: ("undercount.core", name) for name in (
+        "CaptureTable", "Diagnostic", "Estimator", "Interval", "ModelRecord", "MSEResult")},
+    "read_table": ("undercount.io", "read_table"),
     "estimate": ("undercount.pipeline.estimate", "estimate"),
     "Comparison": ("undercount.pipeline.estimate", "Comparison"),
     "Project": ("undercount.pipeline.runner", "Project"),
@@ -113,17 +120,11 @@ def _version() -> str:
         return "unknown"
 
 
+_lazy_getattr, __dir__ = lazy_names(__name__, globals(), _LAZY, __all__)
+
+
 def __getattr__(name: str) -> Any:
     if name == "__version__":
         globals()[name] = _version()
         return globals()[name]
-    if name not in _LAZY:
-        raise AttributeError(f"module 'undercount' has no attribute {name!r}")
-    module, attr = _LAZY[name]
-    value = import_module(module) if attr is None else getattr(import_module(module), attr)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return _lazy_getattr(name)

@@ -20,7 +20,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from undercount import datasets as _datasets
 from undercount.cli._common import choice_enum, out, user_errors
 from undercount.cli._render import render_payload
 from undercount.core import choices as _choices
@@ -214,6 +213,8 @@ def list_datasets(
     name: Annotated[str | None, typer.Argument(help="Show one dataset in full.")] = None,
 ) -> None:
     """List the shipped datasets with their citations."""
+    from undercount import datasets as _datasets
+
     with user_errors():
         if name is not None:
             info = _datasets.info(name)
