@@ -85,7 +85,7 @@ class LatentClassResult(MSEResult):
         The HMC move's leapfrog steps, adapted step size per chain, proposals after burn-in
         and acceptance rate (None without proposals), the number of chains that kept the
         move (``chains_using``) and, where the trial ran (``adaptive_hmc``), each chain's
-        autocorrelation times of n0 with and without it (``trial_tau``).
+        autocorrelation times of log n0 with and without it (``trial_tau``).
     collapsed_moves : dict, optional
         The collapsed moves per class per sweep, proposals and acceptance rate.
 
@@ -495,7 +495,7 @@ class LatentClassEstimator(Estimator):
                 "chains_using": int(sum(bool(o.hmc_used) for o in outs)),
             }
             if tried:
-                # Integrated autocorrelation times of n0 in the burn-in trial, per chain.
+                # Integrated autocorrelation times of log n0 in the burn-in trial, per chain.
                 hmc["trial_tau"] = [
                     {"with": float(o.tau_hmc), "without": float(o.tau_plain)} for o in tried
                 ]

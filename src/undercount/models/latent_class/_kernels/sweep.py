@@ -110,8 +110,8 @@ class ChainOutput(NamedTuple):
     pattern_logp: np.ndarray
     #: Whether the HMC move ran after burn-in (the trial's choice, or ``hmc_steps > 0``).
     hmc_used: bool
-    #: The trial's integrated autocorrelation times of n0, with and without the HMC move
-    #: (NaN without a trial).
+    #: The trial's integrated autocorrelation times of log n0, with and without the HMC
+    #: move (NaN without a trial).
     tau_hmc: float
     tau_plain: float
 
@@ -197,9 +197,9 @@ def run_chain(
         times ``TRIAL_MARGIN`` is at most ``1 + LEAPFROG_COST * hmc_steps`` times the time
         with it, i.e. iff the chain without it gives clearly more effective draws of N per
         unit of work, and its variance of log n0 is at least ``TRIAL_SPREAD`` times the
-        variance with it. The step size and mass matrix then
-        adapt over the sweeps before the trial. Needs ``TRIAL_MIN_ADAPT`` sweeps after the
-        warm-up; with fewer, HMC stays on. Both kernels leave the posterior unchanged, and
+        variance with it. The step size and mass matrix then adapt over the sweeps before
+        the trial. Needs ``TRIAL_MIN_ADAPT`` sweeps after the warm-up; with fewer, HMC
+        stays on. Both kernels leave the posterior unchanged, and
         the choice is fixed before the first kept draw, so the chain after burn-in is a
         homogeneous Markov chain with the right target.
 
@@ -356,7 +356,7 @@ def run_chain(
                 tau_plain = integrated_autocorrelation(without)
                 cost = 1.0 + LEAPFROG_COST * hmc_steps
                 hmc_on = (TRIAL_MARGIN * tau_plain > cost * tau_hmc
-                          or segment_variance(without) < TRIAL_SPREAD * segment_variance(with_hmc))
+                          or np.var(without) < TRIAL_SPREAD * np.var(with_hmc))
 
         # -- allocation of the unobserved across classes --------------------------------
         for k in range(kk):
@@ -395,19 +395,6 @@ def run_chain(
 
 
 @njit(cache=True, nogil=True)
-def segment_variance(y: np.ndarray) -> float:
-    """Variance of a chain segment (divisor its length)."""
-    mean = 0.0
-    for v in y:
-        mean += v
-    mean /= y.shape[0]
-    acc = 0.0
-    for v in y:
-        acc += (v - mean) ** 2
-    return acc / y.shape[0]
-
-
-@njit(cache=True, nogil=True)
 def integrated_autocorrelation(y: np.ndarray) -> float:
     r"""Integrated autocorrelation time of a chain segment, by Geyer's initial monotone
     sequence: :math:`\tau = -1 + 2 \sum_{k \ge 0} \Gamma_k`, :math:`\Gamma_k =
@@ -415,13 +402,8 @@ def integrated_autocorrelation(y: np.ndarray) -> float:
     "Practical Markov chain Monte Carlo", *Statistical Science* 7:473-483). A constant
     segment did not move: its time is its length. Effective draws = length / tau."""
     t = y.shape[0]
-    mean = 0.0
-    for i in range(t):
-        mean += y[i]
-    mean /= t
-    c0 = 0.0
-    for i in range(t):
-        c0 += (y[i] - mean) ** 2
+    mean = y.mean()
+    c0 = np.sum((y - mean) ** 2)
     if not c0 > 0.0:
         return float(t)
     tau = -1.0
