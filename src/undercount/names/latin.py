@@ -35,6 +35,7 @@ __all__ = [
     "normalise_latin",
     "normalise_latin_token",
     "split_latin_name",
+    "split_latin_words",
     "strip_latin_article",
 ]
 
@@ -113,29 +114,47 @@ def _canon_suffix(word: str) -> str:
     return "aldin"
 
 
+#: Words that the compound loop of :func:`split_latin_words` acts on (besides words that
+#: start with ``ab``, which it may respell).
+_JOINING = _ARTICLE_WORDS | _ABD_WORDS | _ABU_WORDS | _ALLAH_WORDS | _DIN_WORDS
+
+
 def split_latin_name(text: str) -> list[str]:
     """Split a Latin-script name into parts, keeping compounds (``abd X``, ``abu X``) together.
 
     Returns the parts in comparison form (see :func:`normalise_latin_token`).
     """
-    words = []
-    for raw in clean_latin(text).split(" "):
-        if not raw:
-            continue
-        word = _article(raw)
-        if word.startswith("al-") or raw in _ARTICLE_WORDS:
-            words.append(word)
-            continue
-        if "-" in word and _COMPOUND_HEAD.match(word):
-            # abu-ali, abual-kass, abdel-rahman, abd-al-rahman: one compound part.
-            pieces = [w for w in word.split("-") if w]
-            if pieces[0] in _ABD_WORDS | _ABU_WORDS and len(pieces) == 1:
-                words.append(pieces[0])
-            else:
-                words.append("".join(pieces))
-            continue
-        # Other hyphens separate words (abu-ali, abdel-rahman, nour-eddine).
-        words.extend(w for w in word.split("-") if w)
+    return split_latin_words(clean_latin(text).split(" "))
+
+
+@lru_cache(maxsize=1 << 18)
+def _word_pieces(raw: str) -> tuple[str, ...]:
+    """One cleaned word with its article written ``al-`` and split at the hyphens that
+    separate words (a compound such as ``abd-al-rahman`` stays one piece)."""
+    word = _article(raw)
+    if word.startswith("al-") or raw in _ARTICLE_WORDS:
+        return (word,)
+    if "-" in word and _COMPOUND_HEAD.match(word):
+        # abu-ali, abual-kass, abdel-rahman, abd-al-rahman: one compound part.
+        pieces = [w for w in word.split("-") if w]
+        if pieces[0] in _ABD_WORDS | _ABU_WORDS and len(pieces) == 1:
+            return (pieces[0],)
+        return ("".join(pieces),)
+    # Other hyphens separate words (abu-ali, abdel-rahman, nour-eddine).
+    return tuple(w for w in word.split("-") if w)
+
+
+def split_latin_words(cleaned: list[str]) -> list[str]:
+    """:func:`split_latin_name` of a name already split into :func:`clean_latin`'s words.
+
+    Each word is read on its own first (:func:`_word_pieces`, remembered: names repeat by
+    the word, not whole), then the compounds are joined across words.
+    """
+    words = [w for raw in cleaned if raw for w in _word_pieces(raw)]
+    if _JOINING.isdisjoint(words) and not any(w.startswith("ab") for w in words):
+        # No word that the loop below joins, moves an article to, or respells: each word
+        # is a part as it is (most names).
+        return words
     parts: list[str] = []
     i = 0
     while i < len(words):

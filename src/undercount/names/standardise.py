@@ -38,7 +38,7 @@ from undercount.names.latin import (
 )
 from undercount.names.nicknames import given_variants
 from undercount.names.scripts import foreign_scripts
-from undercount.names.victims import is_latin_title, parse_victim_name
+from undercount.names.victims import is_latin_title, victim_name_fields
 
 __all__ = ["NAME_ROLES", "OUTPUT_COLUMNS", "ROLES", "standardise"]
 
@@ -90,14 +90,15 @@ def _bad_values_error(source: str, count: int, problems: list[str]) -> InputErro
     return exc
 
 
-def _victim_full(raw: object) -> tuple[str | None, tuple, str | None]:
-    """Full name in comparison form (the person's own parts), placed parts, unplaced tokens
-    (:func:`undercount.names.victims.parse_victim_name`; titles, descriptors, kunyas,
-    nicknames and alternatives are not the person's parts)."""
+def _victim_fields(raw: object) -> tuple[str | None, ...]:
+    """Full name in comparison form (the person's own parts), the four placed parts,
+    unplaced tokens (:func:`undercount.names.victims.parse_victim_name`; titles,
+    descriptors, kunyas, nicknames and alternatives are not the person's parts), and the
+    name's tokens (:func:`_name_tokens`)."""
     if not isinstance(raw, str) or not raw.strip():
-        return None, (None, None, None, None), None
-    v = parse_victim_name(raw)
-    return (" ".join(v.parts) or None), v.placed, v.unplaced_text()
+        return (None,) * 7
+    full, placed, unplaced = victim_name_fields(raw)
+    return (full, *placed, unplaced, _name_tokens(full, ()))
 
 
 def _foreign(home: str):
@@ -139,10 +140,6 @@ def _warn_foreign_scripts(
         )
 
 
-_arabic_full = _victim_full
-_latin_full = _victim_full
-
-
 @lru_cache(maxsize=200_000)
 def _token_key(part: str) -> str:
     return family_skeleton(part)
@@ -171,6 +168,27 @@ def _map_unique(values: pd.Series, func) -> pd.Series:
         table[i] = func(v)
     table[-1] = func(None)  # code -1 (missing) indexes the last slot
     return pd.Series(table[codes], dtype=object)
+
+
+def _map_unique_fields(values: pd.Series, func) -> list[np.ndarray]:
+    """:func:`_map_unique` for a ``func`` that returns a tuple: one object array per field.
+
+    Text columns are factorised as they are stored (Arrow strings hash without a Python
+    object per value); others as objects, so ``func`` sees the values it would see in
+    :func:`_map_unique`.
+    """
+    values = values.reset_index(drop=True)
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype(object)
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    rows = [func(v) for v in uniq]
+    rows.append(func(None))  # code -1 (missing) indexes the last slot
+    out = []
+    for field in zip(*rows, strict=True):
+        table = np.empty(len(rows), dtype=object)
+        table[:] = field
+        out.append(table[codes])
+    return out
 
 
 def _nones(n: int) -> pd.Series:
@@ -493,17 +511,20 @@ def standardise(
                 "lat": pd.Series([None] * n, dtype=object)}
     parts_ar = [pd.Series([None] * n, dtype=object) for _ in PARTS]
     parts_lat = [pd.Series([None] * n, dtype=object) for _ in PARTS]
-    for script, full_role, full_func, part_func, name_out, parts_out in (
-        ("ar", "name_ar", _arabic_full, _norm_part_ar, name_ar, parts_ar),
-        ("lat", "name_lat", _latin_full, _norm_part_lat, name_lat, parts_lat),
+    # name_tokens of each script's full name, where the name is the parsed full name.
+    name_tokens: dict[str, np.ndarray | None] = {"ar": None, "lat": None}
+    for script, full_role, part_func, name_out, parts_out in (
+        ("ar", "name_ar", _norm_part_ar, name_ar, parts_ar),
+        ("lat", "name_lat", _norm_part_lat, name_lat, parts_lat),
     ):
         full = col(full_role)
         if full is not None:
-            mapped = _map_unique(full, full_func)
-            name_out[:] = [m[0] for m in mapped]
-            unplaced[script][:] = [m[2] for m in mapped]
+            fields = _map_unique_fields(full, _victim_fields)
+            name_out[:] = fields[0]
             for k in range(4):
-                parts_out[k][:] = [m[1][k] for m in mapped]
+                parts_out[k][:] = fields[1 + k]
+            unplaced[script][:] = fields[5]
+            name_tokens[script] = fields[6]
         explicit = [col(f"{p}_{script}") for p in PARTS]
         if any(e is not None for e in explicit):
             for k, e in enumerate(explicit):
@@ -533,13 +554,18 @@ def standardise(
         chosen = parts_ar[k].where(has_ar, parts_lat[k])
         out[part] = chosen.astype(object)
     full = name_ar.where(has_ar, name_lat)
-    # Tokens of the full name, once per distinct name; a name with no own parts (a
+    # Tokens of the full name, once per distinct name (with the parse where the name is
+    # parsed: the tokens of the chosen script's name); a name with no own parts (a
     # descriptor such as "daughter of X Y") takes the parts it placed.
-    tokens = _map_unique(full, lambda f: _name_tokens(f, ()))
+    tokens_ar, tokens_lat = (
+        name_tokens[s] if name_tokens[s] is not None
+        else _map_unique(names, lambda f: _name_tokens(f, ())).to_numpy()
+        for s, names in (("ar", name_ar), ("lat", name_lat)))
+    tokens = np.where(has_ar, tokens_ar, tokens_lat)
     empty = np.flatnonzero(full.isna().to_numpy())
     for i in empty:
-        tokens.iloc[i] = _name_tokens(None, tuple(out[p].iloc[i] for p in PARTS))
-    out["name_tokens"] = tokens.to_numpy()
+        tokens[i] = _name_tokens(None, tuple(out[p].iloc[i] for p in PARTS))
+    out["name_tokens"] = tokens
     ua, ul = unplaced["ar"], unplaced["lat"]
     both = ua.notna().to_numpy() & ul.notna().to_numpy()
     merged = ua.where(ua.notna(), ul)

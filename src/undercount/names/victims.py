@@ -37,11 +37,20 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from undercount.names.arabic import clean_arabic, is_arabic, normalise_arabic_token, split_name
+from undercount.names.arabic import (
+    COMPOUND_PREFIXES,
+    COMPOUND_SUFFIXES,
+    clean_arabic,
+    is_arabic,
+    normalise_arabic_token,
+    split_name,
+)
 from undercount.names.keys import skeleton
-from undercount.names.latin import clean_latin, normalise_latin_token, split_latin_name
+from undercount.names.latin import clean_latin, normalise_latin_token, split_latin_words
 
-__all__ = ["UNPLACED_KINDS", "VictimName", "is_latin_title", "parse_victim_name"]
+__all__ = [
+    "UNPLACED_KINDS", "VictimName", "is_latin_title", "parse_victim_name", "victim_name_fields",
+]
 
 #: Kinds of unplaced tokens, in the order they are reported.
 UNPLACED_KINDS: tuple[str, ...] = ("title", "relative", "kunya", "nickname", "alternative")
@@ -202,10 +211,52 @@ def _asides(text: str) -> tuple[str, list[tuple[str, str]]]:
     return pieces[0], asides
 
 
-def _words(text: str, arabic: bool) -> list[str]:
+def _words_plain(text: str, arabic: bool) -> list[str]:
+    """The words of ``text`` in comparison form, cleaned as one string (the definition
+    :func:`_words` is tested against)."""
     if arabic:
         return _rejoin_letters([w for w in clean_arabic(text).split(" ") if w])
     return [w for w in clean_latin(text.replace(".", " ")).split(" ") if w]
+
+
+@lru_cache(maxsize=1 << 18)
+def _arabic_piece(piece: str) -> tuple[str, ...]:
+    """The words :func:`clean_arabic` makes of one whitespace-free piece of a name."""
+    return tuple(w for w in clean_arabic(piece).split(" ") if w)
+
+
+@lru_cache(maxsize=1 << 18)
+def _latin_piece(piece: str) -> tuple[str, ...]:
+    """The words :func:`clean_latin` makes of one whitespace-free piece of a name."""
+    return tuple(w for w in clean_latin(piece).split(" ") if w)
+
+
+_OPENING = re.compile(r"[\(\[\{]")
+
+
+def _words(text: str, arabic: bool) -> list[str]:
+    """:func:`_words_plain`, cleaned word by word with the words remembered.
+
+    Full names hardly repeat in a large list (1,018,363 distinct of 1,022,358 in the 1M
+    benchmark lists) but their words do, and cleaning the whole string cost about 3 us a
+    name. Both cleaners work character by character (normalisation, mapping, a run of
+    letters of another script, non-letters to spaces) and a whitespace character never
+    joins the text on either side of it, so the words of the whole are the words of its
+    whitespace-separated pieces. The one step that spans pieces is the removal of a
+    bracketed aside, so text with an opening bracket is cleaned whole; and text that is not
+    in NFKC form (which the callers give) is too, since normalising could make a bracket.
+    ``tests/names/test_word_cache.py`` compares the two on every name of the shipped and
+    real data sets and the simulated lists.
+    """
+    if _OPENING.search(text) is not None or not (
+        text.isascii() or unicodedata.is_normalized("NFKC", text)
+    ):
+        return _words_plain(text, arabic)
+    if not arabic:
+        return [w for p in text.replace(".", " ").split() for w in _latin_piece(p)]
+    words = [w for p in text.split() for w in _arabic_piece(p)]
+    # Only a one-letter word is joined to another: most names have none.
+    return _rejoin_letters(words) if words and min(map(len, words)) == 1 else words
 
 
 def _rejoin_letters(words: list[str]) -> list[str]:
@@ -255,16 +306,27 @@ def _rejoin_pairs(parts: list[str]) -> list[str]:
     return out
 
 
+_COMPOUND_WORDS = frozenset(COMPOUND_PREFIXES + COMPOUND_SUFFIXES)
+
+
 def _join(words: list[str], arabic: bool) -> list[str]:
-    """Words → name parts in comparison form (compounds joined)."""
+    """Words (of :func:`_words`) → name parts in comparison form (compounds joined)."""
     if not words:
         return []
     if arabic:
-        parts = [normalise_arabic_token(p) for p in split_name(" ".join(words), clean=False)]
+        if _COMPOUND_WORDS.isdisjoint(words):
+            # split_name makes every word a part of its own when none opens or closes a
+            # compound: the same parts without joining and splitting the text again.
+            parts = [normalise_arabic_token(w) for w in words]
+        else:
+            parts = [normalise_arabic_token(p)
+                     for p in split_name(" ".join(words), clean=False)]
         if len(parts) > 4:
             parts = _rejoin_pairs([p for p in parts if p])
     else:
-        parts = split_latin_name(" ".join(words))
+        # The words are clean_latin's output, which clean_latin leaves as it is: what
+        # split_latin_name(" ".join(words)) gives, without cleaning them again.
+        parts = split_latin_words(words)
     return [p for p in parts if p]
 
 
@@ -312,13 +374,38 @@ def parse_victim_name(raw: str) -> VictimName:
     >>> parse_victim_name("زوجة أحمد").parts
     ()
     """
+    own, placed, unplaced = _parse(raw)
+    return VictimName(own, *placed, unplaced)
+
+
+def victim_name_fields(
+    raw: object,
+) -> tuple[str | None, tuple[str | None, str | None, str | None, str | None], str | None]:
+    """What the standardiser keeps of :func:`parse_victim_name`: the person's own parts one
+    space apart, the placed parts (given, father, grandfather, family) and
+    :meth:`VictimName.unplaced_text`; None for what is empty. The same values, without
+    building a :class:`VictimName` for each of a million names."""
+    own, placed, unplaced = _parse(raw)
+    text = " ".join(f"{k}:{t}" for k, t in unplaced) if unplaced else None
+    return " ".join(own) or None, placed, text or None
+
+
+_NO_NAME: tuple[tuple[str, ...], tuple[None, None, None, None], tuple[tuple[str, str], ...]] = (
+    (), (None, None, None, None), ())
+
+
+def _parse(
+    raw: object,
+) -> tuple[tuple[str, ...], tuple[str | None, str | None, str | None, str | None],
+           tuple[tuple[str, str], ...]]:
+    """:func:`parse_victim_name` as (own parts, placed parts, unplaced tokens)."""
     if not isinstance(raw, str):
-        return VictimName()
+        return _NO_NAME
     # clean_arabic / clean_latin normalise Unicode themselves; NFKC here only where the
     # name is not plain ASCII (presentation forms, full-width punctuation).
     text = raw.strip() if raw.isascii() else unicodedata.normalize("NFKC", raw).strip()
     if not text:
-        return VictimName()
+        return _NO_NAME
     arabic = is_arabic(text)
     if _MARKERS.search(text) is None:
         # Fast path (most registry names): no asides, and no word that is a title,
@@ -327,27 +414,32 @@ def parse_victim_name(raw: str) -> VictimName:
             words = _words(text, arabic)
             plain = _SPECIAL_AR.isdisjoint(words)
         else:
-            # split_latin_name cleans the text itself; a rough split finds the special words
-            # (the markers excluded above are the only punctuation that could hide one).
+            # A rough split finds the special words (the markers excluded above are the
+            # only punctuation that could hide one).
             words = text.lower().replace(".", " ").split()
             plain = _SPECIAL_LAT.isdisjoint(words)
+        if not arabic:
+            # split_latin_name(text) is split_latin_words of clean_latin's words of text,
+            # which are _words(text): clean_latin makes "." a space as _words does first.
+            words = _words(text, arabic)
         if plain:
-            own = (_join(words, arabic) if arabic
-                   else [p for p in split_latin_name(text) if p])
-            g, f, gf, fam = _assign(own)
-            return VictimName(parts=tuple(own), given=g, father=f, grandfather=gf, family=fam)
-    head, asides = _asides(text)
-    unplaced: list[tuple[str, str]] = []
-    for kind, aside in asides:
-        aside_ar = is_arabic(aside)
-        aside_words = _words(aside, aside_ar)
-        tok = _token(aside_words, aside_ar)
-        if tok:
-            heads = (_UMM_AR | _ABU_AR) if aside_ar else (_UMM_LAT | _ABU_LAT)
-            if len(aside_words) >= 2 and aside_words[0] in heads:
-                kind = "kunya"  # "(Abu Yasser)", "`Umm Zaki`"
-            unplaced.append((kind, tok))
-    words = _words(head, arabic)
+            own = _join(words, arabic) if arabic else [p for p in split_latin_words(words) if p]
+            return tuple(own), _assign(own), ()
+        # Without markers _asides leaves the text whole and finds none: the words are these.
+        unplaced: list[tuple[str, str]] = []
+    else:
+        head, asides = _asides(text)
+        unplaced = []
+        for kind, aside in asides:
+            aside_ar = is_arabic(aside)
+            aside_words = _words(aside, aside_ar)
+            tok = _token(aside_words, aside_ar)
+            if tok:
+                heads = (_UMM_AR | _ABU_AR) if aside_ar else (_UMM_LAT | _ABU_LAT)
+                if len(aside_words) >= 2 and aside_words[0] in heads:
+                    kind = "kunya"  # "(Abu Yasser)", "`Umm Zaki`"
+                unplaced.append((kind, tok))
+        words = _words(head, arabic)
     titles = _TITLES_AR if arabic else _TITLES_LAT
     sheikh = _SHEIKH_AR if arabic else _SHEIKH_LAT
     child_of = _CHILD_OF_AR if arabic else _CHILD_OF_LAT
@@ -407,13 +499,8 @@ def parse_victim_name(raw: str) -> VictimName:
         placed = (None, None, None, own[0]) if leading_kunya and len(own) == 1 else _assign(own)
     else:
         placed = (None, father, grandfather, family)
-    kinds = {k: n for n, k in enumerate(UNPLACED_KINDS)}
-    unplaced.sort(key=lambda kt: kinds[kt[0]])
-    return VictimName(
-        parts=tuple(own),
-        given=placed[0],
-        father=placed[1],
-        grandfather=placed[2],
-        family=placed[3],
-        unplaced=tuple(unplaced),
-    )
+    unplaced.sort(key=lambda kt: _KIND_ORDER[kt[0]])
+    return tuple(own), placed, tuple(unplaced)
+
+
+_KIND_ORDER = {k: n for n, k in enumerate(UNPLACED_KINDS)}
