@@ -33,6 +33,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from undercount.errors import InputError
 
@@ -130,8 +131,12 @@ class ParsedDates:
 
     def iso(self) -> pd.Series:
         """ISO ``YYYY-MM-DD`` strings (object dtype), None where missing."""
-        out = self.dates.dt.strftime("%Y-%m-%d").astype(object)
-        return out.where(self.dates.notna(), None)
+        # Written once per distinct date (a list of a million has tens of thousands).
+        codes, uniq = pd.factorize(self.dates)
+        text = np.empty(len(uniq) + 1, dtype=object)
+        text[:-1] = pd.Series(uniq).dt.strftime("%Y-%m-%d").astype(object).to_numpy()
+        text[-1] = None  # NaT: code -1
+        return pd.Series(text[codes], dtype=object)
 
 
 def _is_blank(values: pd.Series) -> np.ndarray:
@@ -153,6 +158,42 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
     Arabic-Indic digits are accepted.
     """
     values = pd.Series(values).reset_index(drop=True)
+    if not _text_only(values):
+        return _parsed(*_parse_each(values, dayfirst))
+    # Each value is read on its own, so a column of text is read once per distinct value
+    # (a million dates of death hold a few hundred): the values' results, then every
+    # missing value's (code -1, the last slot).
+    codes, uniq = pd.factorize(values)
+    fields = _parse_each(pd.Series([*uniq, None], dtype=object), dayfirst)
+    return _parsed(*(f[codes] for f in fields))
+
+
+def _text_only(values: pd.Series) -> bool:
+    """Whether every value is text or missing (pd.factorize then groups only equal text)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return True
+    return values.dtype == object and infer_dtype(values, skipna=True) in ("string", "empty")
+
+
+def _parsed(
+    dates: np.ndarray, precision: np.ndarray, bad: np.ndarray, day_only: np.ndarray,
+    month_only: np.ndarray, ambiguous: np.ndarray,
+) -> ParsedDates:
+    dates_s = pd.Series(dates, dtype="datetime64[s]")
+    day = precision == "day"
+    month = dates_s.dt.month.to_numpy()
+    dom = dates_s.dt.day.to_numpy()
+    jan01 = day & (month == 1) & (dom == 1)
+    day01 = day & (dom == 1)
+    heaped = jan01 | (precision == "year")
+    return ParsedDates(dates_s, pd.Series(precision, dtype=object), bad, jan01, day01, heaped,
+                       ambiguous, (int(day_only.sum()), int(month_only.sum())))
+
+
+def _parse_each(values: pd.Series, dayfirst: bool) -> tuple[np.ndarray, ...]:
+    """Per value: the date (datetime64[s]), its precision, whether it is bad, whether only
+    day-first / only month-first reads it, and whether either order does
+    (:func:`date_order_evidence`)."""
     n = len(values)
     # Second resolution: historical records reach back before 1677, the limit of ns.
     dates = pd.Series(pd.NaT, index=range(n), dtype="datetime64[s]")
@@ -191,16 +232,9 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = True) -> ParsedDates:
         dates[before_year_1] = pd.NaT
     bad = ~blank & dates.isna().to_numpy()
     precision[bad] = None
-    day = (precision == "day").to_numpy()
-    month = dates.dt.month.to_numpy()
-    dom = dates.dt.day.to_numpy()
-    jan01 = day & (month == 1) & (dom == 1)
-    day01 = day & (dom == 1)
-    heaped = jan01 | (precision == "year").to_numpy()
-    ambiguous, day_only, month_only = date_order_evidence(values)
+    ambiguous, day_only, month_only = _order_flags(values)
     ambiguous &= ~bad
-    return ParsedDates(dates, precision, bad, jan01, day01, heaped, ambiguous,
-                       (day_only, month_only))
+    return (dates.to_numpy(), precision.to_numpy(), bad, day_only, month_only, ambiguous)
 
 
 def date_order_evidence(values: pd.Series) -> tuple[np.ndarray, int, int]:
@@ -213,6 +247,13 @@ def date_order_evidence(values: pd.Series) -> tuple[np.ndarray, int, int]:
     month-first reads them). A column with ambiguous values and no evidence either way, or
     evidence against the order used, needs its order set by hand.
     """
+    ambiguous, day_only, month_only = _order_flags(values)
+    return ambiguous, int(day_only.sum()), int(month_only.sum())
+
+
+def _order_flags(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per value of :func:`date_order_evidence`: ambiguous, only day-first, only
+    month-first."""
     obj = pd.Series(values).reset_index(drop=True).astype(object)
     # Only strings that start with one or two digits and a separator can be d/m/y or m/d/y
     # (ISO dates, the common case, are skipped at once).
@@ -230,8 +271,12 @@ def date_order_evidence(values: pd.Series) -> tuple[np.ndarray, int, int]:
         a_day = (a > 12) & (a <= 31)
         b_day = (b > 12) & (b <= 31)
     ambiguous = np.zeros(len(obj), dtype=bool)
+    day_only = np.zeros(len(obj), dtype=bool)
+    month_only = np.zeros(len(obj), dtype=bool)
     ambiguous[is_str] = a_month & b_month & (a != b)
-    return ambiguous, int((a_day & b_month).sum()), int((a_month & b_day).sum())
+    day_only[is_str] = a_day & b_month
+    month_only[is_str] = a_month & b_day
+    return ambiguous, day_only, month_only
 
 
 def parse_date(value: object, *, dayfirst: bool = True) -> tuple[dt.date, Precision] | None:

@@ -97,8 +97,14 @@ def _victim_fields(raw: object) -> tuple[str | None, ...]:
     name's tokens (:func:`_name_tokens`)."""
     if not isinstance(raw, str) or not raw.strip():
         return (None,) * 7
-    full, placed, unplaced = victim_name_fields(raw)
-    return (full, *placed, unplaced, _name_tokens(full, ()))
+    fields = victim_name_fields(raw)
+    full = fields[0]
+    if full is None:
+        return (*fields, None)
+    # _name_tokens(full, ()), for the million names of a large list.
+    keys = set(map(_token_key, full.split(" ")))
+    keys.discard("")
+    return (*fields, " ".join(sorted(keys)) or None)
 
 
 def _foreign(home: str):
@@ -107,6 +113,18 @@ def _foreign(home: str):
             return frozenset()
         return frozenset(foreign_scripts(raw, home))
     return scripts
+
+
+#: Text with a character that is neither ASCII nor in the home script's blocks (for Arabic
+#: also an ASCII letter): the only text in which :func:`foreign_scripts` can find a letter
+#: of another script (ASCII text is Latin; Arabic's blocks are those of
+#: :func:`undercount.names.scripts.script_of`). Code-point ranges only, which Python's and
+#: Arrow's regular expressions read alike.
+_MAYBE_FOREIGN = {
+    "Latin": "[^\\x00-\\x7f]",
+    "Arabic": ("[^\\x00-\\x40\\x5b-\\x60\\x7b-\\x7f\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff"
+               "\ufb50-\ufdff\ufe70-\ufeff]"),
+}
 
 
 def _warn_foreign_scripts(
@@ -122,12 +140,20 @@ def _warn_foreign_scripts(
         if role not in columns:
             continue
         home = "Arabic" if role.endswith("_ar") else "Latin"
-        values = data[columns[role]]
-        found = _map_unique(values, _foreign(home))
-        hit = np.flatnonzero(found.map(bool).to_numpy(dtype=bool))
+        values = data[columns[role]].reset_index(drop=True)
+        # Only a value with a character outside the home script's blocks and ASCII can hold
+        # a letter of another script: the rest are found for the whole column at once.
+        try:
+            maybe = values.str.contains(_MAYBE_FOREIGN[home], na=False).to_numpy(dtype=bool)
+        except AttributeError:  # not a column of text (all missing): every value is read
+            maybe = np.ones(len(values), dtype=bool)
+        found = _map_unique(values[maybe], _foreign(home)).to_numpy()
+        has = np.zeros(len(values), dtype=bool)
+        has[np.flatnonzero(maybe)[found.astype(bool)]] = True
+        hit = np.flatnonzero(has)
         if not len(hit):
             continue
-        scripts = sorted(set().union(*found.iloc[hit]))
+        scripts = sorted(set().union(*found[found.astype(bool)]))
         what = ("kept as name parts of their own in Latin letters" if home == "Arabic"
                 else "transliterated to Latin letters")
         shown = ", ".join(f"row {rows[i]} {values.iloc[i]!r}" for i in hit[:3])
@@ -181,7 +207,8 @@ def _map_unique_fields(values: pd.Series, func) -> list[np.ndarray]:
     if not isinstance(values.dtype, pd.StringDtype):
         values = values.astype(object)
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
-    rows = [func(v) for v in uniq]
+    # One conversion of the distinct values to Python objects (not one per value).
+    rows = [func(v) for v in np.asarray(uniq, dtype=object)]
     rows.append(func(None))  # code -1 (missing) indexes the last slot
     out = []
     for field in zip(*rows, strict=True):

@@ -36,8 +36,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 from undercount.names.arabic import (
+    _ARABIC_CHAR,
     COMPOUND_PREFIXES,
     COMPOUND_SUFFIXES,
     clean_arabic,
@@ -253,8 +255,8 @@ def _words(text: str, arabic: bool) -> list[str]:
     ):
         return _words_plain(text, arabic)
     if not arabic:
-        return [w for p in text.replace(".", " ").split() for w in _latin_piece(p)]
-    words = [w for p in text.split() for w in _arabic_piece(p)]
+        return list(chain.from_iterable(map(_latin_piece, text.replace(".", " ").split())))
+    words = list(chain.from_iterable(map(_arabic_piece, text.split())))
     # Only a one-letter word is joined to another: most names have none.
     return _rejoin_letters(words) if words and min(map(len, words)) == 1 else words
 
@@ -317,7 +319,7 @@ def _join(words: list[str], arabic: bool) -> list[str]:
         if _COMPOUND_WORDS.isdisjoint(words):
             # split_name makes every word a part of its own when none opens or closes a
             # compound: the same parts without joining and splitting the text again.
-            parts = [normalise_arabic_token(w) for w in words]
+            parts = list(map(normalise_arabic_token, words))
         else:
             parts = [normalise_arabic_token(p)
                      for p in split_name(" ".join(words), clean=False)]
@@ -327,7 +329,7 @@ def _join(words: list[str], arabic: bool) -> list[str]:
         # The words are clean_latin's output, which clean_latin leaves as it is: what
         # split_latin_name(" ".join(words)) gives, without cleaning them again.
         parts = split_latin_words(words)
-    return [p for p in parts if p]
+    return list(filter(None, parts))
 
 
 def _token(words: list[str], arabic: bool) -> str:
@@ -378,16 +380,14 @@ def parse_victim_name(raw: str) -> VictimName:
     return VictimName(own, *placed, unplaced)
 
 
-def victim_name_fields(
-    raw: object,
-) -> tuple[str | None, tuple[str | None, str | None, str | None, str | None], str | None]:
+def victim_name_fields(raw: object) -> tuple[str | None, ...]:
     """What the standardiser keeps of :func:`parse_victim_name`: the person's own parts one
     space apart, the placed parts (given, father, grandfather, family) and
-    :meth:`VictimName.unplaced_text`; None for what is empty. The same values, without
-    building a :class:`VictimName` for each of a million names."""
+    :meth:`VictimName.unplaced_text`, six values, None for what is empty. The same values,
+    without building a :class:`VictimName` for each of a million names."""
     own, placed, unplaced = _parse(raw)
-    text = " ".join(f"{k}:{t}" for k, t in unplaced) if unplaced else None
-    return " ".join(own) or None, placed, text or None
+    text = " ".join([f"{k}:{t}" for k, t in unplaced]) or None if unplaced else None
+    return (" ".join(own) or None, *placed, text)
 
 
 _NO_NAME: tuple[tuple[str, ...], tuple[None, None, None, None], tuple[tuple[str, str], ...]] = (
@@ -406,7 +406,7 @@ def _parse(
     text = raw.strip() if raw.isascii() else unicodedata.normalize("NFKC", raw).strip()
     if not text:
         return _NO_NAME
-    arabic = is_arabic(text)
+    arabic = _ARABIC_CHAR.search(text) is not None  # is_arabic(text)
     if _MARKERS.search(text) is None:
         # Fast path (most registry names): no asides, and no word that is a title,
         # descriptor or kunya head.
