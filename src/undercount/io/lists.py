@@ -101,6 +101,57 @@ def _warn_other_sheets(spec: ListSource) -> None:
         )
 
 
+#: Text that the C parser's options change (quotes, a space or tab that skipinitialspace
+#: skips, a carriage return, a byte-order mark, a NUL), which only the C parser reads.
+#: Searched one by one in the UTF-8 bytes (a few ms each for a million records; in the
+#: decoded text, or with one regular expression, the search costs most of a second).
+_NOT_PLAIN = (b'"', b"\r", b"\x00", "\ufeff".encode(), b", ", b",\t", b"\n ", b"\n\t")
+
+
+def _read_csv(spec: ListSource) -> pd.DataFrame:
+    """A list's CSV file as pandas' C parser reads it (strings, only empty fields missing,
+    spaces after a comma skipped), with Arrow's parser where that is the same frame.
+
+    Arrow's parser reads a million records in about a tenth of the C parser's 2 s. It is
+    used only for plain files: no quotes, no space or tab after a comma or at the start of
+    a line, no carriage return, byte-order mark or NUL, a header of distinct non-empty
+    names that holds every column the list needs. Anything else, and any file Arrow cannot
+    read (a row with more or fewer fields), goes to the C parser, whose frames and error
+    messages are the ones the project has always had.
+    """
+    text = read_text(spec.file, spec.encoding)
+    wanted = set(spec.source_columns)
+    header = text[: text.find("\n")].split(",") if "\n" in text else []
+    plain = (
+        header and all(header) and len(set(header)) == len(header)
+        and wanted <= set(header) and not text.startswith((" ", "\t"))
+    )
+    try:
+        data = text.encode("utf-8") if plain else b""
+    except UnicodeEncodeError:  # a lone surrogate: the C parser reads the text as it is
+        plain = False
+    if plain and not any(mark in data for mark in _NOT_PLAIN):
+        try:
+            return pd.read_csv(
+                io.BytesIO(data),
+                engine="pyarrow",
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                usecols=[c for c in header if c in wanted],
+            )
+        except Exception:  # the C parser below reads it or says what is wrong
+            pass
+    return pd.read_csv(
+        io.StringIO(text),
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        skipinitialspace=True,
+        usecols=lambda c: c in wanted,
+    )
+
+
 def read_list(spec: ListSource):
     """Read one list's needed columns as strings; check its record ids.
 
@@ -114,14 +165,7 @@ def read_list(spec: ListSource):
     """
     try:
         if spec.format == "csv":
-            frame = pd.read_csv(
-                io.StringIO(read_text(spec.file, spec.encoding)),
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                skipinitialspace=True,
-                usecols=lambda c: c in set(spec.source_columns),
-            )
+            frame = _read_csv(spec)
         elif spec.format == "parquet":
             frame = pd.read_parquet(spec.file, columns=spec.source_columns)
         else:
