@@ -247,13 +247,17 @@ def spark_session(
         ) from exc
 
 
-def register_frame(db_api, frame: pd.DataFrame, name: str):
-    """Register a pandas frame under ``name`` with the backend, keeping nulls as nulls.
+def register_frame(db_api, frame: pd.DataFrame | pa.Table, name: str):
+    """Register a pandas frame (or an Arrow table) under ``name`` with the backend, keeping
+    nulls as nulls.
 
     Through Arrow, NaN becomes SQL NULL on both engines (Spark would otherwise keep a float
     NaN, which compares unequal and breaks null levels).
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if isinstance(frame, pa.Table):
+        table = frame
+    else:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
     if type(db_api).__name__ == "SparkAPI":
         sdf = db_api.spark.createDataFrame(table)
         return db_api.register(sdf, dataset_display_name=name)

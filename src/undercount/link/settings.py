@@ -317,8 +317,14 @@ class LinkSettings:
         explicit ``pair_budget``, 2.5 times it in all), taken in order; a rule over the
         budget is left out, so large lists cost no more than before.
         """
-        share = {c: float(records[c].notna().mean()) for c in records.columns}
-        avail = {c for c, s in share.items() if s >= min_share}
+        counts = _Counts(records)
+        # The columns of the partial and postcode rules are factorised for their pair counts
+        # anyway: their shares come from the codes (a notna over a million strings costs
+        # as much as a low-cardinality factorize).
+        counts.coded.update(
+            c for r in (*POSTCODE_BLOCKING, *PARTIAL_BLOCKING_FOUR_PART) for c in r)
+        share = counts.shares
+        avail = counts.available(min_share)
         comparisons = tuple(
             name for name in COMPARISONS
             if name not in (*OPTIONAL_COMPARISONS, "place_postcode")
@@ -336,7 +342,7 @@ class LinkSettings:
             budget = PAIR_BUDGET if pair_budget is None else pair_budget
             left = PAIR_BUDGET_TOTAL if pair_budget is None else 2.5 * pair_budget
             for r in POSTCODE_BLOCKING:
-                if all(c in avail for c in r) and (pairs := rule_pairs(records, r)) <= min(
+                if all(c in avail for c in r) and (pairs := counts.pairs(r)) <= min(
                         budget, left):
                     rules += (r,)
                     left -= pairs
@@ -345,7 +351,7 @@ class LinkSettings:
             for r in partial:
                 if r in rules or not all(c in avail for c in r):
                     continue
-                pairs = rule_pairs(records, r)
+                pairs = counts.pairs(r)
                 if pairs <= min(budget, left):
                     rules += (r,)
                     left -= pairs
@@ -360,8 +366,8 @@ class LinkSettings:
                 em = rules[:2]
         else:
             em = _checked(em_blocking_rules, avail, share, "em_blocking_rules")
-        pairs, differ = sex_conflicts(records)
-        if "cannot_link" not in options and not sex_reliable(records):
+        pairs, differ = sex_conflicts(records, counts)
+        if "cannot_link" not in options and not _sex_reliable(pairs, differ):
             options["cannot_link"] = tuple(
                 c for c in cls.__dataclass_fields__["cannot_link"].default if c != "sex"
             )
@@ -373,7 +379,7 @@ class LinkSettings:
         if not rules:
             raise ConfigError(
                 "no blocking rule can be used: the lists lack the columns of every default "
-                f"rule (available columns: {sorted(avail)})"
+                f"rule (available columns: {sorted(c for c in records.columns if c in avail)})"
             )
         return cls(
             link_type="link_and_dedupe" if n_lists > 1 else "dedupe_only",
@@ -392,18 +398,22 @@ SEX_CONFLICT_MAX = 0.02
 SEX_CONFLICT_MIN_PAIRS = 50
 
 
-def sex_conflicts(records: pd.DataFrame) -> tuple[int, int]:
+def sex_conflicts(records: pd.DataFrame, counts: _Counts | None = None) -> tuple[int, int]:
     """Pairs of records with the same ``name_key`` and date of birth (not heaped) and a
     recorded sex on both, and how many of them record different sexes (exact, from
-    counts)."""
+    counts). ``counts``: the records' :class:`_Counts`, to reuse its codes."""
     cols = ("name_key", "dob", "sex")
     if any(c not in records.columns for c in cols):
         return 0, 0
-    sub = records[list(cols)].dropna()
+    counts = counts if counts is not None else _Counts(records)
+    rows = counts.present(cols)
     if "dob_heaped" in records.columns:
-        sub = sub[~records.loc[sub.index, "dob_heaped"].fillna(False).astype(bool)]
-    pairs = rule_pairs(sub, ("name_key", "dob"))
-    same = rule_pairs(sub, cols)
+        heaped = records["dob_heaped"].fillna(False).astype(bool).to_numpy()
+        rows &= ~heaped
+    # Only the rows with all three: factorised on their own (a third of a million records
+    # have no date of birth; name_key and dob are nearly unique, the costly columns).
+    pairs = counts.pairs(("name_key", "dob"), rows=rows)
+    same = counts.pairs(cols, rows=rows)
     return pairs, pairs - same
 
 
@@ -417,19 +427,124 @@ def sex_reliable(records: pd.DataFrame) -> bool:
     recall 0.594 against 0.633 without it). Sex stays a comparison either way. Too few
     pairs to tell: reliable (the cannot-link is kept).
     """
-    pairs, differ = sex_conflicts(records)
+    return _sex_reliable(*sex_conflicts(records))
+
+
+def _sex_reliable(pairs: int, differ: int) -> bool:
     return pairs < SEX_CONFLICT_MIN_PAIRS or differ <= SEX_CONFLICT_MAX * pairs
 
 
 def rule_pairs(records: pd.DataFrame, rule: Sequence[str]) -> int:
     """Record pairs a blocking rule generates: :math:`\\sum_k \\binom{n_k}{2}` over the
     distinct non-missing values :math:`k` of the rule's columns (exact, from counts)."""
-    cols = list(rule)
-    sub = records[cols].dropna()
-    if sub.empty:
-        return 0
-    counts = sub.value_counts(sort=False).to_numpy(dtype=np.int64)
-    return int((counts * (counts - 1) // 2).sum())
+    return _Counts(records).pairs(rule)
+
+
+class _Counts:
+    """Non-missing shares and rule pair counts of ``records``, each column factorised once.
+
+    :meth:`LinkSettings.for_records` needs the share of ~15 columns and the pairs of up to
+    ten rules and sex conflicts; on a million records pandas' ``notna().mean()`` of every
+    column, ``value_counts`` of each rule's columns and :func:`sex_conflicts` twice took
+    2.7 s. Integer codes (``pd.factorize``, shared between rules) combined into one key per
+    row and counted with ``bincount`` give the same counts.
+    """
+
+    def __init__(self, records: pd.DataFrame) -> None:
+        self.records = records
+        self.n = len(records)
+        self._codes: dict[str, tuple[np.ndarray, int]] = {}
+        #: Columns whose share is taken from their codes (factorised when first asked).
+        self.coded: set[str] = set()
+        self.shares = _Shares(self)
+
+    def codes(self, col: str, rows: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+        """Codes of ``col`` (-1 where missing) and how many distinct values; of ``rows``
+        only when given (and then not kept)."""
+        if rows is None and col in self._codes:
+            return self._codes[col]
+        if rows is not None and col in self._codes:
+            codes, k = self._codes[col]
+            return codes[rows], k
+        values = self.records[col]
+        if rows is not None:
+            values = values[rows]
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        out = (codes.astype(np.int64, copy=False), len(uniques))
+        if rows is None:
+            self._codes[col] = out
+        return out
+
+    def present(self, cols: Sequence[str]) -> np.ndarray:
+        """Rows with a value in every column of ``cols``."""
+        rows = np.ones(self.n, dtype=bool)
+        for col in cols:
+            if col in self._codes:
+                rows &= self._codes[col][0] >= 0
+            else:
+                rows &= self.records[col].notna().to_numpy()
+        return rows
+
+    def share(self, col: str) -> float:
+        """``float(records[col].notna().mean())``."""
+        if col in self.coded:
+            self.codes(col)
+        if col in self._codes:
+            nonnull = int(np.count_nonzero(self._codes[col][0] >= 0))
+        else:
+            nonnull = int(self.records[col].notna().sum())
+        return nonnull / self.n if self.n else float("nan")
+
+    def available(self, min_share: float) -> _Available:
+        return _Available(self, min_share)
+
+    def pairs(self, cols: Sequence[str], rows: np.ndarray | None = None) -> int:
+        """:func:`rule_pairs` of the rule ``cols`` (among ``rows`` only, when given)."""
+        cols = list(cols)
+        if not cols:
+            return 0
+        parts = [self.codes(c, rows) for c in cols]
+        keep = np.logical_and.reduce([codes >= 0 for codes, _ in parts])
+        key = parts[0][0][keep]
+        size = parts[0][1]
+        for codes, k in parts[1:]:
+            if size * k >= 2**62:  # renumber the distinct keys so far: no overflow
+                key, uniques = pd.factorize(key)
+                size = len(uniques)
+            key = key * k + codes[keep]
+            size *= k
+        if key.size == 0:
+            return 0
+        if size > 4 * key.size:
+            key = pd.factorize(key)[0]
+        sizes = np.bincount(key).astype(np.int64)
+        return int((sizes * (sizes - 1) // 2).sum())
+
+
+class _Shares:
+    """``{column: share non-missing}`` of the records' columns, computed when asked."""
+
+    def __init__(self, counts: _Counts) -> None:
+        self._counts = counts
+        self._done: dict[str, float] = {}
+
+    def get(self, col: str, default: float = 0.0) -> float:
+        if col not in self._counts.records.columns:
+            return default
+        if col not in self._done:
+            self._done[col] = self._counts.share(col)
+        return self._done[col]
+
+
+class _Available:
+    """The columns with at least ``min_share`` of the records non-missing (``in`` only)."""
+
+    def __init__(self, counts: _Counts, min_share: float) -> None:
+        self._counts = counts
+        self._min = min_share
+
+    def __contains__(self, col: object) -> bool:
+        return isinstance(col, str) and self._counts.shares.get(col, float("nan")) >= self._min
 
 
 def _checked(rules, avail, share, key):

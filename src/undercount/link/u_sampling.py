@@ -69,6 +69,7 @@ def estimate_u_values(linker, max_pairs: float, seed: int | None = None) -> None
     ``linker.training.estimate_u_using_random_sampling(max_pairs, seed)`` does (module
     docstring), counting all comparisons in one pass."""
     from splink.internals.blocking import _sql_gen_where_condition
+    from splink.internals.chunking import _chunk_assignment_sql
     from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
     from splink.internals.estimate_u import _MUCountsAccumulator, _rows_needed_for_n_pairs
     from splink.internals.expectation_maximisation import (
@@ -113,13 +114,38 @@ def estimate_u_values(linker, max_pairs: float, seed: int | None = None) -> None
     sample = db_api.sql_pipeline_to_splink_dataframe(pipeline)
     id_l = _composite_unique_id_from_nodes_sql(uid_cols, "l")
     id_r = _composite_unique_id_from_nodes_sql(uid_cols, "r")
+    spark = dialect.sql_dialect_str == "spark"
+    keyed = None
+    if not spark:
+        # Splink's pair condition (composite id of l < that of r) and its chunk of a right
+        # record (a hash of the composite id), each computed once per sampled record instead
+        # of once per pair of the nested-loop join: the same pairs in the same chunks, from
+        # integer comparisons (1.31 instead of 1.45 CPU-s a chunk at a million records).
+        keyed = f"{sample.physical_name}_keyed"
+        chunks = " ".join(
+            f"when 1=1 {_chunk_assignment_sql(uid_cols, k, NUM_CHUNKS, 'l', dialect)} then {k}"
+            for k in range(1, NUM_CHUNKS + 1))
+        probe_of = NUM_CHUNKS * PROBE_MULTIPLIER
+        probe = _chunk_assignment_sql(uid_cols, 1, probe_of, "l", dialect)
+        keyed_sql = (
+            f"create table {keyed} as select *, "
+            f"dense_rank() over (order by {id_l}) as __uc_rank, "
+            f"case {chunks} end as __uc_chunk, (1=1 {probe}) as __uc_probe "
+            f"from {sample.physical_name} as l")
 
     def counts_sqls(comparisons: list, chunk: tuple[int, int]) -> list[tuple[str, str]]:
         """Pairs of the sample in Splink's chunk ``chunk`` (of the right records), counted
         by the levels of ``comparisons`` (the SQL of Splink's estimate_u, all at once): the
         statements and their table names, in order."""
-        where = _sql_gen_where_condition(settings._link_type, uid_cols, right_chunk=chunk,
-                                         sql_dialect=dialect)
+        if keyed is None:
+            where = _sql_gen_where_condition(settings._link_type, uid_cols, right_chunk=chunk,
+                                             sql_dialect=dialect)
+        elif chunk == (1, NUM_CHUNKS * PROBE_MULTIPLIER):
+            where = "where l.__uc_rank < r.__uc_rank and r.__uc_probe"
+        else:
+            if chunk[1] != NUM_CHUNKS:
+                raise ValueError(f"internal: no precomputed chunks of {chunk[1]}")
+            where = f"where l.__uc_rank < r.__uc_rank and r.__uc_chunk = {chunk[0]}"
         blocking_cols: list[str] = []
         for uid in uid_cols:
             blocking_cols.extend(uid.l_r_names_as_l_r)
@@ -146,8 +172,7 @@ def estimate_u_values(linker, max_pairs: float, seed: int | None = None) -> None
         return (f"with __splink__blocked_id_pairs as ({blocked}), "
                 f"__splink__df_comparison_vectors as ({vectors}) {grouped}")
 
-    sample_name = sample.physical_name
-    spark = dialect.sql_dialect_str == "spark"
+    sample_name = keyed or sample.physical_name
     if spark:
         # The sample is a few thousand records, in as many partitions as the input tables
         # had: spread it evenly over the executors' cores, so each chunk's pairs (a nested
@@ -170,6 +195,8 @@ def estimate_u_values(linker, max_pairs: float, seed: int | None = None) -> None
     comparisons = list(settings.comparisons)
     accumulators = {id(c): _MUCountsAccumulator(c) for c in comparisons}
     try:
+        if keyed is not None:  # a table, not a temporary one: the chunks run on cursors
+            db_api.duckdb_con.execute(keyed_sql)
         # Splink's probe: chunk 1 of 100 for every comparison; a comparison whose levels all
         # reach the minimum count there keeps these counts.
         probe = run([(comparisons, (1, NUM_CHUNKS * PROBE_MULTIPLIER))])[0]
@@ -201,6 +228,8 @@ def estimate_u_values(linker, max_pairs: float, seed: int | None = None) -> None
     finally:
         if spark:
             db_api.spark.catalog.dropTempView(sample_name)
+        if keyed is not None:
+            db_api.duckdb_con.execute(f"drop table if exists {keyed}")
         sample.drop_table_from_database_and_remove_from_cache()
 
     for i, comparison in enumerate(settings.comparisons):
