@@ -189,6 +189,43 @@ def _bound_sql(comparison) -> tuple[str, str]:
     return case, " + ".join(f"({t})" for t in terms)
 
 
+_THEN = re.compile(r"\s*WHEN\s+\S+\s*=\s*-?\d+\s+THEN\s+(.*)", re.DOTALL)
+
+
+def _weight_bound_sql(comparison) -> str:
+    """One CASE giving the bound of :func:`_bound_sql` (the level's match weight plus its
+    term-frequency adjustment) straight from the levels' conditions.
+
+    :func:`_bound_sql` computes the comparison level first, then looks its weight up in a
+    second CASE; at a million simulated records that lookup, over 3.5e7 pairs, was as
+    costly as the levels themselves. The sums differ from :func:`_bound_sql`'s only in
+    rounding, which ``_MARGIN`` allows for."""
+    levels = list(comparison.comparison_levels)
+    gamma = comparison._gamma_column_name
+    cut = next((i for i, lv in enumerate(levels)
+                if not lv._is_else_level and _COSTLY.search(lv.sql_condition)), len(levels))
+    rest = levels[cut:]
+    if any(lv._has_tf_adjustments and not lv._is_else_level for lv in rest):
+        cut, rest = len(levels), []
+
+    def then(sql: str) -> str:
+        match = _THEN.fullmatch(sql)
+        if match is None:  # Splink writes "WHEN <gamma> = <level> THEN <weight>"
+            raise ValueError(f"unexpected weight SQL from Splink: {sql!r}")
+        return match.group(1).strip()
+
+    whens = []
+    for lv in levels[:cut]:
+        weight = f"({then(lv._match_weight_sql(gamma))})"
+        if comparison._has_tf_adjustments:
+            weight += f" + ({then(lv._tf_adjustment_sql(gamma, levels))})"
+        whens.append(f"ELSE {weight}" if lv._is_else_level
+                     else f"WHEN {lv.sql_condition} THEN {weight}")
+    if rest:
+        whens.append(f"ELSE cast({max(float(lv._match_weight) for lv in rest)!r} as float8)")
+    return "CASE " + "\n".join(whens) + " END"
+
+
 def _predict_prefiltered(linker, threshold: float) -> Any:
     """``linker.inference.predict(threshold)`` on the blocked pairs whose bound (module
     docstring) reaches the threshold: the same SQL as Splink's, on fewer pairs."""
@@ -209,7 +246,7 @@ def _predict_prefiltered(linker, threshold: float) -> Any:
     else:
         blocked, cached = linker.inference._get_or_compute_blocked_pairs_for_predict_chunk(
             left_chunk=(1, 1), right_chunk=(1, 1))
-    bounded = None
+    bounded = coded = None
     try:
         cases, bounds = zip(*(_bound_sql(c) for c in settings.comparisons), strict=True)
         tf_cols: list[str] = []
@@ -234,35 +271,66 @@ def _predict_prefiltered(linker, threshold: float) -> Any:
             ))
             return pipeline
 
-        computed = [*cases, *dict.fromkeys(tf_cols), "join_key_l", "join_key_r", "match_key"]
         if fused:
+            # The records once, with their ranks and the integer codes the blocking join
+            # and the bound compare (_Recoder); a pair carries its records' ranks.
+            recoder = _Recoder(_record_types(linker))
+            weights = [recoder(_weight_bound_sql(c), qualified=False)
+                       for c in settings.comparisons]
+            rules = [recoder(br.blocking_rule_sql, qualified=True)
+                     for br in settings._blocking_rules_to_generate_predictions]
             pipeline = CTEPipeline()
             enqueue_df_concat_with_tf(linker, pipeline)
-            pipeline.enqueue_sql(_blocked_with_columns_sql(linker), "blocked_with_cols")
-            pipeline.enqueue_sql(f"select {', '.join(computed)} from blocked_with_cols",
-                                 "__splink__df_comparison_vectors")
+            _enqueue_coded_records(linker, pipeline, recoder)
+            coded = db_api.sql_pipeline_to_splink_dataframe(pipeline)
+            pipeline = CTEPipeline([coded])
+            pipeline.enqueue_sql(
+                _blocked_with_columns_sql(linker, rules, _read_columns(weights, tf_cols)),
+                "blocked_with_cols")
+            pipeline.enqueue_sql(
+                "select match_key, rk_l, rk_r from blocked_with_cols where "
+                f"{' + '.join(f'({w})' for w in weights)} >= {needed - _MARGIN!r}",
+                "__splink__blocked_id_pairs_bounded")
         else:
+            computed = [*cases, *dict.fromkeys(tf_cols), "join_key_l", "join_key_r",
+                        "match_key"]
             pipeline = vectors(
                 blocked,
                 [*settings._columns_to_select_for_blocking, "b.join_key_l", "b.join_key_r"],
                 computed)
-        pipeline.enqueue_sql(
-            "select match_key, join_key_l, join_key_r from __splink__df_comparison_vectors "
-            f"where {' + '.join(bounds)} >= {needed - _MARGIN!r}",
-            "__splink__blocked_id_pairs_bounded",
-        )
+            pipeline.enqueue_sql(
+                "select match_key, join_key_l, join_key_r from __splink__df_comparison_vectors "
+                f"where {' + '.join(bounds)} >= {needed - _MARGIN!r}",
+                "__splink__blocked_id_pairs_bounded",
+            )
         bounded = db_api.sql_pipeline_to_splink_dataframe(pipeline)
-        pruned = db_api.table_to_splink_dataframe("__splink__blocked_id_pairs",
-                                                  bounded.physical_name)
-        # Splink's predict on the kept pairs (inference._predict_chunk, unchunked path).
-        pipeline = vectors(pruned, settings._columns_to_select_for_blocking,
-                           settings._columns_to_select_for_comparison_vector_values)
+        if fused:
+            # Splink's predict on the kept pairs, joined back to the records by their
+            # integer key rather than by Splink's string one (the same rows).
+            pipeline = CTEPipeline([bounded, coded])
+            columns = ", ".join([*settings._columns_to_select_for_blocking, "b.match_key"])
+            pipeline.enqueue_sql(
+                f"select {columns} from __splink__blocked_id_pairs_bounded as b "
+                f"inner join __undercount_coded as l on l.{_RK} = b.rk_l "
+                f"inner join __undercount_coded as r on r.{_RK} = b.rk_r",
+                "blocked_with_cols")
+            pipeline.enqueue_sql(
+                "select "
+                + ", ".join(settings._columns_to_select_for_comparison_vector_values)
+                + " from blocked_with_cols", "__splink__df_comparison_vectors")
+        else:
+            pruned = db_api.table_to_splink_dataframe("__splink__blocked_id_pairs",
+                                                      bounded.physical_name)
+            # Splink's predict on the kept pairs (inference._predict_chunk, unchunked path).
+            pipeline = vectors(pruned, settings._columns_to_select_for_blocking,
+                               settings._columns_to_select_for_comparison_vector_values)
         pipeline.enqueue_list_of_sqls(
             predict_from_comparison_vectors_sqls_using_settings(settings, threshold, None))
         return db_api.sql_pipeline_to_splink_dataframe(pipeline)
     finally:
-        if bounded is not None:
-            bounded.drop_table_from_database_and_remove_from_cache()
+        for table in (bounded, coded):
+            if table is not None:
+                table.drop_table_from_database_and_remove_from_cache()
         if not cached:
             blocked.drop_table_from_database_and_remove_from_cache()
 
@@ -283,37 +351,165 @@ def _can_fuse(linker) -> bool:
             and _blocked_pairs_cache_key() not in linker._intermediate_table_cache)
 
 
-def _blocked_with_columns_sql(linker) -> str:
+#: The integer that orders the records as Splink's composite unique id does, and the
+#: prefix of the integer code of a key column (:func:`_coded_records_sql`).
+_RK = "__undercount_rk"
+_CODE = "__undercount_c"
+#: Column types whose equality (``=``) is exactly what DISTINCT and ORDER BY take as
+#: ties, so that equal codes mean equal values. Floating point is left out (NaN, -0.0).
+_EXACT_TYPES = re.compile(r"(VARCHAR|BOOLEAN|U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|DATE)")
+
+
+def _record_types(linker) -> dict[str, str]:
+    """The columns of ``__splink__df_concat_with_tf`` and their DuckDB types."""
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
+
+    pipeline = CTEPipeline()
+    enqueue_df_concat_with_tf(linker, pipeline)
+    pipeline.enqueue_sql("select * from __splink__df_concat_with_tf", "__undercount_types")
+    # Bound, not run: a relation's columns and types are known before any row is read.
+    rel = linker._db_api.duckdb_con.sql(pipeline.generate_cte_pipeline_sql())
+    return {c: str(t) for c, t in zip(rel.columns, rel.types, strict=True)}
+
+
+class _Recoder:
+    """Rewrites SQL conditions so that they read integer codes where they only compare a
+    column with itself across the pair (``x_l = x_r``, ``x_l <> x_r``, ``l.x = r.x``) or
+    test it for NULL (``x_l IS NULL``, ``coalesce(x_l, y_l) IS NULL``).
+
+    A column's code (:func:`_coded_records_sql`) is the rank of its value among the
+    distinct values, NULL for NULL: each of these tests gives the same TRUE, FALSE or
+    NULL on the codes as on the values, so a rewritten condition holds for exactly the
+    same pairs. Comparing integers is cheaper than comparing strings, and a pair carries
+    through the join only the columns that are still read as values."""
+
+    def __init__(self, types: dict[str, str]):
+        self.codable = {c for c, t in types.items() if _EXACT_TYPES.fullmatch(t)}
+        self.index = {c: i for i, c in enumerate(types)}
+        self.used: set[str] = set()
+
+    def _side(self, node, qualified: bool) -> tuple[str, str] | None:
+        from sqlglot import exp
+
+        if not isinstance(node, exp.Column):
+            return None
+        if qualified:
+            base, side = node.name, node.table
+        else:
+            base, side = node.name[:-2], node.name[-2:].lstrip("_")
+            if not node.name.endswith(("_l", "_r")):
+                return None
+        return (base, side) if side in ("l", "r") and base in self.codable else None
+
+    def _code(self, base: str, side: str, qualified: bool):
+        from sqlglot import exp
+
+        self.used.add(base)
+        name = f"{_CODE}{self.index[base]}"
+        return exp.column(name, table=side) if qualified else exp.column(f"{name}_{side}")
+
+    def __call__(self, sql: str, *, qualified: bool) -> str:
+        import sqlglot
+        from sqlglot import exp
+
+        tree = sqlglot.parse_one(sql, dialect="duckdb")
+        for node in list(tree.find_all(exp.EQ, exp.NEQ)):
+            a, b = node.this.unnest(), node.expression.unnest()
+            sa, sb = self._side(a, qualified), self._side(b, qualified)
+            if sa and sb and sa[0] == sb[0] and {sa[1], sb[1]} == {"l", "r"}:
+                a.replace(self._code(*sa, qualified))
+                b.replace(self._code(*sb, qualified))
+        for node in list(tree.find_all(exp.Is)):
+            if not isinstance(node.expression, exp.Null):
+                continue
+            a = node.this.unnest()
+            args = ([a.this, *a.expressions] if isinstance(a, exp.Coalesce) else [a])
+            sides = [self._side(x.unnest(), qualified) for x in args]
+            if all(sides) and len({side for _, side in sides}) == 1:
+                for x, side in zip(args, sides, strict=True):
+                    x.unnest().replace(self._code(*side, qualified))
+        return tree.sql(dialect="duckdb")
+
+
+def _enqueue_coded_records(linker, pipeline, recoder: _Recoder) -> None:
+    """``__undercount_coded``: the records with ``__undercount_rk`` (the rank of Splink's
+    composite unique id, ``source_dataset || '-__-' || uid``, so that ``l`` precedes
+    ``r`` in Splink's order exactly when its rank is lower) and the code of each column
+    the recoder used (its dense rank among the column's distinct values).
+
+    Measured at a million simulated records: ranks and codes computed on the narrow
+    columns and joined back cost 3.6 CPU seconds; ranked as window functions over the
+    whole records (each window sorting every column) they cost 20."""
+    from splink.internals.blocking import combine_unique_id_input_columns
+    from splink.internals.unique_id_concat import _composite_unique_id_from_nodes_sql
+
+    info = linker._settings_obj.column_info_settings
+    uid_cols = combine_unique_id_input_columns(
+        info.source_dataset_input_column, info.unique_id_input_column)
+    names = [c.name for c in uid_cols]
+    pipeline.enqueue_sql(
+        f"select {', '.join(names)}, dense_rank() over "
+        f"(order by {_composite_unique_id_from_nodes_sql(uid_cols)}) as {_RK} "
+        "from __splink__df_concat_with_tf", "__undercount_ranks")
+    joins = ["inner join __undercount_ranks as k on "
+             + " and ".join(f"w.{c} = k.{c}" for c in names)]
+    codes = [f"k.{_RK}"]
+    for base in sorted(recoder.used, key=recoder.index.get):
+        i = recoder.index[base]
+        col = f'"{base}"'
+        pipeline.enqueue_sql(
+            f"select {col}, dense_rank() over (order by {col}) as {_CODE}{i} from "
+            f"(select distinct {col} from __splink__df_concat_with_tf "
+            f"where {col} is not null)", f"__undercount_dict{i}")
+        joins.append(f"left join __undercount_dict{i} as d{i} on w.{col} = d{i}.{col}")
+        codes.append(f"d{i}.{_CODE}{i}")
+    pipeline.enqueue_sql(
+        f"select w.*, {', '.join(codes)} from __splink__df_concat_with_tf as w "
+        + " ".join(joins), "__undercount_coded")
+
+
+def _read_columns(cases, tf_cols: list[str]) -> list[str]:
+    """The select list (``l."x" AS "x_l"``, ``l.<code> AS <code>_l`` ...) of the columns
+    that the bound's CASE expressions and term-frequency terms read."""
+    import sqlglot
+    from sqlglot import exp
+
+    names = dict.fromkeys(c.strip('"') for c in tf_cols)
+    for case in cases:
+        for col in sqlglot.parse_one(case, dialect="duckdb").find_all(exp.Column):
+            names[col.name] = None
+    out = []
+    for name in names:
+        base, side = name[:-2], name[-1]
+        if name[-2:] not in ("_l", "_r"):  # not a column of one record: Splink's own list
+            return []
+        out.append(f"{side}.{base} AS {name}" if base.startswith(_CODE)
+                   else f'{side}."{base}" AS "{name}"')
+    return out
+
+
+def _blocked_with_columns_sql(linker, rules: list[str], columns: list[str]) -> str:
     """Splink's blocked pairs (each rule's self-join less the pairs of the rules before it,
-    as ``BlockingRule.create_blocked_pairs_sql`` writes it) with the columns the
-    comparisons read, in one statement that the bound filters as it goes.
+    as ``BlockingRule.create_blocked_pairs_sql`` writes it) with the columns the bound
+    reads, in one statement that the bound filters as it goes.
 
     Splink materialises the blocked pairs as ids first and joins them back to the records
     for the comparison vectors: at a million simulated records 3.7e7 pairs, three strings
     each, which spilled beyond DuckDB's 3 GB. Here they are never stored: the same bounded
     pairs (the edges identical) in 57 instead of 65 CPU seconds, with a peak of 2.96
-    instead of 3.48 GB (at 200,000 records, where nothing spills, about the same time)."""
-    from splink.internals.blocking import (
-        _sql_gen_where_condition,
-        combine_unique_id_input_columns,
-    )
-    from splink.internals.unique_id_concat import _composite_unique_id_from_nodes_sql
-
+    instead of 3.48 GB (at 200,000 records, where nothing spills, about the same time).
+    ``rules`` are the blocking rules' conditions as :class:`_Recoder` wrote them (integer
+    codes for keys compared by equality), and Splink's ``l < r`` on the composite unique
+    id, built as two strings per pair, is the same comparison of the records' ranks."""
     settings = linker._settings_obj
-    info = settings.column_info_settings
-    uid_cols = combine_unique_id_input_columns(
-        info.source_dataset_input_column, info.unique_id_input_column)
-    where = _sql_gen_where_condition(settings._link_type, uid_cols)
-    uid_l = _composite_unique_id_from_nodes_sql(uid_cols, "l")
-    uid_r = _composite_unique_id_from_nodes_sql(uid_cols, "r")
-    columns = ", ".join(settings._columns_to_select_for_blocking)
+    select = ", ".join(columns or settings._columns_to_select_for_blocking)
     parts = []
-    for br in settings._blocking_rules_to_generate_predictions:
-        exclude = br.exclude_pairs_generated_by_all_preceding_rules_sql(
-            info.source_dataset_input_column, info.unique_id_input_column)
+    for i, br in enumerate(settings._blocking_rules_to_generate_predictions):
+        earlier = " OR ".join(f"coalesce(({rule}),false)" for rule in rules[:i])
         parts.append(
-            f"select {columns}, '{br.match_key}' as match_key, {uid_l} as join_key_l, "
-            f"{uid_r} as join_key_r from __splink__df_concat_with_tf as l "
-            f"inner join __splink__df_concat_with_tf as r on ({br.blocking_rule_sql}) "
-            f"{where} {exclude}")
+            f"select {select}, '{br.match_key}' as match_key, l.{_RK} as rk_l, "
+            f"r.{_RK} as rk_r from __undercount_coded as l "
+            f"inner join __undercount_coded as r on ({rules[i]}) where l.{_RK} < r.{_RK}"
+            + (f" AND NOT ({earlier})" if earlier else ""))
     return " UNION ALL ".join(parts)
