@@ -119,11 +119,14 @@ def _components(n, left, right):
     return roots
 
 
-def _codes(values) -> np.ndarray:
-    """Integer codes of the non-missing values, -1 for missing."""
-    s = pd.Series(values, dtype=object)
-    codes, _ = pd.factorize(s, use_na_sentinel=True)
-    return codes.astype(np.int64)
+def _codes(values, touched: np.ndarray, n: int) -> np.ndarray:
+    """Integer codes of the non-missing values, -1 for missing, of the records ``touched``
+    (those on an edge; the others are never compared, and -1 stands in for theirs):
+    hashing a million national IDs took 0.25 s, two thirds of them on no edge."""
+    codes = np.full(n, -1, dtype=np.int64)
+    sub = np.asarray(values, dtype=object)[touched]
+    codes[touched] = pd.factorize(sub, use_na_sentinel=True)[0]
+    return codes
 
 
 @dataclass(frozen=True)
@@ -192,8 +195,13 @@ def constrained_clusters(
     if len(left) and (left.min() < 0 or max(left.max(), right.max()) >= n):
         raise ValueError("edge uid out of range")
     order = np.lexsort((right, left, -prob))
-    id_code = _codes(national_id) if national_id is not None else np.full(n, -1, np.int64)
-    sex_code = _codes(sex) if sex is not None else np.full(n, -1, np.int64)
+    on_edge = np.zeros(n, dtype=bool)
+    on_edge[left] = True
+    on_edge[right] = True
+    touched = np.flatnonzero(on_edge)
+    id_code = (_codes(national_id, touched, n) if national_id is not None
+               else np.full(n, -1, np.int64))
+    sex_code = _codes(sex, touched, n) if sex is not None else np.full(n, -1, np.int64)
     if len(cannot) and (cannot.min() < 0 or cannot.max() >= n):
         raise ValueError("cannot-link uid out of range")
     refused_by = None
