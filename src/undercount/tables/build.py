@@ -29,34 +29,77 @@ from undercount.errors import InputError
 __all__ = ["capture_histories", "sidecar"]
 
 
-def _resolve(records: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
-    """Per-cluster value of ``column`` by the rule above, and whether it conflicts."""
-    sub = records[["cluster_id", "_list_rank", "row", column]]
-    sub = sub[sub[column].notna()]
-    if sub.empty:
-        empty = pd.Series(dtype=object)
-        return empty, pd.Series(dtype=bool)
-    # Compare values as strings so 1 and 1.0 and "1" in different lists agree.
-    key = sub[column].astype(str)
-    grouped = (
-        sub.assign(_key=key)
-        .groupby(["cluster_id", "_key"], sort=False)
-        .agg(_n=("row", "size"), _rank=("_list_rank", "min"), _row=("row", "min"))
-        .reset_index()
-    )
-    # Earliest (list, row) of each value, to break ties.
-    first = sub.assign(_key=key).sort_values(["_list_rank", "row"]).drop_duplicates(
-        ["cluster_id", "_key"]
-    )
-    grouped = grouped.merge(
-        first[["cluster_id", "_key", column]], on=["cluster_id", "_key"], how="left"
-    )
-    grouped = grouped.sort_values(
-        ["cluster_id", "_n", "_rank", "_row"], ascending=[True, False, True, True]
-    )
-    best = grouped.drop_duplicates("cluster_id").set_index("cluster_id")[column]
-    conflict = grouped.groupby("cluster_id").size() > 1
-    return best, conflict
+def _dense(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` by hashing instead of sorting every value
+    (only the distinct values are sorted)."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.asarray(uniques), codes
+
+
+def _value_key(values: pd.Series) -> np.ndarray:
+    """Codes of the non-missing ``values`` such that two values share a code exactly when
+    their ``str`` is the same (the rule compares values as strings, so 1 and 1.0 and "1" in
+    different lists agree). Hashing the values, not their strings, where that is the same:
+    turning a million ages into strings took most of this stage's time."""
+    dtype = values.dtype
+    if dtype.kind == "f":
+        # Distinct floats print differently (0.0 and -0.0 too, which compare equal): the
+        # bit pattern is the string's identity.
+        return pd.factorize(values.to_numpy(dtype=np.float64).view(np.int64))[0]
+    if (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+            or isinstance(dtype, pd.StringDtype)):
+        return pd.factorize(values.to_numpy())[0]
+    if dtype.kind == "O" and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        return pd.factorize(values.to_numpy())[0]
+    return pd.factorize(values.astype(str).to_numpy())[0]
+
+
+def _resolve(
+    values: pd.Series, cluster: np.ndarray, list_rank: np.ndarray, row: np.ndarray,
+    n_clusters: int,
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Per-cluster value of one covariate by the rule above: the chosen values (indexed by
+    the clusters that have one), those clusters, and whether each cluster's records
+    conflict. ``cluster`` holds dense cluster codes ``0 .. n_clusters - 1``.
+
+    Groups the (cluster, value) pairs by hashing, in order of first appearance, which is
+    also the last tie-break (as the pandas ``groupby(sort=False)`` this replaced did): for
+    a million records that took 1.1 s per covariate in pandas, 0.1 s here."""
+    present = values.notna().to_numpy()
+    idx = np.flatnonzero(present)
+    conflict = np.zeros(n_clusters, dtype=bool)
+    if not len(idx):
+        return pd.Series(dtype=object), np.array([], dtype=np.int64), conflict
+    key = _value_key(values.iloc[idx])
+    cl = cluster[idx]
+    group, _ = pd.factorize(cl * np.int64(key.max() + 1) + key)  # first appearance order
+    n_groups = int(group.max()) + 1
+    count = np.bincount(group, minlength=n_groups)
+    rank, rows = list_rank[idx], row[idx]
+    # The value of a group is that of its record from the earliest list, then row, then
+    # position.
+    order = np.lexsort((rows, rank))
+    position = np.empty(len(idx), dtype=np.int64)
+    position[order] = np.arange(len(idx))
+    first = np.full(n_groups, len(idx), dtype=np.int64)
+    np.minimum.at(first, group, position)
+    first = order[first]
+    min_rank = rank[first]
+    if rows.dtype.kind == "f":
+        min_row = np.full(n_groups, np.inf)
+        np.fmin.at(min_row, group, rows)
+    else:
+        min_row = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(min_row, group, rows.astype(np.int64))
+    g_cluster = cl[first]
+    # Per cluster: most records, then earliest list, then earliest row, then first seen.
+    pick = np.lexsort((np.arange(n_groups), min_row, min_rank, -count, g_cluster))
+    keep = np.ones(n_groups, dtype=bool)
+    keep[1:] = g_cluster[pick[1:]] != g_cluster[pick[:-1]]
+    best = pick[keep]
+    conflict[:] = np.bincount(g_cluster, minlength=n_clusters) > 1
+    chosen = values.iloc[idx[first[best]]]
+    return chosen, g_cluster[best], conflict
 
 
 def capture_histories(
@@ -83,7 +126,8 @@ def capture_histories(
         ``conflicts``; one row per cluster, sorted by ``cluster_id``.
     """
     lists = list(lists)
-    unknown = sorted(set(records["list"].unique()) - set(lists))
+    list_codes, list_names = pd.factorize(records["list"].to_numpy(), use_na_sentinel=False)
+    unknown = sorted(set(list_names) - set(lists))
     if unknown:
         raise InputError(f"<records>: record(s) from unknown list(s) {unknown}; lists are {lists}")
     missing = [c for c in covariates if c not in records.columns]
@@ -93,24 +137,28 @@ def capture_histories(
     if clash:
         raise InputError(f"<records>: covariate name(s) {clash} clash with list or output columns")
     rank = {name: i for i, name in enumerate(lists)}
-    rec = records.assign(_list_rank=records["list"].map(rank).astype(np.int64))
+    list_rank = np.array([rank[name] for name in list_names], dtype=np.int64)[list_codes]
     # 0/1 per cluster and list (pd.crosstab's counts > 0; crosstab aggregated in Python,
     # one call per cluster: 3.7 of the 5.3 s of this stage at 200,000 records).
-    index, inverse = np.unique(rec["cluster_id"].to_numpy(), return_inverse=True)
-    seen = np.zeros((len(index), len(lists)), dtype=np.int64)
-    seen[inverse, rec["_list_rank"].to_numpy()] = 1
+    index, inverse = _dense(records["cluster_id"].to_numpy())
+    n = len(index)
+    seen = np.zeros((n, len(lists)), dtype=np.int64)
+    seen[inverse, list_rank] = 1
     out = pd.DataFrame(seen, index=pd.Index(index, name="cluster_id"), columns=lists)
-    out.insert(0, "n_records", rec.groupby("cluster_id").size().reindex(out.index))
-    conflicts = pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object)
+    out.insert(0, "n_records", np.bincount(inverse, minlength=n).astype(np.int64))
+    row = records["row"].to_numpy()
+    conflicts = np.full(n, "", dtype=object)
     for col in covariates:
-        best, conflict = _resolve(rec, col)
-        out[col] = best.reindex(out.index)
-        for cid in conflict.index[conflict.to_numpy()]:
-            conflicts[cid].append(col)
-    out["conflicts"] = conflicts.map(",".join)
-    out = out.reset_index().rename(columns={"index": "cluster_id"})
+        best, where, conflict = _resolve(records[col], inverse, list_rank, row, n)
+        # Reindexed as before (the same dtype, and missing values, for clusters without).
+        out[col] = best.set_axis(index[where]).reindex(out.index)
+        hit = np.flatnonzero(conflict)
+        conflicts[hit] = [f"{c},{col}" if c else col for c in conflicts[hit]]
+    out["conflicts"] = conflicts
+    out = out.reset_index()
     cols = ["cluster_id", *lists, "n_records", *covariates, "conflicts"]
-    return out[cols].sort_values("cluster_id", ignore_index=True)
+    # Rows already in cluster order (the clusters' codes are sorted).
+    return out[cols]
 
 
 def sidecar(
