@@ -17,6 +17,75 @@ _RECORD_FIELDS = (
 )
 
 
+#: Records of one list looked up in the other before every record is hashed.
+_PROBES = 8
+_MISSING = "\x00"
+
+
+def _could_match(values, value) -> np.ndarray:
+    """Which of ``values`` could have the same string as ``value`` (missing as
+    :data:`_MISSING`), as the record hashes compare them; never False for one that does."""
+    if pd.isna(value) or value == _MISSING:
+        mask = np.asarray(pd.isna(values), dtype=bool)
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            mask |= _equal(values, _MISSING)  # a string that reads as the marker
+        return mask
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) != "string":
+        # 1 and "1" print alike but differ: no shortcut for a column of mixed types.
+        return np.ones(len(values), dtype=bool)
+    return _equal(values, value)
+
+
+def _equal(values, value) -> np.ndarray:
+    eq = values == value
+    if hasattr(eq, "to_numpy"):
+        return eq.to_numpy(dtype=bool, na_value=False)
+    return np.asarray(eq, dtype=bool)
+
+
+class _RecordSets:
+    """Each list's records as a set, for "are all of one list's records in the other?".
+
+    A few records of the one list are looked up in the other first, field by field on the
+    rows still matching (:func:`_could_match`): one with no copy there settles it (nearly
+    always; milliseconds). Only otherwise is every record hashed, as one 64-bit hash of its
+    fields, and the sets compared: that took 3.6 s of the 8.6 s of making the tables of a
+    million records, for lists that shared no record."""
+
+    def __init__(self, records: pd.DataFrame | None, fields: list[str],
+                 rows: dict[str, np.ndarray]) -> None:
+        self.records, self.fields, self.rows = records, fields, rows
+        self.columns = [
+            records[c].to_numpy() if isinstance(records[c].dtype, np.dtype) else records[c].array
+            for c in (fields if records is not None else ())
+        ]
+        self._keys: dict[str, np.ndarray] | None = None
+
+    def inside(self, a: str, b: str) -> bool:
+        """Whether every record of list ``a`` is a record of list ``b``."""
+        ra, rb = self.rows[a], self.rows[b]
+        probes = np.unique(ra[np.linspace(0, len(ra) - 1, min(_PROBES, len(ra))).astype(int)])
+        for r in probes:
+            left = rb
+            for col in self.columns:
+                left = left[_could_match(col[left], col[r])]
+                if not len(left):
+                    return False
+        return bool(np.isin(self.keys(a), self.keys(b)).all())
+
+    def keys(self, name: str) -> np.ndarray:
+        """The distinct record hashes of list ``name``."""
+        if self._keys is None:
+            # Each record as one 64-bit hash of its fields (missing as one marker): sets of
+            # hashes stay quick and small at a million records, and a false "same" or
+            # "inside" would need every record of a list to collide with one of the other's.
+            values = self.records[self.fields].astype(object)
+            values = values.where(values.notna(), _MISSING).astype(str)
+            hashes = pd.util.hash_pandas_object(values, index=False).to_numpy()
+            self._keys = {n: np.unique(hashes[r]) for n, r in self.rows.items()}
+        return self._keys[name]
+
+
 def list_overlaps(
     records: pd.DataFrame | None, histories: pd.DataFrame | None, lists: Sequence[str]
 ) -> list[str]:
@@ -36,30 +105,22 @@ def list_overlaps(
     out: list[str] = []
     named: set[frozenset[str]] = set()
     fields = [c for c in _RECORD_FIELDS if records is not None and c in records.columns]
-    # Each record as one 64-bit hash of its fields (missing as one marker): sets of hashes
-    # stay quick and small at a million records, and a false "same" or "inside" would need
-    # every record of a list to collide with one of the other's.
-    keys: dict[str, np.ndarray] = {}
-    if records is not None and fields:
-        values = records[fields].astype(object)
-        values = values.where(values.notna(), "\x00").astype(str)
-        hashes = pd.util.hash_pandas_object(values, index=False).to_numpy()
-        owner = records["list"].to_numpy()
-        for name in lists:
-            keys[name] = np.unique(hashes[owner == name])
     names = list(lists)
-    empty = np.array([], dtype=np.uint64)
+    rows: dict[str, np.ndarray] = {}
+    if records is not None and fields:
+        owner = records["list"].to_numpy()
+        rows = {name: np.flatnonzero(owner == name) for name in names}
+    sets = _RecordSets(records, fields, rows)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            sa, sb = keys.get(a, empty), keys.get(b, empty)
-            if not len(sa) or not len(sb):
+            if not len(rows.get(a, ())) or not len(rows.get(b, ())):
                 continue
-            a_in_b = bool(np.isin(sa, sb).all())
-            b_in_a = bool(np.isin(sb, sa).all())
+            a_in_b = sets.inside(a, b)
+            b_in_a = sets.inside(b, a)
             if a_in_b and b_in_a:
-                out.append(f"lists {a!r} and {b!r} hold the same {len(sa):,} records (after "
-                           "standardising names, dates, places and IDs): is one list entered "
-                           "twice? Two copies of a source make the estimate too low")
+                out.append(f"lists {a!r} and {b!r} hold the same {len(sets.keys(a)):,} records "
+                           "(after standardising names, dates, places and IDs): is one list "
+                           "entered twice? Two copies of a source make the estimate too low")
             elif a_in_b or b_in_a:
                 small, big = (a, b) if a_in_b else (b, a)
                 out.append(f"every record of list {small!r} is also a record of list {big!r} "

@@ -73,6 +73,7 @@ import math
 import re
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -407,180 +408,308 @@ def loose_arabic(name: object) -> str | None:
     return _RUN.sub(r"\1", name.replace(" ", ""))
 
 
-def _column(std: pd.DataFrame, col: str, kind: str = "obj") -> list:
-    if col not in std.columns:
-        return [None] * len(std)
-    if kind == "num":
-        v = _num(std[col])
-        out = v.astype(object)  # Python floats
-        out[~np.isfinite(v)] = None
-        return out.tolist()
-    if kind == "bool":
-        return std[col].fillna(False).astype(bool).tolist()
-    values = std[col].to_numpy(dtype=object, copy=True)
-    values[std[col].isna().to_numpy()] = None
-    return values.tolist()
+# Columns of the per-record code matrix of :func:`relative_clusters`: integer codes of each
+# record's values (equal codes, equal values), -1 where the value is missing.
+_ID, _FATHER, _GRAND, _FAMILY, _GKEY, _GIVEN, _SCRIPT, _GRASM, _GBARE, _LIST = range(10)
+_DOB_EXACT, _DOB, _HEAPED, _LOOSE, _ALT = range(10, 15)
+_N_CODES = 15
+#: Code of a lazily computed value (:func:`loose_arabic`, the other script's given-name key)
+#: not computed yet: on the simulated million only 22 and 4 records ever need them.
+_UNKNOWN = -2
+#: What :func:`_pair` returns: no constraint, a record's lazy value is needed first, or the
+#: constraint that refuses (index into :data:`_REFUSED_BY`).
+_OK, _NEED = 0, -1
+_REFUSED_BY = ("", "national_id", "sex", "review", "same_list", "relatives")
+_BY_ID, _BY_SEX, _BY_REVIEW, _BY_SAME_LIST, _BY_RELATIVES = 1, 2, 3, 4, 5
 
 
-def _per_value(values: list, fn) -> list:
-    """``[fn(v) for v in values]``, calling ``fn`` once per distinct value."""
-    table = {v: fn(v) for v in set(values)}
-    return [table[v] for v in values]
+@numba.njit(cache=True)
+def _root(parent, i):
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
 
 
-class _LazyList:
-    """``fn(values[i])`` computed on first use (most records are never checked)."""
+@numba.njit(cache=True)
+def _compatible(c, f, x, y, tol, heaped_tol):
+    """:func:`compatible_age` for one pair."""
+    dx, dy = c[x, _DOB_EXACT], c[y, _DOB_EXACT]
+    if dx >= 0 and dy >= 0 and dx != dy:
+        return False
+    t = heaped_tol if c[x, _HEAPED] or c[y, _HEAPED] else tol
+    for k in range(2):  # birth year, age
+        a, b = f[x, k], f[y, k]
+        if not np.isnan(a) and not np.isnan(b) and abs(a - b) > t:
+            return False
+    return True
 
-    def __init__(self, values: list, fn) -> None:
-        self.values, self.fn, self.done = values, fn, {}
 
-    def __getitem__(self, i: int):
-        if i not in self.done:
-            self.done[i] = self.fn(self.values[i])
-        return self.done[i]
+@numba.njit(cache=True)
+def _compared(c, f, x, y):
+    """Both records have a date of birth, a birth year or an age: agreement on them is
+    evidence, not just the absence of a contradiction."""
+    if c[x, _DOB] >= 0 and c[y, _DOB] >= 0:
+        return True
+    for k in range(2):
+        if not np.isnan(f[x, k]) and not np.isnan(f[y, k]):
+            return True
+    return False
 
 
-class _Forbid:
-    """Pairwise constraints on records, in plain Python: clusters are small and an edge
-    checks every member of one cluster against every member of the other."""
+@numba.njit(cache=True)
+def _same_person(c, f, x, y, relatives, tol, heaped_tol):
+    """The same full name (given, father and family keys, and the grandfather's where
+    both have one) and compatible ages compared on both: the two records of an edge
+    name one person even where their recorded sexes differ. A list's sex is a
+    clerk's entry, wrong for about one record in a hundred (1.8% of the Airwars
+    records whose four name keys and age agree with a MoH record; children's most,
+    their names give no sex), while two people with one four-part name, one age and
+    different sexes need a given name of both sexes *and* two fathers of one name,
+    father's name and family."""
+    if not relatives:
+        return False
+    for k in (_GKEY, _FATHER, _FAMILY):
+        if c[x, k] < 0 or c[x, k] != c[y, k]:
+            return False
+    if c[x, _GRAND] >= 0 and c[y, _GRAND] >= 0 and c[x, _GRAND] != c[y, _GRAND]:
+        return False
+    return _compared(c, f, x, y) and _compatible(c, f, x, y, tol, heaped_tol)
 
-    def __init__(self, std: pd.DataFrame, valid_id, *, relatives: bool, same_list: bool):
+
+@numba.njit(cache=True)
+def _alt_same(c, x, y, need):
+    """1 when the given-name key one record has in its other script is the other record's
+    (a list that writes both: Airwars' منزر is its own Arabic for Munther, منذر), 0 when
+    not, :data:`_NEED` (with ``need`` set) while a record's other-script key is unknown."""
+    for r in (x, y):
+        if c[r, _ALT] == _UNKNOWN:
+            need[0], need[1] = _ALT, r
+            return _NEED
+    ax, ay = c[x, _ALT], c[y, _ALT]
+    if (ax >= 0 and (ax == c[y, _GKEY] or ax == ay)) or (ay >= 0 and ay == c[x, _GKEY]):
+        return 1
+    return 0
+
+
+@numba.njit(cache=True)
+def _pair(c, f, x, y, relatives, same_list, tol, heaped_tol, need):
+    """The constraint that forbids records ``x`` and ``y`` in one person (module
+    docstring), :data:`_OK` when none does."""
+    if c[x, _ID] >= 0 and c[x, _ID] == c[y, _ID]:
+        return _OK
+    rest = (c[x, _FATHER] >= 0 and c[x, _GRAND] >= 0 and c[x, _FAMILY] >= 0
+            and c[x, _FATHER] == c[y, _FATHER] and c[x, _GRAND] == c[y, _GRAND]
+            and c[x, _FAMILY] == c[y, _FAMILY])
+    if same_list and c[x, _LIST] == c[y, _LIST]:
+        # Same name: every part's key the same or missing on both, given and family
+        # present. In Arabic the spelling instead, up to spaces and doubled letters
+        # (:func:`loose_arabic`): twins ليان and لينا, cousins whose fathers are محمد
+        # and محمود, share the skeletons. Latin spellings of one name vary too much
+        # within a list (fozai, fozaee) for that.
+        if c[x, _SCRIPT] == 0 and c[y, _SCRIPT] == 0:
+            for r in (x, y):
+                if c[r, _LOOSE] == _UNKNOWN:
+                    need[0], need[1] = _LOOSE, r
+                    return _NEED
+            name = c[x, _LOOSE] >= 0 and c[x, _LOOSE] == c[y, _LOOSE]
+        else:
+            name = (c[x, _FATHER] == c[y, _FATHER] and c[x, _GRAND] == c[y, _GRAND]
+                    and c[x, _FAMILY] == c[y, _FAMILY] and c[x, _FAMILY] >= 0
+                    and c[x, _GKEY] >= 0 and c[x, _GKEY] == c[y, _GKEY])
+        if not (name and _compared(c, f, x, y) and _compatible(c, f, x, y, tol, heaped_tol)):
+            return _BY_SAME_LIST
+    if relatives and rest and c[x, _GKEY] >= 0 and c[y, _GKEY] >= 0:
+        if c[x, _SCRIPT] != c[y, _SCRIPT]:
+            # Across scripts the skeletons of one name can differ (معاذ MT, Moaz MZ):
+            # only contradicting ages or dates of birth tell relatives apart here.
+            if not _compatible(c, f, x, y, tol, heaped_tol):
+                return _BY_RELATIVES
+            return _OK
+        if (c[x, _GKEY] != c[y, _GKEY] and c[x, _GRASM] != c[y, _GRASM]
+                and c[x, _GBARE] != c[y, _GBARE]):
+            alt = _alt_same(c, x, y, need)
+            if alt == _NEED:
+                return _NEED
+            if alt == 0:
+                if c[x, _DOB_EXACT] < 0 or c[x, _DOB_EXACT] != c[y, _DOB_EXACT]:
+                    return _BY_RELATIVES
+                return _OK
+        if c[x, _GIVEN] != c[y, _GIVEN] and not _compatible(c, f, x, y, tol, heaped_tol):
+            return _BY_RELATIVES
+    return _OK
+
+
+@numba.njit(cache=True)
+def _greedy_from(start, left, right, c, f, relatives, same_list, tol, heaped_tol,
+                 apart_ptr, apart_to, parent, size, head, nxt, tail, cid, csex, status, why,
+                 need):
+    """Process the edges from ``start`` on (see :func:`relative_clusters`); the state
+    arrays are updated in place. Returns the number of edges, or the edge at which a
+    record's lazy value is needed (``need``: its code column and record): nothing of that
+    edge is done yet, so the caller fills the value in and calls again from there."""
+    reviewed = apart_to.shape[0] > 0
+    for e in range(start, left.shape[0]):
+        a = _root(parent, left[e])
+        b = _root(parent, right[e])
+        if a == b:
+            continue
+        if cid[a] >= 0 and cid[b] >= 0 and cid[a] != cid[b]:
+            status[e], why[e] = 2, _BY_ID
+            continue
+        if (csex[a] >= 0 and csex[b] >= 0 and csex[a] != csex[b]
+                and not _same_person(c, f, left[e], right[e], relatives, tol, heaped_tol)):
+            status[e], why[e] = 2, _BY_SEX
+            continue
+        if reviewed:
+            kept_apart = False
+            x = head[a]
+            while x >= 0 and not kept_apart:
+                for k in range(apart_ptr[x], apart_ptr[x + 1]):
+                    if _root(parent, apart_to[k]) == b:
+                        kept_apart = True
+                        break
+                x = nxt[x]
+            if kept_apart:
+                status[e], why[e] = 2, _BY_REVIEW
+                continue
+        # Every member of one cluster against every member of the other, in member order
+        # (the first constraint found is the one reported).
+        res = _OK
+        x = head[a]
+        while x >= 0 and res == _OK:
+            y = head[b]
+            while y >= 0:
+                res = _pair(c, f, x, y, relatives, same_list, tol, heaped_tol, need)
+                if res != _OK:
+                    break
+                y = nxt[y]
+            x = nxt[x]
+        if res == _NEED:
+            return e
+        if res != _OK:
+            status[e], why[e] = 2, res
+            continue
+        if size[a] < size[b]:
+            a, b = b, a
+        parent[b] = a
+        size[a] += size[b]
+        nxt[tail[a]] = head[b]  # members of a, then of b
+        tail[a] = tail[b]
+        if cid[a] < 0:
+            cid[a] = cid[b]
+        if csex[a] < 0:
+            csex[a] = csex[b]
+        status[e] = 1
+    return left.shape[0]
+
+
+def _factor(values) -> np.ndarray:
+    """Integer codes of ``values`` (equal values, equal codes), -1 where missing."""
+    return pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)[0]
+
+
+def _derived(codes: np.ndarray, uniques, fn) -> np.ndarray:
+    """Codes of ``fn(value)`` per record, from the codes of the values: ``fn`` is called
+    once per distinct value (a few thousand given names for a million records)."""
+    table = _factor([fn(v) for v in uniques] + [fn(None)])
+    return table[codes]  # code -1 (missing) takes fn(None)'s, the last entry
+
+
+class _Records:
+    """The records an edge touches, as integer codes for :func:`_greedy_from`, and their
+    lazily computed values (the Arabic name without spaces and doubled letters; the given
+    name's key in the record's other script)."""
+
+    def __init__(self, std: pd.DataFrame, valid_id, touched: np.ndarray, *, relatives: bool,
+                 same_list: bool) -> None:
         self.relatives = relatives and all(c in std for c in (*REST, "given_key", "given"))
         self.same_list = same_list and "list" in std
-        parts = [_column(std, k) for k in REST]
-        self.parts = list(zip(*parts, strict=True))  # missing parts kept as None
-        self.family = parts[-1]
-        self.rest = [None if None in t else t for t in self.parts]
-        self.gkey = _column(std, "given_key")
-        self.loose = _LazyList(_column(std, "name_ar"), loose_arabic)
-        self.given = _column(std, "given")
-        self.script = _per_value(self.given, _script)
-        self.grasm = _per_value(self.given, rasm)
-        self.gbare = _per_value(self.given, bare_given)
-        # The given name in the record's other script, parsed only for the few pairs that
-        # need it (:meth:`alt_key`).
-        self.other_name = [None] * len(std)
-        if "name_ar" in std.columns and "name_lat" in std.columns:
-            self.other_name = [
-                (lat if sc == "ar" else ar) if ar is not None and lat is not None else None
-                for ar, lat, sc in zip(_column(std, "name_ar"), _column(std, "name_lat"),
-                                       self.script, strict=True)
-            ]
-        self._alt: dict[int, str | None] = {}
-        self.list = _column(std, "list")
+        self.std, self.touched = std, touched
+        m = len(touched)
+
+        def col(name: str) -> np.ndarray | None:
+            return std[name].to_numpy(dtype=object)[touched] if name in std else None
+
+        c = np.full((m, _N_CODES), -1, dtype=np.int64)
+        for k, name in ((_FATHER, REST[0]), (_GRAND, REST[1]), (_FAMILY, REST[2]),
+                        (_LIST, "list")):
+            if name in std:
+                c[:, k] = _factor(col(name))
         # Strong duplicate evidence: the same ID as recorded, valid or not (FEBRL's IDs
         # carry no check digit; a shared mistyped ID is still one person's).
-        self.id = _column(std, "national_id")
-        if valid_id is not None and "national_id" not in std:
-            self.id = [None if pd.isna(x) else x for x in np.asarray(valid_id, dtype=object)]
-        dob = _column(std, "dob")
-        dh = _column(std, "dob_heaped", "bool")
-        ah = _column(std, "age_heaped", "bool")
-        self.dob_exact = [None if h else d for d, h in zip(dob, dh, strict=True)]
-        self.dob_any = dob
-        self.heaped = [a or b for a, b in zip(dh, ah, strict=True)]
-        self.year = _column(std, "birth_year", "num")
-        self.age = _column(std, "age", "num")
+        if "national_id" in std:
+            c[:, _ID] = _factor(col("national_id"))
+        elif valid_id is not None:
+            c[:, _ID] = _factor(np.asarray(valid_id, dtype=object)[touched])
+        self.gkeys: dict[str, int] | None = None
+        if "given_key" in std:
+            c[:, _GKEY], self._gkey_uniques = pd.factorize(col("given_key"),
+                                                           use_na_sentinel=True)
+        else:
+            self._gkey_uniques = np.array([], dtype=object)
+        if "given" in std:
+            given, uniques = pd.factorize(col("given"), use_na_sentinel=True)
+            c[:, _GIVEN] = given
+            script = {"ar": 0, "lat": 1, None: -1}
+            c[:, _SCRIPT] = np.array([script[_script(v)] for v in uniques] + [-1])[given]
+            c[:, _GRASM] = _derived(given, uniques, rasm)
+            c[:, _GBARE] = _derived(given, uniques, bare_given)
+        else:
+            # As for a missing given name on every record: script None, rasm None.
+            c[:, _SCRIPT] = -1
+        dh = np.zeros(m, dtype=bool)
+        heaped = np.zeros(m, dtype=bool)
+        if "dob_heaped" in std:
+            dh = std["dob_heaped"].fillna(False).astype(bool).to_numpy()[touched]
+        if "age_heaped" in std:
+            heaped = std["age_heaped"].fillna(False).astype(bool).to_numpy()[touched]
+        heaped = heaped | dh
+        if "dob" in std:
+            c[:, _DOB] = _factor(col("dob"))
+            c[:, _DOB_EXACT] = np.where(dh, -1, c[:, _DOB])
+        c[:, _HEAPED] = heaped
+        c[:, _LOOSE] = _UNKNOWN
+        c[:, _ALT] = _UNKNOWN
+        self.codes = c
+        f = np.full((m, 2), np.nan)
+        for k, name in enumerate(("birth_year", "age")):
+            if name in std:
+                v = _num(std[name])[touched]
+                f[:, k] = np.where(np.isfinite(v), v, np.nan)
+        self.floats = f
+        self._loose: dict[str, int] = {}
 
-    def alt_same(self, x: int, y: int) -> bool:
-        """The given-name key one record has in its other script is the other record's (a
-        list that writes both: Airwars' منزر is its own Arabic for Munther, منذر)."""
-        ax, ay = self.alt_key(x), self.alt_key(y)
-        return ((ax is not None and ax in (self.gkey[y], ay))
-                or (ay is not None and ay == self.gkey[x]))
-
-    def alt_key(self, x: int) -> str | None:
-        """Skeleton key of record ``x``'s given name in its other script (None: no name
-        there)."""
-        if x not in self._alt:
-            other, key = self.other_name[x], None
-            if other is not None:
-                given = parse_victim_name(other).given
-                key = skeleton(given) or None if given else None
-            self._alt[x] = key
-        return self._alt[x]
-
-    def compatible(self, x: int, y: int) -> bool:
-        """:func:`compatible_age` for one pair."""
-        dx, dy = self.dob_exact[x], self.dob_exact[y]
-        if dx is not None and dy is not None and dx != dy:
-            return False
-        tol = HEAPED_AGE_TOLERANCE if self.heaped[x] or self.heaped[y] else AGE_TOLERANCE
-        for v in (self.year, self.age):
-            if v[x] is not None and v[y] is not None and abs(v[x] - v[y]) > tol:
-                return False
-        return True
-
-    def same_person(self, x: int, y: int) -> bool:
-        """The same full name (given, father and family keys, and the grandfather's where
-        both have one) and compatible ages compared on both: the two records of an edge
-        name one person even where their recorded sexes differ. A list's sex is a
-        clerk's entry, wrong for about one record in a hundred (1.8% of the Airwars
-        records whose four name keys and age agree with a MoH record; children's most,
-        their names give no sex), while two people with one four-part name, one age and
-        different sexes need a given name of both sexes *and* two fathers of one name,
-        father's name and family."""
-        if not self.relatives:
-            return False
-        px, py = self.parts[x], self.parts[y]
-        if (self.gkey[x] is None or self.gkey[x] != self.gkey[y] or px[0] is None
-                or px[0] != py[0] or px[2] is None or px[2] != py[2]):
-            return False
-        if px[1] is not None and py[1] is not None and px[1] != py[1]:
-            return False
-        return self.compared(x, y) and self.compatible(x, y)
-
-    def compared(self, x: int, y: int) -> bool:
-        """Both records have a date of birth, a birth year or an age: agreement on them is
-        evidence, not just the absence of a contradiction."""
-        return any(v[x] is not None and v[y] is not None
-                   for v in (self.dob_any, self.year, self.age))
-
-    def pair(self, x: int, y: int) -> str | None:
-        if self.id[x] is not None and self.id[x] == self.id[y]:
+    def _value(self, name: str, i: int):
+        if name not in self.std:
             return None
-        rest = self.rest[x] is not None and self.rest[x] == self.rest[y]
-        arabic = self.script[x] == "ar" and self.script[y] == "ar"
-        if self.same_list and self.list[x] == self.list[y]:
-            # Same name: every part's key the same or missing on both, given and family
-            # present. In Arabic the spelling instead, up to spaces and doubled letters
-            # (:func:`loose_arabic`): twins ليان and لينا, cousins whose fathers are محمد
-            # and محمود, share the skeletons. Latin spellings of one name vary too much
-            # within a list (fozai, fozaee) for that.
-            if arabic:
-                name = self.loose[x] is not None and self.loose[x] == self.loose[y]
-            else:
-                name = (self.parts[x] == self.parts[y] and self.family[x] is not None
-                        and self.gkey[x] is not None and self.gkey[x] == self.gkey[y])
-            if not (name and self.compared(x, y) and self.compatible(x, y)):
-                return "same_list"
-        if self.relatives and rest and self.gkey[x] is not None and self.gkey[y] is not None:
-            if self.script[x] != self.script[y]:
-                # Across scripts the skeletons of one name can differ (معاذ MT, Moaz MZ):
-                # only contradicting ages or dates of birth tell relatives apart here.
-                if not self.compatible(x, y):
-                    return "relatives"
-            elif (self.gkey[x] != self.gkey[y] and self.grasm[x] != self.grasm[y]
-                  and self.gbare[x] != self.gbare[y] and not self.alt_same(x, y)):
-                if self.dob_exact[x] is None or self.dob_exact[x] != self.dob_exact[y]:
-                    return "relatives"
-            elif self.given[x] != self.given[y] and not self.compatible(x, y):
-                return "relatives"
-        return None
+        v = self.std[name].iat[int(self.touched[i])]
+        return None if pd.isna(v) else v
 
-    def check(self, a: list[int], b: list[int]) -> str | None:
-        for x in a:
-            for y in b:
-                why = self.pair(x, y)
-                if why is not None:
-                    return why
-        return None
-
-
-def _kept_apart(apart: dict[int, set[int]], ma: list[int], mb: list[int]) -> bool:
-    """Whether a reviewer's cannot-link pair has one record in ``ma`` and one in ``mb``."""
-    other = set(mb)
-    return any(not apart[x].isdisjoint(other) for x in ma if x in apart)
+    def fill(self, kind: int, i: int) -> None:
+        """Compute the lazy value ``kind`` of (local) record ``i``."""
+        if kind == _LOOSE:
+            value = loose_arabic(self._value("name_ar", i))
+            table = self._loose
+        else:
+            value = None
+            ar, lat = self._value("name_ar", i), self._value("name_lat", i)
+            if "name_ar" in self.std and "name_lat" in self.std and ar is not None \
+                    and lat is not None:
+                other = lat if self.codes[i, _SCRIPT] == 0 else ar
+                given = parse_victim_name(other).given
+                value = skeleton(given) or None if given else None
+            if self.gkeys is None:  # one code space with the given-name keys
+                self.gkeys = {v: k for k, v in enumerate(self._gkey_uniques)}
+            table = self.gkeys
+        if value is None:
+            self.codes[i, kind] = -1
+        else:
+            self.codes[i, kind] = table.setdefault(value, len(table))
 
 
 def relative_clusters(
@@ -605,59 +734,68 @@ def relative_clusters(
     constraint (``""`` when not refused). ``cannot`` holds reviewers' cannot-link pairs
     (``(k, 2)`` uids): no merge may join clusters holding the two records of one
     (``refused_by`` ``"review"``).
+
+    Compiled (numba) on integer codes of the records' values, for the records the edges
+    touch only (the others stay alone): in plain Python the member-by-member checks took
+    3.7 of the 5.1 s of clustering a million simulated records (368,736 checks), and
+    preparing the per-record values 1.4 s more.
     """
-    forbid = _Forbid(std, valid_id, relatives=relatives, same_list=same_list)
-    apart: dict[int, set[int]] = {}
-    for x, y in (cannot if cannot is not None else np.empty((0, 2), np.int64)).tolist():
-        apart.setdefault(x, set()).add(y)
-        apart.setdefault(y, set()).add(x)
-    parent = np.arange(n)
-    members: dict[int, list[int]] = {}
-    cid = id_code.copy()
-    csex = sex_code.copy()
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    on_edge = np.zeros(n, dtype=bool)
+    on_edge[left] = True
+    on_edge[right] = True
+    touched = np.flatnonzero(on_edge)
+    local = np.full(n, -1, dtype=np.int64)
+    local[touched] = np.arange(len(touched))
+    recs = _Records(std, valid_id, touched, relatives=relatives, same_list=same_list)
+    m = len(touched)
+    # Reviewers' cannot-link pairs as adjacency lists (CSR) of local records; a partner
+    # on no edge is alone for good and can never be in the other cluster.
+    pairs = cannot if cannot is not None else np.empty((0, 2), np.int64)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    ends = np.concatenate([pairs, pairs[:, ::-1]])
+    ends = ends[on_edge[ends[:, 0]]] if len(ends) else ends
+    src = local[ends[:, 0]]
+    dst = local[ends[:, 1]]
+    keep = dst >= 0
+    src, dst = src[keep], dst[keep]
+    order = np.argsort(src, kind="stable")
+    apart_to = np.ascontiguousarray(dst[order])
+    apart_ptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=m), out=apart_ptr[1:])
+    parent = np.arange(m, dtype=np.int64)
+    size = np.ones(m, dtype=np.int64)
+    head = np.arange(m, dtype=np.int64)
+    tail = np.arange(m, dtype=np.int64)
+    nxt = np.full(m, -1, dtype=np.int64)
+    cid = np.asarray(id_code, dtype=np.int64)[touched]
+    csex = np.asarray(sex_code, dtype=np.int64)[touched]
     status = np.zeros(len(left), dtype=np.int8)
-    refused_by = np.full(len(left), "", dtype=object)
-
-    def find(x: int) -> int:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    for e in range(len(left)):
-        a, b = find(int(left[e])), find(int(right[e]))
-        if a == b:
-            continue
-        if cid[a] >= 0 and cid[b] >= 0 and cid[a] != cid[b]:
-            status[e], refused_by[e] = 2, "national_id"
-            continue
-        if (csex[a] >= 0 and csex[b] >= 0 and csex[a] != csex[b]
-                and not forbid.same_person(int(left[e]), int(right[e]))):
-            status[e], refused_by[e] = 2, "sex"
-            continue
-        ma = members.get(a, [a])
-        mb = members.get(b, [b])
-        if apart and _kept_apart(apart, ma, mb):
-            status[e], refused_by[e] = 2, "review"
-            continue
-        why = forbid.check(ma, mb)
-        if why is not None:
-            status[e], refused_by[e] = 2, why
-            continue
-        if len(ma) < len(mb):
-            a, b, ma, mb = b, a, mb, ma
-        parent[b] = a
-        members[a] = ma + mb
-        members.pop(b, None)
-        if cid[a] < 0:
-            cid[a] = cid[b]
-        if csex[a] < 0:
-            csex[a] = csex[b]
-        status[e] = 1
-    roots = np.array([find(i) for i in range(n)], dtype=np.int64)
+    why = np.zeros(len(left), dtype=np.int8)
+    need = np.zeros(2, dtype=np.int64)
+    lo, ro = local[left], local[right]
+    e = 0
+    while True:
+        e = _greedy_from(e, lo, ro, recs.codes, recs.floats, recs.relatives, recs.same_list,
+                         AGE_TOLERANCE, HEAPED_AGE_TOLERANCE, apart_ptr, apart_to, parent,
+                         size, head, nxt, tail, cid, csex, status, why, need)
+        if e >= len(left):
+            break
+        recs.fill(int(need[0]), int(need[1]))
+    roots = np.arange(n, dtype=np.int64)
+    roots[touched] = touched[_all_roots(parent)]
+    refused_by = np.array(_REFUSED_BY, dtype=object)[why]
     return roots, status, refused_by
+
+
+@numba.njit(cache=True)
+def _all_roots(parent):
+    out = np.empty(parent.shape[0], dtype=np.int64)
+    for i in range(parent.shape[0]):
+        out[i] = _root(parent, i)
+    return out
+
 
 
 # ---------------------------------------------------------------------- evaluation
