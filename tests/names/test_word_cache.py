@@ -12,6 +12,7 @@ the caches, kept below verbatim), and split_latin_name with its plain loop.
 from __future__ import annotations
 
 import glob
+import re
 import unicodedata
 from importlib import resources
 from pathlib import Path
@@ -34,6 +35,7 @@ from undercount.names.latin import (
     _canon_suffix,
     clean_latin,
 )
+from undercount.names.standardise import _name_fields, _victim_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 LINKAGE = ROOT / ".." / "shared" / "data" / "linkage"
@@ -199,6 +201,13 @@ def _compare(names: list[str], monkeypatch) -> None:
     plain = _plain_parse(names, monkeypatch)
     differ = [(v, a, b) for v, a, b in zip(names, cached, plain, strict=True) if a != b]
     assert not differ, differ[:5]
+    # The standardiser's fields, plain Arabic names read together, as one by one.
+    together = _name_fields(pd.Series(names, dtype=object))
+    alone = [_victim_fields(v) for v in names]
+    for k, field in enumerate(together):
+        differ = [(v, a[k], b) for v, a, b in zip(names, alone, field, strict=True)
+                  if a[k] != b or type(a[k]) is not type(b)]
+        assert not differ, (k, differ[:5])
     split = [(v, latin.split_latin_name(v)) for v in names]
     differ = [(v, s) for v, s in split if s != _split_latin_plain(v)]
     assert not differ, differ[:5]
@@ -214,6 +223,16 @@ def test_shipped_tables_and_simulated_lists(monkeypatch):
 
 def test_real_linkage_data(monkeypatch):
     _compare(_real(), monkeypatch)
+
+
+def test_plain_arabic_letters_are_left_as_they_are_by_nfkc():
+    """No letter of PLAIN_ARABIC_NAME, and no two of them side by side, change under NFKC."""
+    letters = [chr(c) for c in [*range(0x0621, 0x063B), *range(0x0641, 0x064B)]]
+    for a in letters:
+        assert unicodedata.normalize("NFKC", a) == a
+        for b in letters:
+            assert unicodedata.normalize("NFKC", a + b) == a + b
+            assert re.fullmatch(victims.PLAIN_ARABIC_NAME, f"{a}{b} {b}")
 
 
 def test_a_word_cleaned_alone_is_a_word_of_the_whole():

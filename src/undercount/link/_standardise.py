@@ -74,26 +74,62 @@ def standardise_lists(
     Covariates keep their source column names; a covariate that collides with a standardised
     column is stored as ``cov_<name>``.
 
-    ``stats``, when given, receives ``worker_cpu``: the CPU seconds of the worker processes
-    when the lists were standardised on workers (not in this process's CPU time).
+    ``stats``, when given, receives ``worker_cpu``: the CPU seconds of the worker process
+    when some lists were standardised on one (not in this process's CPU time).
+
+    Each list's columns get their dtypes (:func:`fix_dtypes`) where the list is
+    standardised: every step of it is value by value and the stacked columns keep the
+    dtypes, so the stack is what fixing it whole gives, with the work split like the lists.
     """
     tasks = list(zip(frames, specs, strict=True))
+    there = _worker_lists([len(f) for f in frames])
     worker_cpu = None
-    if _on_workers(frames):
-        parts, worker_cpu = _standardise_on_workers(tasks)
+    if not there:
+        parts = [_fixed(_standardise_checked(frame, spec)) for frame, spec in tasks]
     else:
-        parts = [_standardise_checked(frame, spec) for frame, spec in tasks]
+        parts, worker_cpu = _standardise_on_worker(tasks, there)
     coerced: dict[str, dict] = {
         spec.name: std.attrs["coerced"] for std, spec in zip(parts, specs, strict=True)
         if std.attrs.get("coerced")}
     out = pd.concat(parts, ignore_index=True, sort=False)
     out.insert(0, "uid", np.arange(len(out), dtype=np.int64))
-    out = fix_dtypes(out)
     # Values made missing by on_bad_value = "coerce": {list: {column: {count, examples}}}.
-    out.attrs["coerced"] = coerced
+    out.attrs = {"coerced": coerced}
     if worker_cpu is not None and stats is not None:
         stats["worker_cpu"] = worker_cpu
     return out
+
+
+def _standardise_on_worker(tasks: list, there: tuple[int, ...]) -> tuple[list, float]:
+    """The parts, the lists ``there`` standardised on one loky worker while this process
+    standardises the others, with the warnings and the first error in list order as the
+    serial loop gives them; and the worker's CPU seconds."""
+    from joblib.externals.loky import get_reusable_executor
+
+    # This process's share needs no sending back, and one worker starts once, not two.
+    future = get_reusable_executor(max_workers=1).submit(
+        _standardise_packed, [tasks[i] for i in there])
+    results = {i: _standardise_task(tasks[i]) for i in range(len(tasks)) if i not in there}
+    sent = future.result()
+    for i, (packed, error, caught, cpu) in zip(there, sent, strict=True):
+        results[i] = (_unpack(packed) if packed is not None else None, error, caught, cpu)
+    parts = []
+    for i in range(len(tasks)):
+        std, error, caught, _ = results[i]
+        for category, message in caught:
+            warnings.warn(message, category, stacklevel=3)
+        if error is not None:
+            raise error
+        parts.append(std)
+    return parts, sum(r[3] for r in sent)
+
+
+def _fixed(std: pd.DataFrame) -> pd.DataFrame:
+    """:func:`fix_dtypes` of one standardised list, its attrs kept."""
+    attrs = dict(std.attrs)
+    std = fix_dtypes(std)
+    std.attrs = attrs
+    return std
 
 
 def _standardise_checked(frame: pd.DataFrame, spec: ListSource) -> pd.DataFrame:
@@ -119,24 +155,51 @@ def _standardise_checked(frame: pd.DataFrame, spec: ListSource) -> pd.DataFrame:
     return std
 
 
-#: Records from which the lists are standardised on worker processes, one list per worker
-#: (the standardiser is pure Python, about 30 us a record; a worker costs about 2 s to
-#: start and to send its list back, :data:`undercount.core.parallel.WORKER_START_S`).
+#: What starting the worker costs, in records standardised meanwhile (the standardiser
+#: takes about 10 us a record; a worker about 2 s to start,
+#: :data:`undercount.core.parallel.WORKER_START_S`). Lists go to a worker only when that
+#: ends the stage sooner by more than this.
 WORKER_RECORDS = 200_000
 
 
-def _on_workers(frames: Sequence[pd.DataFrame]) -> bool:
+def _worker_lists(sizes: Sequence[int]) -> tuple[int, ...]:
+    """The lists (indices, in order) to standardise on the worker: the split of the lists
+    between this process and one worker that ends soonest, counting the worker's start as
+    :data:`WORKER_RECORDS` more records; none when no split beats one process.
+
+    At a million records (lists of 463,605, 284,591 and 274,162) the worker takes the
+    largest list and this process the other two.
+    """
+    from itertools import combinations
+
     from undercount.core.parallel import available_cores
 
-    sizes = sorted((len(f) for f in frames), reverse=True)
-    # The time saved is what the lists other than the largest cost, run beside it.
-    return len(sizes) > 1 and available_cores() > 1 and sum(sizes[1:]) >= WORKER_RECORDS
+    n, total = len(sizes), sum(sizes)
+    if n < 2 or available_cores() < 2:
+        return ()
+    best, chosen = total, ()
+    # Every split up to a dozen lists (4,095 of them); beyond, the largest lists first.
+    subsets = (
+        (c for k in range(1, n) for c in combinations(range(n), k)) if n <= 12
+        else (tuple(sorted(range(n), key=lambda i: -sizes[i])[:k]) for k in range(1, n))
+    )
+    for subset in subsets:
+        there = sum(sizes[i] for i in subset)
+        cost = max(total - there, WORKER_RECORDS + there)
+        if cost < best:
+            best, chosen = cost, tuple(sorted(subset))
+    return chosen
+
+
+def _on_workers(frames: Sequence[pd.DataFrame]) -> bool:
+    """Whether some lists are standardised on a worker (:func:`_worker_lists`)."""
+    return bool(_worker_lists([len(f) for f in frames]))
 
 
 def _standardise_task(task: tuple[pd.DataFrame, ListSource]) -> tuple[Any, Any, list, float]:
-    """:func:`_standardise_checked` in a worker: the result or the error, the warnings
-    it raised (re-raised here, in list order, as the serial loop raises them), and the CPU
-    seconds it took."""
+    """:func:`_standardise_checked` and :func:`fix_dtypes`, with the warnings it raised
+    (raised again by the caller, in list order, as a serial loop raises them): the part or
+    None, the error or None, the warnings, and the CPU seconds it took."""
     import time
 
     cpu = time.process_time()
@@ -144,37 +207,58 @@ def _standardise_task(task: tuple[pd.DataFrame, ListSource]) -> tuple[Any, Any, 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            std, error = _standardise_checked(frame, spec), None
+            std, error = _fixed(_standardise_checked(frame, spec)), None
         except Exception as exc:  # re-raised by the caller, in list order
             std, error = None, exc
-    attrs = dict(std.attrs) if std is not None else {}
     caught_out = [(w.category, str(w.message)) for w in caught]
-    return (std, attrs), error, caught_out, time.process_time() - cpu
+    return std, error, caught_out, time.process_time() - cpu
 
 
-def _standardise_on_workers(tasks: list) -> tuple[list[pd.DataFrame], float]:
-    """The lists standardised on up to two loky workers (largest first), with their
-    warnings and errors as the serial loop gives them; and the workers' CPU seconds."""
-    from joblib import Parallel, delayed
+def _standardise_packed(tasks: list) -> list[tuple[Any, Any, list, float]]:
+    """:func:`_standardise_task` of each list on the worker, each part packed to be sent
+    back (:func:`_pack`)."""
+    import time
 
-    from undercount.core.parallel import available_cores
+    out = []
+    for task in tasks:
+        std, error, caught, cpu = _standardise_task(task)
+        start = time.process_time()
+        packed = _pack(std) if std is not None else None
+        out.append((packed, error, caught, cpu + time.process_time() - start))
+    return out
 
-    order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i][0]))
-    jobs = min(available_cores(), len(tasks), 2)
-    done = Parallel(n_jobs=jobs, backend="loky", max_nbytes=None)(
-        delayed(_standardise_task)(tasks[i]) for i in order)
-    results = dict(zip(order, done, strict=True))
-    parts = []
-    cpu = sum(results[i][3] for i in range(len(tasks)))
-    for i in range(len(tasks)):
-        (std, attrs), error, caught, _ = results[i]
-        for category, message in caught:
-            warnings.warn(message, category, stacklevel=4)
-        if error is not None:
-            raise error
-        std.attrs.update(attrs)
-        parts.append(std)
-    return parts, cpu
+
+def _pack(std: pd.DataFrame) -> tuple:
+    """A standardised part as its text columns' codes and distinct values (None is code -1;
+    :func:`fix_dtypes` leaves no other missing value in them) and its other columns.
+
+    Pickling a part of 463,605 records column by column cost 1.5 s on the worker and 0.6 s
+    here; most text columns hold a few thousand distinct values, sent once each.
+    """
+    text = {}
+    for col in _STRING:
+        codes, uniq = pd.factorize(std[col].to_numpy(dtype=object), use_na_sentinel=True)
+        text[col] = (codes.astype(np.int32), np.asarray(uniq, dtype=object))
+    rest = std.drop(columns=list(_STRING)).reset_index(drop=True)
+    return list(std.columns), text, rest, dict(std.attrs)
+
+
+def _unpack(packed: tuple) -> pd.DataFrame:
+    """The part :func:`_pack` packed."""
+    columns, text, rest, attrs = packed
+    data = {}
+    for col in columns:
+        if col in text:
+            codes, uniq = text[col]
+            table = np.empty(len(uniq) + 1, dtype=object)
+            table[:-1] = uniq
+            table[-1] = None
+            data[col] = pd.Series(table[codes], dtype=object)
+        else:
+            data[col] = rest[col]
+    out = pd.DataFrame(data, columns=columns)
+    out.attrs = attrs
+    return out
 
 
 def _mapped_names(spec: ListSource) -> str:

@@ -48,10 +48,18 @@ from undercount.names.arabic import (
     split_name,
 )
 from undercount.names.keys import skeleton
-from undercount.names.latin import clean_latin, normalise_latin_token, split_latin_words
+from undercount.names.latin import (
+    _JOINING,
+    _word_pieces,
+    clean_latin,
+    normalise_latin_token,
+    split_latin_words,
+)
 
 __all__ = [
-    "UNPLACED_KINDS", "VictimName", "is_latin_title", "parse_victim_name", "victim_name_fields",
+    "PLAIN_ARABIC_NAME", "PLAIN_LATIN_NAME", "UNPLACED_KINDS", "VictimName", "is_latin_title",
+    "joins_as_piece", "parse_victim_name", "plain_arabic_token", "plain_latin_items",
+    "victim_name_fields",
 ]
 
 #: Kinds of unplaced tokens, in the order they are reported.
@@ -378,6 +386,70 @@ def parse_victim_name(raw: str) -> VictimName:
     """
     own, placed, unplaced = _parse(raw)
     return VictimName(own, *placed, unplaced)
+
+
+#: A name written in these Arabic letters (U+0621-U+063A, U+0641-U+064A: no marks, no
+#: tatweel, no other script) one space apart. NFKC leaves such text as it is (no two of the
+#: letters compose), it has no marker, no bracket and no space to strip, and each word is
+#: one word of :func:`~undercount.names.arabic.clean_arabic`.
+PLAIN_ARABIC_NAME = "^[\u0621-\u063a\u0641-\u064a]+(?: [\u0621-\u063a\u0641-\u064a]+)*$"
+
+
+@lru_cache(maxsize=1 << 18)
+def plain_arabic_token(word: str) -> str | None:
+    """The comparison form of one word of a :data:`PLAIN_ARABIC_NAME`, when the parse keeps
+    the word as a part of its own whatever its neighbours; None when it may not.
+
+    It may not when the word cleans to more or less than one word, to one letter
+    (:func:`_rejoin_letters` joins it to a neighbour), to a title, descriptor or kunya head
+    (the slow path), or to a word that opens or closes a compound (``split_name``); or when
+    its comparison form is empty or holds a space. A name of such words is parsed as
+    ``(tokens, _assign(tokens), ())``, except that a name of more than four words whose
+    tokens include a two-letter piece goes through :func:`_rejoin_pairs`
+    (:func:`joins_as_piece`). ``tests/names/test_word_cache.py`` compares the two on every
+    name of the shipped, real and simulated data.
+    """
+    cleaned = _arabic_piece(word)
+    if len(cleaned) != 1:
+        return None
+    word = cleaned[0]
+    if len(word) < 2 or word in _SPECIAL_AR or word in _COMPOUND_WORDS:
+        return None
+    token = normalise_arabic_token(word)
+    return token if token and " " not in token else None
+
+
+#: A name written in ASCII letters, words one space apart, a hyphen only between letters
+#: (``al-Louh``): no marker (a hyphen counts as one only between spaces), nothing to strip,
+#: and each word one word of :func:`~undercount.names.latin.clean_latin`.
+PLAIN_LATIN_NAME = "^[A-Za-z]+(?:-[A-Za-z]+)*(?: [A-Za-z]+(?:-[A-Za-z]+)*)*$"
+
+
+@lru_cache(maxsize=1 << 18)
+def plain_latin_items(word: str) -> tuple[str, ...] | None:
+    """The parts one word of a :data:`PLAIN_LATIN_NAME` gives when the parse keeps them as
+    they are whatever the word's neighbours (split_latin_words' pieces of the word); None
+    when it may not: the word is a title, descriptor or kunya head (the slow path), cleans
+    to more or less than one word, or has a piece that the compound loop of
+    :func:`~undercount.names.latin.split_latin_words` joins or respells (an article, abd,
+    abu, allah, din, or a piece that starts with ``ab``). A name of such words is parsed as
+    ``(parts, _assign(parts), ())``; ``tests/names/test_word_cache.py`` compares the two.
+    """
+    if word.lower() in _SPECIAL_LAT:
+        return None
+    cleaned = _latin_piece(word)
+    if len(cleaned) != 1:
+        return None
+    items = _word_pieces(cleaned[0])
+    if not items or any(not i or " " in i or i in _JOINING or i.startswith("ab")
+                        for i in items):
+        return None
+    return items
+
+
+def joins_as_piece(token: str) -> bool:
+    """Whether :func:`_rejoin_pairs` may join ``token`` to a neighbour."""
+    return len(token) == 2 and token not in _TWO_LETTER_NAMES
 
 
 def victim_name_fields(raw: object) -> tuple[str | None, ...]:
