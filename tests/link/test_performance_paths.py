@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -203,3 +204,144 @@ def test_unseen_exact_level_counted_exactly(simulated):
     proxy = records.assign(national_id=records["national_id"].notna().map(
         {True: "x", False: None}).astype("category"))
     assert "national_id" not in count_unseen_exact_u(linker2, proxy)
+
+
+# ---------------------------------------------------------------- training's pandas counts
+def _messy(seed: int = 3, n: int = 3000) -> pd.DataFrame:
+    """Small-alphabet columns with missing values (as None and NaN), so that groups of
+    every size and combinations of missing values occur."""
+    rng = np.random.default_rng(seed)
+
+    def col(k: int, missing: float, na=None):
+        values = np.array([f"v{i}" for i in rng.integers(0, k, n)], dtype=object)
+        values[rng.random(n) < missing] = na
+        return values
+
+    return pd.DataFrame({
+        "a": col(5, 0.1), "b": col(40, 0.3, np.nan), "c": col(3, 0.0),
+        "num": np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 7, n).astype(float)),
+        "year": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(1950, 1960, n)),
+                         dtype="Int64"),
+    })
+
+
+def _pairs_by_value_counts(records: pd.DataFrame, cols) -> int:
+    counts = records[list(cols)].dropna().value_counts(sort=False).to_numpy(dtype=np.int64)
+    return int((counts * (counts - 1) // 2).sum())
+
+
+def test_rule_pairs_from_codes_are_value_counts_pairs():
+    from undercount.link.settings import RuleCounts, rule_pairs, sex_conflicts
+
+    records = _messy()
+    counts = RuleCounts(records)
+    for cols in (["a"], ["b"], ["a", "b"], ["a", "num"], ["b", "c", "year"], ["num", "year"]):
+        expected = _pairs_by_value_counts(records, cols)
+        assert rule_pairs(records, cols) == expected
+        assert counts.pairs(cols) == expected
+    for c in records.columns:
+        assert counts.shares.get(c) == float(records[c].notna().mean())
+    assert counts.shares.get("absent", 0.0) == 0.0
+    # sex_conflicts: the pandas definition, recounted.
+    std = records.rename(columns={"a": "name_key", "b": "dob", "c": "sex"})
+    std["dob_heaped"] = pd.array(np.arange(len(std)) % 7 == 0, dtype="boolean")
+    sub = std[["name_key", "dob", "sex"]].dropna()
+    sub = sub[~std.loc[sub.index, "dob_heaped"].fillna(False).astype(bool)]
+    pairs = _pairs_by_value_counts(sub, ("name_key", "dob"))
+    assert sex_conflicts(std) == (pairs, pairs - _pairs_by_value_counts(sub, sub.columns))
+
+
+def test_union_pairs_is_the_count_of_distinct_pairs():
+    from undercount.link.settings import RuleCounts
+
+    records = _messy(n=400)
+    rules = [("a", "b"), ("b", "c"), ("num",)]
+    seen = set()
+    for rule in rules:
+        keys = records[list(rule)]
+        full = keys.notna().all(axis=1).to_numpy()
+        groups: dict = {}
+        for i in np.flatnonzero(full):
+            groups.setdefault(tuple(keys.iloc[i]), []).append(i)
+        for members in groups.values():
+            seen.update((x, y) for j, x in enumerate(members) for y in members[j + 1:])
+    assert RuleCounts(records).union_pairs(rules) == len(seen)
+
+
+def test_counted_prior_is_splinks(simulated):
+    """The deterministic prior from pandas' pair count is Splink's, to the last bit."""
+    from undercount.link.relatives import add_relative_columns
+    from undercount.link.train import _counted_rules, _deterministic_prior
+
+    config, std = simulated
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    records = add_relative_columns(std)
+    priors = []
+    for counted in (None, _counted_rules(settings, records)):
+        linker = build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), records,
+                              settings)
+        info = _deterministic_prior(linker, settings, records, counted)
+        priors.append((info, linker._settings_obj._probability_two_random_records_match))
+    assert priors[1][1] == priors[0][1]
+    assert priors[1][0] == priors[0][0]
+    assert priors[0][0]["method"] == "deterministic rules"
+    # More pairs than the recall allows: the same refusal, in Splink's words.
+    loose = dataclasses.replace(settings, prior_recall=1e-9)
+    reasons = []
+    for counted in (None, _counted_rules(loose, records)):
+        linker = build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), records,
+                              loose)
+        reasons.append(_deterministic_prior(linker, loose, records, counted)["reason"])
+    assert reasons[0] == reasons[1] and "not near-certain" in reasons[0]
+
+
+def test_relative_pattern_counts_are_groupby_counts(simulated):
+    from undercount.link.relatives import REST, add_relative_columns, relative_pattern_counts
+
+    _, std = simulated
+    r = add_relative_columns(std).dropna(subset=[*REST, "given", "given_key"])
+
+    def pairs(*cols: str) -> float:
+        s = r.groupby([*REST, *cols], sort=False, dropna=False).size().to_numpy(float)
+        return float((s * (s - 1) / 2).sum())
+
+    rest, same_key, same_text = pairs(), pairs("given_key"), pairs("given")
+    key_s, rasm_s = pairs("given_key", "given_script"), pairs("given_rasm", "given_script")
+    rasm_only = rasm_s - pairs("given_key", "given_rasm", "given_script")
+    assert relative_pattern_counts(std) == {
+        "similar": key_s + rasm_only - same_text, "different": rest - same_key - rasm_only,
+        "rest_agree": rest}
+    assert rest > 0
+
+
+def test_registered_tables_are_each_lists_own_conversion(simulated):
+    """build_linker's Arrow slices: per list, the table ``pa.Table.from_pandas`` made of
+    that list's rows alone (types included: a column empty on one list is Arrow's null)."""
+    import pyarrow as pa
+
+    from undercount.link import train as train_module
+    from undercount.link.relatives import add_relative_columns
+
+    config, std = simulated
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    records = add_relative_columns(std)
+    records.loc[records["list"] == records["list"].iloc[-1], "national_id"] = None
+    got = {}
+    register = train_module.register_frame
+    try:
+        train_module.register_frame = lambda db, table, name: register(
+            db, got.setdefault(name, table), name)
+        build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), records, settings)
+    finally:
+        train_module.register_frame = register
+    split = records.assign(name_token_set=[
+        v.split(" ") if isinstance(v, str) else None for v in records["name_tokens"]])
+    cols = ["uid", *[c for c in train_module.used_columns(settings) if c in split.columns]]
+    parts = list(split.groupby("list", sort=False))
+    assert sorted(got) == sorted(f"list_{name}" for name, _ in parts)
+    for name, part in parts:
+        expected = pa.Table.from_pandas(part[cols], preserve_index=False)
+        table = got[f"list_{name}"]
+        assert table.schema.remove_metadata().equals(expected.schema.remove_metadata())
+        assert table.equals(expected.replace_schema_metadata(table.schema.metadata))
+    assert any(got[k].schema.field("national_id").type == pa.null() for k in got)

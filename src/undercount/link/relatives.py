@@ -94,6 +94,7 @@ __all__ = [
     "false_merge_kinds",
     "false_merge_pairs",
     "given_name_weights",
+    "has_relative_levels",
     "loose_arabic",
     "rasm",
     "relative_clusters",
@@ -286,26 +287,44 @@ def _agree_u(comparison) -> float | None:
     return levels[0].u_probability if levels else None
 
 
-def set_relative_u(linker, records: pd.DataFrame) -> dict[str, Any]:
-    """Set the u of the relative levels from the exact pattern counts (module docstring).
-
-    Call after Splink's random-sampling u, before EM. Returns the figures, with
-    ``m_scale`` per level for :func:`scale_relative_m` (> 1 where u was capped at 1).
-    """
+def _relative_levels(linker) -> tuple[dict[str, Any], dict[str, Any]] | str:
+    """The linker's comparisons and the given name's levels by label, or why the relative
+    levels are not there."""
     comparisons = {c.output_column_name: c for c in linker._settings_obj.comparisons}
     if "given" not in comparisons or any(k.removesuffix("_key") not in comparisons
                                          for k in REST):
-        return {"skipped": "no given-name or no father/grandfather/family comparison"}
+        return "no given-name or no father/grandfather/family comparison"
     levels = {lv.label_for_charts: lv for lv in
               comparisons["given"]._comparison_levels_excluding_null}
     if not all(label in levels for label in RELATIVE_LEVELS):
-        return {"skipped": "the given-name comparison has no relative levels"}
+        return "the given-name comparison has no relative levels"
+    return comparisons, levels
+
+
+def has_relative_levels(linker) -> bool:
+    """Whether :func:`set_relative_u` has levels to set (it needs the pattern counts)."""
+    return not isinstance(_relative_levels(linker), str)
+
+
+def set_relative_u(linker, records: pd.DataFrame,
+                   counts: dict[str, float] | None = None) -> dict[str, Any]:
+    """Set the u of the relative levels from the exact pattern counts (module docstring).
+
+    Call after Splink's random-sampling u, before EM. ``counts``: the records'
+    :func:`relative_pattern_counts` when already counted (training counts them while the
+    u are sampled). Returns the figures, with ``m_scale`` per level for
+    :func:`scale_relative_m` (> 1 where u was capped at 1).
+    """
+    found = _relative_levels(linker)
+    if isinstance(found, str):
+        return {"skipped": found}
+    comparisons, levels = found
     agree = [_agree_u(comparisons[k.removesuffix("_key")]) for k in REST]
     if any(u is None or not u > 0 for u in agree):
         return {"skipped": f"u of agreeing name parts not estimated: {agree}"}
     n = len(records)
     total = n * (n - 1) / 2
-    counts = relative_pattern_counts(records)
+    counts = relative_pattern_counts(records) if counts is None else counts
     product = math.prod(agree)
     out: dict[str, Any] = {"pattern_pairs": counts, "total_pairs": total,
                            "u_rest_agree": dict(zip(REST, agree, strict=True)),

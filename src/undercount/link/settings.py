@@ -8,6 +8,7 @@ audited.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -27,6 +28,7 @@ __all__ = [
     "PARTIAL_BLOCKING_TWO_PART",
     "POSTCODE_BLOCKING",
     "LinkSettings",
+    "RuleCounts",
     "rule_pairs",
     "sex_conflicts",
     "sex_reliable",
@@ -317,7 +319,7 @@ class LinkSettings:
         explicit ``pair_budget``, 2.5 times it in all), taken in order; a rule over the
         budget is left out, so large lists cost no more than before.
         """
-        counts = _Counts(records)
+        counts = RuleCounts(records)
         # The columns of the partial and postcode rules are factorised for their pair counts
         # anyway: their shares come from the codes (a notna over a million strings costs
         # as much as a low-cardinality factorize).
@@ -398,14 +400,14 @@ SEX_CONFLICT_MAX = 0.02
 SEX_CONFLICT_MIN_PAIRS = 50
 
 
-def sex_conflicts(records: pd.DataFrame, counts: _Counts | None = None) -> tuple[int, int]:
+def sex_conflicts(records: pd.DataFrame, counts: RuleCounts | None = None) -> tuple[int, int]:
     """Pairs of records with the same ``name_key`` and date of birth (not heaped) and a
     recorded sex on both, and how many of them record different sexes (exact, from
-    counts). ``counts``: the records' :class:`_Counts`, to reuse its codes."""
+    counts). ``counts``: the records' :class:`RuleCounts`, to reuse its codes."""
     cols = ("name_key", "dob", "sex")
     if any(c not in records.columns for c in cols):
         return 0, 0
-    counts = counts if counts is not None else _Counts(records)
+    counts = counts if counts is not None else RuleCounts(records)
     rows = counts.present(cols)
     if "dob_heaped" in records.columns:
         heaped = records["dob_heaped"].fillna(False).astype(bool).to_numpy()
@@ -437,10 +439,10 @@ def _sex_reliable(pairs: int, differ: int) -> bool:
 def rule_pairs(records: pd.DataFrame, rule: Sequence[str]) -> int:
     """Record pairs a blocking rule generates: :math:`\\sum_k \\binom{n_k}{2}` over the
     distinct non-missing values :math:`k` of the rule's columns (exact, from counts)."""
-    return _Counts(records).pairs(rule)
+    return RuleCounts(records).pairs(rule)
 
 
-class _Counts:
+class RuleCounts:
     """Non-missing shares and rule pair counts of ``records``, each column factorised once.
 
     :meth:`LinkSettings.for_records` needs the share of ~15 columns and the pairs of up to
@@ -521,10 +523,23 @@ class _Counts:
         return int((sizes * (sizes - 1) // 2).sum())
 
 
+    def union_pairs(self, rules: Sequence[Sequence[str]]) -> int:
+        """Record pairs that at least one of ``rules`` generates, each pair once (as
+        Splink counts a list of blocking rules): by inclusion--exclusion, the pairs that
+        every rule of a set generates being those that agree on all their columns."""
+        rules = [tuple(r) for r in rules]
+        total = 0
+        for size in range(1, len(rules) + 1):
+            for subset in itertools.combinations(rules, size):
+                cols = list(dict.fromkeys(c for rule in subset for c in rule))
+                total += (-1) ** (size + 1) * self.pairs(cols)
+        return total
+
+
 class _Shares:
     """``{column: share non-missing}`` of the records' columns, computed when asked."""
 
-    def __init__(self, counts: _Counts) -> None:
+    def __init__(self, counts: RuleCounts) -> None:
         self._counts = counts
         self._done: dict[str, float] = {}
 
@@ -539,7 +554,7 @@ class _Shares:
 class _Available:
     """The columns with at least ``min_share`` of the records non-missing (``in`` only)."""
 
-    def __init__(self, counts: _Counts, min_share: float) -> None:
+    def __init__(self, counts: RuleCounts, min_share: float) -> None:
         self._counts = counts
         self._min = min_share
 

@@ -208,23 +208,40 @@ def estimate_u_values(linker, max_pairs: float, seed: int | None = None) -> None
                 active.append(c)
         # Then chunks 1, 2, ... of 10, as many at a time as DuckDB has threads, each
         # comparison until its levels all reach the minimum count (counted in chunk order).
+        # A chunk starts as soon as one finishes (not in waves, which left a core idle
+        # while the slower chunk of a wave ran), with the comparisons still counting after
+        # the chunks finished so far: at least those still counting when its turn comes.
         # On Spark one chunk at a time: each query already runs on every core.
         threads = 1 if spark else max(
             1, int(con.execute("select current_setting('threads')").fetchall()[0][0]))
-        chunk = 1
-        while active and chunk <= NUM_CHUNKS:
-            wave = list(range(chunk, min(chunk + threads, NUM_CHUNKS + 1)))
-            logger.info("u sampling: chunks %s of %d for %s", wave, NUM_CHUNKS,
-                        [c.output_column_name for c in active])
-            results = run([(active, (k, NUM_CHUNKS)) for k in wave])
-            for rows in results:
+        pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
+
+        def submit(comps: list, k: int):
+            logger.info("u sampling: chunk %d of %d for %s", k, NUM_CHUNKS,
+                        [c.output_column_name for c in comps])
+            query = [(comps, (k, NUM_CHUNKS))]
+            if pool is None:
+                return _Done(run(query)[0])
+            return pool.submit(lambda: run(query)[0])
+
+        try:
+            pending: dict[int, Any] = {}
+            submitted = done = 0
+            while active and (pending or submitted < NUM_CHUNKS):
+                while submitted < NUM_CHUNKS and len(pending) < threads:
+                    submitted += 1
+                    pending[submitted] = submit(list(active), submitted)
+                done += 1
+                rows = pending.pop(done).result()
                 still = []
                 for c in active:
                     _add(accumulators[id(c)], c, rows)
                     if not accumulators[id(c)].all_levels_meet_min_u_count(MIN_COUNT_PER_LEVEL):
                         still.append(c)
                 active = still
-            chunk = wave[-1] + 1
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
     finally:
         if spark:
             db_api.spark.catalog.dropTempView(sample_name)
@@ -247,6 +264,16 @@ def estimate_u_values(linker, max_pairs: float, seed: int | None = None) -> None
         for level in target._comparison_levels_excluding_null:
             append_u_probability_to_comparison_level_trained_probabilities(
                 level, lookup, target.output_column_name, "estimate u by random sampling")
+
+
+class _Done:
+    """A finished result, answering ``result()`` as a future does."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
 
 
 def _add(accumulator, comparison, rows: list[dict[str, Any]]) -> None:
