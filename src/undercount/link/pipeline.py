@@ -229,13 +229,14 @@ def _record_evidence(std: pd.DataFrame, result) -> pd.DataFrame:
     best = np.full(n, np.nan)
     links = np.zeros(n, dtype=np.int64)
     refused = np.zeros(n, dtype=np.int64)
-    w = e[e["within"].to_numpy()]
+    within = e["within"].to_numpy()
+    is_refused = e["status"].to_numpy() == "refused"
+    prob = e["match_probability"].to_numpy()[within]
     for side in ("uid_l", "uid_r"):
-        ids = w[side].to_numpy(dtype=np.int64)
-        np.fmax.at(best, ids, w["match_probability"].to_numpy())
-        np.add.at(links, ids, 1)
-        r = e.loc[e["status"].to_numpy() == "refused", side].to_numpy(dtype=np.int64)
-        np.add.at(refused, r, 1)
+        uid = e[side].to_numpy(dtype=np.int64)
+        np.fmax.at(best, uid[within], prob)
+        links += np.bincount(uid[within], minlength=n)
+        refused += np.bincount(uid[is_refused], minlength=n)
     # assign, not copy(): the standardised columns are shared, not copied (copy on write).
     return std.assign(cluster_id=cluster, cluster_size=sizes[cluster],
                       best_match_probability=best, n_links=links, refused_links=refused)
@@ -480,8 +481,12 @@ def _add_conflicts(suspicious: pd.DataFrame, conflicted: pd.DataFrame, records) 
     if conflicted.empty:
         return suspicious.assign(conflicts="")
     merged = suspicious.merge(conflicted, on="cluster_id", how="outer")
-    sizes = records.groupby("cluster_id").size()
-    merged["size"] = sizes.reindex(merged["cluster_id"]).to_numpy()
+    cid = records["cluster_id"].to_numpy()
+    if cid.dtype.kind in "iu" and len(cid) and 0 <= cid.min() <= cid.max() < 2 * len(cid):
+        merged["size"] = np.bincount(cid)[merged["cluster_id"].to_numpy()]
+    else:
+        sizes = records.groupby("cluster_id").size()
+        merged["size"] = sizes.reindex(merged["cluster_id"]).to_numpy()
     has = merged["conflicts"].notna()
     merged["reasons"] = merged["reasons"].astype(object).fillna("")
     merged.loc[has, "reasons"] = (
