@@ -39,7 +39,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from undercount.link.relatives import relative_clusters
+from undercount.link.relatives import _factor, relative_clusters
 
 __all__ = ["ClusterResult", "constrained_clusters", "suspicious_clusters"]
 
@@ -119,13 +119,12 @@ def _components(n, left, right):
     return roots
 
 
-def _codes(values, touched: np.ndarray, n: int) -> np.ndarray:
+def _codes(values, touched: np.ndarray, n: int, *, many: bool = False) -> np.ndarray:
     """Integer codes of the non-missing values, -1 for missing, of the records ``touched``
     (those on an edge; the others are never compared, and -1 stands in for theirs):
     hashing a million national IDs took 0.25 s, two thirds of them on no edge."""
     codes = np.full(n, -1, dtype=np.int64)
-    sub = np.asarray(values, dtype=object)[touched]
-    codes[touched] = pd.factorize(sub, use_na_sentinel=True)[0]
+    codes[touched] = _factor(np.asarray(values, dtype=object)[touched], many=many)
     return codes
 
 
@@ -199,7 +198,7 @@ def constrained_clusters(
     on_edge[left] = True
     on_edge[right] = True
     touched = np.flatnonzero(on_edge)
-    id_code = (_codes(national_id, touched, n) if national_id is not None
+    id_code = (_codes(national_id, touched, n, many=True) if national_id is not None
                else np.full(n, -1, np.int64))
     sex_code = _codes(sex, touched, n) if sex is not None else np.full(n, -1, np.int64)
     if len(cannot) and (cannot.min() < 0 or cannot.max() >= n):

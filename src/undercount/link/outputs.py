@@ -18,8 +18,10 @@ import hashlib
 import os
 import shutil
 import signal
+import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ __all__ = [
     "LINK_OUTPUTS",
     "OUTPUT_NAMES",
     "TEMP_PREFIXES",
+    "StagedOutputs",
     "check_distinct_lists",
     "check_output_folder",
     "replace_folder",
@@ -198,3 +201,44 @@ def replace_folder(tmp: Path, out: Path, *, replaced: Iterable[str]) -> None:
         os.replace(tmp, out)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+class StagedOutputs:
+    """The temporary sibling folder a run's outputs are written into before
+    :func:`replace_folder` puts it in place, with one background thread to write into it.
+
+    Outputs that are final early (the standardised records and the edges, once linkage has
+    returned) are written on the thread while the main thread builds the tables: writing a
+    parquet file is mostly compression and encoding, done by Arrow without Python's global
+    lock, so on two cores it costs the run almost no time (the million-record linkage wrote
+    for 2.5 s after everything else was done). :meth:`finish` waits for it and raises its
+    errors; :meth:`abandon` waits for it and removes the folder, so nothing half written is
+    ever left or put in place.
+    """
+
+    def __init__(self, out: Path) -> None:
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        self.names: set[str] = set()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="undercount-write")
+        self._jobs: list[Future] = []
+
+    def submit(self, name: str, write: Callable[[Path], Any]) -> None:
+        """Write output ``name`` in the background: ``write(path)``."""
+        self.names.add(name)
+        self._jobs.append(self._pool.submit(write, self.tmp / name))
+
+    def finish(self) -> None:
+        """Wait for the background writes; raise the first one's error."""
+        try:
+            for job in self._jobs:
+                job.result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def abandon(self) -> None:
+        """Stop: cancel the writes not started, wait for the one running, remove the
+        folder."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -51,6 +51,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ from undercount.link.backends import get_db_api
 from undercount.link.cluster import constrained_clusters, suspicious_clusters
 from undercount.link.outputs import (
     LINK_OUTPUTS,
+    StagedOutputs,
     check_distinct_lists,
     check_output_folder,
     replace_folder,
@@ -227,13 +229,14 @@ def _record_evidence(std: pd.DataFrame, result) -> pd.DataFrame:
     best = np.full(n, np.nan)
     links = np.zeros(n, dtype=np.int64)
     refused = np.zeros(n, dtype=np.int64)
-    w = e[e["within"].to_numpy()]
+    within = e["within"].to_numpy()
+    is_refused = e["status"].to_numpy() == "refused"
+    prob = e["match_probability"].to_numpy()[within]
     for side in ("uid_l", "uid_r"):
-        ids = w[side].to_numpy(dtype=np.int64)
-        np.fmax.at(best, ids, w["match_probability"].to_numpy())
-        np.add.at(links, ids, 1)
-        r = e.loc[e["status"].to_numpy() == "refused", side].to_numpy(dtype=np.int64)
-        np.add.at(refused, r, 1)
+        uid = e[side].to_numpy(dtype=np.int64)
+        np.fmax.at(best, uid[within], prob)
+        links += np.bincount(uid[within], minlength=n)
+        refused += np.bincount(uid[is_refused], minlength=n)
     # assign, not copy(): the standardised columns are shared, not copied (copy on write).
     return std.assign(cluster_id=cluster, cluster_size=sizes[cluster],
                       best_match_probability=best, n_links=links, refused_links=refused)
@@ -364,49 +367,73 @@ def link_project(
         shutil.rmtree(tmp, ignore_errors=True)
     clock.wall.update(report.pop("timings"))
     clock.cpu.update(report.pop("cpu_timings"))
-    clock.start()
-    stage("tables")
-    covariates = person_covariates(config, records)
-    histories = capture_histories(records, lists=config.list_names, covariates=covariates)
-    large = max(10, 3 * len(config.lists))
-    suspicious = suspicious_clusters(
-        _Result(records["cluster_id"].to_numpy(), edges), large_size=large
-    )
-    conflicted = histories.loc[histories["conflicts"] != "", ["cluster_id", "conflicts"]]
-    suspicious = _add_conflicts(suspicious, conflicted, records)
-    records["suspicious"] = records["cluster_id"].isin(suspicious["cluster_id"])
-    overlaps = list_overlaps(records, histories, config.list_names)
-    for message in overlaps:
-        warnings.warn(message, UndercountWarning, stacklevel=2)
-    clock.stop("tables")
-    clock.wall["total"] = time.perf_counter() - t_all
-    clock.cpu["total"] = time.process_time() - c_all
-    report.update(
-        standardiser=standardiser_name(),
-        coerced=coerced,
-        n_records=len(records),
-        n_clusters=len(histories),
-        n_suspicious=len(suspicious),
-        warnings=overlaps,
-        timings=clock.wall,
-        cpu_timings=clock.cpu,
-    )
-    result = LinkResult(
-        records=_records_out(records),
-        capture_histories=histories,
-        suspicious=suspicious,
-        edges=edges,
-        standardised=std,
-        settings=settings,
-        lists=config.list_names,
-        strata=config.strata.sources(),
-        covariates=tuple(covariates),
-        output=config.output if write else None,
-        report=report,
-    )
-    if write:
-        stage("write")
-        _write(result, config)
+    return _tables_and_write(config, std, records, settings, edges, report, clock,
+                             coerced=coerced, started=(t_all, c_all), write=write, stage=stage)
+
+
+def _tables_and_write(
+    config: ProjectConfig, std: pd.DataFrame, records: pd.DataFrame, settings: LinkSettings,
+    edges: pd.DataFrame, report: dict[str, Any], clock: _Clock, *, coerced: dict,
+    started: tuple[float, float], write: bool, stage: Callable[[str], None],
+) -> LinkResult:
+    """Capture histories, suspicious clusters and overlap warnings of linked records, and
+    the output folder.
+
+    The standardised records and the edges are final here: they are written in the
+    background (:class:`~undercount.link.outputs.StagedOutputs`) while the tables are
+    built."""
+    staged = StagedOutputs(config.output) if write else None
+    try:
+        if staged is not None:
+            staged.submit("standardised.parquet", partial(_parquet, std))
+            staged.submit("edges.parquet", partial(_parquet, edges))
+        clock.start()
+        stage("tables")
+        covariates = person_covariates(config, records)
+        histories = capture_histories(records, lists=config.list_names, covariates=covariates)
+        large = max(10, 3 * len(config.lists))
+        suspicious = suspicious_clusters(
+            _Result(records["cluster_id"].to_numpy(), edges), large_size=large
+        )
+        conflicted = histories.loc[histories["conflicts"] != "", ["cluster_id", "conflicts"]]
+        suspicious = _add_conflicts(suspicious, conflicted, records)
+        records["suspicious"] = records["cluster_id"].isin(suspicious["cluster_id"])
+        overlaps = list_overlaps(records, histories, config.list_names)
+        for message in overlaps:
+            warnings.warn(message, UndercountWarning, stacklevel=3)
+        clock.stop("tables")
+        clock.wall["total"] = time.perf_counter() - started[0]
+        clock.cpu["total"] = time.process_time() - started[1]
+        report.update(
+            standardiser=standardiser_name(),
+            coerced=coerced,
+            n_records=len(records),
+            n_clusters=len(histories),
+            n_suspicious=len(suspicious),
+            warnings=overlaps,
+            timings=clock.wall,
+            cpu_timings=clock.cpu,
+        )
+        result = LinkResult(
+            records=_records_out(records),
+            capture_histories=histories,
+            suspicious=suspicious,
+            edges=edges,
+            standardised=std,
+            settings=settings,
+            lists=config.list_names,
+            strata=config.strata.sources(),
+            covariates=tuple(covariates),
+            output=config.output if write else None,
+            report=report,
+        )
+        if staged is not None:
+            stage("write")
+            _write(result, config, staged)
+    except BaseException:
+        if staged is not None:
+            staged.abandon()
+        raise
     return result
 
 
@@ -454,8 +481,12 @@ def _add_conflicts(suspicious: pd.DataFrame, conflicted: pd.DataFrame, records) 
     if conflicted.empty:
         return suspicious.assign(conflicts="")
     merged = suspicious.merge(conflicted, on="cluster_id", how="outer")
-    sizes = records.groupby("cluster_id").size()
-    merged["size"] = sizes.reindex(merged["cluster_id"]).to_numpy()
+    cid = records["cluster_id"].to_numpy()
+    if cid.dtype.kind in "iu" and len(cid) and 0 <= cid.min() <= cid.max() < 2 * len(cid):
+        merged["size"] = np.bincount(cid)[merged["cluster_id"].to_numpy()]
+    else:
+        sizes = records.groupby("cluster_id").size()
+        merged["size"] = sizes.reindex(merged["cluster_id"]).to_numpy()
     has = merged["conflicts"].notna()
     merged["reasons"] = merged["reasons"].astype(object).fillna("")
     merged.loc[has, "reasons"] = (
@@ -474,16 +505,24 @@ def _records_out(records: pd.DataFrame) -> pd.DataFrame:
     return records[cols].copy()
 
 
-def _write(result: LinkResult, config: ProjectConfig) -> None:
+def _parquet(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_parquet(path, index=False)
+
+
+def _write(result: LinkResult, config: ProjectConfig, staged: StagedOutputs | None = None) -> None:
+    """Write the output folder atomically (``staged``: where some outputs are already being
+    written in the background)."""
     out = config.output
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    staged = staged if staged is not None else StagedOutputs(out)
+    tmp = staged.tmp
     try:
+        for name, frame in (("standardised.parquet", result.standardised),
+                            ("edges.parquet", result.edges)):
+            if name not in staged.names:
+                staged.submit(name, partial(_parquet, frame))
         result.records.to_parquet(tmp / "records.parquet", index=False)
         result.capture_histories.to_parquet(tmp / "capture_histories.parquet", index=False)
         result.suspicious.to_csv(tmp / "suspicious_clusters.csv", index=False)
-        result.edges.to_parquet(tmp / "edges.parquet", index=False)
-        result.standardised.to_parquet(tmp / "standardised.parquet", index=False)
         side = sidecar(
             lists=result.lists,
             strata=result.strata,
@@ -501,11 +540,12 @@ def _write(result: LinkResult, config: ProjectConfig) -> None:
             "report": result.report,
         }
         (tmp / "provenance.json").write_text(json.dumps(prov, indent=2, default=str) + "\n")
+        staged.finish()
         # Checked again at the last moment: a file may have appeared while linking.
         check_output_folder(out, source=str(config.path))
         replace_folder(tmp, out, replaced=LINK_OUTPUTS)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        staged.abandon()
         raise
 
 

@@ -76,6 +76,7 @@ from typing import Any
 import numba
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from undercount.link.evaluate import same_label_pairs
 from undercount.names.keys import skeleton
@@ -627,9 +628,23 @@ def _greedy_from(start, left, right, c, f, relatives, same_list, tol, heaped_tol
     return left.shape[0]
 
 
-def _factor(values) -> np.ndarray:
-    """Integer codes of ``values`` (equal values, equal codes), -1 where missing."""
-    return pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)[0]
+def _factor(values, *, many: bool = False) -> np.ndarray:
+    """Integer codes of ``values`` (equal values, equal codes), -1 where missing.
+
+    ``many`` (many distinct values): strings are dictionary-encoded by Arrow, which
+    compares their UTF-8 bytes. For the 660,000 records on an edge of the simulated
+    million, 0.06 s for the national IDs and 0.03 s for the dates of birth, where pandas'
+    hashing of Python strings took 0.12 and 0.11 s; as fast as pandas for a few hundred
+    distinct values (name keys, sex), where checking the values are strings costs more."""
+    values = np.asarray(values, dtype=object)
+    if many and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        try:
+            encoded = pa.array(values, type=pa.string(), from_pandas=True).dictionary_encode()
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):
+            pass
+        else:
+            return encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
+    return pd.factorize(values, use_na_sentinel=True)[0]
 
 
 def _derived(codes: np.ndarray, uniques, fn) -> np.ndarray:
@@ -654,7 +669,7 @@ class _Records:
         def col(name: str) -> np.ndarray | None:
             return std[name].to_numpy(dtype=object)[touched] if name in std else None
 
-        c = np.full((m, _N_CODES), -1, dtype=np.int64)
+        c = np.full((m, _N_CODES), -1, dtype=np.int32)  # half the memory of int64
         for k, name in ((_FATHER, REST[0]), (_GRAND, REST[1]), (_FAMILY, REST[2]),
                         (_LIST, "list")):
             if name in std:
@@ -662,9 +677,9 @@ class _Records:
         # Strong duplicate evidence: the same ID as recorded, valid or not (FEBRL's IDs
         # carry no check digit; a shared mistyped ID is still one person's).
         if "national_id" in std:
-            c[:, _ID] = _factor(col("national_id"))
+            c[:, _ID] = _factor(col("national_id"), many=True)
         elif valid_id is not None:
-            c[:, _ID] = _factor(np.asarray(valid_id, dtype=object)[touched])
+            c[:, _ID] = _factor(np.asarray(valid_id, dtype=object)[touched], many=True)
         self.gkeys: dict[str, int] | None = None
         if "given_key" in std:
             c[:, _GKEY], self._gkey_uniques = pd.factorize(col("given_key"),
@@ -689,7 +704,7 @@ class _Records:
             heaped = std["age_heaped"].fillna(False).astype(bool).to_numpy()[touched]
         heaped = heaped | dh
         if "dob" in std:
-            c[:, _DOB] = _factor(col("dob"))
+            c[:, _DOB] = _factor(col("dob"), many=True)
             c[:, _DOB_EXACT] = np.where(dh, -1, c[:, _DOB])
         c[:, _HEAPED] = heaped
         c[:, _LOOSE] = _UNKNOWN
