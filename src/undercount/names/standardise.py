@@ -208,7 +208,7 @@ def _map_unique(values: pd.Series, func) -> pd.Series:
 
 def _name_fields(values: pd.Series) -> list[np.ndarray]:
     """:func:`_victim_fields` of every value, as seven object arrays: once per distinct
-    value, the plain Arabic names together (:func:`_plain_fields`), the others one
+    value, the plain names together (:func:`_plain_fields`), the others one
     by one. Text columns are factorised as they are stored (Arrow strings hash without a
     Python object per value)."""
     values = values.reset_index(drop=True)
