@@ -354,6 +354,11 @@ def fix_dtypes(out: pd.DataFrame) -> pd.DataFrame:
         if out[col].dtype == bool:  # no missing value: the values as they are
             out[col] = out[col].astype("boolean")
             continue
+        if infer_dtype(out[col], skipna=True) in ("boolean", "empty"):
+            # Booleans and missing values only (ids_valid's True/False/None): what the map
+            # below gives, without a Python call per record.
+            out[col] = out[col].astype("boolean")
+            continue
         out[col] = out[col].map(lambda v: None if v is None or v is pd.NA or v != v else bool(v))
         out[col] = out[col].astype("boolean")
     out["age"] = pd.to_numeric(out["age"], errors="coerce").astype("float64")
