@@ -208,7 +208,7 @@ def _map_unique(values: pd.Series, func) -> pd.Series:
 
 def _name_fields(values: pd.Series) -> list[np.ndarray]:
     """:func:`_victim_fields` of every value, as seven object arrays: once per distinct
-    value, the plain Arabic names together (:func:`_plain_fields`), the others one
+    value, the plain names together (:func:`_plain_fields`), the others one
     by one. Text columns are factorised as they are stored (Arrow strings hash without a
     Python object per value)."""
     values = values.reset_index(drop=True)
@@ -323,6 +323,34 @@ def _plain_fields_of(text, idx, word_items, pieces, fields, done) -> None:
     fields[5][rows] = None
     fields[6][rows] = np.where(n_keys > 0, joined.to_numpy(zero_copy_only=False), None)
     done[rows] = True
+
+
+#: Every character Python's str.strip() strips (str.isspace), for a regular expression.
+_SPACE_CLASS = "".join(
+    f"\\x{c:02x}" if c < 0x100 else chr(c) for c in range(0x110000) if chr(c).isspace())
+_EDGE_SPACE = f"^[{_SPACE_CLASS}]|[{_SPACE_CLASS}]$"
+
+
+def _plain_ids(ids: pd.Series) -> bool:
+    """Whether a record-ID column is Arrow text with no missing value and no value that
+    str.strip() would change: its IDs are then its values, read without a Python call each
+    (the characters are listed one by one, which Arrow's regular expressions read as
+    Python's do)."""
+    if not isinstance(ids.dtype, pd.StringDtype) or ids.dtype.storage != "pyarrow":
+        return False
+    if ids.isna().any():
+        return False
+    return not ids.str.contains(_EDGE_SPACE, na=False).any()
+
+
+def _join_keys(*keys: pd.Series) -> pd.Series:
+    """``" ".join(k for k in ks if isinstance(k, str)) or None`` for each row of the key
+    columns (str or None): Arrow joins them, skipping the missing ones, without a Python
+    call per record."""
+    text = [pa.array(k.to_numpy(dtype=object), type=pa.string()) for k in keys]
+    joined = pc.binary_join_element_wise(*text, " ", null_handling="skip")
+    out = joined.to_numpy(zero_copy_only=False)
+    return pd.Series(np.where(out == "", None, out), dtype=object)
 
 
 def _nones(n: int) -> pd.Series:
@@ -595,10 +623,15 @@ def standardise(
     # Record IDs: structural, always raise.
     if id_column is None:
         record_id = pd.Series(rows.astype(str), dtype=object)
+    elif _plain_ids(data[id_column]):
+        # Text with no missing value and nothing to strip: the IDs are the text as it is.
+        record_id = pd.Series(data[id_column].to_numpy(dtype=object), dtype=object)
+        blank = record_id.eq("")
     else:
         raw = data[id_column].astype(object)
         blank = raw.isna() | (raw.astype(str).str.strip() == "")
         record_id = raw.map(lambda v: None if v is None else str(v).strip()).astype(object)
+    if id_column is not None:
         id_problems = [
             f"row {r}, column {id_column!r}: the record ID is missing"
             for r in rows[blank.to_numpy()]
@@ -713,10 +746,7 @@ def standardise(
                 & out["family_key"].isna()).to_numpy(dtype=bool)
     out["last_key"] = out["family_key"].where(~one_part, out["given_key"]).astype(object)
     out["given_variants"] = _map_unique(out["given"], given_variants)
-    out["name_key"] = _objects([
-        " ".join(k for k in ks if isinstance(k, str)) or None
-        for ks in zip(out["given_key"], out["father_key"], out["family_key"], strict=True)
-    ])
+    out["name_key"] = _join_keys(out["given_key"], out["father_key"], out["family_key"])
 
     # Sex.
     sex = pd.Series([None] * n, dtype=object)
