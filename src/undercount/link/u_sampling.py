@@ -17,7 +17,9 @@ for the comparisons whose levels have not all reached the minimum, each query gr
 pairs by the levels of all of them at once; Splink's stopping rule is replayed per
 comparison on those counts in chunk order. Chunks run on as many DuckDB cursors at a time
 as DuckDB has threads (a query over a few thousand sampled records runs on one thread: one
-row group). The counts handed to Splink's ``compute_proportions_for_new_parameters`` are
+row group), the next starting as soon as one finishes; each sampled record's place in
+Splink's pair order and its chunk are computed once, so the pairs of a chunk are found by
+integer comparisons. The counts handed to Splink's ``compute_proportions_for_new_parameters`` are
 the very numbers Splink would have accumulated (sums of ones over the same pairs, the same
 level SQL), so the u probabilities are identical (``tests/link/test_performance_paths.py``).
 The DuckDB and Spark backends use it (:func:`supported`); others keep Splink's function. On
