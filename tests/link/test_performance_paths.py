@@ -345,3 +345,23 @@ def test_registered_tables_are_each_lists_own_conversion(simulated):
         assert table.schema.remove_metadata().equals(expected.schema.remove_metadata())
         assert table.equals(expected.replace_schema_metadata(table.schema.metadata))
     assert any(got[k].schema.field("national_id").type == pa.null() for k in got)
+
+
+def test_availability_from_the_first_rows_is_the_share_test():
+    """A column's availability decided from its first rows (when they hold enough values)
+    is ``notna().mean() >= min_share``, wherever its values are."""
+    from undercount.link.settings import RuleCounts
+
+    n = 20_000
+    need = int(0.01 * n)  # 200 values: exactly the 1% share
+    frame = pd.DataFrame({c: np.full(n, None, dtype=object) for c in "abcde"})
+    frame.loc[: need - 1, "a"] = "x"  # at the start, exactly enough
+    frame.loc[n - need:, "b"] = "x"  # at the end, exactly enough
+    frame.loc[n - need + 1:, "c"] = "x"  # at the end, one short
+    frame.loc[: need - 2, "d"] = "x"  # at the start, one short
+    frame["e"] = "x"
+    avail = RuleCounts(frame).available(0.01)
+    for c in frame.columns:
+        assert (c in avail) == (float(frame[c].notna().mean()) >= 0.01), c
+    assert "a" in avail and "b" in avail and "e" in avail
+    assert "c" not in avail and "d" not in avail and "absent" not in avail
