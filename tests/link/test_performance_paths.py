@@ -345,3 +345,59 @@ def test_registered_tables_are_each_lists_own_conversion(simulated):
         assert table.schema.remove_metadata().equals(expected.schema.remove_metadata())
         assert table.equals(expected.replace_schema_metadata(table.schema.metadata))
     assert any(got[k].schema.field("national_id").type == pa.null() for k in got)
+
+
+def test_availability_from_the_first_rows_is_the_share_test():
+    """A column's availability decided from its first rows (when they hold enough values)
+    is ``notna().mean() >= min_share``, wherever its values are."""
+    from undercount.link.settings import RuleCounts
+
+    n = 20_000
+    need = int(0.01 * n)  # 200 values: exactly the 1% share
+    frame = pd.DataFrame({c: np.full(n, None, dtype=object) for c in "abcde"})
+    frame.loc[: need - 1, "a"] = "x"  # at the start, exactly enough
+    frame.loc[n - need:, "b"] = "x"  # at the end, exactly enough
+    frame.loc[n - need + 1:, "c"] = "x"  # at the end, one short
+    frame.loc[: need - 2, "d"] = "x"  # at the start, one short
+    frame["e"] = "x"
+    avail = RuleCounts(frame).available(0.01)
+    for c in frame.columns:
+        assert (c in avail) == (float(frame[c].notna().mean()) >= 0.01), c
+    assert "a" in avail and "b" in avail and "e" in avail
+    assert "c" not in avail and "d" not in avail and "absent" not in avail
+
+
+def test_guarded_transposition_level_is_the_same_level(simulated):
+    """The u sample's guard of a transposition level (after a one-edit level) gives every
+    pair the level the comparison's own CASE gives it."""
+    import duckdb
+
+    from undercount.link.u_sampling import guard_transpositions
+
+    config, std = simulated
+    settings = settings_for(std, config.link, n_lists=len(config.lists), seed=config.seed)
+    linker = build_linker(get_db_api("duckdb", threads=2, memory_limit="1GB"), std, settings)
+    comparison = next(c for c in linker._settings_obj.comparisons
+                      if c.output_column_name == "national_id")
+    case = comparison._case_statement
+    guarded = guard_transpositions(case)
+    assert guarded != case and "hamming" in guarded
+    values = ["123456789", "123456798", "213456789", "123465789", "12345678", "1234567890",
+              "923456781", "123456780", "132456789", "é23", "2é3", "e23", "日本", "本日", "",
+              None, "12", "21", "1", "ab", "ba", "abc", "bca"]
+    con = duckdb.connect()
+    con.execute("create table v (national_id varchar)")
+    con.executemany("insert into v values (?)", [(v,) for v in values])
+    pairs = ("select l.national_id as national_id_l, r.national_id as national_id_r "
+             "from v l, v r")
+    a = con.execute(f"select national_id_l, national_id_r, {case} from ({pairs}) "
+                    "order by all").fetchall()
+    b = con.execute(f"select national_id_l, national_id_r, {guarded} from ({pairs}) "
+                    "order by all").fetchall()
+    assert a == b
+    assert {row[2] for row in a} >= {-1, 0, 1, 2, 3}
+    # Without a one-edit level of the same columns before it, a Damerau-Levenshtein level
+    # (one substitution, insertion, deletion or transposition) is left alone.
+    alone = case.replace('WHEN levenshtein("national_id_l", "national_id_r") <= 1 THEN 2\n',
+                         "")
+    assert alone != case and guard_transpositions(alone) == alone

@@ -5,7 +5,9 @@ Steps (each Splink's, on the chosen backend):
 1. **Prior** :math:`\\lambda`, the probability that two random records match: either fixed by
    the settings, or estimated by counting pairs that satisfy near-certain deterministic rules
    and dividing by the assumed recall of those rules (Splink's estimator, :math:`\\lambda =
-   k / (r T)` with :math:`k` pairs found, recall :math:`r` and :math:`T` pairs in all).
+   k / (r T)` with :math:`k` pairs found, recall :math:`r` and :math:`T` pairs in all;
+   :math:`k` counted exactly from the records' value frequencies, by inclusion--exclusion
+   over the rules, while the u are sampled: :func:`_counted_rules`).
    A rule whose columns are filled in together on one list only can find only that list's
    duplicates, never a match across lists, so it is left out when several lists are
    linked. When no rule is left, or the rules find fewer than

@@ -17,7 +17,9 @@ for the comparisons whose levels have not all reached the minimum, each query gr
 pairs by the levels of all of them at once; Splink's stopping rule is replayed per
 comparison on those counts in chunk order. Chunks run on as many DuckDB cursors at a time
 as DuckDB has threads (a query over a few thousand sampled records runs on one thread: one
-row group). The counts handed to Splink's ``compute_proportions_for_new_parameters`` are
+row group), the next starting as soon as one finishes; each sampled record's place in
+Splink's pair order and its chunk are computed once, so the pairs of a chunk are found by
+integer comparisons. The counts handed to Splink's ``compute_proportions_for_new_parameters`` are
 the very numbers Splink would have accumulated (sums of ones over the same pairs, the same
 level SQL), so the u probabilities are identical (``tests/link/test_performance_paths.py``).
 The DuckDB and Spark backends use it (:func:`supported`); others keep Splink's function. On
@@ -33,11 +35,12 @@ the u against Splink's on Spark).
 from __future__ import annotations
 
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from copy import deepcopy
 from typing import Any
 
-__all__ = ["estimate_u", "estimate_u_values", "supported"]
+__all__ = ["estimate_u", "estimate_u_values", "guard_transpositions", "supported"]
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +158,8 @@ def estimate_u_values(linker, max_pairs: float, seed: int | None = None) -> None
             unique_id_input_columns=uid_cols, comparisons=comparisons,
             retain_matching_columns=False, additional_columns_to_retain=[],
         )
+        if keyed is not None:
+            cv_cols = [guard_transpositions(c) for c in cv_cols]
         select = ", ".join([f"{id_l} as join_key_l", f"{id_r} as join_key_r",
                             *dict.fromkeys(blocking_cols), "'0' as match_key"])
         keys = ", ".join(c._gamma_column_name for c in comparisons)
@@ -264,6 +269,34 @@ def estimate_u_values(linker, max_pairs: float, seed: int | None = None) -> None
         for level in target._comparison_levels_excluding_null:
             append_u_probability_to_comparison_level_trained_probabilities(
                 level, lookup, target.output_column_name, "estimate u by random sampling")
+
+
+_DAMERAU = re.compile(
+    r'WHEN damerau_levenshtein\(("\w+_l"), ("\w+_r")\) <= 1 THEN')
+
+
+def guard_transpositions(case: str) -> str:
+    """``case`` (one comparison's CASE, DuckDB SQL) with each ``damerau_levenshtein(a, b)
+    <= 1`` level that follows a ``levenshtein(a, b) <= 1`` level of the same columns
+    evaluated only where the strings have one length and differ in exactly two places.
+
+    The pairs that reach such a level differ and are more than one insertion, deletion or
+    substitution apart, so within one edit they are only through one transposition of two
+    adjacent characters: the same length and a Hamming distance of 2 (DuckDB's three
+    functions count characters, not bytes), which cost a fraction of the Damerau--Levenshtein
+    distance. The level's pairs are the same; on a million simulated records the national
+    ID's transposition level cost 0.27 of the 1.45 CPU-s of each chunk of sampled pairs,
+    its guard 0.01.
+    """
+    def guarded(match: re.Match) -> str:
+        a, b = match.group(1), match.group(2)
+        if f"WHEN levenshtein({a}, {b}) <= 1 THEN" not in case[:match.start()]:
+            return match.group(0)
+        return (f"WHEN CASE WHEN length({a}) <> length({b}) THEN false "
+                f"WHEN hamming({a}, {b}) <> 2 THEN false "
+                f"ELSE damerau_levenshtein({a}, {b}) <= 1 END THEN")
+
+    return _DAMERAU.sub(guarded, case)
 
 
 class _Done:
