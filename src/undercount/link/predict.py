@@ -12,7 +12,16 @@ Splink's own SQL (the same statements as ``linker.inference.predict``), so every
 weight and its probability are exactly what Splink gives. Which levels count as cheap only
 decides how many pairs are scored in full, never the result. On DuckDB the bound is taken
 inside the blocking join (:func:`_blocked_with_columns_sql`), so the blocked pairs are never
-stored.
+stored, and on integers: the records are ranked in Splink's order of their unique ids, and
+the key columns that the blocking rules and the cheap levels only test for equality or NULL
+are replaced by integer codes (:class:`_Recoder`), which give the same answer for every pair.
+Before Splink's SQL, a second filter drops the kept pairs whose bound fails with any one
+comparison evaluated exactly (:func:`_refined_sql`).
+
+At a million simulated records (3 lists, 1,022,358 records, 7 blocking rules, 3.49e7 blocked
+pairs, 444,201 edges at 0.9) on 2 DuckDB threads, on a machine other jobs kept busy: 2.5e6
+pairs pass the bound and 4.6e5 the second filter, and the stage took 41-47 CPU seconds
+against 50-72 for the same code with string keys (coding the records costs about 6 of them).
 """
 
 from __future__ import annotations
@@ -302,7 +311,7 @@ def _predict_prefiltered(linker, threshold: float) -> Any:
                      for br in settings._blocking_rules_to_generate_predictions]
             pipeline = CTEPipeline()
             enqueue_df_concat_with_tf(linker, pipeline)
-            _enqueue_coded_records(linker, pipeline, recoder)
+            _enqueue_coded_records(linker, pipeline, recoder, rules)
             coded = db_api.sql_pipeline_to_splink_dataframe(pipeline)
             pipeline = CTEPipeline([coded])
             pipeline.enqueue_sql(
@@ -462,7 +471,7 @@ class _Recoder:
         return tree.sql(dialect="duckdb")
 
 
-def _enqueue_coded_records(linker, pipeline, recoder: _Recoder) -> None:
+def _enqueue_coded_records(linker, pipeline, recoder: _Recoder, rules: list[str]) -> None:
     """``__undercount_coded``: the records with ``__undercount_rk`` (the rank of Splink's
     composite unique id, ``source_dataset || '-__-' || uid``, so that ``l`` precedes
     ``r`` in Splink's order exactly when its rank is lower) and the code of each column
@@ -470,7 +479,10 @@ def _enqueue_coded_records(linker, pipeline, recoder: _Recoder) -> None:
 
     Measured at a million simulated records: ranks and codes computed on the narrow
     columns and joined back cost 3.6 CPU seconds; ranked as window functions over the
-    whole records (each window sorting every column) they cost 20."""
+    whole records (each window sorting every column) they cost 20. Only the columns that
+    Splink's comparisons and the rewritten blocking ``rules`` read are kept, and ranks and
+    codes are 32-bit (a cast that fails loudly past 2**31 records): the table is a copy of
+    the records, held through both scoring passes."""
     from splink.internals.blocking import combine_unique_id_input_columns
     from splink.internals.unique_id_concat import _composite_unique_id_from_nodes_sql
 
@@ -484,7 +496,7 @@ def _enqueue_coded_records(linker, pipeline, recoder: _Recoder) -> None:
         "from __splink__df_concat_with_tf", "__undercount_ranks")
     joins = ["inner join __undercount_ranks as k on "
              + " and ".join(f"w.{c} = k.{c}" for c in names)]
-    codes = [f"k.{_RK}"]
+    codes = [f"cast(k.{_RK} as integer) as {_RK}"]
     for base in sorted(recoder.used, key=recoder.index.get):
         i = recoder.index[base]
         col = f'"{base}"'
@@ -493,10 +505,28 @@ def _enqueue_coded_records(linker, pipeline, recoder: _Recoder) -> None:
             f"(select distinct {col} from __splink__df_concat_with_tf "
             f"where {col} is not null)", f"__undercount_dict{i}")
         joins.append(f"left join __undercount_dict{i} as d{i} on w.{col} = d{i}.{col}")
-        codes.append(f"d{i}.{_CODE}{i}")
+        codes.append(f"cast(d{i}.{_CODE}{i} as integer) as {_CODE}{i}")
+    kept = _record_columns(linker._settings_obj._columns_to_select_for_blocking, rules)
     pipeline.enqueue_sql(
-        f"select w.*, {', '.join(codes)} from __splink__df_concat_with_tf as w "
-        + " ".join(joins), "__undercount_coded")
+        f"select {', '.join(kept or ['w.*'])}, {', '.join(codes)} "
+        "from __splink__df_concat_with_tf as w " + " ".join(joins), "__undercount_coded")
+
+
+def _record_columns(*sqls: list[str]) -> list[str]:
+    """``w."x"`` for each column of ``l`` that the SQL fragments read (codes excepted), or
+    an empty list where a fragment cannot be parsed."""
+    import sqlglot
+    from sqlglot import exp
+
+    names: dict[str, None] = {}
+    for fragment in (f for group in sqls for f in group):
+        try:
+            tree = sqlglot.parse_one(fragment, dialect="duckdb")
+        except sqlglot.errors.ParseError:
+            return []
+        names.update((c.name, None) for c in tree.find_all(exp.Column)
+                     if c.table in ("l", "r") and not c.name.startswith((_CODE, _RK)))
+    return [f'w."{name}"' for name in names]
 
 
 def _read_columns(cases, tf_cols: list[str]) -> list[str]:
