@@ -315,7 +315,7 @@ def _predict_prefiltered(linker, threshold: float) -> Any:
             coded = db_api.sql_pipeline_to_splink_dataframe(pipeline)
             pipeline = CTEPipeline([coded])
             pipeline.enqueue_sql(
-                _blocked_with_columns_sql(linker, rules, _read_columns(weights, tf_cols)),
+                _blocked_with_columns_sql(linker, rules, _read_columns(settings, weights, tf_cols)),
                 "blocked_with_cols")
             # A kept pair keeps its comparisons' bounds for the second filter below. (They
             # are evaluated again on the kept pairs: computed once as columns of all pairs,
@@ -390,7 +390,7 @@ def _can_fuse(linker) -> bool:
 
 
 #: The integer that orders the records as Splink's composite unique id does, and the
-#: prefix of the integer code of a key column (:func:`_coded_records_sql`).
+#: prefix of the integer code of a key column (:func:`_enqueue_coded_records`).
 _RK = "__undercount_rk"
 _CODE = "__undercount_c"
 _BOUND = "__undercount_bound"
@@ -417,7 +417,7 @@ class _Recoder:
     column with itself across the pair (``x_l = x_r``, ``x_l <> x_r``, ``l.x = r.x``) or
     test it for NULL (``x_l IS NULL``, ``coalesce(x_l, y_l) IS NULL``).
 
-    A column's code (:func:`_coded_records_sql`) is the rank of its value among the
+    A column's code (:func:`_enqueue_coded_records`) is the rank of its value among the
     distinct values, NULL for NULL: each of these tests gives the same TRUE, FALSE or
     NULL on the codes as on the values, so a rewritten condition holds for exactly the
     same pairs. Comparing integers is cheaper than comparing strings, and a pair carries
@@ -529,7 +529,7 @@ def _record_columns(*sqls: list[str]) -> list[str]:
     return [f'w."{name}"' for name in names]
 
 
-def _read_columns(cases, tf_cols: list[str]) -> list[str]:
+def _read_columns(settings, cases, tf_cols: list[str]) -> list[str]:
     """The select list (``l."x" AS "x_l"``, ``l.<code> AS <code>_l`` ...) of the columns
     that the bound's CASE expressions and term-frequency terms read."""
     import sqlglot
@@ -539,14 +539,12 @@ def _read_columns(cases, tf_cols: list[str]) -> list[str]:
     for case in cases:
         for col in sqlglot.parse_one(case, dialect="duckdb").find_all(exp.Column):
             names[col.name] = None
-    out = []
-    for name in names:
-        base, side = name[:-2], name[-1]
-        if name[-2:] not in ("_l", "_r"):  # not a column of one record: Splink's own list
-            return []
-        out.append(f"{side}.{base} AS {name}" if base.startswith(_CODE)
-                   else f'{side}."{base}" AS "{name}"')
-    return out
+    codes = [f"{n[-1]}.{n[:-2]} AS {n}" for n in names if n.startswith(_CODE)]
+    if any(n[-2:] not in ("_l", "_r") for n in names):
+        # Not a column of one record as Splink names them: all of Splink's columns.
+        return [*settings._columns_to_select_for_blocking, *codes]
+    return [*codes, *(f'{n[-1]}."{n[:-2]}" AS "{n}"' for n in names
+                      if not n.startswith(_CODE))]
 
 
 def _blocked_with_columns_sql(linker, rules: list[str], columns: list[str]) -> str:
@@ -563,7 +561,7 @@ def _blocked_with_columns_sql(linker, rules: list[str], columns: list[str]) -> s
     codes for keys compared by equality), and Splink's ``l < r`` on the composite unique
     id, built as two strings per pair, is the same comparison of the records' ranks."""
     settings = linker._settings_obj
-    select = ", ".join(columns or settings._columns_to_select_for_blocking)
+    select = ", ".join(columns)
     parts = []
     for i, br in enumerate(settings._blocking_rules_to_generate_predictions):
         earlier = " OR ".join(f"coalesce(({rule}),false)" for rule in rules[:i])
