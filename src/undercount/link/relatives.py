@@ -50,7 +50,7 @@ different sexes, a merge is refused when it would put in one person
 
 The sex cannot-link skips records flagged ``sex_unreliable`` (:func:`reliable_sex`), and
 does not refuse an edge whose two records have one full name and compatible ages (a sex
-slip of one list, not two people; ``_Forbid.same_person``).
+slip of one list, not two people; ``_same_person``).
 
 Refused edges carry the constraint in ``refused_by``; the clusters they touch are reported
 as ``relative_split`` / ``same_list_split`` in ``suspicious_clusters.csv``.
