@@ -516,12 +516,17 @@ def _write(result: LinkResult, config: ProjectConfig, staged: StagedOutputs | No
     staged = staged if staged is not None else StagedOutputs(out)
     tmp = staged.tmp
     try:
+        # One parquet file at a time, all on the background thread, so that no two are
+        # held as Arrow tables at once (at most one was before): memory is what limits a
+        # million records (the linkage peaks near 4 GB). Sampled every 5 ms, the peak of
+        # clustering, tables and writing was 2.40 GB this way, 2.48 GB with the records
+        # written here meanwhile, 2.46 GB before the background writes.
         for name, frame in (("standardised.parquet", result.standardised),
-                            ("edges.parquet", result.edges)):
+                            ("edges.parquet", result.edges),
+                            ("records.parquet", result.records),
+                            ("capture_histories.parquet", result.capture_histories)):
             if name not in staged.names:
                 staged.submit(name, partial(_parquet, frame))
-        result.records.to_parquet(tmp / "records.parquet", index=False)
-        result.capture_histories.to_parquet(tmp / "capture_histories.parquet", index=False)
         result.suspicious.to_csv(tmp / "suspicious_clusters.csv", index=False)
         side = sidecar(
             lists=result.lists,

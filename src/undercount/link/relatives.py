@@ -50,7 +50,7 @@ different sexes, a merge is refused when it would put in one person
 
 The sex cannot-link skips records flagged ``sex_unreliable`` (:func:`reliable_sex`), and
 does not refuse an edge whose two records have one full name and compatible ages (a sex
-slip of one list, not two people; ``_Forbid.same_person``).
+slip of one list, not two people; ``_same_person``).
 
 Refused edges carry the constraint in ``refused_by``; the clusters they touch are reported
 as ``relative_split`` / ``same_list_split`` in ``suspicious_clusters.csv``.
@@ -770,9 +770,10 @@ def relative_clusters(
     (``refused_by`` ``"review"``).
 
     Compiled (numba) on integer codes of the records' values, for the records the edges
-    touch only (the others stay alone): in plain Python the member-by-member checks took
-    3.7 of the 5.1 s of clustering a million simulated records (368,736 checks), and
-    preparing the per-record values 1.4 s more.
+    touch only (the others stay alone). In plain Python the member-by-member checks took
+    3.7 s of the profile of clustering a million simulated records (368,736 checks) and
+    preparing the per-record values 1.4 s; compiled, the whole clustering stage takes
+    1.0-1.3 CPU s (the loop 0.2 s, the codes most of the rest), with the same results.
     """
     left = np.asarray(left, dtype=np.int64)
     right = np.asarray(right, dtype=np.int64)
