@@ -11,8 +11,11 @@ them with their ``project.toml``, then runs :func:`undercount.link.link_project`
 memory limit. Prints records/s, peak resident memory of the process (DuckDB runs in-process,
 so ``ru_maxrss`` includes it), and pairwise precision/recall against the truth.
 
-Targets (issue 5): under 10 minutes and under 8 GB for 1M records; precision >= 0.98,
-recall >= 0.95. Timings on a shared 2-core machine are noisy.
+Targets (issue 17; issue 5 asked for 10 minutes and 8 GB): 60 s end to end and 4 GB for 1M
+records on an idle 2-core machine; precision >= 0.98, recall >= 0.95. Timings on a shared
+2-core machine are noisy. Run it once at a few thousand records first (``--records 20000``):
+the first run of a fresh install compiles the numba kernels into their cache (a few
+seconds), as a user's first linkage does.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-TARGET_SECONDS = 600.0
-TARGET_GB = 8.0
+TARGET_SECONDS = 60.0
+TARGET_GB = 4.0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -136,3 +136,16 @@ def test_default_record_id_is_row_and_input_untouched():
     assert out["record_id"].tolist() == ["2", "3", "4"]
     pd.testing.assert_frame_equal(df, before)
     assert out["sex"].isna().all() and out["dob"].isna().all()
+
+
+def test_name_key_rows_stay_in_place_after_a_record_without_keys():
+    # A record whose name gives no key at all (a descriptor of a relative of no one) sits
+    # between named records: every name_key must be its own row's keys joined. An Arrow
+    # element-wise join dropped such rows and shifted every later name_key by one.
+    names = ["محمد احمد علي حسن", None, "زوجة", "خالد سالم ابراهيم", "Ahmad Ali", ""]
+    out = standardise(pd.DataFrame({"n": names}), {"name_ar": "n"}, list_name="a")
+    keys = out[["given_key", "father_key", "family_key"]].to_numpy(dtype=object)
+    expected = [" ".join(k for k in row if isinstance(k, str)) or None for row in keys]
+    assert out["name_key"].tolist() == expected
+    assert out["name_key"].isna().sum() >= 2
+    assert out["name_key"].iloc[3] is not None

@@ -343,16 +343,6 @@ def _plain_ids(ids: pd.Series) -> bool:
     return not ids.str.contains(_EDGE_SPACE, na=False).any()
 
 
-def _join_keys(*keys: pd.Series) -> pd.Series:
-    """``" ".join(k for k in ks if isinstance(k, str)) or None`` for each row of the key
-    columns (str or None): Arrow joins them, skipping the missing ones, without a Python
-    call per record."""
-    text = [pa.array(k.to_numpy(dtype=object), type=pa.string()) for k in keys]
-    joined = pc.binary_join_element_wise(*text, " ", null_handling="skip")
-    out = joined.to_numpy(zero_copy_only=False)
-    return pd.Series(np.where(out == "", None, out), dtype=object)
-
-
 def _nones(n: int) -> pd.Series:
     """An object column of ``n`` missing values (an unmapped field)."""
     return pd.Series(np.full(n, None, dtype=object), dtype=object)
@@ -746,7 +736,13 @@ def standardise(
                 & out["family_key"].isna()).to_numpy(dtype=bool)
     out["last_key"] = out["family_key"].where(~one_part, out["given_key"]).astype(object)
     out["given_variants"] = _map_unique(out["given"], given_variants)
-    out["name_key"] = _join_keys(out["given_key"], out["father_key"], out["family_key"])
+    # A Python join, not Arrow's binary_join_element_wise(null_handling="skip"): pyarrow
+    # 26 drops the rows whose keys are all missing from that function's result, which
+    # shifted every later name_key of a list by a row.
+    out["name_key"] = _objects([
+        " ".join(k for k in ks if isinstance(k, str)) or None
+        for ks in zip(out["given_key"], out["father_key"], out["family_key"], strict=True)
+    ])
 
     # Sex.
     sex = pd.Series([None] * n, dtype=object)
