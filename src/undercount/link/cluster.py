@@ -39,28 +39,17 @@ import numba
 import numpy as np
 import pandas as pd
 
-from undercount.link.relatives import _factor, relative_clusters
+# _root: union-find with path compression, shared with the relative-aware clustering.
+from undercount.link.relatives import _factor, _root, relative_clusters
 
 __all__ = ["ClusterResult", "constrained_clusters", "suspicious_clusters"]
 
 
 @numba.njit(cache=True)
-def _find(parent, i):
-    root = i
-    while parent[root] != root:
-        root = parent[root]
-    while parent[i] != root:
-        nxt = parent[i]
-        parent[i] = root
-        i = nxt
-    return root
-
-
-@numba.njit(cache=True)
 def _forbidden(parent, a, b, cl_a, cl_b):
     for k in range(cl_a.shape[0]):
-        ra = _find(parent, cl_a[k])
-        rb = _find(parent, cl_b[k])
+        ra = _root(parent, cl_a[k])
+        rb = _root(parent, cl_b[k])
         if (ra == a and rb == b) or (ra == b and rb == a):
             return True
     return False
@@ -74,8 +63,8 @@ def _greedy(n, left, right, id_code, sex_code, cl_a, cl_b):
     csex = sex_code.copy()
     status = np.zeros(left.shape[0], dtype=np.int8)  # 0 redundant, 1 merged, 2 refused
     for e in range(left.shape[0]):
-        a = _find(parent, left[e])
-        b = _find(parent, right[e])
+        a = _root(parent, left[e])
+        b = _root(parent, right[e])
         if a == b:
             continue
         if cid[a] >= 0 and cid[b] >= 0 and cid[a] != cid[b]:
@@ -98,7 +87,7 @@ def _greedy(n, left, right, id_code, sex_code, cl_a, cl_b):
         status[e] = 1
     roots = np.empty(n, dtype=np.int64)
     for i in range(n):
-        roots[i] = _find(parent, i)
+        roots[i] = _root(parent, i)
     return roots, status
 
 
@@ -106,8 +95,8 @@ def _greedy(n, left, right, id_code, sex_code, cl_a, cl_b):
 def _components(n, left, right):
     parent = np.arange(n)
     for e in range(left.shape[0]):
-        a = _find(parent, left[e])
-        b = _find(parent, right[e])
+        a = _root(parent, left[e])
+        b = _root(parent, right[e])
         if a != b:
             if a < b:
                 parent[b] = a
@@ -115,7 +104,7 @@ def _components(n, left, right):
                 parent[a] = b
     roots = np.empty(n, dtype=np.int64)
     for i in range(n):
-        roots[i] = _find(parent, i)
+        roots[i] = _root(parent, i)
     return roots
 
 
