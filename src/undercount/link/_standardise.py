@@ -104,10 +104,14 @@ def _standardise_on_worker(tasks: list, there: tuple[int, ...]) -> tuple[list, f
     """The parts, the lists ``there`` standardised on one loky worker while this process
     standardises the others, with the warnings and the first error in list order as the
     serial loop gives them; and the worker's CPU seconds."""
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.executor import get_memmapping_executor
 
     # This process's share needs no sending back, and one worker starts once, not two.
-    future = get_reusable_executor(max_workers=1).submit(
+    # joblib's own handle on loky's reusable executor, not loky's: the executor is one per
+    # process, and one made by loky directly lacks what joblib's Parallel (the bootstrap,
+    # the battery) expects of it when it reuses it afterwards. max_nbytes=None: the lists
+    # are pickled, not memory-mapped through a temporary folder.
+    future = get_memmapping_executor(1, max_nbytes=None).submit(
         _standardise_packed, [tasks[i] for i in there])
     results = {i: _standardise_task(tasks[i]) for i in range(len(tasks)) if i not in there}
     sent = future.result()
