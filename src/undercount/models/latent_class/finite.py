@@ -1,0 +1,366 @@
+r"""Finite latent-class models fitted by maximum likelihood: how strongly the observed
+capture histories call for discrete classes of people.
+
+With :math:`K` classes of shares :math:`\lambda_k` and list probabilities
+:math:`p_{kj}`, independent lists within a class, a history :math:`\omega` has probability
+:math:`\pi_\omega = \sum_k \lambda_k \prod_j p_{kj}^{\omega_j}(1-p_{kj})^{1-\omega_j}`. The
+fit maximises the likelihood of the observed histories given that they were observed,
+
+.. math::
+
+    \ell_c = \sum_{\omega \ne 0} n_\omega \log \frac{\pi_\omega}{1 - \pi_0},
+
+by the EM algorithm for truncated data (Dempster, Laird & Rubin 1977, sec. 4.7): the
+E-step adds the expected :math:`n\pi_0/(1-\pi_0)` people never observed, shared among the
+classes by their posterior, and the M-step is the complete-data update. Each :math:`K` is
+started from ``restarts`` random points; the best is kept. The model has
+:math:`KJ + K - 1` free parameters, and :math:`\mathrm{BIC} = -2\ell_c + (KJ+K-1)\log n`.
+
+This is the evidence for the latent-class family in the cross-family default
+(:mod:`undercount.uncertainty.crossfamily`); the family's distribution of N comes from the
+Bayesian latent-class model (:class:`~undercount.models.latent_class.LatentClassEstimator`),
+which averages over the number of classes instead of fixing it.
+
+References
+----------
+.. [1] Dempster, A. P., Laird, N. M. and Rubin, D. B. (1977). Maximum likelihood from
+   incomplete data via the EM algorithm. JRSS B 39:1-38.
+   doi:10.1111/j.2517-6161.1977.tb01600.x
+.. [2] Manrique-Vallier, D. (2016). Bayesian population size estimation using Dirichlet
+   process mixtures. Biometrics 72:1246-1254. doi:10.1111/biom.12502
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, ClassVar
+
+import numpy as np
+from scipy import optimize, special
+
+from undercount.core.constraints import AtLeast, Closed, Open
+from undercount.core.estimator import Estimator
+from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
+from undercount.core.table import CaptureTable
+from undercount.errors import InputError, MLENotFoundError
+from undercount.models._profile import lse as _lse
+from undercount.models._profile import lse_rows as _lse_rows
+from undercount.models._profile import profile_bounds
+
+__all__ = [
+    "FiniteClassEstimator",
+    "FiniteClassFit",
+    "FiniteClassResult",
+    "best_finite_class_fit",
+    "fit_finite_classes",
+]
+
+_P_FLOOR = 1e-8
+#: List logits are kept within +-_LOGIT_MAX in the profile (probabilities 1e-8 from 0 and 1).
+_LOGIT_MAX = 18.0
+
+
+@dataclass(frozen=True)
+class FiniteClassFit:
+    """One K-class model at its (best found) maximum of the conditional likelihood."""
+
+    classes: int
+    conditional_loglik: float
+    n_params: int
+    n_observed: int
+    shares: np.ndarray
+    probs: np.ndarray
+    estimate: float
+    iterations: int
+
+    @property
+    def bic(self) -> float:
+        return -2.0 * self.conditional_loglik + self.n_params * math.log(self.n_observed)
+
+    @property
+    def aic(self) -> float:
+        return -2.0 * self.conditional_loglik + 2.0 * self.n_params
+
+
+def _em(omega: np.ndarray, counts: np.ndarray, shares: np.ndarray, probs: np.ndarray,
+        max_iter: int, tol: float, unseen: float | None = None,
+        ) -> tuple[float, np.ndarray, np.ndarray, float, int]:
+    """EM to a maximum of the conditional likelihood (``unseen`` None) or, with ``unseen``
+    people never observed, of the full multinomial likelihood at ``N = n + unseen`` (its
+    log, without the constant in the counts, is the first value returned)."""
+    n = counts.sum()
+    prev = -math.inf
+    it = 0
+    pi0 = 0.0
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
+        log_p, log_q = np.log(probs), np.log1p(-probs)
+        A = np.log(shares)[None, :] + omega @ log_p.T + (1.0 - omega) @ log_q.T
+        A0 = np.log(shares) + log_q.sum(axis=1)
+        log_pi = _lse_rows(A)
+        log_pi0 = _lse(A0)
+        pi0 = math.exp(log_pi0)
+        if unseen is None:
+            ll = float(counts @ log_pi - n * math.log1p(-pi0))
+        else:
+            ll = float(counts @ log_pi + unseen * log_pi0
+                       + special.gammaln(n + unseen + 1) - special.gammaln(unseen + 1))
+        if ll - prev < tol * max(1.0, abs(ll)):
+            prev = max(ll, prev)
+            break
+        prev = ll
+        R = np.exp(A - log_pi[:, None]) * counts[:, None]
+        f0 = n * pi0 / (1.0 - pi0) if unseen is None else unseen
+        R0 = np.exp(A0 - log_pi0) * f0
+        total = R.sum(axis=0) + R0
+        shares = np.maximum(total / total.sum(), 1e-12)
+        probs = np.clip((R.T @ omega) / np.maximum(total, 1e-300)[:, None],
+                        _P_FLOOR, 1.0 - _P_FLOOR)
+    return prev, shares, probs, n / (1.0 - pi0), it
+
+
+def fit_finite_classes(
+    table: CaptureTable, classes: int, rng: np.random.Generator, *, restarts: int = 4,
+    max_iter: int = 3000, tol: float = 1e-10,
+) -> FiniteClassFit:
+    """The K-class model with the highest conditional likelihood over ``restarts`` starts."""
+    if classes < 1:
+        raise InputError(f"fit_finite_classes: classes={classes} must be at least 1")
+    agg = table.aggregate()
+    keep = agg.counts > 0
+    omega = agg.patterns[keep].astype(float)
+    counts = agg.counts[keep].astype(float)
+    if counts.sum() == 0:
+        raise InputError(f"{table.source}: the table is empty")
+    J = agg.n_lists
+    share_seen = np.clip(counts @ omega / counts.sum(), 0.01, 0.99)
+    best: tuple[float, np.ndarray, np.ndarray, float, int] | None = None
+    for _ in range(restarts if classes > 1 else 1):
+        shares = rng.dirichlet(np.ones(classes))
+        probs = np.clip(share_seen[None, :] * rng.uniform(0.2, 1.5, size=(classes, J)),
+                        0.005, 0.95)
+        run = _em(omega, counts, shares, probs, max_iter, tol)
+        if best is None or run[0] > best[0]:
+            best = run
+    assert best is not None
+    ll, shares, probs, estimate, iters = best
+    return FiniteClassFit(
+        classes=classes, conditional_loglik=ll, n_params=classes * J + classes - 1,
+        n_observed=int(counts.sum()), shares=shares, probs=probs, estimate=estimate,
+        iterations=iters,
+    )
+
+
+def best_finite_class_fit(
+    table: CaptureTable, rng: np.random.Generator, *, classes: tuple[int, ...] = (2, 3),
+    restarts: int = 4,
+) -> FiniteClassFit:
+    """The smallest-BIC fit among ``classes`` (each from ``restarts`` starts)."""
+    fits = [fit_finite_classes(table, k, rng, restarts=restarts) for k in classes]
+    return min(fits, key=lambda f: f.bic)
+
+
+class _ClassProfile:
+    r""":math:`\ell_p(N)`: the full likelihood at :math:`N = n + e^s` maximised over the
+    class parameters by L-BFGS (EM crawls along the flat directions a profile follows),
+    on share logits (the last class's fixed at 0) and list logits, warm-started."""
+
+    def __init__(self, omega: np.ndarray, counts: np.ndarray, fit: FiniteClassFit) -> None:
+        self.omega, self.counts = omega, counts
+        self.K, self.J = fit.probs.shape
+        shares = np.log(fit.shares)
+        self.start = np.concatenate([shares[:-1] - shares[-1],
+                                     special.logit(fit.probs).ravel()])
+        self.theta = self.start.copy()
+        self.bounds = [(-30.0, 30.0)] * (self.K - 1) + [(-_LOGIT_MAX, _LOGIT_MAX)] * (
+            self.K * self.J)
+
+    def reset(self) -> None:
+        self.theta = self.start.copy()
+
+    def unpack(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a = np.append(theta[: self.K - 1], 0.0)
+        shares = np.exp(a - _lse(a))
+        return shares, special.expit(theta[self.K - 1:].reshape(self.K, self.J))
+
+    def _neg(self, theta: np.ndarray, unseen: float) -> tuple[float, np.ndarray]:
+        K = self.K
+        a = np.append(theta[: K - 1], 0.0)
+        log_shares = a - _lse(a)
+        eta = theta[K - 1:].reshape(K, self.J)
+        log_p, log_q = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
+        p = np.exp(log_p)
+        A = log_shares[None, :] + self.omega @ log_p.T + (1.0 - self.omega) @ log_q.T
+        A0 = log_shares + log_q.sum(axis=1)
+        log_pi = _lse_rows(A)
+        log_pi0 = _lse(A0)
+        R = np.exp(A - log_pi[:, None]) * self.counts[:, None]
+        R0 = np.exp(A0 - log_pi0) * unseen
+        ll = float(self.counts @ log_pi + unseen * log_pi0)
+        total = R.sum(axis=0) + R0
+        g_shares = total - total.sum() * np.exp(log_shares)
+        g_eta = R.T @ self.omega - total[:, None] * p
+        return -ll, -np.concatenate([g_shares[:-1], g_eta.ravel()])
+
+    def __call__(self, s: float) -> float:
+        unseen = math.exp(s)
+        best = None
+        # from the last optimum and from the MLE: the better of two local maxima
+        for theta0 in (self.theta, self.start):
+            res = optimize.minimize(self._neg, theta0, args=(unseen,), jac=True,
+                                    method="L-BFGS-B", bounds=self.bounds,
+                                    options={"maxiter": 5000, "ftol": 1e-14, "gtol": 1e-9})
+            if best is None or res.fun < best.fun:
+                best = res
+        assert best is not None
+        self.theta = best.x
+        n = self.counts.sum()
+        return float(-best.fun + special.gammaln(n + unseen + 1) - special.gammaln(unseen + 1))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FiniteClassResult(MSEResult):
+    """Result of :class:`FiniteClassEstimator` for the chosen number of classes.
+
+    Attributes
+    ----------
+    classes : int
+    shares : tuple of float
+        The classes' shares of the population (people never observed included).
+    capture_probs : tuple of tuple of float
+        Each class's probability of being on each list.
+    bic : float
+        The chosen model's BIC on the conditional likelihood of the observed histories.
+    """
+
+    classes: int = 0
+    shares: tuple[float, ...] = ()
+    capture_probs: tuple[tuple[float, ...], ...] = ()
+    bic: float = math.nan
+
+    methods: ClassVar[tuple[str, ...]] = ("lcm-ml",)
+    json_fields: ClassVar[tuple[str, ...]] = ("classes", "shares", "capture_probs", "bic")
+
+
+_ASSUMPTION = (
+    "The people belong to a few classes (as many as the BIC chose); within a class everyone "
+    "has the same chance of being on each list and the lists are independent. The classes "
+    "found among the people observed are assumed to hold, in the same proportions of "
+    "capture, for the people on no list; a class nobody in it was recorded from is "
+    "invisible to the model."
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FiniteClassEstimator(Estimator):
+    r"""Latent classes by maximum likelihood, with a profile-likelihood interval for N.
+
+    Parameters
+    ----------
+    classes : int or None
+        The number of classes, or None to choose it by BIC among ``2..max_classes``.
+    max_classes : int
+        The largest number of classes tried when ``classes`` is None.
+    restarts : int
+        Random starts of the EM algorithm per number of classes; the best is kept.
+    level : float
+        Confidence level of the profile-likelihood interval.
+    max_factor : float
+        The upper end is searched up to this many times the observed count; beyond, it is
+        reported as unbounded.
+
+    Notes
+    -----
+    The conditional-likelihood EM of :mod:`undercount.models.latent_class.finite` finds
+    each model; the estimate and interval come from the full multinomial likelihood
+    :math:`\ell(N, \lambda, p)`, profiled over the class parameters by EM at fixed
+    :math:`N` (the E-step then adds exactly :math:`N - n` people never observed), as in
+    :mod:`undercount.models._profile`. The EM's random starts make the fit depend on the
+    generator, so the estimator is seeded like the samplers. The Bayesian latent-class
+    model (:class:`~undercount.models.latent_class.LatentClassEstimator`, LCMCR) averages
+    over the number of classes with a Dirichlet-process prior instead.
+    """
+
+    method: ClassVar[str] = "lcm-ml"
+    stochastic: ClassVar[bool] = True
+
+    classes: Annotated[int, Closed(1, 20)] | None = None
+    max_classes: Annotated[int, Closed(2, 10)] = 3
+    restarts: Annotated[int, AtLeast(1)] = 4
+    level: Annotated[float, Open(0, 1)] = 0.95
+    max_factor: Annotated[float, Closed(2, 1e6)] = 1000.0
+
+    def _fit(self, table: CaptureTable, *, rng: np.random.Generator | None) -> MSEResult:
+        assert rng is not None
+        if table.n_lists < 3:
+            raise InputError(
+                f"{table.source}: latent classes need at least 3 lists (with 2, even one "
+                "class leaves no overlap to estimate dependence from)"
+            )
+        agg = table.aggregate()
+        keep = agg.counts > 0
+        omega = agg.patterns[keep].astype(float)
+        counts = agg.counts[keep].astype(float)
+        if counts.sum() == 0:
+            raise InputError(f"{table.source}: the table is empty")
+        n = float(counts.sum())
+        ks = (self.classes,) if self.classes else tuple(range(2, self.max_classes + 1))
+        fits = [fit_finite_classes(agg, k, rng, restarts=self.restarts) for k in ks]
+        fit = min(fits, key=lambda f: f.bic)
+        if fit.estimate - n > n * self.max_factor:
+            raise MLENotFoundError(
+                f"{table.source}: the {fit.classes}-class model puts more than "
+                f"{self.max_factor:g} times the {n:,.0f} observed on no list (a class with "
+                "capture probabilities near 0); the MLE does not exist in practice"
+            )
+        prof = _ClassProfile(omega, counts, fit)
+        s_c = math.log(max(fit.estimate - n, 1e-6))
+        s_max = math.log(n * self.max_factor)
+        opt = optimize.minimize_scalar(
+            lambda s: -prof(s), bounds=(max(s_c - 2.0, -10.0), min(s_c + 2.0, s_max)),
+            method="bounded", options={"xatol": 1e-6},
+        )
+        s_hat = float(opt.x)
+        prof.reset()
+        l_hat = prof(s_hat)
+        prof.start = prof.theta.copy()
+        lower, upper = profile_bounds(prof, s_hat, l_hat, n, float(self.level), s_max=s_max,
+                                      restart=prof.reset)
+        shares, probs = prof.unpack(prof.start)
+        diags = [Diagnostic(
+            "lcm_ml.selection",
+            f"{fit.classes} classes chosen by BIC among "
+            + ", ".join(f"{f.classes} ({f.bic:,.1f})" for f in fits) + ".", "info",
+        )] if len(fits) > 1 else []
+        if not math.isfinite(upper):
+            diags.append(Diagnostic(
+                "lcm_ml.unbounded",
+                f"the profile likelihood does not fall below its {self.level:.0%} cut-off "
+                f"within {self.max_factor:g} times the observed count: a class that is "
+                "rarely recorded could be much larger, and the interval is unbounded above.",
+            ))
+        estimate = n + math.exp(s_hat)
+        iv = Interval(lower, upper, float(self.level), "profile")
+        # the chosen model with its profile MLE and interval; the others at their
+        # conditional MLE n / (1 - pi_0)
+        records = tuple(ModelRecord(
+            f"{f.classes} classes", estimate if f is fit else f.estimate,
+            iv if f is fit else None, aic=f.aic, bic=f.bic, n_params=f.n_params)
+            for f in fits)
+        return FiniteClassResult(
+            method=self.method,
+            model=f"{fit.classes} classes",
+            estimate=estimate,
+            interval=iv,
+            n_observed=int(n),
+            lists=agg.lists,
+            models=records,
+            diagnostics=tuple(diags),
+            settings=self.get_params(),
+            assumptions=(_ASSUMPTION, "The population is closed and records are linked "
+                         "across lists without error."),
+            classes=fit.classes,
+            shares=tuple(float(x) for x in shares),
+            capture_probs=tuple(tuple(float(x) for x in row) for row in probs),
+            bic=fit.bic,
+        )

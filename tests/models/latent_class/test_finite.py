@@ -1,0 +1,74 @@
+"""Finite latent-class models by EM: the likelihood rises, the truth is recovered, BIC picks K."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import optimize, special
+
+from undercount import datasets
+from undercount.core.table import CaptureTable, patterns_from_codes
+from undercount.models.latent_class.finite import best_finite_class_fit, fit_finite_classes
+
+
+def _two_class_table(N: int, seed: int) -> CaptureTable:
+    rng = np.random.default_rng(seed)
+    probs = np.array([[0.30, 0.25, 0.05, 0.05], [0.05, 0.05, 0.30, 0.25]])
+    p = np.repeat(probs, [N // 2, N - N // 2], axis=0)
+    codes = (rng.random(p.shape) < p).astype(np.int64) @ (1 << np.arange(3, -1, -1))
+    full = np.bincount(codes, minlength=16)
+    seen = np.flatnonzero(full[1:]) + 1
+    return CaptureTable(lists=("A", "B", "C", "D"), patterns=patterns_from_codes(seen, 4),
+                        counts=full[seen], source="two-class")
+
+
+def _conditional_loglik(table: CaptureTable, shares, probs) -> float:
+    agg = table.aggregate()
+    omega = agg.patterns.astype(float)
+    A = np.log(shares)[None] + omega @ np.log(probs).T + (1 - omega) @ np.log1p(-probs).T
+    pi0 = float(np.exp(np.log(shares) + np.log1p(-probs).sum(axis=1)).sum())
+    return float(agg.counts @ special.logsumexp(A, axis=1) - agg.counts.sum() * math.log1p(-pi0))
+
+
+def test_one_class_is_the_independence_model_mt():
+    table = datasets.load("kosovo")
+    fit = fit_finite_classes(table, 1, np.random.default_rng(0))
+    # Mt's conditional MLE: maximise the conditional likelihood directly
+    J = table.n_lists
+
+    def neg(x):
+        return -_conditional_loglik(table, np.ones(1), special.expit(x)[None, :])
+
+    res = optimize.minimize(neg, np.zeros(J), method="BFGS")
+    assert fit.conditional_loglik == pytest.approx(-res.fun, abs=1e-5)
+    assert fit.n_params == J
+
+
+def test_em_reaches_the_truth_and_reports_its_likelihood():
+    table = _two_class_table(200_000, seed=1)
+    fit = fit_finite_classes(table, 2, np.random.default_rng(2), restarts=4)
+    order = np.argsort(fit.probs[:, 0])
+    np.testing.assert_allclose(fit.probs[order], [[0.05, 0.05, 0.30, 0.25],
+                                                  [0.30, 0.25, 0.05, 0.05]], atol=0.01)
+    np.testing.assert_allclose(fit.shares, [0.5, 0.5], atol=0.02)
+    assert fit.estimate == pytest.approx(200_000, rel=0.03)
+    assert fit.conditional_loglik == pytest.approx(
+        _conditional_loglik(table, fit.shares, fit.probs), abs=1e-6)
+    assert fit.n_params == 9
+    assert fit.bic == pytest.approx(-2 * fit.conditional_loglik + 9 * math.log(fit.n_observed))
+
+
+def test_bic_prefers_two_classes_on_two_class_data():
+    table = _two_class_table(4000, seed=3)
+    rng = np.random.default_rng(4)
+    assert best_finite_class_fit(table, rng, classes=(1, 2, 3)).classes == 2
+
+
+def test_same_generator_same_fit():
+    table = datasets.load("uk_2013_5")
+    a = fit_finite_classes(table, 3, np.random.default_rng(7))
+    b = fit_finite_classes(table, 3, np.random.default_rng(7))
+    assert a.conditional_loglik == b.conditional_loglik
+    np.testing.assert_array_equal(a.probs, b.probs)
