@@ -50,7 +50,8 @@ def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
     boot = d["bootstrap"]
     assert (boot["replicates"], boot["ntop"], boot["method"], boot["kind"]) == (
         1000, 10, "bca", "nonparametric")
-    assert d["defaults"] == {"select": "bic", "bootstrap": 1000, "ntop": 10, "interval": "bca"}
+    assert d["defaults"] == {"select": "bic", "bootstrap": 1000, "ntop": 10, "interval": "bca",
+                             "families": "bic"}
     lo, hi = d["interval"]
     assert lo < d["estimate"] < hi
     # The seed drawn for the run is recorded, and --seed reproduces the run exactly, in
@@ -195,7 +196,7 @@ def test_stacked_method_reports_every_family_with_its_weight():
 def test_method_all_runs_every_family_side_by_side():
     d = run_json("estimate", "spina_bifida_my", "--method", "all", "--seed", "1")
     methods = [r["method"] for r in d["results"]]
-    assert methods == ["loglinear", "heterogeneity", "lcm", "dga"]
+    assert methods == ["loglinear", "heterogeneity", "logitnormal", "lcm", "lcm-ml", "dga"]
     for r in d["results"]:
         assert r["interval"][0] <= r["estimate"]
     # The log-linear row gets the same default as `estimate` alone; the others keep theirs.
@@ -205,3 +206,16 @@ def test_method_all_runs_every_family_side_by_side():
     assert heterogeneity["interval_method"] == "profile" and "bootstrap" not in heterogeneity
     # The comparison is the family check: the log-linear row does not repeat its own.
     assert "families" not in loglinear and "spread" in d
+
+
+def test_logit_normal_and_finite_class_methods_by_name():
+    d = run_json("estimate", "kosovo", "--method", "logitnormal", "--seed", "1")
+    assert d["method"] == "logitnormal" and d["model"] == "Mth-Normal"
+    assert d["sigma"] > 0 and len(d["capture_logits"]) == 4
+    d = run_json("estimate", "kosovo", "--method", "lcm-ml", "--seed", "1")
+    assert d["method"] == "lcm-ml" and d["classes"] in (2, 3)
+    assert d["provenance"]["seed"] == 1
+    again = run_json("estimate", "kosovo", "--method", "lcm-ml", "--seed", "1")
+    assert again["estimate"] == d["estimate"]
+    res = run("estimate", "kosovo", "--method", "logitnormal", "--model", "Mth-Chao")
+    assert res.exit_code != 0 and "not a logit-normal model" in res.output

@@ -107,7 +107,8 @@ def test_more_than_five_lists_defaults_to_stepwise_with_a_reselecting_bootstrap(
     res = estimate(uk6, seed=3)
     same = estimate(uk6, seed=3, select="stepwise", bootstrap=1000)
     assert (res.estimate, res.interval) == (same.estimate, same.interval)
-    assert res.defaults == {"select": "stepwise", "bootstrap": 1000, "interval": "bca"}
+    assert res.defaults == {"select": "stepwise", "bootstrap": 1000, "interval": "bca",
+                            "families": "bic"}
     assert res.interval.method == "bootstrap bca"
 
 
@@ -136,7 +137,8 @@ def test_default_is_bic_with_bootstrap_reselection(default_result):
     assert res.kind == "nonparametric" and res.failed == 0
     assert len(res.replicates) == 1000
     assert len(res.models) == 113  # every model is still listed, not only the top 10
-    assert res.defaults == {"select": "bic", "bootstrap": 1000, "ntop": 10, "interval": "bca"}
+    assert res.defaults == {"select": "bic", "bootstrap": 1000, "ntop": 10, "interval": "bca",
+                            "families": "bic"}
     assert res.interval.lower < res.estimate < res.interval.upper
 
 

@@ -95,7 +95,15 @@ def _headline(console: Console, p: dict[str, Any]) -> None:
             f"model selection re-run in each{among}"
         ))
     defaults = p.get("defaults")
-    if isinstance(defaults, dict) and defaults.get("bootstrap"):
+    if isinstance(defaults, dict) and defaults.get("families"):
+        console.print(
+            "[dim]default[/dim]: the log-linear bootstrap, logit-normal and latent-class "
+            "families weighted by BIC, as the validation battery recommends "
+            "(docs/validation.md); --bootstrap 1000 --ntop 10 gives the log-linear bootstrap "
+            "alone, --bootstrap 0 the selected model's conditional profile interval",
+            highlight=False,
+        )
+    elif isinstance(defaults, dict) and defaults.get("bootstrap"):
         console.print(
             "[dim]default[/dim] interval, as the validation battery recommends "
             "(docs/validation.md); --bootstrap 0 gives the selected model's conditional "
@@ -188,6 +196,11 @@ def _families(console: Console, block: dict[str, Any] | None) -> None:
     ]
     parts += [f"{f['method']} failed" for f in block.get("failures") or []]
     console.print(_line(("other families", "cyan"), ": ", "; ".join(parts)), highlight=False)
+    weights = block.get("weights") or {}
+    if weights:
+        shown = "; ".join(f"{name} {w:.3f}" for name, w in
+                          sorted(weights.items(), key=lambda kv: -kv[1]))
+        console.print(_line(("BIC weights", "cyan"), ": ", shown), highlight=False)
 
 
 def render_payload(console: Console, p: dict[str, Any]) -> None:

@@ -29,7 +29,8 @@ __all__ = [
 
 #: Estimator families of ``undercount estimate --method`` (``all``: every family that applies).
 Method = Literal[
-    "loglinear", "chapman", "lincoln-petersen", "heterogeneity", "lcm", "dga", "stacked", "all"
+    "loglinear", "chapman", "lincoln-petersen", "heterogeneity", "logitnormal", "lcm",
+    "lcm-ml", "dga", "stacked", "all"
 ]
 #: Log-linear model selection (``LogLinearEstimator.select``).
 Select = Literal["bic", "aic", "stepwise", "average"]

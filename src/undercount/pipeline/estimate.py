@@ -38,6 +38,7 @@ from undercount.pipeline.registry import (
     wrap_estimator,
 )
 from undercount.uncertainty.covariates import DEFAULT_STRATIFIED, covariate_check, default_strata
+from undercount.uncertainty.crossfamily import cross_family
 from undercount.uncertainty.families import FamilySpread, default_family_check, family_spread
 from undercount.uncertainty.identifying import identifying_summary
 from undercount.uncertainty.reported import compare_reported
@@ -179,8 +180,12 @@ def estimate(
     selection (BIC among the 10 best models; the whole stepwise search beyond 5 lists).
     ``docs/validation.md`` shows how often it covers the truth in every simulated design.
     When a covariate of the table changes its answer, the default estimates within the
-    covariate's groups (:func:`~undercount.uncertainty.covariates.default_strata`). It is
-    stochastic, so the seed
+    covariate's groups (:func:`~undercount.uncertainty.covariates.default_strata`).
+    Otherwise the default weighs that log-linear bootstrap against the logit-normal and
+    finite latent-class families by BIC on the observed histories
+    (:func:`~undercount.uncertainty.crossfamily.cross_family`): the result is the one
+    family left above the weight floor, or their mixture; the JSON's ``families`` has each
+    family's ``bic`` and the ``weights``. It is stochastic, so the seed
     matters; ``bootstrap=0`` or ``interval="profile"`` gives the conditional profile interval.
     The defaults filled in are the result's ``defaults`` and are in its provenance. See
     :func:`~undercount.pipeline.registry.resolve_options` for the rules.
@@ -249,11 +254,20 @@ def estimate(
                 estimator, res, defaults, covariate_warnings = stratified
         families, family_warnings = None, ()
         if "bootstrap" in defaults and "strata" not in defaults and opts.method != "all":
-            # The default says when the cheap families disagree with it (--method all
-            # compares them all already; a stratified default is compared with nothing
-            # pooled: its covariate block says why).
-            check_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
-            families, family_warnings = default_family_check(res, table, check_rng)
+            # The default weighs the log-linear, logit-normal and latent-class families by
+            # BIC (undercount.uncertainty.crossfamily), then says when the cheap families
+            # disagree with it (--method all compares them all already; a stratified
+            # default is compared with nothing pooled: its covariate block says why).
+            check_seed, cross_seed = np.random.SeedSequence(seed).spawn(2)
+            cross = cross_family(res, table, np.random.default_rng(cross_seed),
+                                 level=opts.level)
+            res = dataclasses.replace(
+                cross.result, diagnostics=(*cross.result.diagnostics, cross.note()))
+            defaults["families"] = "bic"
+            families, family_warnings = default_family_check(
+                res, table, np.random.default_rng(check_seed),
+                fitted=[f for f in cross.fits if f is not cross.result])
+            families = {**families, **cross.block()}
         settings = {"method": method, "recipe": opts.recipe, **_settings(estimator)}
         if defaults:
             settings["defaults"] = defaults
@@ -394,6 +408,8 @@ def _settings(estimator: Any) -> dict[str, Any]:
 _FAMILY_FIELDS = {
     "loglinear": ("select", "model", "interval", "max_order"),
     "heterogeneity": ("interval",),
+    "logitnormal": (),
+    "lcm-ml": (),
     "chapman": ("interval",),
     "lincoln-petersen": ("interval",),
     "lcm": ("chains", "iterations", "burn_in"),
@@ -411,6 +427,6 @@ def _family_options(opts: EstimateOptions, method: str) -> EstimateOptions:
                                             "reported")}
     if method == "loglinear":
         shared["ntop"] = opts.ntop  # only log-linear selection can be restricted to top models
-    if method in ("lcm", "dga"):
+    if method in ("lcm", "dga", "logitnormal", "lcm-ml"):
         shared["bootstrap"] = None
     return EstimateOptions(method=method, level=opts.level, **keep, **shared)

@@ -274,6 +274,29 @@ def build_estimator(opts: EstimateOptions, method: str | None = None) -> Estimat
         return HeterogeneityEstimator(
             **_drop_none(model=opts.model, select=select, interval=opts.interval, level=opts.level)
         )
+    if method == "logitnormal":
+        _refuse(opts, method, "chains", "iterations", "burn_in", "delta", "prior", "max_order",
+                "select")
+        if opts.interval not in (None, "profile"):
+            raise ConfigError("--interval does not apply to --method logitnormal (profile "
+                              "likelihood)")
+        # Lazy: only the family used loads (module docstring).
+        from undercount.models.heterogeneity import LOGIT_NORMAL_MODELS, LogitNormalEstimator
+
+        if opts.model is not None and opts.model not in LOGIT_NORMAL_MODELS:
+            raise ConfigError(f"--model {opts.model!r} is not a logit-normal model; choose one "
+                              f"of {', '.join(LOGIT_NORMAL_MODELS)}")
+        return LogitNormalEstimator(**_drop_none(model=opts.model, level=opts.level))
+    if method == "lcm-ml":
+        _refuse(opts, method, "chains", "iterations", "burn_in", "delta", "prior", "max_order",
+                "select", "model")
+        if opts.interval not in (None, "profile"):
+            raise ConfigError("--interval does not apply to --method lcm-ml (profile "
+                              "likelihood)")
+        # Lazy: only the family used loads (module docstring).
+        from undercount.models.latent_class import FiniteClassEstimator
+
+        return FiniteClassEstimator(level=opts.level)
     if method in ("chapman", "lincoln-petersen"):
         _refuse(opts, method, "chains", "iterations", "burn_in", "delta", "prior", "max_order",
                 "select", "model")
@@ -323,7 +346,7 @@ def applicable_methods(table: CaptureTable) -> list[str]:
     """The families that apply to a table, for ``--method all``."""
     if table.n_lists == 2:
         return ["chapman", "lincoln-petersen"]
-    methods = ["loglinear", "heterogeneity", "lcm"]
+    methods = ["loglinear", "heterogeneity", "logitnormal", "lcm", "lcm-ml"]
     if table.n_lists <= 6:
         methods.append("dga")
     return methods

@@ -21,7 +21,7 @@ of the warnings on uk5_bic's misses. It cannot warn where every family is wrong 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -137,7 +137,8 @@ def family_spread(results: Iterable[MSEResult]) -> FamilySpread:
 
 
 def default_family_check(
-    result: MSEResult, table: CaptureTable, rng: np.random.Generator
+    result: MSEResult, table: CaptureTable, rng: np.random.Generator, *,
+    fitted: Sequence[MSEResult] = (),
 ) -> tuple[dict[str, Any], tuple[Diagnostic, ...]]:
     """The default's ``result`` beside the heterogeneity family, latent classes (on 3 or
     more lists, :data:`QUICK_LCM` sweeps) and, on up to :data:`CHECK_DGA_MAX_LISTS` lists,
@@ -146,7 +147,9 @@ def default_family_check(
     Returns the JSON block ``families`` (``results``: each family's method, model, estimate,
     interval and whether its N is identified; ``failures``; ``spread``:
     :meth:`FamilySpread.to_dict`) and the ``model families disagree`` warning when
-    :attr:`FamilySpread.disagree`. ``rng`` drives the latent-class sampler.
+    :attr:`FamilySpread.disagree`. ``rng`` drives the latent-class sampler. ``fitted``:
+    families already fitted to the table (the default's other cross-family members), put
+    beside it too.
     """
     # Lazy: the families load only where the check runs.
     from undercount.models.graphical import GraphicalEstimator
@@ -159,19 +162,19 @@ def default_family_check(
         estimators.append(LatentClassEstimator(**QUICK_LCM))
     if agg.n_lists <= CHECK_DGA_MAX_LISTS:
         estimators.append(GraphicalEstimator())
-    fitted: list[MSEResult] = []
+    others: list[MSEResult] = list(fitted)
     failures: list[dict[str, str]] = []
     for est in estimators:
         try:
-            fitted.append(est.fit(agg, rng=rng) if type(est).stochastic else est.fit(agg))
+            others.append(est.fit(agg, rng=rng) if type(est).stochastic else est.fit(agg))
         except UndercountError as exc:
             failures.append({"method": type(est).method, "reason": str(exc).splitlines()[0]})
-    spread = family_spread([result, *fitted])
+    spread = family_spread([result, *others])
     block = {
         "results": [
             {"method": r.method, "model": r.model, "estimate": r.estimate,
              "interval": [r.interval.lower, r.interval.upper], "identified": r.identified}
-            for r in (result, *fitted)
+            for r in (result, *others)
         ],
         "failures": failures,
         "spread": spread.to_dict(),
@@ -181,6 +184,6 @@ def default_family_check(
         return block, ()
     return block, (Diagnostic(
         FAMILIES_DISAGREE_CODE,
-        f"{text} Compared: this default, {', '.join(r.method for r in fitted)}; "
+        f"{text} Compared: this default, {', '.join(r.method for r in others)}; "
         "--method stacked pools them.",
     ),)

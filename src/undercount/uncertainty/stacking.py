@@ -42,7 +42,9 @@ a concave problem, solved by the EM iteration for mixture weights
 distributions of N: the log-linear bootstrap's BCa distribution (its replicates at BCa's
 adjusted probabilities), the latent-class posterior draws, the graph posterior, and for a
 heterogeneity model a two-piece log-normal on :math:`N - n` whose quantiles are its profile
-interval. The estimate is the mixture's median and the interval its equal-tailed quantiles.
+interval. The estimate is the mixture's median (under the ``"bic"`` weights of
+:mod:`undercount.uncertainty.crossfamily`, the weighted mean of the families' estimates)
+and the interval its equal-tailed quantiles.
 Families whose N is not identified are left out (weight 0, listed with their reason), as are
 families that fail.
 
@@ -100,7 +102,10 @@ __all__ = [
 ]
 
 #: How the families are weighted (:func:`family_weights`).
-Weighting = Literal["stacking", "pseudo-bma", "equal"]
+Weighting = Literal["stacking", "pseudo-bma", "equal", "bic"]
+#: The rules :class:`StackedEstimator` computes itself ("bic" weights come from
+#: :mod:`undercount.uncertainty.crossfamily`).
+StackWeighting = Literal["stacking", "pseudo-bma", "equal"]
 
 #: Draws of N in the pooled mixture.
 MIXTURE_DRAWS = 20_000
@@ -108,6 +113,12 @@ MIXTURE_DRAWS = 20_000
 STACKING_ASSUMPTION = (
     "Stacking: the families are weighted by how well they predict the people observed; the "
     "people on no list follow each family's own assumption in proportion to its weight."
+)
+#: The assumption BIC weighting adds (:mod:`undercount.uncertainty.crossfamily`).
+BIC_ASSUMPTION = (
+    "Families weighted by BIC: each family's weight approximates its posterior probability "
+    "given the people observed (equal prior weight on the families); the people on no list "
+    "follow each family's own assumption in proportion to its weight."
 )
 #: PSIS's Pareto k above which a latent-class LOO score is unreliable (Vehtari et al.).
 PARETO_K_WARN = 0.7
@@ -211,7 +222,7 @@ class StackedResult(MSEResult):
     excluded: dict[str, str] = field(default_factory=dict)
     pareto_k: float | None = None
 
-    methods: ClassVar[tuple[str, ...]] = ("stacked",)
+    methods: ClassVar[tuple[str, ...]] = ("stacked", "families")
     json_fields: ClassVar[tuple[str, ...]] = (
         "weights", "elpd_loo", "excluded", "pareto_k",
     )
@@ -258,7 +269,7 @@ class StackedEstimator(Estimator):
     stochastic: ClassVar[bool] = True
 
     members: tuple[Estimator, ...] | None = None
-    weighting: Weighting = "stacking"
+    weighting: StackWeighting = "stacking"
     replicates: int = 1000
     level: float = 0.95
     draws: int = MIXTURE_DRAWS
@@ -351,12 +362,19 @@ class FamilyFits:
     excluded: dict[str, str]
     pareto_k: float | None
     settings: dict[str, Any]
+    #: Weights fixed by the caller (the ``"bic"`` rule of :mod:`undercount.uncertainty.
+    #: crossfamily`), one per result in ``pooled``; ``scores`` may then have no columns.
+    weights: np.ndarray | None = None
 
 
 def family_weights(fits: FamilyFits, weighting: Weighting) -> np.ndarray:
     """The weights of ``fits.pooled`` under a rule: ``"stacking"`` (:func:`stacking_weights`),
-    ``"pseudo-bma"`` (proportional to exp of each family's LOO score, Yao et al. 2018 sec. 3.1)
-    or ``"equal"``."""
+    ``"pseudo-bma"`` (proportional to exp of each family's LOO score, Yao et al. 2018 sec. 3.1),
+    ``"equal"``, or ``"bic"`` (the weights the caller set in ``fits.weights``)."""
+    if weighting == "bic":
+        if fits.weights is None:
+            raise ConfigError("the bic weighting needs the families' BIC weights")
+        return fits.weights
     # A family that gives an observed pattern probability zero (log-linear models with a
     # never-seen overlap fixed at zero) scores -inf there; the floor leaves the weights to
     # the mixture, whose density there comes from the other families.
@@ -375,7 +393,8 @@ def pool(fits: FamilyFits, weighting: Weighting, rng: np.random.Generator, *,
     """The families' mixture under ``weighting``: the :class:`StackedResult`."""
     w = family_weights(fits, weighting)
     pooled = fits.pooled
-    elpd = {label(r): (float(fits.counts @ s) if np.all(np.isfinite(s)) else None)
+    elpd = {label(r): (float(fits.counts @ s)
+                       if s.size and np.all(np.isfinite(s)) else None)
             for r, s in zip(pooled, fits.scores, strict=True)}
     weights = {label(r): float(x) for r, x in zip(pooled, w, strict=True)}
     sizes = rng.multinomial(draws, w)
@@ -383,6 +402,12 @@ def pool(fits: FamilyFits, weighting: Weighting, rng: np.random.Generator, *,
                              for r, k in zip(pooled, sizes, strict=True) if k > 0])
     alpha = (1.0 - level) / 2.0
     med, lo, hi = np.quantile(values, [0.5, alpha, 1.0 - alpha])
+    if weighting == "bic":
+        # Model averaging by approximate posterior model probabilities: the weighted mean of
+        # the families' own estimates (Buckland, Burnham & Augustin 1997), which a family
+        # with nearly all the weight keeps as its own estimate; the interval stays the
+        # mixture's.
+        med = float(w @ np.array([float(r.estimate) for r in pooled]))
     diagnostics: list[Diagnostic] = []
     if fits.pareto_k is not None and fits.pareto_k > PARETO_K_WARN:
         diagnostics.append(Diagnostic(
@@ -398,12 +423,12 @@ def pool(fits: FamilyFits, weighting: Weighting, rng: np.random.Generator, *,
             f"{text} The interval pools them by their weights "
             f"({', '.join(f'{k} {v:.2f}' for k, v in weights.items())}).",
         ))
-    assumptions = [STACKING_ASSUMPTION]
+    assumptions = [BIC_ASSUMPTION if weighting == "bic" else STACKING_ASSUMPTION]
     for r in pooled:
         if weights[label(r)] > 0:
             assumptions += [a for a in r.assumptions if a not in assumptions]
     return StackedResult(
-        method=StackedEstimator.method,
+        method="families" if weighting == "bic" else StackedEstimator.method,
         model=", ".join(f"{k} ({v:.2f})" for k, v in weights.items()),
         estimate=float(med),
         interval=Interval(float(lo), float(hi), level, f"{weighting} mixture"),

@@ -20,8 +20,8 @@ from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, EstimationError
 from undercount.link.partitions import table_from_clusters
 from undercount.models.graphical import GraphicalEstimator
-from undercount.models.heterogeneity import HeterogeneityEstimator
-from undercount.models.latent_class import LatentClassEstimator
+from undercount.models.heterogeneity import HeterogeneityEstimator, LogitNormalEstimator
+from undercount.models.latent_class import FiniteClassEstimator, LatentClassEstimator
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.uncertainty.bootstrap import Bootstrap
 from undercount.uncertainty.linkage import LinkageAveraging
@@ -143,6 +143,14 @@ def _fam_rcapture(ctx: ReplicateContext, rng: np.random.Generator):
     return HeterogeneityEstimator(select="aic").fit(ctx.table)
 
 
+def _fam_logitnormal(ctx: ReplicateContext, rng: np.random.Generator):
+    return LogitNormalEstimator().fit(ctx.table)
+
+
+def _fam_lcm_ml(ctx: ReplicateContext, rng: np.random.Generator):
+    return FiniteClassEstimator().fit(ctx.table, rng=rng)
+
+
 def _lcm(options: BatteryOptions):
     return LatentClassEstimator(
         chains=options.lcm_chains,
@@ -212,7 +220,11 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
     "stepwise": ("Log-linear forward stepwise (Chan et al. 2021), profile interval",
                  _fam_stepwise),
     "rcapture": ("Rcapture best-AIC of M0/Mt/Mh/Mth, profile interval", _fam_rcapture),
+    "logitnormal": ("Logit-normal heterogeneity (Coull & Agresti 1999), best AIC of "
+                    "Mth-/Mh-Normal, profile interval", _fam_logitnormal),
     "lcm": ("Latent class (LCMCR), posterior median, 95% equal-tailed interval", _fam_lcm),
+    "lcm-ml": ("Latent classes by maximum likelihood (2 or 3 classes by BIC), profile "
+               "interval", _fam_lcm_ml),
     "dga": ("Decomposable graphical model averaging (dga), 95% credible interval", _fam_dga),
     "default": ("What `undercount estimate` does with no options (with a seed)", _fam_default),
     "stacked": ("Log-linear bootstrap, heterogeneity, latent classes and dga pooled by "
