@@ -66,7 +66,9 @@ def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
     out = " ".join(res.stdout.split())
     assert f"95% interval (bootstrap bca) {lo:,.1f} – {hi:,.1f}" in out
     assert "1,000 replicates (nonparametric, bca)" in out and "top 10 models" in out
-    assert "--bootstrap 0 gives the selected model's conditional profile interval" in out
+    assert "families weighted by BIC" in out
+    assert "--bootstrap 0 the selected model's conditional profile interval" in out
+    assert "BIC weights: loglinear: [123,14,34] 1.000" in out
 
 
 def test_options_reach_the_estimators():
