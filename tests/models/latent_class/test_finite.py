@@ -72,3 +72,29 @@ def test_same_generator_same_fit():
     b = fit_finite_classes(table, 3, np.random.default_rng(7))
     assert a.conditional_loglik == b.conditional_loglik
     np.testing.assert_array_equal(a.probs, b.probs)
+
+
+def test_estimator_profile_interval_ends_lie_on_the_cut_off():
+    from scipy import stats
+
+    from undercount.errors import InputError
+    from undercount.models.latent_class import FiniteClassEstimator
+    from undercount.models.latent_class.finite import _ClassProfile, _observed
+
+    table = _two_class_table(4000, seed=5)
+    res = FiniteClassEstimator(classes=2).fit(table, rng=np.random.default_rng(1))
+    assert res.classes == 2 and res.interval.lower < res.estimate < res.interval.upper
+    assert res.estimate == pytest.approx(4000, rel=0.15)
+    omega, counts = _observed(table)
+    fit = fit_finite_classes(table, 2, np.random.default_rng(1))
+    prof = _ClassProfile(omega, counts, fit)
+    n = counts.sum()
+    top = prof(math.log(res.estimate - n))
+    cut = top - stats.chi2.ppf(0.95, 1) / 2
+    for end in (res.interval.lower, res.interval.upper):
+        prof.reset()
+        assert prof(math.log(end - n)) == pytest.approx(cut, abs=2e-3)
+    two = CaptureTable(lists=("A", "B"), patterns=np.array([[1, 0], [0, 1], [1, 1]]),
+                       counts=np.array([10, 12, 5]), source="two.csv")
+    with pytest.raises(InputError, match=r"two\.csv.*at least 3 lists"):
+        FiniteClassEstimator().fit(two, rng=np.random.default_rng(0))

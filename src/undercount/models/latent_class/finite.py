@@ -119,6 +119,15 @@ def _em(omega: np.ndarray, counts: np.ndarray, shares: np.ndarray, probs: np.nda
     return prev, shares, probs, n / (1.0 - pi0), it
 
 
+def _observed(table: CaptureTable) -> tuple[np.ndarray, np.ndarray]:
+    """The observed histories (0/1 rows) and their counts; an empty table is an error."""
+    agg = table.aggregate()
+    keep = agg.counts > 0
+    if not keep.any():
+        raise InputError(f"{table.source}: the table is empty")
+    return agg.patterns[keep].astype(float), agg.counts[keep].astype(float)
+
+
 def fit_finite_classes(
     table: CaptureTable, classes: int, rng: np.random.Generator, *, restarts: int = 4,
     max_iter: int = 3000, tol: float = 1e-10,
@@ -126,13 +135,8 @@ def fit_finite_classes(
     """The K-class model with the highest conditional likelihood over ``restarts`` starts."""
     if classes < 1:
         raise InputError(f"fit_finite_classes: classes={classes} must be at least 1")
-    agg = table.aggregate()
-    keep = agg.counts > 0
-    omega = agg.patterns[keep].astype(float)
-    counts = agg.counts[keep].astype(float)
-    if counts.sum() == 0:
-        raise InputError(f"{table.source}: the table is empty")
-    J = agg.n_lists
+    omega, counts = _observed(table)
+    J = omega.shape[1]
     share_seen = np.clip(counts @ omega / counts.sum(), 0.01, 0.99)
     best: tuple[float, np.ndarray, np.ndarray, float, int] | None = None
     for _ in range(restarts if classes > 1 else 1):
@@ -298,11 +302,7 @@ class FiniteClassEstimator(Estimator):
                 "class leaves no overlap to estimate dependence from)"
             )
         agg = table.aggregate()
-        keep = agg.counts > 0
-        omega = agg.patterns[keep].astype(float)
-        counts = agg.counts[keep].astype(float)
-        if counts.sum() == 0:
-            raise InputError(f"{table.source}: the table is empty")
+        omega, counts = _observed(agg)
         n = float(counts.sum())
         ks = (self.classes,) if self.classes else tuple(range(2, self.max_classes + 1))
         fits = [fit_finite_classes(agg, k, rng, restarts=self.restarts) for k in ks]
