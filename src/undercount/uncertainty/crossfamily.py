@@ -30,8 +30,8 @@ distributions of N (:func:`undercount.uncertainty.stacking.pool`), its estimate 
 weighted mean :math:`\sum_f w_f \hat N_f` (Buckland, Burnham & Augustin 1997). A family
 whose weight is below :data:`WEIGHT_FLOOR` is left out of the mixture: each carries under
 0.1% of its probability, so leaving it out moves the interval's ends by at most that much
-probability. When one family is left, its own result is the default, exactly (on the real
-tables shipped but two, the log-linear bootstrap).
+probability. When one family is left, its own result is the default, exactly (on Kosovo,
+the log-linear bootstrap).
 The log-linear family's :math:`k_f` counts the parameters of the model selected, not the
 search: its BIC is optimistic by the selection, which favours it where it fits about as
 well as the others.
@@ -41,8 +41,11 @@ leave-one-out predictive densities, pseudo-BMA and equal weights over the log-li
 Rcapture, Bayesian latent-class and dga families; none met the coverage targets together,
 because leave-one-out scores favour the most flexible families, which extrapolate too low
 under continuous heterogeneity. With a parsimonious model for each kind of departure from
-independence, BIC picks the family whose assumption produced the data on every simulated
-design and keeps the log-linear answer on every real table shipped.
+independence, BIC picks the family whose assumption produced the data on sim1 (latent
+classes), hetero5 (logit-normal) and the log-linear designs, and keeps the log-linear answer
+on Kosovo and UK 2013; it cannot on negdep4, where a log-linear model with two interactions
+fits the observed histories as well as the true two classes (``docs/validation.md``, "The
+cross-family default").
 
 **What it cannot do.** BIC compares fit to the people observed; a family that fits them as
 well but extrapolates differently is not ruled out by it, and no family here represents
