@@ -16,9 +16,11 @@ from undercount.models.loglinear import LogLinearEstimator
 from undercount.pipeline.estimate import estimate
 from undercount.uncertainty.crossfamily import (
     WEIGHT_FLOOR,
-    bic_weights,
     conditional_bic,
+    conditional_fit,
+    criterion_weights,
     cross_family,
+    information_criterion,
 )
 
 KOSOVO_MEMORY_BOOK = 10_401
@@ -35,12 +37,27 @@ def _table(probs, sizes, seed: int) -> CaptureTable:
                         counts=full[seen], source="simulated")
 
 
-def test_bic_weights_are_schwarz_posterior_probabilities():
-    w = bic_weights({"a": 100.0, "b": 102.0, "c": 130.0})
+def test_criterion_weights_are_exp_of_minus_half_the_criterion():
+    w = criterion_weights({"a": 100.0, "b": 102.0, "c": 130.0})
     assert sum(w.values()) == pytest.approx(1.0)
     assert w["b"] / w["a"] == pytest.approx(math.exp(-1.0))
     assert w["c"] < 1e-6
-    assert bic_weights({"a": 5.0, "b": 5.0}) == {"a": 0.5, "b": 0.5}
+    assert criterion_weights({"a": 5.0, "b": 5.0}) == {"a": 0.5, "b": 0.5}
+
+
+def test_aic_and_bic_share_the_loglikelihood_and_differ_by_the_penalty():
+    kosovo = datasets.load("kosovo")
+    n = kosovo.n_observed
+    for res in (LogLinearEstimator(model="[12,34]").fit(kosovo),
+                LogitNormalEstimator(model="Mth-Normal").fit(kosovo),
+                FiniteClassEstimator().fit(kosovo, rng=np.random.default_rng(0))):
+        loglik, k = conditional_fit(res, kosovo)
+        assert information_criterion(res, kosovo, "aic") == pytest.approx(-2 * loglik + 2 * k)
+        assert information_criterion(res, kosovo, "bic") == pytest.approx(
+            -2 * loglik + k * math.log(n))
+        assert conditional_bic(res, kosovo) == information_criterion(res, kosovo, "bic")
+    # [12,34]: 4 main effects and 2 interactions besides the intercept
+    assert conditional_fit(LogLinearEstimator(model="[12,34]").fit(kosovo), kosovo)[1] == 6
 
 
 def test_the_families_bic_share_one_likelihood():
@@ -81,6 +98,7 @@ def test_kosovo_default_is_the_loglinear_bootstrap_near_the_memory_book():
     weights = res.families["weights"]
     assert weights["loglinear: [123,14,34]"] > 1 - WEIGHT_FLOOR
     assert res.families["rule"] == "bic" and set(res.families["bic"]) == set(weights)
+    assert set(res.families["aic"]) == set(weights)
     assert abs(res.estimate / KOSOVO_MEMORY_BOOK - 1) < 0.10
     same = estimate("kosovo", seed=1, bootstrap=1000, ntop=10)
     assert (res.estimate, res.interval) == (same.estimate, same.interval)

@@ -25,6 +25,7 @@ from undercount.models.loglinear import LogLinearEstimator
 from undercount.uncertainty.bootstrap import Bootstrap
 from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE
 from undercount.uncertainty.stacking import (
+    FamilyFits,
     StackedEstimator,
     StackedResult,
     _loo_graphs,
@@ -191,3 +192,30 @@ def test_stacked_strata_total_sums_each_strata_mixture():
     assert sum(p.interval.lower for p in parts) < res.interval.lower
     # Mixture draws, not posterior draws: the report must not call them posterior.
     assert n_draws(res, posterior_only=True) is None and n_draws(res) is not None
+
+
+def _profiled(estimate: float, lower: float, upper: float) -> MSEResult:
+    return MSEResult(method="profiled", model=f"upper {upper}", estimate=estimate,
+                     interval=Interval(lower, upper, 0.95, "profile"), n_observed=1000,
+                     lists=("A", "B", "C"))
+
+
+def _criterion_mixture(weights: list[float]) -> MSEResult:
+    members = (_profiled(2000.0, 1800.0, 2300.0), _profiled(2600.0, 2000.0, math.inf))
+    fits = FamilyFits(
+        n_observed=1000, lists=("A", "B", "C"), counts=np.ones(1), results=members,
+        pooled=members, scores=np.empty((2, 0)), excluded={}, pareto_k=None,
+        settings={"rule": "bic"}, weights=np.array(weights))
+    return pool(fits, "criterion", np.random.default_rng(3))
+
+
+def test_a_family_unbounded_above_leaves_the_mixture_bounded_below_the_tail():
+    # Half the unbounded family's mass is above any bound: with weight 0.02 that is 1% of
+    # the mixture, inside the 2.5% upper tail; with 0.2 it is 10%, and no bound holds.
+    light = _criterion_mixture([0.98, 0.02])
+    assert math.isfinite(light.interval.upper)
+    assert 2300.0 <= light.interval.upper < 2700.0
+    assert light.estimate == pytest.approx(0.98 * 2000.0 + 0.02 * 2600.0)
+    heavy = _criterion_mixture([0.8, 0.2])
+    assert heavy.interval.upper == math.inf
+    assert 1800.0 < heavy.interval.lower < 2000.0

@@ -98,7 +98,8 @@ def _headline(console: Console, p: dict[str, Any]) -> None:
     if isinstance(defaults, dict) and defaults.get("families"):
         console.print(
             "[dim]default[/dim]: the log-linear bootstrap, logit-normal and latent-class "
-            "families weighted by BIC, as the validation battery recommends "
+            f"families weighted by {str(defaults['families']).upper()}, as the validation "
+            "battery recommends "
             "(docs/validation.md); --bootstrap 1000 --ntop 10 gives the log-linear bootstrap "
             "alone, --bootstrap 0 the selected model's conditional profile interval",
             highlight=False,
@@ -200,7 +201,8 @@ def _families(console: Console, block: dict[str, Any] | None) -> None:
     if weights:
         shown = "; ".join(f"{name} {w:.3f}" for name, w in
                           sorted(weights.items(), key=lambda kv: -kv[1]))
-        console.print(_line(("BIC weights", "cyan"), ": ", shown), highlight=False)
+        rule = str(block.get("rule") or "criterion").upper()
+        console.print(_line((f"{rule} weights", "cyan"), ": ", shown), highlight=False)
 
 
 def render_payload(console: Console, p: dict[str, Any]) -> None:

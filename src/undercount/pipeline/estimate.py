@@ -185,7 +185,7 @@ def estimate(
     finite latent-class families by BIC on the observed histories
     (:func:`~undercount.uncertainty.crossfamily.cross_family`): the result is the one
     family left above the weight floor, or their mixture; the JSON's ``families`` has each
-    family's ``bic`` and the ``weights``. It is stochastic, so the seed
+    family's ``aic`` and ``bic``, the ``rule`` and the ``weights``. It is stochastic, so the seed
     matters; ``bootstrap=0`` or ``interval="profile"`` gives the conditional profile interval.
     The defaults filled in are the result's ``defaults`` and are in its provenance. See
     :func:`~undercount.pipeline.registry.resolve_options` for the rules.
@@ -263,7 +263,7 @@ def estimate(
                                  level=opts.level)
             res = dataclasses.replace(
                 cross.result, diagnostics=(*cross.result.diagnostics, cross.note()))
-            defaults["families"] = "bic"
+            defaults["families"] = cross.rule
             families, family_warnings = default_family_check(
                 res, table, np.random.default_rng(check_seed),
                 fitted=[f for f in cross.fits if f is not cross.result])

@@ -42,7 +42,7 @@ a concave problem, solved by the EM iteration for mixture weights
 distributions of N: the log-linear bootstrap's BCa distribution (its replicates at BCa's
 adjusted probabilities), the latent-class posterior draws, the graph posterior, and for a
 heterogeneity model a two-piece log-normal on :math:`N - n` whose quantiles are its profile
-interval. The estimate is the mixture's median (under the ``"bic"`` weights of
+interval. The estimate is the mixture's median (under the ``"criterion"`` weights of
 :mod:`undercount.uncertainty.crossfamily`, the weighted mean of the families' estimates)
 and the interval its equal-tailed quantiles.
 Families whose N is not identified are left out (weight 0, listed with their reason), as are
@@ -102,9 +102,9 @@ __all__ = [
 ]
 
 #: How the families are weighted (:func:`family_weights`).
-Weighting = Literal["stacking", "pseudo-bma", "equal", "bic"]
-#: The rules :class:`StackedEstimator` computes itself ("bic" weights come from
-#: :mod:`undercount.uncertainty.crossfamily`).
+Weighting = Literal["stacking", "pseudo-bma", "equal", "criterion"]
+#: The rules :class:`StackedEstimator` computes itself ("criterion" weights, AIC or BIC, come
+#: from :mod:`undercount.uncertainty.crossfamily`).
 StackWeighting = Literal["stacking", "pseudo-bma", "equal"]
 
 #: Draws of N in the pooled mixture.
@@ -114,11 +114,13 @@ STACKING_ASSUMPTION = (
     "Stacking: the families are weighted by how well they predict the people observed; the "
     "people on no list follow each family's own assumption in proportion to its weight."
 )
-#: The assumption BIC weighting adds (:mod:`undercount.uncertainty.crossfamily`).
-BIC_ASSUMPTION = (
-    "Families weighted by BIC: each family's weight approximates its posterior probability "
-    "given the people observed (equal prior weight on the families); the people on no list "
-    "follow each family's own assumption in proportion to its weight."
+#: The assumption weighting by an information criterion adds
+#: (:mod:`undercount.uncertainty.crossfamily`).
+CRITERION_ASSUMPTION = (
+    "Families weighted by an information criterion (BIC unless the result's families block "
+    "says otherwise): each family's weight is its relative support from the people "
+    "observed; the people on no list follow each family's own assumption in proportion to "
+    "its weight."
 )
 #: PSIS's Pareto k above which a latent-class LOO score is unreliable (Vehtari et al.).
 PARETO_K_WARN = 0.7
@@ -362,7 +364,7 @@ class FamilyFits:
     excluded: dict[str, str]
     pareto_k: float | None
     settings: dict[str, Any]
-    #: Weights fixed by the caller (the ``"bic"`` rule of :mod:`undercount.uncertainty.
+    #: Weights fixed by the caller (the ``"criterion"`` rule of :mod:`undercount.uncertainty.
     #: crossfamily`), one per result in ``pooled``; ``scores`` may then have no columns.
     weights: np.ndarray | None = None
 
@@ -370,10 +372,10 @@ class FamilyFits:
 def family_weights(fits: FamilyFits, weighting: Weighting) -> np.ndarray:
     """The weights of ``fits.pooled`` under a rule: ``"stacking"`` (:func:`stacking_weights`),
     ``"pseudo-bma"`` (proportional to exp of each family's LOO score, Yao et al. 2018 sec. 3.1),
-    ``"equal"``, or ``"bic"`` (the weights the caller set in ``fits.weights``)."""
-    if weighting == "bic":
+    ``"equal"``, or ``"criterion"`` (the weights the caller set in ``fits.weights``)."""
+    if weighting == "criterion":
         if fits.weights is None:
-            raise ConfigError("the bic weighting needs the families' BIC weights")
+            raise ConfigError("the criterion weighting needs the families' weights")
         return fits.weights
     # A family that gives an observed pattern probability zero (log-linear models with a
     # never-seen overlap fixed at zero) scores -inf there; the floor leaves the weights to
@@ -401,9 +403,13 @@ def pool(fits: FamilyFits, weighting: Weighting, rng: np.random.Generator, *,
     values = np.concatenate([_n_draws(r, int(k), rng)
                              for r, k in zip(pooled, sizes, strict=True) if k > 0])
     alpha = (1.0 - level) / 2.0
-    med, lo, hi = np.quantile(values, [0.5, alpha, 1.0 - alpha])
-    if weighting == "bic":
-        # Model averaging by approximate posterior model probabilities: the weighted mean of
+    # Interpolating towards an infinite draw gives NaN; the empirical quantile keeps +inf
+    # only where more than the tail's mass is unbounded.
+    med, lo, hi = np.quantile(values, [0.5, alpha, 1.0 - alpha],
+                              method="linear" if np.all(np.isfinite(values)) else
+                              "inverted_cdf")
+    if weighting == "criterion":
+        # Model averaging by information-criterion weights: the weighted mean of
         # the families' own estimates (Buckland, Burnham & Augustin 1997), which a family
         # with nearly all the weight keeps as its own estimate; the interval stays the
         # mixture's.
@@ -423,15 +429,16 @@ def pool(fits: FamilyFits, weighting: Weighting, rng: np.random.Generator, *,
             f"{text} The interval pools them by their weights "
             f"({', '.join(f'{k} {v:.2f}' for k, v in weights.items())}).",
         ))
-    assumptions = [BIC_ASSUMPTION if weighting == "bic" else STACKING_ASSUMPTION]
+    assumptions = [CRITERION_ASSUMPTION if weighting == "criterion" else STACKING_ASSUMPTION]
     for r in pooled:
         if weights[label(r)] > 0:
             assumptions += [a for a in r.assumptions if a not in assumptions]
     return StackedResult(
-        method="families" if weighting == "bic" else StackedEstimator.method,
+        method="families" if weighting == "criterion" else StackedEstimator.method,
         model=", ".join(f"{k} ({v:.2f})" for k, v in weights.items()),
         estimate=float(med),
-        interval=Interval(float(lo), float(hi), level, f"{weighting} mixture"),
+        interval=Interval(float(lo), float(hi), level,
+                          f"{fits.settings.get('rule', weighting)} mixture"),
         n_observed=fits.n_observed,
         lists=fits.lists,
         models=tuple(ModelRecord(label(r), float(r.estimate), r.interval,
@@ -606,16 +613,25 @@ def _n_draws(res: MSEResult, size: int, rng: np.random.Generator) -> np.ndarray:
 def _two_piece_lognormal(res: MSEResult, size: int, rng: np.random.Generator) -> np.ndarray:
     """Draws of N = n + (N-hat - n) exp(s z), z standard normal, with one s below the centre
     and another above, set so that the equal-tailed quantiles at the interval's level are
-    the result's interval (for a family that reports only an estimate and an interval)."""
+    the result's interval (for a family that reports only an estimate and an interval).
+
+    An interval unbounded above (a profile likelihood that never falls to its cut-off)
+    bounds nothing above the estimate, so the draws above the centre are +inf: half the
+    family's mass, the most it can be sure of. A mixture that gives such a family weight
+    ``w`` is then unbounded above only where ``w / 2`` exceeds the tail the interval leaves
+    out (:func:`pool`)."""
     from scipy import special
 
     n = float(res.n_observed)
     iv = res.interval
     centre = float(res.estimate) - n
-    if not (centre > 0 and iv.lower > n and math.isfinite(iv.upper)):
+    if not (centre > 0 and iv.lower > n and math.isfinite(centre)):
         raise ConfigError(f"stacking: the {res.method} interval does not define a distribution")
     z = float(special.ndtri((1.0 + iv.level) / 2.0))
     s_lo = (math.log(centre) - math.log(iv.lower - n)) / z
-    s_hi = (math.log(iv.upper - n) - math.log(centre)) / z
+    s_hi = (math.log(iv.upper - n) - math.log(centre)) / z if math.isfinite(iv.upper) \
+        else math.inf
     draws = rng.standard_normal(size)
-    return n + centre * np.exp(np.where(draws < 0, s_lo, s_hi) * draws)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(draws <= 0, n + centre * np.exp(s_lo * draws),
+                        n + centre * np.exp(s_hi * draws))
