@@ -90,7 +90,8 @@ def test_every_csv_file_of_the_repository_reads_as_before():
     its columns: Arrow's frame where it is used is the C parser's."""
     files = glob.glob(str(ROOT / "docs" / "**" / "*.csv"), recursive=True)
     files += glob.glob(str(ROOT / "tests" / "**" / "*.csv"), recursive=True)
-    files += glob.glob(str(ROOT / ".." / "shared" / "data" / "**" / "*.csv"), recursive=True)
+    shared = glob.glob(str(ROOT / ".." / "shared" / "data" / "**" / "*.csv"), recursive=True)
+    files += shared
     read = 0
     for name in sorted(files):
         path = Path(name)
@@ -108,4 +109,8 @@ def test_every_csv_file_of_the_repository_reads_as_before():
             continue  # blank or repeated first column: no list file
         pd.testing.assert_frame_equal(got, _c_parser(path, spec), check_exact=True)
         read += 1
-    assert read > 20
+    # The repository's own files are 17 readable lists; a clean clone (CI) has no shared
+    # data beside it, where the shared files add more.
+    assert read >= 17
+    if shared:
+        assert read > 20

@@ -57,16 +57,15 @@ but it gives a family with one parameter more than it needs at least
 :math:`e^{-1}/(1+e^{-1}) = 0.27` of the weight, and that family's extrapolation with it: on
 hiv_bic, whose truth is independence, the logit-normal model at :math:`\sigma \approx 0`
 triples the median width (15,186 against 4,962) and the mean N-hat goes from 11,401 to
-16,803 (the truth: 11,125); on the
-real Kosovo table three latent classes with an interval unbounded above take 0.64 of the
-weight (the default 11,386, unbounded above, against the Memory Book's 10,401), and on HIV
-Rome the default moves from 12,029 to 17,381. On sparse6 and hiv_bic alike the
-logit-normal model improves the conditional log-likelihood on the selected log-linear
-model by 0.1 to 0.2 units on average: the data cannot tell a little heterogeneity that
-matters from none, so no rule between the two gets both right; BIC keeps the answers
-that outside counts confirm and the family check says when the families disagree.
-:func:`cross_family` takes ``rule="aic"``, and the JSON's ``families`` block carries both
-criteria for every family.
+16,803 (the truth: 11,125); on the real Kosovo table three latent classes with an interval
+unbounded above take 0.64 of the weight (the default 11,386, unbounded above, against the
+Memory Book's 10,401), and on HIV Rome the default moves from 12,029 to 17,381. On
+sparse6 and hiv_bic alike the logit-normal model improves the conditional log-likelihood on
+the selected log-linear model by 0.1 to 0.2 units on average: the data cannot tell a little
+heterogeneity that matters from none, so no rule between the two gets both right. BIC keeps
+the answers that outside counts confirm, and the family check says when the families
+disagree. :func:`cross_family` takes ``rule="aic"``, and the JSON's ``families`` block
+carries both criteria for every family.
 
 **Families unbounded above.** A family whose profile interval has no upper end (latent
 classes where a rarely recorded class could be much larger) contributes draws above its
