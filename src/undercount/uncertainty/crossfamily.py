@@ -53,7 +53,7 @@ usual rule for averaging N in ecological capture-recapture, and penalise the ext
 parameters of heterogeneity less. Measured on the battery's own tables (25 replicates each,
 ``docs/validation.md``, "BIC or AIC"), AIC covers where BIC keeps a log-linear model that
 fits as well (negdep4 92% against 40%; sparse6 88% against 64%; sparse8 84% against 68%),
-but it gives a family with one parameter more than it needs at least
+but it gives a family with one parameter more than it needs about
 :math:`e^{-1}/(1+e^{-1}) = 0.27` of the weight, and that family's extrapolation with it: on
 hiv_bic, whose truth is independence, the logit-normal model at :math:`\sigma \approx 0`
 triples the median width (15,186 against 4,962) and the mean N-hat goes from 11,401 to
