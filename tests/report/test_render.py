@@ -154,3 +154,31 @@ def test_identifying_assumption_section_and_non_identified_family(gaza_result):
     # dga's prior-driven 30,550 is never shown as a point, in the table or the forest plot.
     assert "not identified" in text
     assert f"{dga.estimate:,.0f}" not in text.split("Diagnostics and warnings")[0]
+
+
+def _headline_warning(html: str) -> str | None:
+    m = re.search(r'<p class="warn" id="headline-disagreement">(.*?)</p>', html, re.S)
+    return m.group(1) if m else None
+
+
+def test_headline_carries_the_result_s_own_disagreement_first(gaza_result):
+    from undercount.models.graphical import GraphicalEstimator
+    from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE
+
+    table, res = gaza_result
+    assert _headline_warning(render_report(res, table=table)) is None
+    own = dataclasses.replace(res, diagnostics=(*res.diagnostics, Diagnostic(
+        FAMILIES_DISAGREE_CODE, "model families disagree: the default's own check")))
+    assert _headline_warning(render_report(own, table=table)) == (
+        "model families disagree: the default&#39;s own check")
+    # Without one, the sensitivity section's comparison speaks (Mth-Chao and the
+    # saturated model's intervals do not overlap on Gaza).
+    from undercount.models.heterogeneity import HeterogeneityEstimator
+
+    het = HeterogeneityEstimator().fit(table.aggregate())
+    dga = GraphicalEstimator().fit(table.aggregate())
+    html = render_report(res, table=table, comparison=[res, het, dga])
+    shown = _headline_warning(html)
+    assert shown is not None and shown.startswith("model families disagree")
+    html = render_report(own, table=table, comparison=[res, het, dga])
+    assert _headline_warning(html).endswith("own check")

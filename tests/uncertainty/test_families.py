@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 
 import numpy as np
 import pytest
@@ -120,3 +122,54 @@ def test_beyond_five_lists_the_check_leaves_dga_out():
     res = estimate(datasets.load("uk_2013"), seed=1)
     assert [r["method"] for r in res.families["results"]] == [
         "loglinear", "logitnormal", "lcm-ml", "heterogeneity", "lcm"]
+
+
+def test_a_supported_family_reaching_beyond_the_default_is_named():
+    from undercount.uncertainty.families import REACH, SUPPORT_DELTA, supported_reach
+
+    default = _res("loglinear", 1000, 900, 1100)
+    wide = _res("logitnormal", 1050, 950, 1250)  # with it: 900-1250, 1.75 times as wide
+    near = _res("lcm-ml", 1000, 880, 1150)  # with it: 880-1150, 1.35 times
+    aic = {"loglinear: m": 500.0, "logitnormal: m": 501.5, "lcm-ml: m": 500.2}
+    (reach,) = supported_reach(default, [wide, near], aic)
+    assert (reach.label, reach.lower, reach.upper) == ("logitnormal: m", 950, 1250)
+    assert reach.delta_aic == pytest.approx(1.5)
+    # beyond substantial support, the same interval is not named
+    aic_far = {**aic, "logitnormal: m": 500.0 + SUPPORT_DELTA + 0.1}
+    assert supported_reach(default, [wide, near], aic_far) == ()
+    # exactly REACH times as wide is not more than REACH times
+    edge = _res("logitnormal", 1000, 900, 900 + REACH * 200)
+    assert supported_reach(default, [edge], aic) == ()
+    # a family without an AIC, or not identified, is never named
+    assert supported_reach(default, [wide], {"loglinear: m": 500.0}) == ()
+    # a family unbounded above reaches beyond any bounded default
+    open_ = _res("lcm-ml", 1200, 950, math.inf)
+    assert [r.label for r in supported_reach(default, [open_], aic)] == ["lcm-ml: m"]
+
+
+def test_the_reach_makes_the_spread_disagree_and_says_why():
+    from undercount.uncertainty.families import Reach
+
+    s = family_spread([_res("a", 1000, 900, 1100), _res("b", 1050, 950, 1250)])
+    assert not s.disagree
+    s = dataclasses.replace(s, reach=(Reach("b: m", 950, 1250, 1.5),))
+    assert s.disagree
+    w = s.warning()
+    assert w is not None and w.startswith(FAMILIES_DISAGREE)
+    assert ("b: m, which describes the people observed about as well (its AIC 1.5 above "
+            "the smallest), gives 950 to 1,250: with it the interval would be more than 1.5 "
+            "times as wide") in w
+    assert s.to_dict()["reach"] == [
+        {"family": "b: m", "interval": [950, 1250], "delta_aic": 1.5}]
+
+
+def test_kosovo_default_names_three_latent_classes_without_an_upper_bound():
+    # Three latent classes have the smallest AIC on Kosovo (BIC keeps the log-linear model)
+    # and a profile interval with no upper end: the default's 6,963-17,804 depends on it.
+    res = estimate("kosovo", seed=1)
+    (reach,) = res.families["spread"]["reach"]
+    assert reach["family"] == "lcm-ml: 3 classes" and reach["delta_aic"] == 0.0
+    assert reach["interval"][1] is None or not math.isfinite(reach["interval"][1])
+    (warning,) = [w for w in res.warnings if w.startswith(FAMILIES_DISAGREE)]
+    assert ("lcm-ml: 3 classes, which describes the people observed about as well (the "
+            "smallest AIC), gives 9,371 with no upper bound") in warning

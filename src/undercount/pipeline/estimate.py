@@ -256,8 +256,9 @@ def estimate(
         if "bootstrap" in defaults and "strata" not in defaults and opts.method != "all":
             # The default weighs the log-linear, logit-normal and latent-class families by
             # BIC (undercount.uncertainty.crossfamily), then says when the cheap families
-            # disagree with it (--method all compares them all already; a stratified
-            # default is compared with nothing pooled: its covariate block says why).
+            # disagree with it or one with AIC support reaches well beyond it (--method all
+            # compares them all already; a stratified default is compared with nothing
+            # pooled: its covariate block says why).
             check_seed, cross_seed = np.random.SeedSequence(seed).spawn(2)
             cross = cross_family(res, table, np.random.default_rng(cross_seed),
                                  level=opts.level)
@@ -266,7 +267,7 @@ def estimate(
             defaults["families"] = cross.rule
             families, family_warnings = default_family_check(
                 res, table, np.random.default_rng(check_seed),
-                fitted=[f for f in cross.fits if f is not cross.result])
+                fitted=[f for f in cross.fits if f is not cross.result], aic=cross.aic)
             families = {**families, **cross.block()}
         settings = {"method": method, "recipe": opts.recipe, **_settings(estimator)}
         if defaults:

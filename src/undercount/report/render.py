@@ -40,7 +40,7 @@ from undercount.errors import UndercountError
 from undercount.report import plots
 from undercount.report.pdf import html_to_pdf
 from undercount.uncertainty import compare_reported
-from undercount.uncertainty.families import family_spread
+from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE, family_spread
 from undercount.uncertainty.identifying import identifying_summary
 
 __all__ = [
@@ -293,9 +293,11 @@ def build_report(
         "provenance": _provenance(result, provenance, clean),
         "review": _review_section(review) if review else None,
     }
+    context["disagreement"] = _headline_disagreement(result, context["sensitivity"])
     if scrub is not None:
         context["main"] = scrub.deep(context["main"])
         context["sensitivity"] = scrub.deep(context["sensitivity"])
+        context["disagreement"] = scrub.deep(context["disagreement"])
     html_text = _render(context, print_mode=False)
     print_text = _render(context, print_mode=True)
     if scrub is not None:
@@ -551,6 +553,16 @@ def _distributions(
                            if reported is not None and plots.fits_range(reported, draws) else "")),
         })
     return out
+
+
+def _headline_disagreement(result: MSEResult, sensitivity: dict[str, Any] | None) -> str | None:
+    """The headline's ``model families disagree``: the headline result's own (the default's
+    family check, which also names a supported family reaching beyond its interval), else
+    the sensitivity section's comparison."""
+    own = [d.message for d in result.diagnostics if d.code == FAMILIES_DISAGREE_CODE]
+    if own:
+        return own[0]
+    return sensitivity["disagreement"] if sensitivity else None
 
 
 def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[str, Any] | None:
