@@ -124,6 +124,13 @@ def test_the_default_stratifies_by_a_covariate_that_changes_its_answer(cov4):
     (note,) = [d for d in res.diagnostics if d.code == DEFAULT_STRATIFIED]
     assert "--strata group --ntop 10" in note.message and "1,4" in note.message
     assert res.provenance["settings"]["defaults"]["strata"] == ["group"]
+    # The families it weighs no longer are compared within each group (the analysis the
+    # user names with --strata is not checked: it is theirs).
+    assert res.families["check"] == "within each stratum"
+    assert set(res.families["strata"]) == {"group=a", "group=b"}
+    assert [r["method"] for r in res.families["strata"]["group=b"]["results"]] == [
+        "loglinear", "logitnormal", "lcm-ml"]
+    assert same.families is None
     # Options that set the analysis keep it pooled: the warning names --strata instead.
     assert pooled.method == "loglinear"
     assert COVARIATE_CHANGES_ANSWER in [d.code for d in pooled.diagnostics]

@@ -7,6 +7,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import undercount as uc
@@ -140,6 +141,12 @@ def test_a_supported_family_reaching_beyond_the_default_is_named():
     # exactly REACH times as wide is not more than REACH times
     edge = _res("logitnormal", 1000, 900, 900 + REACH * 200)
     assert supported_reach(default, [edge], aic) == ()
+    # at the boundary of the model it extends (sigma = 0) a family is exactly 2 above it,
+    # to the optimiser's rounding: within substantial support, whichever way it rounds
+    for rounding in (-1e-11, 1e-11):
+        aic_edge = {**aic, "logitnormal: m": 500.0 + SUPPORT_DELTA + rounding}
+        assert [r.label for r in supported_reach(default, [wide], aic_edge)] == [
+            "logitnormal: m"]
     # a family without an AIC, or not identified, is never named
     assert supported_reach(default, [wide], {"loglinear: m": 500.0}) == ()
     # a family unbounded above reaches beyond any bounded default
@@ -173,3 +180,45 @@ def test_kosovo_default_names_three_latent_classes_without_an_upper_bound():
     (warning,) = [w for w in res.warnings if w.startswith(FAMILIES_DISAGREE)]
     assert ("lcm-ml: 3 classes, which describes the people observed about as well (the "
             "smallest AIC), gives 9,371 with no upper bound") in warning
+
+
+def _two_groups(seed: int) -> CaptureTable:
+    """Group a: independent lists; group b: two latent classes (a tenth easy to capture)."""
+    rng = np.random.default_rng(seed)
+    easy = rng.random(1500) < 0.1
+    p_b = np.where(easy, 0.7, 0.06)[:, None] * np.ones(4)
+    p_a = np.array([0.3, 0.4, 0.5, 0.35])
+    caught = np.vstack([rng.random((1000, 4)) < p_a, rng.random((1500, 4)) < p_b])
+    group = np.array(["a"] * 1000 + ["b"] * 1500)
+    seen = caught.any(axis=1)
+    return CaptureTable(lists=("L1", "L2", "L3", "L4"), patterns=caught[seen].astype(np.uint8),
+                        counts=np.ones(int(seen.sum()), dtype=np.int64),
+                        covariates=pd.DataFrame({"group": group[seen]}))
+
+
+def test_the_stratified_default_compares_the_families_within_each_stratum():
+    from undercount.models.loglinear import LogLinearEstimator
+    from undercount.strata import StratifiedEstimator
+    from undercount.uncertainty.families import stratified_family_check
+
+    table = _two_groups(3)
+    strat = StratifiedEstimator(estimator=LogLinearEstimator(select="bic"), strata=("group",),
+                                replicates=50).fit(table, rng=np.random.default_rng(1))
+    block, (warning,) = stratified_family_check(
+        strat, table, ["group"], np.random.default_rng(2))
+    a, b = block["strata"]["group=a"], block["strata"]["group=b"]
+    assert [r["method"] for r in b["results"]] == ["loglinear", "logitnormal", "lcm-ml"]
+    # independent lists in group a: the families agree; two classes in group b: they do
+    # not, and BIC, which the stratified default does not apply, leaves the log-linear
+    # model no weight there (the JSON says so)
+    assert not a["spread"]["disagree"] and b["spread"]["disagree"]
+    assert b["weights"]["loglinear: [12,13,14,23,24,34]"] < 1e-3
+    assert warning.code == "families_disagree" and warning.severity == "warning"
+    assert warning.message.startswith(f"{FAMILIES_DISAGREE} within 1 of 2 strata (this "
+                                      "default fits the log-linear model in each): in group=b, ")
+    assert "group=a" not in warning.message
+    assert "the intervals of loglinear: [12,13,14,23,24,34] and logitnormal" in warning.message
+    json.dumps(block)
+    # the same stream gives the same block
+    again, _ = stratified_family_check(strat, table, ["group"], np.random.default_rng(2))
+    assert json.dumps(again) == json.dumps(block)

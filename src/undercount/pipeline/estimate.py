@@ -39,7 +39,12 @@ from undercount.pipeline.registry import (
 )
 from undercount.uncertainty.covariates import DEFAULT_STRATIFIED, covariate_check, default_strata
 from undercount.uncertainty.crossfamily import cross_family
-from undercount.uncertainty.families import FamilySpread, default_family_check, family_spread
+from undercount.uncertainty.families import (
+    FamilySpread,
+    default_family_check,
+    family_spread,
+    stratified_family_check,
+)
 from undercount.uncertainty.identifying import identifying_summary
 from undercount.uncertainty.reported import compare_reported
 
@@ -257,8 +262,7 @@ def estimate(
             # The default weighs the log-linear, logit-normal and latent-class families by
             # BIC (undercount.uncertainty.crossfamily), then says when the cheap families
             # disagree with it or one with AIC support reaches well beyond it (--method all
-            # compares them all already; a stratified default is compared with nothing
-            # pooled: its covariate block says why).
+            # compares them all already).
             check_seed, cross_seed = np.random.SeedSequence(seed).spawn(2)
             cross = cross_family(res, table, np.random.default_rng(cross_seed),
                                  level=opts.level)
@@ -269,6 +273,13 @@ def estimate(
                 res, table, np.random.default_rng(check_seed),
                 fitted=[f for f in cross.fits if f is not cross.result], aic=cross.aic)
             families = {**families, **cross.block()}
+        elif "strata" in defaults and opts.method != "all":
+            # The stratified default weighs no other family: compare them within each
+            # stratum instead (undercount.uncertainty.families.stratified_family_check).
+            check_seed, _ = np.random.SeedSequence(seed).spawn(2)
+            families, family_warnings = stratified_family_check(
+                res, table, defaults["strata"], np.random.default_rng(check_seed),
+                level=opts.level)
         settings = {"method": method, "recipe": opts.recipe, **_settings(estimator)}
         if defaults:
             settings["defaults"] = defaults

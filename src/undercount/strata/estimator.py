@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -29,8 +30,14 @@ __all__ = [
     "StratifiedResult",
     "StratumReport",
     "merge_suggestions",
+    "stratum_label",
     "sum_draws",
 ]
+
+
+def stratum_label(columns: Sequence[str], key: tuple) -> str:
+    """A stratum's name: ``"sex=female, age=adult"`` for ``key`` ``("female", "adult")``."""
+    return ", ".join(f"{c}={v}" for c, v in zip(columns, key, strict=True))
 
 
 @dataclass(frozen=True)
@@ -249,10 +256,7 @@ class StratifiedEstimator(Estimator):
     def _fit(self, table: CaptureTable, *, rng: np.random.Generator | None) -> MSEResult:
         assert rng is not None
         split = table.by_stratum(list(self.strata))
-        labels = {
-            key: ", ".join(f"{c}={v}" for c, v in zip(self.strata, key, strict=True))
-            for key in split
-        }
+        labels = {key: stratum_label(self.strata, key) for key in split}
         missing = [labels[k] for k in split if any(_is_missing(v) for v in k)]
         if missing:
             raise InputError(

@@ -52,6 +52,9 @@ from undercount.errors import UndercountError
 FAMILIES_DISAGREE = "model families disagree"
 #: Diagnostic code of that warning on the default's result.
 FAMILIES_DISAGREE_CODE = "families_disagree"
+#: The warning's last words.
+UNTESTABLE = ("Each rests on an assumption the lists cannot test; report the spread, not one "
+              "interval.")
 #: The default's check fits dga on tables of at most this many lists (beyond, it takes
 #: tens of seconds).
 CHECK_DGA_MAX_LISTS = 5
@@ -62,6 +65,10 @@ QUICK_LCM: dict[str, int] = {"chains": 2, "iterations": 20_000, "burn_in": 2_000
 #: A family whose AIC is within this of the best has substantial support (Burnham & Anderson
 #: 2002, sec. 2.6: "models having Delta_i <= 2 have substantial support").
 SUPPORT_DELTA = 2.0
+#: Rounding allowed on :data:`SUPPORT_DELTA`: a family fitted at the boundary of the model it
+#: extends (the logit-normal model at sigma = 0 is the independence model) is exactly 2 AIC
+#: above it, and its optimiser reproduces that likelihood only to about 1e-11.
+AIC_ROUNDING = 1e-6
 #: The check warns when such a family's interval and the default's together span more than
 #: this many times the default's width (the issue's width bound is the same factor).
 REACH = 1.5
@@ -119,6 +126,11 @@ class FamilySpread:
 
     def warning(self) -> str | None:
         """The ``model families disagree`` warning, with the spread; None when they agree."""
+        detail = self.detail()
+        return None if detail is None else f"{FAMILIES_DISAGREE}: {detail}. {UNTESTABLE}"
+
+    def detail(self) -> str | None:
+        """What the warning says after its first words: the spread and why it counts."""
         if not self.disagree:
             return None
         whys = []
@@ -135,9 +147,8 @@ class FamilySpread:
                f"its AIC {r.delta_aic:.1f} above the smallest")
             + f"), gives {_span(r.lower, r.upper)}: with it the interval would be more than "
             f"{REACH:g} times as wide" for r in self.reach)
-        return (f"{FAMILIES_DISAGREE}: estimates from {self.low:,.0f} to {self.high:,.0f} "
-                f"({self.ratio:.2f} times), and {'; and '.join(whys)}. Each rests on an "
-                "assumption the lists cannot test; report the spread, not one interval.")
+        return (f"estimates from {self.low:,.0f} to {self.high:,.0f} ({self.ratio:.2f} times), "
+                f"and {'; and '.join(whys)}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -177,7 +188,7 @@ def supported_reach(
     found = []
     for res in others:
         delta = aic.get(label(res), math.inf) - best
-        if delta > SUPPORT_DELTA or res.not_identified_reason is not None:
+        if delta > SUPPORT_DELTA + AIC_ROUNDING or res.not_identified_reason is not None:
             continue
         span = max(hi, res.interval.upper) - min(lo, res.interval.lower)
         if span > REACH * (hi - lo):
@@ -264,4 +275,65 @@ def default_family_check(
         FAMILIES_DISAGREE_CODE,
         f"{text} Compared: this default, {', '.join(r.method for r in others)}; "
         "--method stacked pools them.",
+    ),)
+
+
+def stratified_family_check(
+    result: MSEResult, table: CaptureTable, columns: Sequence[str], rng: np.random.Generator,
+    *, level: float = 0.95,
+) -> tuple[dict[str, Any], tuple[Diagnostic, ...]]:
+    """The family check within each stratum of the stratified default.
+
+    Where covariates change its answer, the default fits the BIC-best log-linear model
+    within each group of ``columns`` and totals the groups (``result``, a
+    :class:`~undercount.strata.estimator.StratifiedResult`); it weighs no other family
+    there. So in each stratum the logit-normal and latent-class families are fitted beside
+    that stratum's log-linear result (:func:`~undercount.uncertainty.crossfamily.cross_family`,
+    ``rng`` drives them) and compared with it as :func:`default_family_check` compares the
+    pooled default: the intervals disjoint, the estimates further apart than the narrowest
+    interval is wide, or a family with AIC support reaching beyond :data:`REACH` times the
+    stratum's width (:func:`supported_reach`).
+
+    Returns the JSON block ``families`` (``strata``: for each stratum its families'
+    results, the spread, and the families' AIC, BIC and the weights BIC would give them) and
+    the ``model
+    families disagree`` warning naming each stratum where they disagree. Strata the
+    default could not estimate are left out.
+    """
+    from undercount.strata.estimator import stratum_label
+    from undercount.uncertainty.crossfamily import cross_family
+
+    fitted: Mapping[str, MSEResult] = getattr(result, "strata", {})
+    split = table.by_stratum(list(columns))
+    blocks: dict[str, dict[str, Any]] = {}
+    whys: list[str] = []
+    for (key, part), stream in zip(split.items(), rng.spawn(len(split)), strict=True):
+        name = stratum_label(columns, key)
+        own = fitted.get(name)
+        if own is None:
+            continue
+        cross = cross_family(own, part, stream, level=level)
+        others = [f for f in cross.fits if f is not own]
+        spread = dataclasses.replace(family_spread([own, *others]),
+                                     reach=supported_reach(own, others, cross.aic))
+        detail = spread.detail()
+        if detail is not None:
+            whys.append(f"in {name}, {detail}")
+        blocks[name] = {
+            "results": [
+                {"method": r.method, "model": r.model, "estimate": r.estimate,
+                 "interval": [r.interval.lower, r.interval.upper], "identified": r.identified}
+                for r in (own, *others)
+            ],
+            "failures": [{"method": m, "reason": why} for m, why in cross.failures],
+            "spread": spread.to_dict(),
+            **cross.block(),
+        }
+    block = {"strata": blocks, "check": "within each stratum"}
+    if not whys:
+        return block, ()
+    return block, (Diagnostic(
+        FAMILIES_DISAGREE_CODE,
+        f"{FAMILIES_DISAGREE} within {len(whys)} of {len(blocks)} strata (this default fits "
+        f"the log-linear model in each): {'; '.join(whys)}. {UNTESTABLE}",
     ),)
