@@ -25,7 +25,16 @@ with substantial support, an AIC within :data:`SUPPORT_DELTA` of the best (Burnh
 2002, sec. 2.6), whose interval reaches so far beyond the default's that the two together
 span more than :data:`REACH` times the default's width: the width the data allow depends on
 an assumption they cannot test. Measured on the battery (``docs/validation.md``, "A family
-that fits as well"). It cannot warn where every family is wrong together (linkage errors).
+that fits as well"). A family fitted at the boundary of the model it extends (the
+logit-normal model at sigma = 0 is the independence model) is exactly 2 above it; the check
+allows the optimiser's rounding (:data:`AIC_ROUNDING`) so that such a family counts as
+supported whichever way the last digits fall. It cannot warn where every family is wrong
+together (linkage errors).
+
+**The stratified default.** Where covariates change its answer the default fits the
+log-linear model within each group and totals them, weighing no other family;
+:func:`stratified_family_check` compares the families within each group instead, on the
+same conditions, and names the groups where they disagree.
 
 References
 ----------
@@ -197,6 +206,15 @@ def supported_reach(
     return tuple(found)
 
 
+def _rows(results: Iterable[MSEResult]) -> list[dict[str, Any]]:
+    """The families' results as the ``families`` JSON block lists them."""
+    return [
+        {"method": r.method, "model": r.model, "estimate": r.estimate,
+         "interval": [r.interval.lower, r.interval.upper], "identified": r.identified}
+        for r in results
+    ]
+
+
 def family_spread(results: Iterable[MSEResult]) -> FamilySpread:
     """Compare the estimates and intervals of several families fitted to one table."""
     used: list[MSEResult] = []
@@ -260,11 +278,7 @@ def default_family_check(
     spread = dataclasses.replace(family_spread([result, *others]),
                                  reach=supported_reach(result, fitted, aic or {}))
     block = {
-        "results": [
-            {"method": r.method, "model": r.model, "estimate": r.estimate,
-             "interval": [r.interval.lower, r.interval.upper], "identified": r.identified}
-            for r in (result, *others)
-        ],
+        "results": _rows((result, *others)),
         "failures": failures,
         "spread": spread.to_dict(),
     }
@@ -296,9 +310,8 @@ def stratified_family_check(
 
     Returns the JSON block ``families`` (``strata``: for each stratum its families'
     results, the spread, and the families' AIC, BIC and the weights BIC would give them) and
-    the ``model
-    families disagree`` warning naming each stratum where they disagree. Strata the
-    default could not estimate are left out.
+    the ``model families disagree`` warning naming each stratum where they disagree. Strata
+    the default could not estimate are left out.
     """
     from undercount.strata.estimator import stratum_label
     from undercount.uncertainty.crossfamily import cross_family
@@ -320,11 +333,7 @@ def stratified_family_check(
         if detail is not None:
             whys.append(f"in {name}, {detail}")
         blocks[name] = {
-            "results": [
-                {"method": r.method, "model": r.model, "estimate": r.estimate,
-                 "interval": [r.interval.lower, r.interval.upper], "identified": r.identified}
-                for r in (own, *others)
-            ],
+            "results": _rows((own, *others)),
             "failures": [{"method": m, "reason": why} for m, why in cross.failures],
             "spread": spread.to_dict(),
             **cross.block(),
