@@ -106,6 +106,18 @@ def test_cli_prints_the_covariate_line(tmp_path, cov4):
     assert "--strata group" in out.output
 
 
+def test_cli_prints_the_families_of_each_group_of_the_stratified_default(tmp_path, cov4):
+    path = tmp_path / "cov4.csv"
+    cov4.to_frame().to_csv(path, index=False)
+    out = CliRunner().invoke(app, ["estimate", str(path), "--lists", "L1,L2,L3,L4",
+                                   "--seed", "1"])
+    assert out.exit_code == 0, out.output
+    lines = [ln for ln in out.output.splitlines() if ln.startswith("other families")]
+    assert [ln.split(":")[0] for ln in lines] == [
+        "other families in group=a", "other families in group=b"]
+    assert all("logitnormal" in ln and "lcm-ml" in ln for ln in lines)
+
+
 def test_the_default_stratifies_by_a_covariate_that_changes_its_answer(cov4):
     res = estimate(cov4, seed=1)
     assert res.method == "stratified loglinear"

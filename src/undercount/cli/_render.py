@@ -186,23 +186,33 @@ def _covariates(console: Console, block: dict[str, Any] | None) -> None:
 
 
 def _families(console: Console, block: dict[str, Any] | None) -> None:
-    """One line: the families the default was checked against, with their intervals."""
-    rows = (block or {}).get("results") or []
-    if len(rows) < 2:
+    """One line: the families the default was checked against, with their intervals (one
+    line a stratum for the stratified default, which is checked within each)."""
+    for name, part in ((block or {}).get("strata") or {}).items():
+        _other_families(console, part, f"other families in {name}")
+    if not _other_families(console, block or {}, "other families"):
         return
+    weights = (block or {}).get("weights") or {}
+    if weights:
+        shown = "; ".join(f"{name} {w:.3f}" for name, w in
+                          sorted(weights.items(), key=lambda kv: -kv[1]))
+        rule = str(block.get("rule") or "criterion").upper()
+        console.print(_line((f"{rule} weights", "cyan"), ": ", shown), highlight=False)
+
+
+def _other_families(console: Console, block: dict[str, Any], title: str) -> bool:
+    """The line of ``block``'s results after the first (the default's); False if none."""
+    rows = block.get("results") or []
+    if len(rows) < 2:
+        return False
     parts = [
         f"{r['method']} {_num(r['estimate'], 0)} ({_interval(r['interval'])})"
         if r.get("identified", True) else f"{r['method']} not identified"
         for r in rows[1:]
     ]
     parts += [f"{f['method']} failed" for f in block.get("failures") or []]
-    console.print(_line(("other families", "cyan"), ": ", "; ".join(parts)), highlight=False)
-    weights = block.get("weights") or {}
-    if weights:
-        shown = "; ".join(f"{name} {w:.3f}" for name, w in
-                          sorted(weights.items(), key=lambda kv: -kv[1]))
-        rule = str(block.get("rule") or "criterion").upper()
-        console.print(_line((f"{rule} weights", "cyan"), ": ", shown), highlight=False)
+    console.print(_line((title, "cyan"), ": ", "; ".join(parts)), highlight=False)
+    return True
 
 
 def render_payload(console: Console, p: dict[str, Any]) -> None:
