@@ -29,6 +29,7 @@ __all__ = [
     "pattern_code",
     "pattern_string",
     "patterns_from_codes",
+    "stratum_label",
 ]
 
 _MAX_LISTS = 30
@@ -49,6 +50,11 @@ def pattern_code(pattern: Sequence[int] | np.ndarray) -> int:
     for v in pattern:
         code = (code << 1) | (1 if v else 0)
     return code
+
+
+def stratum_label(columns: Sequence[str], key: tuple) -> str:
+    """A stratum's name: ``"sex=female, age=adult"`` for ``key`` ``("female", "adult")``."""
+    return ", ".join(f"{c}={v}" for c, v in zip(columns, key, strict=True))
 
 
 @dataclass(frozen=True, eq=False)
@@ -422,7 +428,7 @@ class CaptureTable:
         groups = self.covariates.groupby(list(columns), dropna=False, sort=True).indices
         for key, idx in groups.items():
             key = key if isinstance(key, tuple) else (key,)
-            label = ", ".join(f"{c}={v}" for c, v in zip(columns, key, strict=True))
+            label = stratum_label(columns, key)
             out[key] = CaptureTable(
                 lists=self.lists,
                 patterns=self.patterns[idx],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -21,7 +20,7 @@ from undercount.core.result import (
     MSEResult,
     result_from_dict,
 )
-from undercount.core.table import CaptureTable
+from undercount.core.table import CaptureTable, stratum_label
 from undercount.errors import ConfigError, EstimationError, InputError
 from undercount.uncertainty.bootstrap import quantile_type8, replicate_estimates
 
@@ -30,14 +29,8 @@ __all__ = [
     "StratifiedResult",
     "StratumReport",
     "merge_suggestions",
-    "stratum_label",
     "sum_draws",
 ]
-
-
-def stratum_label(columns: Sequence[str], key: tuple) -> str:
-    """A stratum's name: ``"sex=female, age=adult"`` for ``key`` ``("female", "adult")``."""
-    return ", ".join(f"{c}={v}" for c, v in zip(columns, key, strict=True))
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from undercount.core.result import Diagnostic, MSEResult
-from undercount.core.table import CaptureTable
+from undercount.core.table import CaptureTable, stratum_label
 from undercount.errors import UndercountError
 
 #: Warning's first words when the families disagree.
@@ -313,7 +313,6 @@ def stratified_family_check(
     the ``model families disagree`` warning naming each stratum where they disagree. Strata
     the default could not estimate are left out.
     """
-    from undercount.strata.estimator import stratum_label
     from undercount.uncertainty.crossfamily import cross_family
 
     fitted: Mapping[str, MSEResult] = getattr(result, "strata", {})
