@@ -56,6 +56,7 @@ import numpy as np
 from undercount.core.result import Diagnostic, MSEResult
 from undercount.core.table import CaptureTable, stratum_label
 from undercount.errors import UndercountError
+from undercount.uncertainty.search_penalty import SearchPenalty, search_penalty
 
 #: Warning's first words when the families disagree.
 FAMILIES_DISAGREE = "model families disagree"
@@ -118,6 +119,7 @@ class FamilySpread:
     narrowest_width: float
     not_identified: tuple[tuple[str, str], ...]
     reach: tuple[Reach, ...] = ()
+    search: SearchPenalty | None = None
 
     @property
     def ratio(self) -> float:
@@ -156,6 +158,9 @@ class FamilySpread:
                f"its AIC {r.delta_aic:.1f} above the smallest")
             + f"), gives {_span(r.lower, r.upper)}: with it the interval would be more than "
             f"{REACH:g} times as wide" for r in self.reach)
+        if self.reach and self.search is not None and self.search.extra > 0:
+            whys[-1] += (f" (AIC counting the {self.search.df:.1f} parameters the log-linear "
+                         f"search spent, not the {self.search.kept} its model kept)")
         return (f"estimates from {self.low:,.0f} to {self.high:,.0f} ({self.ratio:.2f} times), "
                 f"and {'; and '.join(whys)}")
 
@@ -169,6 +174,7 @@ class FamilySpread:
             "disagree": self.disagree,
             "reach": [{"family": r.label, "interval": [r.lower, r.upper],
                        "delta_aic": r.delta_aic} for r in self.reach],
+            "search_penalty": None if self.search is None else self.search.to_dict(),
             "not_identified": [{"family": lab, "reason": why} for lab, why in self.not_identified],
         }
 
@@ -183,27 +189,47 @@ def _span(lower: float, upper: float) -> str:
 
 
 def supported_reach(
-    default: MSEResult, others: Iterable[MSEResult], aic: Mapping[str, float],
-) -> tuple[Reach, ...]:
+    default: MSEResult, others: Iterable[MSEResult], aic: Mapping[str, float], *,
+    table: CaptureTable | None = None, rng: np.random.Generator | None = None,
+) -> tuple[tuple[Reach, ...], SearchPenalty | None]:
     """The families among ``others`` with an AIC (``aic``, by :func:`label`) within
     :data:`SUPPORT_DELTA` of the smallest in ``aic`` whose interval and ``default``'s
-    together span more than :data:`REACH` times ``default``'s width (module docstring)."""
-    if not aic:
-        return ()
-    best = min(aic.values())
+    together span more than :data:`REACH` times ``default``'s width (module docstring).
+
+    Given ``table`` and ``rng``, where the smallest AIC is a log-linear search's and a
+    family reaching that far lacks support, the search's AIC counts what it spent
+    (:func:`~undercount.uncertainty.search_penalty.search_penalty`, drawn from ``rng``),
+    which is returned beside the families."""
+    others = list(others)
     lo, hi = default.interval.lower, default.interval.upper
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return ()
-    found = []
-    for res in others:
-        delta = aic.get(label(res), math.inf) - best
-        if delta > SUPPORT_DELTA + AIC_ROUNDING or res.not_identified_reason is not None:
-            continue
-        span = max(hi, res.interval.upper) - min(lo, res.interval.lower)
-        if span > REACH * (hi - lo):
-            found.append(Reach(label(res), float(res.interval.lower),
-                               float(res.interval.upper), float(delta)))
-    return tuple(found)
+    if not aic or not (math.isfinite(lo) and math.isfinite(hi)):
+        return (), None
+    far = [res for res in others if res.not_identified_reason is None and label(res) in aic
+           and max(hi, res.interval.upper) - min(lo, res.interval.lower) > REACH * (hi - lo)]
+
+    def supported(scores: Mapping[str, float]) -> tuple[Reach, ...]:
+        best = min(scores.values())
+        return tuple(Reach(label(res), float(res.interval.lower), float(res.interval.upper),
+                           float(scores[label(res)] - best))
+                     for res in far
+                     if scores[label(res)] - best <= SUPPORT_DELTA + AIC_ROUNDING)
+
+    found = supported(aic)
+    best_label = min(aic, key=aic.__getitem__)
+    searched = next((r for r in (default, *others) if label(r) == best_label), None)
+    if table is None or rng is None or searched is None or len(found) == len(far):
+        return found, None
+    from undercount.uncertainty.crossfamily import conditional_fit
+
+    fit = conditional_fit(searched, table)
+    penalty = None if fit is None else search_penalty(searched, table, fit[1], rng)
+    if penalty is None:
+        return found, None
+    counted = supported({**aic, best_label: aic[best_label] + penalty.extra})
+    # the penalty only adds support to the others; the search's own member keeps its own
+    own = tuple(r for r in found if r.label == best_label
+                and all(c.label != best_label for c in counted))
+    return counted + own, penalty
 
 
 def _rows(results: Iterable[MSEResult]) -> list[dict[str, Any]]:
@@ -275,8 +301,9 @@ def default_family_check(
             others.append(est.fit(agg, rng=rng) if type(est).stochastic else est.fit(agg))
         except UndercountError as exc:
             failures.append({"method": type(est).method, "reason": str(exc).splitlines()[0]})
-    spread = dataclasses.replace(family_spread([result, *others]),
-                                 reach=supported_reach(result, fitted, aic or {}))
+    reach, search = supported_reach(result, fitted, aic or {}, table=agg,
+                                    rng=rng.spawn(1)[0])
+    spread = dataclasses.replace(family_spread([result, *others]), reach=reach, search=search)
     block = {
         "results": _rows((result, *others)),
         "failures": failures,
@@ -326,8 +353,10 @@ def stratified_family_check(
             continue
         cross = cross_family(own, part, stream, level=level)
         others = [f for f in cross.fits if f is not own]
-        spread = dataclasses.replace(family_spread([own, *others]),
-                                     reach=supported_reach(own, others, cross.aic))
+        reach, search = supported_reach(own, others, cross.aic, table=part,
+                                        rng=stream.spawn(1)[0])
+        spread = dataclasses.replace(family_spread([own, *others]), reach=reach,
+                                     search=search)
         detail = spread.detail()
         if detail is not None:
             whys.append(f"in {name}, {detail}")
