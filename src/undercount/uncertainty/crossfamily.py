@@ -34,7 +34,9 @@ probability. When one family is left, its own result is the default, exactly (on
 the log-linear bootstrap).
 The log-linear family's :math:`k_f` counts the parameters of the model selected, not the
 search: its BIC is optimistic by the selection, which favours it where it fits about as
-well as the others.
+well as the others. The weights keep it so (the battery chose them so); the family check
+counts the search when it judges the others' support
+(:mod:`undercount.uncertainty.search_penalty`).
 
 **Why BIC and not stacking.** The battery (``docs/validation.md``) compared stacking of
 leave-one-out predictive densities, pseudo-BMA and equal weights over the log-linear,

@@ -28,8 +28,12 @@ an assumption they cannot test. Measured on the battery (``docs/validation.md``,
 that fits as well"). A family fitted at the boundary of the model it extends (the
 logit-normal model at sigma = 0 is the independence model) is exactly 2 above it; the check
 allows the optimiser's rounding (:data:`AIC_ROUNDING`) so that such a family counts as
-supported whichever way the last digits fall. It cannot warn where every family is wrong
-together (linkage errors).
+supported whichever way the last digits fall. Where the smallest AIC is a log-linear
+search's, it is optimistic: the search kept the terms that fitted this sample's noise best.
+When a family reaching that far lacks support, the search's AIC counts the parameters it
+spent, estimated by resampling (:mod:`undercount.uncertainty.search_penalty`, Efron's
+covariance penalty), before support is judged. It cannot warn where every family is wrong
+together (linkage errors, or a sample that happens to lead all of them the same way).
 
 **The stratified default.** Where covariates change its answer the default fits the
 log-linear model within each group and totals them, weighing no other family;
@@ -40,6 +44,8 @@ References
 ----------
 .. [1] Burnham, K. P. and Anderson, D. R. (2002). Model Selection and Multimodel Inference,
    2nd ed. Springer. doi:10.1007/b97636
+.. [2] Efron, B. (2004). The estimation of prediction error: covariance penalties and
+   cross-validation. JASA 99:619-632. doi:10.1198/016214504000000692
 """
 
 from __future__ import annotations
