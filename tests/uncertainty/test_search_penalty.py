@@ -18,6 +18,7 @@ from undercount.uncertainty.search_penalty import (
     SearchPenalty,
     effective_parameters,
     search_penalty,
+    search_procedure,
 )
 
 
@@ -78,6 +79,18 @@ def test_only_a_search_has_a_penalty(sparse):
     assert search_penalty(other, sparse, 1, np.random.default_rng(5)) is None
     # Monte Carlo error never makes a search cheaper than the model it kept
     assert SearchPenalty("f", 9, 8.7, 400, 0).extra == 0.0
+
+
+def test_the_procedure_is_the_one_the_bootstrap_reruns():
+    table = _independent((0.3, 0.25, 0.35, 0.2), 2_000, 11)
+    boot = Bootstrap(estimator=LogLinearEstimator(select="bic"), replicates=20, ntop=10).fit(
+        table, rng=np.random.default_rng(1))
+    restricted = search_procedure(boot, table)
+    assert restricted.interval == "wald" and len(restricted.candidates) == 10
+    # a stratum of the stratified default: a plain fit, its bootstrap's ntop given
+    plain = LogLinearEstimator(select="bic").fit(table)
+    assert search_procedure(plain, table).candidates is None
+    assert search_procedure(plain, table, ntop=10).candidates == restricted.candidates
 
 
 def test_the_check_counts_the_search_where_it_can_change_the_answer(sparse, searched):

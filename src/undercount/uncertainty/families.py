@@ -197,6 +197,7 @@ def _span(lower: float, upper: float) -> str:
 def supported_reach(
     default: MSEResult, others: Iterable[MSEResult], aic: Mapping[str, float], *,
     table: CaptureTable | None = None, rng: np.random.Generator | None = None,
+    ntop: int | None = None,
 ) -> tuple[tuple[Reach, ...], SearchPenalty | None]:
     """The families among ``others`` with an AIC (``aic``, by :func:`label`) within
     :data:`SUPPORT_DELTA` of the smallest in ``aic`` whose interval and ``default``'s
@@ -204,8 +205,9 @@ def supported_reach(
 
     Given ``table`` and ``rng``, where the smallest AIC is a log-linear search's and a
     family reaching that far lacks support, the search's AIC counts what it spent
-    (:func:`~undercount.uncertainty.search_penalty.search_penalty`, drawn from ``rng``),
-    which is returned beside the families."""
+    (:func:`~undercount.uncertainty.search_penalty.search_penalty`, drawn from ``rng``;
+    ``ntop``: the bootstrap's re-selection where the result does not carry it), which is
+    returned beside the families."""
     others = list(others)
     lo, hi = default.interval.lower, default.interval.upper
     if not aic or not (math.isfinite(lo) and math.isfinite(hi)):
@@ -228,7 +230,8 @@ def supported_reach(
     from undercount.uncertainty.crossfamily import conditional_fit
 
     fit = conditional_fit(searched, table)
-    penalty = None if fit is None else search_penalty(searched, table, fit[1], rng)
+    penalty = None if fit is None else search_penalty(searched, table, fit[1], rng,
+                                                       ntop=ntop)
     if penalty is None:
         return found, None
     counted = supported({**aic, best_label: aic[best_label] + penalty.extra})
@@ -349,6 +352,8 @@ def stratified_family_check(
     from undercount.uncertainty.crossfamily import cross_family
 
     fitted: Mapping[str, MSEResult] = getattr(result, "strata", {})
+    # each stratum re-selects among its ntop best in the joint bootstrap
+    ntop = result.settings.get("ntop")
     split = table.by_stratum(list(columns))
     blocks: dict[str, dict[str, Any]] = {}
     whys: list[str] = []
@@ -360,7 +365,7 @@ def stratified_family_check(
         cross = cross_family(own, part, stream, level=level)
         others = [f for f in cross.fits if f is not own]
         reach, search = supported_reach(own, others, cross.aic, table=part,
-                                        rng=stream.spawn(1)[0])
+                                        rng=stream.spawn(1)[0], ntop=ntop)
         spread = dataclasses.replace(family_spread([own, *others]), reach=reach,
                                      search=search)
         detail = spread.detail()

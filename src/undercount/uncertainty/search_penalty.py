@@ -112,11 +112,14 @@ class SearchPenalty:
                 "failed": self.failed, "method": "covariance penalty (Efron 2004)"}
 
 
-def search_procedure(result: MSEResult, table: CaptureTable) -> Estimator | None:
+def search_procedure(
+    result: MSEResult, table: CaptureTable, ntop: int | None = None,
+) -> Estimator | None:
     """The log-linear search that produced ``result`` as the default's bootstrap re-runs it
     (re-selection among its ``ntop`` best models, or the stepwise search), with a Wald
     interval (the resamples need only the fit); None when ``result`` is no log-linear
-    search."""
+    search. ``ntop`` is the bootstrap's where ``result`` does not carry it (a stratum of
+    the stratified default, whose bootstrap is joint)."""
     from undercount.models.loglinear import LogLinearEstimator, LogLinearResult
     from undercount.uncertainty.bootstrap import BootstrapResult
 
@@ -128,7 +131,8 @@ def search_procedure(result: MSEResult, table: CaptureTable) -> Estimator | None
             "aic", "bic", "stepwise"):
         return None
     est = LogLinearEstimator(**settings)
-    ntop = result.ntop if isinstance(result, BootstrapResult) else None
+    if isinstance(result, BootstrapResult):
+        ntop = result.ntop
     if ntop and est.select != "stepwise":
         est = est.restrict_to_top(table, ntop, fitted=base)
     return dataclasses.replace(est, interval="wald")
@@ -183,14 +187,14 @@ def effective_parameters(
 
 def search_penalty(
     result: MSEResult, table: CaptureTable, kept: int, rng: np.random.Generator, *,
-    replicates: int = SEARCH_REPLICATES, n_jobs: int | None = None,
+    ntop: int | None = None, replicates: int = SEARCH_REPLICATES, n_jobs: int | None = None,
 ) -> SearchPenalty | None:
-    """The covariance penalty of the search behind ``result`` on ``table``, whose model kept
-    ``kept`` parameters; None when ``result`` is no log-linear search or fewer than half the
-    resamples could be fitted."""
+    """The covariance penalty of the search behind ``result`` on ``table`` (``ntop`` as in
+    :func:`search_procedure`), whose model kept ``kept`` parameters; None when ``result`` is
+    no log-linear search or fewer than half the resamples could be fitted."""
     from undercount.uncertainty.families import label
 
-    procedure = search_procedure(result, table.aggregate())
+    procedure = search_procedure(result, table.aggregate(), ntop)
     spent = None if procedure is None else effective_parameters(
         procedure, table, rng, replicates=replicates, n_jobs=n_jobs)
     if spent is None:
