@@ -43,8 +43,8 @@ describes the people observed about as well as the best one, by AIC. Where the b
 log-linear search, its AIC there counts ``df`` instead of the parameters kept. The default's
 weights (:mod:`undercount.uncertainty.crossfamily`) still count the parameters kept, so no
 estimate or interval depends on this. The latent-class family's choice between 2 and 3
-classes is a search too, over two models; it is not penalised, because its EM with restarts
-on every resample would take minutes.
+classes is a search too, over two models; it is not penalised: its EM with restarts takes
+about 2 s a fit on eight sparse lists, minutes over the resamples.
 
 References
 ----------
