@@ -68,6 +68,7 @@ from undercount.core.parallel import available_cores, map_tasks
 from undercount.core.result import MSEResult
 from undercount.core.table import CaptureTable, patterns_from_codes
 from undercount.errors import EstimationError
+from undercount.uncertainty.bootstrap import replicate_table
 
 __all__ = [
     "SEARCH_REPLICATES",
@@ -149,9 +150,8 @@ def _fitted_counts(args: tuple[Estimator, tuple[str, ...], np.ndarray, np.ndarra
     out = np.full(rows.shape, np.nan)
     for i, counts in enumerate(rows):
         keep = counts > 0
-        table = CaptureTable(lists=lists, patterns=patterns[keep], counts=counts[keep],
-                             source="<search penalty>")
-        if table.degeneracies():
+        table = replicate_table(lists, patterns[keep], counts[keep])
+        if table is None:
             continue
         try:
             fitted = getattr(est.fit(table), "fitted", None)
