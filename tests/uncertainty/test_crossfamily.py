@@ -121,3 +121,14 @@ def test_a_pooled_default_averages_estimates_and_mixes_intervals():
     assert sum(d.code == "families_disagree" for d in res.diagnostics) <= 1
     again = estimate("hiv_rome", seed=1)
     assert (again.estimate, again.interval) == (res.estimate, res.interval)
+
+
+def test_the_default_pools_a_family_whose_interval_starts_at_the_people_observed():
+    # On the shipped korea table (123 people, 3 lists) two latent classes' profile interval
+    # starts at n: the default once refused the table ("does not define a distribution").
+    res = estimate("korea", seed=1)
+    weights = res.families["weights"]
+    assert set(weights) >= {"loglinear: [12,23]", "lcm-ml: 2 classes"}
+    assert 0.001 <= weights["lcm-ml: 2 classes"] < 0.05
+    assert 123.0 < res.interval.lower < res.estimate < res.interval.upper
+    assert res.estimate == pytest.approx(156.9, abs=0.5)

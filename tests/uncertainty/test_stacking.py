@@ -29,6 +29,7 @@ from undercount.uncertainty.stacking import (
     StackedEstimator,
     StackedResult,
     _loo_graphs,
+    _two_piece_lognormal,
     pool,
     stacking_members,
     stacking_weights,
@@ -219,3 +220,23 @@ def test_a_family_unbounded_above_leaves_the_mixture_bounded_below_the_tail():
     heavy = _criterion_mixture([0.8, 0.2])
     assert heavy.interval.upper == math.inf
     assert 1800.0 < heavy.interval.lower < 2000.0
+
+
+def test_an_interval_closed_at_the_people_observed_is_a_distribution_down_to_them():
+    # A profile likelihood above its cut-off at N = n gives the lower end n: N - n rounds
+    # to 0 there, so that family's lower tail ends within half a person of n, and the
+    # mixture (its 2.5% quantile the first family's 5%) is drawn.
+    members = (_profiled(1004.0, 1000.0, 1030.0), _profiled(1010.0, 1002.0, 1025.0))
+    fits = FamilyFits(
+        n_observed=1000, lists=("A", "B", "C"), counts=np.ones(1), results=members,
+        pooled=members, scores=np.empty((2, 0)), excluded={}, pareto_k=None,
+        settings={"rule": "bic"}, weights=np.array([0.5, 0.5]))
+    res = pool(fits, "criterion", np.random.default_rng(3))
+    assert 1000.0 <= res.interval.lower < 1002.0
+    assert res.estimate == pytest.approx(1007.0)
+    assert 1025.0 < res.interval.upper < 1030.0
+    # An estimate at n itself: the family's draws all round to n below its upper end.
+    at_n = _profiled(1000.0, 1000.0, 1012.0)
+    draws = _two_piece_lognormal(at_n, 4000, np.random.default_rng(4))
+    assert draws.min() >= 1000.0 and np.mean(draws <= 1000.5) == pytest.approx(0.5, abs=0.03)
+    assert np.quantile(draws, 0.975) == pytest.approx(1012.0, rel=2e-3)

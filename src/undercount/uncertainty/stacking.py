@@ -126,6 +126,10 @@ CRITERION_ASSUMPTION = (
 PARETO_K_WARN = 0.7
 #: Graphs carrying this much of the posterior are kept for the graph family's LOO scores.
 GRAPH_MASS = 0.9999
+#: N - n, in people, that an estimate or interval end at the n observed stands for in a
+#: family's two-piece log-normal (:func:`_two_piece_lognormal`): N is a count, so "N = n"
+#: is every N - n below one half.
+HALF_PERSON = 0.5
 
 
 def stacking_members(
@@ -619,16 +623,23 @@ def _two_piece_lognormal(res: MSEResult, size: int, rng: np.random.Generator) ->
     bounds nothing above the estimate, so the draws above the centre are +inf: half the
     family's mass, the most it can be sure of. A mixture that gives such a family weight
     ``w`` is then unbounded above only where ``w / 2`` exceeds the tail the interval leaves
-    out (:func:`pool`)."""
+    out (:func:`pool`).
+
+    N counts people, so an estimate or a lower end at the n people observed (a profile
+    likelihood still above its cut-off at N = n, as two latent classes give on the 123
+    people of the shipped ``korea`` table) says only that N - n rounds to 0: the
+    continuous stand-in puts it at :data:`HALF_PERSON`, and the draws below that round
+    to n."""
     from scipy import special
 
     n = float(res.n_observed)
     iv = res.interval
     centre = float(res.estimate) - n
-    if not (centre > 0 and iv.lower > n and math.isfinite(centre)):
+    if not (centre >= 0 and iv.lower >= n and math.isfinite(centre)):
         raise ConfigError(f"stacking: the {res.method} interval does not define a distribution")
+    centre = max(centre, HALF_PERSON)
     z = float(special.ndtri((1.0 + iv.level) / 2.0))
-    s_lo = (math.log(centre) - math.log(iv.lower - n)) / z
+    s_lo = (math.log(centre) - math.log(min(max(iv.lower - n, HALF_PERSON), centre))) / z
     s_hi = (math.log(iv.upper - n) - math.log(centre)) / z if math.isfinite(iv.upper) \
         else math.inf
     draws = rng.standard_normal(size)
