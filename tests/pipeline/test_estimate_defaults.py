@@ -227,3 +227,15 @@ def test_kosovo_default_lands_near_the_memory_book():
     res = estimate("kosovo", seed=1)
     assert abs(res.estimate - 10_401) / 10_401 < 0.10
     assert res.interval.lower < 10_401 < res.interval.upper
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", [n for n in datasets.names() if not datasets.info(n).supplement_to])
+def test_the_default_estimates_every_shipped_table(name):
+    # `undercount estimate NAME` with no options must answer on every table the package
+    # ships (korea once failed in the pooling of the families); about 90 s in all.
+    res = estimate(name, seed=1)
+    n = res.n_observed
+    assert n <= res.interval.lower <= res.estimate <= res.interval.upper
+    assert res.families is not None and "weights" in res.families

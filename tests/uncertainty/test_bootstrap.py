@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,15 @@ def test_quantile_type8_matches_r():
     # R: quantile(1:10, c(0.025, 0.25, 0.5, 0.975), type = 8)
     got = quantile_type8(np.arange(1, 11), [0.025, 0.25, 0.5, 0.975])
     assert got == pytest.approx([1.0, 2.916667, 5.5, 10.0], abs=1e-6)
+
+
+def test_quantile_type8_between_infinite_replicates_is_infinite():
+    # Replicates without a finite estimate are +inf; a quantile among them is +inf (it was
+    # NaN from inf - inf, and one NaN draw made a pooled default's interval NaN).
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, np.inf, np.inf, np.inf])
+    got = quantile_type8(x, [0.5, 0.72, 0.9, 0.97])
+    assert got[0] == pytest.approx(5.5)
+    assert np.all(got[1:] == math.inf)
 
 
 def test_bca_reduces_to_percentile_without_bias_or_acceleration():

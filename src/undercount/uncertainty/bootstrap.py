@@ -94,7 +94,8 @@ __all__ = [
 def quantile_type8(x: np.ndarray, probs: np.ndarray | float) -> np.ndarray:
     """Hyndman–Fan type-8 quantiles (median-unbiased; R's ``quantile(type = 8)``).
 
-    Works with ``+inf`` entries (they sort last).
+    Works with ``+inf`` entries (they sort last): a quantile between two of them is +inf,
+    not the NaN that interpolating inf - inf gives.
     """
     x = np.sort(np.asarray(x, dtype=float))
     n = len(x)
@@ -105,7 +106,7 @@ def quantile_type8(x: np.ndarray, probs: np.ndarray | float) -> np.ndarray:
     frac = np.where(h < 1, 0.0, np.where(h >= n, 0.0, h - np.floor(h)))
     a, b = x[lo - 1], x[hi - 1]
     with np.errstate(invalid="ignore"):
-        out = np.where(frac == 0, a, a + frac * (b - a))
+        out = np.where((frac == 0) | (a == b), a, a + frac * (b - a))
     out = np.where(h >= n, x[-1], out)
     out = np.where(h < 1, x[0], out)
     return out
