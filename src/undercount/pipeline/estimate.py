@@ -11,6 +11,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pandas as pd
 from undercount import datasets
 from undercount.core.choices import DgaPrior, ImputerName, IntervalChoice, Method, Recipe, Select
 from undercount.core.estimator import Estimator
+from undercount.core.parallel import beside
 from undercount.core.provenance import Provenance, file_sha256
 from undercount.core.result import Diagnostic, MSEResult
 from undercount.core.table import CaptureTable
@@ -38,7 +40,7 @@ from undercount.pipeline.registry import (
     wrap_estimator,
 )
 from undercount.uncertainty.covariates import DEFAULT_STRATIFIED, covariate_check, default_strata
-from undercount.uncertainty.crossfamily import cross_family
+from undercount.uncertainty.crossfamily import cross_family, default_family_steps
 from undercount.uncertainty.families import (
     FamilySpread,
     default_family_check,
@@ -240,8 +242,17 @@ def estimate(
                 continue
             estimator, defaults = _configured(family_opts, resolved, method, table)
         rng = np.random.default_rng(seed)
+        check_seed, cross_seed = np.random.SeedSequence(seed).spawn(2)
+        check_rng, cross_rng = np.random.default_rng(check_seed), np.random.default_rng(cross_seed)
+        steps, assemble = [], None
+        if "bootstrap" in defaults and opts.method != "all" and not table.has_covariates:
+            # The default's other families do not depend on its log-linear fit, so a second
+            # core fits them meanwhile, each from its own stream as below (a table with
+            # covariates may be stratified, and its families are then fitted per stratum).
+            steps, assemble = default_family_steps(table, cross_rng, check_rng,
+                                                   level=opts.level)
         try:
-            res = estimator.fit(table, rng=rng)
+            res, done = beside(partial(estimator.fit, table, rng=rng), steps)
         except EstimationError as exc:
             if opts.method != "all":
                 raise
@@ -263,23 +274,21 @@ def estimate(
             # BIC (undercount.uncertainty.crossfamily), then says when the cheap families
             # disagree with it or one with AIC support reaches well beyond it (--method all
             # compares them all already).
-            check_seed, cross_seed = np.random.SeedSequence(seed).spawn(2)
-            cross = cross_family(res, table, np.random.default_rng(cross_seed),
-                                 level=opts.level)
+            fitted, checked = assemble(done) if assemble is not None else (None, None)
+            cross = cross_family(res, table, cross_rng, level=opts.level, fitted=fitted)
             res = dataclasses.replace(
                 cross.result, diagnostics=(*cross.result.diagnostics, cross.note()))
             defaults["families"] = cross.rule
             families, family_warnings = default_family_check(
-                res, table, np.random.default_rng(check_seed),
-                fitted=[f for f in cross.fits if f is not cross.result], aic=cross.aic)
+                res, table, check_rng,
+                fitted=[f for f in cross.fits if f is not cross.result], aic=cross.aic,
+                checked=checked)
             families = {**families, **cross.block()}
         elif "strata" in defaults and opts.method != "all":
             # The stratified default weighs no other family: compare them within each
             # stratum instead (undercount.uncertainty.families.stratified_family_check).
-            check_seed, _ = np.random.SeedSequence(seed).spawn(2)
             families, family_warnings = stratified_family_check(
-                res, table, defaults["strata"], np.random.default_rng(check_seed),
-                level=opts.level)
+                res, table, defaults["strata"], check_rng, level=opts.level)
         settings = {"method": method, "recipe": opts.recipe, **_settings(estimator)}
         if defaults:
             settings["defaults"] = defaults

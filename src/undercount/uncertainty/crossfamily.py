@@ -101,26 +101,39 @@ References
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
+from undercount.core.parallel import Step
 from undercount.core.result import Diagnostic, MSEResult
 from undercount.core.table import CaptureTable
 from undercount.errors import UndercountError
-from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE, label
+from undercount.uncertainty.families import (
+    FAMILIES_DISAGREE_CODE,
+    Fitted,
+    check_estimators,
+    family_steps,
+    fit_families,
+    label,
+)
 
 __all__ = [
     "DEFAULT_RULE",
+    "FIT_ERRORS",
     "WEIGHT_FLOOR",
     "CrossFamily",
     "conditional_bic",
     "conditional_fit",
     "criterion_weights",
+    "cross_estimators",
     "cross_family",
+    "default_family_steps",
     "information_criterion",
 ]
 
@@ -234,30 +247,70 @@ class CrossFamily:
         )
 
 
-def cross_family(
-    loglinear: MSEResult, table: CaptureTable, rng: np.random.Generator, *,
-    level: float = 0.95, rule: Rule = DEFAULT_RULE,
-) -> CrossFamily:
-    """Fit the logit-normal and latent-class families beside the fitted log-linear default
-    ``loglinear`` and weigh them by ``rule`` (module docstring). ``rng`` drives the
-    latent-class EM's starts and the mixture's draws."""
+#: What a family that cannot be fitted beside the default may raise: it is left out and
+#: said so, never the end of the default.
+FIT_ERRORS = (UndercountError, ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
+def cross_estimators(n_lists: int, level: float = 0.95) -> list[Any]:
+    """The families :func:`cross_family` weighs beside the log-linear default: the
+    logit-normal model and latent classes by maximum likelihood, on 3 or more lists."""
     # Lazy: the families load only where the default runs.
     from undercount.models.heterogeneity import LogitNormalEstimator
     from undercount.models.latent_class import FiniteClassEstimator
+
+    if n_lists < 3:
+        return []
+    return [LogitNormalEstimator(level=level), FiniteClassEstimator(level=level)]
+
+
+def default_family_steps(
+    table: CaptureTable, rng: np.random.Generator, check_rng: np.random.Generator, *,
+    level: float = 0.95,
+) -> tuple[list[Step], Callable[[Sequence[Any]], tuple[Fitted, Fitted]]]:
+    """The default's other families as steps to fit apart from its log-linear fit
+    (:func:`undercount.core.parallel.beside`): :func:`cross_estimators` as
+    :func:`cross_family` with ``rng`` fits them, and :func:`check_estimators` as
+    :func:`~undercount.uncertainty.families.default_family_check` with ``check_rng`` fits
+    them. The stochastic fits come first, as the longest. Returns the steps and what turns
+    their results into the two functions' ``fitted`` and ``checked``."""
+    agg = table.aggregate()
+    # cross_family draws its fits from the first child of its generator; a copy spawns it
+    # here, leaving the generator for cross_family as it was.
+    fit_rng = copy.deepcopy(rng).spawn(2)[0]
+    cross_steps, cross = family_steps(cross_estimators(agg.n_lists, level), agg, fit_rng,
+                                      FIT_ERRORS)
+    check_steps, check = family_steps(check_estimators(agg.n_lists), agg, check_rng)
+    # family_steps puts the stochastic fits first: the worker takes those, this process
+    # the short deterministic ones from the end
+    tagged = [(s, "cross") for s in cross_steps] + [(s, "check") for s in check_steps]
+    order = sorted(range(len(tagged)), key=lambda i: i not in (0, len(cross_steps)))
+
+    def assemble(results: Sequence[Any]) -> tuple[Fitted, Fitted]:
+        by_step = dict(zip(order, results, strict=True))
+        mine = {k: [by_step[i] for i in range(len(tagged)) if tagged[i][1] == k]
+                for k in ("cross", "check")}
+        return cross(mine["cross"]), check(mine["check"])
+
+    return [tagged[i][0] for i in order], assemble
+
+
+def cross_family(
+    loglinear: MSEResult, table: CaptureTable, rng: np.random.Generator, *,
+    level: float = 0.95, rule: Rule = DEFAULT_RULE, fitted: Fitted | None = None,
+) -> CrossFamily:
+    """Fit the logit-normal and latent-class families (:func:`cross_estimators`) beside the
+    fitted log-linear default ``loglinear`` and weigh them by ``rule`` (module docstring).
+    ``rng`` drives the latent-class EM's starts and the mixture's draws. ``fitted``: those
+    families already fitted to the table (:func:`default_family_steps`)."""
     from undercount.uncertainty.stacking import FamilyFits, pool
 
     agg = table.aggregate()
     fit_rng, mixture_rng = rng.spawn(2)
-    fits: list[MSEResult] = [loglinear]
-    failures: list[tuple[str, str]] = []
-    if agg.n_lists >= 3:
-        for est in (LogitNormalEstimator(level=level), FiniteClassEstimator(level=level)):
-            try:
-                fits.append(est.fit(agg, rng=fit_rng) if type(est).stochastic else est.fit(agg))
-            except (UndercountError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-                # a family that cannot be fitted here is left out and said so, never the end
-                # of the default
-                failures.append((type(est).method, str(exc).splitlines()[0]))
+    entries, _ = (fitted if fitted is not None else
+                  fit_families(cross_estimators(agg.n_lists, level), agg, fit_rng, FIT_ERRORS))
+    fits: list[MSEResult] = [loglinear, *(f for f in entries if isinstance(f, MSEResult))]
+    failures: list[tuple[str, str]] = [f for f in entries if isinstance(f, tuple)]
     criteria: dict[Rule, dict[str, float]] = {"aic": {}, "bic": {}}
     scored: list[MSEResult] = []
     for res in fits:

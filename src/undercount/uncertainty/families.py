@@ -52,13 +52,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 
+from undercount.core.parallel import Step
 from undercount.core.result import Diagnostic, MSEResult
 from undercount.core.table import CaptureTable, stratum_label
 from undercount.errors import UndercountError
@@ -276,9 +277,73 @@ def family_spread(results: Iterable[MSEResult]) -> FamilySpread:
     )
 
 
+#: Fits of some families, each its result or why it could not be fitted (its method and
+#: the reason), and the generator the stochastic ones drew from, as they left it.
+Fitted = tuple[list[MSEResult | tuple[str, str]], np.random.Generator | None]
+
+
+def fit_families(
+    estimators: Sequence[Any], table: CaptureTable, rng: np.random.Generator | None,
+    catch: tuple[type[BaseException], ...] = (UndercountError,),
+) -> Fitted:
+    """Each estimator fitted to ``table`` in turn, the stochastic ones drawing from ``rng``;
+    an error in ``catch`` makes that family's entry (its method, the error's first line),
+    not the end of the others. Returns the entries and ``rng`` as the fits left it."""
+    out: list[MSEResult | tuple[str, str]] = []
+    for est in estimators:
+        try:
+            out.append(est.fit(table, rng=rng) if type(est).stochastic else est.fit(table))
+        except catch as exc:
+            out.append((type(est).method, str(exc).splitlines()[0]))
+    return out, rng
+
+
+def family_steps(
+    estimators: Sequence[Any], table: CaptureTable, rng: np.random.Generator | None,
+    catch: tuple[type[BaseException], ...] = (UndercountError,),
+) -> tuple[list[Step], Callable[[Sequence[Fitted]], Fitted]]:
+    """:func:`fit_families` as steps that may run apart
+    (:func:`undercount.core.parallel.beside`): the stochastic families in one step, first,
+    drawing from ``rng`` in turn as :func:`fit_families` does, and each other family a step
+    of its own. Returns the steps and what turns their results, in step order, into
+    :func:`fit_families`'s own."""
+    drawn = [i for i, e in enumerate(estimators) if type(e).stochastic]
+    groups = ([drawn] if drawn else []) + [[i] for i in range(len(estimators)) if i not in drawn]
+    steps: list[Step] = [
+        (fit_families, ([estimators[i] for i in g], table, rng if drawn and k == 0 else None,
+                        catch))
+        for k, g in enumerate(groups)]
+
+    def assemble(results: Sequence[Fitted]) -> Fitted:
+        entries: dict[int, MSEResult | tuple[str, str]] = {}
+        for g, (fits, _) in zip(groups, results, strict=True):
+            entries.update(zip(g, fits, strict=True))
+        return [entries[i] for i in range(len(estimators))], results[0][1] if drawn else rng
+
+    return steps, assemble
+
+
+def check_estimators(n_lists: int) -> list[Any]:
+    """The families :func:`default_family_check` fits beside the default: heterogeneity,
+    latent classes (on 3 or more lists, :data:`QUICK_LCM` sweeps) and, on up to
+    :data:`CHECK_DGA_MAX_LISTS` lists, dga, each with its own defaults otherwise."""
+    # Lazy: the families load only where the check runs.
+    from undercount.models.graphical import GraphicalEstimator
+    from undercount.models.heterogeneity import HeterogeneityEstimator
+    from undercount.models.latent_class import LatentClassEstimator
+
+    estimators: list[Any] = [HeterogeneityEstimator()]
+    if n_lists >= 3:
+        estimators.append(LatentClassEstimator(**QUICK_LCM))
+    if n_lists <= CHECK_DGA_MAX_LISTS:
+        estimators.append(GraphicalEstimator())
+    return estimators
+
+
 def default_family_check(
     result: MSEResult, table: CaptureTable, rng: np.random.Generator, *,
     fitted: Sequence[MSEResult] = (), aic: Mapping[str, float] | None = None,
+    checked: Fitted | None = None,
 ) -> tuple[dict[str, Any], tuple[Diagnostic, ...]]:
     """The default's ``result`` beside the heterogeneity family, latent classes (on 3 or
     more lists, :data:`QUICK_LCM` sweeps) and, on up to :data:`CHECK_DGA_MAX_LISTS` lists,
@@ -290,26 +355,16 @@ def default_family_check(
     :attr:`FamilySpread.disagree`. ``rng`` drives the latent-class sampler. ``fitted``:
     families already fitted to the table (the default's other cross-family members), put
     beside it too; ``aic``: their AIC (and the default's families'), by :func:`label`, for
-    :func:`supported_reach`.
+    :func:`supported_reach`; ``checked``: the check's own families
+    (:func:`check_estimators`) already fitted to the table by :func:`fit_families` from a
+    copy of ``rng``, and that copy as they left it.
     """
-    # Lazy: the families load only where the check runs.
-    from undercount.models.graphical import GraphicalEstimator
-    from undercount.models.heterogeneity import HeterogeneityEstimator
-    from undercount.models.latent_class import LatentClassEstimator
-
     agg = table.aggregate()
-    estimators: list[Any] = [HeterogeneityEstimator()]
-    if agg.n_lists >= 3:
-        estimators.append(LatentClassEstimator(**QUICK_LCM))
-    if agg.n_lists <= CHECK_DGA_MAX_LISTS:
-        estimators.append(GraphicalEstimator())
-    others: list[MSEResult] = list(fitted)
-    failures: list[dict[str, str]] = []
-    for est in estimators:
-        try:
-            others.append(est.fit(agg, rng=rng) if type(est).stochastic else est.fit(agg))
-        except UndercountError as exc:
-            failures.append({"method": type(est).method, "reason": str(exc).splitlines()[0]})
+    entries, left = (checked if checked is not None else
+                     fit_families(check_estimators(agg.n_lists), agg, rng))
+    rng = left if left is not None else rng
+    others: list[MSEResult] = [*fitted, *(f for f in entries if isinstance(f, MSEResult))]
+    failures = [{"method": f[0], "reason": f[1]} for f in entries if isinstance(f, tuple)]
     reach, search = supported_reach(result, fitted, aic or {}, table=agg,
                                     rng=rng.spawn(1)[0])
     spread = dataclasses.replace(family_spread([result, *others]), reach=reach, search=search)
