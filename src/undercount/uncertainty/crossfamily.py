@@ -280,7 +280,8 @@ def default_family_steps(
     fit_rng = copy.deepcopy(rng).spawn(2)[0]
     cross_steps, cross = family_steps(cross_estimators(agg.n_lists, level), agg, fit_rng,
                                       FIT_ERRORS)
-    check_steps, check = family_steps(check_estimators(agg.n_lists), agg, check_rng)
+    check_steps, check = family_steps(check_estimators(agg.n_lists), agg, check_rng,
+                                      draws=False)
     # family_steps puts the stochastic fits first: the worker takes those, this process
     # the short deterministic ones from the end
     tagged = [(s, "cross") for s in cross_steps] + [(s, "check") for s in check_steps]

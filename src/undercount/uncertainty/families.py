@@ -54,6 +54,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import combinations
 from typing import Any
 
@@ -284,15 +285,20 @@ Fitted = tuple[list[MSEResult | tuple[str, str]], np.random.Generator | None]
 
 def fit_families(
     estimators: Sequence[Any], table: CaptureTable, rng: np.random.Generator | None,
-    catch: tuple[type[BaseException], ...] = (UndercountError,),
+    catch: tuple[type[BaseException], ...] = (UndercountError,), *, draws: bool = True,
 ) -> Fitted:
     """Each estimator fitted to ``table`` in turn, the stochastic ones drawing from ``rng``;
     an error in ``catch`` makes that family's entry (its method, the error's first line),
-    not the end of the others. Returns the entries and ``rng`` as the fits left it."""
+    not the end of the others. Returns the entries and ``rng`` as the fits left it.
+
+    ``draws=False`` drops each result's draws, for a caller that reads only estimates,
+    intervals and diagnostics: a latent-class posterior is an ArviZ ``InferenceData``, and
+    a process that receives one imports ArviZ (about 2 s) to read it."""
     out: list[MSEResult | tuple[str, str]] = []
     for est in estimators:
         try:
-            out.append(est.fit(table, rng=rng) if type(est).stochastic else est.fit(table))
+            res = est.fit(table, rng=rng) if type(est).stochastic else est.fit(table)
+            out.append(res if draws else dataclasses.replace(res, draws=None))
         except catch as exc:
             out.append((type(est).method, str(exc).splitlines()[0]))
     return out, rng
@@ -300,7 +306,7 @@ def fit_families(
 
 def family_steps(
     estimators: Sequence[Any], table: CaptureTable, rng: np.random.Generator | None,
-    catch: tuple[type[BaseException], ...] = (UndercountError,),
+    catch: tuple[type[BaseException], ...] = (UndercountError,), *, draws: bool = True,
 ) -> tuple[list[Step], Callable[[Sequence[Fitted]], Fitted]]:
     """:func:`fit_families` as steps that may run apart
     (:func:`undercount.core.parallel.beside`): the stochastic families in one step, first,
@@ -310,8 +316,8 @@ def family_steps(
     drawn = [i for i, e in enumerate(estimators) if type(e).stochastic]
     groups = ([drawn] if drawn else []) + [[i] for i in range(len(estimators)) if i not in drawn]
     steps: list[Step] = [
-        (fit_families, ([estimators[i] for i in g], table, rng if drawn and k == 0 else None,
-                        catch))
+        (partial(fit_families, draws=draws),
+         ([estimators[i] for i in g], table, rng if drawn and k == 0 else None, catch))
         for k, g in enumerate(groups)]
 
     def assemble(results: Sequence[Fitted]) -> Fitted:
@@ -361,7 +367,7 @@ def default_family_check(
     """
     agg = table.aggregate()
     entries, left = (checked if checked is not None else
-                     fit_families(check_estimators(agg.n_lists), agg, rng))
+                     fit_families(check_estimators(agg.n_lists), agg, rng, draws=False))
     rng = left if left is not None else rng
     others: list[MSEResult] = [*fitted, *(f for f in entries if isinstance(f, MSEResult))]
     failures = [{"method": f[0], "reason": f[1]} for f in entries if isinstance(f, tuple)]
