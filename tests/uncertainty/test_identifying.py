@@ -14,6 +14,7 @@ from undercount.uncertainty.identifying import (
     assumption_sensitivity,
     identifying_summary,
     implied_interaction,
+    unobserved_without_interaction,
 )
 
 
@@ -102,3 +103,32 @@ def test_kosovo_sensitivity_reproduces_aleshin_guendel_et_al(xi):
     row = assumption_sensitivity(fit, [1 / xi])[0]
     assert row.estimate == pytest.approx(_hoi_offset_estimate(table, xi), rel=1e-9)
     assert implied_interaction(table, row.estimate) == pytest.approx(-math.log(xi), abs=1e-8)
+
+
+def test_the_unobserved_count_without_the_top_interaction_is_the_saturated_fit():
+    # [12,13,23] on three lists: its m0 is the zero three-way extrapolation of the counts.
+    t = uc.datasets.load("spina_bifida_my")
+    fit = LogLinearEstimator(model="[12,13,23]").fit(t)
+    m0 = unobserved_without_interaction(np.asarray(t.full_counts(), dtype=float))
+    assert t.n_observed + m0 == pytest.approx(fit.estimate, rel=1e-9)
+    assert implied_interaction(t, t.n_observed + m0) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+def test_independent_lists_have_no_top_interaction(k):
+    # Independent lists are a log-linear population without any interaction, so the
+    # identity returns their own unobserved share.
+    p = np.linspace(0.2, 0.6, k)
+    on = (np.arange(2**k)[:, None] >> np.arange(k - 1, -1, -1)) & 1
+    cells = np.prod(np.where(on == 1, p, 1 - p), axis=1)
+    assert unobserved_without_interaction(cells) == pytest.approx(cells[0], rel=1e-12)
+    # Scaling the observed cells by c scales the answer by c: counts or probabilities.
+    scaled = np.concatenate([[0.0], 7.5 * cells[1:]])
+    assert unobserved_without_interaction(scaled) == pytest.approx(7.5 * cells[0])
+
+
+def test_the_top_interaction_identity_refuses_bad_cells():
+    with pytest.raises(ValueError, match="2\\^K cells"):
+        unobserved_without_interaction(np.ones(6))
+    with pytest.raises(ValueError, match="positive expected count"):
+        unobserved_without_interaction(np.array([0.0, 1.0, 0.0, 2.0]))

@@ -13,9 +13,12 @@ from undercount.errors import ConfigError
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.validate import (
     DESIGNS,
+    TABLE_DESIGNS,
+    TWIN_DESIGNS,
     BatteryOptions,
     FittedModelDesign,
     LatentClassDesign,
+    TwinDesign,
     load_replicates,
     run_battery,
     summarise,
@@ -53,6 +56,52 @@ def test_fitted_model_design_truth_is_the_bic_fit():
     share = datasets.load("hiv_rome").n_observed / fit.estimate
     sd = math.sqrt(d.truth * share * (1 - share))
     assert abs(table.n_observed - d.truth * share) < 5 * sd
+
+
+def test_latent_class_cell_probabilities_are_the_class_mixture():
+    d = DESIGNS["negdep4"]
+    pi = d.cell_probabilities()
+    assert pi.shape == (16,) and pi.sum() == pytest.approx(1.0, abs=1e-15)
+    # On no list: each class misses all four lists with .7 * .75 * .95 * .95.
+    assert pi[0] == pytest.approx(0.7 * 0.75 * 0.95 * 0.95, rel=1e-14)
+    # Cell 0b1000 is list L1 only (the code order of table_from_full).
+    only_l1 = 0.5 * (0.30 * 0.75 * 0.95 * 0.95) + 0.5 * (0.05 * 0.95 * 0.70 * 0.75)
+    assert pi[0b1000] == pytest.approx(only_l1, rel=1e-14)
+    # The sampler agrees: mean counts over 400 tables within 5 standard errors.
+    rng = np.random.default_rng(3)
+    full = np.zeros(16)
+    for _ in range(400):
+        t = d.sample(rng)
+        full += np.asarray(t.full_counts(), dtype=float)
+    mean = full[1:] / 400
+    se = np.sqrt(d.truth * pi[1:] * (1 - pi[1:]) / 400)
+    assert np.all(np.abs(mean - d.truth * pi[1:]) < 5 * se)
+
+
+@pytest.mark.parametrize("name,size,tv", [("negdep4", 3119, 0.08096), ("sim1", 1125, 0.14113)])
+def test_a_twin_has_the_same_observed_patterns_and_no_top_interaction(name, size, tv):
+    twin, original = TWIN_DESIGNS[f"{name}_twin"], TABLE_DESIGNS[name]
+    assert isinstance(twin, TwinDesign) and twin.of is original
+    pi, pt = original.cell_probabilities(), twin.cell_probabilities()
+    # The same distribution of the observed patterns...
+    np.testing.assert_allclose(pt[1:] / pt[1:].sum(), pi[1:] / pi[1:].sum(), rtol=1e-13)
+    # ... a K-way interaction of zero ...
+    k = twin.n_lists
+    signs = (-1.0) ** (k - np.array([bin(c).count("1") for c in range(2**k)]))
+    assert float(signs @ np.log(pt)) == pytest.approx(0.0, abs=1e-12)
+    # ... as many people observed on average, and a different N.
+    assert twin.truth == size != original.truth
+    assert twin.truth * (1 - pt[0]) == pytest.approx(original.truth * (1 - pi[0]), abs=0.5)
+    assert twin.total_variation() == pytest.approx(tv, abs=1e-5)
+    table = twin.sample(np.random.default_rng(0))
+    assert table.n_lists == k and table.lists == original.sample(
+        np.random.default_rng(0)).lists
+
+
+def test_twins_run_only_when_named():
+    assert set(TWIN_DESIGNS) <= set(DESIGNS) and not set(TWIN_DESIGNS) & set(TABLE_DESIGNS)
+    res = run_battery(["negdep4_twin"], ["rcapture"], replicates=1, seed=1)
+    assert list(res["truth"]) == [3119] and list(res["status"]) == ["ok"]
 
 
 def test_same_seed_same_results_regardless_of_jobs_and_other_families():

@@ -113,10 +113,35 @@ def implied_interaction(table: CaptureTable, estimate: float) -> float | None:
     k = table.n_lists
     if m0 <= 0 or not math.isfinite(m0) or full.shape[0] != 2**k or np.any(full[1:] <= 0):
         return None
-    sizes = np.array([bin(i).count("1") for i in range(2**k)])
     full[0] = m0
-    log_m = np.log(full)
-    return float(np.sum((-1.0) ** (k - sizes) * log_m))
+    return float(np.sum(_interaction_signs(k) * np.log(full)))
+
+
+def _interaction_signs(k: int) -> np.ndarray:
+    r""":math:`(-1)^{K - |s|}` for the cells :math:`s`, cell ``c`` having the lists of the
+    bits set in ``c`` (so the sign depends only on how many there are, not their order)."""
+    sizes = np.array([bin(c).count("1") for c in range(2**k)])
+    return (-1.0) ** (k - sizes)
+
+
+def unobserved_without_interaction(full: np.ndarray) -> float:
+    r"""The unobserved count that sets the K-way interaction to zero, given the others.
+
+    ``full`` holds expected counts (or probabilities) over the :math:`2^K` cells in code
+    order; cell 0 is ignored. Solving :math:`\lambda_K = 0` for :math:`m_0` gives
+    :math:`m_0 = \prod_{s \ne 0} m_s^{(-1)^{|s| + 1}}`: what every hierarchical log-linear
+    model without the K-way term assumes, and the one unobserved count that turns a
+    distribution of the observed patterns into a log-linear population with that
+    distribution (Aleshin-Guendel, Sadinle & Wakefield 2024).
+    """
+    m = np.asarray(full, dtype=float)
+    k = round(math.log2(m.shape[0])) if m.ndim == 1 and m.shape[0] > 1 else 0
+    if k < 1 or m.shape[0] != 2**k:
+        raise ValueError(f"need counts over 2^K cells, got shape {m.shape}")
+    if not np.all(np.isfinite(m[1:]) & (m[1:] > 0)):
+        raise ValueError("every observed pattern needs a positive expected count")
+    signs = _interaction_signs(k)
+    return float(np.exp(-signs[0] * np.sum(signs[1:] * np.log(m[1:]))))
 
 
 def identifying_summary(

@@ -17,14 +17,17 @@ import pandas as pd
 from undercount import datasets
 from undercount.core.table import CaptureTable, patterns_from_codes
 from undercount.models.loglinear import LogLinearEstimator
+from undercount.uncertainty.identifying import unobserved_without_interaction
 
 __all__ = [
     "TABLE_DESIGNS",
+    "TWIN_DESIGNS",
     "CovariateDesign",
     "Design",
     "FittedModelDesign",
     "LatentClassDesign",
     "LogitNormalDesign",
+    "TwinDesign",
     "list_names",
     "table_from_full",
 ]
@@ -47,6 +50,12 @@ def _codes(captured: np.ndarray) -> np.ndarray:
     return captured.astype(np.int64) @ (1 << np.arange(J - 1, -1, -1))
 
 
+def _codes_bits(J: int) -> np.ndarray:
+    """``(2^J, J)`` booleans: whether cell ``c`` has list ``j`` (the inverse of
+    :func:`_codes`)."""
+    return (np.arange(2**J)[:, None] >> np.arange(J - 1, -1, -1)[None, :]) & 1 == 1
+
+
 @dataclass(frozen=True)
 class Design:
     """A data-generating process with known N."""
@@ -61,6 +70,11 @@ class Design:
 
     def sample(self, rng: np.random.Generator) -> CaptureTable:
         raise NotImplementedError
+
+    def cell_probabilities(self) -> np.ndarray:
+        """Each person's probability of each of the ``2^J`` capture patterns, in the code
+        order of :func:`table_from_full` (pattern 0, on no list, first)."""
+        raise NotImplementedError(f"design {self.name!r} gives no cell probabilities")
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,17 @@ class LatentClassDesign(Design):
         captured = rng.random(p.shape) < p
         full = np.bincount(_codes(captured), minlength=2**self.n_lists)
         return table_from_full(full, list_names(self.n_lists), self.name)
+
+    def cell_probabilities(self) -> np.ndarray:
+        r""":math:`\sum_k w_k \prod_j p_{kj}^{s_j} (1 - p_{kj})^{1 - s_j}`, with
+        :math:`w_k` the classes' shares of N."""
+        J = self.n_lists
+        on = _codes_bits(J)
+        probs = np.asarray(self.probs, dtype=float)
+        per_class = np.prod(np.where(on[None, :, :], probs[:, None, :],
+                                     1.0 - probs[:, None, :]), axis=2)
+        shares = np.asarray(self.sizes, dtype=float) / sum(self.sizes)
+        return shares @ per_class
 
 
 @dataclass(frozen=True)
@@ -151,6 +176,80 @@ class FittedModelDesign(Design):
         total, probs, lists = _fitted_truth(self.dataset)
         full = rng.multinomial(total, probs)
         return table_from_full(full, lists, self.name)
+
+    def cell_probabilities(self) -> np.ndarray:
+        return _fitted_truth(self.dataset)[1].copy()
+
+
+@dataclass(frozen=True)
+class TwinDesign(Design):
+    r"""A log-linear population whose observed capture patterns are distributed exactly as
+    another design's: the lists cannot tell the two apart.
+
+    Take the other design's cell probabilities :math:`\pi_s` and keep the distribution of
+    the observed patterns, :math:`q_s = \pi_s / (1 - \pi_0)` for :math:`s \ne 0`. Of all
+    populations with that distribution, exactly one has no K-way interaction, the assumption
+    of every hierarchical log-linear model (Aleshin-Guendel, Sadinle & Wakefield 2024): its
+    unobserved share solves :math:`\lambda_K = 0`,
+    :math:`\pi'_0 / (1 - \pi'_0) = \prod_{s \ne 0} q_s^{(-1)^{|s| + 1}}`
+    (:func:`~undercount.uncertainty.identifying.unobserved_without_interaction`). The twin
+    is that population, its size chosen so that as many people are observed on average,
+    :math:`N' = \mathrm{round}(N (1 - \pi_0) / (1 - \pi'_0))`, and each replicate draws
+    :math:`\mathrm{Multinomial}(N', \pi')` and drops the unobserved cell.
+
+    Given the number observed, a twin's table has the distribution of a multinomial draw
+    from the original's population; only the spread of the number observed differs
+    (:meth:`total_variation`). Any interval that covers the original's N in a share
+    :math:`a` of its replicates therefore covers the twin's in at most
+    :math:`1 - a + d + \delta` of the twin's, where :math:`\delta` is that total variation
+    distance and :math:`d` the share of the original's intervals that contain both sizes.
+    An estimator cannot cover both well unless its intervals span the two.
+    """
+
+    of: Design | None = None
+
+    @property
+    def truth(self) -> int:
+        return _twin(self._original())[0]
+
+    def sample(self, rng: np.random.Generator) -> CaptureTable:
+        total, probs = _twin(self._original())
+        full = rng.multinomial(total, probs)
+        return table_from_full(full, list_names(self.n_lists), self.name)
+
+    def cell_probabilities(self) -> np.ndarray:
+        return _twin(self._original())[1].copy()
+
+    def total_variation(self) -> float:
+        r"""The total variation distance between the twin's tables and those of a
+        multinomial draw of the original's N from its cell probabilities: the distance
+        between :math:`\mathrm{Binomial}(N, 1 - \pi_0)` and
+        :math:`\mathrm{Binomial}(N', 1 - \pi'_0)`, since given the number observed the two
+        tables have the same distribution. (A latent-class design with fixed class sizes
+        draws its tables stratified by class, a little less spread than this.)"""
+        from scipy.stats import binom
+
+        original = self._original()
+        total, probs = _twin(original)
+        k = np.arange(max(total, original.truth) + 1)
+        a = binom.pmf(k, original.truth, 1.0 - original.cell_probabilities()[0])
+        b = binom.pmf(k, total, 1.0 - probs[0])
+        return float(0.5 * np.abs(a - b).sum())
+
+    def _original(self) -> Design:
+        if self.of is None:
+            raise ValueError(f"twin design {self.name!r} names no original")
+        return self.of
+
+
+@cache
+def _twin(original: Design) -> tuple[int, np.ndarray]:
+    pi = original.cell_probabilities()
+    observed = pi[1:] / pi[1:].sum()
+    odds = unobserved_without_interaction(np.concatenate([[0.0], observed]))
+    p0 = odds / (1.0 + odds)
+    total = round(original.truth * (1.0 - pi[0]) / (1.0 - p0))
+    return int(total), np.concatenate([[p0], (1.0 - p0) * observed])
 
 
 @cache
@@ -257,3 +356,21 @@ def _table_designs() -> dict[str, Design]:
 
 #: The built-in table-level designs by name.
 TABLE_DESIGNS: dict[str, Design] = _table_designs()
+
+
+def _twin_designs() -> dict[str, Design]:
+    designs = {}
+    for name in ("negdep4", "sim1"):
+        original = TABLE_DESIGNS[name]
+        designs[f"{name}_twin"] = TwinDesign(
+            f"{name}_twin",
+            f"Log-linear twin of {name}: its observed patterns distributed as {name}'s, no "
+            f"{original.n_lists}-way interaction, N = {_twin(original)[0]:,}",
+            original.n_lists,
+            of=original,
+        )
+    return designs
+
+
+#: Log-linear twins of the latent-class designs (:class:`TwinDesign`; run only when named).
+TWIN_DESIGNS: dict[str, Design] = _twin_designs()

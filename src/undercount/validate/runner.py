@@ -23,7 +23,7 @@ import pandas as pd
 
 from undercount.core.parallel import imap_tasks
 from undercount.errors import ConfigError, EstimationError
-from undercount.validate.designs import TABLE_DESIGNS, Design
+from undercount.validate.designs import TABLE_DESIGNS, TWIN_DESIGNS, Design
 from undercount.validate.families import (
     DEFAULT_FAMILIES,
     DEFAULT_LINKAGE_FAMILIES,
@@ -38,8 +38,9 @@ from undercount.validate.record_designs import RECORD_DESIGNS, RecordDesign
 
 __all__ = ["DESIGNS", "run_battery"]
 
-#: The built-in designs by name: the table-level designs, then the record-level ones.
-DESIGNS: dict[str, Design] = {**TABLE_DESIGNS, **RECORD_DESIGNS}
+#: The built-in designs by name: the table-level designs, their log-linear twins, then the
+#: record-level ones. A battery without ``designs`` runs only the table-level designs.
+DESIGNS: dict[str, Design] = {**TABLE_DESIGNS, **TWIN_DESIGNS, **RECORD_DESIGNS}
 
 
 def _key(name: str) -> int:
@@ -174,9 +175,7 @@ def run_battery(
     """
     extra = dict(extra_designs or {})
     known = {**DESIGNS, **extra}
-    names = list(designs) if designs else [
-        n for n, d in DESIGNS.items() if not isinstance(d, RecordDesign)
-    ]
+    names = list(designs) if designs else list(TABLE_DESIGNS)
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ConfigError(f"unknown design(s) {unknown}; choose from {sorted(known)}")
