@@ -226,7 +226,8 @@ class TwinDesign(Design):
         between :math:`\mathrm{Binomial}(N, 1 - \pi_0)` and
         :math:`\mathrm{Binomial}(N', 1 - \pi'_0)`, since given the number observed the two
         tables have the same distribution. (A latent-class design with fixed class sizes
-        draws its tables stratified by class, a little less spread than this.)"""
+        draws its tables stratified by class, so its own tables differ from that
+        multinomial draw a little.)"""
         from scipy.stats import binom
 
         original = self._original()
