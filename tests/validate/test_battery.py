@@ -11,6 +11,7 @@ import pytest
 from undercount import datasets
 from undercount.errors import ConfigError
 from undercount.models.loglinear import LogLinearEstimator
+from undercount.uncertainty.bootstrap import quantile_type8
 from undercount.validate import (
     DESIGNS,
     TABLE_DESIGNS,
@@ -25,6 +26,8 @@ from undercount.validate import (
     summary_markdown,
     write_outputs,
 )
+from undercount.validate.families import ReplicateContext
+from undercount.validate.runner import _key, _rng
 
 COLS = ["design", "replicate", "family", "truth", "n_observed", "estimate", "lower", "upper",
         "status", "message"]
@@ -102,6 +105,22 @@ def test_twins_run_only_when_named():
     assert set(TWIN_DESIGNS) <= set(DESIGNS) and not set(TWIN_DESIGNS) & set(TABLE_DESIGNS)
     res = run_battery(["negdep4_twin"], ["rcapture"], replicates=1, seed=1)
     assert list(res["truth"]) == [3119] and list(res["status"]) == ["ok"]
+
+
+def test_the_percentile_family_reads_the_bootstrap_familys_own_replicates():
+    opts = BatteryOptions(bootstrap_replicates=200)
+    both = run_battery(["hiv_bic"], ["bootstrap", "bootstrap-pct"], replicates=1, seed=3,
+                       options=opts)
+    alone = run_battery(["hiv_bic"], ["bootstrap-pct"], replicates=1, seed=3, options=opts)
+    bca, pct = both.iloc[0], both.iloc[1]
+    assert pct["family"] == "bootstrap-pct" and pct["estimate"] == bca["estimate"]
+    # The same draws whether or not the BCa family ran beside it...
+    pd.testing.assert_frame_equal(alone[COLS], both.iloc[[1]][COLS].reset_index(drop=True))
+    # ... and the interval is their 2.5% and 97.5% quantiles, not BCa's.
+    ctx = ReplicateContext(DESIGNS["hiv_bic"].sample(_rng(3, _key("hiv_bic"), 0, 0)), opts)
+    reps = ctx.bootstrap(_rng(3, _key("hiv_bic"), 0, 1, _key("bootstrap"))).replicates
+    assert (pct["lower"], pct["upper"]) == tuple(quantile_type8(reps, [0.025, 0.975]))
+    assert (bca["lower"], bca["upper"]) != (pct["lower"], pct["upper"])
 
 
 def test_same_seed_same_results_regardless_of_jobs_and_other_families():

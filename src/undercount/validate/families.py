@@ -9,6 +9,7 @@ settings. A family raises :class:`~undercount.errors.ConfigError` (through
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
@@ -16,6 +17,7 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import pandas as pd
 
+from undercount.core.result import Interval
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, EstimationError
 from undercount.link.partitions import table_from_clusters
@@ -23,7 +25,7 @@ from undercount.models.graphical import GraphicalEstimator
 from undercount.models.heterogeneity import HeterogeneityEstimator, LogitNormalEstimator
 from undercount.models.latent_class import FiniteClassEstimator, LatentClassEstimator
 from undercount.models.loglinear import LogLinearEstimator
-from undercount.uncertainty.bootstrap import Bootstrap
+from undercount.uncertainty.bootstrap import Bootstrap, quantile_type8
 from undercount.uncertainty.linkage import LinkageAveraging
 
 __all__ = [
@@ -91,6 +93,7 @@ class ReplicateContext:
         self.options = options
         self._top: Any = None
         self._stacked: Any = None
+        self._bootstrap: Any = None
 
     def stacked(self, rng: np.random.Generator):
         """The ``stacked`` family's result, fitted once per replicate (with the generator of
@@ -103,6 +106,21 @@ class ReplicateContext:
                 replicates=self.options.bootstrap_replicates, n_jobs=1
             ).fit(self.table, rng=rng)
         return self._stacked
+
+    def bootstrap(self, rng: np.random.Generator):
+        """The ``bootstrap`` family's fit, once per replicate: ``bootstrap-pct`` reads the
+        same replicates, since both families draw the ``bootstrap`` stream
+        (:data:`FAMILY_STREAMS`)."""
+        if self._bootstrap is None:
+            if self.table.n_lists > 5:
+                not_applicable("BIC over all hierarchical models needs J <= 5")
+            self._bootstrap = Bootstrap(
+                estimator=self.top(),
+                replicates=self.options.bootstrap_replicates,
+                interval="bca",
+                n_jobs=1,
+            ).fit(self.table, rng=rng)
+        return self._bootstrap
 
     def top(self):
         if self._top is None:
@@ -124,15 +142,19 @@ def _fam_bic(ctx: ReplicateContext, rng: np.random.Generator):
 
 
 def _fam_bootstrap(ctx: ReplicateContext, rng: np.random.Generator):
-    if ctx.table.n_lists > 5:
-        not_applicable("BIC over all hierarchical models needs J <= 5")
-    boot = Bootstrap(
-        estimator=ctx.top(),
-        replicates=ctx.options.bootstrap_replicates,
-        interval="bca",
-        n_jobs=1,
+    return ctx.bootstrap(rng)
+
+
+def _fam_bootstrap_pct(ctx: ReplicateContext, rng: np.random.Generator):
+    # The bootstrap family's own replicates, read as a percentile interval: a paired
+    # comparison of the two intervals, with no second draw to blur it.
+    res = ctx.bootstrap(rng)
+    level = res.interval.level
+    lo, hi = quantile_type8(res.replicates, [(1 - level) / 2, (1 + level) / 2])
+    return dataclasses.replace(
+        res, interval=Interval(float(lo), float(hi), level, "bootstrap percentile"),
+        interval_kind="percentile", acceleration=None, bias_correction=None,
     )
-    return boot.fit(ctx.table, rng=rng)
 
 
 def _fam_stepwise(ctx: ReplicateContext, rng: np.random.Generator):
@@ -217,6 +239,8 @@ def _fam_strata(ctx: ReplicateContext, rng: np.random.Generator):
 FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator], Any]]] = {
     "bic": ("Log-linear, BIC-best model, conditional profile interval", _fam_bic),
     "bootstrap": ("Log-linear BIC with bootstrap re-selection (top 10), BCa", _fam_bootstrap),
+    "bootstrap-pct": ("The bootstrap family's replicates read as a percentile interval "
+                      "(the same draws)", _fam_bootstrap_pct),
     "stepwise": ("Log-linear forward stepwise (Chan et al. 2021), profile interval",
                  _fam_stepwise),
     "rcapture": ("Rcapture best-AIC of M0/Mt/Mh/Mth, profile interval", _fam_rcapture),
@@ -235,6 +259,10 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
     "strata": ("`undercount estimate --strata` on every covariate of the table (joint "
                "bootstrap over strata)", _fam_strata),
 }
+
+#: Families that draw another family's random stream, so that they see the same draws
+#: whatever else runs (a paired comparison): family -> the family whose stream it draws.
+FAMILY_STREAMS: dict[str, str] = {"bootstrap-pct": "bootstrap"}
 
 _LINKAGE_BASES = ("stepwise", "rcapture", "dga", "lcm")
 #: Kinds of record-level family, by name prefix (see :func:`describe_linkage_family`).

@@ -6,7 +6,9 @@ Replicate r of design d draws its table from the stream
 ``SeedSequence(seed, spawn_key=(crc32(d), r, 0))`` and family f uses
 ``SeedSequence(seed, spawn_key=(crc32(d), r, 1, crc32(f)))``: results depend only on the
 seed, the design, the replicate and the family -- not on which other designs or families
-are run, nor on the number of worker processes.
+are run, nor on the number of worker processes. A family listed in
+:data:`~undercount.validate.families.FAMILY_STREAMS` draws the stream of the family it
+names there instead (``bootstrap-pct`` reads the ``bootstrap`` family's replicates).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from undercount.validate.families import (
     DEFAULT_FAMILIES,
     DEFAULT_LINKAGE_FAMILIES,
     FAMILIES,
+    FAMILY_STREAMS,
     LINKAGE_FAMILIES,
     BatteryOptions,
     ReplicateContext,
@@ -81,7 +84,7 @@ def _run_replicate(args: tuple[str, tuple[str, ...], int, int, BatteryOptions, d
     ctx = ReplicateContext(table, options)
     rows = []
     for fam in families:
-        rng = _rng(seed, dkey, r, 1, _key(fam))
+        rng = _rng(seed, dkey, r, 1, _key(FAMILY_STREAMS.get(fam, fam)))
         row: dict[str, Any] = {
             "design": design_name,
             "replicate": r,
