@@ -79,8 +79,8 @@ of the default, not ``n/a``) and, only when named,
 ``strata`` (``undercount estimate --strata`` on every covariate of the table; ``n/a`` on
 tables without covariates) and ``bootstrap-pct`` (the ``bootstrap`` family's own
 replicates read as a percentile interval: the two families draw the same stream, so they
-compare BCa and percentile on the same draws). A family that does not apply to a design (BIC beyond 5 lists,
-dga beyond 6) is reported as ``n/a``, not as a failure.
+compare BCa and percentile on the same draws). A family that does not apply to a design
+(BIC beyond 5 lists, dga beyond 6) is reported as ``n/a``, not as a failure.
 
 Record-level families (record designs only; :data:`LINKAGE_FAMILIES`), for each base
 ``stepwise``, ``rcapture``, ``dga`` and ``lcm``: ``linkavg-<base>`` (average over plausible
