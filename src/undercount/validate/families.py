@@ -17,7 +17,6 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import pandas as pd
 
-from undercount.core.result import Interval
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, EstimationError
 from undercount.link.partitions import table_from_clusters
@@ -25,7 +24,7 @@ from undercount.models.graphical import GraphicalEstimator
 from undercount.models.heterogeneity import HeterogeneityEstimator, LogitNormalEstimator
 from undercount.models.latent_class import FiniteClassEstimator, LatentClassEstimator
 from undercount.models.loglinear import LogLinearEstimator
-from undercount.uncertainty.bootstrap import Bootstrap, quantile_type8
+from undercount.uncertainty.bootstrap import Bootstrap
 from undercount.uncertainty.linkage import LinkageAveraging
 
 __all__ = [
@@ -148,13 +147,11 @@ def _fam_bootstrap(ctx: ReplicateContext, rng: np.random.Generator):
 def _fam_bootstrap_pct(ctx: ReplicateContext, rng: np.random.Generator):
     # The bootstrap family's own replicates, read as a percentile interval: a paired
     # comparison of the two intervals, with no second draw to blur it.
-    res = ctx.bootstrap(rng)
-    level = res.interval.level
-    lo, hi = quantile_type8(res.replicates, [(1 - level) / 2, (1 + level) / 2])
+    pct = dataclasses.replace(ctx.bootstrap(rng), interval_kind="percentile",
+                              acceleration=None, bias_correction=None)
+    iv = pct.conf_int(pct.interval.level)
     return dataclasses.replace(
-        res, interval=Interval(float(lo), float(hi), level, "bootstrap percentile"),
-        interval_kind="percentile", acceleration=None, bias_correction=None,
-    )
+        pct, interval=dataclasses.replace(iv, method="bootstrap percentile"))
 
 
 def _fam_stepwise(ctx: ReplicateContext, rng: np.random.Generator):
