@@ -119,8 +119,8 @@ def test_estimate_takes_the_cli_options_with_the_cli_defaults():
 
 @pytest.fixture(scope="module")
 def kosovo_default():
-    """``uc.estimate("kosovo", seed=1)``: the CLI default (BIC, 1,000 BCa bootstrap replicates),
-    fitted once for the tests below (about 10 s)."""
+    """``uc.estimate("kosovo", seed=1)``: the CLI default (BIC, 1,000 bootstrap replicates,
+    percentile), fitted once for the tests below (about 10 s)."""
     return uc.estimate("kosovo", seed=1)
 
 

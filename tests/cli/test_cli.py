@@ -43,15 +43,15 @@ def test_kosovo_json_contract(kosovo_default):
 
 
 def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
-    # docs/validation.md, "The default estimator": BIC-best model, BCa bootstrap re-running BIC
-    # selection among the top 10 models, 1,000 replicates.
+    # docs/validation.md, "The default estimator": BIC-best model, percentile bootstrap
+    # re-running BIC selection among the top 10 models, 1,000 replicates.
     d = kosovo_default
-    assert d["interval_method"] == "bootstrap bca"
+    assert d["interval_method"] == "bootstrap percentile"
     boot = d["bootstrap"]
     assert (boot["replicates"], boot["ntop"], boot["method"], boot["kind"]) == (
-        1000, 10, "bca", "nonparametric")
-    assert d["defaults"] == {"select": "bic", "bootstrap": 1000, "ntop": 10, "interval": "bca",
-                             "families": "bic"}
+        1000, 10, "percentile", "nonparametric")
+    assert d["defaults"] == {"select": "bic", "bootstrap": 1000, "ntop": 10,
+                             "interval": "percentile", "families": "bic"}
     lo, hi = d["interval"]
     assert lo < d["estimate"] < hi
     # The seed drawn for the run is recorded, and --seed reproduces the run exactly, in
@@ -64,8 +64,8 @@ def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
     res = run("estimate", "kosovo", "--seed", str(seed))
     assert res.exit_code == 0, res.output
     out = " ".join(res.stdout.split())
-    assert f"95% interval (bootstrap bca) {lo:,.1f} – {hi:,.1f}" in out
-    assert "1,000 replicates (nonparametric, bca)" in out and "top 10 models" in out
+    assert f"95% interval (bootstrap percentile) {lo:,.1f} – {hi:,.1f}" in out
+    assert "1,000 replicates (nonparametric, percentile)" in out and "top 10 models" in out
     assert "families weighted by BIC" in out
     assert "--bootstrap 0 the selected model's conditional profile interval" in out
     assert "BIC weights: loglinear: [123,14,34] 1.000" in out
@@ -203,7 +203,7 @@ def test_method_all_runs_every_family_side_by_side():
         assert r["interval"][0] <= r["estimate"]
     # The log-linear row gets the same default as `estimate` alone; the others keep theirs.
     loglinear, heterogeneity = d["results"][:2]
-    assert loglinear["interval_method"] == "bootstrap bca"
+    assert loglinear["interval_method"] == "bootstrap percentile"
     assert loglinear["bootstrap"]["replicates"] == 1000 and loglinear["bootstrap"]["ntop"] == 10
     assert heterogeneity["interval_method"] == "profile" and "bootstrap" not in heterogeneity
     # The comparison is the family check: the log-linear row does not repeat its own.

@@ -45,7 +45,7 @@ def test_first_run_runs_every_stage_and_stores_everything(done_project):
     # `run` shares `estimate`'s default interval: the bootstrap with BIC re-selection, seeded
     # by the project's seed.
     overall = res["overall"]
-    assert overall.interval.method == "bootstrap bca"
+    assert overall.interval.method == "bootstrap percentile"
     assert overall.n_replicates == 1000
     assert overall.ntop == 10
     assert overall.provenance["seed"] == 7

@@ -72,12 +72,12 @@ def _pair(value: str | None) -> tuple[float, float] | None:
 
 _ESTIMATE_HELP = (
     "Estimate the total number of people, observed and unobserved.\n\n"
-    "Default (log-linear, 3 to 5 lists, no --model, --select, --interval or --bootstrap): "
-    "the BIC-best model, with a BCa interval from 1,000 bootstrap replicates that re-run BIC "
+    "Default (log-linear, 3 to 5 lists, no --model, --select, --interval or --bootstrap): the "
+    "BIC-best model, with a percentile interval from 1,000 bootstrap replicates that re-run BIC "
     "selection among the 10 best models; in the validation battery (docs/validation.md) it "
-    "covered the truth at least as often as the selected model's profile interval in every "
-    "design where both apply. It is random: --seed fixes it, and a run without one records "
-    "the seed it drew. "
+    "covered the truth at least as often as the selected model's profile interval in every design"
+    " where both apply. It is random: --seed fixes it, and a run without one records the seed it "
+    "drew. "
     "--bootstrap 0 or --interval profile gives the conditional profile interval."
 )
 
@@ -118,7 +118,7 @@ def estimate(
     ] = None,
     interval: Annotated[
         IntervalKind | None,
-        typer.Option(help="Interval for frequentist fits. Log-linear default: bca, from the "
+        typer.Option(help="Interval for frequentist fits. Log-linear default: percentile, from the "
                      "bootstrap with re-selection; profile or wald give the selected model's "
                      "conditional interval."),
     ] = None,

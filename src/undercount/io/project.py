@@ -47,7 +47,7 @@ names (``chains``, ``iterations``, ``burn_in``, ``imputations``, ...)::
     method = "loglinear"         # or heterogeneity, chapman, lcm, dga, all
     select = "aic"               # options of `undercount estimate`, with its names and
                                  # defaults: log-linear with no select/model/interval is BIC
-                                 # with the bootstrap (1,000, top 10, BCa)
+                                 # with the bootstrap (1,000, top 10, percentile)
     seed = 1                     # default: [project] seed
     sensitivity = true           # also fit every family (method = "all") for the report
     replicates = 200             # joint bootstrap replicates for a stratified total

@@ -183,8 +183,8 @@ def estimate(
     A log-linear analysis that leaves the interval open (no ``model``, ``select`` unset or
     ``"bic"``, no ``interval`` of its own, no ``bootstrap``, ``strata`` or ``recipe``) gets
     the package default on tables of 3 or more lists: the BIC-best model (forward stepwise
-    beyond 5 lists), with a BCa interval from 1,000 bootstrap replicates that re-run the
-    selection (BIC among the 10 best models; the whole stepwise search beyond 5 lists).
+    beyond 5 lists), with a percentile interval from 1,000 bootstrap replicates that re-run
+    the selection (BIC among the 10 best models; the whole stepwise search beyond 5 lists).
     ``docs/validation.md`` shows how often it covers the truth in every simulated design.
     When a covariate of the table changes its answer, the default estimates within the
     covariate's groups (:func:`~undercount.uncertainty.covariates.default_strata`).

@@ -39,12 +39,12 @@ a concave problem, solved by the EM iteration for mixture weights
 :math:`w_f \leftarrow n^{-1} \sum_i w_f p_{fi} / \sum_g w_g p_{gi}`.
 
 **The pooled N.** The mixture :math:`\sum_f \hat w_f P_f(N)` of the families' own
-distributions of N: the log-linear bootstrap's BCa distribution (its replicates at BCa's
-adjusted probabilities), the latent-class posterior draws, the graph posterior, and for a
-heterogeneity model a two-piece log-normal on :math:`N - n` whose quantiles are its profile
-interval. The estimate is the mixture's median (under the ``"criterion"`` weights of
-:mod:`undercount.uncertainty.crossfamily`, the weighted mean of the families' estimates)
-and the interval its equal-tailed quantiles.
+distributions of N: the log-linear bootstrap's distribution (its replicates; for a BCa
+result, at BCa's adjusted probabilities), the latent-class posterior draws, the graph
+posterior, and for a heterogeneity model a two-piece log-normal on :math:`N - n` whose
+quantiles are its profile interval. The estimate is the mixture's median (under the
+``"criterion"`` weights of :mod:`undercount.uncertainty.crossfamily`, the weighted mean of
+the families' estimates) and the interval its equal-tailed quantiles.
 Families whose N is not identified are left out (weight 0, listed with their reason), as are
 families that fail.
 
