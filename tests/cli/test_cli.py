@@ -49,9 +49,10 @@ def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
     assert d["interval_method"] == "bootstrap percentile"
     boot = d["bootstrap"]
     assert (boot["replicates"], boot["ntop"], boot["method"], boot["kind"]) == (
-        1000, 10, "percentile", "nonparametric")
+        1000, 10, "percentile", "augmented")
     assert d["defaults"] == {"select": "bic", "bootstrap": 1000, "ntop": 10,
-                             "interval": "percentile", "families": "bic"}
+                             "interval": "percentile", "resample": "augmented",
+                             "families": "bic"}
     lo, hi = d["interval"]
     assert lo < d["estimate"] < hi
     # The seed drawn for the run is recorded, and --seed reproduces the run exactly, in
@@ -65,7 +66,7 @@ def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
     assert res.exit_code == 0, res.output
     out = " ".join(res.stdout.split())
     assert f"95% interval (bootstrap percentile) {lo:,.1f} – {hi:,.1f}" in out
-    assert "1,000 replicates (nonparametric, percentile)" in out and "top 10 models" in out
+    assert "1,000 replicates (augmented, percentile)" in out and "top 10 models" in out
     assert "families weighted by BIC" in out
     assert "--bootstrap 0 the selected model's conditional profile interval" in out
     assert "BIC weights: loglinear: [123,14,34] 1.000" in out
@@ -80,6 +81,18 @@ def test_options_reach_the_estimators():
     assert d["model"] == "[12,3,4]" and d["interval_method"] == "wald-log"
     d = run_json("estimate", "hiv_rome", "--lists", "c1,c2", "--method", "chapman")
     assert d["method"] == "chapman" and d["lists"] == ["c1", "c2"]
+
+
+def test_resample_option_reaches_the_bootstrap():
+    # --resample nonparametric --interval bca is SparseMSE's bootstrap (the class's own
+    # default); the package default resamples the unobserved too ("augmented").
+    d = run_json("estimate", "korea", "--bootstrap", "100", "--resample", "nonparametric",
+                 "--interval", "bca", "--seed", "1")
+    assert (d["bootstrap"]["kind"], d["bootstrap"]["method"]) == ("nonparametric", "bca")
+    d = run_json("estimate", "korea", "--bootstrap", "100", "--seed", "1")
+    assert (d["bootstrap"]["kind"], d["bootstrap"]["method"]) == ("augmented", "percentile")
+    res = run("estimate", "korea", "--bootstrap", "0", "--resample", "augmented")
+    assert res.exit_code != 0 and "--bootstrap 0 turns the bootstrap off" in res.output
 
 
 def test_unbounded_upper_side_is_null_in_json():

@@ -47,11 +47,14 @@ def default_result(kosovo):
 def test_default_resolves_to_the_battery_configuration(kosovo):
     given = EstimateOptions()
     opts = resolve_options(given, kosovo)
-    assert (opts.select, opts.bootstrap, opts.ntop, opts.interval) == ("bic", 1000, 10,
-                                                                       "percentile")
+    assert (opts.select, opts.bootstrap, opts.ntop, opts.interval, opts.resample) == (
+        "bic", 1000, 10, "percentile", "augmented")
     assert (DEFAULT_BOOTSTRAP, DEFAULT_NTOP) == (1000, 10)
     assert defaults_applied(given, opts) == {"select": "bic", "bootstrap": 1000, "ntop": 10,
-                                             "interval": "percentile"}
+                                             "interval": "percentile", "resample": "augmented"}
+    # --resample adjusts the default bootstrap too.
+    opts = resolve_options(EstimateOptions(resample="nonparametric"), kosovo)
+    assert (opts.bootstrap, opts.resample) == (1000, "nonparametric")
     # --select bic and --max-order keep BIC over all (hierarchical) models: same default.
     assert resolve_options(EstimateOptions(select="bic"), kosovo).bootstrap == 1000
     assert resolve_options(EstimateOptions(max_order=2), kosovo).ntop == 10
@@ -110,7 +113,7 @@ def test_more_than_five_lists_defaults_to_stepwise_with_a_reselecting_bootstrap(
     same = estimate(uk6, seed=3, select="stepwise", bootstrap=1000)
     assert (res.estimate, res.interval) == (same.estimate, same.interval)
     assert res.defaults == {"select": "stepwise", "bootstrap": 1000, "interval": "percentile",
-                            "families": "bic"}
+                            "resample": "augmented", "families": "bic"}
     assert res.interval.method == "bootstrap percentile"
 
 
@@ -123,6 +126,10 @@ def test_more_than_five_lists_defaults_to_stepwise_with_a_reselecting_bootstrap(
     ({"select": "aic", "ntop": 5}, "needs --bootstrap N"),
     ({"model": "[12,3]", "interval": "percentile"}, "needs --bootstrap N"),
     ({"method": "all", "ntop": 5}, "needs --bootstrap N"),
+    ({"bootstrap": 0, "resample": "augmented"}, "--bootstrap 0 turns the bootstrap off"),
+    ({"select": "aic", "resample": "nonparametric"}, "needs --bootstrap N"),
+    ({"strata": ("sex",), "resample": "parametric"}, "does not apply to --strata"),
+    ({"bootstrap": 100, "resample": "jackknife"}, "resample"),
 ])
 def test_contradictory_options_are_config_errors(options, message):
     with pytest.raises(ConfigError, match=message):
@@ -136,11 +143,12 @@ def test_default_is_bic_with_bootstrap_reselection(default_result):
     assert res.estimate == pytest.approx(KOSOVO_BIC, rel=1e-9)  # the BIC model's estimate
     assert res.interval.method == "bootstrap percentile" and res.interval.level == 0.95
     assert res.n_replicates == 1000 and res.ntop == 10 and res.interval_kind == "percentile"
-    assert res.kind == "nonparametric" and res.failed == 0
+    assert res.kind == "augmented" and res.failed == 0
     assert len(res.replicates) == 1000
     assert len(res.models) == 113  # every model is still listed, not only the top 10
     assert res.defaults == {"select": "bic", "bootstrap": 1000, "ntop": 10,
-                            "interval": "percentile", "families": "bic"}
+                            "interval": "percentile", "resample": "augmented",
+                            "families": "bic"}
     assert res.interval.lower < res.estimate < res.interval.upper
 
 
@@ -150,19 +158,19 @@ def test_default_records_its_seed_and_the_seed_reproduces_it(kosovo, default_res
     assert isinstance(seed, int)
     settings = prov["settings"]
     assert settings["defaults"]["bootstrap"] == 1000
-    assert (settings["replicates"], settings["ntop"], settings["interval"]) == (1000, 10,
-                                                                                  "percentile")
+    assert (settings["replicates"], settings["ntop"], settings["interval"], settings["kind"]) == (
+        1000, 10, "percentile", "augmented")
     assert settings["n_jobs"] == 1  # one process, as the battery: no fork of a threaded host
     again = estimate(kosovo, seed=seed)
     assert again.estimate == default_result.estimate
     assert again.interval == default_result.interval  # exactly, not approximately
     np.testing.assert_array_equal(again.replicates, default_result.replicates)
-    # ... and it is exactly the validation battery's configuration (validate.families
-    # ``_fam_bootstrap``: the top 10 BIC models, 1,000 replicates, one process; read as a
-    # percentile interval like the ``bootstrap-pct`` family).
+    # ... and it is exactly the validation battery's ``bootstrap`` configuration
+    # (validate.families ``_fam_bootstrap``: the top 10 BIC models, 1,000 replicates, one
+    # process) with the augmented resample, read as a percentile interval.
     top = LogLinearEstimator(select="bic").restrict_to_top(kosovo, 10)
-    battery = Bootstrap(estimator=top, replicates=1000, interval="percentile", n_jobs=1).fit(
-        kosovo, rng=np.random.default_rng(seed))
+    battery = Bootstrap(estimator=top, replicates=1000, interval="percentile",
+                        kind="augmented", n_jobs=1).fit(kosovo, rng=np.random.default_rng(seed))
     assert battery.estimate == again.estimate
     assert (battery.interval.lower, battery.interval.upper) == (again.interval.lower,
                                                                 again.interval.upper)

@@ -125,6 +125,12 @@ def test_the_default_stratifies_by_a_covariate_that_changes_its_answer(cov4):
     # Exactly the stratified analysis the warning names, with the same seed.
     same = estimate(cov4, seed=1, strata="group", ntop=10)
     assert (res.estimate, res.interval) == (same.estimate, same.interval)
+    assert res.defaults["resample"] == "augmented" and res.settings["kind"] == "augmented"
+    # --resample reaches the joint bootstrap over the groups too.
+    other = estimate(cov4, seed=1, resample="nonparametric")
+    named = estimate(cov4, seed=1, strata="group", ntop=10, resample="nonparametric")
+    assert other.method == res.method and other.settings["kind"] == "nonparametric"
+    assert other.interval == named.interval != res.interval
     # Within each group the lists are independent: the total covers the truth (2,000);
     # the pooled default (kept in the covariate block) is far below it.
     assert res.interval.lower < 2000 < res.interval.upper

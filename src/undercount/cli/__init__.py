@@ -43,6 +43,7 @@ _out = out
 Method = choice_enum("Method", _choices.Method)
 Select = choice_enum("Select", _choices.Select)
 IntervalKind = choice_enum("IntervalKind", _choices.IntervalChoice)
+Resampling = choice_enum("Resampling", _choices.BootstrapResampling)
 Recipe = choice_enum("Recipe", _choices.Recipe)
 ImputerKind = choice_enum("ImputerKind", _choices.ImputerName)
 Prior = choice_enum("Prior", _choices.DgaPrior)
@@ -145,6 +146,13 @@ def estimate(
         typer.Option(help="Restrict bootstrap re-selection (also --strata's joint bootstrap) "
                      "to the top models (log-linear default 10)."),
     ] = None,
+    resample: Annotated[
+        Resampling | None,
+        typer.Option(help="How bootstrap replicates are drawn. augmented (default): the "
+                     "observed people and the estimated unobserved ones, so the number "
+                     "observed varies; nonparametric: the observed people only (SparseMSE); "
+                     "parametric: from the fitted model."),
+    ] = None,
     strata: Annotated[
         str | None, typer.Option(help="Stratum columns, comma-separated (e.g. age_group,sex).")
     ] = None,
@@ -189,6 +197,7 @@ def estimate(
             prior_params=_pair(prior_params),
             bootstrap=bootstrap,
             ntop=ntop,
+            resample=resample.value if resample else None,
             strata=strata,
             imputations=imputations,
             imputer=imputer.value if imputer else None,

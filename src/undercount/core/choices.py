@@ -2,10 +2,10 @@
 
 The estimators annotate their fields with these (``select: Select = "bic"``), so
 :func:`~undercount.core.estimator.check_settings` checks them; the CLI builds its
-``--method``, ``--select``, ``--interval``, ``--prior``, ``--imputer`` and ``--recipe``
-choices from the same types (:func:`choices`), and the project file's ``[estimate]`` table
-goes through the same options. A new choice is added here, or in the estimator's own
-``Literal``, and appears everywhere; the lists cannot drift apart.
+``--method``, ``--select``, ``--interval``, ``--resample``, ``--prior``, ``--imputer`` and
+``--recipe`` choices from the same types (:func:`choices`), and the project file's
+``[estimate]`` table goes through the same options. A new choice is added here, or in the
+estimator's own ``Literal``, and appears everywhere; the lists cannot drift apart.
 
 This module imports nothing heavy: the CLI reads it to build ``--help``.
 """
@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 
 __all__ = [
     "BootstrapInterval",
+    "BootstrapResampling",
     "DgaPrior",
     "ImputerName",
     "IntervalChoice",
@@ -40,6 +41,8 @@ ModelInterval = Literal["profile", "wald"]
 TwoListInterval = Literal["log", "wald"]
 #: Intervals from bootstrap replicates (``Bootstrap.interval``).
 BootstrapInterval = Literal["bca", "percentile"]
+#: How bootstrap replicates are drawn (``Bootstrap.kind``, ``--resample``).
+BootstrapResampling = Literal["augmented", "nonparametric", "parametric"]
 #: Every interval ``--interval`` accepts: each family takes its own subset.
 IntervalChoice = Literal[ModelInterval, TwoListInterval, BootstrapInterval]
 #: Priors on N of the graphical family a user can name (``GraphicalEstimator`` also takes

@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 
 from undercount import datasets
-from undercount.core.choices import DgaPrior, ImputerName, IntervalChoice, Method, Recipe, Select
+from undercount.core.choices import (
+    BootstrapResampling,
+    DgaPrior,
+    ImputerName,
+    IntervalChoice,
+    Method,
+    Recipe,
+    Select,
+)
 from undercount.core.estimator import Estimator
 from undercount.core.parallel import beside
 from undercount.core.provenance import Provenance, file_sha256
@@ -29,6 +37,7 @@ from undercount.errors import ConfigError, EstimationError, InputError
 from undercount.io.readers import excel_sheet, read_table
 from undercount.pipeline.registry import (
     DEFAULT_BOOTSTRAP,
+    DEFAULT_BOOTSTRAP_RESAMPLING,
     DEFAULT_NTOP,
     MAX_LISTS_ALL_MODELS,
     EstimateOptions,
@@ -151,6 +160,7 @@ def estimate(
     prior_params: tuple[float, float] | None = None,
     bootstrap: int | None = None,
     ntop: int | None = None,
+    resample: BootstrapResampling | None = None,
     strata: Sequence[str] | str | None = None,
     imputations: int | None = None,
     imputer: ImputerName | None = None,
@@ -169,7 +179,8 @@ def estimate(
     sequence of column names or, as on the command line, one comma-separated string.
     ``bootstrap=N`` asks for N bootstrap replicates (the estimators'
     ``Bootstrap(replicates=N)``; with ``strata``, the joint bootstrap's replicates);
-    ``bootstrap=0`` turns the bootstrap off. The options are checked by
+    ``bootstrap=0`` turns the bootstrap off; ``resample`` is how its replicates are drawn
+    (``Bootstrap(kind=...)``; default ``"augmented"``). The options are checked by
     :class:`~undercount.pipeline.registry.EstimateOptions`.
     A stochastic method run without a seed draws one from the operating system and records
     it, so every result can be reproduced; a seed given is always recorded. ``sheet`` names
@@ -202,8 +213,8 @@ def estimate(
         max_order=max_order, chains=chains, iterations=iterations, burn_in=burn_in,
         delta=delta, prior=prior,
         prior_params=tuple(prior_params) if prior_params is not None else None,
-        bootstrap=bootstrap, ntop=ntop, strata=_names(strata), imputations=imputations,
-        imputer=imputer, reported=reported, recipe=recipe,
+        bootstrap=bootstrap, ntop=ntop, resample=resample, strata=_names(strata),
+        imputations=imputations, imputer=imputer, reported=reported, recipe=recipe,
     )
     lists = _names(lists)
     seed_given = seed is not None
@@ -366,7 +377,11 @@ def _stratified_default(
         select = "bic"
         ntop = given.ntop if given.ntop is not None else DEFAULT_NTOP
         flags = f"--ntop {ntop}"
-    strat = dataclasses.replace(given, strata=columns, select=select, ntop=ntop, interval=None)
+    # The joint bootstrap over strata has no parametric resample (EstimateOptions refuses
+    # it beside strata): that choice stays with the pooled fit.
+    resample = None if given.resample == "parametric" else given.resample
+    strat = dataclasses.replace(given, strata=columns, select=select, ntop=ntop, interval=None,
+                                resample=resample)
     estimator, _ = _configured(strat, resolve_options(strat, table), "loglinear", table)
     names = ", ".join(columns)
     lo, hi = pooled.interval.lower, pooled.interval.upper
@@ -389,7 +404,8 @@ def _stratified_default(
     )
     defaults = {"select": select, "strata": list(columns),
                 **({"ntop": ntop} if ntop is not None else {}),
-                "bootstrap": DEFAULT_BOOTSTRAP, "interval": "percentile"}
+                "bootstrap": DEFAULT_BOOTSTRAP, "interval": "percentile",
+                **({} if resample else {"resample": DEFAULT_BOOTSTRAP_RESAMPLING})}
     return estimator, res, defaults, (note,)
 
 
@@ -448,6 +464,7 @@ def _family_options(opts: EstimateOptions, method: str) -> EstimateOptions:
                                             "reported")}
     if method == "loglinear":
         shared["ntop"] = opts.ntop  # only log-linear selection can be restricted to top models
+    shared["resample"] = opts.resample
     if method in ("lcm", "dga", "logitnormal", "lcm-ml"):
-        shared["bootstrap"] = None
+        shared["bootstrap"] = shared["resample"] = None
     return EstimateOptions(method=method, level=opts.level, **keep, **shared)

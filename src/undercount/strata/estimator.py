@@ -22,7 +22,11 @@ from undercount.core.result import (
 )
 from undercount.core.table import CaptureTable, stratum_label
 from undercount.errors import ConfigError, EstimationError, InputError
-from undercount.uncertainty.bootstrap import quantile_type8, replicate_estimates
+from undercount.uncertainty.bootstrap import (
+    quantile_type8,
+    replicate_estimates,
+    resample_observed,
+)
 
 __all__ = [
     "StratifiedEstimator",
@@ -220,6 +224,14 @@ class StratifiedEstimator(Estimator):
         ``ntop=10``. Needs an estimator with model selection
         (:class:`~undercount.core.estimator.TopRestrictable`); None re-runs the full
         selection in every replicate.
+    kind : {"nonparametric", "augmented"}
+        How the joint bootstrap resamples each stratum, as
+        :class:`~undercount.uncertainty.bootstrap.Bootstrap`'s ``kind``: its observed people
+        only (the number observed fixed), or with its estimated unobserved people too
+        (Buckland & Garthwaite 1991), so each stratum's number observed varies as between
+        samples. The package's options (``--strata``, the stratified default) ask for
+        ``"augmented"``; the class keeps ``"nonparametric"``, which the Lancet 2025 recipe
+        reproduces.
     """
 
     method: ClassVar[str] = "stratified"
@@ -232,6 +244,7 @@ class StratifiedEstimator(Estimator):
     min_records: Annotated[int, AtLeast(0)] = 30
     on_failure: Literal["raise", "skip"] = "raise"
     ntop: Annotated[int, AtLeast(1)] | None = None
+    kind: Literal["nonparametric", "augmented"] = "nonparametric"
     n_jobs: int | None = None
 
     def __post_init__(self) -> None:
@@ -348,7 +361,7 @@ class StratifiedEstimator(Estimator):
         )
 
     def _joint_bootstrap(self, split, labels, results, rng: np.random.Generator) -> np.ndarray:
-        """Totals of independent nonparametric resamples of the estimated strata, each
+        """Totals of independent resamples (``kind``) of the estimated strata, each
         stratum's model re-selected (among its ``ntop`` best when set)."""
         tables, estimators, all_draws = [], [], []
         for key, t in split.items():
@@ -362,10 +375,10 @@ class StratifiedEstimator(Estimator):
                     raise ConfigError(f"ntop needs an estimator with model selection; "
                                       f"{type(estimator).__name__} has none")
                 estimator = estimator.restrict_to_top(t, self.ntop, fitted=fitted)
-            n = t.n_observed
             tables.append(t)
             estimators.append(estimator)
-            all_draws.append(rng.multinomial(n, t.counts / n, size=self.replicates))
+            all_draws.append(resample_observed(rng, t.counts, self.replicates, self.kind,
+                                               fitted.estimate))
         jobs = self.n_jobs or available_cores()
         if jobs <= 1:
             return _run_joint((estimators, tables, all_draws))
