@@ -84,7 +84,12 @@ from undercount.link.overlap import list_overlaps
 from undercount.link.pipeline import link_records, person_covariates, settings_for
 from undercount.link.settings import LinkSettings
 from undercount.pipeline.estimate import Comparison, configured_estimator, estimate
-from undercount.pipeline.registry import EstimateOptions, build_estimator, estimate_options_problem
+from undercount.pipeline.registry import (
+    DEFAULT_BOOTSTRAP_RESAMPLING,
+    EstimateOptions,
+    build_estimator,
+    estimate_options_problem,
+)
 from undercount.pipeline.store import StageRecord, Store, frame_hash
 from undercount.strata import StratifiedEstimator, StratifiedResult, bin_ages
 from undercount.tables.build import capture_histories
@@ -607,10 +612,17 @@ def _stratified(persons, lists, strata, cfg, diagnostics):
                                           source=f"{cfg.name}: strata")
     method = spec.method if spec.method != "all" else "loglinear"
     opts = EstimateOptions(method=method, **spec.options)
+    # The joint bootstrap resamples as --strata's does (the augmented resample by default).
+    kind = opts.resample or DEFAULT_BOOTSTRAP_RESAMPLING
+    if kind == "parametric":
+        raise ConfigError(
+            f"{cfg.path}: [estimate] resample = \"parametric\" does not apply to the "
+            "stratified total: its joint bootstrap resamples each stratum's people "
+            "(augmented or nonparametric)")
     est = StratifiedEstimator(estimator=build_estimator(opts), strata=tuple(strata),
                               replicates=spec.replicates,
                               level=spec.options.get("level", 0.95), on_failure="skip",
-                              n_jobs=1)
+                              kind=kind, n_jobs=1)
     if impute:
         est = MultipleImputation(estimator=est, columns=tuple(strata),
                                  imputations=cfg.strata.imputations,

@@ -612,7 +612,9 @@ class HeterogeneityEstimator(Estimator):
             chosen = usable[0]
         else:
             key = "aic" if self.select == "aic" else "bic"
-            chosen = min(usable, key=lambda r: getattr(r, key))
+            chosen, tie = _choose(usable, key)
+            if tie is not None:
+                diags.append(tie)
             diags.append(
                 Diagnostic(
                     "heterogeneity.selection",
@@ -639,6 +641,33 @@ class HeterogeneityEstimator(Estimator):
             deviance=chosen.deviance,
             df=chosen.df,
         )
+
+
+#: Criteria closer than this to the smallest count as tied. Models that all reproduce the
+#: observed counts (the four Mth models on three lists) have the same deviance and number of
+#: parameters, and their AICs then differ only by the optimiser's last digits (about 1e-13 on
+#: the Gaza table), which would otherwise pick among them differently from machine to machine.
+CRITERION_TIE = 1e-6
+
+
+def _choose(usable: list[ModelRecord], key: str) -> tuple[ModelRecord, Diagnostic | None]:
+    """The model with the smallest criterion, the first in :data:`MODELS`' order among those
+    tied with it (:data:`CRITERION_TIE`), and a warning when tied models disagree on N."""
+    best = min(getattr(r, key) for r in usable)
+    tied = [r for r in usable if getattr(r, key) - best <= CRITERION_TIE]
+    chosen = tied[0]
+    low = min(r.estimate for r in tied)
+    high = max(r.estimate for r in tied)
+    if len(tied) == 1 or high <= low * (1 + 1e-6):
+        return chosen, None
+    names = ", ".join(r.model for r in tied[:-1]) + f" and {tied[-1].model}"
+    return chosen, Diagnostic(
+        "heterogeneity.tie",
+        f"{names} describe the observed capture histories equally well ({key.upper()} "
+        f"within {CRITERION_TIE:g}) and give {low:,.1f} to {high:,.1f}: the lists cannot "
+        f"choose between them; {chosen.model}, the first in Rcapture's order, is reported.",
+        "warning",
+    )
 
 
 def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
