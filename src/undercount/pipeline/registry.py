@@ -181,6 +181,11 @@ class EstimateOptions:
                 "strata resamples each stratum's people (augmented or nonparametric)")
 
     @property
+    def resampling(self) -> BootstrapResampling:
+        """How bootstrap replicates are drawn: ``resample``, or the package's default."""
+        return self.resample or DEFAULT_BOOTSTRAP_RESAMPLING
+
+    @property
     def default_bootstrap(self) -> bool:
         """Whether these options leave a log-linear interval to the package default.
 
@@ -236,7 +241,7 @@ def resolve_options(opts: EstimateOptions, table: CaptureTable) -> EstimateOptio
             select="stepwise",
             bootstrap=DEFAULT_BOOTSTRAP,
             interval=opts.interval or DEFAULT_BOOTSTRAP_INTERVAL,
-            resample=opts.resample or DEFAULT_BOOTSTRAP_RESAMPLING,
+            resample=opts.resampling,
         )
     return dataclasses.replace(
         opts,
@@ -244,7 +249,7 @@ def resolve_options(opts: EstimateOptions, table: CaptureTable) -> EstimateOptio
         bootstrap=DEFAULT_BOOTSTRAP,
         ntop=opts.ntop if opts.ntop is not None else DEFAULT_NTOP,
         interval=opts.interval or DEFAULT_BOOTSTRAP_INTERVAL,
-        resample=opts.resample or DEFAULT_BOOTSTRAP_RESAMPLING,
+        resample=opts.resampling,
     )
 
 
@@ -413,7 +418,7 @@ def wrap_estimator(
         from undercount.uncertainty.bootstrap import Bootstrap
 
         return Bootstrap(estimator=base, replicates=opts.bootstrap, interval=interval,
-                         kind=opts.resample or DEFAULT_BOOTSTRAP_RESAMPLING,
+                         kind=opts.resampling,
                          ntop=opts.ntop, level=opts.level, n_jobs=n_jobs)
     if opts.bootstrap is not None and interval != "percentile" and opts.interval is not None:
         raise ConfigError("totals over strata use percentile intervals of the joint bootstrap")
@@ -434,7 +439,7 @@ def wrap_estimator(
 
     stratified = StratifiedEstimator(
         estimator=base, strata=tuple(opts.strata), replicates=opts.bootstrap or 1000,
-        level=opts.level, ntop=opts.ntop, kind=opts.resample or DEFAULT_BOOTSTRAP_RESAMPLING,
+        level=opts.level, ntop=opts.ntop, kind=opts.resampling,
     )
     if table.covariates[list(opts.strata)].isna().any().any():
         return MultipleImputation(

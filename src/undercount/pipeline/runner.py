@@ -84,12 +84,7 @@ from undercount.link.overlap import list_overlaps
 from undercount.link.pipeline import link_records, person_covariates, settings_for
 from undercount.link.settings import LinkSettings
 from undercount.pipeline.estimate import Comparison, configured_estimator, estimate
-from undercount.pipeline.registry import (
-    DEFAULT_BOOTSTRAP_RESAMPLING,
-    EstimateOptions,
-    build_estimator,
-    estimate_options_problem,
-)
+from undercount.pipeline.registry import EstimateOptions, build_estimator, estimate_options_problem
 from undercount.pipeline.store import StageRecord, Store, frame_hash
 from undercount.strata import StratifiedEstimator, StratifiedResult, bin_ages
 from undercount.tables.build import capture_histories
@@ -613,7 +608,7 @@ def _stratified(persons, lists, strata, cfg, diagnostics):
     method = spec.method if spec.method != "all" else "loglinear"
     opts = EstimateOptions(method=method, **spec.options)
     # The joint bootstrap resamples as --strata's does (the augmented resample by default).
-    kind = opts.resample or DEFAULT_BOOTSTRAP_RESAMPLING
+    kind = opts.resampling
     if kind == "parametric":
         raise ConfigError(
             f"{cfg.path}: [estimate] resample = \"parametric\" does not apply to the "
