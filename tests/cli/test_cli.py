@@ -93,6 +93,13 @@ def test_resample_option_reaches_the_bootstrap():
     assert (d["bootstrap"]["kind"], d["bootstrap"]["method"]) == ("augmented", "percentile")
     res = run("estimate", "korea", "--bootstrap", "0", "--resample", "augmented")
     assert res.exit_code != 0 and "--bootstrap 0 turns the bootstrap off" in res.output
+    d = run_json("estimate", "korea", "--bootstrap", "100", "--interval", "smoothed",
+                 "--seed", "1")
+    assert (d["bootstrap"]["kind"], d["bootstrap"]["method"]) == ("augmented", "smoothed")
+    assert d["bootstrap"]["smoothing"]["log_sd"] > 0
+    res = run("estimate", "korea", "--bootstrap", "100", "--interval", "smoothed",
+              "--resample", "parametric")
+    assert res.exit_code == 3 and "resample of the people" in res.output
 
 
 def test_unbounded_upper_side_is_null_in_json():

@@ -29,6 +29,7 @@ from undercount.uncertainty.stacking import (
     StackedEstimator,
     StackedResult,
     _loo_graphs,
+    _n_draws,
     _two_piece_lognormal,
     pool,
     stacking_members,
@@ -240,3 +241,15 @@ def test_an_interval_closed_at_the_people_observed_is_a_distribution_down_to_the
     draws = _two_piece_lognormal(at_n, 4000, np.random.default_rng(4))
     assert draws.min() >= 1000.0 and np.mean(draws <= 1000.5) == pytest.approx(0.5, abs=0.03)
     assert np.quantile(draws, 0.975) == pytest.approx(1012.0, rel=2e-3)
+
+
+def test_a_smoothed_bootstrap_enters_a_mixture_as_its_log_normal():
+    # A pool draws a smoothed bootstrap's N from exp(centre + sd z): the equal-tailed
+    # quantiles of the draws are its interval, not the replicates' percentiles.
+    boot = Bootstrap(estimator=LogLinearEstimator(select="bic"), replicates=200,
+                     interval="smoothed", kind="augmented", ntop=10, n_jobs=1)
+    res = boot.fit(datasets.load("kosovo"), rng=np.random.default_rng(2))
+    draws = _n_draws(res, 40_000, np.random.default_rng(3))
+    lo, hi = np.quantile(draws, [0.025, 0.975])
+    assert lo == pytest.approx(res.interval.lower, rel=0.01)
+    assert hi == pytest.approx(res.interval.upper, rel=0.02)

@@ -11,7 +11,7 @@ import pytest
 from undercount import datasets
 from undercount.errors import ConfigError
 from undercount.models.loglinear import LogLinearEstimator
-from undercount.uncertainty.bootstrap import quantile_type8
+from undercount.uncertainty.bootstrap import quantile_type8, smoothed_interval
 from undercount.validate import (
     DESIGNS,
     TABLE_DESIGNS,
@@ -338,3 +338,20 @@ def test_review_sample_is_stratified_and_labelled_by_the_truth():
                                           np.ones(400, bool)]})
     lab = _review_sample(few, 300, rng=np.random.default_rng(3))
     assert (~np.isnan(lab)).sum() == 300 and (~np.isnan(lab[400:405])).all()
+
+
+def test_the_smoothed_family_reads_the_augmented_bootstrap_familys_own_replicates():
+    opts = BatteryOptions(bootstrap_replicates=200)
+    both = run_battery(["hiv_bic"], ["bootstrap-aug", "bootstrap-smooth"], replicates=1,
+                       seed=3, options=opts)
+    alone = run_battery(["hiv_bic"], ["bootstrap-smooth"], replicates=1, seed=3, options=opts)
+    aug, smooth = both.iloc[0], both.iloc[1]
+    assert smooth["estimate"] == aug["estimate"]
+    pd.testing.assert_frame_equal(alone[COLS], both.iloc[[1]][COLS].reset_index(drop=True))
+    ctx = ReplicateContext(DESIGNS["hiv_bic"].sample(_rng(3, _key("hiv_bic"), 0, 0)), opts)
+    res = ctx.bootstrap(_rng(3, _key("hiv_bic"), 0, 1, _key("bootstrap-aug")), "augmented")
+    assert res.kind == "augmented"
+    assert (aug["lower"], aug["upper"]) == tuple(quantile_type8(res.replicates, [
+        (1 - 0.95) / 2, (1 + 0.95) / 2]))
+    assert (smooth["lower"], smooth["upper"]) == smoothed_interval(
+        res.smoothed_centre, res.smoothed_sd, 0.95)

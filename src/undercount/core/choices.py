@@ -40,7 +40,7 @@ ModelInterval = Literal["profile", "wald"]
 #: Intervals of the two-list estimators (Chapman, Lincoln-Petersen).
 TwoListInterval = Literal["log", "wald"]
 #: Intervals from bootstrap replicates (``Bootstrap.interval``).
-BootstrapInterval = Literal["bca", "percentile"]
+BootstrapInterval = Literal["bca", "percentile", "smoothed"]
 #: How bootstrap replicates are drawn (``Bootstrap.kind``, ``--resample``).
 BootstrapResampling = Literal["augmented", "nonparametric", "parametric"]
 #: Every interval ``--interval`` accepts: each family takes its own subset.

@@ -44,6 +44,29 @@ removed (``n_w - 1``) and the estimator re-run, giving ``N_(w)``; with
 The interval end points are the replicate quantiles (Hyndman–Fan type 8) at
 ``Phi(z0 + (z0 + z_alpha) / (1 - a (z0 + z_alpha)))``.
 
+*Smoothed* (Efron 2014 [7]_): the replicates' own spread counts the jumps of a selection
+procedure between models, which a small change in the data can flip; averaging the
+estimator over the bootstrap (bagging) smooths those jumps, and the variance of the
+averaged estimator has a closed form from the same replicates. With ``t*_b = log N*_b``
+and ``C*_bw`` the resampled count of cell ``w`` in replicate b, resampled from ``m_w``
+people (the observed cells' ``n_w``, and for the augmented resample the unobserved cell's
+``M - n`` as well), the covariance of each person's resample count with ``t*`` is
+``cov_w / m_w`` with ``cov_w = (1/B) sum_b (C*_bw - C̄_w)(t*_b - t̄*)``, so Efron's
+Theorem 1, summed over the ``m_w`` people of each cell, gives
+
+.. math:: \\widetilde{sd}^2 = \\sum_w \\frac{\\mathrm{cov}_w^2}{m_w}
+          - (K - 1) \\frac{\\hat\\sigma^2_B}{B},
+
+the second term removing the Monte Carlo bias of the squared covariances (Efron's
+bias-corrected form; ``K`` cells with ``m_w > 0``, ``hat sigma_B^2`` the replicates'
+variance). The interval is ``exp(t̄* ± z sd~)``: on the log scale, where N-hat's
+distribution is closer to symmetric. The estimate stays the estimator's own N-hat. The
+parametric resample draws from the fitted model, not from the people, and has no such
+formula here; a replicate without a finite estimate leaves ``t̄*`` undefined, and the
+smoothed interval is then reported unbounded above. Every bootstrap that resamples the
+people records ``smoothing`` (``t̄*`` and ``sd~``) whichever interval it reports, so the
+two can be compared on the same replicates.
+
 A replicate whose estimate does not exist (the selected model has no finite MLE) is kept as
 ``+inf``: it sits in the upper tail, and if it reaches the upper quantile the interval is
 reported as unbounded rather than silently dropped. Their number is reported.
@@ -66,6 +89,8 @@ References
 .. [6] Norris, J. L. and Pollock, K. H. (1996). Including model uncertainty in estimating
    variances in multiple capture studies. Environmental and Ecological Statistics
    3:235-244. doi:10.1007/BF00453012
+.. [7] Efron, B. (2014). Estimation and accuracy after model selection. JASA
+   109:991-1007. doi:10.1080/01621459.2013.823775
 """
 
 from __future__ import annotations
@@ -111,6 +136,8 @@ __all__ = [
     "replicate_estimates",
     "replicate_table",
     "resample_observed",
+    "smoothed_interval",
+    "smoothed_log_sd",
 ]
 
 
@@ -171,6 +198,32 @@ def bca_quantiles(
     (Efron 1987). At uniform ``probs`` they are draws from BCa's distribution of N."""
     za = special.ndtri(np.asarray(probs, dtype=float)) + z0
     return quantile_type8(replicates, special.ndtr(z0 + za / (1 - acceleration * za)))
+
+
+def smoothed_log_sd(
+    resampled: np.ndarray, sizes: np.ndarray, replicates: np.ndarray
+) -> tuple[float, float]:
+    """Efron's (2014) smoothed estimate and standard deviation of log N-hat (module
+    docstring): ``resampled`` holds each replicate's resampled count of every cell (one row
+    per replicate), ``sizes`` the number of people each cell was resampled from,
+    ``replicates`` N-hat of each replicate (all finite). Returns the mean of log N-hat over
+    the replicates and the bias-corrected standard deviation of that mean as a function of
+    the data."""
+    t = np.log(np.asarray(replicates, dtype=float))
+    keep = np.asarray(sizes) > 0
+    counts = np.asarray(resampled, dtype=float)[:, keep]
+    m = np.asarray(sizes, dtype=float)[keep]
+    B = len(t)
+    tc = t - t.mean()
+    cov = (counts - counts.mean(axis=0)).T @ tc / B
+    var = float(np.sum(cov**2 / m)) - (len(m) - 1) * float(tc @ tc / B) / B
+    return float(t.mean()), math.sqrt(max(var, 0.0))
+
+
+def smoothed_interval(centre: float, sd: float, level: float) -> tuple[float, float]:
+    """``exp(centre -/+ z sd)``, the smoothed interval on the log scale at ``level``."""
+    z = float(special.ndtri((1 + level) / 2))
+    return math.exp(centre - z * sd), math.exp(centre + z * sd)
 
 
 def replicate_estimate(estimator: Estimator, table: CaptureTable) -> float:
@@ -245,7 +298,7 @@ class BootstrapResult(MSEResult):
     replicates : ndarray
         N-hat of each replicate (``+inf`` where none exists); also ``draws.bootstrap["N"]``.
     n_replicates, interval_kind, kind, ntop
-        The bootstrap's settings: replicates, ``"bca"``/``"percentile"``,
+        The bootstrap's settings: replicates, ``"bca"``/``"percentile"``/``"smoothed"``,
         ``"augmented"``/``"nonparametric"``/``"parametric"``, re-selection among the top
         models.
     failed : int
@@ -254,6 +307,9 @@ class BootstrapResult(MSEResult):
         BCa's jackknife acceleration and bias correction z0.
     replicate_median, replicate_mean, replicate_sd : float
         Of the replicates (the mean and sd of the finite ones).
+    smoothed_centre, smoothed_sd : float, optional
+        Efron's smoothed mean and standard deviation of log N-hat (module docstring), where
+        the people were resampled and every replicate has an estimate.
 
     JSON: the base family's keys, then ``"bootstrap"`` (the settings and the summary above)
     and ``"replicates"``. :meth:`conf_int` gives the same interval at another level from the
@@ -263,7 +319,7 @@ class BootstrapResult(MSEResult):
     base: MSEResult
     replicates: np.ndarray
     n_replicates: int
-    interval_kind: Literal["bca", "percentile"]
+    interval_kind: BootstrapInterval
     kind: BootstrapResampling
     ntop: int | None = None
     failed: int = 0
@@ -273,6 +329,8 @@ class BootstrapResult(MSEResult):
     replicate_median: float | None = None
     replicate_mean: float | None = None
     replicate_sd: float | None = None
+    smoothed_centre: float | None = None
+    smoothed_sd: float | None = None
 
     methods: ClassVar[tuple[str, ...]] = ("bootstrap",)
 
@@ -289,6 +347,8 @@ class BootstrapResult(MSEResult):
             info.update(acceleration=self.acceleration, bias_correction=self.bias_correction)
         info["summary"] = {"median": self.replicate_median, "mean": self.replicate_mean,
                            "sd": self.replicate_sd}
+        if self.smoothed_sd is not None:
+            info["smoothing"] = {"log_centre": self.smoothed_centre, "log_sd": self.smoothed_sd}
         return {**self.base.family_data(), **self.base.extra, "bootstrap": info,
                 "replicates": self.replicates}
 
@@ -304,6 +364,7 @@ class BootstrapResult(MSEResult):
         base = result_from_dict(d)
         kwargs = common_kwargs(dict(data))
         summary = info.get("summary", {})
+        smoothing = info.get("smoothing", {})
         return cls(
             **kwargs,
             draws=group_draws("bootstrap", {"N": (("replicate",), reps)},
@@ -321,11 +382,18 @@ class BootstrapResult(MSEResult):
             replicate_median=summary.get("median"),
             replicate_mean=summary.get("mean"),
             replicate_sd=summary.get("sd"),
+            smoothed_centre=smoothing.get("log_centre"),
+            smoothed_sd=smoothing.get("log_sd"),
         )
 
     def conf_int(self, level: float) -> Interval:
-        """The bootstrap interval (BCa or percentile) at ``level``, from the replicates."""
-        if self.interval_kind == "bca":
+        """The bootstrap interval (BCa, percentile or smoothed) at ``level``, from the
+        replicates (the smoothed one from their smoothed mean and sd)."""
+        if self.interval_kind == "smoothed":
+            lo, hi = (smoothed_interval(self.smoothed_centre, self.smoothed_sd, level)
+                      if self.smoothed_sd is not None and self.smoothed_centre is not None
+                      else (self.estimate, math.inf))
+        elif self.interval_kind == "bca":
             assert self.acceleration is not None
             lo, hi, _ = bca_interval(self.replicates, self.estimate, self.acceleration, level)
         else:
@@ -345,7 +413,8 @@ class Bootstrap(Estimator):
         Number of bootstrap replicates (SparseMSE's default is 1,000). The CLI's
         ``--bootstrap N`` and :func:`undercount.estimate`'s ``bootstrap=N`` are this
         number, with ``0`` meaning no bootstrap at all.
-    interval : {"bca", "percentile"}
+    interval : {"bca", "percentile", "smoothed"}
+        Smoothed needs a resample of the people (``kind`` not ``"parametric"``).
     kind : {"nonparametric", "augmented", "parametric"}
         How replicates are drawn (module docstring). ``"nonparametric"`` (SparseMSE's)
         holds the number observed fixed; ``"augmented"`` lets it vary by resampling the
@@ -379,6 +448,11 @@ class Bootstrap(Estimator):
                 f"Bootstrap needs a deterministic estimator; {type(self.estimator).__name__} "
                 "already reports posterior uncertainty"
             )
+        if self.interval == "smoothed" and self.kind == "parametric":
+            raise ConfigError(
+                "the smoothed interval's variance formula needs a resample of the people; "
+                "use kind='augmented' or 'nonparametric' with interval='smoothed'"
+            )
 
     def _fit(self, table: CaptureTable, *, rng: np.random.Generator | None) -> MSEResult:
         assert rng is not None
@@ -402,6 +476,10 @@ class Bootstrap(Estimator):
         else:
             draws = resample_observed(rng, observed, self.replicates, self.kind, base.estimate)
         reps = self._map(estimator, table.lists, codes, draws)
+        smoothed = None
+        if self.kind != "parametric" and np.all(np.isfinite(reps)):
+            smoothed = smoothed_log_sd(*_resampled_people(observed, draws, self.kind,
+                                                          base.estimate), reps)
         n_inf = int(np.sum(~np.isfinite(reps)))
         if n_inf:
             diagnostics.append(
@@ -418,6 +496,9 @@ class Bootstrap(Estimator):
             jack = self._jackknife(estimator, table)
             a = jackknife_acceleration(table.counts, jack)
             lo, hi, z0 = bca_interval(reps, base.estimate, a, self.level)
+        elif self.interval == "smoothed":
+            lo, hi = (smoothed_interval(*smoothed, self.level) if smoothed is not None
+                      else (base.estimate, math.inf))
         else:
             lo, hi = quantile_type8(reps, [(1 - self.level) / 2, (1 + self.level) / 2])
         iv = Interval(float(lo), float(hi), self.level, f"bootstrap {self.interval}")
@@ -427,6 +508,9 @@ class Bootstrap(Estimator):
         if not math.isfinite(iv.upper):
             diagnostics.append(Diagnostic(
                 "unbounded_interval",
+                "the bootstrap smoothed interval's upper bound is unbounded: the smoothed "
+                "mean of log N-hat needs an estimate in every replicate"
+                if self.interval == "smoothed" else
                 f"the bootstrap {self.interval} interval's upper bound is unbounded: too many "
                 "replicates had no finite estimate, or the largest ones run off",
             ))
@@ -459,6 +543,8 @@ class Bootstrap(Estimator):
             replicate_median=float(np.median(reps)),
             replicate_mean=float(finite.mean()) if len(finite) else None,
             replicate_sd=float(finite.std(ddof=1)) if len(finite) > 1 else None,
+            smoothed_centre=None if smoothed is None else smoothed[0],
+            smoothed_sd=None if smoothed is None else smoothed[1],
         )
 
     def _map(self, estimator, lists, codes, draws) -> np.ndarray:
@@ -507,6 +593,21 @@ def resample_observed(
     total = max(round(estimate), n)
     probs = np.concatenate([[total - n], counts]) / total
     return rng.multinomial(total, probs, size=replicates)[:, 1:]
+
+
+def _resampled_people(
+    counts: np.ndarray, draws: np.ndarray, kind: str, estimate: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The resampled count of every cell the people were drawn from, one row per replicate,
+    and each cell's size: the observed cells, and for ``"augmented"`` (as
+    :func:`resample_observed` draws it) the unobserved cell's M - n first."""
+    counts = np.asarray(counts)
+    if kind == "nonparametric":
+        return draws, counts
+    n = int(counts.sum())
+    total = max(round(estimate), n)
+    return (np.column_stack([total - draws.sum(axis=1), draws]),
+            np.concatenate([[total - n], counts]))
 
 
 def _fitted_cell_probs(result: MSEResult, table: CaptureTable) -> np.ndarray:

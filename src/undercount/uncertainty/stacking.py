@@ -40,7 +40,8 @@ a concave problem, solved by the EM iteration for mixture weights
 
 **The pooled N.** The mixture :math:`\sum_f \hat w_f P_f(N)` of the families' own
 distributions of N: the log-linear bootstrap's distribution (its replicates; for a BCa
-result, at BCa's adjusted probabilities), the latent-class posterior draws, the graph
+result, at BCa's adjusted probabilities; for a smoothed one, the log-normal whose
+equal-tailed quantiles are its interval), the latent-class posterior draws, the graph
 posterior, and for a heterogeneity model a two-piece log-normal on :math:`N - n` whose
 quantiles are its profile interval. The estimate is the mixture's median (under the
 ``"criterion"`` weights of :mod:`undercount.uncertainty.crossfamily`, the weighted mean of
@@ -76,6 +77,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from scipy import special
 
 from undercount.core.draws import group_draws, import_arviz, n_draws
 from undercount.core.estimator import Estimator
@@ -605,6 +607,10 @@ def _n_draws(res: MSEResult, size: int, rng: np.random.Generator) -> np.ndarray:
         if res.interval_kind == "bca" and res.bias_correction is not None:
             return bca_quantiles(res.replicates, res.bias_correction,
                                  res.acceleration or 0.0, u)
+        if res.interval_kind == "smoothed":
+            if res.smoothed_sd is None or res.smoothed_centre is None:
+                return np.full(size, math.inf)
+            return np.exp(res.smoothed_centre + res.smoothed_sd * special.ndtri(u))
         return np.quantile(res.replicates, u)
     if isinstance(res, GraphicalResult):
         return res.sample(size, rng=rng).astype(float)

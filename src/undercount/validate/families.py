@@ -92,7 +92,7 @@ class ReplicateContext:
         self.options = options
         self._top: Any = None
         self._stacked: Any = None
-        self._bootstrap: Any = None
+        self._bootstrap: dict[str, Any] = {}
 
     def stacked(self, rng: np.random.Generator):
         """The ``stacked`` family's result, fitted once per replicate (with the generator of
@@ -106,20 +106,22 @@ class ReplicateContext:
             ).fit(self.table, rng=rng)
         return self._stacked
 
-    def bootstrap(self, rng: np.random.Generator):
-        """The ``bootstrap`` family's fit, once per replicate: ``bootstrap-pct`` reads the
-        same replicates, since both families draw the ``bootstrap`` stream
-        (:data:`FAMILY_STREAMS`)."""
-        if self._bootstrap is None:
+    def bootstrap(self, rng: np.random.Generator, kind: str = "nonparametric"):
+        """The bootstrap of the top-``ntop`` BIC models with resample ``kind``, once per
+        replicate: the ``bootstrap`` family's (nonparametric, BCa), which ``bootstrap-pct``
+        reads too, or ``bootstrap-aug``'s (augmented, percentile), which ``bootstrap-smooth``
+        reads; each pair draws one stream (:data:`FAMILY_STREAMS`)."""
+        if kind not in self._bootstrap:
             if self.table.n_lists > 5:
                 not_applicable("BIC over all hierarchical models needs J <= 5")
-            self._bootstrap = Bootstrap(
+            self._bootstrap[kind] = Bootstrap(
                 estimator=self.top(),
                 replicates=self.options.bootstrap_replicates,
-                interval="bca",
+                interval="bca" if kind == "nonparametric" else "percentile",
+                kind=kind,
                 n_jobs=1,
             ).fit(self.table, rng=rng)
-        return self._bootstrap
+        return self._bootstrap[kind]
 
     def top(self):
         if self._top is None:
@@ -142,6 +144,18 @@ def _fam_bic(ctx: ReplicateContext, rng: np.random.Generator):
 
 def _fam_bootstrap(ctx: ReplicateContext, rng: np.random.Generator):
     return ctx.bootstrap(rng)
+
+
+def _fam_bootstrap_aug(ctx: ReplicateContext, rng: np.random.Generator):
+    return ctx.bootstrap(rng, "augmented")
+
+
+def _fam_bootstrap_smooth(ctx: ReplicateContext, rng: np.random.Generator):
+    # bootstrap-aug's replicates with Efron's smoothed interval: paired, as bootstrap-pct.
+    aug = dataclasses.replace(ctx.bootstrap(rng, "augmented"), interval_kind="smoothed")
+    iv = aug.conf_int(aug.interval.level)
+    return dataclasses.replace(aug, interval=dataclasses.replace(
+        iv, method="bootstrap smoothed"))
 
 
 def _fam_bootstrap_pct(ctx: ReplicateContext, rng: np.random.Generator):
@@ -238,6 +252,11 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
     "bootstrap": ("Log-linear BIC with bootstrap re-selection (top 10), BCa", _fam_bootstrap),
     "bootstrap-pct": ("The bootstrap family's replicates read as a percentile interval "
                       "(the same draws)", _fam_bootstrap_pct),
+    "bootstrap-aug": ("Log-linear BIC with bootstrap re-selection (top 10), augmented "
+                      "resample, percentile (the default's log-linear member)",
+                      _fam_bootstrap_aug),
+    "bootstrap-smooth": ("bootstrap-aug's replicates with Efron's (2014) smoothed interval "
+                         "(the same draws)", _fam_bootstrap_smooth),
     "stepwise": ("Log-linear forward stepwise (Chan et al. 2021), profile interval",
                  _fam_stepwise),
     "rcapture": ("Rcapture best-AIC of M0/Mt/Mh/Mth, profile interval", _fam_rcapture),
@@ -259,7 +278,8 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
 
 #: Families that draw another family's random stream, so that they see the same draws
 #: whatever else runs (a paired comparison): family -> the family whose stream it draws.
-FAMILY_STREAMS: dict[str, str] = {"bootstrap-pct": "bootstrap"}
+FAMILY_STREAMS: dict[str, str] = {"bootstrap-pct": "bootstrap",
+                                   "bootstrap-smooth": "bootstrap-aug"}
 
 _LINKAGE_BASES = ("stepwise", "rcapture", "dga", "lcm")
 #: Kinds of record-level family, by name prefix (see :func:`describe_linkage_family`).
