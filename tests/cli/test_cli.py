@@ -96,10 +96,10 @@ def test_resample_option_reaches_the_bootstrap():
     d = run_json("estimate", "korea", "--bootstrap", "100", "--interval", "smoothed",
                  "--seed", "1")
     assert (d["bootstrap"]["kind"], d["bootstrap"]["method"]) == ("augmented", "smoothed")
-    assert d["bootstrap"]["smoothing"]["log_sd"] > 0
+    assert d["bootstrap"]["failed"] == 0 and d["bootstrap"]["smoothing"]["log_sd"] > 0
     res = run("estimate", "korea", "--bootstrap", "100", "--interval", "smoothed",
               "--resample", "parametric")
-    assert res.exit_code == 3 and "resample of the people" in res.output
+    assert res.exit_code == 3 and "--interval smoothed needs a resample" in res.output
 
 
 def test_unbounded_upper_side_is_null_in_json():

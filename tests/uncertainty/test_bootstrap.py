@@ -1,3 +1,4 @@
+import json
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -7,10 +8,11 @@ import pytest
 
 from undercount import CaptureTable, ConfigError
 from undercount.core.estimator import Estimator
-from undercount.core.result import Interval, MSEResult
+from undercount.core.result import Interval, MSEResult, result_from_dict
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.uncertainty.bootstrap import (
     Bootstrap,
+    _interval_notes,
     bca_interval,
     jackknife_acceleration,
     quantile_type8,
@@ -164,7 +166,7 @@ def test_smoothing_leaves_a_smooth_statistic_alone():
 def test_smoothing_removes_the_jump_of_a_selection():
     # t* jumps by 0.5 where cell 0's resampled count passes its observed 400 (about half
     # the replicates): sd(t*) = 0.25. The bagged statistic is 0.5 P(C*_0 > c_0), whose
-    # derivative at the data is 0.5 phi(0) / sd(C*_0) per person, so its sd is about
+    # derivative at the data is 0.5 phi(0) / sd(C*_0) per unit of c_0, so its sd is about
     # 0.5 phi(0) = 0.20 (Efron 2014, sec. 2): the jump's share of the spread is smoothed.
     sizes = np.array([400, 600])
     C = _multinomial_resamples(sizes, 20_000, 2)
@@ -201,16 +203,17 @@ def test_smoothed_interval_is_narrower_where_the_model_is_reselected():
     assert res.interval.lower < res.estimate < res.interval.upper
     # conf_int and the JSON give the same interval from the stored mean and sd.
     assert res.conf_int(0.95) == res.interval
-    again = type(res).from_dict(res.to_dict())
+    again = result_from_dict(json.loads(json.dumps(res.to_dict(), allow_nan=False)))
     assert again.interval == res.interval and again.smoothed_sd == res.smoothed_sd
     assert res.to_dict()["bootstrap"]["smoothing"]["log_sd"] == res.smoothed_sd
-    assert res.conf_int(0.8).upper < res.interval.upper
+    narrow = res.conf_int(0.8)
+    assert res.interval.lower < narrow.lower < narrow.upper < res.interval.upper
 
 
 @dataclass(frozen=True, kw_only=True)
 class _SometimesNone(Estimator):
     """N-hat = 1.5 n, or none (+inf) where cell 100 resamples above 320 of its 300 (about
-    one replicate in twelve)."""
+    one replicate in thirteen)."""
 
     method: ClassVar[str] = "toy-none"
 
@@ -228,5 +231,21 @@ def test_smoothed_interval_needs_an_estimate_in_every_replicate():
     res = Bootstrap(estimator=_SometimesNone(), replicates=200, interval="smoothed").fit(
         TABLE, rng=np.random.default_rng(3))
     assert res.failed > 0 and res.smoothed_sd is None
+    # no smoothed mean: the percentile interval's lower end, and no upper end
+    assert res.interval.lower == quantile_type8(res.replicates, 0.025)[0]
     assert math.isinf(res.interval.upper)
     assert any("needs an estimate in every replicate" in w for w in res.warnings)
+    # read as a percentile interval, the same replicates lose the smoothed warning
+    pct = res.reread("percentile")
+    assert pct.interval.method == "bootstrap percentile"
+    assert not any("smoothed" in w for w in pct.warnings)
+
+
+def test_smoothed_interval_says_when_it_excludes_the_estimate_or_has_no_width():
+    iv = Interval(900.0, 1100.0, 0.95, "bootstrap smoothed")
+    assert _interval_notes("smoothed", iv, 1000.0, (math.log(1000.0), 0.05)) == []
+    (note,) = _interval_notes("smoothed", iv, 1200.0, (math.log(1000.0), 0.05))
+    assert note.code == "smoothed_interval" and "bagged estimate" in note.message
+    (note,) = _interval_notes("smoothed", Interval(1e3, 1e3, 0.95, "x"), 1000.0,
+                              (math.log(1000.0), 0.0))
+    assert "no width" in note.message

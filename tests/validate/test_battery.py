@@ -355,3 +355,4 @@ def test_the_smoothed_family_reads_the_augmented_bootstrap_familys_own_replicate
         (1 - 0.95) / 2, (1 + 0.95) / 2]))
     assert (smooth["lower"], smooth["upper"]) == smoothed_interval(
         res.smoothed_centre, res.smoothed_sd, 0.95)
+    assert smooth["upper"] - smooth["lower"] != aug["upper"] - aug["lower"]

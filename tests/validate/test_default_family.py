@@ -103,3 +103,17 @@ def test_stacking_families_pool_one_fit_per_replicate():
     assert set(equal.weights.values()) == {0.25}
     assert sum(bma.weights.values()) == pytest.approx(1.0)
     assert stacked.interval.method == "stacking mixture"
+
+
+def test_an_interval_the_stratified_default_cannot_use_is_named():
+    # The default stratifies cov4's tables; the joint bootstrap's total is a percentile
+    # interval, so an --interval given for the pooled analysis is said not to apply, and is
+    # not listed among the defaults filled in.
+    from undercount.pipeline.estimate import estimate
+
+    table = DESIGNS["cov4"].sample(np.random.default_rng(2))
+    res = estimate(table, seed=1, interval="smoothed")
+    assert res.method == "stratified"
+    note = next(d.message for d in res.diagnostics if d.code == "default_stratified")
+    assert "--interval smoothed does not apply to the total over groups" in note
+    assert "interval" not in res.defaults

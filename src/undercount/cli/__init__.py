@@ -120,7 +120,8 @@ def estimate(
     interval: Annotated[
         IntervalKind | None,
         typer.Option(help="Interval for frequentist fits. Log-linear default: percentile, from the "
-                     "bootstrap with re-selection; profile or wald give the selected model's "
+                     "bootstrap with re-selection; bca or smoothed (Efron 2014) read the same "
+                     "replicates otherwise; profile or wald give the selected model's "
                      "conditional interval."),
     ] = None,
     level: Annotated[float, typer.Option(help="Interval level.")] = 0.95,

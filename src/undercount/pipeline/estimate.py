@@ -400,11 +400,15 @@ def _stratified_default(
         "model); "
         f"pooled over {names} the default gave {pooled.estimate:,.0f} ({lo:,.0f}-{hi:,.0f}). "
         f"The pooled analysis: --bootstrap {DEFAULT_BOOTSTRAP} {flags}; this one: "
-        f"--strata {','.join(columns)} {flags}.",
+        f"--strata {','.join(columns)} {flags}."
+        + (f" --interval {given.interval} does not apply to the total over groups, which is "
+           "the joint bootstrap's percentile interval."
+           if given.interval not in (None, "percentile") else ""),
     )
     defaults = {"select": select, "strata": list(columns),
                 **({"ntop": ntop} if ntop is not None else {}),
-                "bootstrap": DEFAULT_BOOTSTRAP, "interval": "percentile",
+                "bootstrap": DEFAULT_BOOTSTRAP,
+                **({} if given.interval else {"interval": "percentile"}),
                 **({} if resample else {"resample": DEFAULT_BOOTSTRAP_RESAMPLING})}
     return estimator, res, defaults, (note,)
 

@@ -179,6 +179,11 @@ class EstimateOptions:
             raise ConfigError(
                 "--resample parametric does not apply to --strata: the joint bootstrap over "
                 "strata resamples each stratum's people (augmented or nonparametric)")
+        if self.resample == "parametric" and self.interval == "smoothed":
+            raise ConfigError(
+                "--interval smoothed needs a resample of the people (--resample augmented or "
+                "nonparametric): its variance comes from how each replicate resamples them, "
+                "and --resample parametric draws from the fitted model instead")
 
     @property
     def resampling(self) -> BootstrapResampling:

@@ -95,6 +95,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
@@ -390,15 +391,32 @@ class BootstrapResult(MSEResult):
         """The bootstrap interval (BCa, percentile or smoothed) at ``level``, from the
         replicates (the smoothed one from their smoothed mean and sd)."""
         if self.interval_kind == "smoothed":
-            lo, hi = (smoothed_interval(self.smoothed_centre, self.smoothed_sd, level)
-                      if self.smoothed_sd is not None and self.smoothed_centre is not None
-                      else (self.estimate, math.inf))
+            lo, hi = _smoothed_bounds(self.replicates, self._smoothing(), level)
         elif self.interval_kind == "bca":
             assert self.acceleration is not None
             lo, hi, _ = bca_interval(self.replicates, self.estimate, self.acceleration, level)
         else:
             lo, hi = quantile_type8(self.replicates, [(1 - level) / 2, (1 + level) / 2])
         return Interval(float(lo), float(hi), level, self.interval.method)
+
+    def _smoothing(self) -> tuple[float, float] | None:
+        if self.smoothed_centre is None or self.smoothed_sd is None:
+            return None
+        return self.smoothed_centre, self.smoothed_sd
+
+    def reread(self, interval: Literal["percentile", "smoothed"]) -> BootstrapResult:
+        """The same replicates read as another interval, with that interval's diagnostics
+        (the battery's paired families: one draw, two intervals)."""
+        other = dataclasses.replace(self, interval_kind=interval, acceleration=None,
+                                    bias_correction=None)
+        iv = dataclasses.replace(other.conf_int(self.interval.level),
+                                 method=f"bootstrap {interval}")
+        kept = [d for d in self.diagnostics if d.code not in _INTERVAL_NOTES]
+        return dataclasses.replace(
+            other, interval=iv,
+            diagnostics=(*kept, *_interval_notes(interval, iv, self.estimate,
+                                                 self._smoothing())),
+            bootstrap_settings={**self.bootstrap_settings, "interval": interval})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -497,23 +515,14 @@ class Bootstrap(Estimator):
             a = jackknife_acceleration(table.counts, jack)
             lo, hi, z0 = bca_interval(reps, base.estimate, a, self.level)
         elif self.interval == "smoothed":
-            lo, hi = (smoothed_interval(*smoothed, self.level) if smoothed is not None
-                      else (base.estimate, math.inf))
+            lo, hi = _smoothed_bounds(reps, smoothed, self.level)
         else:
             lo, hi = quantile_type8(reps, [(1 - self.level) / 2, (1 + self.level) / 2])
         iv = Interval(float(lo), float(hi), self.level, f"bootstrap {self.interval}")
         # The base fit's remarks about its own (conditional) interval no longer apply.
         kept = [d for d in base.diagnostics
-                if d.code not in ("conditional_interval", "unbounded_interval")]
-        if not math.isfinite(iv.upper):
-            diagnostics.append(Diagnostic(
-                "unbounded_interval",
-                "the bootstrap smoothed interval's upper bound is unbounded: the smoothed "
-                "mean of log N-hat needs an estimate in every replicate"
-                if self.interval == "smoothed" else
-                f"the bootstrap {self.interval} interval's upper bound is unbounded: too many "
-                "replicates had no finite estimate, or the largest ones run off",
-            ))
+                if d.code not in ("conditional_interval", *_INTERVAL_NOTES)]
+        diagnostics += _interval_notes(self.interval, iv, base.estimate, smoothed)
         finite = reps[np.isfinite(reps)]
         data: dict[str, tuple[tuple[str, ...], Any]] = {"N": (("replicate",), reps)}
         if jack is not None:
@@ -593,6 +602,57 @@ def resample_observed(
     total = max(round(estimate), n)
     probs = np.concatenate([[total - n], counts]) / total
     return rng.multinomial(total, probs, size=replicates)[:, 1:]
+
+
+#: Codes of the diagnostics that describe the bootstrap interval itself (:func:`_interval_notes`).
+_INTERVAL_NOTES = ("unbounded_interval", "smoothed_interval")
+
+
+def _smoothed_bounds(
+    replicates: np.ndarray, smoothed: tuple[float, float] | None, level: float
+) -> tuple[float, float]:
+    """The smoothed interval, or where a replicate had no estimate (no smoothed mean) the
+    percentile interval's lower end and no upper one."""
+    if smoothed is None:
+        return float(quantile_type8(replicates, (1 - level) / 2)[0]), math.inf
+    return smoothed_interval(*smoothed, level)
+
+
+def _interval_notes(
+    interval: str, iv: Interval, estimate: float, smoothed: tuple[float, float] | None
+) -> list[Diagnostic]:
+    """What the reader of a bootstrap interval ``iv`` of kind ``interval`` must be told:
+    that it is unbounded above and why, and for the smoothed interval, that it has no spread
+    or does not contain the estimate (it is centred on the bagged estimate)."""
+    notes = []
+    if not math.isfinite(iv.upper):
+        notes.append(Diagnostic(
+            "unbounded_interval",
+            "the bootstrap smoothed interval's upper bound is unbounded: the smoothed "
+            "mean of log N-hat needs an estimate in every replicate (the lower end is the "
+            "percentile interval's)"
+            if interval == "smoothed" else
+            f"the bootstrap {interval} interval's upper bound is unbounded: too many "
+            "replicates had no finite estimate, or the largest ones run off",
+        ))
+    if interval == "smoothed" and smoothed is not None:
+        centre, sd = smoothed
+        if sd == 0.0:
+            notes.append(Diagnostic(
+                "smoothed_interval",
+                "the smoothed interval has no width: the replicates' estimates do not vary "
+                "with the resampled counts (after the Monte Carlo bias correction); use the "
+                "percentile interval",
+            ))
+        elif not iv.lower <= estimate <= iv.upper:
+            notes.append(Diagnostic(
+                "smoothed_interval",
+                f"the estimate {estimate:,.1f} lies outside the smoothed interval, which is "
+                f"centred on the bagged estimate exp(mean log N*) = {math.exp(centre):,.1f}: "
+                "the selection on these data is unstable; report the bagged estimate beside "
+                "it",
+            ))
+    return notes
 
 
 def _resampled_people(

@@ -609,7 +609,10 @@ def _n_draws(res: MSEResult, size: int, rng: np.random.Generator) -> np.ndarray:
                                  res.acceleration or 0.0, u)
         if res.interval_kind == "smoothed":
             if res.smoothed_sd is None or res.smoothed_centre is None:
-                return np.full(size, math.inf)
+                # No smoothed mean (a replicate without an estimate): its interval is the
+                # percentile lower end with no upper one, so the upper half is unbounded.
+                return np.where(u < 0.5, np.quantile(res.replicates, np.minimum(u, 0.5)),
+                                math.inf)
             return np.exp(res.smoothed_centre + res.smoothed_sd * special.ndtri(u))
         return np.quantile(res.replicates, u)
     if isinstance(res, GraphicalResult):

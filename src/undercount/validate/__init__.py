@@ -79,7 +79,10 @@ of the default, not ``n/a``) and, only when named,
 ``strata`` (``undercount estimate --strata`` on every covariate of the table; ``n/a`` on
 tables without covariates) and ``bootstrap-pct`` (the ``bootstrap`` family's own
 replicates read as a percentile interval: the two families draw the same stream, so they
-compare BCa and percentile on the same draws). A family that does not apply to a design
+compare BCa and percentile on the same draws), ``bootstrap-aug`` (the same bootstrap with
+the augmented resample and a percentile interval, the default's log-linear member) and
+``bootstrap-smooth`` (``bootstrap-aug``'s replicates read as Efron's smoothed interval, the
+same draws). A family that does not apply to a design
 (BIC beyond 5 lists, dga beyond 6) is reported as ``n/a``, not as a failure.
 
 Record-level families (record designs only; :data:`LINKAGE_FAMILIES`), for each base

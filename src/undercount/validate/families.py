@@ -9,7 +9,6 @@ settings. A family raises :class:`~undercount.errors.ConfigError` (through
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
@@ -152,20 +151,13 @@ def _fam_bootstrap_aug(ctx: ReplicateContext, rng: np.random.Generator):
 
 def _fam_bootstrap_smooth(ctx: ReplicateContext, rng: np.random.Generator):
     # bootstrap-aug's replicates with Efron's smoothed interval: paired, as bootstrap-pct.
-    aug = dataclasses.replace(ctx.bootstrap(rng, "augmented"), interval_kind="smoothed")
-    iv = aug.conf_int(aug.interval.level)
-    return dataclasses.replace(aug, interval=dataclasses.replace(
-        iv, method="bootstrap smoothed"))
+    return ctx.bootstrap(rng, "augmented").reread("smoothed")
 
 
 def _fam_bootstrap_pct(ctx: ReplicateContext, rng: np.random.Generator):
     # The bootstrap family's own replicates, read as a percentile interval: a paired
     # comparison of the two intervals, with no second draw to blur it.
-    pct = dataclasses.replace(ctx.bootstrap(rng), interval_kind="percentile",
-                              acceleration=None, bias_correction=None)
-    iv = pct.conf_int(pct.interval.level)
-    return dataclasses.replace(
-        pct, interval=dataclasses.replace(iv, method="bootstrap percentile"))
+    return ctx.bootstrap(rng).reread("percentile")
 
 
 def _fam_stepwise(ctx: ReplicateContext, rng: np.random.Generator):
