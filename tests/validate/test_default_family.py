@@ -113,7 +113,7 @@ def test_an_interval_the_stratified_default_cannot_use_is_named():
 
     table = DESIGNS["cov4"].sample(np.random.default_rng(2))
     res = estimate(table, seed=1, interval="smoothed")
-    assert res.method == "stratified"
+    assert res.method == "stratified loglinear"
     note = next(d.message for d in res.diagnostics if d.code == "default_stratified")
     assert "--interval smoothed does not apply to the total over groups" in note
     assert "interval" not in res.defaults
