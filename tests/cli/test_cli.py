@@ -228,6 +228,20 @@ def test_method_all_runs_every_family_side_by_side():
     assert heterogeneity["interval_method"] == "profile" and "bootstrap" not in heterogeneity
     # The comparison is the family check: the log-linear row does not repeat its own.
     assert "families" not in loglinear and "spread" in d
+    # Three Mth models tie on AIC there: the row shows their range, not the one reported.
+    tied = heterogeneity["tied"]
+    assert len(tied["models"]) == 3 and tied["estimates"][0] < tied["estimates"][1]
+    from rich.console import Console
+
+    from undercount.cli._render import _other_families, render_payload
+
+    console = Console(record=True, width=400)
+    render_payload(console, d)
+    _other_families(console, {"results": d["results"][:2]}, "other families")
+    text = console.export_text()
+    low, high = (f"{x:,.0f}" for x in tied["estimates"])
+    assert "3 models tied: their range" in text
+    assert f"heterogeneity {low} to {high} (3 models tied; together" in text
 
 
 def test_logit_normal_and_finite_class_methods_by_name():

@@ -182,3 +182,29 @@ def test_headline_carries_the_result_s_own_disagreement_first(gaza_result):
     assert shown is not None and shown.startswith("model families disagree")
     html = render_report(own, table=table, comparison=[res, het, dga])
     assert _headline_warning(html).endswith("own check")
+
+
+def test_models_the_lists_cannot_choose_among_are_shown_as_their_range(gaza_result,
+                                                                        monkeypatch):
+    # On the Gaza table the four Mth models tie on AIC (68,575 to 123,344): the
+    # side-by-side table and its forest plot show the range, not Mth-Chao's point.
+    from undercount.models.heterogeneity import HeterogeneityEstimator
+    from undercount.report import plots
+
+    table, res = gaza_result
+    het = HeterogeneityEstimator().fit(table.aggregate())
+    assert het.tied_models is not None
+    drawn: list = []
+    real = plots.forest_plot
+
+    def spy(rows, **kw):
+        drawn.extend(rows)
+        return real(rows, **kw)
+
+    monkeypatch.setattr(plots, "forest_plot", spy)
+    html = render_report(res, table=table, reported=REPORTED, comparison=[res, het])
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "68,575 to 123,344" in text and "4 models tied" in text
+    (row,) = [r for r in drawn if r.label.startswith("heterogeneity")]
+    assert row.span == pytest.approx((68574.8, 123343.9), abs=0.1)
+    assert (row.lower, row.upper) == tuple(het.tied_models["interval"])

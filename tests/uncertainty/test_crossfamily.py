@@ -132,3 +132,7 @@ def test_the_default_pools_a_family_whose_interval_starts_at_the_people_observed
     assert 0.001 <= weights["lcm-ml: 2 classes"] < 0.05
     assert 123.0 < res.interval.lower < res.estimate < res.interval.upper
     assert res.estimate == pytest.approx(156.9, abs=0.5)
+    # The check's heterogeneity row carries the range of the Mth models tied on AIC.
+    (het,) = [r for r in res.families["results"] if r["method"] == "heterogeneity"]
+    assert het["tied"]["models"] == ["Mth-Poisson2", "Mth-Darroch", "Mth-Gamma3.5"]
+    assert het["tied"]["estimates"][0] < het["estimate"] == het["tied"]["estimates"][1]

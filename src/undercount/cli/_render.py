@@ -206,13 +206,21 @@ def _other_families(console: Console, block: dict[str, Any], title: str) -> bool
     if len(rows) < 2:
         return False
     parts = [
+        f"{r['method']} not identified" if not r.get("identified", True) else
+        _tied_text(r["method"], r["tied"]) if r.get("tied") else
         f"{r['method']} {_num(r['estimate'], 0)} ({_interval(r['interval'])})"
-        if r.get("identified", True) else f"{r['method']} not identified"
         for r in rows[1:]
     ]
     parts += [f"{f['method']} failed" for f in block.get("failures") or []]
     console.print(_line((title, "cyan"), ": ", "; ".join(parts)), highlight=False)
     return True
+
+
+def _tied_text(method: str, tied: dict[str, Any]) -> str:
+    """A family whose tied models give a range of N: the range, never one of them alone."""
+    low, high = tied["estimates"]
+    return (f"{method} {_num(low, 0)} to {_num(high, 0)} ({len(tied['models'])} models tied; "
+            f"together {_interval(tied['interval'])})")
 
 
 def render_payload(console: Console, p: dict[str, Any]) -> None:
@@ -223,7 +231,13 @@ def render_payload(console: Console, p: dict[str, Any]) -> None:
         for col in ("method", "model", "estimate", "interval", "interval method"):
             t.add_column(col)
         for r in p["results"]:
-            if r.get("identified", True):
+            tied = r.get("tied")
+            if tied and r.get("identified", True):
+                low, high = tied["estimates"]
+                t.add_row(_t(r["method"]), _t(", ".join(tied["models"])),
+                          _t(f"{_num(low)} to {_num(high)}"), _t(_interval(tied["interval"])),
+                          _t(f"{len(tied['models'])} models tied: their range"))
+            elif r.get("identified", True):
                 t.add_row(_t(r["method"]), _t(r["model"]), _t(_num(r["estimate"])),
                           _t(_interval(r["interval"])), _t(r.get("interval_method", "")))
             else:

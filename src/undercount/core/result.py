@@ -272,6 +272,14 @@ class MSEResult:
         return self.not_identified_reason is None
 
     @property
+    def tied_models(self) -> dict[str, Any] | None:
+        """Where the data cannot choose among models that give different N (criteria tied):
+        ``{"models": [...], "estimates": [low, high], "interval": [lower, upper]}``, the
+        smallest and largest of their estimates and the union of their intervals, which a
+        table or plot shows in place of the one reported; None otherwise."""
+        return None
+
+    @property
     def warnings(self) -> list[str]:
         return [d.message for d in self.diagnostics if d.severity != "info"]
 

@@ -45,13 +45,16 @@ _REPORTED = "#b91c1c"
 
 @dataclass(frozen=True)
 class IntervalRow:
-    """One row of a forest plot: a label, a point estimate and its interval."""
+    """One row of a forest plot: a label, a point estimate and its interval. A row with a
+    ``span`` (the estimates of models the data cannot choose among) draws that range as a
+    bar and no point."""
 
     label: str
     estimate: float
     lower: float
     upper: float
     emphasis: bool = False
+    span: tuple[float, float] | None = None
 
 
 def to_svg(fig: Figure) -> str:
@@ -169,7 +172,8 @@ def forest_plot(
     Rows with ``emphasis`` (a total) are drawn as diamonds in a panel of their own, on their
     own scale, so that a total many times larger than its strata does not squash them.
     Unbounded upper sides are drawn as an arrow to the edge of the plot, never clipped
-    silently.
+    silently. A row with a ``span`` shows the range of its tied models' estimates as a
+    thick bar in place of a point.
     """
     parts = [[r for r in rows if not r.emphasis], [r for r in rows if r.emphasis]]
     parts = [p for p in parts if p]
@@ -199,6 +203,9 @@ def _forest_panel(ax: Axes, rows: Sequence[IntervalRow], reference: float | None
         if not math.isfinite(r.upper):
             ax.annotate("", xy=(xmax, y), xytext=(xmax * 0.97, y),
                         arrowprops={"arrowstyle": "->", "color": color})
+        if r.span is not None:
+            ax.plot(list(r.span), [y, y], color=color, lw=6, solid_capstyle="butt", alpha=0.6)
+            continue
         ax.plot([r.estimate], [y], marker="D" if r.emphasis else "o", ms=8 if r.emphasis else 5,
                 color=color)
     if reference is not None:

@@ -577,6 +577,22 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
             rows.append({"method": res.method, "model": res.model, "estimate": "not identified",
                          "interval": "–", "assumption": res.not_identified_reason})
             continue
+        tied = res.tied_models
+        if tied:
+            # Models the lists cannot choose among: their range, not the one reported.
+            low, high = tied["estimates"]
+            lower, upper = (math.inf if v is None else float(v) for v in tied["interval"])
+            rows.append({
+                "method": res.method,
+                "model": f"{len(tied['models'])} models tied: {', '.join(tied['models'])}",
+                "estimate": f"{_count(low)} to {_count(high)}",
+                "interval": _interval_text(Interval(lower, upper, res.interval.level,
+                                                    "union")) + " (their intervals together)",
+                "assumption": res.assumptions[0] if res.assumptions else "–",
+            })
+            forest.append(plots.IntervalRow(f"{res.method}: {len(tied['models'])} tied",
+                                            low, lower, upper, span=(low, high)))
+            continue
         rows.append({
             "method": res.method,
             "model": res.model,

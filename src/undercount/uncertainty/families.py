@@ -247,7 +247,8 @@ def _rows(results: Iterable[MSEResult]) -> list[dict[str, Any]]:
     """The families' results as the ``families`` JSON block lists them."""
     return [
         {"method": r.method, "model": r.model, "estimate": r.estimate,
-         "interval": [r.interval.lower, r.interval.upper], "identified": r.identified}
+         "interval": [r.interval.lower, r.interval.upper], "identified": r.identified,
+         **({"tied": r.tied_models} if r.tied_models else {})}
         for r in results
     ]
 

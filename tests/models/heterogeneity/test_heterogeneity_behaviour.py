@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from undercount import datasets
+from undercount.core.result import result_from_dict
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, MLENotFoundError, NotIdentifiableError
 from undercount.models.heterogeneity import (
@@ -171,6 +172,16 @@ def test_models_tied_on_aic_are_named_and_the_first_is_reported():
     assert tie.severity == "warning"
     assert "Mth-Chao, Mth-Poisson2, Mth-Darroch and Mth-Gamma3.5" in tie.message
     assert "68,574.8 to 123,343.9" in tie.message
+    # The range is the family's answer: kept on the result and in its JSON.
+    tied = res.tied_models
+    assert tied["models"] == ["Mth-Chao", "Mth-Poisson2", "Mth-Darroch", "Mth-Gamma3.5"]
+    assert tied["estimates"] == pytest.approx([68574.8, 123343.9], abs=0.1)
+    records = [m for m in res.models if m.model in tied["models"]]
+    assert tied["interval"] == [min(m.interval.lower for m in records),
+                                max(m.interval.upper for m in records)]
+    again = result_from_dict(json.loads(json.dumps(res.to_dict())))
+    assert again.tied_models == json.loads(json.dumps(tied))
     # Where one model is best, nothing is said.
     hare = HeterogeneityEstimator().fit(datasets.load("hare"))
     assert not [d for d in hare.diagnostics if d.code == "heterogeneity.tie"]
+    assert hare.tied_models is None and "tied" not in hare.to_dict()

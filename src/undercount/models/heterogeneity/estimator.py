@@ -442,6 +442,12 @@ class HeterogeneityResult(MSEResult):
         The multinomial MLE the profile interval is centred on (profile intervals only).
     deviance : float
     df : int
+    tied : dict, optional
+        The models whose criterion ties with the chosen one's (:data:`CRITERION_TIE`) and
+        which give different N: their names, the smallest and largest estimate and the union
+        of their intervals (:attr:`~undercount.core.result.MSEResult.tied_models`). On three
+        lists the four Mth models all reproduce the observed counts, so the lists cannot
+        choose among them, and the range is the family's answer.
 
     Every model's estimate, s.e., bias, heterogeneity parameters and interval are in
     ``models`` (their ``extra``). The profile interval at another level needs a refit, so
@@ -452,10 +458,16 @@ class HeterogeneityResult(MSEResult):
     profile_estimate: float | None = None
     deviance: float | None = None
     df: int | None = None
+    tied: dict[str, Any] | None = None
 
     methods: ClassVar[tuple[str, ...]] = ("heterogeneity",)
-    json_fields: ClassVar[tuple[str, ...]] = ("se", "profile_estimate", "deviance", "df")
-    json_optional: ClassVar[frozenset[str]] = frozenset({"profile_estimate"})
+    json_fields: ClassVar[tuple[str, ...]] = ("se", "profile_estimate", "deviance", "df",
+                                              "tied")
+    json_optional: ClassVar[frozenset[str]] = frozenset({"profile_estimate", "tied"})
+
+    @property
+    def tied_models(self) -> dict[str, Any] | None:
+        return self.tied
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -608,11 +620,12 @@ class HeterogeneityEstimator(Estimator):
             if first is not None and first.status == "not_identifiable":
                 raise NotIdentifiableError(f"{table.source}: {detail}")
             raise EstimationError(f"{table.source}: no usable model. {detail}")
+        tied = None
         if self.model is not None:
             chosen = usable[0]
         else:
             key = "aic" if self.select == "aic" else "bic"
-            chosen, tie = _choose(usable, key)
+            chosen, tie, tied = _choose(usable, key)
             if tie is not None:
                 diags.append(tie)
             diags.append(
@@ -640,6 +653,7 @@ class HeterogeneityEstimator(Estimator):
             profile_estimate=chosen.extra.get("profile_estimate"),
             deviance=chosen.deviance,
             df=chosen.df,
+            tied=tied,
         )
 
 
@@ -650,24 +664,33 @@ class HeterogeneityEstimator(Estimator):
 CRITERION_TIE = 1e-6
 
 
-def _choose(usable: list[ModelRecord], key: str) -> tuple[ModelRecord, Diagnostic | None]:
+def _choose(
+    usable: list[ModelRecord], key: str
+) -> tuple[ModelRecord, Diagnostic | None, dict[str, Any] | None]:
     """The model with the smallest criterion, the first in :data:`MODELS`' order among those
-    tied with it (:data:`CRITERION_TIE`), and a warning when tied models disagree on N."""
+    tied with it (:data:`CRITERION_TIE`); where tied models disagree on N, a warning and
+    :attr:`HeterogeneityResult.tied`."""
     best = min(getattr(r, key) for r in usable)
     tied = [r for r in usable if getattr(r, key) - best <= CRITERION_TIE]
     chosen = tied[0]
     low = min(r.estimate for r in tied)
     high = max(r.estimate for r in tied)
     if len(tied) == 1 or high <= low * (1 + 1e-6):
-        return chosen, None
+        return chosen, None, None
     names = ", ".join(r.model for r in tied[:-1]) + f" and {tied[-1].model}"
+    span = {
+        "models": [r.model for r in tied],
+        "estimates": [low, high],
+        "interval": [min(r.interval.lower for r in tied), max(r.interval.upper for r in tied)],
+    }
     return chosen, Diagnostic(
         "heterogeneity.tie",
         f"{names} describe the observed capture histories equally well ({key.upper()} "
         f"within {CRITERION_TIE:g}) and give {low:,.1f} to {high:,.1f}: the lists cannot "
-        f"choose between them; {chosen.model}, the first in Rcapture's order, is reported.",
+        f"choose between them; {chosen.model}, the first in Rcapture's order, is reported, "
+        "and tables and plots show the range.",
         "warning",
-    )
+    ), span
 
 
 def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
