@@ -154,6 +154,7 @@ def test_identifying_assumption_section_and_non_identified_family(gaza_result):
     # dga's prior-driven 30,550 is never shown as a point, in the table or the forest plot.
     assert "not identified" in text
     assert f"{dga.estimate:,.0f}" not in text.split("Diagnostics and warnings")[0]
+    assert "A bar in place of a point" not in text  # no tied models here
 
 
 def _headline_warning(html: str) -> str | None:
@@ -205,6 +206,7 @@ def test_models_the_lists_cannot_choose_among_are_shown_as_their_range(gaza_resu
     html = render_report(res, table=table, reported=REPORTED, comparison=[res, het])
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
     assert "68,575 to 123,344" in text and "4 models tied" in text
+    assert "A bar in place of a point spans the estimates" in text
     (row,) = [r for r in drawn if r.label.startswith("heterogeneity")]
     assert row.span == pytest.approx((68574.8, 123343.9), abs=0.1)
     assert (row.lower, row.upper) == tuple(het.tied_models["interval"])

@@ -609,6 +609,7 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
         "forest": (plots.forest_plot(forest, reference=reported, reference_label=label)
                    if forest else ""),
         "disagreement": family_spread(results).warning(),
+        "tied": any(r.span is not None for r in forest),
     }
 
 
