@@ -44,6 +44,25 @@ def test_spread_wider_than_narrowest_interval_disagrees():
     assert not s.disjoint and s.disagree
 
 
+def test_a_family_of_tied_models_counts_by_its_range_and_intervals_together():
+    # Gaza: the four Mth models tie (68,575 to 123,344, together 66,839-150,018). Mth-Chao's
+    # own interval misses the logit-normal model's; the tied models' intervals together
+    # overlap it, and the spread runs to the largest of them.
+    from undercount.models.heterogeneity import HeterogeneityEstimator
+
+    het = HeterogeneityEstimator().fit(datasets.load("gaza_lancet_2025"))
+    lo, hi = het.tied_models["interval"]
+    other = _res("logitnormal", 101_751, 88_641, 118_636)
+    assert het.interval.upper < other.interval.lower and lo < other.interval.lower < hi
+    s = family_spread([het, other])
+    assert s.disjoint == ()
+    assert s.labels[0] == "heterogeneity: Mth-Chao / Mth-Poisson2 / Mth-Darroch / Mth-Gamma3.5"
+    assert (s.low, s.high) == pytest.approx((68574.8, 123343.9), abs=0.1)
+    assert s.narrowest_width == pytest.approx(other.interval.upper - other.interval.lower)
+    alone = family_spread([dataclasses.replace(het, tied=None), other])
+    assert alone.disjoint == (("heterogeneity: Mth-Chao", "logitnormal: m"),)
+
+
 def test_not_identified_results_are_left_out():
     flagged = _res("dga", 30000, 29000, 150000, diagnostics=(
         Diagnostic(NOT_IDENTIFIED, "N is not identified: because", "warning"),))

@@ -109,7 +109,8 @@ class FamilySpread:
     Attributes
     ----------
     labels : tuple of str
-        ``"method: model"`` of each identified result, in the order given.
+        ``"method: model"`` of each identified result, in the order given (for models tied
+        on their criterion, ``"method: model / model / ..."``, compared by their range).
     low, high : float
         The smallest and the largest of their estimates (NaN with no identified result).
     disjoint : tuple of (str, str)
@@ -253,8 +254,27 @@ def _rows(results: Iterable[MSEResult]) -> list[dict[str, Any]]:
     ]
 
 
+def _extent(res: MSEResult) -> tuple[float, float, float, float]:
+    """A family's smallest and largest estimate and its interval's ends: for models the
+    lists cannot choose among (:attr:`~undercount.core.result.MSEResult.tied_models`),
+    their range and their intervals together, as the tables show them."""
+    tied = res.tied_models
+    if not tied:
+        return (float(res.estimate), float(res.estimate), float(res.interval.lower),
+                float(res.interval.upper))
+    lower, upper = (math.inf if v is None else float(v) for v in tied["interval"])
+    return float(tied["estimates"][0]), float(tied["estimates"][1]), lower, upper
+
+
+def _shown(res: MSEResult) -> str:
+    """The family as the spread names it: :func:`label`, or for tied models all of them."""
+    tied = res.tied_models
+    return label(res) if not tied else f"{res.method}: {' / '.join(tied['models'])}"
+
+
 def family_spread(results: Iterable[MSEResult]) -> FamilySpread:
-    """Compare the estimates and intervals of several families fitted to one table."""
+    """Compare the estimates and intervals of several families fitted to one table (a family
+    of tied models by their range and their intervals together, :func:`_extent`)."""
     used: list[MSEResult] = []
     left_out: list[tuple[str, str]] = []
     for res in results:
@@ -263,18 +283,17 @@ def family_spread(results: Iterable[MSEResult]) -> FamilySpread:
             used.append(res)
         else:
             left_out.append((label(res), reason))
-    estimates = [float(r.estimate) for r in used]
+    ext = {_shown(r): _extent(r) for r in used}
     disjoint = tuple(
-        (label(a), label(b)) for a, b in combinations(used, 2)
-        if a.interval.upper < b.interval.lower or b.interval.upper < a.interval.lower
+        (a, b) for a, b in combinations(ext, 2)
+        if ext[a][3] < ext[b][2] or ext[b][3] < ext[a][2]
     )
-    widths = [r.interval.upper - r.interval.lower for r in used]
     return FamilySpread(
-        labels=tuple(label(r) for r in used),
-        low=min(estimates, default=math.nan),
-        high=max(estimates, default=math.nan),
+        labels=tuple(ext),
+        low=min((e[0] for e in ext.values()), default=math.nan),
+        high=max((e[1] for e in ext.values()), default=math.nan),
         disjoint=disjoint,
-        narrowest_width=min(widths, default=math.nan),
+        narrowest_width=min((e[3] - e[2] for e in ext.values()), default=math.nan),
         not_identified=tuple(left_out),
     )
 
