@@ -190,7 +190,8 @@ def forest_plot(
 def _forest_panel(ax: Axes, rows: Sequence[IntervalRow], reference: float | None,
                   reference_label: str) -> None:
     n = len(rows)
-    finite = [v for r in rows for v in (r.lower, r.upper, r.estimate) if math.isfinite(v)]
+    finite = [v for r in rows for v in (r.lower, r.upper, r.estimate, *(r.span or ()))
+              if math.isfinite(v)]
     if reference is not None:
         finite.append(reference)
     xmax = max(finite) * 1.08 if finite else 1.0

@@ -581,7 +581,9 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
         if tied:
             # Models the lists cannot choose among: their range, not the one reported.
             low, high = tied["estimates"]
-            lower, upper = (math.inf if v is None else float(v) for v in tied["interval"])
+            lower, upper = tied["interval"]
+            lower = -math.inf if lower is None else float(lower)
+            upper = math.inf if upper is None else float(upper)
             rows.append({
                 "method": res.method,
                 "model": f"{len(tied['models'])} models tied: {', '.join(tied['models'])}",

@@ -356,6 +356,12 @@ class BootstrapResult(MSEResult):
     def tail_data(self) -> dict[str, Any]:
         return self.base.tail_data()
 
+    @property
+    def tied_models(self) -> dict[str, Any] | None:
+        # The base fit's tie (its JSON keys are the bootstrap's too): every replicate's
+        # re-selection meets the same tie.
+        return self.base.tied_models
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BootstrapResult:
         d = dict(data)

@@ -262,8 +262,11 @@ def _extent(res: MSEResult) -> tuple[float, float, float, float]:
     if not tied:
         return (float(res.estimate), float(res.estimate), float(res.interval.lower),
                 float(res.interval.upper))
-    lower, upper = (math.inf if v is None else float(v) for v in tied["interval"])
-    return float(tied["estimates"][0]), float(tied["estimates"][1]), lower, upper
+    lower, upper = tied["interval"]
+    # JSON writes an unbounded end as null
+    return (float(tied["estimates"][0]), float(tied["estimates"][1]),
+            -math.inf if lower is None else float(lower),
+            math.inf if upper is None else float(upper))
 
 
 def _shown(res: MSEResult) -> str:
@@ -283,17 +286,17 @@ def family_spread(results: Iterable[MSEResult]) -> FamilySpread:
             used.append(res)
         else:
             left_out.append((label(res), reason))
-    ext = {_shown(r): _extent(r) for r in used}
+    ext = [(_shown(r), _extent(r)) for r in used]
     disjoint = tuple(
-        (a, b) for a, b in combinations(ext, 2)
-        if ext[a][3] < ext[b][2] or ext[b][3] < ext[a][2]
+        (a, b) for (a, ea), (b, eb) in combinations(ext, 2)
+        if ea[3] < eb[2] or eb[3] < ea[2]
     )
     return FamilySpread(
-        labels=tuple(ext),
-        low=min((e[0] for e in ext.values()), default=math.nan),
-        high=max((e[1] for e in ext.values()), default=math.nan),
+        labels=tuple(name for name, _ in ext),
+        low=min((e[0] for _, e in ext), default=math.nan),
+        high=max((e[1] for _, e in ext), default=math.nan),
         disjoint=disjoint,
-        narrowest_width=min((e[3] - e[2] for e in ext.values()), default=math.nan),
+        narrowest_width=min((e[3] - e[2] for _, e in ext), default=math.nan),
         not_identified=tuple(left_out),
     )
 

@@ -457,7 +457,9 @@ def pool(fits: FamilyFits, weighting: Weighting, rng: np.random.Generator, *,
             "results": [
                 {"method": r.method, "model": r.model, "estimate": float(r.estimate),
                  "interval": r.interval.to_list(), "identified": r.identified,
-                 "weight": weights.get(label(r), 0.0), "elpd_loo": elpd.get(label(r))}
+                 "weight": weights.get(label(r), 0.0), "elpd_loo": elpd.get(label(r)),
+                 # the mixture pools the reported model; the row shows what it was tied with
+                 **({"tied": r.tied_models} if r.tied_models else {})}
                 for r in fits.results
             ],
             "failures": [{"method": k, "reason": v} for k, v in fits.excluded.items()],

@@ -185,3 +185,15 @@ def test_models_tied_on_aic_are_named_and_the_first_is_reported():
     hare = HeterogeneityEstimator().fit(datasets.load("hare"))
     assert not [d for d in hare.diagnostics if d.code == "heterogeneity.tie"]
     assert hare.tied_models is None and "tied" not in hare.to_dict()
+
+
+def test_a_bootstrap_of_tied_models_keeps_their_range():
+    from undercount.uncertainty.bootstrap import Bootstrap
+
+    table = datasets.load("korea")
+    base = HeterogeneityEstimator().fit(table)
+    boot = Bootstrap(estimator=HeterogeneityEstimator(), replicates=40, interval="percentile",
+                     n_jobs=1).fit(table, rng=np.random.default_rng(1))
+    assert base.tied_models is not None and boot.tied_models == base.tied_models
+    again = result_from_dict(json.loads(json.dumps(boot.to_dict())))
+    assert again.tied_models == json.loads(json.dumps(base.tied_models))
