@@ -57,9 +57,11 @@ Theorem 1, summed over the ``m_w`` people of each cell, gives
 .. math:: \\widetilde{sd}^2 = \\sum_w \\frac{\\mathrm{cov}_w^2}{m_w}
           - (K - 1) \\frac{\\hat\\sigma^2_B}{B},
 
-the second term removing the Monte Carlo bias of the squared covariances (Efron's
-bias-corrected form; ``K`` cells with ``m_w > 0``, ``hat sigma_B^2`` the replicates'
-variance). The interval is ``exp(t̄* ± z sd~)``: on the log scale, where N-hat's
+the second term removing the Monte Carlo bias of the squared covariances: each estimated
+``cov_w`` carries an extra variance of about ``m_w (1 - m_w / M) sigma^2 / B``, so over the
+``K`` cells with ``m_w > 0`` the bias is ``(K - 1) sigma^2 / B`` (Efron's correction, with
+his n people replaced by the K cells they are counted in; ``hat sigma_B^2`` is the
+replicates' variance). The interval is ``exp(t̄* ± z sd~)``: on the log scale, where N-hat's
 distribution is closer to symmetric. The estimate stays the estimator's own N-hat. The
 parametric resample draws from the fitted model, not from the people, and has no such
 formula here; a replicate without a finite estimate leaves ``t̄*`` undefined, and the
