@@ -40,7 +40,11 @@ from undercount.errors import UndercountError
 from undercount.report import plots
 from undercount.report.pdf import html_to_pdf
 from undercount.uncertainty import compare_reported
-from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE, family_spread
+from undercount.uncertainty.families import (
+    FAMILIES_DISAGREE_CODE,
+    family_extent,
+    family_spread,
+)
 from undercount.uncertainty.identifying import identifying_summary
 
 __all__ = [
@@ -580,10 +584,7 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
         tied = res.tied_models
         if tied:
             # Models the lists cannot choose among: their range, not the one reported.
-            low, high = tied["estimates"]
-            lower, upper = tied["interval"]
-            lower = -math.inf if lower is None else float(lower)
-            upper = math.inf if upper is None else float(upper)
+            low, high, lower, upper = family_extent(res)
             rows.append({
                 "method": res.method,
                 "model": f"{len(tied['models'])} models tied: {', '.join(tied['models'])}",

@@ -254,7 +254,7 @@ def _rows(results: Iterable[MSEResult]) -> list[dict[str, Any]]:
     ]
 
 
-def _extent(res: MSEResult) -> tuple[float, float, float, float]:
+def family_extent(res: MSEResult) -> tuple[float, float, float, float]:
     """A family's smallest and largest estimate and its interval's ends: for models the
     lists cannot choose among (:attr:`~undercount.core.result.MSEResult.tied_models`),
     their range and their intervals together, as the tables show them."""
@@ -277,7 +277,7 @@ def _shown(res: MSEResult) -> str:
 
 def family_spread(results: Iterable[MSEResult]) -> FamilySpread:
     """Compare the estimates and intervals of several families fitted to one table (a family
-    of tied models by their range and their intervals together, :func:`_extent`)."""
+    of tied models by their range and their intervals together, :func:`family_extent`)."""
     used: list[MSEResult] = []
     left_out: list[tuple[str, str]] = []
     for res in results:
@@ -286,7 +286,7 @@ def family_spread(results: Iterable[MSEResult]) -> FamilySpread:
             used.append(res)
         else:
             left_out.append((label(res), reason))
-    ext = [(_shown(r), _extent(r)) for r in used]
+    ext = [(_shown(r), family_extent(r)) for r in used]
     disjoint = tuple(
         (a, b) for (a, ea), (b, eb) in combinations(ext, 2)
         if ea[3] < eb[2] or eb[3] < ea[2]
