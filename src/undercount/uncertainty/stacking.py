@@ -600,6 +600,15 @@ def _loo_graphs(res: Any, table: CaptureTable, codes: np.ndarray) -> np.ndarray:
     return -(top_inv + np.log(w @ np.exp(inv - top_inv)))
 
 
+def _quantiles(values: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Quantiles of bootstrap replicates at ``probs``. A replicate without an estimate is
+    +inf, and interpolating towards it gives NaN (inf - inf), so with any such replicate the
+    quantiles are the replicates themselves (``inverted_cdf``): +inf only in the tail they
+    fill, as in :func:`pool`."""
+    finite = bool(np.all(np.isfinite(values)))
+    return np.quantile(values, probs, method="linear" if finite else "inverted_cdf")
+
+
 def _n_draws(res: MSEResult, size: int, rng: np.random.Generator) -> np.ndarray:
     """``size`` draws from a family's distribution of N (module docstring)."""
     from undercount.models.graphical import GraphicalResult
@@ -613,10 +622,10 @@ def _n_draws(res: MSEResult, size: int, rng: np.random.Generator) -> np.ndarray:
             if res.smoothed_sd is None or res.smoothed_centre is None:
                 # No smoothed mean (a replicate without an estimate): its interval is the
                 # percentile lower end with no upper one, so the upper half is unbounded.
-                return np.where(u < 0.5, np.quantile(res.replicates, np.minimum(u, 0.5)),
+                return np.where(u < 0.5, _quantiles(res.replicates, np.minimum(u, 0.5)),
                                 math.inf)
             return np.exp(res.smoothed_centre + res.smoothed_sd * special.ndtri(u))
-        return np.quantile(res.replicates, u)
+        return _quantiles(res.replicates, u)
     if isinstance(res, GraphicalResult):
         return res.sample(size, rng=rng).astype(float)
     if res.draws is not None and "posterior" in res.draws.groups():
