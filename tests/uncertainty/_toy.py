@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -56,3 +57,21 @@ class NormalPosterior(Estimator):
             n_observed=table.n_observed, lists=table.lists,
             draws=make_draws({"N": draws.reshape(1, -1)}),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SometimesNoEstimate(Estimator):
+    """N-hat = 1.5 n, or none (+inf) where cell 100 (full_counts()[4]) has more than
+    ``above`` people: on a table with 300 there, resampled, about one replicate in thirteen
+    at ``above=320``."""
+
+    method: ClassVar[str] = "toy-none"
+    above: int = 320
+
+    def _fit(self, table, *, rng):
+        n = table.n_observed
+        est = math.inf if table.full_counts()[4] > self.above else 1.5 * n
+        return MSEResult(method=self.method, model="-", estimate=est,
+                         interval=Interval(n, 2.0 * n, 0.95, "none"), n_observed=n,
+                         lists=table.lists)
+

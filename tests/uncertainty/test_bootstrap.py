@@ -19,7 +19,7 @@ from undercount.uncertainty.bootstrap import (
     smoothed_log_sd,
 )
 
-from ._toy import Independence
+from ._toy import Independence, SometimesNoEstimate
 
 
 def test_quantile_type8_matches_r():
@@ -211,25 +211,10 @@ def test_smoothed_interval_is_narrower_where_the_model_is_reselected():
     assert res.interval.lower < narrow.lower < narrow.upper < res.interval.upper
 
 
-@dataclass(frozen=True, kw_only=True)
-class _SometimesNone(Estimator):
-    """N-hat = 1.5 n, or none (+inf) where cell 100 resamples above 320 of its 300 (about
-    one replicate in thirteen)."""
-
-    method: ClassVar[str] = "toy-none"
-
-    def _fit(self, table, *, rng):
-        n = table.n_observed
-        est = math.inf if table.full_counts()[4] > 320 else 1.5 * n
-        return MSEResult(method=self.method, model="-", estimate=est,
-                         interval=Interval(n, 2.0 * n, 0.95, "none"), n_observed=n,
-                         lists=table.lists)
-
-
 def test_smoothed_interval_needs_an_estimate_in_every_replicate():
     with pytest.raises(ConfigError, match="resample of the people"):
         Bootstrap(estimator=Independence(), interval="smoothed", kind="parametric")
-    res = Bootstrap(estimator=_SometimesNone(), replicates=200, interval="smoothed").fit(
+    res = Bootstrap(estimator=SometimesNoEstimate(), replicates=200, interval="smoothed").fit(
         TABLE, rng=np.random.default_rng(3))
     assert res.failed > 0 and res.smoothed_sd is None
     # no smoothed mean: the percentile interval's lower end, and no upper end

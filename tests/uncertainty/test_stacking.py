@@ -36,6 +36,8 @@ from undercount.uncertainty.stacking import (
     stacking_weights,
 )
 
+from ._toy import SometimesNoEstimate
+
 
 def test_weights_go_to_the_family_that_predicts_every_pattern_better():
     ld = np.log([[0.5, 0.3, 0.2], [0.2, 0.3, 0.5]])
@@ -255,27 +257,13 @@ def test_a_smoothed_bootstrap_enters_a_mixture_as_its_log_normal():
     assert hi == pytest.approx(res.interval.upper, rel=0.02)
 
 
-@dataclass(frozen=True, kw_only=True)
-class _NoEstimateSometimes(Estimator):
-    """N-hat = 1.5 n, or none (+inf) where cell 100 resamples above 320 of its 300."""
-
-    method: ClassVar[str] = "toy-none"
-
-    def _fit(self, table, *, rng):
-        n = table.n_observed
-        est = math.inf if table.full_counts()[4] > 320 else 1.5 * n
-        return MSEResult(method=self.method, model="-", estimate=est,
-                         interval=Interval(n, 2.0 * n, 0.95, "none"), n_observed=n,
-                         lists=table.lists)
-
-
 def test_a_bootstrap_with_replicates_without_an_estimate_draws_no_nan():
     # artificial_3's default once gave the interval (nan, nan): interpolating the
     # percentile draws towards a replicate at +inf gives inf - inf.
     table = CaptureTable.from_mapping(
         {"100": 300, "010": 250, "001": 200, "110": 60, "101": 50, "011": 40, "111": 10},
         lists=["A", "B", "C"])
-    res = Bootstrap(estimator=_NoEstimateSometimes(), replicates=200,
+    res = Bootstrap(estimator=SometimesNoEstimate(), replicates=200,
                     interval="percentile").fit(table, rng=np.random.default_rng(3))
     share = res.failed / 200
     assert 0 < share < 0.5
