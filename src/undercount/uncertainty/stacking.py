@@ -409,11 +409,8 @@ def pool(fits: FamilyFits, weighting: Weighting, rng: np.random.Generator, *,
     values = np.concatenate([_n_draws(r, int(k), rng)
                              for r, k in zip(pooled, sizes, strict=True) if k > 0])
     alpha = (1.0 - level) / 2.0
-    # Interpolating towards an infinite draw gives NaN; the empirical quantile keeps +inf
-    # only where more than the tail's mass is unbounded.
-    med, lo, hi = np.quantile(values, [0.5, alpha, 1.0 - alpha],
-                              method="linear" if np.all(np.isfinite(values)) else
-                              "inverted_cdf")
+    # The empirical quantile keeps +inf only where more than the tail's mass is unbounded.
+    med, lo, hi = _quantiles(values, np.array([0.5, alpha, 1.0 - alpha]))
     if weighting == "criterion":
         # Model averaging by information-criterion weights: the weighted mean of
         # the families' own estimates (Buckland, Burnham & Augustin 1997), which a family
@@ -601,10 +598,10 @@ def _loo_graphs(res: Any, table: CaptureTable, codes: np.ndarray) -> np.ndarray:
 
 
 def _quantiles(values: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Quantiles of bootstrap replicates at ``probs``. A replicate without an estimate is
-    +inf, and interpolating towards it gives NaN (inf - inf), so with any such replicate the
-    quantiles are the replicates themselves (``inverted_cdf``): +inf only in the tail they
-    fill, as in :func:`pool`."""
+    """Quantiles of draws of N at ``probs`` (bootstrap replicates, or a mixture's draws). A
+    draw without an estimate is +inf, and interpolating towards it gives NaN (inf - inf), so
+    with any such draw the quantiles are the draws themselves (``inverted_cdf``): +inf only
+    in the tail they fill."""
     finite = bool(np.all(np.isfinite(values)))
     return np.quantile(values, probs, method="linear" if finite else "inverted_cdf")
 
