@@ -356,3 +356,21 @@ def test_the_smoothed_family_reads_the_augmented_bootstrap_familys_own_replicate
     assert (smooth["lower"], smooth["upper"]) == smoothed_interval(
         res.smoothed_centre, res.smoothed_sd, 0.95)
     assert smooth["upper"] - smooth["lower"] != aug["upper"] - aug["lower"]
+
+
+def test_the_parametric_and_averaged_families_draw_the_augmented_familys_stream():
+    opts = BatteryOptions(bootstrap_replicates=100)
+    rows = run_battery(["hiv_bic"], ["bootstrap-param", "bootstrap-avg"], replicates=1,
+                       seed=3, options=opts)
+    ctx = ReplicateContext(DESIGNS["hiv_bic"].sample(_rng(3, _key("hiv_bic"), 0, 0)), opts)
+    stream = _key("bootstrap-aug")
+    param = ctx.bootstrap(_rng(3, _key("hiv_bic"), 0, 1, stream), "parametric")
+    avg = ctx.bootstrap(_rng(3, _key("hiv_bic"), 0, 1, stream), "augmented", select="average")
+    assert param.kind == "parametric" and avg.kind == "augmented"
+    # The averaged family's estimate is the BIC-weighted mean of the top models, not the
+    # best model's estimate that the parametric family keeps.
+    assert avg.base.settings["select"] == "average" and avg.base.settings["weights"] == "bic"
+    assert param.estimate == ctx.top().fit(ctx.table).estimate != avg.estimate
+    for row, res in zip(rows.itertuples(), (param, avg), strict=True):
+        assert (row.estimate, row.lower, row.upper) == (
+            res.estimate, res.interval.lower, res.interval.upper)

@@ -89,7 +89,7 @@ class ReplicateContext:
     def __init__(self, table: CaptureTable, options: BatteryOptions) -> None:
         self.table = table
         self.options = options
-        self._top: Any = None
+        self._top: dict[str, Any] = {}
         self._stacked: Any = None
         self._bootstrap: dict[str, Any] = {}
 
@@ -105,29 +105,35 @@ class ReplicateContext:
             ).fit(self.table, rng=rng)
         return self._stacked
 
-    def bootstrap(self, rng: np.random.Generator, kind: str = "nonparametric"):
-        """The bootstrap of the top-``ntop`` BIC models with resample ``kind``, once per
+    def bootstrap(self, rng: np.random.Generator, kind: str = "nonparametric",
+                  select: str = "bic"):
+        """The bootstrap of the top-``ntop`` log-linear models with resample ``kind``, once per
         replicate: the ``bootstrap`` family's (nonparametric, BCa), which ``bootstrap-pct``
         reads too, or ``bootstrap-aug``'s (augmented, percentile), which ``bootstrap-smooth``
-        reads; each pair draws one stream (:data:`FAMILY_STREAMS`)."""
-        if kind not in self._bootstrap:
+        reads; each pair draws one stream (:data:`FAMILY_STREAMS`). ``select="average"``
+        re-averages the top models by BIC weight in each replicate instead of re-selecting
+        the best (``bootstrap-avg``)."""
+        key = (kind, select)
+        if key not in self._bootstrap:
             if self.table.n_lists > 5:
                 not_applicable("BIC over all hierarchical models needs J <= 5")
-            self._bootstrap[kind] = Bootstrap(
-                estimator=self.top(),
+            self._bootstrap[key] = Bootstrap(
+                estimator=self.top(select),
                 replicates=self.options.bootstrap_replicates,
                 interval="bca" if kind == "nonparametric" else "percentile",
                 kind=kind,
                 n_jobs=1,
             ).fit(self.table, rng=rng)
-        return self._bootstrap[kind]
+        return self._bootstrap[key]
 
-    def top(self):
-        if self._top is None:
-            self._top = LogLinearEstimator(select="bic").restrict_to_top(
-                self.table, self.options.ntop
-            )
-        return self._top
+    def top(self, select: str = "bic"):
+        """The log-linear estimator restricted to the ``ntop`` best models by BIC, selecting
+        the best of them (``"bic"``) or averaging them by BIC weight (``"average"``)."""
+        if select not in self._top:
+            model = (LogLinearEstimator(select="bic") if select == "bic"
+                     else LogLinearEstimator(select="average", weights="bic"))
+            self._top[select] = model.restrict_to_top(self.table, self.options.ntop)
+        return self._top[select]
 
 
 def not_applicable(why: str) -> NoReturn:
@@ -147,6 +153,14 @@ def _fam_bootstrap(ctx: ReplicateContext, rng: np.random.Generator):
 
 def _fam_bootstrap_aug(ctx: ReplicateContext, rng: np.random.Generator):
     return ctx.bootstrap(rng, "augmented")
+
+
+def _fam_bootstrap_param(ctx: ReplicateContext, rng: np.random.Generator):
+    return ctx.bootstrap(rng, "parametric")
+
+
+def _fam_bootstrap_avg(ctx: ReplicateContext, rng: np.random.Generator):
+    return ctx.bootstrap(rng, "augmented", select="average")
 
 
 def _fam_bootstrap_smooth(ctx: ReplicateContext, rng: np.random.Generator):
@@ -247,6 +261,11 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
     "bootstrap-aug": ("Log-linear BIC with bootstrap re-selection (top 10), augmented "
                       "resample, percentile (the default's log-linear member)",
                       _fam_bootstrap_aug),
+    "bootstrap-param": ("Log-linear BIC with bootstrap re-selection (top 10), parametric "
+                        "resample from the selected model's fit, percentile",
+                        _fam_bootstrap_param),
+    "bootstrap-avg": ("Log-linear BIC model average of the top 10, re-averaged in each "
+                      "replicate of the augmented resample, percentile", _fam_bootstrap_avg),
     "bootstrap-smooth": ("bootstrap-aug's replicates with Efron's (2014) smoothed interval "
                          "(the same draws)", _fam_bootstrap_smooth),
     "stepwise": ("Log-linear forward stepwise (Chan et al. 2021), profile interval",
@@ -271,7 +290,9 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
 #: Families that draw another family's random stream, so that they see the same draws
 #: whatever else runs (a paired comparison): family -> the family whose stream it draws.
 FAMILY_STREAMS: dict[str, str] = {"bootstrap-pct": "bootstrap",
-                                   "bootstrap-smooth": "bootstrap-aug"}
+                                   "bootstrap-smooth": "bootstrap-aug",
+                                   "bootstrap-param": "bootstrap-aug",
+                                   "bootstrap-avg": "bootstrap-aug"}
 
 _LINKAGE_BASES = ("stepwise", "rcapture", "dga", "lcm")
 #: Kinds of record-level family, by name prefix (see :func:`describe_linkage_family`).
