@@ -607,9 +607,16 @@ def resample_observed(
         raise EstimationError(
             "the augmented bootstrap resamples round(N-hat) people, and N-hat is not finite"
         )
-    total = max(round(estimate), n)
-    probs = np.concatenate([[total - n], counts]) / total
-    return rng.multinomial(total, probs, size=replicates)[:, 1:]
+    sizes = _augmented_sizes(counts, estimate)
+    total = int(sizes.sum())
+    return rng.multinomial(total, sizes / total, size=replicates)[:, 1:]
+
+
+def _augmented_sizes(counts: np.ndarray, estimate: float) -> np.ndarray:
+    """The cells the augmented resample draws its people from: the unobserved cell's
+    M - n, M = round(``estimate``) (at least n), then the observed ``counts``."""
+    n = int(counts.sum())
+    return np.concatenate([[max(round(estimate), n) - n], counts])
 
 
 #: Codes of the diagnostics that describe the bootstrap interval itself (:func:`_interval_notes`).
@@ -672,10 +679,8 @@ def _resampled_people(
     counts = np.asarray(counts)
     if kind == "nonparametric":
         return draws, counts
-    n = int(counts.sum())
-    total = max(round(estimate), n)
-    return (np.column_stack([total - draws.sum(axis=1), draws]),
-            np.concatenate([[total - n], counts]))
+    sizes = _augmented_sizes(counts, estimate)
+    return np.column_stack([sizes.sum() - draws.sum(axis=1), draws]), sizes
 
 
 def _fitted_cell_probs(result: MSEResult, table: CaptureTable) -> np.ndarray:

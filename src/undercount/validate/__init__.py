@@ -82,8 +82,11 @@ replicates read as a percentile interval: the two families draw the same stream,
 compare BCa and percentile on the same draws), ``bootstrap-aug`` (the same bootstrap with
 the augmented resample and a percentile interval, the default's log-linear member) and
 ``bootstrap-smooth`` (``bootstrap-aug``'s replicates read as Efron's smoothed interval, the
-same draws). A family that does not apply to a design
-(BIC beyond 5 lists, dga beyond 6) is reported as ``n/a``, not as a failure.
+same draws), ``bootstrap-param`` (re-selection on a parametric resample from the selected
+model's fit) and ``bootstrap-avg`` (the BIC-weighted average of the top 10 models,
+re-averaged in each augmented replicate), both on ``bootstrap-aug``'s stream. A family
+that does not apply to a design (BIC beyond 5 lists, dga beyond 6) is reported as ``n/a``,
+not as a failure.
 
 Record-level families (record designs only; :data:`LINKAGE_FAMILIES`), for each base
 ``stepwise``, ``rcapture``, ``dga`` and ``lcm``: ``linkavg-<base>`` (average over plausible

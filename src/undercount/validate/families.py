@@ -91,7 +91,7 @@ class ReplicateContext:
         self.options = options
         self._top: dict[str, Any] = {}
         self._stacked: Any = None
-        self._bootstrap: dict[str, Any] = {}
+        self._bootstrap: dict[tuple[str, str], Any] = {}
 
     def stacked(self, rng: np.random.Generator):
         """The ``stacked`` family's result, fitted once per replicate (with the generator of
