@@ -374,3 +374,19 @@ def test_the_parametric_and_averaged_families_draw_the_augmented_familys_stream(
     for row, res in zip(rows.itertuples(), (param, avg), strict=True):
         assert (row.estimate, row.lower, row.upper) == (
             res.estimate, res.interval.lower, res.interval.upper)
+
+
+def test_the_model_average_families_are_the_estimators_own_average_of_their_ten_best():
+    rows = run_battery(["hiv_bic"], ["average", "average-aic"], replicates=1, seed=3)
+    table = DESIGNS["hiv_bic"].sample(_rng(3, _key("hiv_bic"), 0, 0))
+    for row, weights in zip(rows.itertuples(), ("bic", "aic"), strict=True):
+        est = LogLinearEstimator(select="average", weights=weights)
+        res = est.restrict_to_top(table, 10).fit(table)
+        assert res.selection == "average" and res.weights == weights
+        assert len(res.candidates) == 10
+        assert (row.estimate, row.lower, row.upper) == (
+            res.estimate, res.interval.lower, res.interval.upper)
+    # AIC weighs the richer models up: a different average from BIC's.
+    assert rows.iloc[0]["estimate"] != rows.iloc[1]["estimate"]
+    wide = run_battery(["sparse6"], ["average"], replicates=1, seed=3)
+    assert wide.iloc[0]["status"] == "n/a"

@@ -84,7 +84,10 @@ the augmented resample and a percentile interval, the default's log-linear membe
 ``bootstrap-smooth`` (``bootstrap-aug``'s replicates read as Efron's smoothed interval, the
 same draws), ``bootstrap-param`` (re-selection on a parametric resample from the selected
 model's fit) and ``bootstrap-avg`` (the BIC-weighted average of the top 10 models,
-re-averaged in each augmented replicate), both on ``bootstrap-aug``'s stream. A family
+re-averaged in each augmented replicate), both on ``bootstrap-aug``'s stream, and
+``average`` and ``average-aic`` (the BIC- or AIC-weighted average of the 10 best models by
+the same criterion, with the mixture interval of ``LogLinearEstimator(select="average")``:
+model uncertainty without a resample). A family
 that does not apply to a design (BIC beyond 5 lists, dga beyond 6) is reported as ``n/a``,
 not as a failure.
 

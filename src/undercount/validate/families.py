@@ -127,11 +127,15 @@ class ReplicateContext:
         return self._bootstrap[key]
 
     def top(self, select: str = "bic"):
-        """The log-linear estimator restricted to the ``ntop`` best models by BIC, selecting
-        the best of them (``"bic"``) or averaging them by BIC weight (``"average"``)."""
+        """The log-linear estimator restricted to the ``ntop`` best models, selecting the
+        best of them by BIC (``"bic"``), or averaging them by BIC (``"average"``) or AIC
+        weight (``"average-aic"``; the ``ntop`` best by AIC)."""
         if select not in self._top:
-            model = (LogLinearEstimator(select="bic") if select == "bic"
-                     else LogLinearEstimator(select="average", weights="bic"))
+            model = {
+                "bic": lambda: LogLinearEstimator(select="bic"),
+                "average": lambda: LogLinearEstimator(select="average", weights="bic"),
+                "average-aic": lambda: LogLinearEstimator(select="average", weights="aic"),
+            }[select]()
             self._top[select] = model.restrict_to_top(self.table, self.options.ntop)
         return self._top[select]
 
@@ -145,6 +149,14 @@ def _fam_bic(ctx: ReplicateContext, rng: np.random.Generator):
     if ctx.table.n_lists > 5:
         not_applicable("BIC over all hierarchical models needs J <= 5")
     return ctx.top().fit(ctx.table)
+
+
+def _average(weights: str):
+    def run(ctx: ReplicateContext, rng: np.random.Generator):
+        if ctx.table.n_lists > 5:
+            not_applicable("averaging over all hierarchical models needs J <= 5")
+        return ctx.top("average" if weights == "bic" else "average-aic").fit(ctx.table)
+    return run
 
 
 def _fam_bootstrap(ctx: ReplicateContext, rng: np.random.Generator):
@@ -266,6 +278,10 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
                         _fam_bootstrap_param),
     "bootstrap-avg": ("Log-linear BIC model average of the top 10, re-averaged in each "
                       "replicate of the augmented resample, percentile", _fam_bootstrap_avg),
+    "average": ("Log-linear BIC-weighted average of the 10 best models by BIC, mixture "
+                "interval (no resample)", _average("bic")),
+    "average-aic": ("Log-linear AIC-weighted average of the 10 best models by AIC, mixture "
+                    "interval (no resample)", _average("aic")),
     "bootstrap-smooth": ("bootstrap-aug's replicates with Efron's (2014) smoothed interval "
                          "(the same draws)", _fam_bootstrap_smooth),
     "stepwise": ("Log-linear forward stepwise (Chan et al. 2021), profile interval",
