@@ -37,14 +37,20 @@ def fitted_probs(problem, fit, n_lists):
     return full / full.sum(), fit.estimate
 
 
-def one(args):
-    name, r = args
+def top_fits(name, r):
+    """Replicate r's table of design ``name`` (the battery's own stream, seed 2024), the
+    estimator restricted to its 10 best models by BIC, their problem and usable fits."""
     design = DESIGNS[name]
     table = design.sample(_rng(2024, _key(name), r, 0)).aggregate()
     top = LogLinearEstimator(select="bic").restrict_to_top(table, 10)
     problem = LogLinearProblem(table, non_overlap=top.non_overlap)
     fits = [problem.fit(parse_model(s, table.lists)) for s in top.candidates]
-    fits = [f for f in fits if f.usable]
+    return design, table, top, problem, [f for f in fits if f.usable]
+
+
+def one(args):
+    name, r = args
+    design, table, top, problem, fits = top_fits(name, r)
     bic = np.array([f.bic for f in fits])
     w = np.exp(-(bic - bic.min()) / 2)
     w /= w.sum()

@@ -1,9 +1,9 @@
 """Model-averaged profile-likelihood intervals (MATA) over the 10 best log-linear models.
 
-An experiment for docs/validation.md ("What narrows kosovo_bic costs uk5_bic"), not a
-package feature. For replicate r of a design it draws the design's table from the battery's
-own stream and ranks the models by BIC (``LogLinearEstimator(select="bic")
-.restrict_to_top``). Each of the 10 best models m has its multinomial profile likelihood
+An experiment for docs/validation.md ("Model averages without a resample"), not a package
+feature. For replicate r of a design it draws the design's table from the battery's own
+stream and ranks the models by BIC, as ``bma_parametric.py`` beside it does
+(``top_fits``). Each of the 10 best models m has its multinomial profile likelihood
 l_m(N) (Rcapture's, as the ``bic`` family's interval) and the signed root
 r_m(N) = sign(N-hat_m - N) sqrt(2 [max l_m - l_m(N)]). With weights w_m = exp(-Delta_m / 2),
 normalised, from BIC or from AIC, the model-averaged tail-area interval (Fletcher & Turek
@@ -25,13 +25,10 @@ import sys
 from multiprocessing import Pool
 
 import numpy as np
+from bma_parametric import top_fits  # the same tables and models, from the script beside
 from scipy import optimize, special
 
-from undercount.models.loglinear._design import parse_model
 from undercount.models.loglinear._irls import _profile_loglik
-from undercount.models.loglinear.estimator import LogLinearEstimator
-from undercount.models.loglinear.select import LogLinearProblem
-from undercount.validate.runner import DESIGNS, _key, _rng
 
 
 class Profile:
@@ -86,12 +83,7 @@ def mata(profiles, w, n, level=0.95):
 
 def one(args):
     name, r = args
-    design = DESIGNS[name]
-    table = design.sample(_rng(2024, _key(name), r, 0)).aggregate()
-    top = LogLinearEstimator(select="bic").restrict_to_top(table, 10)
-    problem = LogLinearProblem(table, non_overlap=top.non_overlap)
-    fits = [problem.fit(parse_model(s, table.lists)) for s in top.candidates]
-    fits = [f for f in fits if f.usable]
+    design, _, _, problem, fits = top_fits(name, r)
     profiles = [Profile(problem, f) for f in fits]
     row = [name, r, design.truth, fits[int(np.argmin([f.bic for f in fits]))].estimate]
     for criterion in ("bic", "aic"):
