@@ -87,9 +87,8 @@ model's fit) and ``bootstrap-avg`` (the BIC-weighted average of the top 10 model
 re-averaged in each augmented replicate), both on ``bootstrap-aug``'s stream, and
 ``average`` and ``average-aic`` (the BIC- or AIC-weighted average of the 10 best models by
 the same criterion, with the mixture interval of ``LogLinearEstimator(select="average")``:
-model uncertainty without a resample). A family
-that does not apply to a design (BIC beyond 5 lists, dga beyond 6) is reported as ``n/a``,
-not as a failure.
+model uncertainty without a resample). A family that does not apply to a design (BIC
+beyond 5 lists, dga beyond 6) is reported as ``n/a``, not as a failure.
 
 Record-level families (record designs only; :data:`LINKAGE_FAMILIES`), for each base
 ``stepwise``, ``rcapture``, ``dga`` and ``lcm``: ``linkavg-<base>`` (average over plausible

@@ -133,12 +133,11 @@ class ReplicateContext:
                 # The message of the committed rows: a rerun reproduces them to the letter.
                 criterion = "AIC" if select == "average-aic" else "BIC"
                 not_applicable(f"{criterion} over all hierarchical models needs J <= 5")
-            model = {
-                "bic": lambda: LogLinearEstimator(select="bic"),
-                "average": lambda: LogLinearEstimator(select="average", weights="bic"),
-                "average-aic": lambda: LogLinearEstimator(select="average", weights="aic"),
-            }[select]()
-            self._top[select] = model.restrict_to_top(self.table, self.options.ntop)
+            settings = {"bic": {"select": "bic"},
+                        "average": {"select": "average", "weights": "bic"},
+                        "average-aic": {"select": "average", "weights": "aic"}}[select]
+            self._top[select] = LogLinearEstimator(**settings).restrict_to_top(
+                self.table, self.options.ntop)
         return self._top[select]
 
 
@@ -147,11 +146,8 @@ def not_applicable(why: str) -> NoReturn:
     raise ConfigError(why)
 
 
-def _fam_bic(ctx: ReplicateContext, rng: np.random.Generator):
-    return ctx.top().fit(ctx.table)
-
-
-def _average(select: str):
+def _top_fit(select: str):
+    """A family that fits :meth:`ReplicateContext.top`'s estimator (no resample)."""
     def run(ctx: ReplicateContext, rng: np.random.Generator):
         return ctx.top(select).fit(ctx.table)
     return run
@@ -264,7 +260,7 @@ def _fam_strata(ctx: ReplicateContext, rng: np.random.Generator):
 
 #: Families: name -> (description, function(context, rng) -> MSEResult).
 FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator], Any]]] = {
-    "bic": ("Log-linear, BIC-best model, conditional profile interval", _fam_bic),
+    "bic": ("Log-linear, BIC-best model, conditional profile interval", _top_fit("bic")),
     "bootstrap": ("Log-linear BIC with bootstrap re-selection (top 10), BCa", _fam_bootstrap),
     "bootstrap-pct": ("The bootstrap family's replicates read as a percentile interval "
                       "(the same draws)", _fam_bootstrap_pct),
@@ -277,9 +273,9 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
     "bootstrap-avg": ("Log-linear BIC model average of the top 10, re-averaged in each "
                       "replicate of the augmented resample, percentile", _fam_bootstrap_avg),
     "average": ("Log-linear BIC-weighted average of the 10 best models by BIC, mixture "
-                "interval (no resample)", _average("average")),
+                "interval (no resample)", _top_fit("average")),
     "average-aic": ("Log-linear AIC-weighted average of the 10 best models by AIC, mixture "
-                    "interval (no resample)", _average("average-aic")),
+                    "interval (no resample)", _top_fit("average-aic")),
     "bootstrap-smooth": ("bootstrap-aug's replicates with Efron's (2014) smoothed interval "
                          "(the same draws)", _fam_bootstrap_smooth),
     "stepwise": ("Log-linear forward stepwise (Chan et al. 2021), profile interval",
