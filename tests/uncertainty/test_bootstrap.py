@@ -235,3 +235,50 @@ def test_smoothed_interval_says_when_it_excludes_the_estimate_or_has_no_width():
     (note,) = _interval_notes("smoothed", Interval(1e3, 1e3, 0.95, "x"), 1000.0,
                               (math.log(1000.0), 0.0))
     assert "no width" in note.message
+
+
+#: Three lists, the first two positively dependent: [12,3] fits, independence does not.
+DEPENDENT = CaptureTable.from_mapping(
+    {"100": 300, "010": 250, "001": 200, "110": 260, "101": 60, "011": 50, "111": 52},
+    lists=["A", "B", "C"])
+
+
+def test_the_parametric_world_is_the_named_estimators_fit():
+    # Replicates drawn from the independence fit and re-fitted by [12,3] centre on [12,3]'s
+    # estimate for the independence world's expected table (which has no 12 interaction),
+    # not on [12,3]'s own N-hat: the world, not the bootstrapped estimator, makes the data.
+    dependence = LogLinearEstimator(model="[12,3]")
+    world = LogLinearEstimator(model="[1,2,3]")
+    own = Bootstrap(estimator=dependence, replicates=400, interval="percentile",
+                    kind="parametric").fit(DEPENDENT, rng=np.random.default_rng(3))
+    other = Bootstrap(estimator=dependence, replicates=400, interval="percentile",
+                      kind="parametric", world=world).fit(DEPENDENT, rng=np.random.default_rng(3))
+    fit = world.fit(DEPENDENT)
+    expected = np.asarray(fit.fitted, dtype=float)
+    codes = np.arange(1, 8)
+    # a log-linear N-hat scales with the table: 1,000 times the world's mean, rounded
+    mean_table = CaptureTable.from_mapping(
+        {format(c, "03b")[::-1]: round(1000 * expected[c]) for c in codes},
+        lists=["A", "B", "C"])
+    target = dependence.fit(mean_table).estimate / 1000
+    base = dependence.fit(DEPENDENT).estimate
+    assert other.estimate == base  # the estimate stays the bootstrapped estimator's
+    assert np.median(own.replicates) == pytest.approx(base, rel=0.01)
+    assert np.median(other.replicates) == pytest.approx(target, rel=0.01)
+    assert abs(target - base) > 0.05 * base
+    settings = other.to_dict()["bootstrap"]["settings"]
+    assert settings["world"]["estimator"] == "LogLinearEstimator"
+    assert settings["world"]["model"] == "[1,2,3]"
+    assert own.to_dict()["bootstrap"]["settings"]["world"] is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Sampled(Independence):
+    stochastic: ClassVar[bool] = True
+
+
+def test_a_world_needs_the_parametric_resample_and_a_deterministic_estimator():
+    with pytest.raises(ConfigError, match="world is the parametric resample's"):
+        Bootstrap(estimator=Independence(), kind="augmented", world=Independence())
+    with pytest.raises(ConfigError, match="deterministic world"):
+        Bootstrap(estimator=Independence(), kind="parametric", world=_Sampled())

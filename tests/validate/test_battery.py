@@ -360,18 +360,25 @@ def test_the_smoothed_family_reads_the_augmented_bootstrap_familys_own_replicate
 
 def test_the_parametric_and_averaged_families_draw_the_augmented_familys_stream():
     opts = BatteryOptions(bootstrap_replicates=100)
-    rows = run_battery(["hiv_bic"], ["bootstrap-param", "bootstrap-avg"], replicates=1,
-                       seed=3, options=opts)
+    rows = run_battery(["hiv_bic"], ["bootstrap-param", "bootstrap-avg", "bootstrap-aic-world"],
+                       replicates=1, seed=3, options=opts)
     ctx = ReplicateContext(DESIGNS["hiv_bic"].sample(_rng(3, _key("hiv_bic"), 0, 0)), opts)
     stream = _key("bootstrap-aug")
     param = ctx.bootstrap(_rng(3, _key("hiv_bic"), 0, 1, stream), "parametric")
     avg = ctx.bootstrap(_rng(3, _key("hiv_bic"), 0, 1, stream), "augmented", select="average")
+    world = ctx.bootstrap(_rng(3, _key("hiv_bic"), 0, 1, stream), "parametric", world="aic")
     assert param.kind == "parametric" and avg.kind == "augmented"
+    # the AIC world's replicates come from the AIC-best model's fit; the estimate and the
+    # candidates they re-select among stay the BIC member's
+    assert world.kind == "parametric" and param.bootstrap_settings["world"] is None
+    assert world.bootstrap_settings["world"]["select"] == "aic"
+    assert world.estimate == param.estimate and world.base.candidates.equals(
+        param.base.candidates)
     # The averaged family's estimate is the BIC-weighted mean of the top models, not the
     # best model's estimate that the parametric family keeps.
     assert avg.base.settings["select"] == "average" and avg.base.settings["weights"] == "bic"
     assert param.estimate == ctx.top().fit(ctx.table).estimate != avg.estimate
-    for row, res in zip(rows.itertuples(), (param, avg), strict=True):
+    for row, res in zip(rows.itertuples(), (param, avg, world), strict=True):
         assert (row.estimate, row.lower, row.upper) == (
             res.estimate, res.interval.lower, res.interval.upper)
 

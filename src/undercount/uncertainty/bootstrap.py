@@ -13,6 +13,16 @@ Resampling
 instead: ``Multinomial(N_hat, mu_w / N_hat)`` over all ``2^J`` cells including the
 unobserved one, which is then discarded (so n varies between replicates).
 
+The parametric resample's *world* is by default the bootstrapped estimator's own fit. A
+selection's own fit is a thresholded one, and Chatterjee & Lahiri (2011) [8]_ show that
+resampling from a thresholded fit cures the bootstrap after selection only when the
+threshold keeps every real term: a world without an interaction the population has cannot
+show how often the selection misses it. ``world`` names another estimator whose fit is the
+world, for instance ``LogLinearEstimator(select="aic")``, whose threshold of 2 per parameter
+against BIC's ``log n`` keeps weaker interactions while the replicates still re-select by
+BIC. The validation battery (``docs/validation.md``, "A resample from the AIC-best model")
+measures it as ``bootstrap-aic-world``.
+
 *Augmented* (the package default's, :mod:`undercount.pipeline.registry`): the observed
 people and ``M - n`` unobserved ones, ``M = round(N_hat)``, are resampled together,
 ``Multinomial(M, (M - n, n_w) / M)``, and the unobserved cell is discarded (Buckland &
@@ -93,6 +103,8 @@ References
    3:235-244. doi:10.1007/BF00453012
 .. [7] Efron, B. (2014). Estimation and accuracy after model selection. JASA
    109:991-1007. doi:10.1080/01621459.2013.823775
+.. [8] Chatterjee, A. and Lahiri, S. N. (2011). Bootstrapping lasso estimators. JASA
+   106:608-625. doi:10.1198/jasa.2011.tm10159
 """
 
 from __future__ import annotations
@@ -445,6 +457,11 @@ class Bootstrap(Estimator):
         How replicates are drawn (module docstring). ``"nonparametric"`` (SparseMSE's)
         holds the number observed fixed; ``"augmented"`` lets it vary by resampling the
         estimated unobserved people with the observed ones.
+    world : Estimator or None
+        With ``kind="parametric"``: the deterministic estimator whose fitted cell
+        probabilities and N-hat the replicates are drawn from (module docstring, the
+        resample's world); None, the bootstrapped estimator's own fit. The replicates
+        re-run ``estimator``, and the result's estimate is ``estimator``'s.
     level : float
     ntop : int or None
         Restrict re-selection in each replicate to the ``ntop`` best models (by the
@@ -466,13 +483,20 @@ class Bootstrap(Estimator):
     level: Annotated[float, Open(0, 1)] = 0.95
     ntop: Annotated[int, AtLeast(1)] | None = None
     n_jobs: Annotated[int, AtLeast(1)] | None = None
+    world: Estimator | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if type(self.estimator).stochastic:
+        for role, est in (("estimator", self.estimator), ("world", self.world)):
+            if est is not None and type(est).stochastic:
+                raise ConfigError(
+                    f"Bootstrap needs a deterministic {role}; {type(est).__name__} already "
+                    "reports posterior uncertainty"
+                )
+        if self.world is not None and self.kind != "parametric":
             raise ConfigError(
-                f"Bootstrap needs a deterministic estimator; {type(self.estimator).__name__} "
-                "already reports posterior uncertainty"
+                f"world is the parametric resample's fitted model; kind={self.kind!r} "
+                "resamples the people observed (use kind='parametric')"
             )
         if self.interval == "smoothed" and self.kind == "parametric":
             raise ConfigError(
@@ -497,8 +521,9 @@ class Bootstrap(Estimator):
         codes = np.arange(1, 2**J)
         observed = full[1:]
         if self.kind == "parametric":
-            probs = _fitted_cell_probs(base, table)
-            draws = rng.multinomial(round(base.estimate), probs, size=self.replicates)[:, 1:]
+            world = base if self.world is None else self.world.fit(table)
+            probs = _fitted_cell_probs(world, table)
+            draws = rng.multinomial(round(world.estimate), probs, size=self.replicates)[:, 1:]
         else:
             draws = resample_observed(rng, observed, self.replicates, self.kind, base.estimate)
         reps = self._map(estimator, table.lists, codes, draws)
@@ -586,7 +611,15 @@ class Bootstrap(Estimator):
 def _params(boot: Bootstrap) -> dict[str, Any]:
     p = boot.get_params()
     p["estimator"] = type(boot.estimator).__name__
+    # the world's own settings say which fit the replicates came from
+    p["world"] = None if boot.world is None else {
+        "estimator": type(boot.world).__name__,
+        **{k: v for k, v in boot.world.get_params().items() if _plain(v)}}
     return p
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str, tuple, list))
 
 
 def resample_observed(

@@ -83,8 +83,9 @@ compare BCa and percentile on the same draws), ``bootstrap-aug`` (the same boots
 the augmented resample and a percentile interval, the default's log-linear member) and
 ``bootstrap-smooth`` (``bootstrap-aug``'s replicates read as Efron's smoothed interval, the
 same draws), ``bootstrap-param`` (re-selection on a parametric resample from the selected
-model's fit) and ``bootstrap-avg`` (the BIC-weighted average of the top 10 models,
-re-averaged in each augmented replicate), both on ``bootstrap-aug``'s stream, and
+model's fit), ``bootstrap-aic-world`` (the same from the AIC-best model's fit over all
+models) and ``bootstrap-avg`` (the BIC-weighted average of the top 10 models, re-averaged
+in each augmented replicate), all three on ``bootstrap-aug``'s stream, and
 ``average`` and ``average-aic`` (the BIC- or AIC-weighted average of the 10 best models by
 the same criterion, with the mixture interval of ``LogLinearEstimator(select="average")``:
 model uncertainty without a resample). A family that does not apply to a design (BIC

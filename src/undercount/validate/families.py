@@ -106,14 +106,15 @@ class ReplicateContext:
         return self._stacked
 
     def bootstrap(self, rng: np.random.Generator, kind: str = "nonparametric",
-                  select: str = "bic"):
+                  select: str = "bic", world: str | None = None):
         """The bootstrap of the top-``ntop`` log-linear models with resample ``kind``, once per
         replicate: the ``bootstrap`` family's (nonparametric, BCa), which ``bootstrap-pct``
         reads too, or ``bootstrap-aug``'s (augmented, percentile), which ``bootstrap-smooth``
         reads; each pair draws one stream (:data:`FAMILY_STREAMS`). ``select="average"``
         re-averages the top models by BIC weight in each replicate instead of re-selecting
-        the best (``bootstrap-avg``)."""
-        key = (kind, select)
+        the best (``bootstrap-avg``). ``world="aic"`` draws the parametric resample from
+        the AIC-best model's fit over all models (``bootstrap-aic-world``)."""
+        key = (kind, select, world)
         if key not in self._bootstrap:
             self._bootstrap[key] = Bootstrap(
                 estimator=self.top(select),
@@ -121,6 +122,7 @@ class ReplicateContext:
                 interval="bca" if kind == "nonparametric" else "percentile",
                 kind=kind,
                 n_jobs=1,
+                world=None if world is None else LogLinearEstimator(select=world),
             ).fit(self.table, rng=rng)
         return self._bootstrap[key]
 
@@ -163,6 +165,10 @@ def _fam_bootstrap_aug(ctx: ReplicateContext, rng: np.random.Generator):
 
 def _fam_bootstrap_param(ctx: ReplicateContext, rng: np.random.Generator):
     return ctx.bootstrap(rng, "parametric")
+
+
+def _fam_bootstrap_aic_world(ctx: ReplicateContext, rng: np.random.Generator):
+    return ctx.bootstrap(rng, "parametric", world="aic")
 
 
 def _fam_bootstrap_avg(ctx: ReplicateContext, rng: np.random.Generator):
@@ -270,6 +276,9 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
     "bootstrap-param": ("Log-linear BIC with bootstrap re-selection (top 10), parametric "
                         "resample from the selected model's fit, percentile",
                         _fam_bootstrap_param),
+    "bootstrap-aic-world": ("Log-linear BIC with bootstrap re-selection (top 10), "
+                            "parametric resample from the AIC-best model's fit, percentile",
+                            _fam_bootstrap_aic_world),
     "bootstrap-avg": ("Log-linear BIC model average of the top 10, re-averaged in each "
                       "replicate of the augmented resample, percentile", _fam_bootstrap_avg),
     "average": ("Log-linear BIC-weighted average of the 10 best models by BIC, mixture "
@@ -302,6 +311,7 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
 FAMILY_STREAMS: dict[str, str] = {"bootstrap-pct": "bootstrap",
                                    "bootstrap-smooth": "bootstrap-aug",
                                    "bootstrap-param": "bootstrap-aug",
+                                   "bootstrap-aic-world": "bootstrap-aug",
                                    "bootstrap-avg": "bootstrap-aug"}
 
 _LINKAGE_BASES = ("stepwise", "rcapture", "dga", "lcm")
