@@ -38,7 +38,7 @@ def one(args):
     rng = _rng(2024, _key(name), r, 1, _key("bootstrap-aic-world"))
     reps = np.empty(B)
     for b in range(B):
-        counts = rng.multinomial(int(round(n_hat)), p)
+        counts = rng.multinomial(round(n_hat), p)
         counts[0] = 0
         try:
             reps[b] = chooser._point_estimate_cells(table.lists, counts)
