@@ -13,13 +13,10 @@ the percentile interval (type 8); the estimate is the BIC-best model's.
     python aic_world.py kosovo_bic,uk5_bic,hiv_bic 100 > aic_world.csv 2> aic_world_summary.txt
 """
 
-import collections
 import dataclasses
-import sys
-from multiprocessing import Pool
 
 import numpy as np
-from bma_parametric import B, fitted_probs, top_fits
+from bma_parametric import B, fitted_probs, resampled_estimate, run, top_fits
 
 from undercount.models.loglinear._design import parse_model
 from undercount.models.loglinear.estimator import LogLinearEstimator
@@ -36,14 +33,8 @@ def one(args):
     world = problem.fit(parse_model(aic_best, table.lists))
     p, n_hat = fitted_probs(problem, world, table.n_lists)
     rng = _rng(2024, _key(name), r, 1, _key("bootstrap-aic-world"))
-    reps = np.empty(B)
-    for b in range(B):
-        counts = rng.multinomial(round(n_hat), p)
-        counts[0] = 0
-        try:
-            reps[b] = chooser._point_estimate_cells(table.lists, counts)
-        except Exception:
-            reps[b] = np.inf
+    reps = np.array([resampled_estimate(chooser, table.lists, rng, p, n_hat)
+                     for _ in range(B)])
     lo, hi = quantile_type8(reps, np.array([0.025, 0.975]))
     same = "same" if aic_best == top.candidates[0] else "differs"
     estimate = min(fits, key=lambda f: f.bic).estimate
@@ -51,17 +42,5 @@ def one(args):
 
 
 if __name__ == "__main__":
-    designs, n_rep = sys.argv[1].split(","), int(sys.argv[2])
-    with Pool(2) as pool:
-        rows = pool.map(one, [(d, r) for d in designs for r in range(n_rep)], chunksize=1)
-    by = collections.defaultdict(list)
-    print("design,replicate,truth,estimate,lower,upper,aic_world_estimate,aic_vs_bic")
-    for row in rows:
-        print(",".join(str(v) for v in row))
-        by[row[0]].append(row)
-    for name, rs in by.items():
-        cover = np.mean([lo <= t <= hi for _, _, t, _, lo, hi, _, _ in rs])
-        width = np.median([hi - lo for _, _, _, _, lo, hi, _, _ in rs])
-        same = sum(s == "same" for *_, s in rs)
-        print(f"# {name}: coverage {cover:.2f}, median width {width:.0f}; AIC-best = BIC-best "
-              f"on {same} of {len(rs)}", file=sys.stderr)
+    run(one, "design,replicate,truth,estimate,lower,upper,aic_world_estimate,aic_vs_bic",
+        lambda rs: f"; AIC-best = BIC-best on {sum(x[-1] == 'same' for x in rs)} of {len(rs)}")

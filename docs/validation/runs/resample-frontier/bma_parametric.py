@@ -48,6 +48,17 @@ def top_fits(name, r):
     return design, table, top, problem, [f for f in fits if f.usable]
 
 
+def resampled_estimate(chooser, lists, rng, p, n_hat):
+    """One replicate: Multinomial(round(n_hat), p) over all cells, the unobserved dropped,
+    re-estimated by ``chooser`` (+inf where the selected model has no estimate)."""
+    counts = rng.multinomial(round(n_hat), p)
+    counts[0] = 0
+    try:
+        return chooser._point_estimate_cells(lists, counts)
+    except Exception:
+        return np.inf
+
+
 def one(args):
     name, r = args
     design, table, top, problem, fits = top_fits(name, r)
@@ -59,27 +70,29 @@ def one(args):
     probs = [fitted_probs(problem, f, table.n_lists) for f in fits]
     reps = np.empty(B)
     for b, m in enumerate(rng.choice(len(fits), size=B, p=w)):
-        p, n_hat = probs[m]
-        counts = rng.multinomial(int(round(n_hat)), p)
-        counts[0] = 0
-        try:
-            reps[b] = top._point_estimate_cells(table.lists, counts)
-        except Exception:
-            reps[b] = np.inf
+        reps[b] = resampled_estimate(top, table.lists, rng, *probs[m])
     lo, hi = quantile_type8(reps, np.array([0.025, 0.975]))
     return name, r, design.truth, float(estimate), float(lo), float(hi), float(w.max())
 
 
-if __name__ == "__main__":
+def run(one, header, suffix=lambda rows: ""):
+    """Run ``one`` over the designs and replicates of the command line on two processes,
+    print the rows (``header`` first) and, per design, the coverage and median width of
+    the interval in columns 4 and 5 (truth in column 2), with ``suffix(rows)`` after."""
     designs, n_rep = sys.argv[1].split(","), int(sys.argv[2])
     with Pool(2) as pool:
-        rows = pool.map(one, [(d, r) for d in designs for r in range(n_rep)])
+        rows = pool.map(one, [(d, r) for d in designs for r in range(n_rep)], chunksize=1)
     by = collections.defaultdict(list)
-    print("design,replicate,truth,estimate,lower,upper,top_weight")
+    print(header)
     for row in rows:
         print(",".join(str(v) for v in row))
         by[row[0]].append(row)
     for name, rs in by.items():
-        cover = np.mean([lo <= t <= hi for _, _, t, _, lo, hi, _ in rs])
-        width = np.median([hi - lo for _, _, _, _, lo, hi, _ in rs])
-        print(f"# {name}: coverage {cover:.2f}, median width {width:.0f}", file=sys.stderr)
+        cover = np.mean([x[4] <= x[2] <= x[5] for x in rs])
+        width = np.median([x[5] - x[4] for x in rs])
+        print(f"# {name}: coverage {cover:.2f}, median width {width:.0f}{suffix(rs)}",
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    run(one, "design,replicate,truth,estimate,lower,upper,top_weight")
