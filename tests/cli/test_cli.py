@@ -49,9 +49,10 @@ def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
     assert d["interval_method"] == "bootstrap percentile"
     boot = d["bootstrap"]
     assert (boot["replicates"], boot["ntop"], boot["method"], boot["kind"]) == (
-        1000, 10, "percentile", "augmented")
+        1000, 10, "percentile", "parametric")
+    assert boot["settings"]["world"]["select"] == "aic"
     assert d["defaults"] == {"select": "bic", "bootstrap": 1000, "ntop": 10,
-                             "interval": "percentile", "resample": "augmented",
+                             "interval": "percentile", "resample": "parametric-aic",
                              "families": "bic"}
     lo, hi = d["interval"]
     assert lo < d["estimate"] < hi
@@ -66,7 +67,8 @@ def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
     assert res.exit_code == 0, res.output
     out = " ".join(res.stdout.split())
     assert f"95% interval (bootstrap percentile) {lo:,.1f} – {hi:,.1f}" in out
-    assert "1,000 replicates (augmented, percentile)" in out and "top 10 models" in out
+    assert "1,000 replicates (parametric from the AIC-best model, percentile)" in out
+    assert "top 10 models" in out
     assert "families weighted by BIC" in out
     assert "--bootstrap 0 the selected model's conditional profile interval" in out
     assert "BIC weights: loglinear: [123,14,34] 1.000" in out
@@ -85,12 +87,17 @@ def test_options_reach_the_estimators():
 
 def test_resample_option_reaches_the_bootstrap():
     # --resample nonparametric --interval bca is SparseMSE's bootstrap (the class's own
-    # default); the package default resamples the unobserved too ("augmented").
+    # default); an explicit --bootstrap N resamples the unobserved too ("augmented"), and
+    # --resample parametric-aic is the default's draw from the AIC-best model.
     d = run_json("estimate", "korea", "--bootstrap", "100", "--resample", "nonparametric",
                  "--interval", "bca", "--seed", "1")
     assert (d["bootstrap"]["kind"], d["bootstrap"]["method"]) == ("nonparametric", "bca")
     d = run_json("estimate", "korea", "--bootstrap", "100", "--seed", "1")
     assert (d["bootstrap"]["kind"], d["bootstrap"]["method"]) == ("augmented", "percentile")
+    d = run_json("estimate", "korea", "--bootstrap", "100", "--resample", "parametric-aic",
+                 "--seed", "1")
+    assert (d["bootstrap"]["kind"], d["bootstrap"]["settings"]["world"]["select"]) == (
+        "parametric", "aic")
     res = run("estimate", "korea", "--bootstrap", "0", "--resample", "augmented")
     assert res.exit_code != 0 and "--bootstrap 0 turns the bootstrap off" in res.output
     d = run_json("estimate", "korea", "--bootstrap", "100", "--interval", "smoothed",
@@ -255,3 +262,15 @@ def test_logit_normal_and_finite_class_methods_by_name():
     assert again["estimate"] == d["estimate"]
     res = run("estimate", "kosovo", "--method", "logitnormal", "--model", "Mth-Chao")
     assert res.exit_code != 0 and "not a logit-normal model" in res.output
+
+
+def test_the_default_names_the_options_of_its_log_linear_member():
+    # The hint under the default's headline must be a command that runs on that table.
+    from undercount.cli._render import _member_flags
+
+    assert _member_flags({"select": "bic", "bootstrap": 1000, "ntop": 10,
+                          "interval": "percentile", "resample": "parametric-aic"}) == (
+        "--bootstrap 1000 --ntop 10 --resample parametric-aic")
+    # Beyond 5 lists: stepwise, no top models, the augmented resample (--ntop would fail).
+    assert _member_flags({"select": "stepwise", "bootstrap": 1000, "interval": "percentile",
+                          "resample": "augmented"}) == "--bootstrap 1000 --select stepwise"

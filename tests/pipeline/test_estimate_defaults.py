@@ -18,6 +18,7 @@ import pytest
 from undercount import CaptureTable, datasets
 from undercount.errors import ConfigError
 from undercount.models.loglinear import LogLinearEstimator
+from undercount.models.loglinear import estimator as estimator_module
 from undercount.pipeline.estimate import estimate
 from undercount.pipeline.registry import (
     DEFAULT_BOOTSTRAP,
@@ -48,13 +49,19 @@ def test_default_resolves_to_the_battery_configuration(kosovo):
     given = EstimateOptions()
     opts = resolve_options(given, kosovo)
     assert (opts.select, opts.bootstrap, opts.ntop, opts.interval, opts.resample) == (
-        "bic", 1000, 10, "percentile", "augmented")
+        "bic", 1000, 10, "percentile", "parametric-aic")
     assert (DEFAULT_BOOTSTRAP, DEFAULT_NTOP) == (1000, 10)
     assert defaults_applied(given, opts) == {"select": "bic", "bootstrap": 1000, "ntop": 10,
-                                             "interval": "percentile", "resample": "augmented"}
+                                             "interval": "percentile",
+                                             "resample": "parametric-aic"}
     # --resample adjusts the default bootstrap too.
     opts = resolve_options(EstimateOptions(resample="nonparametric"), kosovo)
     assert (opts.bootstrap, opts.resample) == (1000, "nonparametric")
+    # --method all passes it to its log-linear row.
+    assert EstimateOptions(method="all", bootstrap=100, resample="parametric-aic").parametric
+    # The smoothed interval needs a resample of the people: it keeps the augmented one.
+    opts = resolve_options(EstimateOptions(interval="smoothed"), kosovo)
+    assert (opts.bootstrap, opts.resample) == (1000, "augmented")
     # --select bic and --max-order keep BIC over all (hierarchical) models: same default.
     assert resolve_options(EstimateOptions(select="bic"), kosovo).bootstrap == 1000
     assert resolve_options(EstimateOptions(max_order=2), kosovo).ntop == 10
@@ -106,6 +113,8 @@ def test_more_than_five_lists_defaults_to_stepwise_with_a_reselecting_bootstrap(
         resolve_options(EstimateOptions(select="bic"), uk6)
     with pytest.raises(ConfigError, match=r"--ntop needs .* at most 5 lists"):
         resolve_options(EstimateOptions(ntop=5), uk6)
+    with pytest.raises(ConfigError, match=r"--resample parametric-aic needs .* at most 5 lists"):
+        resolve_options(EstimateOptions(resample="parametric-aic"), uk6)
     opts = resolve_options(EstimateOptions(select="stepwise", bootstrap=50), uk6)
     assert (opts.select, opts.bootstrap) == ("stepwise", 50)
     # The default is exactly the stepwise bootstrap asked for by name.
@@ -129,6 +138,14 @@ def test_more_than_five_lists_defaults_to_stepwise_with_a_reselecting_bootstrap(
     ({"bootstrap": 0, "resample": "augmented"}, "--bootstrap 0 turns the bootstrap off"),
     ({"select": "aic", "resample": "nonparametric"}, "needs --bootstrap N"),
     ({"strata": ("sex",), "resample": "parametric"}, "does not apply to --strata"),
+    ({"strata": ("sex",), "resample": "parametric-aic"}, "does not apply to --strata"),
+    ({"interval": "smoothed", "resample": "parametric-aic"}, "needs a resample of the people"),
+    ({"select": "stepwise", "bootstrap": 100, "resample": "parametric-aic"},
+     "selection over all models"),
+    ({"model": "[12,3]", "bootstrap": 100, "resample": "parametric-aic"},
+     "selection over all models"),
+    ({"method": "heterogeneity", "bootstrap": 100, "resample": "parametric-aic"},
+     "selection over all models"),
     ({"bootstrap": 100, "resample": "jackknife"}, "resample"),
 ])
 def test_contradictory_options_are_config_errors(options, message):
@@ -143,11 +160,15 @@ def test_default_is_bic_with_bootstrap_reselection(default_result):
     assert res.estimate == pytest.approx(KOSOVO_BIC, rel=1e-9)  # the BIC model's estimate
     assert res.interval.method == "bootstrap percentile" and res.interval.level == 0.95
     assert res.n_replicates == 1000 and res.ntop == 10 and res.interval_kind == "percentile"
-    assert res.kind == "augmented" and res.failed == 0
+    assert res.kind == "parametric" and res.failed == 0
+    # The replicates are drawn from the AIC-best model's fit (a search by AIC over the
+    # same models), re-selecting by BIC in each.
+    world = res.bootstrap_settings["world"]
+    assert (world["estimator"], world["select"]) == ("LogLinearEstimator", "aic")
     assert len(res.replicates) == 1000
     assert len(res.models) == 113  # every model is still listed, not only the top 10
     assert res.defaults == {"select": "bic", "bootstrap": 1000, "ntop": 10,
-                            "interval": "percentile", "resample": "augmented",
+                            "interval": "percentile", "resample": "parametric-aic",
                             "families": "bic"}
     assert res.interval.lower < res.estimate < res.interval.upper
 
@@ -159,7 +180,8 @@ def test_default_records_its_seed_and_the_seed_reproduces_it(kosovo, default_res
     settings = prov["settings"]
     assert settings["defaults"]["bootstrap"] == 1000
     assert (settings["replicates"], settings["ntop"], settings["interval"], settings["kind"]) == (
-        1000, 10, "percentile", "augmented")
+        1000, 10, "percentile", "parametric")
+    assert settings["world"]["select"] == "aic"
     assert settings["n_jobs"] == 1  # one process, as the battery: no fork of a threaded host
     again = estimate(kosovo, seed=seed)
     assert again.estimate == default_result.estimate
@@ -167,10 +189,12 @@ def test_default_records_its_seed_and_the_seed_reproduces_it(kosovo, default_res
     np.testing.assert_array_equal(again.replicates, default_result.replicates)
     # ... and it is exactly the validation battery's ``bootstrap`` configuration
     # (validate.families ``_fam_bootstrap``: the top 10 BIC models, 1,000 replicates, one
-    # process) with the augmented resample, read as a percentile interval.
+    # process) with the parametric resample from the AIC-best model's fit
+    # (``bootstrap-aic-world``), read as a percentile interval.
     top = LogLinearEstimator(select="bic").restrict_to_top(kosovo, 10)
     battery = Bootstrap(estimator=top, replicates=1000, interval="percentile",
-                        kind="augmented", n_jobs=1).fit(kosovo, rng=np.random.default_rng(seed))
+                        kind="parametric", world=LogLinearEstimator(select="aic"),
+                        n_jobs=1).fit(kosovo, rng=np.random.default_rng(seed))
     assert battery.estimate == again.estimate
     assert (battery.interval.lower, battery.interval.upper) == (again.interval.lower,
                                                                 again.interval.upper)
@@ -186,7 +210,7 @@ def test_restrict_to_top_reuses_a_fit_only_when_it_matches(kosovo, select):
     assert len(refit.candidates) == 10
     assert reused.candidates == refit.candidates
     # A result from other settings (or another table) is ignored: the models are refitted.
-    other = LogLinearEstimator(select="aic" if select != "aic" else "bic").fit(kosovo)
+    other = LogLinearEstimator(select=select, max_order=2).fit(kosovo)
     assert est.restrict_to_top(kosovo, 10, fitted=other).candidates == refit.candidates
     # Same lists and the same number observed, other counts: not reused either.
     moved = kosovo.counts.copy()
@@ -197,6 +221,24 @@ def test_restrict_to_top_reuses_a_fit_only_when_it_matches(kosovo, select):
     assert shifted.n_observed == kosovo.n_observed
     assert (est.restrict_to_top(shifted, 10, fitted=fitted).candidates
             == est.restrict_to_top(shifted, 10).candidates)
+
+
+def test_an_aic_ranking_reads_a_bic_search_without_searching_again(kosovo, monkeypatch):
+    # The same search records AIC and BIC for every model, so the AIC-best model (the
+    # default bootstrap's world) comes from the BIC selection's own result.
+    bic = LogLinearEstimator(select="bic").fit(kosovo)
+    aic = LogLinearEstimator(select="aic")
+    searched = aic.restrict_to_top(kosovo, 3)
+    monkeypatch.setattr(estimator_module, "select_by_criterion", _no_search)
+    assert aic.restrict_to_top(kosovo, 3, fitted=bic).candidates == searched.candidates
+    # Another search (a lower maximum order) is not read for it.
+    with pytest.raises(AssertionError, match="searched again"):
+        aic.restrict_to_top(kosovo, 3, fitted=LogLinearEstimator(select="bic",
+                                                                 max_order=2).fit(kosovo))
+
+
+def _no_search(*args, **kwargs):
+    raise AssertionError("searched again")
 
 
 def test_bootstrap_zero_gives_the_conditional_profile_interval(kosovo):

@@ -12,6 +12,7 @@ from undercount.core.result import Interval, MSEResult, result_from_dict
 from undercount.models.loglinear import LogLinearEstimator
 from undercount.uncertainty.bootstrap import (
     Bootstrap,
+    _fit_world,
     _interval_notes,
     bca_interval,
     jackknife_acceleration,
@@ -270,6 +271,19 @@ def test_the_parametric_world_is_the_named_estimators_fit():
     assert settings["world"]["estimator"] == "LogLinearEstimator"
     assert settings["world"]["model"] == "[1,2,3]"
     assert own.to_dict()["bootstrap"]["settings"]["world"] is None
+
+
+def test_an_aic_world_of_a_bic_selection_is_the_aic_searchs_fit():
+    # The world is read from the BIC search's records: the AIC-best model and its fit,
+    # exactly what a separate search by AIC gives.
+    table = CaptureTable.from_mapping(
+        {"100": 210, "010": 180, "001": 150, "110": 90, "101": 30, "011": 40, "111": 25},
+        lists=["A", "B", "C"])
+    base = LogLinearEstimator(select="bic").fit(table)
+    world = _fit_world(LogLinearEstimator(select="aic"), table, base)
+    searched = LogLinearEstimator(select="aic").fit(table)
+    assert world.model == searched.model and world.estimate == searched.estimate
+    np.testing.assert_array_equal(world.fitted, searched.fitted)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -134,13 +134,14 @@ def test_the_default_stratifies_by_a_covariate_that_changes_its_answer(cov4):
     # Within each group the lists are independent: the total covers the truth (2,000);
     # the pooled default (kept in the covariate block) is far below it.
     assert res.interval.lower < 2000 < res.interval.upper
-    pooled = estimate(cov4, seed=1, bootstrap=1000, ntop=10)
+    pooled = estimate(cov4, seed=1, bootstrap=1000, ntop=10, resample="parametric-aic")
     assert res.covariates["pooled"] == pytest.approx(pooled.estimate)
     assert pooled.interval.upper < res.interval.lower
     codes = [d.code for d in res.diagnostics]
     assert DEFAULT_STRATIFIED in codes and COVARIATE_CHANGES_ANSWER not in codes
     (note,) = [d for d in res.diagnostics if d.code == DEFAULT_STRATIFIED]
     assert "--strata group --ntop 10" in note.message and "1,4" in note.message
+    assert "pooled analysis: --bootstrap 1000 --ntop 10 --resample parametric-aic" in note.message
     assert res.provenance["settings"]["defaults"]["strata"] == ["group"]
     # The families it weighs no longer are compared within each group (the analysis the
     # user names with --strata is not checked: it is theirs).

@@ -43,7 +43,7 @@ _out = out
 Method = choice_enum("Method", _choices.Method)
 Select = choice_enum("Select", _choices.Select)
 IntervalKind = choice_enum("IntervalKind", _choices.IntervalChoice)
-Resampling = choice_enum("Resampling", _choices.BootstrapResampling)
+Resampling = choice_enum("Resampling", _choices.Resample)
 Recipe = choice_enum("Recipe", _choices.Recipe)
 ImputerKind = choice_enum("ImputerKind", _choices.ImputerName)
 Prior = choice_enum("Prior", _choices.DgaPrior)
@@ -149,9 +149,11 @@ def estimate(
     ] = None,
     resample: Annotated[
         Resampling | None,
-        typer.Option(help="How bootstrap replicates are drawn. augmented (default): the "
-                     "observed people and the estimated unobserved ones, so the number "
-                     "observed varies; nonparametric: the observed people only (SparseMSE); "
+        typer.Option(help="How bootstrap replicates are drawn. parametric-aic (the "
+                     "log-linear default on 3 to 5 lists): from the AIC-best model's fit, "
+                     "re-selecting by BIC; augmented (the default otherwise): the observed "
+                     "people and the estimated unobserved ones, so the number observed "
+                     "varies; nonparametric: the observed people only (SparseMSE); "
                      "parametric: from the fitted model."),
     ] = None,
     strata: Annotated[

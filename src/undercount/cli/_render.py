@@ -73,6 +73,18 @@ def _strata(console: Console, p: dict[str, Any]) -> None:
         console.print(t)
 
 
+def _member_flags(defaults: dict[str, Any]) -> str:
+    """The options that ask for the default's log-linear bootstrap by name."""
+    flags = [f"--bootstrap {defaults.get('bootstrap', 1000)}"]
+    if defaults.get("select") == "stepwise":
+        flags.append("--select stepwise")
+    if defaults.get("ntop"):
+        flags.append(f"--ntop {defaults['ntop']}")
+    if defaults.get("resample") not in (None, "augmented"):
+        flags.append(f"--resample {defaults['resample']}")
+    return " ".join(flags)
+
+
 def _headline(console: Console, p: dict[str, Any]) -> None:
     level = p.get("level", 0.95)
     console.print(_line(
@@ -90,8 +102,11 @@ def _headline(console: Console, p: dict[str, Any]) -> None:
     boot = p.get("bootstrap")
     if isinstance(boot, dict):
         among = f" among the top {boot['ntop']} models" if boot.get("ntop") else ""
+        world = (boot.get("settings") or {}).get("world")
+        drawn = boot["kind"] + (f" from the {world['select'].upper()}-best model"
+                                if isinstance(world, dict) and world.get("select") else "")
         console.print(_line(
-            f"Bootstrap: {boot['replicates']:,} replicates ({boot['kind']}, {boot['method']}), "
+            f"Bootstrap: {boot['replicates']:,} replicates ({drawn}, {boot['method']}), "
             f"model selection re-run in each{among}"
         ))
     defaults = p.get("defaults")
@@ -100,8 +115,8 @@ def _headline(console: Console, p: dict[str, Any]) -> None:
             "[dim]default[/dim]: the log-linear bootstrap, logit-normal and latent-class "
             f"families weighted by {str(defaults['families']).upper()}, as the validation "
             "battery recommends "
-            "(docs/validation.md); --bootstrap 1000 --ntop 10 gives the log-linear bootstrap "
-            "alone, --bootstrap 0 the selected model's conditional profile interval",
+            f"(docs/validation.md); {_member_flags(defaults)} gives the log-linear "
+            "bootstrap alone, --bootstrap 0 the selected model's conditional profile interval",
             highlight=False,
         )
     elif isinstance(defaults, dict) and defaults.get("bootstrap"):

@@ -23,6 +23,7 @@ __all__ = [
     "Method",
     "ModelInterval",
     "Recipe",
+    "Resample",
     "Select",
     "TwoListInterval",
     "choices",
@@ -43,6 +44,9 @@ TwoListInterval = Literal["log", "wald"]
 BootstrapInterval = Literal["bca", "percentile", "smoothed"]
 #: How bootstrap replicates are drawn (``Bootstrap.kind``, ``--resample``).
 BootstrapResampling = Literal["augmented", "nonparametric", "parametric"]
+#: ``--resample``: a :data:`BootstrapResampling`, or ``"parametric-aic"``, the parametric
+#: resample whose world is the AIC-best log-linear model's fit (the default on 3 to 5 lists).
+Resample = Literal[BootstrapResampling, "parametric-aic"]
 #: Every interval ``--interval`` accepts: each family takes its own subset.
 IntervalChoice = Literal[ModelInterval, TwoListInterval, BootstrapInterval]
 #: Priors on N of the graphical family a user can name (``GraphicalEstimator`` also takes

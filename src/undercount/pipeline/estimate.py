@@ -38,6 +38,7 @@ from undercount.io.readers import excel_sheet, read_table
 from undercount.pipeline.registry import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_BOOTSTRAP_RESAMPLING,
+    DEFAULT_BOOTSTRAP_RESAMPLING_ALL_MODELS,
     DEFAULT_NTOP,
     MAX_LISTS_ALL_MODELS,
     EstimateOptions,
@@ -180,7 +181,8 @@ def estimate(
     ``bootstrap=N`` asks for N bootstrap replicates (the estimators'
     ``Bootstrap(replicates=N)``; with ``strata``, the joint bootstrap's replicates);
     ``bootstrap=0`` turns the bootstrap off; ``resample`` is how its replicates are drawn
-    (``Bootstrap(kind=...)``; default ``"augmented"``). The options are checked by
+    (``Bootstrap(kind=...)``; the default bootstrap's is ``"parametric-aic"`` on 3 to 5
+    lists, ``"augmented"`` otherwise). The options are checked by
     :class:`~undercount.pipeline.registry.EstimateOptions`.
     A stochastic method run without a seed draws one from the operating system and records
     it, so every result can be reproduced; a seed given is always recorded. ``sheet`` names
@@ -373,13 +375,17 @@ def _stratified_default(
     if table.n_lists > MAX_LISTS_ALL_MODELS:
         # Stepwise selection, re-run whole in each replicate: no top models to restrict to.
         select, ntop, flags = "stepwise", None, "--select stepwise"
+        pooled_flags = flags
     else:
         select = "bic"
         ntop = given.ntop if given.ntop is not None else DEFAULT_NTOP
         flags = f"--ntop {ntop}"
+        pooled_flags = flags + (f" --resample {DEFAULT_BOOTSTRAP_RESAMPLING_ALL_MODELS}"
+                                if given.resample is None and given.interval != "smoothed"
+                                else "")
     # The joint bootstrap over strata has no parametric resample (EstimateOptions refuses
     # it beside strata): that choice stays with the pooled fit.
-    resample = None if given.resample == "parametric" else given.resample
+    resample = None if given.parametric else given.resample
     strat = dataclasses.replace(given, strata=columns, select=select, ntop=ntop, interval=None,
                                 resample=resample)
     estimator, _ = _configured(strat, resolve_options(strat, table), "loglinear", table)
@@ -399,7 +405,7 @@ def _stratified_default(
         f"value of {names} and totals them (the joint bootstrap re-selects each group's "
         "model); "
         f"pooled over {names} the default gave {pooled.estimate:,.0f} ({lo:,.0f}-{hi:,.0f}). "
-        f"The pooled analysis: --bootstrap {DEFAULT_BOOTSTRAP} {flags}; this one: "
+        f"The pooled analysis: --bootstrap {DEFAULT_BOOTSTRAP} {pooled_flags}; this one: "
         f"--strata {','.join(columns)} {flags}."
         + (f" --interval {given.interval} does not apply to the total over groups, which is "
            "the joint bootstrap's percentile interval."

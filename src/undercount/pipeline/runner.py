@@ -609,9 +609,9 @@ def _stratified(persons, lists, strata, cfg, diagnostics):
     opts = EstimateOptions(method=method, **spec.options)
     # The joint bootstrap resamples as --strata's does (the augmented resample by default).
     kind = opts.resampling
-    if kind == "parametric":
+    if opts.parametric:
         raise ConfigError(
-            f"{cfg.path}: [estimate] resample = \"parametric\" does not apply to the "
+            f"{cfg.path}: [estimate] resample = \"{kind}\" does not apply to the "
             "stratified total: its joint bootstrap resamples each stratum's people "
             "(augmented or nonparametric)")
     est = StratifiedEstimator(estimator=build_estimator(opts), strata=tuple(strata),

@@ -80,12 +80,13 @@ of the default, not ``n/a``) and, only when named,
 tables without covariates) and ``bootstrap-pct`` (the ``bootstrap`` family's own
 replicates read as a percentile interval: the two families draw the same stream, so they
 compare BCa and percentile on the same draws), ``bootstrap-aug`` (the same bootstrap with
-the augmented resample and a percentile interval, the default's log-linear member) and
-``bootstrap-smooth`` (``bootstrap-aug``'s replicates read as Efron's smoothed interval, the
-same draws), ``bootstrap-param`` (re-selection on a parametric resample from the selected
-model's fit), ``bootstrap-aic-world`` (the same from the AIC-best model's fit over all
-models) and ``bootstrap-avg`` (the BIC-weighted average of the top 10 models, re-averaged
-in each augmented replicate), all three on ``bootstrap-aug``'s stream, and
+the augmented resample and a percentile interval, the default's log-linear member before
+the AIC world) and ``bootstrap-smooth`` (``bootstrap-aug``'s replicates read as Efron's
+smoothed interval, the same draws), ``bootstrap-param`` (re-selection on a parametric
+resample from the selected model's fit), ``bootstrap-aic-world`` (the same from the
+AIC-best model's fit over all models: the default's log-linear member on 3 to 5 lists) and
+``bootstrap-avg`` (the BIC-weighted average of the top 10 models, re-averaged in each
+augmented replicate), all three on ``bootstrap-aug``'s stream, and
 ``average`` and ``average-aic`` (the BIC- or AIC-weighted average of the 10 best models by
 the same criterion, with the mixture interval of ``LogLinearEstimator(select="average")``:
 model uncertainty without a resample). A family that does not apply to a design (BIC

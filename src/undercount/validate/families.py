@@ -271,13 +271,14 @@ FAMILIES: dict[str, tuple[str, Callable[[ReplicateContext, np.random.Generator],
     "bootstrap-pct": ("The bootstrap family's replicates read as a percentile interval "
                       "(the same draws)", _fam_bootstrap_pct),
     "bootstrap-aug": ("Log-linear BIC with bootstrap re-selection (top 10), augmented "
-                      "resample, percentile (the default's log-linear member)",
+                      "resample, percentile (the default's log-linear member before the AIC world)",
                       _fam_bootstrap_aug),
     "bootstrap-param": ("Log-linear BIC with bootstrap re-selection (top 10), parametric "
                         "resample from the selected model's fit, percentile",
                         _fam_bootstrap_param),
     "bootstrap-aic-world": ("Log-linear BIC with bootstrap re-selection (top 10), "
-                            "parametric resample from the AIC-best model's fit, percentile",
+                            "parametric resample from the AIC-best model's fit, percentile "
+                            "(the default's log-linear member on 3 to 5 lists)",
                             _fam_bootstrap_aic_world),
     "bootstrap-avg": ("Log-linear BIC model average of the top 10, re-averaged in each "
                       "replicate of the augmented resample, percentile", _fam_bootstrap_avg),

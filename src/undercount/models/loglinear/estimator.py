@@ -286,7 +286,10 @@ class LogLinearEstimator(Estimator):
         model records instead of fitting every model again. It is used only when its
         settings and lists match and the best model refitted on ``table`` reproduces its
         record (so a result from another table is not used); otherwise every model is
-        refitted.
+        refitted. Settings that differ only in choosing by AIC or by BIC match: the same
+        search records both criteria for every model, so ``select="aic"`` restricted to
+        its best model from a BIC search's result is the AIC-best model without a second
+        search (the default bootstrap's world, :mod:`undercount.uncertainty.bootstrap`).
         """
         if self.model is not None or self.select == "stepwise":
             raise ConfigError("ntop applies to selection over all models (select bic, aic or "
@@ -295,7 +298,7 @@ class LogLinearEstimator(Estimator):
         problem = LogLinearProblem(table.aggregate(), non_overlap=self.non_overlap)
         if (
             isinstance(fitted, LogLinearResult)
-            and fitted.settings == self.get_params()
+            and _same_search(fitted.settings, self.get_params())
             and tuple(fitted.lists) == tuple(table.lists)
             and fitted.n_observed == table.n_observed
         ):
@@ -523,3 +526,11 @@ def _raise_all_failed(fits: list[LogLinearFit], problem: LogLinearProblem) -> No
         f"models fails the existence/identifiability check. {shown}{more}",
         cells=cells,
     )
+
+
+def _same_search(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two estimators' settings fit the same models, differing at most in ranking
+    them by AIC or by BIC (both recorded for every model a search fits)."""
+    def search(s: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in s.items() if k != "select" or v not in ("aic", "bic")}
+    return search(a) == search(b)
