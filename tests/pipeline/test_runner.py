@@ -51,8 +51,11 @@ def test_first_run_runs_every_stage_and_stores_everything(done_project):
     assert overall.provenance["seed"] == 7
     strat = res["stratified"]
     assert set(strat.strata) == {"sex=female", "sex=male"}
-    # ... and --strata's joint bootstrap, which resamples the unobserved too.
-    assert overall.kind == "augmented" and strat.settings["kind"] == "augmented"
+    # The one-stratum default draws from the AIC-best model's fit; --strata's joint
+    # bootstrap resamples each stratum's people, the unobserved too.
+    assert overall.kind == "parametric"
+    assert overall.bootstrap_settings["world"]["select"] == "aic"
+    assert strat.settings["kind"] == "augmented"
     est = p.store.query("SELECT kind, label, estimate, provenance FROM estimates")
     assert {"headline", "overall", "stratified", "stratum"} <= set(est["kind"])
     assert '"versions"' in est.loc[est["kind"] == "headline", "provenance"].iloc[0]
