@@ -38,7 +38,6 @@ from undercount.io.readers import excel_sheet, read_table
 from undercount.pipeline.registry import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_BOOTSTRAP_RESAMPLING,
-    DEFAULT_BOOTSTRAP_RESAMPLING_ALL_MODELS,
     DEFAULT_NTOP,
     MAX_LISTS_ALL_MODELS,
     EstimateOptions,
@@ -375,14 +374,16 @@ def _stratified_default(
     if table.n_lists > MAX_LISTS_ALL_MODELS:
         # Stepwise selection, re-run whole in each replicate: no top models to restrict to.
         select, ntop, flags = "stepwise", None, "--select stepwise"
-        pooled_flags = flags
     else:
         select = "bic"
         ntop = given.ntop if given.ntop is not None else DEFAULT_NTOP
         flags = f"--ntop {ntop}"
-        pooled_flags = flags + (f" --resample {DEFAULT_BOOTSTRAP_RESAMPLING_ALL_MODELS}"
-                                if given.resample is None and given.interval != "smoothed"
-                                else "")
+    # The pooled analysis named by its options: the resample the package chose, if not
+    # the one --bootstrap N alone gets.
+    pooled_resample = resolve_options(given, table).resample
+    pooled_flags = flags + (f" --resample {pooled_resample}"
+                            if given.resample is None
+                            and pooled_resample != DEFAULT_BOOTSTRAP_RESAMPLING else "")
     # The joint bootstrap over strata has no parametric resample (EstimateOptions refuses
     # it beside strata): that choice stays with the pooled fit.
     resample = None if given.parametric else given.resample
