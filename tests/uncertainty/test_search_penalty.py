@@ -116,14 +116,70 @@ def test_the_check_counts_the_search_where_it_can_change_the_answer(sparse, sear
 
 def test_the_default_reports_the_penalty_it_used():
     # the battery's sparse8 design, replicate 6: the stepwise model kept one pairwise
-    # interaction, 5.6 AIC ahead of the logit-normal model, and missed the truth (2,000)
+    # interaction, 5.6 AIC ahead of the logit-normal model. Weighed on the parameters it
+    # kept, the default was that model's bootstrap, 1,393 to 1,877, and missed the truth
+    # (2,000); counting the search, the logit-normal model takes the weight.
     from undercount.validate.designs import TABLE_DESIGNS
     from undercount.validate.families import _seed
     from undercount.validate.runner import _key, _rng
 
     table = TABLE_DESIGNS["sparse8"].sample(_rng(2024, _key("sparse8"), 6, 0))
     res = estimate(table, seed=_seed(_rng(2024, _key("sparse8"), 6, 1, _key("default"))))
-    pen = res.families["spread"]["search_penalty"]
+    pen = res.families["search_penalty"]
     assert pen["kept"] == 9 and pen["df"] > 12
-    assert res.interval.upper < 2_000
-    assert any(w.startswith("model families disagree") for w in res.warnings)
+    # the family check reads the penalty the weights counted
+    assert res.families["spread"]["search_penalty"] == pen
+    assert res.families["weights"]["logitnormal: Mth-Normal"] > 0.99
+    assert res.interval.lower < 2_000 < res.interval.upper
+
+
+def test_beyond_five_lists_the_weights_count_the_stepwise_search(sparse, searched):
+    from undercount.uncertainty.crossfamily import cross_family, information_criterion
+
+    out = cross_family(searched, sparse, np.random.default_rng(9))
+    pen = out.search
+    assert isinstance(pen, SearchPenalty) and pen.family == label(searched)
+    assert pen.kept == conditional_fit(searched, sparse)[1] and pen.extra > 5
+    for rule in ("aic", "bic"):
+        plain = information_criterion(searched, sparse, rule)
+        assert getattr(out, rule)[label(searched)] == pytest.approx(plain + pen.extra)
+    assert out.block()["search_penalty"] == pen.to_dict()
+    assert f"counts the {pen.df:.1f} parameters it spent" in out.note().message
+    # drawn from its own child of the generator: the same seed, the same penalty
+    again = cross_family(searched, sparse, np.random.default_rng(9))
+    assert again.search == pen and again.weights == out.weights
+
+
+def test_up_to_five_lists_the_weights_count_the_parameters_kept():
+    from undercount.uncertainty.crossfamily import cross_family, information_criterion
+
+    table = _independent((0.3, 0.25, 0.35, 0.2), 2_000, 11)
+    boot = Bootstrap(estimator=LogLinearEstimator(select="bic"), replicates=20, ntop=10).fit(
+        table, rng=np.random.default_rng(1))
+    out = cross_family(boot, table, np.random.default_rng(9))
+    assert out.search is None and out.block()["search_penalty"] is None
+    assert out.bic[label(boot)] == information_criterion(boot, table, "bic")
+    assert "parameters it spent" not in out.note().message
+
+
+def test_the_check_reads_the_penalty_the_weights_counted(sparse, searched, monkeypatch):
+    lo, hi = searched.interval.lower, searched.interval.upper
+    wide = MSEResult(method="logitnormal", model="Mth-Normal", estimate=hi,
+                     interval=Interval(lo, hi + 2 * (hi - lo)), n_observed=sparse.n_observed,
+                     lists=sparse.lists)
+    counted = SearchPenalty(label(searched), 8, 12.0, 400, 0)
+    # the weights' AIC counts the search already: 1000 + 8 against the wide family's 1005
+    aic = {label(searched): 1008.0, label(wide): 1005.0}
+
+    def no_second_draw(*args, **kwargs):
+        raise AssertionError("the penalty was drawn again")
+
+    monkeypatch.setattr("undercount.uncertainty.families.search_penalty", no_second_draw)
+    reach, pen = supported_reach(searched, [wide], aic, table=sparse,
+                                 rng=np.random.default_rng(5), counted=counted)
+    assert pen is counted
+    assert [(r.label, r.delta_aic) for r in reach] == [(label(wide), 0.0)]
+    # without support even so: nothing reached, and still no second draw
+    far_off = {label(searched): 1008.0, label(wide): 1015.0}
+    assert supported_reach(searched, [wide], far_off, table=sparse,
+                           rng=np.random.default_rng(5), counted=counted) == ((), counted)

@@ -294,7 +294,7 @@ def estimate(
             families, family_warnings = default_family_check(
                 res, table, check_rng,
                 fitted=[f for f in cross.fits if f is not cross.result], aic=cross.aic,
-                checked=checked)
+                checked=checked, search=cross.search)
             families = {**families, **cross.block()}
         elif "strata" in defaults and opts.method != "all":
             # The stratified default weighs no other family: compare them within each

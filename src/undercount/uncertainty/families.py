@@ -32,7 +32,8 @@ supported whichever way the last digits fall. Where the smallest AIC is a log-li
 search's, it is optimistic: the search kept the terms that fitted this sample's noise best.
 When a family reaching that far lacks support, the search's AIC counts the parameters it
 spent, estimated by resampling (:mod:`undercount.uncertainty.search_penalty`, Efron's
-covariance penalty), before support is judged. It cannot warn where every family is wrong
+covariance penalty), before support is judged; beyond 5 lists the default's weights have
+counted it already, and the check reads theirs. It cannot warn where every family is wrong
 together (linkage errors, or a sample that happens to lead all of them the same way).
 
 **The stratified default.** Where covariates change its answer the default fits the
@@ -200,7 +201,7 @@ def _span(lower: float, upper: float) -> str:
 def supported_reach(
     default: MSEResult, others: Iterable[MSEResult], aic: Mapping[str, float], *,
     table: CaptureTable | None = None, rng: np.random.Generator | None = None,
-    ntop: int | None = None,
+    ntop: int | None = None, counted: SearchPenalty | None = None,
 ) -> tuple[tuple[Reach, ...], SearchPenalty | None]:
     """The families among ``others`` with an AIC (``aic``, by :func:`label`) within
     :data:`SUPPORT_DELTA` of the smallest in ``aic`` whose interval and ``default``'s
@@ -210,7 +211,10 @@ def supported_reach(
     family reaching that far lacks support, the search's AIC counts what it spent
     (:func:`~undercount.uncertainty.search_penalty.search_penalty`, drawn from ``rng``;
     ``ntop``: the bootstrap's re-selection where the result does not carry it), which is
-    returned beside the families."""
+    returned beside the families. ``counted``: a penalty ``aic`` already counts (the
+    default's weights count the stepwise search's beyond 5 lists,
+    :func:`~undercount.uncertainty.crossfamily.cross_family`); it is returned, not drawn
+    again."""
     others = list(others)
     lo, hi = default.interval.lower, default.interval.upper
     if not aic or not (math.isfinite(lo) and math.isfinite(hi)):
@@ -226,6 +230,9 @@ def supported_reach(
                      if scores[label(res)] - best <= SUPPORT_DELTA + AIC_ROUNDING)
 
     found = supported(aic)
+    if counted is not None:
+        uncounted = {**aic, counted.family: aic[counted.family] - counted.extra}
+        return _keep_own(found, supported(uncounted), counted.family), counted
     best_label = min(aic, key=aic.__getitem__)
     searched = next((r for r in (default, *others) if label(r) == best_label), None)
     if table is None or rng is None or searched is None or len(found) == len(far):
@@ -237,11 +244,17 @@ def supported_reach(
                                                        ntop=ntop)
     if penalty is None:
         return found, None
-    counted = supported({**aic, best_label: aic[best_label] + penalty.extra})
-    # the penalty only adds support to the others; the search's own member keeps its own
-    own = tuple(r for r in found if r.label == best_label
-                and all(c.label != best_label for c in counted))
-    return counted + own, penalty
+    counted_found = supported({**aic, best_label: aic[best_label] + penalty.extra})
+    return _keep_own(counted_found, found, best_label), penalty
+
+
+def _keep_own(counted: tuple[Reach, ...], uncounted: tuple[Reach, ...],
+              searched: str) -> tuple[Reach, ...]:
+    """The families supported with the search's AIC counting what it spent, and the search's
+    own member where it was supported without: the penalty only adds support to the
+    others."""
+    return counted + tuple(r for r in uncounted if r.label == searched
+                           and all(c.label != searched for c in counted))
 
 
 def _rows(results: Iterable[MSEResult]) -> list[dict[str, Any]]:
@@ -372,7 +385,7 @@ def check_estimators(n_lists: int) -> list[Any]:
 def default_family_check(
     result: MSEResult, table: CaptureTable, rng: np.random.Generator, *,
     fitted: Sequence[MSEResult] = (), aic: Mapping[str, float] | None = None,
-    checked: Fitted | None = None,
+    checked: Fitted | None = None, search: SearchPenalty | None = None,
 ) -> tuple[dict[str, Any], tuple[Diagnostic, ...]]:
     """The default's ``result`` beside the heterogeneity family, latent classes (on 3 or
     more lists, :data:`QUICK_LCM` sweeps) and, on up to :data:`CHECK_DGA_MAX_LISTS` lists,
@@ -386,7 +399,8 @@ def default_family_check(
     beside it too; ``aic``: their AIC (and the default's families'), by :func:`label`, for
     :func:`supported_reach`; ``checked``: the check's own families
     (:func:`check_estimators`) already fitted to the table by :func:`fit_families` from a
-    copy of ``rng``, and that copy as they left it.
+    copy of ``rng``, and that copy as they left it; ``search``: the search penalty ``aic``
+    already counts (:func:`supported_reach`'s ``counted``).
     """
     agg = table.aggregate()
     entries, left = (checked if checked is not None else
@@ -395,7 +409,7 @@ def default_family_check(
     others: list[MSEResult] = [*fitted, *(f for f in entries if isinstance(f, MSEResult))]
     failures = [{"method": f[0], "reason": f[1]} for f in entries if isinstance(f, tuple)]
     reach, search = supported_reach(result, fitted, aic or {}, table=agg,
-                                    rng=rng.spawn(1)[0])
+                                    rng=rng.spawn(1)[0], counted=search)
     spread = dataclasses.replace(family_spread([result, *others]), reach=reach, search=search)
     block = {
         "results": _rows((result, *others)),

@@ -38,14 +38,21 @@ forward stepwise search beyond 5 lists; on up to 5 lists re-selection among the 
 models by BIC, which spends less than the search over all models (so the penalty there is a
 lower bound).
 
-**Where it is used.** The family check
-(:func:`undercount.uncertainty.families.supported_reach`) asks whether another family
-describes the people observed about as well as the best one, by AIC. Where the best is a
-log-linear search, its AIC there counts ``df`` instead of the parameters kept. The default's
-weights (:mod:`undercount.uncertainty.crossfamily`) still count the parameters kept, so no
-estimate or interval depends on this. The latent-class family's choice between 2 and 3
-classes is a search too, over two models; it is not penalised: its EM with restarts takes
-about 2 s a fit on eight sparse lists, minutes over the resamples.
+**Where it is used.**
+
+* Beyond 5 lists, in the default's weights
+  (:func:`undercount.uncertainty.crossfamily.cross_family`): the stepwise search's AIC and
+  BIC add :math:`2(\mathrm{df} - k)`, so the default's estimate and interval depend on it
+  there.
+* In the family check (:func:`undercount.uncertainty.families.supported_reach`), which asks
+  whether another family describes the people observed about as well as the best one, by
+  AIC. Where the best is a log-linear search, its AIC there counts ``df`` instead of the
+  parameters kept (beyond 5 lists, the penalty the weights counted). On 3 to 5 lists the
+  weights count the parameters kept, and only the check uses the penalty.
+
+The latent-class family's choice between 2 and 3 classes is a search too, over two models;
+it is not penalised: its EM with restarts takes about 2 s a fit on eight sparse lists,
+minutes over the resamples.
 
 References
 ----------
