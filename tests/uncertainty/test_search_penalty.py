@@ -183,3 +183,17 @@ def test_the_check_reads_the_penalty_the_weights_counted(sparse, searched, monke
     far_off = {label(searched): 1008.0, label(wide): 1015.0}
     assert supported_reach(searched, [wide], far_off, table=sparse,
                            rng=np.random.default_rng(5), counted=counted) == ((), counted)
+
+
+def test_a_counted_penalty_leaves_the_search_its_own_support(sparse, searched):
+    # a pooled default narrower than its log-linear member: the member reaches beyond it,
+    # and the penalty counted in the weights must not take the member's own support away
+    lo, hi = searched.interval.lower, searched.interval.upper
+    pooled = MSEResult(method="families", model="pooled", estimate=searched.estimate,
+                       interval=Interval(lo, lo + (hi - lo) / 3), n_observed=sparse.n_observed,
+                       lists=sparse.lists)
+    counted = SearchPenalty(label(searched), 8, 12.0, 400, 0)
+    aic = {label(searched): 1008.0, "lcm-ml: 2 classes": 1004.0}
+    reach, pen = supported_reach(pooled, [searched], aic, counted=counted)
+    assert pen is counted
+    assert [(r.label, r.delta_aic) for r in reach] == [(label(searched), 0.0)]

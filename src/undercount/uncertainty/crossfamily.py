@@ -44,7 +44,7 @@ of parameters, Efron's (2004) covariance penalty estimated by re-running the sea
 resamples of the people observed (:mod:`undercount.uncertainty.search_penalty`). For a
 fixed model :math:`\mathrm{df} = k_f` and nothing is added; BIC's own
 :math:`k_f \log n` stays as it is. On the battery's sparse tables the stepwise search
-spends 11 to 18 parameters where its model keeps 7 to 9; counting them moved the default's
+spends 10 to 17.4 parameters where its model keeps 6 to 9; counting them moved the default's
 coverage from 76% to 94% on six lists (sparse6) and from 75% to 96% on eight (sparse8),
 where the truth is heterogeneous and the search's likelihood had kept the logit-normal
 model's weight near zero (``docs/validation.md``, "The stepwise search counted in the
