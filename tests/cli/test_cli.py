@@ -72,6 +72,18 @@ def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
     assert "families weighted by BIC" in out
     assert "--bootstrap 0 the selected model's conditional profile interval" in out
     assert "BIC weights: loglinear: [123,14,34] 1.000" in out
+    assert "parameters it spent" not in out
+
+
+def test_beyond_five_lists_the_weights_line_names_what_the_search_spent():
+    d = run_json("estimate", "hare", "--seed", "1")
+    spent = d["families"]["search_penalty"]
+    assert spent["kept"] == 6 and spent["df"] > spent["kept"]
+    res = run("estimate", "hare", "--seed", "1")
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.stdout.split())
+    assert (f"(the log-linear search's BIC counts the {spent['df']:.1f} parameters it spent, "
+            "not the 6 its model kept)") in out
 
 
 def test_options_reach_the_estimators():

@@ -212,6 +212,10 @@ def _families(console: Console, block: dict[str, Any] | None) -> None:
         shown = "; ".join(f"{name} {w:.3f}" for name, w in
                           sorted(weights.items(), key=lambda kv: -kv[1]))
         rule = str(block.get("rule") or "criterion").upper()
+        spent = block.get("search_penalty")
+        if spent:
+            shown += (f" (the log-linear search's {rule} counts the {spent['df']:.1f} "
+                      f"parameters it spent, not the {spent['kept']} its model kept)")
         console.print(_line((f"{rule} weights", "cyan"), ": ", shown), highlight=False)
 
 
