@@ -17,6 +17,7 @@ from undercount.uncertainty.families import family_spread, label, supported_reac
 from undercount.uncertainty.search_penalty import (
     SearchPenalty,
     effective_parameters,
+    is_stepwise_search,
     search_penalty,
     search_procedure,
 )
@@ -73,6 +74,7 @@ def test_a_stepwise_search_on_sparse_lists_spends_more_than_it_keeps(sparse, sea
 
 def test_only_a_search_has_a_penalty(sparse):
     fixed = LogLinearEstimator(model="[1,2,3,4,5,6,7,8]").fit(sparse)
+    assert not is_stepwise_search(fixed)
     assert search_penalty(fixed, sparse, 8, np.random.default_rng(5)) is None
     other = MSEResult(method="logitnormal", model="m", estimate=1.0, interval=Interval(1, 2),
                       n_observed=1, lists=sparse.lists)
@@ -136,6 +138,7 @@ def test_the_default_reports_the_penalty_it_used():
 def test_beyond_five_lists_the_weights_count_the_stepwise_search(sparse, searched):
     from undercount.uncertainty.crossfamily import cross_family, information_criterion
 
+    assert is_stepwise_search(searched)
     out = cross_family(searched, sparse, np.random.default_rng(9))
     pen = out.search
     assert isinstance(pen, SearchPenalty) and pen.family == label(searched)
@@ -156,6 +159,7 @@ def test_up_to_five_lists_the_weights_count_the_parameters_kept():
     table = _independent((0.3, 0.25, 0.35, 0.2), 2_000, 11)
     boot = Bootstrap(estimator=LogLinearEstimator(select="bic"), replicates=20, ntop=10).fit(
         table, rng=np.random.default_rng(1))
+    assert not is_stepwise_search(boot)
     out = cross_family(boot, table, np.random.default_rng(9))
     assert out.search is None and out.block()["search_penalty"] is None
     assert out.bic[label(boot)] == information_criterion(boot, table, "bic")

@@ -143,8 +143,8 @@ from undercount.uncertainty.families import (
 )
 from undercount.uncertainty.search_penalty import (
     SearchPenalty,
+    is_stepwise_search,
     search_penalty,
-    search_procedure,
 )
 
 __all__ = [
@@ -355,8 +355,7 @@ def cross_family(
             criteria[r][label(res)] = float(v)  # type: ignore[arg-type]
         scored.append(res)
     search = None
-    procedure = search_procedure(loglinear, agg)
-    if any(r is loglinear for r in scored) and getattr(procedure, "select", None) == "stepwise":
+    if any(r is loglinear for r in scored) and is_stepwise_search(loglinear):
         kept = conditional_fit(loglinear, agg)
         search = None if kept is None else search_penalty(loglinear, agg, kept[1],
                                                           rng.spawn(1)[0])

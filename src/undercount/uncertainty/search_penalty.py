@@ -81,6 +81,7 @@ __all__ = [
     "SEARCH_REPLICATES",
     "SearchPenalty",
     "effective_parameters",
+    "is_stepwise_search",
     "search_penalty",
     "search_procedure",
 ]
@@ -123,15 +124,10 @@ class SearchPenalty:
                 "failed": self.failed, "method": "covariance penalty (Efron 2004)"}
 
 
-def search_procedure(
-    result: MSEResult, table: CaptureTable, ntop: int | None = None,
-) -> Estimator | None:
-    """The log-linear search that produced ``result`` as the default's bootstrap re-runs it
-    (re-selection among its ``ntop`` best models, or the stepwise search), with a Wald
-    interval (the resamples need only the fit); None when ``result`` is no log-linear
-    search. ``ntop`` is the bootstrap's where ``result`` does not carry it (a stratum of
-    the stratified default, whose bootstrap is joint)."""
-    from undercount.models.loglinear import LogLinearEstimator, LogLinearResult
+def _search_settings(result: MSEResult) -> dict[str, Any] | None:
+    """The settings of the log-linear search behind ``result`` (a bootstrap's base), or
+    None when no log-linear search chose its model."""
+    from undercount.models.loglinear import LogLinearResult
     from undercount.uncertainty.bootstrap import BootstrapResult
 
     base = result.base if isinstance(result, BootstrapResult) else result
@@ -141,10 +137,35 @@ def search_procedure(
     if settings.get("model") is not None or settings.get("select") not in (
             "aic", "bic", "stepwise"):
         return None
+    return settings
+
+
+def is_stepwise_search(result: MSEResult) -> bool:
+    """Whether a forward stepwise search chose ``result``'s log-linear model: the search
+    the resamples of :func:`search_procedure` re-run whole."""
+    settings = _search_settings(result)
+    return settings is not None and settings["select"] == "stepwise"
+
+
+def search_procedure(
+    result: MSEResult, table: CaptureTable, ntop: int | None = None,
+) -> Estimator | None:
+    """The log-linear search that produced ``result`` as the default's bootstrap re-runs it
+    (re-selection among its ``ntop`` best models, or the stepwise search), with a Wald
+    interval (the resamples need only the fit); None when ``result`` is no log-linear
+    search. ``ntop`` is the bootstrap's where ``result`` does not carry it (a stratum of
+    the stratified default, whose bootstrap is joint)."""
+    from undercount.models.loglinear import LogLinearEstimator
+    from undercount.uncertainty.bootstrap import BootstrapResult
+
+    settings = _search_settings(result)
+    if settings is None:
+        return None
     est = LogLinearEstimator(**settings)
     if isinstance(result, BootstrapResult):
         ntop = result.ntop
     if ntop and est.select != "stepwise":
+        base = result.base if isinstance(result, BootstrapResult) else result
         est = est.restrict_to_top(table, ntop, fitted=base)
     return dataclasses.replace(est, interval="wald")
 
