@@ -247,3 +247,34 @@ def test_the_stratified_default_compares_the_families_within_each_stratum():
     # the same stream gives the same block
     again, _ = stratified_family_check(strat, table, ["group"], np.random.default_rng(2))
     assert json.dumps(again) == json.dumps(block)
+
+
+def test_the_stratified_check_reads_the_search_penalty_each_stratum_counted(monkeypatch):
+    # beyond 5 lists each stratum's stepwise search is counted in its weights once: the
+    # check must not add a second penalty of its own
+    from undercount.models.loglinear import LogLinearEstimator
+    from undercount.strata import StratifiedEstimator
+    from undercount.uncertainty.families import stratified_family_check
+
+    rng = np.random.default_rng(5)
+    rates = np.array([[0.2, 0.25, 0.15, 0.3, 0.2, 0.1], [0.1, 0.15, 0.1, 0.2, 0.12, 0.08]])
+    caught = np.vstack([rng.random((1500, 6)) < rates[0], rng.random((1500, 6)) < rates[1]])
+    group = np.array(["a"] * 1500 + ["b"] * 1500)
+    seen = caught.any(axis=1)
+    table = CaptureTable(lists=tuple(f"L{i}" for i in range(1, 7)),
+                         patterns=caught[seen].astype(np.uint8),
+                         counts=np.ones(int(seen.sum()), dtype=np.int64),
+                         covariates=pd.DataFrame({"group": group[seen]}))
+    strat = StratifiedEstimator(estimator=LogLinearEstimator(select="stepwise"),
+                                strata=("group",), replicates=20).fit(
+        table, rng=np.random.default_rng(1))
+
+    def no_second_draw(*args, **kwargs):
+        raise AssertionError("the check drew a second penalty")
+
+    monkeypatch.setattr("undercount.uncertainty.families.search_penalty", no_second_draw)
+    block, _ = stratified_family_check(strat, table, ["group"], np.random.default_rng(2))
+    for part in block["strata"].values():
+        counted = part["search_penalty"]
+        assert counted is not None and counted["replicates"] == 400
+        assert part["spread"]["search_penalty"] == counted

@@ -463,7 +463,8 @@ def stratified_family_check(
         cross = cross_family(own, part, stream, level=level)
         others = [f for f in cross.fits if f is not own]
         reach, search = supported_reach(own, others, cross.aic, table=part,
-                                        rng=stream.spawn(1)[0], ntop=ntop)
+                                        rng=stream.spawn(1)[0], ntop=ntop,
+                                        counted=cross.search)
         spread = dataclasses.replace(family_spread([own, *others]), reach=reach,
                                      search=search)
         detail = spread.detail()
