@@ -201,3 +201,38 @@ def test_a_counted_penalty_leaves_the_search_its_own_support(sparse, searched):
     reach, pen = supported_reach(pooled, [searched], aic, counted=counted)
     assert pen is counted
     assert [(r.label, r.delta_aic) for r in reach] == [(label(searched), 0.0)]
+
+
+def test_a_penalty_that_fails_is_said_and_the_weights_count_the_parameters_kept(
+        sparse, searched, monkeypatch):
+    from undercount.errors import EstimationError
+    from undercount.uncertainty.crossfamily import cross_family, information_criterion
+
+    def fails(*args, **kwargs):
+        raise EstimationError("no resample could be fitted\nmore detail")
+
+    monkeypatch.setattr("undercount.uncertainty.crossfamily.search_penalty", fails)
+    out = cross_family(searched, sparse, np.random.default_rng(9))
+    assert out.search is None
+    assert out.bic[label(searched)] == information_criterion(searched, sparse, "bic")
+    assert (f"{label(searched)} (search penalty)",
+            "no resample could be fitted; its weight counts the parameters its model kept"
+            ) in out.failures
+    monkeypatch.setattr("undercount.uncertainty.crossfamily.search_penalty",
+                        lambda *a, **k: None)
+    out = cross_family(searched, sparse, np.random.default_rng(9))
+    assert out.search is None and any(
+        "fewer than half its resamples" in why for _, why in out.failures)
+
+
+def test_the_default_lists_a_failed_penalty_with_the_families_failures(monkeypatch):
+    from undercount.errors import EstimationError
+
+    def fails(*args, **kwargs):
+        raise EstimationError("no resample could be fitted")
+
+    monkeypatch.setattr("undercount.uncertainty.crossfamily.search_penalty", fails)
+    res = estimate("hare", seed=1)
+    assert res.families["search_penalty"] is None
+    (failed,) = [f for f in res.families["failures"] if "(search penalty)" in f["method"]]
+    assert failed["reason"].startswith("no resample could be fitted")

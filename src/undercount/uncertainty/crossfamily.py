@@ -357,9 +357,17 @@ def cross_family(
     search = None
     if any(r is loglinear for r in scored) and is_stepwise_search(loglinear):
         kept = conditional_fit(loglinear, agg)
-        search = None if kept is None else search_penalty(loglinear, agg, kept[1],
-                                                          rng.spawn(1)[0])
-        if search is not None:
+        try:
+            search = None if kept is None else search_penalty(loglinear, agg, kept[1],
+                                                              rng.spawn(1)[0])
+            why = "fewer than half its resamples could be fitted"
+        except FIT_ERRORS as exc:
+            why = str(exc).splitlines()[0]
+        if search is None:
+            # said, not silent: the weights then count the parameters kept, as on 5 lists
+            failures.append((f"{label(loglinear)} (search penalty)",
+                             f"{why}; its weight counts the parameters its model kept"))
+        else:
             for r in criteria:
                 criteria[r][label(loglinear)] += search.extra
 
