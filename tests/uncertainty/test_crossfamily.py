@@ -136,3 +136,19 @@ def test_the_default_pools_a_family_whose_interval_starts_at_the_people_observed
     (het,) = [r for r in res.families["results"] if r["method"] == "heterogeneity"]
     assert het["tied"]["models"] == ["Mth-Poisson2", "Mth-Darroch", "Mth-Gamma3.5"]
     assert het["tied"]["estimates"][0] < het["estimate"] == het["tied"]["estimates"][1]
+
+
+def test_failures_listed_are_the_families_never_fitted_and_a_failed_penalty():
+    from undercount.uncertainty.crossfamily import CrossFamily
+    from undercount.uncertainty.families import label
+
+    kosovo = datasets.load("kosovo")
+    fitted = LogLinearEstimator(select="bic").fit(kosovo)
+    out = CrossFamily(
+        fitted, (fitted,), "bic", {}, {}, {}, failures=(
+            (label(fitted), "not identified: shown among the results"),
+            ("logitnormal", "the MLE does not exist"),
+            (f"{label(fitted)} (search penalty)", "fewer than half its resamples could be "
+             "fitted; its weight counts the parameters its model kept")))
+    assert [f["method"] for f in out.unfitted()] == [
+        "logitnormal", f"{label(fitted)} (search penalty)"]

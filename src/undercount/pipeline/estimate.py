@@ -54,7 +54,6 @@ from undercount.uncertainty.families import (
     FamilySpread,
     default_family_check,
     family_spread,
-    label,
     stratified_family_check,
 )
 from undercount.uncertainty.identifying import identifying_summary
@@ -296,13 +295,8 @@ def estimate(
                 res, table, check_rng,
                 fitted=[f for f in cross.fits if f is not cross.result], aic=cross.aic,
                 checked=checked, search=cross.search)
-            # what the weights could not fit or count is listed with the check's failures
-            # (a fitted family left out, e.g. not identified, is among the results already)
-            fitted_labels = {label(f) for f in cross.fits}
-            families = {**families, **cross.block(), "failures": [
-                *families["failures"],
-                *({"method": m, "reason": why} for m, why in cross.failures
-                  if m not in fitted_labels)]}
+            families = {**families, **cross.block(),
+                        "failures": [*families["failures"], *cross.unfitted()]}
         elif "strata" in defaults and opts.method != "all":
             # The stratified default weighs no other family: compare them within each
             # stratum instead (undercount.uncertainty.families.stratified_family_check).

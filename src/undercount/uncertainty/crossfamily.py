@@ -250,6 +250,13 @@ class CrossFamily:
     failures: tuple[tuple[str, str], ...]
     search: SearchPenalty | None = None
 
+    def unfitted(self) -> list[dict[str, str]]:
+        """The ``failures`` this adds to a ``families`` JSON block: families that could not
+        be fitted, and a search penalty that could not be estimated. A fitted family the
+        weights left out (not identified, no likelihood) is among the results already."""
+        fitted = {label(f) for f in self.fits}
+        return [{"method": m, "reason": why} for m, why in self.failures if m not in fitted]
+
     def block(self) -> dict[str, Any]:
         """The ``weights`` part of the result's ``families`` JSON block."""
         return {

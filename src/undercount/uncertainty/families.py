@@ -472,7 +472,7 @@ def stratified_family_check(
             whys.append(f"in {name}, {detail}")
         blocks[name] = {
             "results": _rows((own, *others)),
-            "failures": [{"method": m, "reason": why} for m, why in cross.failures],
+            "failures": cross.unfitted(),
             "spread": spread.to_dict(),
             **cross.block(),
         }
