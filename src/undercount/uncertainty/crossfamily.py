@@ -364,10 +364,10 @@ def cross_family(
         scored.append(res)
     search = None
     if any(r is loglinear for r in scored) and is_stepwise_search(loglinear):
-        kept = conditional_fit(loglinear, agg)
+        # scored, so it has a conditional likelihood and a parameter count
+        kept = conditional_fit(loglinear, agg)[1]  # type: ignore[index]
         try:
-            search = None if kept is None else search_penalty(loglinear, agg, kept[1],
-                                                              rng.spawn(1)[0])
+            search = search_penalty(loglinear, agg, kept, rng.spawn(1)[0])
             why = "fewer than half its resamples could be fitted"
         except FIT_ERRORS as exc:
             why = str(exc).splitlines()[0]
