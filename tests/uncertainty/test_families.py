@@ -189,8 +189,8 @@ def test_the_reach_makes_the_spread_disagree_and_says_why():
     w = s.warning()
     assert w is not None and w.startswith(FAMILIES_DISAGREE)
     assert ("b: m, which describes the people observed about as well (its AIC 1.5 above "
-            "the smallest), gives 950 to 1,250: with it the interval would be more than 1.5 "
-            "times as wide") in w
+            "the smallest), has the interval 950 to 1,250, which with this default's spans "
+            "more than 1.5 times its width") in w
     assert s.to_dict()["reach"] == [
         {"family": "b: m", "interval": [950, 1250], "delta_aic": 1.5}]
 
@@ -204,7 +204,7 @@ def test_kosovo_default_names_three_latent_classes_without_an_upper_bound():
     assert reach["interval"][1] is None or not math.isfinite(reach["interval"][1])
     (warning,) = [w for w in res.warnings if w.startswith(FAMILIES_DISAGREE)]
     assert ("lcm-ml: 3 classes, which describes the people observed about as well (the "
-            "smallest AIC), gives 9,371 with no upper bound") in warning
+            "smallest AIC), has an interval from 9,371 with no upper bound") in warning
 
 
 def _two_groups(seed: int) -> CaptureTable:

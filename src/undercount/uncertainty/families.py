@@ -166,8 +166,8 @@ class FamilySpread:
             f"{r.label}, which describes the people observed about as well ("
             + ("the smallest AIC" if r.delta_aic == 0 else
                f"its AIC {r.delta_aic:.1f} above the smallest")
-            + f"), gives {_span(r.lower, r.upper)}: with it the interval would be more than "
-            f"{REACH:g} times as wide" for r in self.reach)
+            + f"), has {_span(r.lower, r.upper)}, which with this default's spans more than "
+            f"{REACH:g} times its width" for r in self.reach)
         if self.reach and self.search is not None and self.search.extra > 0:
             whys[-1] += (f" (AIC counting the {self.search.df:.1f} parameters the log-linear "
                          f"search spent, not the {self.search.kept} its model kept)")
@@ -194,8 +194,8 @@ def label(result: MSEResult) -> str:
 
 
 def _span(lower: float, upper: float) -> str:
-    return f"{lower:,.0f} to {upper:,.0f}" if math.isfinite(upper) else \
-        f"{lower:,.0f} with no upper bound"
+    return f"the interval {lower:,.0f} to {upper:,.0f}" if math.isfinite(upper) else \
+        f"an interval from {lower:,.0f} with no upper bound"
 
 
 def supported_reach(
