@@ -10,8 +10,8 @@ import pytest
 from undercount.validate.io import (
     disagreement,
     disagreement_markdown,
-    own_warnings,
-    own_warnings_markdown,
+    warning_rates,
+    warning_rates_markdown,
 )
 
 
@@ -59,7 +59,7 @@ def _own(design, rep, family, bounds, warnings=""):
             "status": "ok", "warnings": warnings}
 
 
-def test_own_warnings_count_the_default_rows_codes_on_misses_and_covered_tables():
+def test_warning_rates_count_the_default_rows_codes_on_misses_and_covered_tables():
     rows = [
         _own("d", 0, "default", (90, 110), "families_disagree"),
         _own("d", 1, "default", (90, 110)),
@@ -72,7 +72,7 @@ def test_own_warnings_count_the_default_rows_codes_on_misses_and_covered_tables(
         _own("d", 0, "bootstrap", (60, 80)),
         _own("e", 0, "strata", (90, 110)),
     ]
-    t = own_warnings(pd.DataFrame(rows)).set_index(["design", "family"])
+    t = warning_rates(pd.DataFrame(rows)).set_index(["design", "family"])
     assert list(t.index) == [("d", "default"), ("e", "strata")]
     d = t.loc[("d", "default")]
     assert d["replicates"] == 5 and d["misses"] == 3 and d["misses_warned"] == 2
@@ -83,6 +83,6 @@ def test_own_warnings_count_the_default_rows_codes_on_misses_and_covered_tables(
     assert d["covered_or_warned"] == pytest.approx(0.8)
     e = t.loc[("e", "strata")]
     assert e["misses"] == 0 and math.isnan(e["warned_when_missed"])
-    text = own_warnings_markdown(own_warnings(pd.DataFrame(rows)))
+    text = warning_rates_markdown(warning_rates(pd.DataFrame(rows)))
     assert "| d | default | 5 | 40.0% | 60.0% | 3 | 2 | 2 (2) | 66.7% | 50.0% | 80.0% |" in text
     assert "| e | strata | 1 | 100.0% | 0.0% | 0 | 0 | 0 (0) | – | 0.0% | 100.0% |" in text

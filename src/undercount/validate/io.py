@@ -23,8 +23,8 @@ from undercount.uncertainty.covariates import COVARIATE_CHANGES_ANSWER
 from undercount.uncertainty.families import FAMILIES_DISAGREE_CODE, family_spread
 from undercount.validate.families import FAMILIES, LINKAGE_FAMILIES
 
-__all__ = ["disagreement", "disagreement_markdown", "load_replicates", "own_warnings",
-           "own_warnings_markdown", "summarise", "summary_markdown", "write_outputs"]
+__all__ = ["disagreement", "disagreement_markdown", "load_replicates", "summarise",
+           "summary_markdown", "warning_rates", "warning_rates_markdown", "write_outputs"]
 
 
 def summarise(results: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
@@ -110,10 +110,9 @@ def disagreement(
                       n_observed=int(g.at[f, "n_observed"]), lists=())
             for f in fams)
         d = g.loc[default]
-        own = set(str(d.get("warnings", "") or "").split(";")) & set(own_warnings)
         rows.append({"design": design, "default": default,
                      "covered": bool(d["lower"] <= d["truth"] <= d["upper"]),
-                     "warned": spread.disagree or bool(own)})
+                     "warned": spread.disagree or _carries(d.get("warnings"), own_warnings)})
     per = pd.DataFrame(rows, columns=["design", "default", "covered", "warned"])
     out = []
     for design, g in per.groupby("design", sort=False):
@@ -132,13 +131,13 @@ def disagreement(
     return pd.DataFrame(out)
 
 
-#: The families whose own results carry the warnings that :func:`own_warnings` counts.
+#: The families whose own results carry the warnings that :func:`warning_rates` counts.
 WARNING_FAMILIES = ("default", "strata")
 #: Those warnings' codes: the families disagree, or a covariate changes the answer.
 WARNING_CODES = (FAMILIES_DISAGREE_CODE, COVARIATE_CHANGES_ANSWER)
 
 
-def own_warnings(
+def warning_rates(
     results: pd.DataFrame,
     families: Sequence[str] = WARNING_FAMILIES,
     codes: Sequence[str] = WARNING_CODES,
@@ -167,12 +166,11 @@ def own_warnings(
                "misses_warned", "misses_below", "misses_below_warned", "warned_when_missed",
                "warned_when_covered", "covered_or_warned"]
     ok = results[(results["status"] == "ok") & results["family"].isin(families)]
-    wanted = set(codes)
     out = []
     for (design, family), g in ok.groupby(["design", "family"], sort=False):
         covered = (g["lower"] <= g["truth"]) & (g["truth"] <= g["upper"])
-        warned = g.get("warnings", pd.Series("", index=g.index)).fillna("").map(
-            lambda text: bool(wanted & set(str(text).split(";"))))
+        warned = g.get("warnings", pd.Series("", index=g.index)).map(
+            lambda text: _carries(text, codes))
         missed = ~covered
         below = g["upper"] < g["truth"]
         out.append({
@@ -187,12 +185,18 @@ def own_warnings(
     return pd.DataFrame(out, columns=columns)
 
 
+def _carries(codes_text: object, codes: Sequence[str]) -> bool:
+    """Whether a row's ``warnings`` (codes joined by ``;``, or empty) has one of ``codes``."""
+    text = "" if codes_text is None or pd.isna(codes_text) else str(codes_text)
+    return bool(set(text.split(";")) & set(codes))
+
+
 def _share(flag: pd.Series, among: pd.Series) -> float:
     return float(flag[among].mean()) if among.any() else math.nan
 
 
-def own_warnings_markdown(table: pd.DataFrame) -> str:
-    """:func:`own_warnings` as a Markdown table."""
+def warning_rates_markdown(table: pd.DataFrame) -> str:
+    """:func:`warning_rates` as a Markdown table."""
     lines = ["| design | family | R | coverage | warned | misses | misses warned | "
              "below the truth (warned) | warned when missed | warned when covered | "
              "covered or warned |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -307,7 +311,7 @@ def write_outputs(
     results: pd.DataFrame, out: str | os.PathLike[str], *, command: str = ""
 ) -> dict[str, Path]:
     """Write ``replicates.csv``, ``summary.csv``, ``disagreement.csv`` (:func:`disagreement`),
-    ``warnings.csv`` (:func:`own_warnings`), ``summary.md`` and the plots to ``out``."""
+    ``warnings.csv`` (:func:`warning_rates`), ``summary.md`` and the plots to ``out``."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     summary = summarise(results)
@@ -324,12 +328,12 @@ def write_outputs(
     summary.to_csv(paths["summary_csv"], index=False)
     spread = disagreement(results)
     spread.to_csv(paths["disagreement_csv"], index=False)
-    own = own_warnings(results)
+    own = warning_rates(results)
     own.to_csv(paths["warnings_csv"], index=False)
     text = summary_markdown(summary)
     if len(own):
         text += ("\nThe default's own warnings (codes: " + ", ".join(WARNING_CODES)
-                 + ") against its misses:\n\n" + own_warnings_markdown(own))
+                 + ") against its misses:\n\n" + warning_rates_markdown(own))
     if len(spread):
         text += ("\nThe `model families disagree` warning of `--method all` (families: "
                  f"{', '.join(SPREAD_FAMILIES)}) against the default's coverage:\n\n"
