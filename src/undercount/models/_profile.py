@@ -22,7 +22,11 @@ import numpy as np
 # default's second core among them).
 from scipy import optimize, special
 
-__all__ = ["lse", "lse_rows", "profile_bounds"]
+__all__ = ["lse", "lse_rows", "profile_bounds", "profile_maximum"]
+
+#: How close to a bracket's end the bounded search may stop before the maximum counts as
+#: lying beyond it (on s = log(N - n)).
+_EDGE = 1e-3
 
 
 def lse_rows(A: np.ndarray) -> np.ndarray:
@@ -36,6 +40,33 @@ def lse(a: np.ndarray) -> float:
     """``logsumexp(a)`` of a 1-d array (see :func:`lse_rows`)."""
     m = float(a.max())
     return m + math.log(float(np.exp(a - m).sum()))
+
+
+def profile_maximum(
+    prof: Callable[[float], float], s_start: float, *, width: float, s_max: float,
+    s_min: float = -10.0,
+) -> tuple[float, float]:
+    r""":math:`(\hat s, \ell_p(\hat s))`, the profile's maximum over
+    ``[s_min, s_max]``, searched first within ``width`` of ``s_start`` (the conditional
+    MLE, next to which the unconditional one usually lies: Sanathanan 1972).
+
+    A bounded search stops at its bracket's end when the maximum lies beyond it, so where
+    it does the bracket moves out by twice ``width`` on that side, up to ``s_min`` or
+    ``s_max``. Without that, a profile still rising at the end of the first bracket would
+    have its maximum put wherever that end happened to fall. A maximum at ``s_min`` means
+    that the data allow no one unobserved; at ``s_max``, that the profile keeps rising (the
+    caller decides what that means for its model)."""
+    lo, hi = max(s_start - width, s_min), min(s_start + width, s_max)
+    while True:
+        opt = optimize.minimize_scalar(lambda s: -prof(s), bounds=(lo, hi), method="bounded",
+                                       options={"xatol": 1e-6})
+        s_hat = float(opt.x)
+        if s_hat - lo < _EDGE and lo > s_min:
+            lo, hi = max(lo - 2.0 * width, s_min), lo + _EDGE
+        elif hi - s_hat < _EDGE and hi < s_max:
+            lo, hi = hi - _EDGE, min(hi + 2.0 * width, s_max)
+        else:
+            return s_hat, -float(opt.fun)
 
 
 def profile_bounds(

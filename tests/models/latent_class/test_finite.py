@@ -98,3 +98,38 @@ def test_estimator_profile_interval_ends_lie_on_the_cut_off():
                        counts=np.array([10, 12, 5]), source="two.csv")
     with pytest.raises(InputError, match=r"two\.csv.*at least 3 lists"):
         FiniteClassEstimator().fit(two, rng=np.random.default_rng(0))
+
+
+def test_profile_maximum_follows_a_profile_past_its_first_bracket():
+    from undercount.models._profile import profile_maximum
+
+    # a profile rising towards s = -6, started at s = 0 with a bracket of +-2: the maximum
+    # lies two brackets out, and a search that stopped at the first would report s = -2
+    s_hat, top = profile_maximum(lambda s: -((s + 6.0) ** 2), 0.0, width=2.0, s_max=5.0)
+    assert s_hat == pytest.approx(-6.0, abs=1e-4) and top == pytest.approx(0.0, abs=1e-8)
+    # still rising at s_min: the data allow no one unobserved
+    s_hat, _ = profile_maximum(lambda s: -s, 0.0, width=2.0, s_max=5.0)
+    assert s_hat == pytest.approx(-10.0, abs=2e-3)
+    # and upwards, to s_max
+    s_hat, _ = profile_maximum(lambda s: s, 0.0, width=2.0, s_max=5.0)
+    assert s_hat == pytest.approx(5.0, abs=2e-3)
+    # inside the first bracket nothing moves
+    s_hat, _ = profile_maximum(lambda s: -((s - 0.5) ** 2), 0.0, width=2.0, s_max=5.0)
+    assert s_hat == pytest.approx(0.5, abs=1e-4)
+
+
+def test_korea_two_classes_the_same_for_every_seed():
+    # Korea (n = 123): the two-class model's conditional likelihood is flat in N over the
+    # EM's end points (138 to 152 by seed), and the full likelihood's profile falls from
+    # N = n. Its maximum used to be put at the end of a bracket around each seed's
+    # conditional estimate (124.9 to 126.9, upper ends 184 to 195); it is N = n for all.
+    from undercount.models.latent_class import FiniteClassEstimator
+
+    table = datasets.load("korea")
+    fits = [FiniteClassEstimator().fit(table, rng=np.random.default_rng(s)) for s in range(4)]
+    for res in fits:
+        assert res.model == "2 classes"
+        assert res.estimate == pytest.approx(123.0, abs=1e-3)
+        assert res.interval.lower == pytest.approx(123.0)
+        assert res.interval.upper == pytest.approx(fits[0].interval.upper, rel=1e-4)
+    assert 135 < fits[0].interval.upper < 145

@@ -623,7 +623,8 @@ def _identification_diagnostics(
         NOT_IDENTIFIED,
         f"{NOT_IDENTIFIED_PREFIX}: the saturated graph {saturated}, under which the "
         f"lists say nothing about the people on none of them, has posterior probability "
-        f"{p_sat:.2g}, so the {'median and the ' if p_sat >= 0.5 else ''}interval rest on "
+        f"{p_sat:.2g}, so the "
+        f"{'median and the interval rest' if p_sat >= 0.5 else 'interval rests'} on "
         "the prior of N. Not shown as an estimate; a smaller delta or more lists can identify "
         "it.",
         "warning",

@@ -46,7 +46,7 @@ from undercount.core.table import CaptureTable
 from undercount.errors import InputError, MLENotFoundError
 from undercount.models._profile import lse as _lse
 from undercount.models._profile import lse_rows as _lse_rows
-from undercount.models._profile import profile_bounds
+from undercount.models._profile import profile_bounds, profile_maximum
 
 __all__ = [
     "FiniteClassEstimator",
@@ -316,11 +316,13 @@ class FiniteClassEstimator(Estimator):
         prof = _ClassProfile(omega, counts, fit)
         s_c = math.log(max(fit.estimate - n, 1e-6))
         s_max = math.log(n * self.max_factor)
-        opt = optimize.minimize_scalar(
-            lambda s: -prof(s), bounds=(max(s_c - 2.0, -10.0), min(s_c + 2.0, s_max)),
-            method="bounded", options={"xatol": 1e-6},
-        )
-        s_hat = float(opt.x)
+        s_hat, _ = profile_maximum(prof, s_c, width=2.0, s_max=s_max)
+        if s_hat > s_max - 1e-3:
+            raise MLENotFoundError(
+                f"{table.source}: the {fit.classes}-class model's profile likelihood keeps "
+                f"rising up to {self.max_factor:g} times the {n:,.0f} observed (a class with "
+                "capture probabilities near 0); the MLE does not exist in practice"
+            )
         prof.reset()
         l_hat = prof(s_hat)
         prof.start = prof.theta.copy()
