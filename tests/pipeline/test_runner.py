@@ -249,3 +249,28 @@ def test_killed_run_resumes_without_recomputing(tmp_path):
     assert ((p.config.output / "report.html").read_bytes()
             == (clean.config.output / "report.html").read_bytes())
     assert Path(p.store.path).exists()
+
+
+def test_the_report_comparison_shows_the_default_members_own_fits():
+    # --method all refits every family from its own stream; the families the default
+    # weighed, configured alike, are shown as the default fitted them (one fit of each).
+    from types import SimpleNamespace
+
+    from undercount.core.result import Interval, MSEResult
+    from undercount.pipeline.estimate import Comparison
+    from undercount.pipeline.runner import _with_members
+
+    def res(method: str, estimate: float, **settings) -> MSEResult:
+        return MSEResult(method=method, model="m", estimate=estimate,
+                         interval=Interval(estimate - 10, estimate + 10), n_observed=100,
+                         lists=("a", "b", "c"), settings=settings)
+
+    members = [res("lcm-ml", 126.0, level=0.95, restarts=4), res("logitnormal", 140.0, level=0.95)]
+    refit = Comparison(results=(
+        res("loglinear", 130.0), res("lcm-ml", 127.0, restarts=4, level=0.95),
+        res("logitnormal", 150.0, level=0.9), res("dga", 135.0)))
+    main = SimpleNamespace(fits=SimpleNamespace(results=members))
+    shown = _with_members(refit, main)
+    assert [r.estimate for r in shown.results] == [130.0, 126.0, 150.0, 135.0]
+    assert shown.results[1] is members[0]
+    assert _with_members(refit, SimpleNamespace()) is refit

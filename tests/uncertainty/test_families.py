@@ -35,7 +35,17 @@ def test_disjoint_intervals_disagree():
     assert s.disjoint == (("a: m", "b: m"),)
     w = s.warning()
     assert w is not None and w.startswith(FAMILIES_DISAGREE)
-    assert "1,000 to 1,500" in w
+    assert "1,000 to 1,500" in w and "the intervals of a: m and b: m do not overlap" in w
+
+
+def test_the_warning_names_every_pair_of_disjoint_intervals():
+    # one family below four that overlap each other: four pairs, all named
+    low = _res("low", 500, 450, 550)
+    others = [_res(m, 1000 + 10 * i, 900, 1200) for i, m in enumerate("abcd")]
+    s = family_spread([low, *others])
+    assert len(s.disjoint) == 4
+    assert ("these pairs of intervals do not overlap: low: m and a: m; low: m and b: m; "
+            "low: m and c: m; low: m and d: m") in s.warning()
 
 
 def test_spread_wider_than_narrowest_interval_disagrees():
@@ -189,8 +199,8 @@ def test_the_reach_makes_the_spread_disagree_and_says_why():
     w = s.warning()
     assert w is not None and w.startswith(FAMILIES_DISAGREE)
     assert ("b: m, which describes the people observed about as well (its AIC 1.5 above "
-            "the smallest), has the interval 950 to 1,250, which with this default's spans "
-            "more than 1.5 times its width") in w
+            "the smallest), has the interval 950 to 1,250; with this default's, the two span "
+            "more than 1.5 times this default's width") in w
     assert s.to_dict()["reach"] == [
         {"family": "b: m", "interval": [950, 1250], "delta_aic": 1.5}]
 

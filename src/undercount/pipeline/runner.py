@@ -463,7 +463,8 @@ def _estimate(ctx: StageContext) -> StageOutput:
             level = spec.options.get("level", 0.95)
             # bootstrap = 0 opts out of the default log-linear bootstrap here too.
             off = {"bootstrap": 0} if spec.options.get("bootstrap") == 0 else {}
-            comparison = estimate(agg, seed=spec.seed, method="all", level=level, **off)
+            comparison = _with_members(
+                estimate(agg, seed=spec.seed, method="all", level=level, **off), main)
             advance(1)
         if strata:
             stratified = _stratified(persons, lists, strata, cfg, diagnostics)
@@ -550,6 +551,22 @@ def _linkage_averaged(ctx: StageContext, table: CaptureTable) -> MSEResult:
     res = LinkageAveraging(estimator=estimator, n_draws=spec.linkage_draws).fit(
         pairs, records, lists=list(cfg.list_names), rng=np.random.default_rng(spec.seed))
     return dataclasses.replace(res, diagnostics=(*res.diagnostics, *notes))
+
+
+def _with_members(comparison: Comparison, main: MSEResult) -> Comparison:
+    """``comparison`` with each family the default weighed (its ``fits``) in place of the
+    same family configured alike, so the report shows one fit of each: the families' random
+    starts (the latent classes' EM) come from other streams under ``--method all``, and
+    where the likelihood has several maxima the two fits could differ."""
+    fits = getattr(main, "fits", None)
+    if fits is None:
+        return comparison
+    def key(r: MSEResult) -> tuple[str, str]:
+        return r.method, json.dumps(r.settings, sort_keys=True, default=str)
+
+    own = {key(r): r for r in fits.results}
+    return dataclasses.replace(comparison, results=tuple(
+        own.get(key(r), r) for r in comparison.results))
 
 
 def _slim(result: MSEResult) -> MSEResult:

@@ -156,9 +156,11 @@ class FamilySpread:
             return None
         whys = []
         if self.disjoint:
-            whys.append(f"the intervals of "
-                        f"{', '.join(f'{a} and {b}' for a, b in self.disjoint[:3])} "
-                        "do not overlap")
+            # every pair, as families.spread.disjoint has them: naming only some would
+            # hide a family that overlaps none of the others
+            pairs = "; ".join(f"{a} and {b}" for a, b in self.disjoint)
+            whys.append(f"the intervals of {pairs} do not overlap" if len(self.disjoint) == 1
+                        else f"these pairs of intervals do not overlap: {pairs}")
         elif (self.high - self.low) > self.narrowest_width:
             whys.append(f"their estimates are further apart ({self.high - self.low:,.0f}) "
                         f"than the narrowest interval is wide ({self.narrowest_width:,.0f})")
@@ -166,8 +168,8 @@ class FamilySpread:
             f"{r.label}, which describes the people observed about as well ("
             + ("the smallest AIC" if r.delta_aic == 0 else
                f"its AIC {r.delta_aic:.1f} above the smallest")
-            + f"), has {_span(r.lower, r.upper)}, which with this default's spans more than "
-            f"{REACH:g} times its width" for r in self.reach)
+            + f"), has {_span(r.lower, r.upper)}; with this default's, the two span more "
+            f"than {REACH:g} times this default's width" for r in self.reach)
         if self.reach and self.search is not None and self.search.extra > 0:
             whys[-1] += (f" (AIC counting the {self.search.df:.1f} parameters the log-linear "
                          f"search spent, not the {self.search.kept} its model kept)")
@@ -419,10 +421,13 @@ def default_family_check(
     text = spread.warning()
     if text is None:
         return block, ()
+    compared = [r.method for r in others if r.not_identified_reason is None]
+    left_out = [r.method for r in others if r.not_identified_reason is not None]
     return block, (Diagnostic(
         FAMILIES_DISAGREE_CODE,
-        f"{text} Compared: this default, {', '.join(r.method for r in others)}; "
-        "--method stacked pools them.",
+        f"{text} Compared: this default, {', '.join(compared)}"
+        + (f" ({', '.join(left_out)}: N not identified, left out)" if left_out else "")
+        + "; --method stacked pools them.",
     ),)
 
 
