@@ -211,3 +211,27 @@ def test_models_the_lists_cannot_choose_among_are_shown_as_their_range(gaza_resu
     (row,) = [r for r in drawn if r.label.startswith("heterogeneity")]
     assert row.span == pytest.approx((68574.8, 123343.9), abs=0.1)
     assert (row.lower, row.upper) == tuple(het.tied_models["interval"])
+
+
+def test_the_sensitivity_table_names_each_familys_own_assumption(gaza_result):
+    # Closure and error-free linkage are every family's; the column names what the family's
+    # estimate of the people on no list rests on.
+    from undercount.report.render import _own_assumption
+
+    _, res = gaza_result
+    assert res.assumptions[0].startswith("Closed population")
+    assert _own_assumption(res).startswith("No highest-order interaction")
+    shared = dataclasses.replace(res, assumptions=(
+        "The population is closed and records are linked across lists without error.",))
+    assert _own_assumption(shared) == shared.assumptions[0]
+    assert _own_assumption(dataclasses.replace(res, assumptions=())) == "–"
+
+
+def test_the_identifying_table_prints_each_factor_as_it_is(gaza_result):
+    from undercount.report.render import _identifying
+
+    table, res = gaza_result
+    block = _identifying(res, table, None, "")
+    assert [r["factor"] for r in block["rows"]] == ["0.5", "0.667", "0.8", "1", "1.25", "1.5",
+                                                    "2"]
+    assert block["rows"][3]["shift"] == "+0.00"

@@ -60,6 +60,8 @@ def test_factors_scale_the_unobserved_and_both_interval_ends():
     assert (rows[0].interval.lower, rows[0].interval.upper) == (1100.0, 1500.0)
     assert (rows[2].interval.lower, rows[2].interval.upper) == (1400.0, 3000.0)
     assert rows[1].interaction_shift == 0.0
+    # with three lists the shift's sign flips: the factor 1 still shifts by +0.0, not -0.0
+    assert math.copysign(1.0, rows[1].interaction_shift) == 1.0
     with pytest.raises(ValueError, match="positive"):
         assumption_sensitivity(res, [0.0])
 

@@ -591,7 +591,7 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
                 "estimate": f"{_count(low)} to {_count(high)}",
                 "interval": _interval_text(Interval(lower, upper, res.interval.level,
                                                     "union")) + " (their intervals together)",
-                "assumption": res.assumptions[0] if res.assumptions else "–",
+                "assumption": _own_assumption(res),
             })
             forest.append(plots.IntervalRow(f"{res.method}: {len(tied['models'])} tied",
                                             low, lower, upper, span=(low, high)))
@@ -602,7 +602,7 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
             "estimate": _count(res.estimate),
             "interval": _interval_text(res.interval) + (
                 f" ({res.interval.method})" if res.interval.method else ""),
-            "assumption": res.assumptions[0] if res.assumptions else "–",
+            "assumption": _own_assumption(res),
         })
         forest.append(plots.IntervalRow(f"{res.method}: {res.model}", res.estimate,
                                         res.interval.lower, res.interval.upper))
@@ -614,6 +614,21 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
         "disagreement": family_spread(results).warning(),
         "tied": any(r.span is not None for r in forest),
     }
+
+
+#: Words of the assumptions every family makes alike (a closed population, records linked
+#: without error), which say nothing about how one family differs from another.
+_SHARED_ASSUMPTIONS = ("population is closed", "closed population", "linked without error",
+                       "linked across lists without error")
+
+
+def _own_assumption(res: MSEResult) -> str:
+    """The first of a family's assumptions that the other families do not share: what the
+    sensitivity table's column names, the assumption its estimate of the unseen rests on."""
+    for text in res.assumptions:
+        if not any(words in text.lower() for words in _SHARED_ASSUMPTIONS):
+            return text
+    return res.assumptions[0] if res.assumptions else "–"
 
 
 def _identifying(
@@ -628,7 +643,7 @@ def _identifying(
     rows = block["rows"]
     implied = block.get("implied_interaction")
     return {
-        "rows": [{"factor": f"{r['factor']:.2g}", "shift": f"{r['interaction_shift']:+.2f}",
+        "rows": [{"factor": f"{r['factor']:.3g}", "shift": f"{r['interaction_shift']:+.2f}",
                   "estimate": _count(r["estimate"]),
                   "interval": _interval_text(Interval(
                       r["lower"], math.inf if r["upper"] is None else r["upper"], r["level"]))}

@@ -92,7 +92,8 @@ def assumption_sensitivity(
             raise ValueError(f"factors must be positive and finite, got {r!r}")
         rows.append(AssumptionRow(
             factor=float(r),
-            interaction_shift=(-1.0) ** k * math.log(r),
+            # + 0.0: the factor 1 shifts nothing, not by -0.0 (as the JSON would print it)
+            interaction_shift=(-1.0) ** k * math.log(r) + 0.0,
             estimate=n + r * (float(result.estimate) - n),
             interval=Interval(n + r * (iv.lower - n), n + r * (iv.upper - n), iv.level,
                               f"{iv.method}, unobserved x {r:.3g}" if iv.method else ""),
