@@ -73,6 +73,9 @@ def test_default_interval_is_the_bootstrap_with_reselection(kosovo_default):
     assert "--bootstrap 0 the selected model's conditional profile interval" in out
     assert "BIC weights: loglinear: [123,14,34] 1.000" in out
     assert "parameters it spent" not in out
+    # the table marks the model the estimate rests on
+    rows = [line for line in res.stdout.splitlines() if line.startswith("│") and "selected" in line]
+    assert len(rows) == 1 and rows[0].split("│")[1].strip() == "[123,14,34]"
 
 
 def test_beyond_five_lists_the_weights_line_names_what_the_search_spent():

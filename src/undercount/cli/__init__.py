@@ -73,13 +73,17 @@ def _pair(value: str | None) -> tuple[float, float] | None:
 
 _ESTIMATE_HELP = (
     "Estimate the total number of people, observed and unobserved.\n\n"
-    "Default (log-linear, 3 to 5 lists, no --model, --select, --interval or --bootstrap): the "
-    "BIC-best model, with a percentile interval from 1,000 bootstrap replicates that re-run BIC "
-    "selection among the 10 best models; in the validation battery (docs/validation.md) it "
-    "covered the truth at least as often as the selected model's profile interval in every design"
-    " where both apply. It is random: --seed fixes it, and a run without one records the seed it "
-    "drew. "
-    "--bootstrap 0 or --interval profile gives the conditional profile interval."
+    "Default (no --method, --model, --select, --interval or --bootstrap): three model families "
+    "weighted by BIC and pooled into one estimate and interval: the log-linear family (the "
+    "BIC-best model on 3 to 5 lists, stepwise selection beyond 5, with 1,000 bootstrap "
+    "replicates that re-run the selection), the logit-normal heterogeneity model and latent "
+    "classes fitted by maximum likelihood. The result is compared with Rcapture-style "
+    "heterogeneity models, a Bayesian latent-class model and, on up to 5 lists, dga; it warns "
+    "'model families disagree' when they do, and a table whose covariates change the answer is "
+    "stratified by them. docs/validation.md says how this default covers the truth. It is "
+    "random: --seed fixes it, and a run without one records the seed it drew. "
+    "--bootstrap 0 or --interval profile gives the selected log-linear model's conditional "
+    "profile interval alone; --method all shows every family side by side."
 )
 
 

@@ -150,10 +150,12 @@ def _models(console: Console, p: dict[str, Any], top: int = 10) -> None:
     t = Table(title=f"Top models ({len(usable)} usable of {len(models)})")
     for col in ("model", "estimate", "AIC", "BIC", "weight", "status"):
         t.add_column(col, justify="left" if col in ("model", "status") else "right")
+    # the model the result rests on, which a stepwise search need not rank first by BIC
+    chosen = p.get("model")
     for m in usable[:top]:
+        status = m.get("status", "ok") + (", selected" if m["model"] == chosen else "")
         t.add_row(_t(m["model"]), _t(_num(m.get("estimate"))), _t(_num(m.get("aic"), 2)),
-                  _t(_num(m.get("bic"), 2)), _t(_num(m.get("weight"), 3)),
-                  _t(m.get("status", "ok")))
+                  _t(_num(m.get("bic"), 2)), _t(_num(m.get("weight"), 3)), _t(status))
     console.print(t)
     if failing:
         f = Table(title=f"Models not used ({len(failing)})")
