@@ -39,11 +39,19 @@ def test_cells_other_than_01_name_row_and_column():
     assert "row 5, column 'A': 'yes' is not 0 or 1" in msg
 
 
-@pytest.mark.parametrize("bad", [-3, 2.5, "many", float("nan")])
+@pytest.mark.parametrize("bad", [-3, 2.5, "many"])
 def test_negative_or_non_integer_counts(bad):
     rows = [r[:] for r in GOOD]
     rows[2][3] = bad
     msg = r"row 4, column 'count': .* is not a non-negative integer"
+    with pytest.raises(InputError, match=msg):
+        CaptureTable.from_frame(frame(rows), source="t.csv")
+
+
+def test_an_empty_count_is_named_empty():
+    rows = [r[:] for r in GOOD]
+    rows[2][3] = float("nan")
+    msg = r"row 4, column 'count' is empty: it must be a non-negative integer count"
     with pytest.raises(InputError, match=msg):
         CaptureTable.from_frame(frame(rows), source="t.csv")
 

@@ -12,6 +12,7 @@ This matches the pattern strings and row order of the shipped reference tables.
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -208,7 +209,7 @@ class CaptureTable:
         pattern_cols = []
         for name in lists:
             col, bad = _as_binary(frame[name])
-            problems += [f"row {r}, column {name!r}: {v!r} is not 0 or 1" for r, v in bad]
+            problems += [_bad_cell(r, name, v, "0 or 1") for r, v in bad]
             pattern_cols.append(col)
         if count_column is None:
             counts = np.ones(len(frame), dtype=np.int64)
@@ -218,7 +219,7 @@ class CaptureTable:
                 f"row {r}, column {count_column!r}: {v!r} is larger than any count of people "
                 f"(the limit is {MAX_COUNT:,}); check for a typing or export error"
                 if _is_huge(v) else
-                f"row {r}, column {count_column!r}: {v!r} is not a non-negative integer count"
+                _bad_cell(r, count_column, v, "a non-negative integer count")
                 for r, v in bad
             ]
         if problems:
@@ -552,6 +553,14 @@ def patterns_from_codes(codes: np.ndarray, n_lists: int) -> np.ndarray:
 def _row_label(i: int) -> int:
     # Row numbers as a spreadsheet shows them: header is row 1, first data row is row 2.
     return int(i) + 2
+
+
+def _bad_cell(row: int, column: str, value: object, wanted: str) -> str:
+    """The error line for a cell that is not ``wanted``; an empty cell (read as a float NaN)
+    says so rather than quoting ``nan``."""
+    if isinstance(value, float) and math.isnan(value):
+        return f"row {row}, column {column!r} is empty: it must be {wanted}"
+    return f"row {row}, column {column!r}: {value!r} is not {wanted}"
 
 
 def _as_binary(col: pd.Series) -> tuple[np.ndarray, list[tuple[int, object]]]:
