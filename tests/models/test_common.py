@@ -188,6 +188,10 @@ def test_summary_and_json(family):
     json.dumps(d, allow_nan=False)
     text = res.summary().as_text()
     assert res.method in text
+    # whole numbers (degrees of freedom, counts of models) print as whole numbers
+    for key, shown in res.summary().rows:
+        if isinstance(d.get(key), int) and not isinstance(d.get(key), bool):
+            assert shown == f"{d[key]:,}", (key, shown)
     assert "<table>" in res.summary().as_html()
     if isinstance(data, ScoredPairs):
         lo, hi = res.n_observed_range

@@ -235,3 +235,26 @@ def test_the_identifying_table_prints_each_factor_as_it_is(gaza_result):
     assert [r["factor"] for r in block["rows"]] == ["0.5", "0.667", "0.8", "1", "1.25", "1.5",
                                                     "2"]
     assert block["rows"][3]["shift"] == "+0.00"
+
+
+def test_one_distribution_per_fit(gaza_result):
+    # the headline and the comparison's member of the same family, equal but not the same
+    # object (a default that left one family all the weight): drawn once
+    import arviz as az
+
+    table, res = gaza_result
+    draws = az.from_dict(posterior={"N": np.random.default_rng(3).normal(
+        res.estimate, 2000, size=(2, 300))})
+    bayes = dataclasses.replace(res, method="dga", model="toy", draws=draws)
+    again = dataclasses.replace(bayes, diagnostics=())
+    html = render_report(bayes, table=table, comparison=[again, res])
+    assert html.count("600 posterior draws") == 1
+
+
+def test_the_models_table_marks_the_model_the_estimate_rests_on(gaza_result):
+    from undercount.report.render import _main_section
+
+    _, res = gaza_result
+    rows = _main_section(res)["models"]
+    chosen = [r for r in rows if r["status"].endswith(", selected")]
+    assert [r["model"] for r in chosen] == [res.model]

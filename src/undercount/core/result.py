@@ -477,7 +477,9 @@ class Summary:
             raw["input_notes"] = list(res.input_notes)
         raw.update(res.tail_data())
         for key, value in raw.items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, int | np.integer) and not isinstance(value, bool):
+                rows.append((key, f"{int(value):,}"))
+            elif isinstance(value, float | np.floating):
                 rows.append((key, _fmt(float(value), 3 if abs(value) < 10 else 1)))
         data: dict[str, Any] = {
             "n_observed": int(res.n_observed),

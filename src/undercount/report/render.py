@@ -477,7 +477,8 @@ def _main_section(result: MSEResult, top: int = 15) -> dict[str, Any]:
             "aic": _num(m.aic, 2),
             "bic": _num(m.bic, 2),
             "weight": _num(m.weight, 3) if m.weight is not None else "–",
-            "status": m.status + (f": {m.reason}" if m.reason else ""),
+            "status": m.status + (f": {m.reason}" if m.reason else "")
+            + (", selected" if m.model == result.model else ""),
             "usable": m.usable,
         }
         for m in shown
@@ -537,11 +538,14 @@ def _distributions(
     result: MSEResult, comparison: Any, reported: float | None
 ) -> list[dict[str, str]]:
     out = []
-    seen: set[int] = set()
+    # one figure per fit: the headline is often a family's own fit again (a default that
+    # gave one family all the weight, the comparison's member of the same family)
+    seen: set[tuple[str, str, float, float, float]] = set()
     for res in [result, *_comparison_results(comparison)[0]]:
-        if id(res) in seen or not res.identified:
+        key = (res.method, res.model, res.estimate, res.interval.lower, res.interval.upper)
+        if key in seen or not res.identified:
             continue
-        seen.add(id(res))
+        seen.add(key)
         draws = draws_of(res)
         if draws is None:
             continue
