@@ -288,3 +288,13 @@ def test_the_stratified_check_reads_the_search_penalty_each_stratum_counted(monk
         counted = part["search_penalty"]
         assert counted is not None and counted["replicates"] == 400
         assert part["spread"]["search_penalty"] == counted
+
+
+def test_a_family_not_identified_has_no_number_in_the_json():
+    # Gaza's three lists: dga's average is the prior's (the saturated graph carries it), so
+    # the default's families block lists dga as not identified, with no estimate to plot.
+    res = estimate("gaza_lancet_2025", seed=1)
+    (dga,) = [r for r in res.families["results"] if r["method"] == "dga"]
+    assert dga["identified"] is False and dga["estimate"] is None and dga["interval"] is None
+    assert any(x["family"].startswith("dga") for x in res.families["spread"]["not_identified"])
+    json.dumps(res.to_dict(), allow_nan=False)

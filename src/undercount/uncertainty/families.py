@@ -260,10 +260,14 @@ def _keep_own(counted: tuple[Reach, ...], uncounted: tuple[Reach, ...],
 
 
 def _rows(results: Iterable[MSEResult]) -> list[dict[str, Any]]:
-    """The families' results as the ``families`` JSON block lists them."""
+    """The families' results as the ``families`` JSON block lists them. A family whose N is
+    not identified has no estimate or interval there (null): its summary is the prior's, and
+    a number in the JSON would be drawn as one (``spread.not_identified`` says why)."""
     return [
-        {"method": r.method, "model": r.model, "estimate": r.estimate,
-         "interval": [r.interval.lower, r.interval.upper], "identified": r.identified,
+        {"method": r.method, "model": r.model,
+         "estimate": r.estimate if r.identified else None,
+         "interval": [r.interval.lower, r.interval.upper] if r.identified else None,
+         "identified": r.identified,
          **({"tied": r.tied_models} if r.tied_models else {})}
         for r in results
     ]
