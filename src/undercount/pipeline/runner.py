@@ -561,6 +561,7 @@ def _with_members(comparison: Comparison, main: MSEResult) -> Comparison:
     fits = getattr(main, "fits", None)
     if fits is None:
         return comparison
+
     def key(r: MSEResult) -> tuple[str, str]:
         return r.method, json.dumps(r.settings, sort_keys=True, default=str)
 
