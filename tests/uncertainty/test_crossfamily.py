@@ -152,3 +152,16 @@ def test_failures_listed_are_the_families_never_fitted_and_a_failed_penalty():
              "fitted; its weight counts the parameters its model kept")))
     assert [f["method"] for f in out.unfitted()] == [
         "logitnormal", f"{label(fitted)} (search penalty)"]
+
+
+def test_the_pooled_default_states_each_shared_assumption_once():
+    # Korea: the log-linear and latent-class families pooled; both assume a closed
+    # population and error-free linkage, in the same words, so the result says each once.
+    from undercount.core.result import CLOSED_POPULATION, LINKED_WITHOUT_ERROR
+    from undercount.pipeline.estimate import estimate
+
+    res = estimate("korea", seed=1)
+    assert len(res.families["weights"]) > 1
+    closed = [a for a in res.assumptions if "closed" in a.lower()]
+    linked = [a for a in res.assumptions if "linked" in a.lower()]
+    assert closed == [CLOSED_POPULATION] and linked == [LINKED_WITHOUT_ERROR]

@@ -98,6 +98,12 @@ NOT_IDENTIFIED = "not_identified"
 #: How such a diagnostic's message starts, so that the code survives a JSON round trip.
 NOT_IDENTIFIED_PREFIX = "N is not identified"
 
+#: The assumptions every family makes, worded once so that a result pooling several families
+#: lists each once.
+CLOSED_POPULATION = ("Closed population: everyone counted belonged to the population "
+                     "throughout the period.")
+LINKED_WITHOUT_ERROR = "Records are linked without error within and across lists."
+
 
 @dataclass(frozen=True)
 class ModelRecord:

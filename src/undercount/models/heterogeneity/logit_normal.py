@@ -63,7 +63,14 @@ from scipy import optimize, special
 
 from undercount.core.constraints import Closed, Open
 from undercount.core.estimator import Estimator
-from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
+from undercount.core.result import (
+    CLOSED_POPULATION,
+    LINKED_WITHOUT_ERROR,
+    Diagnostic,
+    Interval,
+    ModelRecord,
+    MSEResult,
+)
 from undercount.core.table import CaptureTable
 from undercount.errors import EstimationError, InputError, MLENotFoundError
 from undercount.models._profile import lse, lse_rows, profile_bounds
@@ -87,9 +94,7 @@ _ASSUMPTIONS = {
     "that fit the lists as well can give a very different N.",
     "Mh-Normal": "As Mth-Normal, with the same coverage on every list.",
 }
-_COMMON = (
-    "The population is closed and records are linked across lists without error.",
-)
+_COMMON = (CLOSED_POPULATION, LINKED_WITHOUT_ERROR)
 
 
 @dataclass(frozen=True)

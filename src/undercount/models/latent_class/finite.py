@@ -41,7 +41,14 @@ from scipy import optimize, special
 
 from undercount.core.constraints import AtLeast, Closed, Open
 from undercount.core.estimator import Estimator
-from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
+from undercount.core.result import (
+    CLOSED_POPULATION,
+    LINKED_WITHOUT_ERROR,
+    Diagnostic,
+    Interval,
+    ModelRecord,
+    MSEResult,
+)
 from undercount.core.table import CaptureTable
 from undercount.errors import InputError, MLENotFoundError
 from undercount.models._profile import lse as _lse
@@ -359,8 +366,7 @@ class FiniteClassEstimator(Estimator):
             models=records,
             diagnostics=tuple(diags),
             settings=self.get_params(),
-            assumptions=(_ASSUMPTION, "The population is closed and records are linked "
-                         "across lists without error."),
+            assumptions=(_ASSUMPTION, CLOSED_POPULATION, LINKED_WITHOUT_ERROR),
             classes=fit.classes,
             shares=tuple(float(x) for x in shares),
             capture_probs=tuple(tuple(float(x) for x in row) for row in probs),

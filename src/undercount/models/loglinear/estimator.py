@@ -43,7 +43,14 @@ import pandas as pd
 from undercount.core.choices import ModelInterval, Select
 from undercount.core.constraints import AtLeast, Closed, Open
 from undercount.core.estimator import Estimator
-from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
+from undercount.core.result import (
+    CLOSED_POPULATION,
+    LINKED_WITHOUT_ERROR,
+    Diagnostic,
+    Interval,
+    ModelRecord,
+    MSEResult,
+)
 from undercount.core.table import CaptureTable, patterns_from_codes
 from undercount.errors import (
     ConfigError,
@@ -66,10 +73,10 @@ from undercount.models.loglinear.select import (
 __all__ = ["LogLinearEstimator", "LogLinearResult"]
 
 _ASSUMPTIONS = (
-    "Closed population: everyone counted belonged to the population throughout the period.",
+    CLOSED_POPULATION,
     "No highest-order interaction among the lists: the dependence between lists seen among "
     "people on at least one list extends to the people on none of them.",
-    "Records are linked without error within and across lists.",
+    LINKED_WITHOUT_ERROR,
 )
 
 
