@@ -10,10 +10,15 @@ fit maximises the likelihood of the observed histories given that they were obse
 
     \ell_c = \sum_{\omega \ne 0} n_\omega \log \frac{\pi_\omega}{1 - \pi_0},
 
-by the EM algorithm for truncated data (Dempster, Laird & Rubin 1977, sec. 4.7): the
+from ``restarts`` random points per :math:`K`, the best kept. Each start takes a few
+steps of the EM algorithm for truncated data (Dempster, Laird & Rubin 1977, sec. 4.7: the
 E-step adds the expected :math:`n\pi_0/(1-\pi_0)` people never observed, shared among the
-classes by their posterior, and the M-step is the complete-data update. Each :math:`K` is
-started from ``restarts`` random points; the best is kept. The model has
+classes by their posterior, and the M-step is the complete-data update), then L-BFGS-B on
+the share and list logits to a maximum, with the gradient of :math:`\ell_c`, the expected
+complete-data score at those expected unseen. EM alone crawls along the nearly flat ridges
+of these likelihoods (on HIV Rome most starts had not converged after 3,000 steps and
+stopped at different N), and the likelihood has several local maxima, so the number of
+starts matters as much as finishing each (Biernacki, Celeux & Govaert 2003). The model has
 :math:`KJ + K - 1` free parameters, and :math:`\mathrm{BIC} = -2\ell_c + (KJ+K-1)\log n`.
 
 This is the evidence for the latent-class family in the cross-family default
@@ -26,7 +31,11 @@ References
 .. [1] Dempster, A. P., Laird, N. M. and Rubin, D. B. (1977). Maximum likelihood from
    incomplete data via the EM algorithm. JRSS B 39:1-38.
    doi:10.1111/j.2517-6161.1977.tb01600.x
-.. [2] Manrique-Vallier, D. (2016). Bayesian population size estimation using Dirichlet
+.. [2] Biernacki, C., Celeux, G. and Govaert, G. (2003). Choosing starting values for the
+   EM algorithm for getting the highest likelihood in multivariate Gaussian mixture
+   models. Computational Statistics & Data Analysis 41:561-575.
+   doi:10.1016/S0167-9473(02)00163-9
+.. [3] Manrique-Vallier, D. (2016). Bayesian population size estimation using Dirichlet
    process mixtures. Biometrics 72:1246-1254. doi:10.1111/biom.12502
 """
 
@@ -66,6 +75,11 @@ __all__ = [
 _P_FLOOR = 1e-8
 #: List logits are kept within +-_LOGIT_MAX in the profile (probabilities 1e-8 from 0 and 1).
 _LOGIT_MAX = 18.0
+_SHARE_LOGIT_MAX = 30.0
+#: Random starts per number of classes, and the EM steps that move each start before the
+#: quasi-Newton search finishes it.
+DEFAULT_RESTARTS = 20
+_EM_STEPS = 50
 
 
 @dataclass(frozen=True)
@@ -91,39 +105,83 @@ class FiniteClassFit:
 
 
 def _em(omega: np.ndarray, counts: np.ndarray, shares: np.ndarray, probs: np.ndarray,
-        max_iter: int, tol: float, unseen: float | None = None,
-        ) -> tuple[float, np.ndarray, np.ndarray, float, int]:
-    """EM to a maximum of the conditional likelihood (``unseen`` None) or, with ``unseen``
-    people never observed, of the full multinomial likelihood at ``N = n + unseen`` (its
-    log, without the constant in the counts, is the first value returned)."""
+        iterations: int, unseen: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``iterations`` EM steps from ``shares``, ``probs``: for the conditional likelihood,
+    or with ``unseen`` for the full likelihood at ``N = n + unseen`` (the E-step then adds
+    exactly ``unseen`` people never observed)."""
     n = counts.sum()
-    prev = -math.inf
-    it = 0
-    pi0 = 0.0
-    for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
+    for _ in range(iterations):
         log_p, log_q = np.log(probs), np.log1p(-probs)
         A = np.log(shares)[None, :] + omega @ log_p.T + (1.0 - omega) @ log_q.T
         A0 = np.log(shares) + log_q.sum(axis=1)
         log_pi = _lse_rows(A)
         log_pi0 = _lse(A0)
         pi0 = math.exp(log_pi0)
-        if unseen is None:
-            ll = float(counts @ log_pi - n * math.log1p(-pi0))
-        else:
-            ll = float(counts @ log_pi + unseen * log_pi0
-                       + special.gammaln(n + unseen + 1) - special.gammaln(unseen + 1))
-        if ll - prev < tol * max(1.0, abs(ll)):
-            prev = max(ll, prev)
-            break
-        prev = ll
         R = np.exp(A - log_pi[:, None]) * counts[:, None]
-        f0 = n * pi0 / (1.0 - pi0) if unseen is None else unseen
-        R0 = np.exp(A0 - log_pi0) * f0
+        R0 = np.exp(A0 - log_pi0) * (n * pi0 / (1.0 - pi0) if unseen is None else unseen)
         total = R.sum(axis=0) + R0
         shares = np.maximum(total / total.sum(), 1e-12)
         probs = np.clip((R.T @ omega) / np.maximum(total, 1e-300)[:, None],
                         _P_FLOOR, 1.0 - _P_FLOOR)
-    return prev, shares, probs, n / (1.0 - pi0), it
+    return shares, probs
+
+
+def _pack(shares: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Share logits (the last class's fixed at 0) and list logits, within :func:`_bounds`."""
+    a = np.log(shares)
+    return np.concatenate([np.clip(a[:-1] - a[-1], -_SHARE_LOGIT_MAX, _SHARE_LOGIT_MAX),
+                           np.clip(special.logit(probs), -_LOGIT_MAX, _LOGIT_MAX).ravel()])
+
+
+def _unpack(theta: np.ndarray, K: int, J: int) -> tuple[np.ndarray, np.ndarray]:
+    a = np.append(theta[: K - 1], 0.0)
+    return np.exp(a - _lse(a)), special.expit(theta[K - 1:].reshape(K, J))
+
+
+def _bounds(K: int, J: int) -> list[tuple[float, float]]:
+    return ([(-_SHARE_LOGIT_MAX, _SHARE_LOGIT_MAX)] * (K - 1)
+            + [(-_LOGIT_MAX, _LOGIT_MAX)] * (K * J))
+
+
+def _neg_loglik(theta: np.ndarray, omega: np.ndarray, counts: np.ndarray, K: int, J: int,
+                unseen: float | None = None) -> tuple[float, np.ndarray]:
+    r"""The negative log-likelihood at :func:`_pack`'s ``theta`` and its gradient.
+
+    With ``unseen`` the full multinomial likelihood at :math:`N = n + 	ext{unseen}`,
+    :math:`\sum_\omega n_\omega \log\pi_\omega + (N-n)\log\pi_0` (without the terms in the
+    counts alone); with None the conditional likelihood :math:`\ell_c`, whose gradient is
+    the full likelihood's at the expected :math:`n\pi_0/(1-\pi_0)` people never observed
+    (the E-step's count). Each gradient is the expected complete-data score: the
+    posterior class counts against the shares, and the listed against the expected
+    listed per class and list."""
+    a = np.append(theta[: K - 1], 0.0)
+    log_shares = a - _lse(a)
+    eta = theta[K - 1:].reshape(K, J)
+    log_p, log_q = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
+    A = log_shares[None, :] + omega @ log_p.T + (1.0 - omega) @ log_q.T
+    A0 = log_shares + log_q.sum(axis=1)
+    log_pi = _lse_rows(A)
+    log_pi0 = _lse(A0)
+    if unseen is None:
+        n = counts.sum()
+        pi0 = math.exp(log_pi0)
+        unseen = n * pi0 / (1.0 - pi0)
+        ll = float(counts @ log_pi - n * math.log1p(-pi0))
+    else:
+        ll = float(counts @ log_pi + unseen * log_pi0)
+    R = np.exp(A - log_pi[:, None]) * counts[:, None]
+    total = R.sum(axis=0) + np.exp(A0 - log_pi0) * unseen
+    g_shares = total - total.sum() * np.exp(log_shares)
+    g_eta = R.T @ omega - total[:, None] * np.exp(log_p)
+    return -ll, -np.concatenate([g_shares[:-1], g_eta.ravel()])
+
+
+def _maximise(theta: np.ndarray, omega: np.ndarray, counts: np.ndarray, K: int, J: int,
+              unseen: float | None = None) -> optimize.OptimizeResult:
+    """L-BFGS-B on :func:`_neg_loglik` from ``theta``."""
+    return optimize.minimize(_neg_loglik, theta, args=(omega, counts, K, J, unseen),
+                             jac=True, method="L-BFGS-B", bounds=_bounds(K, J),
+                             options={"maxiter": 5000, "ftol": 1e-14, "gtol": 1e-9})
 
 
 def _observed(table: CaptureTable) -> tuple[np.ndarray, np.ndarray]:
@@ -136,35 +194,40 @@ def _observed(table: CaptureTable) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_finite_classes(
-    table: CaptureTable, classes: int, rng: np.random.Generator, *, restarts: int = 4,
-    max_iter: int = 3000, tol: float = 1e-10,
+    table: CaptureTable, classes: int, rng: np.random.Generator, *,
+    restarts: int = DEFAULT_RESTARTS,
 ) -> FiniteClassFit:
-    """The K-class model with the highest conditional likelihood over ``restarts`` starts."""
+    """The K-class model with the highest conditional likelihood over ``restarts`` starts:
+    each a random point moved by a few EM steps, then taken to a maximum by L-BFGS-B."""
     if classes < 1:
         raise InputError(f"fit_finite_classes: classes={classes} must be at least 1")
     omega, counts = _observed(table)
     J = omega.shape[1]
     share_seen = np.clip(counts @ omega / counts.sum(), 0.01, 0.99)
-    best: tuple[float, np.ndarray, np.ndarray, float, int] | None = None
+    best: optimize.OptimizeResult | None = None
+    iterations = 0
     for _ in range(restarts if classes > 1 else 1):
         shares = rng.dirichlet(np.ones(classes))
         probs = np.clip(share_seen[None, :] * rng.uniform(0.2, 1.5, size=(classes, J)),
                         0.005, 0.95)
-        run = _em(omega, counts, shares, probs, max_iter, tol)
-        if best is None or run[0] > best[0]:
+        shares, probs = _em(omega, counts, shares, probs, _EM_STEPS)
+        run = _maximise(_pack(shares, probs), omega, counts, classes, J)
+        iterations += _EM_STEPS + run.nit
+        if best is None or run.fun < best.fun:
             best = run
     assert best is not None
-    ll, shares, probs, estimate, iters = best
+    shares, probs = _unpack(best.x, classes, J)
+    pi0 = float(np.exp(np.log(shares) + np.log1p(-probs).sum(axis=1)).sum())
     return FiniteClassFit(
-        classes=classes, conditional_loglik=ll, n_params=classes * J + classes - 1,
-        n_observed=int(counts.sum()), shares=shares, probs=probs, estimate=estimate,
-        iterations=iters,
+        classes=classes, conditional_loglik=-float(best.fun),
+        n_params=classes * J + classes - 1, n_observed=int(counts.sum()), shares=shares,
+        probs=probs, estimate=float(counts.sum()) / (1.0 - pi0), iterations=iterations,
     )
 
 
 def best_finite_class_fit(
     table: CaptureTable, rng: np.random.Generator, *, classes: tuple[int, ...] = (2, 3),
-    restarts: int = 4,
+    restarts: int = DEFAULT_RESTARTS,
 ) -> FiniteClassFit:
     """The smallest-BIC fit among ``classes`` (each from ``restarts`` starts)."""
     fits = [fit_finite_classes(table, k, rng, restarts=restarts) for k in classes]
@@ -174,53 +237,30 @@ def best_finite_class_fit(
 class _ClassProfile:
     r""":math:`\ell_p(N)`: the full likelihood at :math:`N = n + e^s` maximised over the
     class parameters by L-BFGS (EM crawls along the flat directions a profile follows),
-    on share logits (the last class's fixed at 0) and list logits, warm-started."""
+    on :func:`_pack`'s logits, warm-started."""
 
     def __init__(self, omega: np.ndarray, counts: np.ndarray, fit: FiniteClassFit) -> None:
         self.omega, self.counts = omega, counts
         self.K, self.J = fit.probs.shape
-        shares = np.log(fit.shares)
-        self.start = np.concatenate([shares[:-1] - shares[-1],
-                                     special.logit(fit.probs).ravel()])
+        self.start = _pack(fit.shares, fit.probs)
         self.theta = self.start.copy()
-        self.bounds = [(-30.0, 30.0)] * (self.K - 1) + [(-_LOGIT_MAX, _LOGIT_MAX)] * (
-            self.K * self.J)
 
     def reset(self) -> None:
         self.theta = self.start.copy()
 
     def unpack(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        a = np.append(theta[: self.K - 1], 0.0)
-        shares = np.exp(a - _lse(a))
-        return shares, special.expit(theta[self.K - 1:].reshape(self.K, self.J))
-
-    def _neg(self, theta: np.ndarray, unseen: float) -> tuple[float, np.ndarray]:
-        K = self.K
-        a = np.append(theta[: K - 1], 0.0)
-        log_shares = a - _lse(a)
-        eta = theta[K - 1:].reshape(K, self.J)
-        log_p, log_q = -np.logaddexp(0.0, -eta), -np.logaddexp(0.0, eta)
-        p = np.exp(log_p)
-        A = log_shares[None, :] + self.omega @ log_p.T + (1.0 - self.omega) @ log_q.T
-        A0 = log_shares + log_q.sum(axis=1)
-        log_pi = _lse_rows(A)
-        log_pi0 = _lse(A0)
-        R = np.exp(A - log_pi[:, None]) * self.counts[:, None]
-        R0 = np.exp(A0 - log_pi0) * unseen
-        ll = float(self.counts @ log_pi + unseen * log_pi0)
-        total = R.sum(axis=0) + R0
-        g_shares = total - total.sum() * np.exp(log_shares)
-        g_eta = R.T @ self.omega - total[:, None] * p
-        return -ll, -np.concatenate([g_shares[:-1], g_eta.ravel()])
+        return _unpack(theta, self.K, self.J)
 
     def __call__(self, s: float) -> float:
         unseen = math.exp(s)
         best = None
-        # from the last optimum and from the MLE: the better of two local maxima
-        for theta0 in (self.theta, self.start):
-            res = optimize.minimize(self._neg, theta0, args=(unseen,), jac=True,
-                                    method="L-BFGS-B", bounds=self.bounds,
-                                    options={"maxiter": 5000, "ftol": 1e-14, "gtol": 1e-9})
+        # The best of three local maxima: from the last optimum, from the MLE, and from the
+        # MLE moved by EM steps at this N. Where N is barely identified (a ridge of equal
+        # conditional likelihood), L-BFGS from the first two can stop on a lower branch.
+        moved = _pack(*_em(self.omega, self.counts, *self.unpack(self.start), _EM_STEPS,
+                           unseen))
+        for theta0 in (self.theta, self.start, moved):
+            res = _maximise(theta0, self.omega, self.counts, self.K, self.J, unseen)
             if best is None or res.fun < best.fun:
                 best = res
         assert best is not None
@@ -273,7 +313,7 @@ class FiniteClassEstimator(Estimator):
     max_classes : int
         The largest number of classes tried when ``classes`` is None.
     restarts : int
-        Random starts of the EM algorithm per number of classes; the best is kept.
+        Random starts per number of classes, each taken to a maximum; the best is kept.
     level : float
         Confidence level of the profile-likelihood interval.
     max_factor : float
@@ -284,10 +324,11 @@ class FiniteClassEstimator(Estimator):
     -----
     The conditional-likelihood EM of :mod:`undercount.models.latent_class.finite` finds
     each model; the estimate and interval come from the full multinomial likelihood
-    :math:`\ell(N, \lambda, p)`, profiled over the class parameters by EM at fixed
-    :math:`N` (the E-step then adds exactly :math:`N - n` people never observed), as in
-    :mod:`undercount.models._profile`. The EM's random starts make the fit depend on the
-    generator, so the estimator is seeded like the samplers. The Bayesian latent-class
+    :math:`\ell(N, \lambda, p)`, profiled over the class parameters by L-BFGS-B at fixed
+    :math:`N`, the best of three starts: the last N's maximum, the MLE, and the MLE moved
+    by EM steps at this N (the E-step then adds exactly :math:`N - n` people never
+    observed), as in :mod:`undercount.models._profile`. The random starts make the fit
+    depend on the generator, so the estimator is seeded like the samplers. The Bayesian latent-class
     model (:class:`~undercount.models.latent_class.LatentClassEstimator`, LCMCR) averages
     over the number of classes with a Dirichlet-process prior instead.
     """
@@ -297,7 +338,7 @@ class FiniteClassEstimator(Estimator):
 
     classes: Annotated[int, Closed(1, 20)] | None = None
     max_classes: Annotated[int, Closed(2, 10)] = 3
-    restarts: Annotated[int, AtLeast(1)] = 4
+    restarts: Annotated[int, AtLeast(1)] = DEFAULT_RESTARTS
     level: Annotated[float, Open(0, 1)] = 0.95
     max_factor: Annotated[float, Closed(2, 1e6)] = 1000.0
 
