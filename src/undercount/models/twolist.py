@@ -60,7 +60,14 @@ from scipy import special
 from undercount.core.choices import TwoListInterval
 from undercount.core.constraints import Open
 from undercount.core.estimator import Estimator
-from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
+from undercount.core.result import (
+    CLOSED_POPULATION,
+    LINKED_WITHOUT_ERROR,
+    Diagnostic,
+    Interval,
+    ModelRecord,
+    MSEResult,
+)
 from undercount.core.table import CaptureTable
 from undercount.errors import ConfigError, InputError, MLENotFoundError
 
@@ -86,8 +93,10 @@ ASSUMPTIONS: tuple[str, ...] = (
     "one list draws on the other), or some people are hard to record on either list, N is "
     "biased downwards; negative dependence biases it upwards. With two lists neither "
     "assumption can be checked from the data.",
-    "The population is closed and records are linked across the two lists without error "
-    "(missed links inflate N, false links deflate it).",
+    CLOSED_POPULATION,
+    LINKED_WITHOUT_ERROR,
+    "A missed link counts one person as two and inflates N; a false link counts two people "
+    "as one and deflates it.",
 )
 
 

@@ -34,7 +34,14 @@ import jinja2
 import numpy as np
 
 from undercount.core.draws import n_draws
-from undercount.core.result import Diagnostic, Interval, MSEResult, json_number
+from undercount.core.result import (
+    CLOSED_POPULATION,
+    LINKED_WITHOUT_ERROR,
+    Diagnostic,
+    Interval,
+    MSEResult,
+    json_number,
+)
 from undercount.core.table import CaptureTable
 from undercount.errors import UndercountError
 from undercount.report import plots
@@ -620,17 +627,16 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
     }
 
 
-#: Words of the assumptions every family makes alike (a closed population, records linked
-#: without error), which say nothing about how one family differs from another.
-_SHARED_ASSUMPTIONS = ("population is closed", "closed population", "linked without error",
-                       "linked across lists without error")
+#: The assumptions every family states alike, which say nothing about how one family
+#: differs from another.
+_SHARED_ASSUMPTIONS = (CLOSED_POPULATION, LINKED_WITHOUT_ERROR)
 
 
 def _own_assumption(res: MSEResult) -> str:
     """The first of a family's assumptions that the other families do not share: what the
     sensitivity table's column names, the assumption its estimate of the unseen rests on."""
     for text in res.assumptions:
-        if not any(words in text.lower() for words in _SHARED_ASSUMPTIONS):
+        if text not in _SHARED_ASSUMPTIONS:
             return text
     return res.assumptions[0] if res.assumptions else "–"
 
@@ -698,9 +704,8 @@ def _diagnostics(
 
 
 _GENERIC_ASSUMPTIONS = (
-    "The population is closed: everyone counted could have appeared on every list.",
-    "Records are linked across lists without error: no one is counted twice and no two people "
-    "are merged.",
+    CLOSED_POPULATION,
+    LINKED_WITHOUT_ERROR,
     "The model's structure (which lists depend on which) holds for the people on no list as "
     "well; this cannot be tested from the lists themselves.",
 )

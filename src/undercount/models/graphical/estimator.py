@@ -21,6 +21,8 @@ from undercount.core.constraints import AtLeast, HalfOpen, Open, Positive
 from undercount.core.draws import group_draws, n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.result import (
+    CLOSED_POPULATION,
+    LINKED_WITHOUT_ERROR,
     NOT_IDENTIFIED,
     NOT_IDENTIFIED_PREFIX,
     Diagnostic,
@@ -58,12 +60,12 @@ __all__ = ["GraphicalEstimator", "GraphicalResult"]
 REPORT_MIN_PROBABILITY = 1e-6
 
 _ASSUMPTIONS = (
-    "Closed population: the same N people could have been recorded by every list.",
+    CLOSED_POPULATION,
     "People are exchangeable given the graph: capture probabilities do not vary between "
     "people beyond what the list dependence structure expresses.",
     "List dependence is one of the decomposable graphical models; the graphs are equally "
     "likely a priori and the cell probabilities have a hyper-Dirichlet prior.",
-    "Records are linked without error across lists.",
+    LINKED_WITHOUT_ERROR,
 )
 
 

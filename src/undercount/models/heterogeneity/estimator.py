@@ -64,7 +64,14 @@ from scipy import optimize, special
 from undercount.core.choices import ModelInterval
 from undercount.core.constraints import Open
 from undercount.core.estimator import Estimator
-from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
+from undercount.core.result import (
+    CLOSED_POPULATION,
+    LINKED_WITHOUT_ERROR,
+    Diagnostic,
+    Interval,
+    ModelRecord,
+    MSEResult,
+)
 from undercount.core.table import CaptureTable
 from undercount.errors import (
     ConfigError,
@@ -96,10 +103,7 @@ __all__ = [
 
 _BIAS_FRACTION = 0.1
 
-_COMMON_ASSUMPTIONS = (
-    "The population is closed: the same people could have appeared on every list (no one "
-    "enters or leaves between lists), and records are linked across lists without error.",
-)
+_COMMON_ASSUMPTIONS = (CLOSED_POPULATION, LINKED_WITHOUT_ERROR)
 
 _ASSUMPTIONS: dict[str, str] = {
     "M0": "Everyone has the same probability of appearing on each list, the same for every "

@@ -29,7 +29,14 @@ from undercount.core.constraints import AtLeast, Open
 from undercount.core.draws import import_arviz, make_draws, n_draws
 from undercount.core.estimator import Estimator
 from undercount.core.parallel import available_cores
-from undercount.core.result import Diagnostic, Interval, ModelRecord, MSEResult
+from undercount.core.result import (
+    CLOSED_POPULATION,
+    LINKED_WITHOUT_ERROR,
+    Diagnostic,
+    Interval,
+    ModelRecord,
+    MSEResult,
+)
 from undercount.core.table import CaptureTable, pattern_string
 from undercount.errors import ConfigError, EstimationError, NotIdentifiableError
 from undercount.models.latent_class._kernels import (
@@ -48,13 +55,13 @@ _ESS_MIN = 400.0
 _HMC_MIN_ADAPT = 1_000
 
 _ASSUMPTIONS = (
-    "The population is closed: the same people could have been listed by every list.",
+    CLOSED_POPULATION,
     "People fall into a small number of latent classes (groups); the data decide how many.",
     "Within a class, being on one list says nothing about being on another (the lists are "
     "independent given the class); all dependence between lists comes from the classes.",
     "The classes found among the people who were listed describe the people no list "
     "recorded too: the unobserved differ from the observed only through the mix of classes.",
-    "Records are linked without error: each person appears at most once on each list.",
+    LINKED_WITHOUT_ERROR,
 )
 
 _SUMMARY_PROBS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
