@@ -51,7 +51,7 @@ lower bound).
   weights count the parameters kept, and only the check uses the penalty.
 
 The latent-class family's choice between 2 and 3 classes is a search too, over two models;
-it is not penalised: its EM with restarts takes about 2 s a fit on eight sparse lists,
+it is not penalised: its 20 starts for each take about 2 s a fit on eight sparse lists,
 minutes over the resamples.
 
 References

@@ -142,12 +142,18 @@ def test_hiv_rome_two_classes_the_same_for_every_seed():
     # the family gave 14,815 or 16,990 by seed. Each start now ends at a maximum
     # (L-BFGS-B after a few EM steps), and 20 starts find the highest.
     from undercount.models.latent_class import FiniteClassEstimator
+    from undercount.models.latent_class.finite import _em, _neg_loglik, _observed, _pack
 
     table = datasets.load("hiv_rome")
     fits = [fit_finite_classes(table, 2, np.random.default_rng(s)) for s in range(4)]
     for fit in fits:
         assert fit.conditional_loglik == pytest.approx(-3008.905, abs=1e-3)
         assert fit.estimate == pytest.approx(14_839, abs=1)
+    # a maximum: more EM steps from it do not raise the likelihood
+    omega, counts = _observed(table)
+    moved = _em(omega, counts, fits[0].shares, fits[0].probs, 200)
+    after = -_neg_loglik(_pack(*moved), omega, counts, 2, 4)[0]
+    assert after <= fits[0].conditional_loglik + 1e-6
     res = FiniteClassEstimator().fit(table, rng=np.random.default_rng(5))
     assert res.model == "2 classes"
     assert res.estimate == pytest.approx(14_814.7, abs=0.1)
