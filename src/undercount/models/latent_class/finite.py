@@ -76,12 +76,10 @@ _P_FLOOR = 1e-8
 #: List logits are kept within +-_LOGIT_MAX in the profile (probabilities 1e-8 from 0 and 1).
 _LOGIT_MAX = 18.0
 _SHARE_LOGIT_MAX = 30.0
-#: Random starts per number of classes; the EM steps that move each start; the L-BFGS-B
-#: steps that screen them; and how many of the best screened are taken to a maximum.
+#: Random starts per number of classes, and the EM steps that move each start before the
+#: quasi-Newton search finishes it.
 DEFAULT_RESTARTS = 20
 _EM_STEPS = 50
-_SCREEN_STEPS = 60
-_FINISHED = 5
 
 
 @dataclass(frozen=True)
@@ -179,11 +177,11 @@ def _neg_loglik(theta: np.ndarray, omega: np.ndarray, counts: np.ndarray, K: int
 
 
 def _maximise(theta: np.ndarray, omega: np.ndarray, counts: np.ndarray, K: int, J: int,
-              unseen: float | None = None, steps: int = 5000) -> optimize.OptimizeResult:
-    """L-BFGS-B on :func:`_neg_loglik` from ``theta``, for at most ``steps`` iterations."""
+              unseen: float | None = None) -> optimize.OptimizeResult:
+    """L-BFGS-B on :func:`_neg_loglik` from ``theta``."""
     return optimize.minimize(_neg_loglik, theta, args=(omega, counts, K, J, unseen),
                              jac=True, method="L-BFGS-B", bounds=_bounds(K, J),
-                             options={"maxiter": steps, "ftol": 1e-14, "gtol": 1e-9})
+                             options={"maxiter": 5000, "ftol": 1e-14, "gtol": 1e-9})
 
 
 def _observed(table: CaptureTable) -> tuple[np.ndarray, np.ndarray]:
@@ -199,32 +197,29 @@ def fit_finite_classes(
     table: CaptureTable, classes: int, rng: np.random.Generator, *,
     restarts: int = DEFAULT_RESTARTS,
 ) -> FiniteClassFit:
-    """The K-class model with the highest conditional likelihood over ``restarts`` starts.
+    """The K-class model with the highest conditional likelihood over ``restarts`` starts,
+    each a random point moved by a few EM steps and then taken to a maximum by L-BFGS-B.
 
-    Each start is a random point moved by a few EM steps and a few L-BFGS-B steps; the
-    :data:`_FINISHED` highest are then taken to a maximum by L-BFGS-B (the search, run,
-    select strategy of Biernacki, Celeux & Govaert 2003). Finishing every start took three
-    times as long, mostly on three classes; on HIV Rome and 12 battery tables (hiv_bic,
-    sim1, uk5_bic, sparse8) it found the same two-class maximum, and a three-class maximum
-    higher by 0.005 and 0.7 on two sparse8 tables."""
+    Every start is finished. Screening them after 60 quasi-Newton steps and finishing the
+    5 best (the search, run, select strategy of Biernacki, Celeux & Govaert 2003) took a
+    third of the time, but on 3 of 480 battery fits it dropped the start that led to the
+    highest maximum; on sparse6 replicate 15 that start looked worst at the screen, and the
+    two-class fit was -1,957.80 with N about 3.3e8 instead of -1,957.41 with N about
+    1,810."""
     if classes < 1:
         raise InputError(f"fit_finite_classes: classes={classes} must be at least 1")
     omega, counts = _observed(table)
     J = omega.shape[1]
     share_seen = np.clip(counts @ omega / counts.sum(), 0.01, 0.99)
-    screened = []
+    runs = []
     for _ in range(restarts if classes > 1 else 1):
         shares = rng.dirichlet(np.ones(classes))
         probs = np.clip(share_seen[None, :] * rng.uniform(0.2, 1.5, size=(classes, J)),
                         0.005, 0.95)
         shares, probs = _em(omega, counts, shares, probs, _EM_STEPS)
-        screened.append(_maximise(_pack(shares, probs), omega, counts, classes, J,
-                                  steps=_SCREEN_STEPS))
-    screened.sort(key=lambda run: run.fun)
-    finished = [_maximise(run.x, omega, counts, classes, J) for run in screened[:_FINISHED]]
-    best = min(finished, key=lambda run: run.fun)
-    iterations = (_EM_STEPS * len(screened) + sum(run.nit for run in screened)
-                  + sum(run.nit for run in finished))
+        runs.append(_maximise(_pack(shares, probs), omega, counts, classes, J))
+    best = min(runs, key=lambda run: run.fun)
+    iterations = sum(_EM_STEPS + run.nit for run in runs)
     shares, probs = _unpack(best.x, classes, J)
     pi0 = float(np.exp(np.log(shares) + np.log1p(-probs).sum(axis=1)).sum())
     return FiniteClassFit(
