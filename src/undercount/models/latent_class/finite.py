@@ -75,6 +75,7 @@ __all__ = [
 _P_FLOOR = 1e-8
 #: List logits are kept within +-_LOGIT_MAX in the profile (probabilities 1e-8 from 0 and 1).
 _LOGIT_MAX = 18.0
+#: Share logits (against the last class) are kept within +-_SHARE_LOGIT_MAX.
 _SHARE_LOGIT_MAX = 30.0
 #: Random starts per number of classes, and the EM steps that move each start before the
 #: quasi-Newton search finishes it.
@@ -147,7 +148,7 @@ def _neg_loglik(theta: np.ndarray, omega: np.ndarray, counts: np.ndarray, K: int
                 unseen: float | None = None) -> tuple[float, np.ndarray]:
     r"""The negative log-likelihood at :func:`_pack`'s ``theta`` and its gradient.
 
-    With ``unseen`` the full multinomial likelihood at :math:`N = n + 	ext{unseen}`,
+    With ``unseen`` the full multinomial likelihood at :math:`N = n + \text{unseen}`,
     :math:`\sum_\omega n_\omega \log\pi_\omega + (N-n)\log\pi_0` (without the terms in the
     counts alone); with None the conditional likelihood :math:`\ell_c`, whose gradient is
     the full likelihood's at the expected :math:`n\pi_0/(1-\pi_0)` people never observed
@@ -326,15 +327,15 @@ class FiniteClassEstimator(Estimator):
 
     Notes
     -----
-    The conditional-likelihood EM of :mod:`undercount.models.latent_class.finite` finds
-    each model; the estimate and interval come from the full multinomial likelihood
+    :func:`fit_finite_classes` finds each model by its conditional likelihood; the
+    estimate and interval come from the full multinomial likelihood
     :math:`\ell(N, \lambda, p)`, profiled over the class parameters by L-BFGS-B at fixed
     :math:`N`, the best of three starts: the last N's maximum, the MLE, and the MLE moved
     by EM steps at this N (the E-step then adds exactly :math:`N - n` people never
     observed), as in :mod:`undercount.models._profile`. The random starts make the fit
-    depend on the generator, so the estimator is seeded like the samplers. The Bayesian latent-class
-    model (:class:`~undercount.models.latent_class.LatentClassEstimator`, LCMCR) averages
-    over the number of classes with a Dirichlet-process prior instead.
+    depend on the generator, so the estimator is seeded like the samplers. The Bayesian
+    latent-class model (:class:`~undercount.models.latent_class.LatentClassEstimator`,
+    LCMCR) averages over the number of classes with a Dirichlet-process prior instead.
     """
 
     method: ClassVar[str] = "lcm-ml"
