@@ -202,8 +202,8 @@ def fit_finite_classes(
     each a random point moved by a few EM steps and then taken to a maximum by L-BFGS-B.
 
     Every start is finished. Screening them after 60 quasi-Newton steps and finishing the
-    5 best (the search, run, select strategy of Biernacki, Celeux & Govaert 2003) took a
-    third of the time, but on 3 of 480 battery fits it dropped the start that led to the
+    5 best (the search, run, select strategy of Biernacki, Celeux & Govaert 2003) took
+    less than half the time, but on 3 of 480 battery fits it dropped the start that led to the
     highest maximum; on sparse6 replicate 15 that start looked worst at the screen, and the
     two-class fit was -1,957.80 with N about 3.3e8 instead of -1,957.41 with N about
     1,810."""
