@@ -103,6 +103,7 @@ NOT_IDENTIFIED_PREFIX = "N is not identified"
 CLOSED_POPULATION = ("Closed population: everyone counted belonged to the population "
                      "throughout the period.")
 LINKED_WITHOUT_ERROR = "Records are linked without error within and across lists."
+SHARED_ASSUMPTIONS = (CLOSED_POPULATION, LINKED_WITHOUT_ERROR)
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,7 @@ from undercount.core.choices import TwoListInterval
 from undercount.core.constraints import Open
 from undercount.core.estimator import Estimator
 from undercount.core.result import (
-    CLOSED_POPULATION,
-    LINKED_WITHOUT_ERROR,
+    SHARED_ASSUMPTIONS,
     Diagnostic,
     Interval,
     ModelRecord,
@@ -93,8 +92,7 @@ ASSUMPTIONS: tuple[str, ...] = (
     "one list draws on the other), or some people are hard to record on either list, N is "
     "biased downwards; negative dependence biases it upwards. With two lists neither "
     "assumption can be checked from the data.",
-    CLOSED_POPULATION,
-    LINKED_WITHOUT_ERROR,
+    *SHARED_ASSUMPTIONS,
     "A missed link counts one person as two and inflates N; a false link counts two people "
     "as one and deflates it.",
 )

@@ -34,14 +34,7 @@ import jinja2
 import numpy as np
 
 from undercount.core.draws import n_draws
-from undercount.core.result import (
-    CLOSED_POPULATION,
-    LINKED_WITHOUT_ERROR,
-    Diagnostic,
-    Interval,
-    MSEResult,
-    json_number,
-)
+from undercount.core.result import SHARED_ASSUMPTIONS, Diagnostic, Interval, MSEResult, json_number
 from undercount.core.table import CaptureTable
 from undercount.errors import UndercountError
 from undercount.report import plots
@@ -627,16 +620,12 @@ def _sensitivity(comparison: Any, reported: float | None, label: str) -> dict[st
     }
 
 
-#: The assumptions every family states alike, which say nothing about how one family
-#: differs from another.
-_SHARED_ASSUMPTIONS = (CLOSED_POPULATION, LINKED_WITHOUT_ERROR)
-
-
 def _own_assumption(res: MSEResult) -> str:
     """The first of a family's assumptions that the other families do not share: what the
     sensitivity table's column names, the assumption its estimate of the unseen rests on."""
     for text in res.assumptions:
-        if text not in _SHARED_ASSUMPTIONS:
+        # every family states these alike: they say nothing about how one differs
+        if text not in SHARED_ASSUMPTIONS:
             return text
     return res.assumptions[0] if res.assumptions else "–"
 
@@ -704,8 +693,7 @@ def _diagnostics(
 
 
 _GENERIC_ASSUMPTIONS = (
-    CLOSED_POPULATION,
-    LINKED_WITHOUT_ERROR,
+    *SHARED_ASSUMPTIONS,
     "The model's structure (which lists depend on which) holds for the people on no list as "
     "well; this cannot be tested from the lists themselves.",
 )

@@ -65,8 +65,7 @@ from undercount.core.choices import ModelInterval
 from undercount.core.constraints import Open
 from undercount.core.estimator import Estimator
 from undercount.core.result import (
-    CLOSED_POPULATION,
-    LINKED_WITHOUT_ERROR,
+    SHARED_ASSUMPTIONS,
     Diagnostic,
     Interval,
     ModelRecord,
@@ -102,8 +101,6 @@ __all__ = [
 ]
 
 _BIAS_FRACTION = 0.1
-
-_COMMON_ASSUMPTIONS = (CLOSED_POPULATION, LINKED_WITHOUT_ERROR)
 
 _ASSUMPTIONS: dict[str, str] = {
     "M0": "Everyone has the same probability of appearing on each list, the same for every "
@@ -143,7 +140,7 @@ def assumptions_for(model: str) -> tuple[str, ...]:
     out = [_ASSUMPTIONS[base]]
     if het:
         out.append(_HET_ASSUMPTIONS[het])
-    return (*out, *_COMMON_ASSUMPTIONS)
+    return (*out, *SHARED_ASSUMPTIONS)
 
 
 # --------------------------------------------------------------------------- fitting
