@@ -63,14 +63,7 @@ from scipy import optimize, special
 
 from undercount.core.constraints import Closed, Open
 from undercount.core.estimator import Estimator
-from undercount.core.result import (
-    CLOSED_POPULATION,
-    LINKED_WITHOUT_ERROR,
-    Diagnostic,
-    Interval,
-    ModelRecord,
-    MSEResult,
-)
+from undercount.core.result import SHARED_ASSUMPTIONS, Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable
 from undercount.errors import EstimationError, InputError, MLENotFoundError
 from undercount.models._profile import lse, lse_rows, profile_bounds
@@ -94,9 +87,6 @@ _ASSUMPTIONS = {
     "that fit the lists as well can give a very different N.",
     "Mh-Normal": "As Mth-Normal, with the same coverage on every list.",
 }
-_COMMON = (CLOSED_POPULATION, LINKED_WITHOUT_ERROR)
-
-
 @dataclass(frozen=True)
 class _Fit:
     """One model fitted at the profile maximum."""
@@ -391,7 +381,7 @@ class LogitNormalEstimator(Estimator):
             models=tuple(records),
             diagnostics=tuple(notes),
             settings=self.get_params(),
-            assumptions=(_ASSUMPTIONS[fit.model], *_COMMON),
+            assumptions=(_ASSUMPTIONS[fit.model], *SHARED_ASSUMPTIONS),
             sigma=fit.sigma,
             capture_logits=tuple(float(a) for a in fit.alpha),
         )

@@ -50,14 +50,7 @@ from scipy import optimize, special
 
 from undercount.core.constraints import AtLeast, Closed, Open
 from undercount.core.estimator import Estimator
-from undercount.core.result import (
-    CLOSED_POPULATION,
-    LINKED_WITHOUT_ERROR,
-    Diagnostic,
-    Interval,
-    ModelRecord,
-    MSEResult,
-)
+from undercount.core.result import SHARED_ASSUMPTIONS, Diagnostic, Interval, ModelRecord, MSEResult
 from undercount.core.table import CaptureTable
 from undercount.errors import InputError, MLENotFoundError
 from undercount.models._profile import lse as _lse
@@ -412,7 +405,7 @@ class FiniteClassEstimator(Estimator):
             models=records,
             diagnostics=tuple(diags),
             settings=self.get_params(),
-            assumptions=(_ASSUMPTION, CLOSED_POPULATION, LINKED_WITHOUT_ERROR),
+            assumptions=(_ASSUMPTION, *SHARED_ASSUMPTIONS),
             classes=fit.classes,
             shares=tuple(float(x) for x in shares),
             capture_probs=tuple(tuple(float(x) for x in row) for row in probs),
