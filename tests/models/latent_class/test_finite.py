@@ -140,20 +140,24 @@ def test_hiv_rome_two_classes_the_same_for_every_seed():
     # 14,839 at the conditional MLE), and EM crawls towards each: after 3,000 steps most
     # starts had not converged. Four EM starts found the highest in some seeds only, so
     # the family gave 14,815 or 16,990 by seed. Each start now ends at a maximum
-    # (L-BFGS-B after a few EM steps), and 20 starts find the highest.
+    # (L-BFGS-B), and 20 starts find the highest. With 50 EM steps before L-BFGS-B, 15% of
+    # starts reached it and seeds 23 and 51 (of 0-99) missed it (N-hat 11,405); without
+    # them about half the starts do.
     from undercount.models.latent_class import FiniteClassEstimator
-    from undercount.models.latent_class.finite import _em, _neg_loglik, _observed, _pack
+    from undercount.models.latent_class.finite import _LOGIT_MAX, _neg_loglik, _observed, _pack
 
     table = datasets.load("hiv_rome")
-    fits = [fit_finite_classes(table, 2, np.random.default_rng(s)) for s in range(4)]
+    fits = [fit_finite_classes(table, 2, np.random.default_rng(s)) for s in (0, 1, 2, 3, 23, 51)]
     for fit in fits:
         assert fit.conditional_loglik == pytest.approx(-3008.905, abs=1e-3)
         assert fit.estimate == pytest.approx(14_839, abs=1)
-    # a maximum: more EM steps from it do not raise the likelihood
+    # a maximum: the gradient vanishes, except where a logit rests on its bound
     omega, counts = _observed(table)
-    moved = _em(omega, counts, fits[0].shares, fits[0].probs, 200)
-    after = -_neg_loglik(_pack(*moved), omega, counts, 2, 4)[0]
-    assert after <= fits[0].conditional_loglik + 1e-6
+    theta = _pack(fits[0].shares, fits[0].probs)
+    gradient = _neg_loglik(theta, omega, counts, 2, 4)[1]
+    interior = np.abs(theta) < _LOGIT_MAX - 1e-6
+    assert interior.sum() >= 8
+    assert np.abs(gradient[interior]).max() < 1e-3
     res = FiniteClassEstimator().fit(table, rng=np.random.default_rng(5))
     assert res.model == "2 classes"
     assert res.estimate == pytest.approx(14_814.7, abs=0.1)
