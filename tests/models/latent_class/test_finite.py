@@ -140,9 +140,9 @@ def test_hiv_rome_two_classes_the_same_for_every_seed():
     # 14,839 at the conditional MLE), and EM crawls towards each: after 3,000 steps most
     # starts had not converged. Four EM starts found the highest in some seeds only, so
     # the family gave 14,815 or 16,990 by seed. Each start now ends at a maximum
-    # (L-BFGS-B), and 20 starts find the highest. With 50 EM steps before L-BFGS-B, 15% of
-    # starts reached it and seeds 23 and 51 (of 0-99) missed it (N-hat 11,405); without
-    # them about half the starts do.
+    # (L-BFGS-B), and 20 starts find the highest. With 50 EM steps before L-BFGS-B, 30 of
+    # 200 starts reached it and seeds 23 and 51 (of 0-99) missed it (N-hat 11,405);
+    # without them 111 of 200 do.
     from undercount.models.latent_class import FiniteClassEstimator
     from undercount.models.latent_class.finite import _LOGIT_MAX, _neg_loglik, _observed, _pack
 

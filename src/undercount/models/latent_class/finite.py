@@ -192,12 +192,14 @@ def fit_finite_classes(
     each a random point taken to a maximum by L-BFGS-B.
 
     The starts are not moved by EM first. Fifty EM steps before each (the search up to
-    commit 35165fd) drew most starts into the basins of lower maxima: on HIV Rome 15% of
-    starts then reached the two-class model's highest maximum, against 49% without them,
-    so 20 starts missed it for 2 seeds of 100, and the family's N moved with the seed
-    (14,839 or 11,405). Without them all 100 seeds reach it, and on replicates 0-9
-    of the twelve battery designs the best of 20 starts is higher on 9 fits of 240 (by up
-    to 1.74) and lower on 2 (by at most 0.006).
+    commit 35165fd) drew most starts into the basins of lower maxima: on HIV Rome 30 of 200
+    starts then reached the two-class model's highest maximum, against 111 of 200 without
+    them, so 20 starts missed it for seeds 23 and 51 of 0-99, and N at the conditional
+    maximum moved with the seed (14,839 or 11,405). Without them all 100 seeds reach it.
+    On replicates 0-9 of the twelve battery designs the two-class fit is higher on 3
+    tables of 120 (by up to 1.74) and lower on none; the three-class fit, whose maxima few
+    starts reach either way, is higher on 5 and lower on 3 (docs/validation.md, "lcm-ml's
+    random starts without EM steps").
 
     Every start is finished. Screening them after 60 quasi-Newton steps and finishing the
     5 best (the search, run, select strategy of Biernacki, Celeux & Govaert 2003) took
